@@ -1,0 +1,49 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: setup run broker test lint bench clean
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml
+	@echo "==> Python packages into $(VENV)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@echo "==> npm packages into node_modules"
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Playwright drives Debian's Chromium; its own browser download does not work here.
+$(CHROMIUM):
+	@echo "==> Chromium from Debian's packages"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py rungame
+
+broker: setup
+	$(PY) -m broker
+
+test: setup $(CHROMIUM)
+	$(PY) manage.py check
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check broker quiz tests bench
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules var db.sqlite3 staticfiles test-artifacts

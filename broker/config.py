@@ -1,0 +1,222 @@
+"""The broker's settings: one dataclass tree, read from TOML and the command line.
+
+Every setting has a default that works on a laptop, so `python -m broker` needs no file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    """Where one transport listens; `None` in BrokerConfig turns that transport off."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class TLS:
+    """A certificate and key that both listeners use when set."""
+
+    certfile: Path
+    keyfile: Path
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """Glob patterns (`*` matches any run of characters) over full destinations."""
+
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class User:
+    """A login with a hashed passcode (see `broker.auth.hash_passcode`) and its rights."""
+
+    login: str
+    passcode_hash: str
+    permissions: Permissions = Permissions(read=("*",), write=("*",))
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Signed tokens for browsers: a secret shared with the app that issues them."""
+
+    secret: str | None = None
+    resource_server_id: str = "broker"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that protect the broker; breaking one gets an ERROR frame naming it."""
+
+    max_frame_bytes: int = 4 * 1024 * 1024
+    max_headers: int = 100
+    max_header_bytes: int = 8 * 1024
+    max_connections: int = 100_000
+    max_subscriptions_per_connection: int = 1_000
+    max_queue_messages: int = 100_000
+    max_output_buffer_bytes: int = 1024 * 1024
+    slow_consumer_policy: str = "disconnect"
+    heartbeat_grace: float = 1.5
+
+
+@dataclass(frozen=True)
+class Store:
+    """Where queued messages live: `memory`, or `dbm` in `directory` to survive restarts."""
+
+    kind: str = "memory"
+    directory: Path | None = None
+
+
+@dataclass(frozen=True)
+class BrokerConfig:
+    """Everything the broker needs to run."""
+
+    tcp: Listener | None = Listener("127.0.0.1", 61613)
+    ws: Listener | None = Listener("127.0.0.1", 15674)
+    ws_path: str = "/ws"
+    tls: TLS | None = None
+    users: tuple[User, ...] = ()
+    allow_anonymous: bool = False
+    anonymous_permissions: Permissions = Permissions(read=("*",), write=("*",))
+    tokens: Tokens = Tokens()
+    limits: Limits = field(default_factory=Limits)
+    store: Store = Store()
+    log_level: str = "INFO"
+
+
+SLOW_CONSUMER_POLICIES = ("disconnect", "drop")
+STORE_KINDS = ("memory", "dbm")
+
+
+def parse_address(value: str, *, name: str) -> Listener | None:
+    """`HOST:PORT` to a Listener; `off` turns the transport off."""
+    if value.lower() in ("off", "none", ""):
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{name}: expected HOST:PORT (or 'off'), got {value!r}")
+    return Listener(host.strip("[]") or "0.0.0.0", int(port))
+
+
+def _take(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    value = table.pop(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}.{key}: expected {expected}, got {value!r}")
+    return value
+
+
+def _no_leftovers(table: dict[str, Any], where: str) -> None:
+    if table:
+        raise ConfigError(f"{where}: unknown setting {sorted(table)[0]!r}")
+
+
+def _permissions(table: dict[str, Any], where: str) -> Permissions:
+    read = tuple(_take(table, "read", list, where)) if "read" in table else ()
+    write = tuple(_take(table, "write", list, where)) if "write" in table else ()
+    for pattern in read + write:
+        if not isinstance(pattern, str):
+            raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
+    return Permissions(read=read, write=write)
+
+
+def load_config(path: Path) -> BrokerConfig:
+    """Read a TOML file into a BrokerConfig; any unknown or mistyped key is a ConfigError."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"--config: cannot read {path}: {error.strerror}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config: {path} is not valid TOML: {error}") from error
+    return config_from_dict(data, base=path.parent)
+
+
+def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerConfig:
+    """Build a BrokerConfig from parsed TOML, resolving relative paths against `base`."""
+    data = dict(data)
+    values: dict[str, Any] = {}
+    for name in ("tcp", "ws"):
+        if name in data:
+            values[name] = parse_address(_take(data, name, str, "config"), name=name)
+    if "ws_path" in data:
+        values["ws_path"] = _take(data, "ws_path", str, "config")
+    if "allow_anonymous" in data:
+        values["allow_anonymous"] = _take(data, "allow_anonymous", bool, "config")
+    if "log_level" in data:
+        values["log_level"] = _take(data, "log_level", str, "config").upper()
+    if "tls" in data:
+        tls = dict(_take(data, "tls", dict, "config"))
+        values["tls"] = TLS(
+            certfile=base / _take(tls, "certfile", str, "tls"),
+            keyfile=base / _take(tls, "keyfile", str, "tls"),
+        )
+        _no_leftovers(tls, "tls")
+    if "users" in data:
+        users = []
+        for index, entry in enumerate(_take(data, "users", list, "config")):
+            where = f"users[{index}]"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: expected a table with login and passcode_hash")
+            entry = dict(entry)
+            for required in ("login", "passcode_hash"):
+                if required not in entry:
+                    raise ConfigError(f"{where}: missing {required!r}")
+            login = _take(entry, "login", str, where)
+            passcode_hash = _take(entry, "passcode_hash", str, where)
+            permissions = _permissions(entry, where)
+            _no_leftovers(entry, where)
+            users.append(User(login=login, passcode_hash=passcode_hash, permissions=permissions))
+        values["users"] = tuple(users)
+    if "anonymous" in data:
+        anonymous = dict(_take(data, "anonymous", dict, "config"))
+        values["anonymous_permissions"] = _permissions(anonymous, "anonymous")
+        _no_leftovers(anonymous, "anonymous")
+    if "tokens" in data:
+        tokens = dict(_take(data, "tokens", dict, "config"))
+        values["tokens"] = Tokens(
+            secret=_take(tokens, "secret", str, "tokens") if "secret" in tokens else None,
+            resource_server_id=(
+                _take(tokens, "resource_server_id", str, "tokens")
+                if "resource_server_id" in tokens
+                else Tokens.resource_server_id
+            ),
+        )
+        _no_leftovers(tokens, "tokens")
+    if "limits" in data:
+        limits = dict(_take(data, "limits", dict, "config"))
+        settings: dict[str, Any] = {}
+        for key, default in Limits().__dict__.items():
+            if key in limits:
+                settings[key] = _take(limits, key, type(default) if key != "heartbeat_grace" else (int, float), "limits")
+                if isinstance(default, int | float) and not isinstance(default, bool) and settings[key] <= 0:
+                    raise ConfigError(f"limits.{key}: must be positive, got {settings[key]!r}")
+        _no_leftovers(limits, "limits")
+        if settings.get("slow_consumer_policy", "disconnect") not in SLOW_CONSUMER_POLICIES:
+            raise ConfigError(
+                f"limits.slow_consumer_policy: expected one of {', '.join(SLOW_CONSUMER_POLICIES)}"
+            )
+        values["limits"] = Limits(**settings)
+    if "store" in data:
+        store = dict(_take(data, "store", dict, "config"))
+        kind = _take(store, "kind", str, "store") if "kind" in store else "memory"
+        if kind not in STORE_KINDS:
+            raise ConfigError(f"store.kind: expected one of {', '.join(STORE_KINDS)}, got {kind!r}")
+        directory = base / _take(store, "directory", str, "store") if "directory" in store else None
+        if kind == "dbm" and directory is None:
+            raise ConfigError("store.directory: required when store.kind is 'dbm'")
+        _no_leftovers(store, "store")
+        values["store"] = Store(kind=kind, directory=directory)
+    _no_leftovers(data, "config")
+    return BrokerConfig(**values)
