@@ -1,0 +1,322 @@
+"""One asyncio process: the TCP and WebSocket listeners, the heart-beat ticker and signals.
+
+The adapters only move bytes between sockets and `Session` objects; every protocol decision
+lives in `broker.core`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import json
+import logging
+import signal
+import ssl
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from broker.config import BrokerConfig
+from broker.core import Broker
+from broker.session import Session
+
+log = logging.getLogger("broker")
+
+SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
+TICK_CAP_SECONDS = 1.0
+
+
+def _log_closed(transport: str, peer: str, session: Session, reason: str | None) -> None:
+    log.info(
+        "closed %s %s login=%s reason=%s",
+        transport,
+        peer,
+        session.login,
+        session.close_reason or reason or "peer closed",
+    )
+
+
+class TcpConnection(asyncio.Protocol):
+    """STOMP over TCP: writelines() the session's chunks, once per loop iteration."""
+
+    def __init__(self, broker: Broker, connections: set[TcpConnection]) -> None:
+        self._broker = broker
+        self._connections = connections
+        self._transport: asyncio.Transport | None = None
+        self._flush_scheduled = False
+        self.session: Session | None = None
+        self.peer = "?"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = f"{host}:{port}"
+        self._connections.add(self)
+        self.session = self._broker.open_session(
+            transport="tcp", peer=self.peer, on_output=self.schedule_flush
+        )
+        log.info("opened tcp %s", self.peer)
+        self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        """Coalesce every on_output of one loop iteration into one write."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if self._transport is None or self.session is None or self._transport.is_closing():
+            return
+        chunks = self.session.data_to_send()
+        if chunks:
+            self._transport.writelines(chunks)
+        self.session.note_backlog(self._transport.get_write_buffer_size())
+        if self.session.closing:
+            self._transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        assert self.session is not None
+        self.session.receive_data(data)
+        self.schedule_flush()
+
+    def pause_writing(self) -> None:
+        """The peer is not taking our bytes: stop reading what it sends until it does."""
+        assert self._transport is not None
+        self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self._transport is not None
+        self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self)
+        if self.session is not None:
+            reason = str(exc) if exc else "peer closed"
+            _log_closed("tcp", self.peer, self.session, reason)
+            self.session.connection_lost(self.session.close_reason or reason)
+        self._transport = None
+
+
+class WsConnection:
+    """STOMP over WebSocket: one message per flush, sent by a per-connection writer task."""
+
+    def __init__(self, broker: Broker, websocket: ServerConnection) -> None:
+        self.websocket = websocket
+        host, port = websocket.remote_address[:2]
+        self.peer = f"{host}:{port}"
+        self._wakeup = asyncio.Event()
+        self.session = broker.open_session(
+            transport="ws", peer=self.peer, on_output=self._wakeup.set
+        )
+
+    async def run(self) -> None:
+        log.info("opened ws %s subprotocol=%s", self.peer, self.websocket.subprotocol)
+        writer = asyncio.create_task(self._write())
+        reason = "peer closed"
+        try:
+            async for message in self.websocket:
+                data = message.encode() if isinstance(message, str) else message
+                self.session.receive_data(data)
+                self._wakeup.set()
+        except ConnectionClosed as error:
+            reason = str(error)
+        finally:
+            if not self.session.closing:
+                writer.cancel()
+            try:
+                await writer
+            except asyncio.CancelledError:
+                pass
+            _log_closed("ws", self.peer, self.session, reason)
+            self.session.connection_lost(self.session.close_reason or reason)
+
+    def flush_now(self) -> None:
+        self._wakeup.set()
+
+    async def _write(self) -> None:
+        """Wait for output, send it as one message; a slow peer only blocks its own task."""
+        transport = self.websocket.transport
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            data = b"".join(self.session.data_to_send())
+            try:
+                if data:
+                    try:
+                        await self.websocket.send(data.decode())
+                    except UnicodeDecodeError:
+                        await self.websocket.send(data)
+                self.session.note_backlog(transport.get_write_buffer_size())
+                if self.session.closing:
+                    await self.websocket.close(1000, (self.session.close_reason or "")[:100])
+                    return
+            except ConnectionClosed:
+                return
+
+
+class BrokerServer:
+    """Starts and stops both listeners around one Broker, plus the heart-beat ticker."""
+
+    def __init__(self, config: BrokerConfig) -> None:
+        self.config = config
+        self.broker = Broker(config)
+        self.tcp_connections: set[TcpConnection] = set()
+        self.ws_connections: set[WsConnection] = set()
+        self._tcp_server: asyncio.Server | None = None
+        self._ws_server: Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        if self.config.tls is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.config.tls.certfile, self.config.tls.keyfile)
+        return context
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        context = self._ssl_context()
+        scheme = "s" if context else ""
+        if self.config.tcp is not None:
+            self._tcp_server = await loop.create_server(
+                lambda: TcpConnection(self.broker, self.tcp_connections),
+                self.config.tcp.host,
+                self.config.tcp.port,
+                ssl=context,
+            )
+            host, port = self._tcp_server.sockets[0].getsockname()[:2]
+            log.info(
+                "STOMP over TCP listening on %s:%s (stomp.py: Connection([(%r, %s)]))",
+                host,
+                port,
+                host,
+                port,
+            )
+        if self.config.ws is not None:
+            limit = self.config.limits.max_output_buffer_bytes
+            self._ws_server = await serve(
+                self._handle_ws,
+                self.config.ws.host,
+                self.config.ws.port,
+                subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+                process_request=self._process_request,
+                ssl=context,
+                max_size=self.config.limits.max_frame_bytes + 1024,
+                write_limit=limit,
+            )
+            host, port = next(iter(self._ws_server.sockets)).getsockname()[:2]
+            log.info(
+                "STOMP over WebSocket listening on ws%s://%s:%s%s (stats: http%s://%s:%s/stats)",
+                scheme,
+                host,
+                port,
+                self.config.ws_path,
+                scheme,
+                host,
+                port,
+            )
+        if not (self.config.users or self.config.tokens.secret or self.config.allow_anonymous):
+            log.warning(
+                "no users, no tokens secret and anonymous access off: every CONNECT will be "
+                "refused; add --user LOGIN:PASSCODE, --allow-anonymous "
+                "or a [[users]] table in --config"
+            )
+        self._ticker = asyncio.create_task(self._tick_forever())
+
+    async def _tick_forever(self) -> None:
+        """One heart-beat task for the whole process, not a timer per connection."""
+        loop = asyncio.get_running_loop()
+        while True:
+            deadline = self.broker.next_deadline()
+            delay = TICK_CAP_SECONDS if deadline is None else deadline - loop.time()
+            await asyncio.sleep(min(max(delay, 0.0), TICK_CAP_SECONDS))
+            self.broker.tick()
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Answer /stats and /healthz on the WebSocket port; only ws_path upgrades."""
+        path = request.path.split("?", 1)[0]
+        if path == "/stats":
+            return self._json(connection, self.stats())
+        if path == "/healthz":
+            return self._json(connection, {"status": "ok"})
+        if path != self.config.ws_path:
+            return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
+        return None
+
+    @staticmethod
+    def _json(connection: ServerConnection, body: dict[str, Any]) -> Response:
+        response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
+        headers = Headers(response.headers)
+        del headers["Content-Type"]
+        headers["Content-Type"] = "application/json"
+        response.headers = headers
+        return response
+
+    def stats(self) -> dict[str, Any]:
+        """broker.stats() plus what only the transports know."""
+        stats = dict(self.broker.stats())
+        stats["transport"] = {
+            "tcp_write_buffer_bytes": sum(
+                c._transport.get_write_buffer_size() for c in self.tcp_connections if c._transport
+            ),
+            "ws_open": len(self.ws_connections),
+        }
+        return stats
+
+    async def _handle_ws(self, websocket: ServerConnection) -> None:
+        connection = WsConnection(self.broker, websocket)
+        self.ws_connections.add(connection)
+        try:
+            await connection.run()
+        finally:
+            self.ws_connections.discard(connection)
+
+    async def stop(self) -> None:
+        """Stop accepting, tell every client, flush the stores and the sockets, close."""
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+        if self._ws_server is not None:
+            self._ws_server.close(close_connections=False)
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self.broker.shutdown()
+        for tcp in list(self.tcp_connections):
+            tcp.flush()
+        for ws in list(self.ws_connections):
+            ws.flush_now()
+        await asyncio.sleep(0)
+        if self._ws_server is not None:
+            self._ws_server.close(close_connections=True)
+            await self._ws_server.wait_closed()
+        if self._tcp_server is not None:
+            await self._tcp_server.wait_closed()
+
+
+async def serve_forever(config: BrokerConfig) -> None:
+    """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    server = BrokerServer(config)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await server.stop()
+    log.info("stopped")
+
+
+def run(config: BrokerConfig) -> int:
+    """Block in the event loop (uvloop where installed); exit status 0 after a clean stop."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve_forever(config))
+    else:
+        uvloop.run(serve_forever(config))
+    return 0

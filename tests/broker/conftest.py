@@ -1,0 +1,126 @@
+"""Start a REAL `python -m broker` process for integration tests.
+
+Use `start_broker(tmp_path, toml=...)` for a one-off broker (a context manager), or the
+module-scoped `broker_process` fixture for the default one (user `guest`/`guest`, anonymous
+access off). Both pick free ports, write a temporary TOML config, wait until both listeners
+accept connections, and stop the process with SIGTERM (asserting it exits 0).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_SECONDS = 15.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (bind port 0 and let the kernel choose)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class BrokerProcess:
+    """A running broker: where it listens, its process and its log file."""
+
+    process: subprocess.Popen[bytes]
+    tcp_port: int
+    ws_port: int
+    log_path: Path
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}/ws"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.ws_port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def stop(self) -> int:
+        """SIGTERM, then wait; returns the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+
+
+def _wait_listening(broker: BrokerProcess) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    for port in (broker.tcp_port, broker.ws_port):
+        while True:
+            if broker.process.poll() is not None:
+                raise RuntimeError(f"broker exited early:\n{broker.log()}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"broker did not listen on {port}:\n{broker.log()}"
+                    ) from None
+                time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def start_broker(
+    directory: Path, *, toml: str = "", args: tuple[str, ...] = ("--user", "guest:guest")
+) -> Iterator[BrokerProcess]:
+    """Run `python -m broker` on free ports with `toml` as its config file, then stop it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / "broker.toml"
+    config.write_text(toml)
+    tcp_port, ws_port = free_port(), free_port()
+    log_path = directory / "broker.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "broker",
+                "--config",
+                str(config),
+                "--tcp",
+                f"127.0.0.1:{tcp_port}",
+                "--ws",
+                f"127.0.0.1:{ws_port}",
+                *args,
+            ],
+            cwd=REPO,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    broker = BrokerProcess(process, tcp_port, ws_port, log_path)
+    try:
+        _wait_listening(broker)
+        yield broker
+    finally:
+        if broker.process.poll() is None:
+            broker.process.send_signal(signal.SIGTERM)
+            try:
+                broker.process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                broker.process.kill()
+                broker.process.wait()
+
+
+@pytest.fixture(scope="module")
+def broker_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """One default broker per test module: user guest/guest with every right."""
+    with start_broker(tmp_path_factory.mktemp("broker")) as broker:
+        yield broker
