@@ -1,0 +1,49 @@
+"""A Python WebSocket client speaking STOMP to a real broker process, with each sub-protocol."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.broker.conftest import BrokerProcess
+
+WAIT_SECONDS = 5.0
+
+
+def read_frame(ws) -> str:  # type: ignore[no-untyped-def]
+    """Next STOMP frame, skipping heart-beat newlines (one message may carry several frames)."""
+    while True:
+        message = ws.recv(timeout=WAIT_SECONDS)
+        text = message if isinstance(message, str) else message.decode()
+        if text.strip("\r\n"):
+            return text.lstrip("\r\n")
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "version"), [("v10.stomp", "1.0"), ("v11.stomp", "1.1"), ("v12.stomp", "1.2")]
+)
+def test_each_subprotocol_connects_subscribes_and_receives(
+    broker_process: BrokerProcess, subprotocol: str, version: str
+) -> None:
+    with connect(broker_process.ws_url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == subprotocol
+        ws.send(f"CONNECT\naccept-version:{version}\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+        assert read_frame(ws).startswith("CONNECTED")
+        ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.each\nreceipt:s\n\n\x00")
+        assert read_frame(ws).startswith("RECEIPT")
+        ws.send(b"SEND\ndestination:/topic/ws.each\n\nhi\x00")
+        frame = read_frame(ws)
+        assert frame.startswith("MESSAGE") and frame.endswith("\n\nhi\x00")
+
+
+def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) -> None:
+    with connect(broker_process.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+        read_frame_raw = ws.recv(timeout=WAIT_SECONDS)
+        assert "CONNECTED" in str(read_frame_raw)
+        ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.bin\n\n\x00")
+        ws.send(b"SEND\ndestination:/topic/ws.bin\ncontent-length:2\nreceipt:r\n\n\xff\xfe\x00")
+        messages = []
+        while not any(isinstance(m, bytes) and b"MESSAGE" in m for m in messages):
+            messages.append(ws.recv(timeout=WAIT_SECONDS))
+        assert any(isinstance(m, bytes) and m.endswith(b"\xff\xfe\x00") for m in messages)
