@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 import stomp
+from conftest import BrokerProcess
 from stomp.utils import Frame
-
-from tests.broker.conftest import BrokerProcess
 
 WAIT_SECONDS = 5.0
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from conftest import BrokerProcess
 from websockets.sync.client import connect
-
-from tests.broker.conftest import BrokerProcess
 
 WAIT_SECONDS = 5.0
 
