@@ -113,7 +113,9 @@ def parse_address(value: str, *, name: str) -> Listener | None:
 def _take(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = table.pop(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
         raise ConfigError(f"{where}.{key}: expected {expected}, got {value!r}")
     return value
 
@@ -123,9 +125,10 @@ def _no_leftovers(table: dict[str, Any], where: str) -> None:
         raise ConfigError(f"{where}: unknown setting {sorted(table)[0]!r}")
 
 
-def _permissions(table: dict[str, Any], where: str) -> Permissions:
-    read = tuple(_take(table, "read", list, where)) if "read" in table else ()
-    write = tuple(_take(table, "write", list, where)) if "write" in table else ()
+def _permissions(table: dict[str, Any], where: str, default: Permissions) -> Permissions:
+    """A missing `read` or `write` list keeps the default; an empty list grants nothing."""
+    read = tuple(_take(table, "read", list, where)) if "read" in table else default.read
+    write = tuple(_take(table, "write", list, where)) if "write" in table else default.write
     for pattern in read + write:
         if not isinstance(pattern, str):
             raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
@@ -175,13 +178,15 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
                     raise ConfigError(f"{where}: missing {required!r}")
             login = _take(entry, "login", str, where)
             passcode_hash = _take(entry, "passcode_hash", str, where)
-            permissions = _permissions(entry, where)
+            permissions = _permissions(entry, where, User.permissions)
             _no_leftovers(entry, where)
             users.append(User(login=login, passcode_hash=passcode_hash, permissions=permissions))
         values["users"] = tuple(users)
     if "anonymous" in data:
         anonymous = dict(_take(data, "anonymous", dict, "config"))
-        values["anonymous_permissions"] = _permissions(anonymous, "anonymous")
+        values["anonymous_permissions"] = _permissions(
+            anonymous, "anonymous", BrokerConfig.anonymous_permissions
+        )
         _no_leftovers(anonymous, "anonymous")
     if "tokens" in data:
         tokens = dict(_take(data, "tokens", dict, "config"))
@@ -199,8 +204,17 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
         settings: dict[str, Any] = {}
         for key, default in Limits().__dict__.items():
             if key in limits:
-                settings[key] = _take(limits, key, type(default) if key != "heartbeat_grace" else (int, float), "limits")
-                if isinstance(default, int | float) and not isinstance(default, bool) and settings[key] <= 0:
+                settings[key] = _take(
+                    limits,
+                    key,
+                    type(default) if key != "heartbeat_grace" else (int, float),
+                    "limits",
+                )
+                if (
+                    isinstance(default, int | float)
+                    and not isinstance(default, bool)
+                    and settings[key] <= 0
+                ):
                     raise ConfigError(f"limits.{key}: must be positive, got {settings[key]!r}")
         _no_leftovers(limits, "limits")
         if settings.get("slow_consumer_policy", "disconnect") not in SLOW_CONSUMER_POLICIES:
