@@ -12,7 +12,7 @@ import json
 import logging
 import signal
 import ssl
-from typing import Any
+from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -51,9 +51,8 @@ class TcpConnection(asyncio.Protocol):
         self.peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        host, port = transport.get_extra_info("peername")[:2]
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        host, port = self._transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self._connections.add(self)
         self.session = self._broker.open_session(
@@ -299,6 +298,7 @@ class BrokerServer:
 
 async def serve_forever(config: BrokerConfig) -> None:
     """Run until SIGTERM or SIGINT, then shut down cleanly."""
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # we log each connection ourselves
     server = BrokerServer(config)
     await server.start()
     stop = asyncio.Event()
