@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import ssl
+import time
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -125,12 +126,7 @@ class WsConnection:
         except ConnectionClosed as error:
             reason = str(error)
         finally:
-            if not self.session.closing:
-                writer.cancel()
-            try:
-                await writer
-            except asyncio.CancelledError:
-                pass
+            writer.cancel()  # the socket is gone: nothing left can reach the peer
             _log_closed("ws", self.peer, self.session, reason)
             self.session.connection_lost(self.session.close_reason or reason)
 
@@ -229,10 +225,9 @@ class BrokerServer:
 
     async def _tick_forever(self) -> None:
         """One heart-beat task for the whole process, not a timer per connection."""
-        loop = asyncio.get_running_loop()
         while True:
             deadline = self.broker.next_deadline()
-            delay = TICK_CAP_SECONDS if deadline is None else deadline - loop.time()
+            delay = TICK_CAP_SECONDS if deadline is None else deadline - time.monotonic()
             await asyncio.sleep(min(max(delay, 0.0), TICK_CAP_SECONDS))
             self.broker.tick()
 
