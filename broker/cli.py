@@ -115,6 +115,10 @@ def config_from_args(args: argparse.Namespace) -> BrokerConfig:
             if not path.is_file():
                 raise ConfigError(f"{option}: no such file {str(path)!r}")
         changes["tls"] = TLS(certfile=args.tls_cert, keyfile=args.tls_key)
+    if changes.get("log_level", config.log_level) not in LOG_LEVELS:
+        raise ConfigError(
+            f"log_level: expected one of {', '.join(LOG_LEVELS)}, got {config.log_level!r}"
+        )
     if args.user:
         changes["users"] = config.users + tuple(_user(value) for value in args.user)
     return dataclasses.replace(config, **changes)
@@ -158,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stomp-broker: error: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(
-        level=config.log_level if config.log_level in LOG_LEVELS else "INFO",
+        level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from broker.server import run
