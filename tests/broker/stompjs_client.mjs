@@ -5,6 +5,7 @@ import { Client } from "@stomp/stompjs";
 import WebSocket from "ws";
 
 const [url, login, passcode, destination] = process.argv.slice(2);
+let received = false;
 const client = new Client({
   webSocketFactory: () => new WebSocket(url, ["v12.stomp", "v11.stomp", "v10.stomp"]),
   connectHeaders: { login, passcode },
@@ -14,6 +15,7 @@ const client = new Client({
 });
 client.onConnect = (frame) => {
   client.subscribe(destination, (message) => {
+    received = true;
     console.log(JSON.stringify({ body: message.body, destination: message.headers.destination,
                                  version: frame.headers.version }));
     client.deactivate().then(() => process.exit(0));
@@ -22,6 +24,11 @@ client.onConnect = (frame) => {
 };
 client.onStompError = (frame) => {
   console.log(JSON.stringify({ error: frame.headers.message }));
+  process.exit(1);
+};
+client.onWebSocketClose = (event) => {
+  if (received) return;
+  console.log(JSON.stringify({ error: `websocket closed: ${event.code}` }));
   process.exit(1);
 };
 client.activate();
