@@ -28,6 +28,7 @@ log = logging.getLogger("broker")
 
 SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
 TICK_CAP_SECONDS = 1.0
+LINGER_SECONDS = 2.0
 
 
 def _log_closed(transport: str, peer: str, session: Session, reason: str | None) -> None:
@@ -48,6 +49,7 @@ class TcpConnection(asyncio.Protocol):
         self._connections = connections
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
+        self._lingering = False
         self.session: Session | None = None
         self.peer = "?"
 
@@ -70,17 +72,31 @@ class TcpConnection(asyncio.Protocol):
 
     def flush(self) -> None:
         self._flush_scheduled = False
-        if self._transport is None or self.session is None or self._transport.is_closing():
+        transport = self._transport
+        if transport is None or self.session is None or self._lingering or transport.is_closing():
             return
         chunks = self.session.data_to_send()
         if chunks:
             self._transport.writelines(chunks)
         self.session.note_backlog(self._transport.get_write_buffer_size())
-        if self.session.closing:
+        if self.session.closing and not self._lingering:
+            self._close_gently()
+
+    def _close_gently(self) -> None:
+        """Half-close and drop further input for a while, so unread bytes from the peer do
+        not turn the close into a reset that would discard our final ERROR frame."""
+        assert self._transport is not None
+        if not self._transport.can_write_eof():
             self._transport.close()
+            return
+        self._lingering = True
+        self._transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._transport.close)
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None
+        if self._lingering:
+            return
         self.session.receive_data(data)
         self.schedule_flush()
 
