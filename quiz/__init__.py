@@ -1,0 +1,1 @@
+"""The quiz game's Django project."""

@@ -1,0 +1,123 @@
+"""Quizzes (authored content) and games (one live run of a quiz)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Quiz(models.Model):
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                               related_name="quizzes")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "quizzes"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    POINTS_CHOICES = [(0, "No points"), (1000, "Standard"), (2000, "Double")]
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    text = models.CharField(max_length=500)
+    image_url = models.URLField(blank=True)
+    image = models.FileField(upload_to="questions/", blank=True)
+    time_limit = models.PositiveIntegerField(default=20)
+    points = models.PositiveIntegerField(choices=POINTS_CHOICES, default=1000)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def picture_url(self) -> str | None:
+        if self.image:
+            return self.image.url
+        return self.image_url or None
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    position = models.PositiveIntegerField(default=0)
+    text = models.CharField(max_length=200)
+    is_correct = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Game(models.Model):
+    class State(models.TextChoices):
+        LOBBY = "lobby"
+        QUESTION_OPEN = "question_open"
+        QUESTION_CLOSED = "question_closed"
+        FINISHED = "finished"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="games")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="hosted_games")
+    pin = models.CharField(max_length=6)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.LOBBY)
+    version = models.PositiveIntegerField(default=1)
+    question_index = models.IntegerField(default=-1)
+    current_question = models.ForeignKey(Question, null=True, blank=True,
+                                         on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pin"], condition=~models.Q(state="finished"),
+                                    name="unique_pin_among_live_games"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quiz} ({self.pin})"
+
+
+class Player(models.Model):
+    game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
+    nickname = models.CharField(max_length=20)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    score = models.IntegerField(default=0)
+    correct_count = models.PositiveIntegerField(default=0)
+    kicked = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+        constraints = [
+            models.UniqueConstraint("game", Lower("nickname"), name="unique_nickname_per_game"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+class Answer(models.Model):
+    player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
+    choices = models.ManyToManyField(Choice, related_name="+")
+    answered_at = models.DateTimeField()
+    response_ms = models.PositiveIntegerField()
+    correct = models.BooleanField(default=False)
+    points = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["player", "question"], name="one_answer_per_question"),
+        ]

@@ -1,0 +1,60 @@
+"""One persistent STOMP connection per process; a broker outage never fails a game action."""
+
+import json
+import logging
+import threading
+from typing import Any
+
+import stomp
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_connection: stomp.Connection | None = None
+
+
+def _connect() -> stomp.Connection:
+    conn = stomp.Connection([(settings.STOMP_HOST, settings.STOMP_PORT)],
+                            reconnect_attempts_max=1, timeout=2)
+    conn.connect(settings.STOMP_LOGIN, settings.STOMP_PASSCODE, wait=True)
+    return conn
+
+
+def publish(destination: str, frame: dict[str, Any]) -> None:
+    """Send one JSON frame; on any broker failure log a warning and drop the frame."""
+    global _connection
+    body = json.dumps(frame, separators=(",", ":"))
+    with _lock:
+        try:
+            if _connection is None or not _connection.is_connected():
+                _connection = _connect()
+            _connection.send(destination, body, content_type="application/json")
+        except Exception as exc:  # noqa: BLE001 - any broker failure must not break the game
+            logger.warning("Dropped frame %s to %s: %s", frame.get("type"), destination, exc)
+            _drop_connection()
+
+
+def _drop_connection() -> None:
+    global _connection
+    if _connection is not None:
+        try:
+            _connection.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
+    _connection = None
+
+
+def status_topic(game_id: int) -> str:
+    return f"/topic/games.{game_id}.status"
+
+
+def players_topic(game_id: int) -> str:
+    return f"/topic/games.{game_id}.players"
+
+
+def publish_game_frame(*, game_id: int, topic: str, type: str, version: int,
+                       data: dict[str, Any]) -> None:
+    """Publish a frame in the contract's envelope."""
+    destination = status_topic(game_id) if topic == "status" else players_topic(game_id)
+    publish(destination, {"type": type, "version": version, "data": data})

@@ -1,0 +1,331 @@
+"""All game rules. Every mutating service locks the game row, bumps its version and publishes
+its frames only after the transaction commits."""
+
+import logging
+import secrets
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from quiz.game import selectors
+from quiz.game.models import Answer, Game, Player, Question, Quiz
+from quiz.game.publisher import publish_game_frame
+
+logger = logging.getLogger(__name__)
+
+NICKNAME_MAX = 20
+
+
+class GameError(Exception):
+    """A refused action: a machine code, a human reason and the HTTP status for it."""
+
+    def __init__(self, code: str, detail: str, status: int = 409) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+
+def score_answer(*, points: int, time_limit: int, response_ms: int, correct: bool) -> int:
+    """Kahoot's rule: full points for an instant answer, half at the deadline."""
+    if not correct:
+        return 0
+    ratio = min(max(response_ms / (time_limit * 1000), 0.0), 1.0)
+    return round(points * (1 - ratio / 2))
+
+
+def _lock(game_id: int) -> Game:
+    try:
+        return Game.objects.select_for_update().select_related("quiz").get(pk=game_id)
+    except Game.DoesNotExist:
+        raise GameError("unknown_game", "There is no such game.", 404) from None
+
+
+def _require_host(game: Game, user: AbstractBaseUser | None) -> None:
+    if user is None or not user.is_authenticated or user.pk != game.host_id:
+        raise GameError("not_host", "Only the host of this game can do that.", 403)
+
+
+def _bump(game: Game) -> None:
+    game.version += 1
+    game.save()
+
+
+def _publish(game: Game, topic: str, type_: str, data_builder) -> None:
+    """Queue a frame for after commit; the data is built then, from committed state."""
+    game_id, version = game.id, game.version
+
+    def send() -> None:
+        fresh = Game.objects.select_related("quiz", "current_question").get(pk=game_id)
+        publish_game_frame(game_id=game_id, topic=topic, type=type_, version=version,
+                           data=data_builder(fresh))
+
+    transaction.on_commit(send)
+
+
+def _publish_leaderboard(game: Game) -> None:
+    _publish(game, "status", "leaderboard",
+             lambda g: {"players": selectors.ranked_players(game=g)})
+
+
+def _new_pin() -> str:
+    for _ in range(100):
+        pin = f"{secrets.randbelow(1_000_000):06d}"
+        if not Game.objects.exclude(state=Game.State.FINISHED).filter(pin=pin).exists():
+            return pin
+    raise GameError("no_pin", "No free game PIN; try again.", 503)
+
+
+def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
+    """Open a lobby for `quiz` with a PIN unique among live games."""
+    if host.pk != quiz.author_id:
+        raise GameError("not_author", "Only the author of this quiz can host it.", 403)
+    if not quiz.questions.exists():
+        raise GameError("empty_quiz", "This quiz has no questions.", 400)
+    for _ in range(5):
+        try:
+            with transaction.atomic():
+                game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin())
+                _publish(game, "status", "lobby", lambda g: {"game": selectors.game_data(game=g)})
+                return game
+        except IntegrityError:
+            continue
+    raise GameError("no_pin", "No free game PIN; try again.", 503)
+
+
+def clean_nickname(nickname: str) -> str:
+    """Trimmed, 1–20 printable characters."""
+    nickname = (nickname or "").strip()
+    if not nickname or len(nickname) > NICKNAME_MAX:
+        raise GameError("invalid_nickname", "A nickname has 1 to 20 characters.", 400)
+    if any(not ch.isprintable() for ch in nickname):
+        raise GameError("invalid_nickname", "A nickname cannot contain control characters.", 400)
+    return nickname
+
+
+def find_live_game(*, pin: str) -> Game:
+    game = Game.objects.exclude(state=Game.State.FINISHED).filter(pin=(pin or "").strip()).first()
+    if game is None:
+        if Game.objects.filter(pin=(pin or "").strip()).exists():
+            raise GameError("game_finished", "This game has already finished.", 409)
+        raise GameError("wrong_pin", "No game with that PIN.", 404)
+    return game
+
+
+@transaction.atomic
+def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None) -> Player:
+    """Add a player to a live game under a nickname nobody else in it uses."""
+    nickname = clean_nickname(nickname)
+    game = _lock(game_id)
+    if game.state == Game.State.FINISHED:
+        raise GameError("game_finished", "This game has already finished.", 409)
+    if game.players.filter(nickname__iexact=nickname).exists():
+        raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
+    player = Player.objects.create(
+        game=game, nickname=nickname,
+        user=user if user is not None and user.is_authenticated else None)
+    _bump(game)
+    _publish(game, "players", "player_joined", lambda g: {
+        "player": selectors.player_entry(game=g, player=player),
+        "count": g.players.filter(kicked=False).count()})
+    return player
+
+
+def get_player(*, game_id: int, player_id: int | None) -> Player:
+    """The session's player, refused when unknown or kicked."""
+    player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
+    if player is None:
+        raise GameError("not_player", "You have not joined this game.", 403)
+    if player.kicked:
+        raise GameError("kicked", "The host removed you from this game.", 403)
+    return player
+
+
+def _questions(game: Game) -> list[Question]:
+    return list(game.quiz.questions.all())
+
+
+def _open_question(game: Game, index: int, now: datetime) -> None:
+    question = _questions(game)[index]
+    game.question_index = index
+    game.current_question = question
+    game.state = Game.State.QUESTION_OPEN
+    game.opened_at = now
+    game.deadline = now + timedelta(seconds=question.time_limit)
+    _bump(game)
+    _publish(game, "status", "question_open", lambda g: {
+        "game": selectors.game_data(game=g), "question": selectors.question_data(game=g),
+        "server_time": selectors.ms(timezone.now())})
+    transaction.on_commit(lambda: schedule_close(game_id=game.id, question_id=question.id,
+                                                 deadline=game.deadline))
+
+
+@transaction.atomic
+def start_game(*, game_id: int, user: AbstractBaseUser | None,
+               now: datetime | None = None) -> Game:
+    """Leave the lobby and open the first question."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state != Game.State.LOBBY:
+        raise GameError("wrong_state", "The game has already started.", 409)
+    _open_question(game, 0, now or timezone.now())
+    return game
+
+
+@transaction.atomic
+def open_next_question(*, game_id: int, user: AbstractBaseUser | None,
+                       now: datetime | None = None) -> Game:
+    """After a closed question: open the next one, or finish after the last."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state != Game.State.QUESTION_CLOSED:
+        raise GameError("wrong_state", "Close the current question first.", 409)
+    if game.question_index + 1 >= len(_questions(game)):
+        _finish(game, now or timezone.now())
+    else:
+        _open_question(game, game.question_index + 1, now or timezone.now())
+    return game
+
+
+def _close(game: Game) -> None:
+    """Score every answer of the open question, then publish results and leaderboard."""
+    question = game.current_question
+    assert question is not None
+    correct_ids = set(question.choices.filter(is_correct=True).values_list("id", flat=True))
+    for answer in Answer.objects.filter(question=question, player__game=game).select_related(
+            "player").prefetch_related("choices"):
+        chosen = {c.id for c in answer.choices.all()}
+        answer.correct = chosen == correct_ids
+        answer.points = score_answer(points=question.points, time_limit=question.time_limit,
+                                     response_ms=answer.response_ms, correct=answer.correct)
+        answer.save(update_fields=["correct", "points"])
+        if answer.correct:
+            answer.player.correct_count += 1
+        answer.player.score += answer.points
+        answer.player.save(update_fields=["score", "correct_count"])
+    game.state = Game.State.QUESTION_CLOSED
+    _bump(game)
+    _publish(game, "status", "question_closed", lambda g: {
+        "game": selectors.game_data(game=g), "results": selectors.results_data(game=g)})
+    _publish_leaderboard(game)
+
+
+def _finish(game: Game, now: datetime) -> None:
+    game.state = Game.State.FINISHED
+    game.finished_at = now
+    _bump(game)
+    _publish(game, "status", "finished", lambda g: {
+        "game": selectors.game_data(game=g), "podium": selectors.podium(game=g),
+        "players": selectors.ranked_players(game=g)})
+
+
+@transaction.atomic
+def close_question(*, game_id: int, user: AbstractBaseUser | None) -> Game:
+    """The host closes the open question early."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state != Game.State.QUESTION_OPEN:
+        raise GameError("wrong_state", "No question is open.", 409)
+    _close(game)
+    return game
+
+
+@transaction.atomic
+def close_question_if_due(*, game_id: int, question_id: int | None = None,
+                          now: datetime | None = None) -> bool:
+    """Close the open question if its deadline passed or everyone answered; idempotent."""
+    game = Game.objects.select_for_update().filter(pk=game_id).first()
+    if game is None or game.state != Game.State.QUESTION_OPEN:
+        return False
+    if question_id is not None and game.current_question_id != question_id:
+        return False
+    counts = selectors.answer_counts(game=game)
+    everyone = counts["total"] > 0 and counts["count"] >= counts["total"]
+    if not everyone and (now or timezone.now()) < game.deadline:
+        return False
+    _close(game)
+    return True
+
+
+def schedule_close(*, game_id: int, question_id: int, deadline: datetime) -> None:
+    """A daemon timer closes the question at its deadline with nobody clicking."""
+    delay = max((deadline - timezone.now()).total_seconds(), 0) + 0.05
+
+    def fire() -> None:
+        try:
+            close_question_if_due(game_id=game_id, question_id=question_id)
+        except Exception:
+            logger.exception("Timed close of game %s failed", game_id)
+
+    timer = threading.Timer(delay, fire)
+    timer.daemon = True
+    timer.start()
+
+
+@transaction.atomic
+def submit_answer(*, game_id: int, player_id: int, question_id: int,
+                  choice_ids: Iterable[int], now: datetime | None = None) -> Answer:
+    """Record a player's one answer to the open question, before its deadline."""
+    now = now or timezone.now()
+    game = _lock(game_id)
+    player = get_player(game_id=game.id, player_id=player_id)
+    if game.state != Game.State.QUESTION_OPEN or game.current_question_id != question_id:
+        raise GameError("question_not_open", "That question is not open.", 409)
+    if now >= game.deadline:
+        raise GameError("too_late", "The time for this question is up.", 409)
+    if Answer.objects.filter(player=player, question_id=question_id).exists():
+        raise GameError("already_answered", "You have already answered this question.", 409)
+    ids = set(choice_ids)
+    choices = list(game.current_question.choices.filter(id__in=ids))
+    if not ids or len(choices) != len(ids):
+        raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
+    answer = Answer.objects.create(player=player, question_id=question_id, answered_at=now,
+                                   response_ms=int((now - game.opened_at).total_seconds() * 1000))
+    answer.choices.set(choices)
+    _bump(game)
+    _publish(game, "players", "answer_count", lambda g: {
+        "question_id": question_id, **selectors.answer_counts(game=g)})
+    counts = selectors.answer_counts(game=game)
+    if counts["count"] >= counts["total"]:
+        _close(game)
+    return answer
+
+
+@transaction.atomic
+def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
+    """Remove a player; they cannot come back under the same session."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    player = Player.objects.filter(game=game, pk=player_id, kicked=False).first()
+    if player is None:
+        raise GameError("unknown_player", "No such player in this game.", 404)
+    if game.state == Game.State.FINISHED:
+        raise GameError("wrong_state", "The game has finished.", 409)
+    player.kicked = True
+    player.save(update_fields=["kicked"])
+    _bump(game)
+    entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
+    _publish(game, "players", "player_kicked", lambda g: {
+        "player": entry, "count": g.players.filter(kicked=False).count()})
+    if game.state == Game.State.QUESTION_OPEN:
+        counts = selectors.answer_counts(game=game)
+        if counts["total"] > 0 and counts["count"] >= counts["total"]:
+            _close(game)
+    return player
+
+
+@transaction.atomic
+def end_game(*, game_id: int, user: AbstractBaseUser | None, now: datetime | None = None) -> Game:
+    """The host ends the game at any point; scores so far stand."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state == Game.State.FINISHED:
+        raise GameError("wrong_state", "The game has already finished.", 409)
+    if game.state == Game.State.QUESTION_OPEN:
+        _close(game)
+    _finish(game, now or timezone.now())
+    return game

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from quiz.game import views
+
+urlpatterns = [
+    path("", views.join, name="join"),
+    path("join/", views.join, name="join_post"),
+    path("play/<int:game_id>/", views.play, name="play"),
+    path("games/<int:game_id>/host/", views.host, name="host"),
+    path("games/<int:game_id>/results.csv", views.results_csv, name="results_csv"),
+    path("api/games/<int:game_id>/snapshot/", views.snapshot, name="api_snapshot"),
+    path("api/games/<int:game_id>/token/", views.token, name="api_token"),
+    path("api/games/<int:game_id>/answer/", views.answer, name="api_answer"),
+    path("api/games/<int:game_id>/start/", views.start, name="api_start"),
+    path("api/games/<int:game_id>/next/", views.next_question, name="api_next"),
+    path("api/games/<int:game_id>/close/", views.close, name="api_close"),
+    path("api/games/<int:game_id>/end/", views.end, name="api_end"),
+    path("api/games/<int:game_id>/players/<int:player_id>/kick/", views.kick, name="api_kick"),
+]

@@ -1,0 +1,224 @@
+"""Thin views: HTTP in, a service call, JSON or a page out."""
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from quiz.game import selectors, services
+from quiz.game.models import Game, Player
+from quiz.game.services import GameError
+
+SESSION_KEY = "players"
+
+
+def session_player_id(request: HttpRequest, game_id: int) -> int | None:
+    return request.session.get(SESSION_KEY, {}).get(str(game_id))
+
+
+def remember_player(request: HttpRequest, player: Player) -> None:
+    players = dict(request.session.get(SESSION_KEY, {}))
+    players[str(player.game_id)] = player.id
+    request.session[SESSION_KEY] = players
+
+
+def error_response(error: GameError) -> JsonResponse:
+    return JsonResponse({"error": error.code, "detail": error.detail}, status=error.status)
+
+
+def json_api(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
+    """Turn a GameError into the contract's JSON error."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except GameError as error:
+            return error_response(error)
+
+    return wrapper
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        raise GameError("invalid_json", "The request body is not JSON.", 400) from None
+    if not isinstance(data, dict):
+        raise GameError("invalid_json", "The request body must be a JSON object.", 400)
+    return data
+
+
+def _viewer(request: HttpRequest, game: Game) -> Player | None:
+    """The host (None) or the session's player; anyone else is refused."""
+    if request.user.is_authenticated and request.user.pk == game.host_id:
+        return None
+    return services.get_player(game_id=game.id, player_id=session_player_id(request, game.id))
+
+
+def _game(game_id: int) -> Game:
+    game = Game.objects.select_related("quiz", "current_question").filter(pk=game_id).first()
+    if game is None:
+        raise GameError("unknown_game", "There is no such game.", 404)
+    return game
+
+
+def _snapshot(request: HttpRequest, game_id: int, player_id: int | None = None) -> JsonResponse:
+    game = _game(game_id)
+    player = Player.objects.get(pk=player_id) if player_id else None
+    return JsonResponse(selectors.snapshot(game=game, player=player))
+
+
+def join(request: HttpRequest) -> HttpResponse:
+    """The join form: PIN + nickname; errors stay on the form."""
+    context: dict[str, Any] = {"pin": request.GET.get("pin", ""), "nickname": "", "error": None}
+    if request.user.is_authenticated:
+        context["nickname"] = request.user.get_username()[: services.NICKNAME_MAX]
+    if request.method == "POST":
+        context["pin"] = request.POST.get("pin", "").strip()
+        context["nickname"] = request.POST.get("nickname", "")
+        try:
+            game = services.find_live_game(pin=context["pin"])
+            player = services.join_game(game_id=game.id, nickname=context["nickname"],
+                                        user=request.user)
+        except GameError as error:
+            context["error"] = error.detail
+            return render(request, "game/join.html", context, status=error.status)
+        remember_player(request, player)
+        return redirect("play", game_id=game.id)
+    return render(request, "game/join.html", context)
+
+
+def _game_config(request: HttpRequest, game: Game, role: str,
+                 player: Player | None) -> dict[str, Any]:
+    api = f"/api/games/{game.id}/"
+    join_url = request.build_absolute_uri(reverse("join")) + f"?pin={game.pin}"
+    urls = {"snapshot": api + "snapshot/", "token": api + "token/"}
+    config: dict[str, Any] = {
+        "game_id": game.id, "role": role, "player_id": player.id if player else None,
+        "nickname": player.nickname if player else None, "pin": game.pin,
+        "join_url": join_url, "ws_url": settings.STOMP_WS_URL, "csrf_token": get_token(request),
+        "topics": {"status": f"/topic/games.{game.id}.status",
+                   "players": f"/topic/games.{game.id}.players"},
+        "urls": urls,
+    }
+    if role == "host":
+        config["qr_svg"] = segno.make(join_url).svg_inline(scale=6)
+        urls.update({"start": api + "start/", "next": api + "next/", "close": api + "close/",
+                     "end": api + "end/", "kick": api + "players/{player_id}/kick/",
+                     "results_csv": reverse("results_csv", args=[game.id])})
+    else:
+        urls["answer"] = api + "answer/"
+    return config
+
+
+@login_required
+def host(request: HttpRequest, game_id: int) -> HttpResponse:
+    game = get_object_or_404(Game, pk=game_id)
+    if request.user.pk != game.host_id:
+        return HttpResponse("Only the host of this game can open this page.", status=403)
+    return render(request, "game/host.html",
+                  {"game": game, "game_config": _game_config(request, game, "host", None)})
+
+
+def play(request: HttpRequest, game_id: int) -> HttpResponse:
+    game = get_object_or_404(Game, pk=game_id)
+    try:
+        player = services.get_player(game_id=game.id,
+                                     player_id=session_player_id(request, game.id))
+    except GameError as error:
+        return render(request, "game/join.html",
+                      {"pin": game.pin, "nickname": "", "error": error.detail},
+                      status=error.status)
+    return render(request, "game/play.html",
+                  {"game": game, "game_config": _game_config(request, game, "player", player)})
+
+
+@require_GET
+@json_api
+def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
+    game = _game(game_id)
+    player = _viewer(request, game)
+    if services.close_question_if_due(game_id=game.id):
+        game = _game(game_id)
+    return JsonResponse(selectors.snapshot(game=game, player=player))
+
+
+@require_GET
+@json_api
+def token(request: HttpRequest, game_id: int) -> JsonResponse:
+    from broker.tokens import issue_token
+
+    game = _game(game_id)
+    player = _viewer(request, game)
+    subject = f"player:{player.id}" if player else f"host:{request.user.pk}"
+    ttl = settings.STOMP_TOKEN_TTL_SECONDS
+    jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
+                      read=[f"/topic/games.{game.id}.*"], write=[], ttl_seconds=ttl,
+                      resource_server_id=settings.STOMP_TOKEN_RESOURCE_SERVER_ID)
+    return JsonResponse({"token": jwt, "expires_in": ttl})
+
+
+@require_POST
+@json_api
+def answer(request: HttpRequest, game_id: int) -> JsonResponse:
+    data = _body(request)
+    player_id = session_player_id(request, game_id)
+    question_id, choice_ids = data.get("question_id"), data.get("choice_ids")
+    if not isinstance(question_id, int) or not isinstance(choice_ids, list) or not all(
+            isinstance(c, int) for c in choice_ids):
+        raise GameError("invalid_input", "Send question_id and a list of choice_ids.", 400)
+    services.close_question_if_due(game_id=game_id)
+    services.get_player(game_id=_game(game_id).id, player_id=player_id)
+    services.submit_answer(game_id=game_id, player_id=player_id, question_id=question_id,
+                           choice_ids=choice_ids)
+    return _snapshot(request, game_id, player_id)
+
+
+def _host_action(action: Callable[..., Any]) -> Callable[..., JsonResponse]:
+    @require_POST
+    @json_api
+    def view(request: HttpRequest, game_id: int) -> JsonResponse:
+        action(game_id=game_id, user=request.user)
+        return _snapshot(request, game_id)
+
+    return view
+
+
+start = _host_action(services.start_game)
+next_question = _host_action(services.open_next_question)
+close = _host_action(services.close_question)
+end = _host_action(services.end_game)
+
+
+@require_POST
+@json_api
+def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
+    services.kick_player(game_id=game_id, player_id=player_id, user=request.user)
+    return _snapshot(request, game_id)
+
+
+@login_required
+def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
+    import csv
+
+    game = get_object_or_404(Game, pk=game_id)
+    if request.user.pk not in (game.host_id, game.quiz.author_id):
+        return HttpResponse("Only the author can download results.", status=403)
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="game-{game.id}-results.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["rank", "nickname", "score", "correct_answers"])
+    correct = dict(game.players.values_list("id", "correct_count"))
+    for entry in selectors.ranked_players(game=game):
+        writer.writerow([entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]]])
+    return response

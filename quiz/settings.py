@@ -1,0 +1,110 @@
+"""Settings: the environment is read here and only here, with defaults that work on a laptop."""
+
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+def _derived(label: str) -> str:
+    """A stable secret derived from SECRET_KEY, so a laptop needs no setup."""
+    return hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).hexdigest()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-quiz-live-secret-key-change-me")
+DEBUG = _env_bool("DEBUG", True)
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+
+STOMP_HOST = os.environ.get("STOMP_HOST", "127.0.0.1")
+STOMP_PORT = int(os.environ.get("STOMP_PORT", "61613"))
+STOMP_LOGIN = os.environ.get("STOMP_LOGIN", "quiz")
+STOMP_PASSCODE = os.environ.get("STOMP_PASSCODE") or _derived("stomp-passcode")
+STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "ws://127.0.0.1:15674/ws")
+STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
+STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
+STOMP_TOKEN_TTL_SECONDS = 300
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "quiz.game",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "quiz.urls"
+WSGI_APPLICATION = "quiz.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=60,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "quiz_list"
+LOGOUT_REDIRECT_URL = "join"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/stompjs", BASE_DIR / "node_modules" / "@stomp" / "stompjs" / "esm6"),
+]
+MEDIA_URL = "media/"
+MEDIA_ROOT = VAR_DIR / "media"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"quiz": {"handlers": ["console"], "level": "INFO"}},
+}
