@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from quiz.game.models import Answer, Choice, Game, Player, Question
+from quiz.game.models import Answer, Game, Player, Question
 
 
 def ms(moment: datetime) -> int:
@@ -72,8 +72,9 @@ def results_data(*, game: Game) -> dict[str, Any] | None:
         return None
     correct_ids = list(question.choices.filter(is_correct=True).values_list("id", flat=True))
     distribution = {str(c.id): 0 for c in question.choices.all()}
-    rows = (Choice.objects.filter(question=question, answer__player__game=game)
-            .annotate(n=Count("answer")).values_list("id", "n"))
+    rows = (Answer.choices.through.objects
+            .filter(answer__question=question, answer__player__game=game)
+            .values("choice_id").annotate(n=Count("id")).values_list("choice_id", "n"))
     for choice_id, n in rows:
         distribution[str(choice_id)] = n
     answers = {a.player_id: a for a in Answer.objects.filter(question=question, player__game=game)}

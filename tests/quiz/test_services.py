@@ -1,0 +1,138 @@
+"""The rules of a game, one transition or refusal at a time."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from quiz.game import services
+from quiz.game.models import Game
+from quiz.game.services import GameError
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def state_of(game: Game) -> tuple:
+    game.refresh_from_db()
+    return (game.version, game.state, list(game.players.values_list("score", flat=True)))
+
+
+def refused(code: str, game: Game, action) -> None:
+    before = state_of(game)
+    with pytest.raises(GameError) as info:
+        action()
+    assert info.value.code == code
+    assert state_of(game) == before
+
+
+def test_scoring_follows_kahoot() -> None:
+    assert services.score_answer(points=1000, time_limit=20, response_ms=0, correct=True) == 1000
+    assert services.score_answer(points=1000, time_limit=20, response_ms=10000,
+                                 correct=True) == 750
+    assert services.score_answer(points=2000, time_limit=20, response_ms=20000,
+                                 correct=True) == 1000
+    assert services.score_answer(points=1000, time_limit=20, response_ms=1, correct=False) == 0
+
+
+def test_join_refuses_taken_nickname_case_insensitively(game: Game) -> None:
+    services.join_game(game_id=game.id, nickname="Ann")
+    refused("nickname_taken", game, lambda: services.join_game(game_id=game.id, nickname=" ann "))
+
+
+@pytest.mark.parametrize("nickname", ["", "   ", "x" * 21, "a\x07b"])
+def test_join_refuses_invalid_nickname(game: Game, nickname: str) -> None:
+    refused("invalid_nickname", game,
+            lambda: services.join_game(game_id=game.id, nickname=nickname))
+
+
+def test_wrong_pin_is_refused(game: Game) -> None:
+    with pytest.raises(GameError) as info:
+        services.find_live_game(pin="000000" if game.pin != "000000" else "111111")
+    assert info.value.code == "wrong_pin"
+
+
+def test_finished_game_refuses_joins(game: Game, author) -> None:
+    services.end_game(game_id=game.id, user=author)
+    refused("game_finished", game, lambda: services.join_game(game_id=game.id, nickname="Bo"))
+
+
+def test_only_host_can_start(game: Game, django_user_model) -> None:
+    other = django_user_model.objects.create_user("other")
+    refused("not_host", game, lambda: services.start_game(game_id=game.id, user=other))
+
+
+def test_full_round_scores_and_closes_when_everyone_answered(game: Game, author) -> None:
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    bo = services.join_game(game_id=game.id, nickname="Bo")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    q = game.current_question
+    paris, rome = q.choices.all()
+    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
+                           choice_ids=[paris.id], now=T0 + timedelta(seconds=10))
+    services.submit_answer(game_id=game.id, player_id=bo.id, question_id=q.id,
+                           choice_ids=[rome.id], now=T0 + timedelta(seconds=1))
+    game.refresh_from_db()
+    ann.refresh_from_db()
+    assert game.state == Game.State.QUESTION_CLOSED
+    assert ann.score == 750
+
+
+def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz) -> None:
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    services.join_game(game_id=game.id, nickname="Bo")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    q = game.current_question
+    paris = q.choices.first()
+    refused("too_late", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id],
+        now=T0 + timedelta(seconds=21)))
+    other_q = quiz.questions.last()
+    refused("question_not_open", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=other_q.id,
+        choice_ids=[other_q.choices.first().id], now=T0))
+    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
+                           choice_ids=[paris.id], now=T0)
+    refused("already_answered", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0))
+
+
+def test_close_if_due_closes_once_after_deadline(game: Game, author) -> None:
+    services.join_game(game_id=game.id, nickname="Ann")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=5))
+    assert services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=20))
+    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=30))
+
+
+def test_next_after_last_question_finishes(game: Game, author) -> None:
+    services.join_game(game_id=game.id, nickname="Ann")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    services.close_question(game_id=game.id, user=author)
+    services.open_next_question(game_id=game.id, user=author, now=T0)
+    services.close_question(game_id=game.id, user=author)
+    services.open_next_question(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    assert game.state == Game.State.FINISHED
+
+
+def test_kicked_player_cannot_answer(game: Game, author) -> None:
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    services.join_game(game_id=game.id, nickname="Bo")
+    services.kick_player(game_id=game.id, player_id=ann.id, user=author)
+    services.start_game(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    q = game.current_question
+    refused("kicked", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=q.id,
+        choice_ids=[q.choices.first().id], now=T0))
+
+
+def test_no_frame_carries_correctness_while_open(
+        game: Game, author, no_broker, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        services.join_game(game_id=game.id, nickname="Ann")
+        services.start_game(game_id=game.id, user=author, now=T0)
+    open_frames = [f for _, f in no_broker if f["type"] == "question_open"]
+    assert open_frames and "is_correct" not in str(open_frames)
+    assert "correct_choice_ids" not in str(open_frames)

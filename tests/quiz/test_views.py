@@ -1,0 +1,50 @@
+"""HTTP: JSON errors, 403s for non-hosts, sessions that remember the player."""
+
+import pytest
+from django.test import Client
+
+from quiz.game.models import Game
+
+
+def test_join_form_remembers_player_and_play_page_comes_back(client: Client, game: Game) -> None:
+    response = client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert response.status_code == 302
+    snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
+    assert snapshot["me"]["nickname"] == "Ann"
+
+
+def test_join_form_shows_wrong_pin(client: Client, game: Game) -> None:
+    response = client.post("/join/", {"pin": "x", "nickname": "Ann"})
+    assert response.status_code == 404
+    assert b"No game with that PIN" in response.content
+
+
+@pytest.mark.parametrize("action", ["start", "next", "close", "end"])
+def test_host_actions_by_a_player_are_403_json(client: Client, game: Game, action: str) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    response = client.post(f"/api/games/{game.id}/{action}/", content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["error"] == "not_host"
+
+
+def test_snapshot_for_a_stranger_is_403(client: Client, game: Game) -> None:
+    assert client.get(f"/api/games/{game.id}/snapshot/").json()["error"] == "not_player"
+
+
+def test_host_plays_through_api(client: Client, game: Game, author) -> None:
+    player = Client()
+    player.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    client.force_login(author)
+    snap = client.post(f"/api/games/{game.id}/start/").json()
+    question = snap["question"]
+    assert snap["game"]["state"] == "question_open"
+    response = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
+                           data={"question_id": question["id"],
+                                 "choice_ids": [question["choices"][0]["id"]]})
+    assert response.json()["game"]["state"] == "question_closed"
+    again = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
+                        data={"question_id": question["id"],
+                              "choice_ids": [question["choices"][0]["id"]]})
+    assert again.status_code == 409
+    csv = client.get(f"/games/{game.id}/results.csv").content.decode()
+    assert csv.splitlines()[1].startswith("1,Ann,")
