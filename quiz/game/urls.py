@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quiz.game import views
+from quiz.game import author_views, views
 
 urlpatterns = [
     path("", views.join, name="join"),
@@ -16,4 +16,11 @@ urlpatterns = [
     path("api/games/<int:game_id>/close/", views.close, name="api_close"),
     path("api/games/<int:game_id>/end/", views.end, name="api_end"),
     path("api/games/<int:game_id>/players/<int:player_id>/kick/", views.kick, name="api_kick"),
+]
+
+urlpatterns += [
+    path("accounts/signup/", author_views.signup, name="signup"),
+    path("quizzes/", author_views.quiz_list, name="quiz_list"),
+    path("quizzes/<int:quiz_id>/export.json", author_views.quiz_export, name="quiz_export"),
+    path("quizzes/<int:quiz_id>/host/", author_views.host_new_game, name="host_new_game"),
 ]

@@ -1,0 +1,26 @@
+import json
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from quiz.game.quiz_io import import_quiz
+
+
+class Command(BaseCommand):
+    help = "Import a quiz from a JSON file."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--author", default="demo")
+
+    def handle(self, *args: object, file: str, author: str, **options: object) -> None:
+        user = User.objects.filter(username=author).first()
+        if user is None:
+            raise CommandError(f"No user {author!r}.")
+        try:
+            with open(file, encoding="utf-8") as fh:
+                quiz = import_quiz(author=user, data=json.load(fh))
+        except (OSError, ValueError, ValidationError) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"Imported quiz {quiz.id}: {quiz.title}")
