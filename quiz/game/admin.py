@@ -1,6 +1,25 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from quiz.game.models import Choice, Game, Player, Question, Quiz
+from quiz.game.validators import validate_question
+
+
+class ChoiceFormSet(BaseInlineFormSet):
+    """Apply the authoring rules to a question and its choices together."""
+
+    def clean(self) -> None:
+        super().clean()
+        question = self.instance
+        choices = [(f.cleaned_data.get("text", ""), f.cleaned_data.get("is_correct", False))
+                   for f in self.forms
+                   if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        try:
+            validate_question(text=question.text, time_limit=question.time_limit,
+                              points=question.points, choices=choices)
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from exc
 
 
 class QuestionInline(admin.StackedInline):
@@ -10,7 +29,8 @@ class QuestionInline(admin.StackedInline):
 
 class ChoiceInline(admin.TabularInline):
     model = Choice
-    extra = 0
+    formset = ChoiceFormSet
+    extra = 2
     max_num = 4
 
 
