@@ -48,3 +48,9 @@ def test_host_plays_through_api(client: Client, game: Game, author) -> None:
     assert again.status_code == 409
     csv = client.get(f"/games/{game.id}/results.csv").content.decode()
     assert csv.splitlines()[1].startswith("1,Ann,")
+
+
+def test_token_is_refused_to_strangers(client: Client, game: Game) -> None:
+    response = client.get(f"/api/games/{game.id}/token/")
+    assert response.status_code == 403
+    assert response.json()["error"] == "not_player"
