@@ -11,7 +11,7 @@ setup: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml
 	@echo "==> Python packages into $(VENV)"
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
