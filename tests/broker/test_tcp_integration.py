@@ -93,10 +93,10 @@ def test_client_ack_mode_redelivers_nacked_message(client: tuple[stomp.Connectio
     conn.subscribe("/queue/tcp.nack", id="1", ack="client")
     conn.send("/queue/tcp.nack", "again")
     first = inbox.next_message()
-    conn.nack(first.headers["ack"], subscription="1")
+    conn.nack(first.headers["message-id"], subscription="1")
     second = inbox.next_message()
     assert second.body == "again"
-    conn.ack(second.headers["ack"], subscription="1")
+    conn.ack(second.headers["message-id"], subscription="1")
     assert inbox.no_message()
 
 
@@ -109,7 +109,7 @@ def test_client_individual_ack_leaves_nothing_to_redeliver(
     conn.send("/queue/tcp.individual", "two")
     frames = [inbox.next_message(), inbox.next_message()]
     for frame in frames:
-        conn.ack(frame.headers["ack"], subscription="1")
+        conn.ack(frame.headers["message-id"], subscription="1")
     assert sorted(frame.body for frame in frames) == ["one", "two"]
 
 

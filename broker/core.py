@@ -1,0 +1,294 @@
+"""The broker without I/O: sessions, topic fan-out, queues in a coilmq store, stats, time.
+
+Transports create sessions with `open_session()` and call `tick()` when `next_deadline()`
+comes; nothing here touches a socket or sleeps, so tests drive it with bytes and a fake clock.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from coilmq.store import QueueStore
+from coilmq.store.dbm import DbmQueue
+from coilmq.store.memory import MemoryQueue
+from coilmq.util.frames import Frame as StoredFrame
+
+from broker.auth import Authority, ConfigAuthenticator
+from broker.config import BrokerConfig, Store
+from broker.destinations import Destination, TopicRouter
+from broker.frames import encode_headers
+from broker.session import TOPIC_ACK_PREFIX, Delivery, ProtocolError, Session, Subscription
+from broker.tokens import TokenError, looks_like_token, verify_token
+
+
+def open_store(store: Store) -> QueueStore:
+    """coilmq's memory store, or its DBM store (durable across restarts) in a directory."""
+    if store.kind == "dbm":
+        assert store.directory is not None
+        Path(store.directory).mkdir(parents=True, exist_ok=True)
+        # Sync to disk on every operation: a queued message is on disk once it is accepted.
+        return DbmQueue(str(store.directory), checkpoint_operations=0)
+    return MemoryQueue()
+
+
+class TopicMessage:
+    """A message on its way to many subscribers: its headers and body are encoded once per
+    STOMP version, and each subscriber gets the same bytes after its own short prefix."""
+
+    __slots__ = ("message_id", "ack_line", "_headers", "_body", "_tails")
+
+    def __init__(self, message_id: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.message_id = message_id
+        self.ack_line = f"ack:{message_id}\n".encode()
+        self._headers = headers
+        self._body = body
+        self._tails: dict[str, bytes] = {}
+
+    def tail(self, version: str) -> bytes:
+        tail = self._tails.get(version)
+        if tail is None:
+            tail = b"".join((encode_headers(self._headers, version), b"\n", self._body, b"\x00"))
+            self._tails[version] = tail
+        return tail
+
+
+class Broker:
+    """Every session of the process and the routes between them."""
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.now = clock
+        self.wall_time = wall_clock
+        self.messages_in = 0
+        self.messages_out = 0
+        self.slow_consumers_dropped = 0
+        self.messages_dropped = 0
+        self._started = clock()
+        self._boot = secrets.token_hex(4)
+        self._ids = itertools.count(1)
+        self._sessions: dict[Session, None] = {}
+        self._timed: dict[Session, None] = {}
+        self._topics: TopicRouter[Subscription] = TopicRouter()
+        self._queues: dict[str, list[Subscription]] = {}
+        self._turns: dict[str, int] = {}
+        self._store = open_store(config.store)
+        self._authenticator = ConfigAuthenticator(config.users)
+
+    # Sessions
+
+    def open_session(
+        self, *, transport: str, peer: str, on_output: Callable[[], object]
+    ) -> Session:
+        """A new connection's session; over the connection limit it is already failing."""
+        session = Session(
+            self,
+            session_id=f"session-{self._boot}-{next(self._ids)}",
+            transport=transport,
+            peer=peer,
+            on_output=on_output,
+            now=self.now(),
+        )
+        if len(self._sessions) >= self.config.limits.max_connections:
+            session.fail(
+                f"too many connections (limits.max_connections="
+                f"{self.config.limits.max_connections}); try again later"
+            )
+            return session
+        self._sessions[session] = None
+        self._timed[session] = None
+        return session
+
+    def sessions(self) -> list[Session]:
+        return list(self._sessions)
+
+    def forget(self, session: Session) -> None:
+        """Called by a session that has closed."""
+        self._sessions.pop(session, None)
+        self._timed.pop(session, None)
+
+    def schedule(self, session: Session) -> None:
+        """A session's `deadline` changed; only sessions with one are looked at by tick()."""
+        if session.deadline is None:
+            self._timed.pop(session, None)
+        elif session in self._sessions:
+            self._timed[session] = None
+
+    def authenticate(self, *, login: str | None, passcode: str | None, vhost: str) -> Authority:
+        """The rights of a CONNECT's credentials: a token, a configured user, or anonymous."""
+        tokens = self.config.tokens
+        if passcode and looks_like_token(passcode):
+            if tokens.secret is None:
+                raise ProtocolError(
+                    "token refused: this broker has no [tokens] secret, so it takes no tokens"
+                )
+            try:
+                grant = verify_token(
+                    passcode,
+                    secret=tokens.secret,
+                    resource_server_id=tokens.resource_server_id,
+                    vhost=vhost,
+                )
+            except TokenError as error:
+                raise ProtocolError(str(error)) from None
+            return Authority(grant.subject, grant.permissions, expires_at=grant.expires_at)
+        if not login and not passcode:
+            if self.config.allow_anonymous:
+                return Authority("anonymous", self.config.anonymous_permissions)
+            raise ProtocolError(
+                "login required: send login and passcode headers (anonymous access is off)"
+            )
+        if login and self._authenticator.authenticate(login, passcode or ""):
+            return self._authenticator.authority(login)
+        raise ProtocolError("login failed: unknown login or wrong passcode")
+
+    # Routing
+
+    def subscribe(self, subscription: Subscription) -> None:
+        destination = subscription.parsed
+        if destination.kind == "topic":
+            self._topics.add(destination.name, subscription)
+        else:
+            self._queues.setdefault(destination.name, []).append(subscription)
+            self.dispatch(destination)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        destination = subscription.parsed
+        if destination.kind == "topic":
+            self._topics.remove(destination.name, subscription)
+            return
+        subscribers = self._queues.get(destination.name, [])
+        if subscription in subscribers:
+            subscribers.remove(subscription)
+        if not subscribers:
+            self._queues.pop(destination.name, None)
+            self._turns.pop(destination.name, None)
+
+    def publish(
+        self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        """Route one SEND: to every topic subscriber, or into the queue's store."""
+        self.messages_in += 1
+        kind = TOPIC_ACK_PREFIX if destination.kind == "topic" else "q-"
+        message_id = f"{kind}{self._boot}-{next(self._ids)}"
+        headers = [
+            ("destination", text),
+            ("message-id", message_id),
+            *headers,
+            ("content-length", str(len(body))),
+        ]
+        if destination.kind == "topic":
+            self._fan_out(destination.name, TopicMessage(message_id, headers, body))
+            return
+        if self._store.size(text) >= self.config.limits.max_queue_messages:
+            raise ProtocolError(
+                f"{text} is full: it holds limits.max_queue_messages="
+                f"{self.config.limits.max_queue_messages} messages"
+            )
+        self._store.enqueue(text, StoredFrame("MESSAGE", headers=dict(headers), body=body))
+        self.dispatch(destination)
+
+    def _fan_out(self, name: str, message: TopicMessage) -> None:
+        delivered = 0
+        for subscription in self._topics.route(name):
+            session = subscription.session
+            prefix = subscription.prefix
+            if subscription.ack != "auto" and session.version == "1.2":
+                prefix += message.ack_line
+            if session.push_message(prefix, message.tail(session.version)):
+                delivered += 1
+        self.messages_out += delivered
+
+    def dispatch(self, destination: Destination) -> None:
+        """Hand queued messages to the queue's subscribers in turn, while they have room."""
+        if destination.kind != "queue":
+            return
+        subscribers = self._queues.get(destination.name)
+        if not subscribers:
+            return
+        text = f"/queue/{destination.name}"
+        while self._store.has_frames(text):
+            subscription = self._next_with_room(destination.name, subscribers)
+            if subscription is None:
+                return
+            frame = self._store.dequeue(text)
+            self._deliver(subscription, frame)
+
+    def _next_with_room(self, name: str, subscribers: list[Subscription]) -> Subscription | None:
+        turn = self._turns.get(name, 0)
+        for offset in range(len(subscribers)):
+            subscription = subscribers[(turn + offset) % len(subscribers)]
+            if subscription.session.has_room():
+                self._turns[name] = turn + offset + 1
+                return subscription
+        return None
+
+    def _deliver(self, subscription: Subscription, frame: StoredFrame) -> None:
+        session = subscription.session
+        message_id = frame.headers["message-id"]
+        headers = list(frame.headers.items())
+        prefix = subscription.prefix
+        if subscription.ack != "auto":
+            session.unacked[message_id] = Delivery(subscription, frame)
+            if session.version == "1.2":
+                prefix += f"ack:{message_id}\n".encode()
+        tail = b"".join((encode_headers(headers, session.version), b"\n", frame.body, b"\x00"))
+        session.push_message(prefix, tail)
+        self.messages_out += 1
+
+    def requeue(self, destination: Destination, frame: StoredFrame) -> None:
+        """A message that was NACKed or whose session left goes back for redelivery."""
+        frame.headers["redelivered"] = "true"
+        self._store.requeue(f"/queue/{destination.name}", frame)
+        self.dispatch(destination)
+
+    # Time
+
+    def next_deadline(self) -> float | None:
+        """When tick() next has something to do (heart-beats, CONNECT timeouts), if ever."""
+        return min((s.deadline for s in self._timed if s.deadline is not None), default=None)
+
+    def tick(self) -> None:
+        now = self.now()
+        for session in list(self._timed):
+            if session.deadline is not None and session.deadline <= now:
+                session.on_timer(now)
+
+    # Operations
+
+    def stats(self) -> dict[str, object]:
+        """What `GET /stats` shows."""
+        connections = {"tcp": 0, "ws": 0}
+        for session in self._sessions:
+            connections[session.transport] = connections.get(session.transport, 0) + 1
+        connections["total"] = len(self._sessions)
+        subscriptions = {f"/topic/{name}": n for name, n in self._topics.counts().items()}
+        subscriptions.update({f"/queue/{name}": len(subs) for name, subs in self._queues.items()})
+        return {
+            "connections": connections,
+            "subscriptions": subscriptions,
+            "messages_in": self.messages_in,
+            "messages_out": self.messages_out,
+            "slow_consumers_dropped": self.slow_consumers_dropped,
+            "messages_dropped": self.messages_dropped,
+            "queues": self._queue_sizes(self._store.destinations()),
+            "uptime_seconds": round(self.now() - self._started, 3),
+        }
+
+    def _queue_sizes(self, destinations: Iterable[str]) -> dict[str, int]:
+        return {text: self._store.size(text) for text in sorted(destinations)}
+
+    def shutdown(self, reason: str = "broker shutting down") -> None:
+        """Tell every client, put unacknowledged messages back, and flush the store."""
+        for session in list(self._sessions):
+            session.fail(reason)
+        self._store.close()

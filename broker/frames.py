@@ -1,0 +1,240 @@
+"""STOMP frames as bytes: an incremental parser for what clients send, and the encoder for
+what the broker sends. No I/O; every malformed input raises FrameError with a reason that
+can go straight into an ERROR frame.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+VERSIONS = ("1.0", "1.1", "1.2")
+CLIENT_COMMANDS = (
+    "CONNECT",
+    "STOMP",
+    "SEND",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "ACK",
+    "NACK",
+    "BEGIN",
+    "COMMIT",
+    "ABORT",
+    "DISCONNECT",
+)
+# CONNECT and CONNECTED headers are never escaped, in any version (STOMP 1.2, "Value Encoding").
+UNESCAPED_COMMANDS = frozenset({"CONNECT", "STOMP", "CONNECTED"})
+
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_UNESCAPES = {
+    "1.1": {"n": "\n", "c": ":", "\\": "\\"},
+    "1.2": {"n": "\n", "c": ":", "\\": "\\", "r": "\r"},
+}
+_ESCAPES = {
+    "1.1": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c"}),
+    "1.2": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": "\\r"}),
+}
+_HEARTBEAT_BYTES = b"\r\n"
+
+
+class FrameError(ValueError):
+    """Bytes that are not a valid STOMP frame; the message says what is wrong."""
+
+
+@dataclass(slots=True)
+class Frame:
+    """One parsed frame; repeated headers keep their first value, as the spec requires."""
+
+    command: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def escape(value: str, version: str) -> str:
+    """Escape a header value for `version` (1.0 has no escaping)."""
+    table = _ESCAPES.get(version)
+    return value.translate(table) if table else value
+
+
+def unescape(value: str, version: str, *, name: str) -> str:
+    """Undo header escaping; an escape the version does not define is an error."""
+    if "\\" not in value:
+        return value
+    table = _UNESCAPES.get(version)
+    if table is None:
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        try:
+            return table[match.group(1)]
+        except KeyError:
+            raise FrameError(
+                f"invalid escape sequence '\\{match.group(1)}' in header {name!r} "
+                f"(STOMP {version} allows \\n, \\c, \\\\" + (", \\r)" if version == "1.2" else ")")
+            ) from None
+
+    return _ESCAPE.sub(replace, value)
+
+
+def encode_headers(headers: Iterable[tuple[str, str]], version: str) -> bytes:
+    """`name:value` lines, escaped for `version`, each ending in a newline."""
+    if version in _ESCAPES:
+        table = _ESCAPES[version]
+        lines = [f"{name.translate(table)}:{value.translate(table)}\n" for name, value in headers]
+    else:
+        lines = [f"{name}:{value}\n" for name, value in headers]
+    return "".join(lines).encode()
+
+
+def encode_frame(
+    command: str, headers: Iterable[tuple[str, str]], body: bytes = b"", *, version: str
+) -> bytes:
+    """A whole frame; callers add content-length themselves where the body needs it."""
+    escaped = command not in UNESCAPED_COMMANDS
+    head = encode_headers(headers, version if escaped else "1.0")
+    return b"".join((command.encode(), b"\n", head, b"\n", body, b"\x00"))
+
+
+class FrameParser:
+    """Turns a byte stream into frames, with newlines between frames taken as heart-beats.
+
+    Limits are checked as bytes arrive, so an oversized frame is refused before it is
+    buffered whole.
+    """
+
+    def __init__(self, *, max_frame_bytes: int, max_headers: int, max_header_bytes: int) -> None:
+        self.version = "1.0"
+        self._max_frame_bytes = max_frame_bytes
+        self._max_headers = max_headers
+        self._max_header_bytes = max_header_bytes
+        self._max_head_bytes = (max_headers + 1) * (max_header_bytes + 2)
+        self._buffer = bytearray()
+        self._nul_search_from = 0
+
+    def feed(self, data: bytes) -> None:
+        """Buffer received bytes; `next_frame()` takes the frames out one at a time."""
+        self._buffer += data
+
+    def next_frame(self) -> Frame | None:
+        """The next complete frame, or None until more bytes arrive.
+
+        One at a time, because a CONNECT changes the version the frames after it are read in.
+        """
+        buffer = self._buffer
+        position = 0
+        while position < len(buffer) and buffer[position] in _HEARTBEAT_BYTES:
+            position += 1
+        frame = None
+        if position < len(buffer):
+            frame, end = self._parse_one(buffer, position)
+            if frame is not None:
+                position = end
+                self._nul_search_from = 0
+        if position:
+            del buffer[:position]
+            self._nul_search_from = max(0, self._nul_search_from - position)
+        return frame
+
+    def _parse_one(self, buffer: bytearray, start: int) -> tuple[Frame | None, int]:
+        match = _END_OF_HEADERS.search(buffer, start)
+        if match is None:
+            if len(buffer) - start > self._max_head_bytes:
+                self._check_head(bytes(buffer[start : start + self._max_head_bytes]))
+                raise FrameError(
+                    f"frame headers are longer than {self._max_head_bytes} bytes "
+                    f"(limits.max_headers={self._max_headers}, "
+                    f"limits.max_header_bytes={self._max_header_bytes})"
+                )
+            self._check_command(buffer, start)
+            return None, start
+        command, headers = self._parse_head(bytes(buffer[start : match.start()]))
+        body_start = match.end()
+        length_text = headers.get("content-length")
+        if length_text is not None:
+            length = self._content_length(length_text)
+            body_end = body_start + length
+            if len(buffer) <= body_end:
+                return None, start
+            if buffer[body_end] != 0:
+                raise FrameError(
+                    f"{command} frame body is longer than its content-length {length} "
+                    "(the byte after the body must be NUL)"
+                )
+        else:
+            search_from = max(body_start, self._nul_search_from)
+            body_end = buffer.find(0, search_from)
+            if body_end < 0:
+                if len(buffer) - body_start > self._max_frame_bytes:
+                    raise FrameError(
+                        f"{command} frame is larger than limits.max_frame_bytes="
+                        f"{self._max_frame_bytes} bytes"
+                    )
+                self._nul_search_from = len(buffer)
+                return None, start
+            if body_end - body_start > self._max_frame_bytes:
+                raise FrameError(
+                    f"{command} frame body of {body_end - body_start} bytes is larger than "
+                    f"limits.max_frame_bytes={self._max_frame_bytes}"
+                )
+        return Frame(command, headers, bytes(buffer[body_start:body_end])), body_end + 1
+
+    def _content_length(self, text: str) -> int:
+        if not text.isdigit():
+            raise FrameError(f"content-length must be a number of bytes, got {text!r}")
+        length = int(text)
+        if length > self._max_frame_bytes:
+            raise FrameError(
+                f"content-length {length} is larger than limits.max_frame_bytes="
+                f"{self._max_frame_bytes}"
+            )
+        return length
+
+    def _check_command(self, buffer: bytearray, start: int) -> None:
+        """Refuse garbage as soon as its first line is complete, without waiting for more."""
+        newline = buffer.find(b"\n", start)
+        if newline >= 0:
+            self._command(bytes(buffer[start:newline]))
+
+    def _check_head(self, head: bytes) -> None:
+        self._command(head.split(b"\n", 1)[0])
+
+    @staticmethod
+    def _command(line: bytes) -> str:
+        command = line.rstrip(b"\r").decode("ascii", errors="backslashreplace")
+        if command not in CLIENT_COMMANDS:
+            raise FrameError(
+                f"unknown command {command[:40]!r}: a client frame starts with one of "
+                f"{', '.join(CLIENT_COMMANDS)}"
+            )
+        return command
+
+    def _parse_head(self, head: bytes) -> tuple[str, dict[str, str]]:
+        lines = head.split(b"\n")
+        command = self._command(lines[0])
+        if len(lines) - 1 > self._max_headers:
+            raise FrameError(
+                f"{command} frame has {len(lines) - 1} headers, more than "
+                f"limits.max_headers={self._max_headers}"
+            )
+        version = "1.0" if command in UNESCAPED_COMMANDS else self.version
+        headers: dict[str, str] = {}
+        for raw in lines[1:]:
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if len(line) > self._max_header_bytes:
+                raise FrameError(
+                    f"a {command} header is {len(line)} bytes long, more than "
+                    f"limits.max_header_bytes={self._max_header_bytes}"
+                )
+            try:
+                text = line.decode()
+            except UnicodeDecodeError:
+                raise FrameError(f"{command} frame headers are not valid UTF-8") from None
+            name, colon, value = text.partition(":")
+            if not colon:
+                raise FrameError(f"{command} header line {text[:60]!r} has no ':'")
+            name = unescape(name, version, name=name)
+            if name not in headers:
+                headers[name] = unescape(value, version, name=name)
+        return command, headers

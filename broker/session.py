@@ -1,0 +1,512 @@
+"""One client connection's STOMP state machine: bytes in, bytes out, no I/O.
+
+A transport feeds `receive_data()`, writes what `data_to_send()` returns whenever
+`on_output` fires, reports its own unsent bytes with `note_backlog()`, and closes the socket
+once `closing` is true and the output is written. Routing between sessions is the broker's
+(`broker.core`); everything one client may or may not do is decided here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from coilmq.util.frames import Frame as StoredFrame
+
+from broker.auth import Authority
+from broker.destinations import Destination, DestinationError, parse_destination
+from broker.frames import VERSIONS, Frame, FrameError, FrameParser, encode_frame, encode_headers
+
+if TYPE_CHECKING:
+    from broker.core import Broker
+
+SERVER = "stomp-broker/1.0"
+ACK_MODES = ("auto", "client", "client-individual")
+# The broker's own side of heart-beat negotiation: it can send and wants to hear from the
+# client at least this often, so a client asking for faster beats gets these instead.
+SERVER_HEARTBEAT_MS = 1000
+CONNECT_TIMEOUT_SECONDS = 10.0
+# Headers the broker sets on MESSAGE frames itself; a client cannot forge them.
+RESERVED_MESSAGE_HEADERS = frozenset(
+    {"destination", "message-id", "subscription", "ack", "content-length", "receipt", "transaction"}
+)
+TOPIC_ACK_PREFIX = "t-"
+
+
+class ProtocolError(Exception):
+    """A frame the broker refuses; the message goes into the ERROR frame."""
+
+
+@dataclass(eq=False, slots=True)
+class Subscription:
+    """One SUBSCRIBE of one session; `prefix` is its MESSAGE header lines, encoded once."""
+
+    session: Session
+    id: str
+    destination: str
+    parsed: Destination
+    ack: str
+    prefix: bytes
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A queued message handed to a client-ack subscription and not yet acknowledged."""
+
+    subscription: Subscription
+    frame: StoredFrame
+
+
+class Session:
+    """The protocol state of one connection, over TCP or WebSocket alike."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        session_id: str,
+        transport: str,
+        peer: str,
+        on_output: Callable[[], object],
+        now: float,
+    ) -> None:
+        limits = broker.config.limits
+        self.id = session_id
+        self.transport = transport
+        self.peer = peer
+        self.version = "1.0"
+        self.vhost = "/"
+        self.login: str | None = None
+        self.authority: Authority | None = None
+        self.connected = False
+        self.closing = False
+        self.close_reason: str | None = None
+        self.subscriptions: dict[str, Subscription] = {}
+        self.unacked: dict[str, Delivery] = {}
+        self._broker = broker
+        self._limits = limits
+        self._parser = FrameParser(
+            max_frame_bytes=limits.max_frame_bytes,
+            max_headers=limits.max_headers,
+            max_header_bytes=limits.max_header_bytes,
+        )
+        self._transactions: dict[str, list[Frame]] = {}
+        self._on_output = on_output
+        self._chunks: list[bytes] = []
+        self._pending = 0
+        self._in_flight = 0
+        self._backlog = 0
+        self._signalled = False
+        self._send_interval = 0.0
+        self._receive_window = 0.0
+        self._next_send_check = 0.0
+        self._next_receive_check = 0.0
+        self._sent_since_check = False
+        self._received_since_check = False
+        self.deadline: float | None = now + CONNECT_TIMEOUT_SECONDS
+
+    # Bytes in
+
+    def receive_data(self, data: bytes) -> None:
+        """Parse and act on every complete frame in `data`; an error ends the session."""
+        if self.closing:
+            return
+        self._received_since_check = True
+        self._parser.feed(data)
+        while not self.closing:
+            try:
+                frame = self._parser.next_frame()
+            except FrameError as error:
+                self.fail(str(error))
+                return
+            if frame is None:
+                return
+            try:
+                self._handle(frame)
+            except (ProtocolError, DestinationError) as error:
+                self.fail(str(error), receipt=frame.headers.get("receipt"))
+
+    def _handle(self, frame: Frame) -> None:
+        command = frame.command
+        if not self.connected:
+            if command not in ("CONNECT", "STOMP"):
+                raise ProtocolError(f"expected CONNECT or STOMP as the first frame, got {command}")
+            self._connect(frame)
+            return
+        if command in ("CONNECT", "STOMP"):
+            raise ProtocolError("already connected: send CONNECT only once per connection")
+        if command == "DISCONNECT":
+            self._disconnect(frame)
+            return
+        transaction = frame.headers.get("transaction")
+        if transaction is not None and command in ("SEND", "ACK", "NACK"):
+            self._check(frame)
+            self._transaction(transaction, command).append(frame)
+        else:
+            self._HANDLERS[command](self, frame)
+        receipt = frame.headers.get("receipt")
+        if receipt is not None:
+            self.send_frame("RECEIPT", [("receipt-id", receipt)])
+
+    def _connect(self, frame: Frame) -> None:
+        headers = frame.headers
+        offered = [v.strip() for v in headers.get("accept-version", "1.0").split(",")]
+        common = [version for version in VERSIONS if version in offered]
+        if not common:
+            self.version = "1.0"
+            raise ProtocolError(
+                f"no common STOMP version: the client accepts {', '.join(offered)}, "
+                f"this broker speaks {', '.join(VERSIONS)}"
+            )
+        self.version = common[-1]
+        self._parser.version = self.version
+        self.vhost = headers.get("host") or "/"
+        client_send, client_receive = self._heartbeat_header(headers.get("heart-beat", "0,0"))
+        self.authority = self._broker.authenticate(
+            login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
+        )
+        self.login = self.authority.login
+        self.connected = True
+        server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
+        self._start_heartbeats(
+            send_ms=max(server, client_receive) if server and client_receive else 0,
+            receive_ms=max(server, client_send) if server and client_send else 0,
+        )
+        self.send_frame(
+            "CONNECTED",
+            [
+                ("version", self.version),
+                ("server", SERVER),
+                ("session", self.id),
+                ("heart-beat", f"{server},{server}"),
+            ],
+        )
+
+    @staticmethod
+    def _heartbeat_header(value: str) -> tuple[int, int]:
+        parts = value.split(",")
+        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+            raise ProtocolError(
+                f"heart-beat header must be two non-negative integers like 10000,10000, "
+                f"got {value!r}"
+            )
+        return int(parts[0]), int(parts[1])
+
+    def _start_heartbeats(self, *, send_ms: int, receive_ms: int) -> None:
+        now = self._broker.now()
+        self._send_interval = send_ms / 1000
+        self._receive_window = receive_ms / 1000 * self._limits.heartbeat_grace
+        self._next_send_check = now + self._send_interval / 2
+        self._next_receive_check = now + self._receive_window
+        self._reschedule()
+
+    def _disconnect(self, frame: Frame) -> None:
+        receipt = frame.headers.get("receipt")
+        if receipt is not None:
+            self.send_frame("RECEIPT", [("receipt-id", receipt)])
+        self.close("client disconnected")
+
+    def _destination(self, frame: Frame) -> tuple[str, Destination]:
+        text = frame.headers.get("destination")
+        if not text:
+            raise ProtocolError(f"{frame.command} frame has no destination header")
+        return text, parse_destination(text)
+
+    def _check_token(self) -> None:
+        assert self.authority is not None
+        if self.authority.expired(self._broker.wall_time()):
+            raise ProtocolError("token expired: reconnect with a new token")
+
+    def _check(self, frame: Frame) -> None:
+        """Refuse a SEND that the session may not make, before it is queued or sent."""
+        if frame.command != "SEND":
+            return
+        text, destination = self._destination(frame)
+        if destination.is_pattern:
+            raise ProtocolError(f"cannot SEND to {text}: wildcards are for subscriptions only")
+        self._check_token()
+        assert self.authority is not None
+        if not self.authority.may_write(text):
+            raise ProtocolError(f"access refused: {self.login!r} may not send to {text}")
+
+    def _send(self, frame: Frame) -> None:
+        self._check(frame)
+        text, destination = self._destination(frame)
+        headers = [
+            (name, value)
+            for name, value in frame.headers.items()
+            if name not in RESERVED_MESSAGE_HEADERS
+        ]
+        self._broker.publish(destination, text, headers, frame.body)
+
+    def _subscribe(self, frame: Frame) -> None:
+        text, destination = self._destination(frame)
+        subscription_id = frame.headers.get("id")
+        if subscription_id is None:
+            if self.version != "1.0":
+                raise ProtocolError(f"SUBSCRIBE to {text} needs an id header in STOMP 1.1 and 1.2")
+            subscription_id = text
+        if subscription_id in self.subscriptions:
+            raise ProtocolError(f"subscription id {subscription_id!r} is already in use")
+        if len(self.subscriptions) >= self._limits.max_subscriptions_per_connection:
+            raise ProtocolError(
+                f"too many subscriptions on one connection "
+                f"(limits.max_subscriptions_per_connection={self._limits.max_subscriptions_per_connection})"
+            )
+        ack = frame.headers.get("ack", "auto")
+        if ack not in ACK_MODES:
+            raise ProtocolError(f"ack mode {ack!r} is unknown: use {', '.join(ACK_MODES)}")
+        if destination.kind == "queue" and destination.is_pattern:
+            raise ProtocolError(f"cannot SUBSCRIBE to {text}: wildcards are for /topic/ only")
+        self._check_token()
+        assert self.authority is not None
+        if not self.authority.may_read(text):
+            raise ProtocolError(f"access refused: {self.login!r} may not subscribe to {text}")
+        id_header = [] if "id" not in frame.headers else [("subscription", subscription_id)]
+        prefix = b"MESSAGE\n" + encode_headers(id_header, self.version)
+        subscription = Subscription(self, subscription_id, text, destination, ack, prefix)
+        self.subscriptions[subscription_id] = subscription
+        self._broker.subscribe(subscription)
+
+    def _unsubscribe(self, frame: Frame) -> None:
+        subscription_id = frame.headers.get("id")
+        if subscription_id is None and self.version == "1.0":
+            subscription_id = frame.headers.get("destination")
+        if subscription_id is None:
+            raise ProtocolError("UNSUBSCRIBE needs the id of the subscription")
+        subscription = self.subscriptions.pop(subscription_id, None)
+        if subscription is None:
+            raise ProtocolError(f"there is no subscription with id {subscription_id!r}")
+        self._broker.unsubscribe(subscription)
+        self._release([k for k, d in self.unacked.items() if d.subscription is subscription])
+
+    def _ack(self, frame: Frame) -> None:
+        self._acknowledge(frame, settle=True)
+
+    def _nack(self, frame: Frame) -> None:
+        self._acknowledge(frame, settle=False)
+
+    def _acknowledge(self, frame: Frame, *, settle: bool) -> None:
+        """ACK removes the message for good, NACK gives it back to the queue; in `client`
+        mode either applies to every earlier message of that subscription too."""
+        ack_id = frame.headers.get("id") or frame.headers.get("message-id")
+        if not ack_id:
+            raise ProtocolError(f"{frame.command} needs the id header of the MESSAGE's ack")
+        if ack_id.startswith(TOPIC_ACK_PREFIX):
+            return  # topic messages are not kept, so there is nothing to settle
+        delivery = self.unacked.get(ack_id)
+        if delivery is None:
+            raise ProtocolError(f"no message awaits acknowledgement with id {ack_id!r}")
+        subscription = delivery.subscription
+        keys = [ack_id]
+        if subscription.ack == "client":
+            keys = []
+            for key, earlier in self.unacked.items():
+                if earlier.subscription is subscription:
+                    keys.append(key)
+                if key == ack_id:
+                    break
+        if settle:
+            for key in keys:
+                del self.unacked[key]
+            self._broker.dispatch(subscription.parsed)
+        else:
+            self._release(keys)
+
+    def _release(self, keys: list[str]) -> None:
+        """Give unacknowledged messages back to their queues for redelivery."""
+        for key in keys:
+            delivery = self.unacked.pop(key)
+            self._broker.requeue(delivery.subscription.parsed, delivery.frame)
+
+    def _transaction(self, name: str, command: str) -> list[Frame]:
+        frames = self._transactions.get(name)
+        if frames is None:
+            raise ProtocolError(f"{command} names transaction {name!r}, which was not begun")
+        if len(frames) >= self._limits.max_queue_messages:
+            raise ProtocolError(
+                f"transaction {name!r} holds too many frames "
+                f"(limits.max_queue_messages={self._limits.max_queue_messages})"
+            )
+        return frames
+
+    def _begin(self, frame: Frame) -> None:
+        name = self._transaction_header(frame)
+        if name in self._transactions:
+            raise ProtocolError(f"transaction {name!r} is already in progress")
+        self._transactions[name] = []
+
+    def _commit(self, frame: Frame) -> None:
+        name = self._transaction_header(frame)
+        for held in self._transaction(name, "COMMIT"):
+            self._HANDLERS[held.command](self, held)
+        del self._transactions[name]
+
+    def _abort(self, frame: Frame) -> None:
+        name = self._transaction_header(frame)
+        self._transaction(name, "ABORT")
+        del self._transactions[name]
+
+    @staticmethod
+    def _transaction_header(frame: Frame) -> str:
+        name = frame.headers.get("transaction")
+        if not name:
+            raise ProtocolError(f"{frame.command} needs a transaction header")
+        return name
+
+    _HANDLERS: dict[str, Callable[[Session, Frame], None]] = {
+        "SEND": _send,
+        "SUBSCRIBE": _subscribe,
+        "UNSUBSCRIBE": _unsubscribe,
+        "ACK": _ack,
+        "NACK": _nack,
+        "BEGIN": _begin,
+        "COMMIT": _commit,
+        "ABORT": _abort,
+    }
+
+    # Bytes out
+
+    def send_frame(self, command: str, headers: list[tuple[str, str]], body: bytes = b"") -> None:
+        """Queue a frame the broker itself says (CONNECTED, RECEIPT, ERROR); never refused."""
+        self._push(encode_frame(command, headers, body, version=self.version))
+
+    def _push(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._pending += len(chunk)
+        self._sent_since_check = True
+        if not self._signalled:
+            self._signalled = True
+            self._on_output()
+
+    def push_message(self, prefix: bytes, tail: bytes) -> bool:
+        """Queue one MESSAGE; False if this session cannot take it (see slow_consumer_policy)."""
+        if self.closing:
+            return False
+        size = len(prefix) + len(tail)
+        used = self._pending + self._in_flight + self._backlog
+        if used and used + size > self._limits.max_output_buffer_bytes:
+            return self._overflow(used)
+        self._chunks.append(prefix)
+        self._chunks.append(tail)
+        self._pending += size
+        self._sent_since_check = True
+        if not self._signalled:
+            self._signalled = True
+            self._on_output()
+        return True
+
+    def has_room(self) -> bool:
+        return not self.closing and (
+            self._pending + self._in_flight + self._backlog < self._limits.max_output_buffer_bytes
+        )
+
+    def _overflow(self, used: int) -> bool:
+        if self._limits.slow_consumer_policy == "drop":
+            self._broker.messages_dropped += 1
+            return False
+        self._broker.slow_consumers_dropped += 1
+        self._chunks.clear()
+        self._pending = 0
+        self.fail(
+            f"slow consumer: {used} bytes are waiting to be sent, more than "
+            f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; "
+            "disconnected (limits.slow_consumer_policy=disconnect)"
+        )
+        return False
+
+    def data_to_send(self) -> list[bytes]:
+        """Everything queued since the last call, as chunks to write in order."""
+        self._signalled = False
+        if not self._chunks:
+            return []
+        chunks = self._chunks
+        self._chunks = []
+        self._in_flight += self._pending
+        self._pending = 0
+        return chunks
+
+    def note_backlog(self, nbytes: int) -> None:
+        """The transport's own unsent bytes, after it has taken what data_to_send gave it."""
+        self._backlog = nbytes
+        self._in_flight = 0
+        if self.connected and not self.closing and self.has_room():
+            for subscription in self.subscriptions.values():
+                if subscription.parsed.kind == "queue":
+                    self._broker.dispatch(subscription.parsed)
+
+    # Ending
+
+    def fail(self, reason: str, *, receipt: str | None = None) -> None:
+        """Send an ERROR frame saying why, then close."""
+        if self.closing:
+            return
+        headers = [("message", reason), ("content-type", "text/plain")]
+        if receipt is not None:
+            headers.append(("receipt-id", receipt))
+        body = f"{reason}\n".encode()
+        headers.append(("content-length", str(len(body))))
+        self.send_frame("ERROR", headers, body)
+        self.close(f"error: {reason}")
+
+    def close(self, reason: str) -> None:
+        """Stop taking frames and messages; the transport closes once output is written."""
+        if self.closing:
+            return
+        self.closing = True
+        self.close_reason = reason
+        self._detach()
+        if not self._signalled:
+            self._signalled = True
+            self._on_output()
+
+    def connection_lost(self, reason: str) -> None:
+        """The socket is gone: release everything the session held."""
+        if not self.closing:
+            self.closing = True
+            self.close_reason = reason
+        self._detach()
+
+    def _detach(self) -> None:
+        for subscription in self.subscriptions.values():
+            self._broker.unsubscribe(subscription)
+        self.subscriptions.clear()
+        self._release(list(self.unacked))
+        self._transactions.clear()
+        self.deadline = None
+        self._broker.forget(self)
+
+    # Time
+
+    def on_timer(self, now: float) -> None:
+        """Send heart-beats that are due, and close a peer that went silent."""
+        if not self.connected:
+            if self.deadline is not None and now >= self.deadline:
+                self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
+            return
+        if self._receive_window and now >= self._next_receive_check:
+            if not self._received_since_check:
+                self.fail(
+                    f"no heart-beat from the client for {self._receive_window:g} s "
+                    f"(negotiated interval × limits.heartbeat_grace="
+                    f"{self._limits.heartbeat_grace:g})"
+                )
+                return
+            self._received_since_check = False
+            self._next_receive_check = now + self._receive_window
+        if self._send_interval and now >= self._next_send_check:
+            if not self._sent_since_check:
+                self._push(b"\n")
+            self._sent_since_check = False
+            self._next_send_check = now + self._send_interval / 2
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        times = []
+        if self._send_interval:
+            times.append(self._next_send_check)
+        if self._receive_window:
+            times.append(self._next_receive_check)
+        self.deadline = min(times) if times else None
+        self._broker.schedule(self)

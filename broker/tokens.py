@@ -1,0 +1,149 @@
+"""Signed, short-lived tokens that let a browser read (or write) some destinations.
+
+Token format, so that any app can issue one:
+
+* A JWT (RFC 7519) signed with HS256 and the secret shared with the broker
+  (`[tokens] secret` in the broker's config).
+* Claims: `sub` (who holds it; shown as the connection's login), `exp` (expiry, seconds since
+  the epoch; required), `iat`, `aud` (the broker's `resource_server_id`, `broker` by default)
+  and `scope`: a list of strings (or one space-separated string), in the format of RabbitMQ's
+  OAuth 2.0 plugin, so the same token works there:
+
+  - `<resource_server_id>.read:<vhost>/amq.topic/<routing key>` reads `/topic/<routing key>`
+  - `<resource_server_id>.write:<vhost>/amq.topic/<routing key>` sends to it
+  - `<resource_server_id>.read:<vhost>/<queue>` and `.write:` the same for `/queue/<queue>`
+
+  `*` in any part matches any run of characters, and `<vhost>` is matched against the CONNECT
+  `host` header (`/` when absent). Example: `broker.read:*/amq.topic/games.42.*`.
+* The client sends the token as the CONNECT `passcode` (any `login`, e.g. `token`).
+
+The broker checks the signature and the audience at CONNECT, and the expiry and the scope on
+every SUBSCRIBE and SEND.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+import jwt
+
+from broker.config import Permissions
+
+ALGORITHM = "HS256"
+TOPIC_EXCHANGE = "amq.topic"
+
+
+class TokenError(ValueError):
+    """A token the broker does not accept; the message says why."""
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What a valid token grants on one virtual host."""
+
+    subject: str
+    permissions: Permissions
+    expires_at: float
+
+
+def looks_like_token(passcode: str | None) -> bool:
+    """A JWT is three base64url parts joined by dots, its header starting `eyJ`."""
+    return bool(passcode) and passcode.startswith("eyJ") and passcode.count(".") == 2
+
+
+def scopes_for(
+    destinations: tuple[str, ...], *, permission: str, resource_server_id: str, vhost: str = "*"
+) -> list[str]:
+    """Scopes granting `permission` (read or write) on destination globs (`*` = everything)."""
+    scopes = []
+    prefix = f"{resource_server_id}.{permission}:{vhost}/"
+    for destination in destinations:
+        if destination == "*":
+            scopes += [f"{prefix}{TOPIC_EXCHANGE}/*", f"{prefix}*"]
+        elif destination.startswith("/topic/"):
+            scopes.append(f"{prefix}{TOPIC_EXCHANGE}/{destination.removeprefix('/topic/')}")
+        elif destination.startswith("/queue/"):
+            scopes.append(f"{prefix}{destination.removeprefix('/queue/')}")
+        else:
+            raise ValueError(f"cannot express {destination!r} as a scope: use /topic/ or /queue/")
+    return scopes
+
+
+def issue_token(
+    *,
+    secret: str,
+    subject: str,
+    read: tuple[str, ...],
+    write: tuple[str, ...],
+    ttl_seconds: int,
+    resource_server_id: str = "broker",
+    now: float | None = None,
+) -> str:
+    """A token for `subject` that may read and write the given destination globs."""
+    issued = int(now if now is not None else time.time())
+    scope = scopes_for(read, permission="read", resource_server_id=resource_server_id) + scopes_for(
+        write, permission="write", resource_server_id=resource_server_id
+    )
+    claims = {
+        "sub": subject,
+        "iat": issued,
+        "exp": issued + ttl_seconds,
+        "aud": resource_server_id,
+        "scope": scope,
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(
+    token: str, *, secret: str, resource_server_id: str = "broker", vhost: str = "/"
+) -> TokenGrant:
+    """The grant of a valid token on `vhost`, or TokenError saying what is wrong with it."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=resource_server_id,
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise TokenError("token expired: ask the app for a new one") from None
+    except jwt.InvalidSignatureError:
+        raise TokenError(
+            "token signature is invalid (not signed with this broker's secret)"
+        ) from None
+    except jwt.InvalidAudienceError:
+        raise TokenError(
+            f"token is not meant for this broker (aud must be {resource_server_id!r})"
+        ) from None
+    except jwt.MissingRequiredClaimError as error:
+        raise TokenError(f"token lacks the {error.claim!r} claim") from None
+    except jwt.InvalidTokenError as error:
+        raise TokenError(f"token is malformed: {error}") from None
+    scope = claims.get("scope", [])
+    scopes = scope.split() if isinstance(scope, str) else [str(item) for item in scope]
+    read: list[str] = []
+    write: list[str] = []
+    for item in scopes:
+        name, _, resource = item.partition(":")
+        server, _, permission = name.rpartition(".")
+        if server != resource_server_id or permission not in ("read", "write"):
+            continue
+        scope_vhost, _, path = resource.partition("/")
+        if not fnmatchcase(vhost, scope_vhost):
+            continue
+        exchange, slash, routing_key = path.partition("/")
+        if not slash:
+            destination = f"/queue/{path}"
+        elif fnmatchcase(TOPIC_EXCHANGE, exchange):
+            destination = f"/topic/{routing_key}"
+        else:
+            continue
+        (read if permission == "read" else write).append(destination)
+    return TokenGrant(
+        subject=str(claims["sub"]),
+        permissions=Permissions(read=tuple(read), write=tuple(write)),
+        expires_at=float(claims["exp"]),
+    )
