@@ -68,6 +68,8 @@ def _publish(game: Game, topic: str, type_: str, data_builder) -> None:
 
 
 def _publish_leaderboard(game: Game) -> None:
+    """Its own version, so that every frame of a game has a distinct one."""
+    _bump(game)
     _publish(game, "status", "leaderboard",
              lambda g: {"players": selectors.ranked_players(game=g)})
 

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from broker.tokens import issue_token
 from quiz.game import selectors, services
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
@@ -158,12 +159,10 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
 def token(request: HttpRequest, game_id: int) -> JsonResponse:
     game = _game(game_id)
     player = _viewer(request, game)
-    from broker.tokens import issue_token  # the broker package is optional until it lands
-
     subject = f"player:{player.id}" if player else f"host:{request.user.pk}"
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
-                      read=[f"/topic/games.{game.id}.*"], write=[], ttl_seconds=ttl,
+                      read=(f"/topic/games.{game.id}.*",), write=(), ttl_seconds=ttl,
                       resource_server_id=settings.STOMP_TOKEN_RESOURCE_SERVER_ID)
     return JsonResponse({"token": jwt, "expires_in": ttl})
 

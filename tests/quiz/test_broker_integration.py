@@ -8,8 +8,6 @@ import pytest
 import stomp
 from django.test import Client
 
-pytest.importorskip("broker.auth", reason="broker.auth has not landed yet")
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
