@@ -1,0 +1,44 @@
+// Time as the server counts it, so every screen's countdown ends together.
+
+/** The server's clock seen from this browser: offset = server_time - Date.now(), taken when a
+ *  snapshot or a question_open frame arrives. */
+export class ServerClock {
+  #offset = 0;
+
+  sync(serverTime) {
+    if (Number.isFinite(serverTime)) this.#offset = serverTime - Date.now();
+  }
+
+  now() {
+    return Date.now() + this.#offset;
+  }
+}
+
+/** Whole seconds left until `deadline` (ms since epoch), shown in `element` until zero. */
+export class Countdown {
+  #timer = null;
+
+  constructor(clock) {
+    this.clock = clock;
+  }
+
+  start(element, deadline, onExpired) {
+    this.stop();
+    const tick = () => {
+      const left = Math.max(0, Math.ceil((deadline - this.clock.now()) / 1000));
+      element.textContent = String(left);
+      element.classList.toggle("countdown-low", left <= 5);
+      if (left === 0) {
+        this.stop();
+        onExpired?.();
+      }
+    };
+    tick();
+    if (this.#timer === null && deadline > this.clock.now()) this.#timer = setInterval(tick, 250);
+  }
+
+  stop() {
+    clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}

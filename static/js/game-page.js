@@ -1,0 +1,94 @@
+// What every game screen does the same way: config, snapshot, broker, clock, actions.
+import { postJSON } from "./api.js";
+import { Countdown, ServerClock } from "./clock.js";
+import { openConnection } from "./connection.js";
+import { GameSync } from "./game-sync.js";
+import { Router } from "./router.js";
+import { StatusLine } from "./ui.js";
+
+const SNAPSHOT_RETRY_MS = 3_000;
+const AFTER_DEADLINE_MS = 1_000;
+
+/**
+ * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
+ * that the server will not let this page follow the game (kicked, not a player), after which
+ * the page stops listening.
+ */
+export function startGamePage({ render, onRefused }) {
+  const config = JSON.parse(document.getElementById("game-config").textContent);
+  const status = new StatusLine(document.getElementById("status"),
+                                document.getElementById("connection"));
+  const clock = new ServerClock();
+  const countdown = new Countdown(clock);
+  let phase = null;
+  let connection = null;
+
+  const stop = () => {
+    countdown.stop();
+    connection?.close();
+  };
+  const refuse = (error) => {
+    stop();
+    onRefused(error);
+  };
+
+  const sync = new GameSync({
+    snapshotUrl: config.urls.snapshot,
+    onChange(state, frame) {
+      if (frame === null) clock.sync(state.server_time);
+      else if (frame.type === "question_open") clock.sync(frame.data.server_time);
+      const next = `${state.game.state}:${state.question?.id ?? ""}`;
+      if (next !== phase) status.clear();
+      phase = next;
+      render(state, frame);
+    },
+    onError(error) {
+      if (error.refused) {
+        refuse(error);
+        return;
+      }
+      status.error(error.detail);
+      setTimeout(() => sync.reload(), SNAPSHOT_RETRY_MS);
+    },
+  });
+
+  const router = new Router();
+  const receive = (frame) => sync.receive(frame);
+  Object.values(config.topics).forEach((topic) => router.on(topic, receive));
+
+  /** POST an action; its answer is the new snapshot, a refusal shows its reason. */
+  async function act(url, body = {}) {
+    try {
+      const snapshot = await postJSON(url, body, config.csrf_token);
+      status.clear();
+      sync.accept(snapshot);
+      return true;
+    } catch (error) {
+      status.error(error.detail);
+      sync.reload();
+      return false;
+    }
+  }
+
+  /** Count down to the question's deadline; if no close arrives soon after, ask the server. */
+  function startCountdown(element, question) {
+    countdown.start(element, question.deadline, () => {
+      setTimeout(() => {
+        if (sync.state?.game.state === "question_open") sync.reload();
+      }, AFTER_DEADLINE_MS);
+    });
+  }
+
+  sync.reload();
+  connection = openConnection({
+    wsUrl: config.ws_url,
+    tokenUrl: config.urls.token,
+    destinations: Object.values(config.topics),
+    router,
+    onReady: () => sync.reload(),
+    onState: (state) => status.connection(state),
+    onRefused: refuse,
+  });
+
+  return { config, act, startCountdown, stopCountdown: () => countdown.stop(), stop, status };
+}

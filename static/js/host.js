@@ -1,0 +1,130 @@
+// The host's screen: lobby, question, results, podium. Built for a projector.
+import { startGamePage } from "./game-page.js";
+import {
+  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, showScreen,
+} from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
+                  finished: "finished" };
+let shown = null;
+
+// segno's inline SVG has a fixed size; a viewBox lets CSS scale the QR code for the room.
+const qr = document.querySelector(".qr svg");
+if (qr && !qr.hasAttribute("viewBox")) {
+  qr.setAttribute("viewBox", `0 0 ${qr.getAttribute("width")} ${qr.getAttribute("height")}`);
+}
+
+const page = startGamePage({
+  render,
+  onRefused(error) {
+    page.status.error(error.detail);
+  },
+});
+const { config, act } = page;
+
+/** Run a button's action once at a time. */
+function onClick(button, action) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await action();
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+onClick($("start"), () => act(config.urls.start));
+onClick($("close-now"), () => act(config.urls.close));
+onClick($("next"), () => act(config.urls.next));
+for (const id of ["end-open", "end"]) {
+  onClick($(id), async () => {
+    if (window.confirm("End the game now? Scores so far stand.")) await act(config.urls.end);
+  });
+}
+
+function kick(player) {
+  return act(config.urls.kick.replace("{player_id}", String(player.id)));
+}
+
+function render(state) {
+  const key = `${state.game.state}:${state.question?.id ?? ""}`;
+  if (key !== shown) {
+    shown = key;
+    page.stopCountdown();
+    build[state.game.state]?.(state);
+    showScreen(SCREENS[state.game.state] ?? "loading");
+  }
+  refresh[state.game.state]?.(state);
+}
+
+function choiceTiles(question) {
+  return question.choices.map((choice, index) => h("li", { class: `choice choice-${index}` },
+    shapeMark(index), h("span", { class: "choice-text" }, choice.text)));
+}
+
+/** One row per choice: which was right, and a bar of how many picked it. */
+function distributionRows(question, results) {
+  const counts = question.choices.map((c) => results.distribution[c.id] ?? 0);
+  const most = Math.max(1, ...counts);
+  return question.choices.map((choice, index) => {
+    const correct = results.correct_choice_ids.includes(choice.id);
+    return h("li", { class: `distribution-row${correct ? " correct" : ""}` },
+      h("span", { class: `choice choice-${index}` }, shapeMark(index),
+        h("span", { class: "choice-text" }, choice.text),
+        correct ? h("span", { class: "verdict-mark" }, "✓",
+                    h("span", { class: "visually-hidden" }, " correct")) : null),
+      h("span", { class: "bar-track" },
+        h("span", { class: `bar choice-${index}`,
+                    style: { width: `${(counts[index] / most) * 100}%` } })),
+      h("span", { class: "choice-count" }, String(counts[index])));
+  });
+}
+
+const build = {
+  question_open(state) {
+    const { question } = state;
+    $("question-progress").textContent = questionProgress(question);
+    $("question-text").textContent = question.text;
+    $("question-kind").textContent = question.multiple ? "Pick all that apply" : "";
+    showImage($("question-image"), question.image_url);
+    $("question-choices").replaceChildren(...choiceTiles(question));
+    page.startCountdown($("countdown"), question);
+  },
+  question_closed(state) {
+    const { question, results, game } = state;
+    $("results-progress").textContent = questionProgress(question);
+    $("results-text").textContent = question.text;
+    $("distribution").replaceChildren(...distributionRows(question, results));
+    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
+      h("span", { class: "rank" }, ordinal(p.rank)),
+      h("span", { class: "name" }, p.nickname),
+      h("span", { class: "score" }, points(p.score)),
+      h("span", { class: "gained" }, p.points ? `+${p.points}` : ""))));
+    const last = game.question_index + 1 >= game.question_count;
+    $("next").textContent = last ? "Show podium" : "Next question";
+  },
+  finished(state) {
+    fillPodium($("podium"), state.podium);
+    $("final-table").tBodies[0].replaceChildren(...state.players.map((p) => h("tr", {},
+      h("td", {}, ordinal(p.rank)), h("td", {}, p.nickname), h("td", {}, String(p.score)))));
+  },
+};
+
+const refresh = {
+  lobby(state) {
+    $("player-count").textContent = String(state.players.length);
+    $("lobby-players").replaceChildren(...state.players.map((player) => h("li",
+      { class: "chip" },
+      h("span", {}, player.nickname),
+      h("button", { class: "kick", type: "button", title: `Kick ${player.nickname}`,
+                    "aria-label": `Kick ${player.nickname}`, onclick: () => kick(player) },
+        "✕"))));
+    $("start").disabled = state.players.length === 0;
+    $("lobby-hint").textContent = state.players.length === 0 ? "Waiting for players…" : "";
+  },
+  question_open(state) {
+    $("answer-count").textContent = `${state.answers.count} / ${state.answers.total}`;
+  },
+};

@@ -1,0 +1,107 @@
+// The player's screen: big shape-and-colour answer buttons, made for a phone.
+import { startGamePage } from "./game-page.js";
+import {
+  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, showScreen,
+} from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
+                  finished: "finished" };
+let shown = null;
+
+const page = startGamePage({
+  render,
+  onRefused(error) {
+    if (error.code === "kicked") {
+      showScreen("kicked");
+    } else {
+      page.status.error(error.detail);
+    }
+  },
+});
+const { config, act } = page;
+
+function render(state) {
+  if (state.me?.kicked) {
+    page.stop();
+    showScreen("kicked");
+    return;
+  }
+  const key = `${state.game.state}:${state.question?.id ?? ""}:${state.me?.answered}`;
+  if (key !== shown) {
+    shown = key;
+    page.stopCountdown();
+    build[state.game.state]?.(state);
+    showScreen(SCREENS[state.game.state] ?? "loading");
+  }
+  $("me-score").textContent = points(state.me?.score ?? 0);
+}
+
+function answer(question, choiceIds, buttons) {
+  buttons.forEach((b) => { b.disabled = true; });
+  act(config.urls.answer, { question_id: question.id, choice_ids: choiceIds }).then((ok) => {
+    if (!ok) buttons.forEach((b) => { b.disabled = false; });
+  });
+}
+
+function answerButtons(question) {
+  const selected = new Set();
+  const submit = h("button", { class: "submit primary", type: "button", disabled: true },
+    "Submit answer");
+  const buttons = question.choices.map((choice, index) => {
+    const button = h("button", { class: `choice choice-${index}`, type: "button" },
+      shapeMark(index), h("span", { class: "choice-text" }, choice.text));
+    if (question.multiple) {
+      button.setAttribute("aria-pressed", "false");
+      button.addEventListener("click", () => {
+        if (selected.has(choice.id)) selected.delete(choice.id);
+        else selected.add(choice.id);
+        button.setAttribute("aria-pressed", String(selected.has(choice.id)));
+        submit.disabled = selected.size === 0;
+      });
+    } else {
+      button.addEventListener("click", () => answer(question, [choice.id], buttons));
+    }
+    return button;
+  });
+  submit.addEventListener("click", () => answer(question, [...selected], [...buttons, submit]));
+  if (!question.multiple) return [h("div", { class: "choices answer-grid" }, buttons)];
+  return [h("p", { class: "hint" }, "Pick all that apply, then submit."),
+          h("div", { class: "choices answer-grid" }, buttons), submit];
+}
+
+const build = {
+  question_open(state) {
+    const { question, me } = state;
+    $("question-progress").textContent = questionProgress(question);
+    $("question-text").textContent = question.text;
+    showImage($("question-image"), question.image_url);
+    $("answer-area").replaceChildren(...(me.answered
+      ? [h("p", { class: "answer-sent" }, "Answer sent"),
+         h("p", { class: "hint" }, "Waiting for the others…")]
+      : answerButtons(question)));
+    page.startCountdown($("countdown"), question);
+  },
+  question_closed(state) {
+    const { question, results, me, players } = state;
+    const mine = results.players.find((p) => p.id === me.id);
+    const verdict = mine?.correct ? "Correct!" : me.answered ? "Wrong" : "No answer";
+    $("verdict").textContent = verdict;
+    $("results").dataset.verdict = mine?.correct ? "correct" : "wrong";
+    $("points-won").textContent = `+${points(mine?.points ?? 0)}`;
+    const right = question.choices.filter((c) => results.correct_choice_ids.includes(c.id));
+    $("correct-answer").replaceChildren("Right answer: ", ...right.map((c) => h("span",
+      { class: `answer-tag choice-${question.choices.indexOf(c)}` },
+      shapeMark(question.choices.indexOf(c)), ` ${c.text}`)));
+    $("result-score").textContent = `Score: ${points(me.score)}`;
+    $("result-rank").textContent = me.rank ? `You are ${ordinal(me.rank)} of ${players.length}`
+      : "";
+  },
+  finished(state) {
+    const { me, players, podium } = state;
+    fillPodium($("podium"), podium);
+    $("my-place").textContent = me.rank
+      ? `You finished ${ordinal(me.rank)} of ${players.length} with ${points(me.score)}`
+      : `You finished with ${points(me.score)}`;
+  },
+};
