@@ -1,0 +1,81 @@
+"""Real Chromium (Debian's package, driven by Playwright) against the live Django server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from game_screens import HOST_LOGIN, QUESTIONS, Screens
+from playwright.sync_api import Browser, expect, sync_playwright
+
+from quiz.game.models import Choice, Question, Quiz
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Playwright's sync API keeps an event loop in this thread while it runs; the ORM calls
+    made here meanwhile (fixtures, flushes) are plain synchronous ones all the same."""
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def _serialized_live_server(live_server) -> None:
+    """The live server shares one in-memory SQLite connection between its request threads;
+    one request at a time keeps two transactions from interleaving on it."""
+    server = live_server.thread.httpd
+    app, lock = server.get_app(), threading.Lock()
+
+    def one_at_a_time(environ: dict, start_response: Callable) -> Any:
+        with lock:
+            return app(environ, start_response)
+
+    server.set_app(one_at_a_time)
+
+
+@pytest.fixture
+def site(live_server, _serialized_live_server, transactional_db) -> str:
+    """The live server's URL, with a host account that has a two-question quiz."""
+    host = User.objects.create_user(HOST_LOGIN[0], password=HOST_LOGIN[1])
+    quiz = Quiz.objects.create(author=host, title="Space and numbers")
+    for position, (text, choices) in enumerate(QUESTIONS):
+        question = Question.objects.create(
+            quiz=quiz, position=position, text=text, time_limit=60, points=1000
+        )
+        for index, (choice, correct) in enumerate(choices):
+            Choice.objects.create(
+                question=question, position=index, text=choice, is_correct=correct
+            )
+    return live_server.url
+
+
+@pytest.fixture
+def live_site(site: str, request: pytest.FixtureRequest) -> str:
+    """The site with Django publishing to, and handing out tokens for, the real broker."""
+    pytest.importorskip("broker.auth", reason="the broker's core has not landed yet")
+    request.getfixturevalue("game_broker_settings")
+    from quiz.game import publisher
+
+    publisher._drop_connection()  # a connection left over from another test's broker
+    return site
+
+
+@pytest.fixture
+def screens(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Screens]:
+    """Windows that are closed after the test, which fails if any page threw an error."""
+    screens = Screens(browser, request)
+    yield screens
+    screens.close()
+    assert screens.page_errors == []

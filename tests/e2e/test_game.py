@@ -1,0 +1,131 @@
+"""A host and players in separate browsers play through the real broker, as people would."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from game_screens import QUESTIONS, Screens
+from playwright.sync_api import Page, expect
+
+RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
+
+
+def closed_port() -> int:
+    """A local port nobody listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def heading(page: Page, text: str):
+    return page.get_by_role("heading", name=text)
+
+
+def open_lobby(screens: Screens, base_url: str, *nicknames: str) -> tuple[Page, list[Page]]:
+    host = screens.host(base_url)
+    join_url = host.locator("#join-link").inner_text()
+    players = []
+    for nickname in nicknames:
+        players.append(screens.player(join_url, nickname))
+        expect(host.get_by_role("list", name="Players").get_by_text(nickname)).to_be_visible()
+    return host, players
+
+
+def test_a_whole_game_plays_live_on_every_screen(screens: Screens, live_site: str) -> None:
+    host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    expect(host.locator("#player-count")).to_have_text("2")
+    screens.shoot("lobby", host=host, player=ann)
+
+    host.get_by_role("button", name="Start").click()
+    for page in (host, ann, bob):
+        expect(heading(page, RED_PLANET)).to_be_visible()
+    expect(host.locator("#answer-count")).to_have_text("0 / 2")
+    expect(host.locator("#countdown")).to_have_text(re.compile(r"^\d+$"))
+    expect(ann.get_by_role("button", name="Saturn")).to_contain_text("■")
+    screens.shoot("question-1", host=host, player=ann)
+
+    ann.get_by_role("button", name="Mars").click()
+    expect(ann.get_by_text("Answer sent")).to_be_visible()
+    expect(host.locator("#answer-count")).to_have_text("1 / 2")
+    bob.get_by_role("button", name="Venus").click()
+
+    expect(heading(host, "Top 5")).to_be_visible()
+    expect(host.locator("#distribution li", has_text="Mars")).to_contain_text("✓ correct")
+    expect(host.locator("#distribution li", has_text="Venus")).not_to_contain_text("correct")
+    expect(host.locator("#top5 li").first).to_contain_text("Ann")
+    expect(heading(ann, "Correct!")).to_be_visible()
+    expect(ann.locator("#points-won")).to_have_text(re.compile(r"^\+[1-9]\d* points$"))
+    expect(ann.locator("#result-rank")).to_have_text("You are 1st of 2")
+    expect(heading(bob, "Wrong")).to_be_visible()
+    expect(bob.locator("#points-won")).to_have_text("+0 points")
+    screens.shoot("results-1", host=host, player=ann)
+    ann_score = ann.locator("#me-score").inner_text()
+
+    host.get_by_role("button", name="Next question").click()
+    for page in (host, ann, bob):
+        expect(heading(page, PRIMES)).to_be_visible()
+    ann.reload()
+    expect(heading(ann, PRIMES)).to_be_visible()
+    expect(ann.locator("#me-score")).to_have_text(ann_score)
+    ann.get_by_role("button", name="2", exact=True).click()
+    ann.get_by_role("button", name="3", exact=True).click()
+    ann.get_by_role("button", name="Submit answer").click()
+    expect(ann.get_by_text("Answer sent")).to_be_visible()
+    expect(host.locator("#answer-count")).to_have_text("1 / 2")
+    screens.shoot("question-2", host=host, player=bob)
+
+    host.get_by_role("button", name="Close now").click()
+    expect(heading(ann, "Correct!")).to_be_visible()
+    expect(heading(bob, "No answer")).to_be_visible()
+    expect(host.get_by_role("button", name="Show podium")).to_be_visible()
+
+    host.get_by_role("button", name="Show podium").click()
+    expect(host.locator("#podium .place-1")).to_contain_text("Ann")
+    expect(host.locator("#podium .place-2")).to_contain_text("Bob")
+    expect(host.locator("#final-table tbody tr")).to_have_count(2)
+    expect(host.get_by_role("link", name="Download results (CSV)")).to_be_visible()
+    expect(ann.locator("#my-place")).to_contain_text("You finished 1st of 2")
+    expect(bob.locator("#my-place")).to_contain_text("You finished 2nd of 2")
+    screens.shoot("podium", host=host, player=bob)
+
+
+def test_a_second_answer_from_another_tab_shows_why_it_was_refused(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann, _bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    host.get_by_role("button", name="Start").click()
+    second_tab = screens.another_tab(ann)
+    expect(heading(second_tab, RED_PLANET)).to_be_visible()
+
+    ann.get_by_role("button", name="Mars").click()
+    expect(ann.get_by_text("Answer sent")).to_be_visible()
+    second_tab.get_by_role("button", name="Venus").click()
+
+    expect(second_tab.get_by_role("status")).to_have_text(
+        "You have already answered this question."
+    )
+    expect(second_tab.get_by_text("Answer sent")).to_be_visible()
+    screens.shoot("refused", player=second_tab)
+
+
+def test_a_kicked_player_is_told_so(screens: Screens, live_site: str) -> None:
+    host, (_ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+
+    host.get_by_role("button", name="Kick Bob").click()
+
+    expect(heading(bob, "You were removed")).to_be_visible()
+    expect(host.get_by_role("list", name="Players").get_by_text("Bob")).to_have_count(0)
+
+
+def test_a_player_sees_the_game_while_the_broker_is_unreachable(
+    screens: Screens, site: str, settings
+) -> None:
+    settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
+    settings.STOMP_PORT = closed_port()
+    host = screens.host(site)
+
+    ann = screens.player(host.locator("#join-link").inner_text(), "Ann")
+
+    expect(ann.locator("#connection")).to_have_text("Reconnecting…")
+    expect(ann.locator(".nickname")).to_have_text("Ann")
