@@ -137,6 +137,7 @@ class Broker:
                     secret=tokens.secret,
                     resource_server_id=tokens.resource_server_id,
                     vhost=vhost,
+                    now=self.wall_time(),
                 )
             except TokenError as error:
                 raise ProtocolError(str(error)) from None

@@ -199,6 +199,7 @@ class Session:
         self._receive_window = receive_ms / 1000 * self._limits.heartbeat_grace
         self._next_send_check = now + self._send_interval / 2
         self._next_receive_check = now + self._receive_window
+        self._received_since_check = False  # the window starts with the CONNECT frame
         self._reschedule()
 
     def _disconnect(self, frame: Frame) -> None:

@@ -13,8 +13,9 @@ Token format, so that any app can issue one:
   - `<resource_server_id>.write:<vhost>/amq.topic/<routing key>` sends to it
   - `<resource_server_id>.read:<vhost>/<queue>` and `.write:` the same for `/queue/<queue>`
 
-  `*` in any part matches any run of characters, and `<vhost>` is matched against the CONNECT
-  `host` header (`/` when absent). Example: `broker.read:*/amq.topic/games.42.*`.
+  `*` in any part matches any run of characters, and `<vhost>` (URL-encoded: `%2F` for `/`)
+  is matched against the CONNECT `host` header (`/` when absent).
+  Example: `broker.read:*/amq.topic/games.42.*`.
 * The client sends the token as the CONNECT `passcode` (any `login`, e.g. `token`).
 
 The broker checks the signature and the audience at CONNECT, and the expiry and the scope on
@@ -26,6 +27,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from urllib.parse import unquote
 
 import jwt
 
@@ -97,7 +99,12 @@ def issue_token(
 
 
 def verify_token(
-    token: str, *, secret: str, resource_server_id: str = "broker", vhost: str = "/"
+    token: str,
+    *,
+    secret: str,
+    resource_server_id: str = "broker",
+    vhost: str = "/",
+    now: float | None = None,
 ) -> TokenGrant:
     """The grant of a valid token on `vhost`, or TokenError saying what is wrong with it."""
     try:
@@ -106,22 +113,25 @@ def verify_token(
             secret,
             algorithms=[ALGORITHM],
             audience=resource_server_id,
-            options={"require": ["exp", "sub"]},
+            # Expiry is checked below against the broker's clock, and again on every frame.
+            options={"require": ["exp", "sub"], "verify_exp": False, "verify_iat": False},
         )
-    except jwt.ExpiredSignatureError:
-        raise TokenError("token expired: ask the app for a new one") from None
     except jwt.InvalidSignatureError:
         raise TokenError(
-            "token signature is invalid (not signed with this broker's secret)"
+            "token signature is invalid: not signed with this broker's secret"
         ) from None
     except jwt.InvalidAudienceError:
-        raise TokenError(
-            f"token is not meant for this broker (aud must be {resource_server_id!r})"
-        ) from None
+        message = f"token is not meant for this broker: aud must be {resource_server_id!r}"
+        raise TokenError(message) from None
     except jwt.MissingRequiredClaimError as error:
         raise TokenError(f"token lacks the {error.claim!r} claim") from None
     except jwt.InvalidTokenError as error:
         raise TokenError(f"token is malformed: {error}") from None
+    expires_at = claims["exp"]
+    if not isinstance(expires_at, int | float):
+        raise TokenError("token is malformed: exp must be a number of seconds since the epoch")
+    if expires_at <= (now if now is not None else time.time()):
+        raise TokenError("token expired: ask the app for a new one")
     scope = claims.get("scope", [])
     scopes = scope.split() if isinstance(scope, str) else [str(item) for item in scope]
     read: list[str] = []
@@ -132,7 +142,7 @@ def verify_token(
         if server != resource_server_id or permission not in ("read", "write"):
             continue
         scope_vhost, _, path = resource.partition("/")
-        if not fnmatchcase(vhost, scope_vhost):
+        if not fnmatchcase(vhost, unquote(scope_vhost)):
             continue
         exchange, slash, routing_key = path.partition("/")
         if not slash:
@@ -145,5 +155,5 @@ def verify_token(
     return TokenGrant(
         subject=str(claims["sub"]),
         permissions=Permissions(read=tuple(read), write=tuple(write)),
-        expires_at=float(claims["exp"]),
+        expires_at=float(expires_at),
     )

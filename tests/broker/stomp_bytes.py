@@ -1,0 +1,120 @@
+"""Drive a Broker with bytes and read back the frames it writes: no sockets, a fake clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from broker.auth import hash_passcode
+from broker.config import BrokerConfig, Limits, Permissions, Tokens, User
+from broker.core import Broker
+from broker.frames import unescape
+
+SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
+GUEST_HASH = hash_passcode("guest")
+
+
+@dataclass
+class Clock:
+    """Monotonic and wall time that only move when a test says so."""
+
+    monotonic: float = 1000.0
+    wall: float = 1_800_000_000.0
+
+    def advance(self, seconds: float) -> None:
+        self.monotonic += seconds
+        self.wall += seconds
+
+
+@dataclass
+class ServerFrame:
+    command: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def read_frames(data: bytes) -> list[ServerFrame]:
+    """Split what the broker wrote into frames (bodies by content-length), skipping beats;
+    header values are unescaped as STOMP 1.2 says."""
+    frames = []
+    position = 0
+    while position < len(data):
+        if data[position : position + 1] == b"\n":
+            position += 1
+            continue
+        head_end = data.index(b"\n\n", position)
+        lines = data[position:head_end].decode().split("\n")
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name, unescape(value, "1.2", name=name))
+        body_start = head_end + 2
+        if "content-length" in headers:
+            body_end = body_start + int(headers["content-length"])
+        else:
+            body_end = data.index(b"\x00", body_start)
+        assert data[body_end : body_end + 1] == b"\x00", data[position:]
+        frames.append(ServerFrame(lines[0], headers, data[body_start:body_end]))
+        position = body_end + 1
+    return frames
+
+
+@dataclass
+class Client:
+    """One session of the broker, seen from the client's side of the wire."""
+
+    broker: Broker
+    transport: str = "tcp"
+    outputs: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.session = self.broker.open_session(
+            transport=self.transport, peer="test:1", on_output=lambda: self.outputs.append(1)
+        )
+
+    def send(self, data: bytes | str) -> None:
+        self.session.receive_data(data.encode() if isinstance(data, str) else data)
+
+    def raw(self) -> bytes:
+        return b"".join(self.session.data_to_send())
+
+    def frames(self) -> list[ServerFrame]:
+        return read_frames(self.raw())
+
+    def frame(self) -> ServerFrame:
+        frames = self.frames()
+        assert len(frames) == 1, frames
+        return frames[0]
+
+    def connect(
+        self, version: str = "1.2", login: str = "guest", passcode: str = "guest", extra: str = ""
+    ) -> ServerFrame:
+        self.send(
+            f"CONNECT\naccept-version:{version}\nhost:/\nlogin:{login}\n"
+            f"passcode:{passcode}\n{extra}\n\x00"
+        )
+        return self.frame()
+
+    def subscribe(self, destination: str, sid: str = "1", ack: str = "auto") -> None:
+        self.send(f"SUBSCRIBE\nid:{sid}\ndestination:{destination}\nack:{ack}\n\n\x00")
+
+    def publish(self, destination: str, body: str = "hi", headers: str = "") -> None:
+        self.send(f"SEND\ndestination:{destination}\n{headers}\n{body}\x00")
+
+
+def make_broker(clock: Clock | None = None, **changes: object) -> Broker:
+    """A broker with user guest/guest (every right), reader (read /topic/public.*), tokens."""
+    config = BrokerConfig(
+        users=(
+            User("guest", GUEST_HASH),
+            User("reader", GUEST_HASH, Permissions(read=("/topic/public.*",), write=())),
+        ),
+        tokens=Tokens(secret=SECRET),
+    )
+    if "limits" in changes and isinstance(changes["limits"], dict):
+        changes["limits"] = replace(Limits(), **changes["limits"])
+    clock = clock or Clock()
+    return Broker(
+        replace(config, **changes),
+        clock=lambda: clock.monotonic,
+        wall_clock=lambda: clock.wall,
+    )

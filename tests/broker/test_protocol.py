@@ -1,0 +1,504 @@
+"""The STOMP protocol as the broker speaks it, driven with bytes and a fake clock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from stomp_bytes import SECRET, Client, Clock, make_broker
+
+from broker.config import Store
+from broker.core import Broker
+from broker.tokens import issue_token
+
+
+@pytest.fixture
+def broker() -> Broker:
+    return make_broker()
+
+
+def connected(broker: Broker, version: str = "1.2") -> Client:
+    client = Client(broker)
+    assert client.connect(version).command == "CONNECTED"
+    return client
+
+
+# Connecting
+
+
+@pytest.mark.parametrize(
+    ("offered", "chosen"), [("1.0,1.1,1.2", "1.2"), ("1.1", "1.1"), ("1.0,1.1", "1.1")]
+)
+def test_connect_picks_the_highest_common_version(
+    broker: Broker, offered: str, chosen: str
+) -> None:
+    assert Client(broker).connect(offered).headers["version"] == chosen
+
+
+def test_no_common_version_is_an_error_and_the_connection_closes(broker: Broker) -> None:
+    client = Client(broker)
+    error = client.connect("2.0")
+    assert error.command == "ERROR" and "1.0, 1.1, 1.2" in error.headers["message"]
+    assert client.session.closing
+
+
+def test_connect_without_accept_version_speaks_1_0(broker: Broker) -> None:
+    client = Client(broker)
+    client.send("CONNECT\nlogin:guest\npasscode:guest\n\n\x00")
+    assert client.frame().headers["version"] == "1.0"
+
+
+@pytest.mark.parametrize("host", ["", "host:/\n", "host:example.org\n", "host:127.0.0.1\n"])
+def test_any_host_header_or_none_is_accepted(broker: Broker, host: str) -> None:
+    client = Client(broker)
+    client.send(f"STOMP\naccept-version:1.2\n{host}login:guest\npasscode:guest\n\n\x00")
+    assert client.frame().command == "CONNECTED"
+
+
+def test_wrong_passcode_is_refused(broker: Broker) -> None:
+    error = Client(broker).connect(passcode="nope")
+    assert error.command == "ERROR" and "login failed" in error.headers["message"]
+
+
+def test_anonymous_needs_allow_anonymous() -> None:
+    client = Client(make_broker())
+    client.send("CONNECT\naccept-version:1.2\n\n\x00")
+    assert "login required" in client.frame().headers["message"]
+    client = Client(make_broker(allow_anonymous=True))
+    client.send("CONNECT\naccept-version:1.2\n\n\x00")
+    assert client.frame().command == "CONNECTED"
+
+
+def test_frames_before_connect_are_refused(broker: Broker) -> None:
+    client = Client(broker)
+    client.publish("/topic/a")
+    assert "expected CONNECT" in client.frame().headers["message"]
+
+
+def test_over_max_connections_gets_an_error_at_once() -> None:
+    broker = make_broker(limits={"max_connections": 1})
+    Client(broker)
+    refused = Client(broker)
+    assert "limits.max_connections=1" in refused.frame().headers["message"]
+    assert refused.session.closing
+
+
+# Messages
+
+
+def test_topic_message_reaches_every_subscriber_with_its_headers(broker: Broker) -> None:
+    alice, bob = connected(broker), connected(broker)
+    alice.subscribe("/topic/news", sid="a")
+    bob.subscribe("/topic/news", sid="b")
+    publisher = connected(broker)
+    publisher.publish("/topic/news", "hello", headers="content-type:text/plain\nx-url:http://h:1\n")
+    for client, sid in ((alice, "a"), (bob, "b")):
+        message = client.frame()
+        assert (message.command, message.body) == ("MESSAGE", b"hello")
+        assert message.headers["subscription"] == sid
+        assert message.headers["destination"] == "/topic/news"
+        assert message.headers["x-url"] == "http://h:1"
+        assert message.headers["content-length"] == "5"
+
+
+def test_fan_out_shares_one_encoded_body_between_subscribers(broker: Broker) -> None:
+    subscribers = [connected(broker) for _ in range(3)]
+    for client in subscribers:
+        client.subscribe("/topic/shared")
+    connected(broker).publish("/topic/shared", "x" * 200)
+    tails = [client.session.data_to_send()[-1] for client in subscribers]
+    assert tails[0] is tails[1] is tails[2]
+
+
+def test_header_escaping_survives_the_trip_in_each_version(broker: Broker) -> None:
+    v12, v10 = connected(broker, "1.2"), connected(broker, "1.0")
+    v12.subscribe("/topic/esc")
+    v10.send("SUBSCRIBE\ndestination:/topic/esc\n\n\x00")
+    connected(broker, "1.2").publish("/topic/esc", headers="note:a\\cb\\nc\n")
+    assert b"note:a\\cb\\nc\n" in v12.raw()
+    assert b"note:a:b\nc\n" in v10.raw()
+
+
+def test_binary_body_with_nul_bytes_is_delivered_exactly(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/bin")
+    connected(broker).send(b"SEND\ndestination:/topic/bin\ncontent-length:3\n\n\x00\xff\x00\x00")
+    assert subscriber.frame().body == b"\x00\xff\x00"
+
+
+def test_client_cannot_forge_broker_headers(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/forge")
+    connected(broker).publish("/topic/forge", headers="message-id:fake\nsubscription:fake\n")
+    headers = subscriber.frame().headers
+    assert headers["message-id"] != "fake" and headers["subscription"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "delivered", "not_delivered"),
+    [
+        ("/topic/games.*.status", "games.42.status", "games.42.players"),
+        ("/topic/games.#", "games.42.status", "cars.42.status"),
+        ("/topic/games.#", "games", "gamesx"),
+        ("/topic/#.status", "games.42.status", "games.42.status.old"),
+        ("/topic/*.status", "x.status", "a.b.status"),
+    ],
+)
+def test_wildcard_subscriptions(
+    broker: Broker, pattern: str, delivered: str, not_delivered: str
+) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe(pattern)
+    publisher = connected(broker)
+    publisher.publish(f"/topic/{not_delivered}", "no")
+    publisher.publish(f"/topic/{delivered}", "yes")
+    assert [frame.body for frame in subscriber.frames()] == [b"yes"]
+
+
+def test_unsubscribe_by_id_stops_delivery(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/u", sid="s1")
+    subscriber.send("UNSUBSCRIBE\nid:s1\nreceipt:r\n\n\x00")
+    connected(broker).publish("/topic/u")
+    assert [frame.command for frame in subscriber.frames()] == ["RECEIPT"]
+
+
+def test_receipt_follows_the_frame_it_confirms(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SUBSCRIBE\nid:1\ndestination:/topic/r\nreceipt:sub-1\n\n\x00")
+    assert client.frame().headers["receipt-id"] == "sub-1"
+
+
+def test_disconnect_with_receipt_closes_gracefully(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("DISCONNECT\nreceipt:bye\n\n\x00")
+    assert client.frame().headers["receipt-id"] == "bye"
+    assert client.session.closing and client.session.close_reason == "client disconnected"
+
+
+# Queues and acknowledgements
+
+
+def test_queue_gives_each_message_to_one_subscriber_in_turn(broker: Broker) -> None:
+    first, second = connected(broker), connected(broker)
+    first.subscribe("/queue/work")
+    second.subscribe("/queue/work")
+    publisher = connected(broker)
+    for number in range(4):
+        publisher.publish("/queue/work", str(number))
+    assert [f.body for f in first.frames()] == [b"0", b"2"]
+    assert [f.body for f in second.frames()] == [b"1", b"3"]
+
+
+def test_queue_keeps_messages_until_someone_subscribes(broker: Broker) -> None:
+    connected(broker).publish("/queue/later", "kept")
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/later")
+    assert subscriber.frame().body == b"kept"
+
+
+def test_nack_redelivers_the_message(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/queue/n", ack="client-individual")
+    connected(broker).publish("/queue/n", "again")
+    first = client.frame()
+    client.send(f"NACK\nid:{first.headers['ack']}\n\n\x00")
+    second = client.frame()
+    assert second.body == b"again" and second.headers["redelivered"] == "true"
+
+
+def test_client_ack_is_cumulative(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/queue/c", ack="client")
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/c", body)
+    frames = client.frames()
+    client.send(f"ACK\nid:{frames[1].headers['ack']}\n\n\x00")
+    assert list(client.session.unacked) == [frames[2].headers["ack"]]
+
+
+def test_client_individual_ack_settles_only_that_message(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/queue/i", ack="client-individual")
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/i", body)
+    frames = client.frames()
+    client.send(f"ACK\nid:{frames[1].headers['ack']}\n\n\x00")
+    assert list(client.session.unacked) == [frames[0].headers["ack"], frames[2].headers["ack"]]
+
+
+def test_stomp_1_1_acks_by_message_id(broker: Broker) -> None:
+    client = connected(broker, "1.1")
+    client.subscribe("/queue/v11", ack="client")
+    connected(broker).publish("/queue/v11")
+    message = client.frame()
+    assert "ack" not in message.headers
+    client.send(f"ACK\nmessage-id:{message.headers['message-id']}\nsubscription:1\n\n\x00")
+    assert not client.session.unacked and not client.session.closing
+
+
+def test_unacked_messages_go_to_another_subscriber_when_a_session_leaves(broker: Broker) -> None:
+    leaver, stayer = connected(broker), connected(broker)
+    leaver.subscribe("/queue/left", ack="client")
+    connected(broker).publish("/queue/left", "orphan")
+    assert leaver.frame().body == b"orphan"
+    stayer.subscribe("/queue/left", ack="client")
+    leaver.session.connection_lost("peer closed")
+    assert stayer.frame().body == b"orphan"
+
+
+def test_ack_of_an_unknown_id_is_an_error(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("ACK\nid:nothing\n\n\x00")
+    assert "no message awaits acknowledgement" in client.frame().headers["message"]
+
+
+# Transactions
+
+
+def test_transaction_sends_on_commit_only(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/tx")
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:t1\n\n\x00")
+    client.publish("/topic/tx", "held", headers="transaction:t1\n")
+    assert subscriber.frames() == []
+    client.send("COMMIT\ntransaction:t1\n\n\x00")
+    assert subscriber.frame().body == b"held"
+
+
+def test_aborted_transaction_sends_nothing_and_leaves_acks_undone(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/txa", ack="client-individual")
+    connected(broker).publish("/queue/txa")
+    ack = subscriber.frame().headers["ack"]
+    subscriber.send("BEGIN\ntransaction:t\n\n\x00")
+    subscriber.send(f"ACK\nid:{ack}\ntransaction:t\n\n\x00")
+    subscriber.publish("/topic/none", headers="transaction:t\n")
+    subscriber.send("ABORT\ntransaction:t\n\n\x00")
+    assert list(subscriber.session.unacked) == [ack]
+
+
+def test_commit_of_an_unknown_transaction_is_an_error(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("COMMIT\ntransaction:nope\n\n\x00")
+    assert "was not begun" in client.frame().headers["message"]
+
+
+# Errors
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("SEND\n\nx\x00", "SEND frame has no destination header"),
+        ("SEND\ndestination:/elsewhere/x\n\n\x00", "must start with /topic/"),
+        ("SEND\ndestination:/topic/a.*\n\n\x00", "wildcards are for subscriptions only"),
+        ("SUBSCRIBE\ndestination:/topic/a\n\n\x00", "needs an id header"),
+        ("SUBSCRIBE\nid:1\ndestination:/queue/a.*\n\n\x00", "wildcards are for /topic/ only"),
+        ("SUBSCRIBE\nid:1\ndestination:/topic/a\nack:sometimes\n\n\x00", "ack mode"),
+        ("UNSUBSCRIBE\nid:404\n\n\x00", "no subscription with id '404'"),
+        ("CONNECT\n\n\x00", "already connected"),
+    ],
+)
+def test_protocol_error_sends_error_then_closes(broker: Broker, data: str, reason: str) -> None:
+    client = connected(broker)
+    client.send(data + "SEND\ndestination:/topic/after\n\nignored\x00")
+    error = client.frame()
+    assert error.command == "ERROR" and reason in error.headers["message"]
+    assert error.body.decode().strip() == error.headers["message"]
+    assert client.session.closing and broker.messages_in == 0
+
+
+def test_error_carries_the_receipt_id_of_the_bad_frame(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SEND\nreceipt:77\n\n\x00")
+    assert client.frame().headers["receipt-id"] == "77"
+
+
+def test_duplicate_subscription_id_is_an_error(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/topic/a", sid="same")
+    client.subscribe("/topic/b", sid="same")
+    assert "already in use" in client.frame().headers["message"]
+
+
+def test_subscription_limit(broker: Broker) -> None:
+    client = Client(make_broker(limits={"max_subscriptions_per_connection": 1}))
+    client.connect()
+    client.subscribe("/topic/a", sid="1")
+    client.subscribe("/topic/b", sid="2")
+    assert "max_subscriptions_per_connection=1" in client.frame().headers["message"]
+
+
+def test_queue_message_limit() -> None:
+    broker = make_broker(limits={"max_queue_messages": 1})
+    client = connected(broker)
+    client.publish("/queue/full")
+    client.publish("/queue/full")
+    assert "limits.max_queue_messages=1" in client.frame().headers["message"]
+
+
+# Permissions and tokens
+
+
+def test_reader_may_subscribe_where_allowed_but_not_send(broker: Broker) -> None:
+    reader = Client(broker)
+    reader.connect(login="reader")
+    reader.subscribe("/topic/public.news")
+    reader.publish("/topic/public.news")
+    error = reader.frame()
+    assert "'reader' may not send to /topic/public.news" in error.headers["message"]
+    assert broker.messages_in == 0
+
+
+def test_refused_subscriber_never_receives(broker: Broker) -> None:
+    reader = Client(broker)
+    reader.connect(login="reader")
+    reader.subscribe("/topic/private.news")
+    assert "may not subscribe to /topic/private.news" in reader.frame().headers["message"]
+    connected(broker).publish("/topic/private.news")
+    assert reader.frames() == []
+
+
+def token(clock: Clock, ttl: int = 60, secret: str = SECRET) -> str:
+    return issue_token(
+        secret=secret,
+        subject="player:7",
+        read=("/topic/games.42.*",),
+        write=(),
+        ttl_seconds=ttl,
+        now=clock.wall,
+    )
+
+
+def test_token_grants_exactly_its_scopes() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    assert browser.connect(login="token", passcode=token(clock)).command == "CONNECTED"
+    assert browser.session.login == "player:7"
+    browser.subscribe("/topic/games.42.status")
+    browser.subscribe("/topic/games.43.status", sid="2")
+    assert "may not subscribe to /topic/games.43.status" in browser.frame().headers["message"]
+
+
+@pytest.mark.parametrize(
+    ("ttl", "secret", "reason"),
+    [(60, "another-secret-that-is-long-enough-too", "signature"), (-60, SECRET, "expired")],
+)
+def test_forged_or_expired_token_is_refused(ttl: int, secret: str, reason: str) -> None:
+    clock = Clock()
+    error = Client(make_broker(clock)).connect(passcode=token(clock, ttl, secret))
+    assert error.command == "ERROR" and reason in error.headers["message"]
+
+
+def test_token_that_expires_while_connected_stops_new_subscriptions() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    browser.connect(passcode=token(clock, ttl=30))
+    clock.advance(31)
+    browser.subscribe("/topic/games.42.status")
+    assert "token expired" in browser.frame().headers["message"]
+
+
+# Heart-beats
+
+
+def test_heart_beats_are_negotiated_as_the_max_of_both_sides() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    client = Client(broker)
+    connected_frame = client.connect(extra="heart-beat:0,5000\n")
+    assert connected_frame.headers["heart-beat"] == "1000,1000"
+    clock.advance(2.6)
+    broker.tick()
+    assert client.raw() == b""  # the client asked for beats every 5 s, not every 1 s
+    clock.advance(2.6)
+    broker.tick()
+    assert client.raw() == b"\n"
+
+
+def test_silent_client_is_closed_after_the_grace_period() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    client = Client(broker)
+    client.connect(extra="heart-beat:1000,0\n")
+    clock.advance(1.4)
+    broker.tick()
+    assert not client.session.closing
+    clock.advance(1.7)
+    broker.tick()
+    assert "no heart-beat from the client" in client.frame().headers["message"]
+
+
+def test_client_that_never_connects_is_closed() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    client = Client(broker)
+    clock.advance(11)
+    broker.tick()
+    assert "no CONNECT frame" in client.frame().headers["message"]
+
+
+# Slow consumers, stats, shutdown
+
+
+def test_slow_consumer_is_disconnected_and_others_keep_receiving() -> None:
+    broker = make_broker(limits={"max_output_buffer_bytes": 1000})
+    slow, fast = connected(broker), connected(broker)
+    slow.subscribe("/topic/flood")
+    fast.subscribe("/topic/flood")
+    publisher = connected(broker)
+    slow.session.data_to_send()
+    slow.session.note_backlog(900)  # its socket is not draining
+    for _ in range(3):
+        publisher.publish("/topic/flood", "x" * 100)
+        assert fast.frame().body == b"x" * 100
+    assert "slow consumer" in slow.frame().headers["message"]
+    assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_drop_policy_skips_messages_but_keeps_the_connection() -> None:
+    broker = make_broker(limits={"max_output_buffer_bytes": 1000, "slow_consumer_policy": "drop"})
+    slow = connected(broker)
+    slow.subscribe("/topic/flood")
+    slow.session.data_to_send()
+    slow.session.note_backlog(950)
+    connected(broker).publish("/topic/flood", "x" * 100)
+    assert not slow.session.closing and broker.stats()["messages_dropped"] == 1
+
+
+def test_stats_count_connections_subscriptions_and_messages(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/s")
+    Client(broker, transport="ws").connect()
+    connected(broker).publish("/topic/s")
+    stats = broker.stats()
+    assert stats["connections"] == {"tcp": 2, "ws": 1, "total": 3}
+    assert stats["subscriptions"] == {"/topic/s": 1}
+    assert (stats["messages_in"], stats["messages_out"]) == (1, 1)
+
+
+def test_shutdown_tells_every_client(broker: Broker) -> None:
+    clients = [connected(broker), connected(broker)]
+    broker.shutdown()
+    for client in clients:
+        assert client.frame().headers["message"] == "broker shutting down"
+
+
+def test_durable_store_keeps_unacked_messages_across_brokers(tmp_path: Path) -> None:
+    store = Store(kind="dbm", directory=tmp_path)
+    first = make_broker(store=store)
+    consumer = connected(first)
+    consumer.subscribe("/queue/durable", ack="client")
+    connected(first).publish("/queue/durable", "survives")
+    assert consumer.frame().body == b"survives"
+    first.shutdown()
+    second = make_broker(store=store)
+    consumer = connected(second)
+    consumer.subscribe("/queue/durable")
+    assert consumer.frame().body == b"survives"
