@@ -19,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from broker.config import BrokerConfig
 from broker.core import Broker
@@ -41,14 +42,36 @@ def _log_closed(transport: str, peer: str, session: Session, reason: str | None)
     )
 
 
-class TcpConnection(asyncio.Protocol):
-    """STOMP over TCP: writelines() the session's chunks, once per loop iteration."""
+class Flusher:
+    """Writes every connection that has output once per loop iteration, in one callback,
+    so a message fanned out to a thousand connections costs one callback, not a thousand."""
 
-    def __init__(self, broker: Broker, connections: set[TcpConnection]) -> None:
+    def __init__(self) -> None:
+        self._dirty: dict[TcpConnection | WsConnection, None] = {}
+        self._scheduled = False
+
+    def mark(self, connection: TcpConnection | WsConnection) -> None:
+        self._dirty[connection] = None
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush_all)
+
+    def flush_all(self) -> None:
+        self._scheduled = False
+        while self._dirty:
+            dirty, self._dirty = self._dirty, {}
+            for connection in dirty:
+                connection.flush()
+
+
+class TcpConnection(asyncio.Protocol):
+    """STOMP over TCP: each flush hands the session's chunks to writelines() at once."""
+
+    def __init__(self, broker: Broker, connections: set[TcpConnection], flusher: Flusher) -> None:
         self._broker = broker
         self._connections = connections
+        self._flusher = flusher
         self._transport: asyncio.Transport | None = None
-        self._flush_scheduled = False
         self._lingering = False
         self.session: Session | None = None
         self.peer = "?"
@@ -59,26 +82,19 @@ class TcpConnection(asyncio.Protocol):
         self.peer = f"{host}:{port}"
         self._connections.add(self)
         self.session = self._broker.open_session(
-            transport="tcp", peer=self.peer, on_output=self.schedule_flush
+            transport="tcp", peer=self.peer, on_output=lambda: self._flusher.mark(self)
         )
         log.info("opened tcp %s", self.peer)
-        self.schedule_flush()
-
-    def schedule_flush(self) -> None:
-        """Coalesce every on_output of one loop iteration into one write."""
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self._flusher.mark(self)
 
     def flush(self) -> None:
-        self._flush_scheduled = False
         transport = self._transport
         if transport is None or self.session is None or self._lingering or transport.is_closing():
             return
         chunks = self.session.data_to_send()
         if chunks:
-            self._transport.writelines(chunks)
-        self.session.note_backlog(self._transport.get_write_buffer_size())
+            transport.writelines(chunks)
+        self.session.note_backlog(transport.get_write_buffer_size())
         if self.session.closing and not self._lingering:
             self._close_gently()
 
@@ -98,7 +114,6 @@ class TcpConnection(asyncio.Protocol):
         if self._lingering:
             return
         self.session.receive_data(data)
-        self.schedule_flush()
 
     def pause_writing(self) -> None:
         """The peer is not taking our bytes: stop reading what it sends until it does."""
@@ -119,55 +134,59 @@ class TcpConnection(asyncio.Protocol):
 
 
 class WsConnection:
-    """STOMP over WebSocket: one message per flush, sent by a per-connection writer task."""
+    """STOMP over WebSocket: the frames of one flush go out as one WebSocket message,
+    written straight through the websockets protocol object, without a task per send."""
 
-    def __init__(self, broker: Broker, websocket: ServerConnection) -> None:
+    def __init__(self, broker: Broker, websocket: ServerConnection, flusher: Flusher) -> None:
         self.websocket = websocket
         host, port = websocket.remote_address[:2]
         self.peer = f"{host}:{port}"
-        self._wakeup = asyncio.Event()
+        self._closer: asyncio.Task[None] | None = None
         self.session = broker.open_session(
-            transport="ws", peer=self.peer, on_output=self._wakeup.set
+            transport="ws", peer=self.peer, on_output=lambda: flusher.mark(self)
         )
 
     async def run(self) -> None:
         log.info("opened ws %s subprotocol=%s", self.peer, self.websocket.subprotocol)
-        writer = asyncio.create_task(self._write())
         reason = "peer closed"
         try:
             async for message in self.websocket:
                 data = message.encode() if isinstance(message, str) else message
                 self.session.receive_data(data)
-                self._wakeup.set()
         except ConnectionClosed as error:
             reason = str(error)
         finally:
-            writer.cancel()  # the socket is gone: nothing left can reach the peer
             _log_closed("ws", self.peer, self.session, reason)
             self.session.connection_lost(self.session.close_reason or reason)
+            if self._closer is not None:
+                await self._closer
 
-    def flush_now(self) -> None:
-        self._wakeup.set()
+    def flush(self) -> None:
+        websocket = self.websocket
+        if websocket.protocol.state is not State.OPEN or self._closer is not None:
+            return
+        data = b"".join(self.session.data_to_send())
+        if data:
+            if _is_text(data):
+                websocket.protocol.send_text(data)
+            else:
+                websocket.protocol.send_binary(data)
+            websocket.send_data()
+        self.session.note_backlog(websocket.transport.get_write_buffer_size())
+        if self.session.closing:
+            reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
+            self._closer = asyncio.create_task(websocket.close(1000, reason))
 
-    async def _write(self) -> None:
-        """Wait for output, send it as one message; a slow peer only blocks its own task."""
-        transport = self.websocket.transport
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            data = b"".join(self.session.data_to_send())
-            try:
-                if data:
-                    try:
-                        await self.websocket.send(data.decode())
-                    except UnicodeDecodeError:
-                        await self.websocket.send(data)
-                self.session.note_backlog(transport.get_write_buffer_size())
-                if self.session.closing:
-                    await self.websocket.close(1000, (self.session.close_reason or "")[:100])
-                    return
-            except ConnectionClosed:
-                return
+
+def _is_text(data: bytes) -> bool:
+    """STOMP frames go as text messages unless a body is not UTF-8 (then binary)."""
+    if data.isascii():
+        return True
+    try:
+        data.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class BrokerServer:
@@ -180,6 +199,7 @@ class BrokerServer:
         self.ws_connections: set[WsConnection] = set()
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
+        self._flusher = Flusher()
         self._ticker: asyncio.Task[None] | None = None
 
     def _ssl_context(self) -> ssl.SSLContext | None:
@@ -195,7 +215,7 @@ class BrokerServer:
         scheme = "s" if context else ""
         if self.config.tcp is not None:
             self._tcp_server = await loop.create_server(
-                lambda: TcpConnection(self.broker, self.tcp_connections),
+                lambda: TcpConnection(self.broker, self.tcp_connections, self._flusher),
                 self.config.tcp.host,
                 self.config.tcp.port,
                 ssl=context,
@@ -279,7 +299,7 @@ class BrokerServer:
         return stats
 
     async def _handle_ws(self, websocket: ServerConnection) -> None:
-        connection = WsConnection(self.broker, websocket)
+        connection = WsConnection(self.broker, websocket, self._flusher)
         self.ws_connections.add(connection)
         try:
             await connection.run()
@@ -295,10 +315,7 @@ class BrokerServer:
         if self._ticker is not None:
             self._ticker.cancel()
         self.broker.shutdown()
-        for tcp in list(self.tcp_connections):
-            tcp.flush()
-        for ws in list(self.ws_connections):
-            ws.flush_now()
+        self._flusher.flush_all()
         await asyncio.sleep(0)
         if self._ws_server is not None:
             self._ws_server.close(close_connections=True)
