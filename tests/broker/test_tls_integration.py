@@ -1,0 +1,58 @@
+"""TLS on both listeners from one certificate and key."""
+
+from __future__ import annotations
+
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stomp
+from conftest import BrokerProcess, start_broker
+from test_tcp_integration import Inbox
+from websockets.sync.client import connect
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, made with openssl."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_broker(
+    tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]
+) -> Iterator[BrokerProcess]:
+    cert, key = certificate
+    args = ("--user", "guest:guest", "--tls-cert", str(cert), "--tls-key", str(key))
+    with start_broker(tmp_path_factory.mktemp("tls-broker"), args=args) as broker:
+        yield broker
+
+
+def test_stomp_py_over_tls(tls_broker: BrokerProcess, certificate: tuple[Path, Path]) -> None:
+    conn = stomp.Connection([("127.0.0.1", tls_broker.tcp_port)])
+    conn.set_ssl(for_hosts=[("127.0.0.1", tls_broker.tcp_port)], ca_certs=str(certificate[0]))
+    inbox = Inbox()
+    conn.set_listener("inbox", inbox)
+    conn.connect("guest", "guest", wait=True)
+    conn.subscribe("/topic/tls", id="1")
+    conn.send("/topic/tls", "secret")
+    assert inbox.next_message().body == "secret"
+    conn.disconnect()
+
+
+def test_websocket_over_tls(tls_broker: BrokerProcess, certificate: tuple[Path, Path]) -> None:
+    context = ssl.create_default_context(cafile=str(certificate[0]))
+    url = f"wss://127.0.0.1:{tls_broker.ws_port}/ws"
+    with connect(url, ssl=context, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+        assert str(ws.recv(timeout=5)).startswith("CONNECTED")
