@@ -30,7 +30,8 @@ def test_sigterm_tells_connected_clients_and_exits_0(tmp_path: Path) -> None:
 def test_one_log_line_per_connection_opened_and_closed_with_the_reason(tmp_path: Path) -> None:
     with start_broker(tmp_path) as broker:
         with socket.create_connection(("127.0.0.1", broker.tcp_port), timeout=5) as sock:
-            peer = "%s:%s" % sock.getsockname()[:2]
+            host, port = sock.getsockname()[:2]
+            peer = f"{host}:{port}"
             sock.sendall(CONNECT + b"FROB\n\n\x00")
             read_until_closed(sock)
         broker.stop()

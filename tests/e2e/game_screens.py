@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 PROJECTOR: dict[str, Any] = {"viewport": {"width": 1600, "height": 900}}
@@ -82,3 +82,30 @@ class Screens:
     def close(self) -> None:
         for context in self.contexts:
             context.close()
+
+
+class BrokerLink:
+    """The path between one page and the broker, which a test can cut and restore: every
+    WebSocket the page opens goes through here to the real broker."""
+
+    def __init__(self, page: Page) -> None:
+        self.up = True
+        self.open: list[tuple[WebSocketRoute, WebSocketRoute]] = []
+        page.route_web_socket(re.compile(r"/ws$"), self._connect)
+
+    def _connect(self, page_side: WebSocketRoute) -> None:
+        if not self.up:
+            page_side.close()
+            return
+        self.open.append((page_side, page_side.connect_to_server()))
+
+    def cut(self) -> None:
+        """Drop the page's connections and refuse new ones."""
+        self.up = False
+        for page_side, broker_side in self.open:
+            page_side.close()
+            broker_side.close()
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.up = True

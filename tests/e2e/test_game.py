@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import socket
 
-from game_screens import QUESTIONS, Screens
+from game_screens import QUESTIONS, BrokerLink, Screens
 from playwright.sync_api import Page, expect
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
@@ -107,6 +107,24 @@ def test_a_second_answer_from_another_tab_shows_why_it_was_refused(
     )
     expect(second_tab.get_by_text("Answer sent")).to_be_visible()
     screens.shoot("refused", player=second_tab)
+
+
+def test_a_player_who_lost_the_connection_catches_up_on_reconnect(
+    screens: Screens, live_site: str
+) -> None:
+    host, (bob,) = open_lobby(screens, live_site, "Bob")
+    link = BrokerLink(bob)
+    bob.reload()
+    expect(bob.locator("#connection")).to_have_text("Live")
+
+    link.cut()
+    expect(bob.locator("#connection")).to_have_text("Reconnecting…")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(host, RED_PLANET)).to_be_visible()
+    link.restore()
+
+    expect(heading(bob, RED_PLANET)).to_be_visible()
+    expect(bob.locator("#connection")).to_have_text("Live")
 
 
 def test_a_kicked_player_is_told_so(screens: Screens, live_site: str) -> None:
