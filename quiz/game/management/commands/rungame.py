@@ -5,22 +5,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
+
+
+def ws_address() -> tuple[str, int]:
+    """Where the broker's WebSocket listener goes, from the URL browsers are given."""
+    url = urlsplit(settings.STOMP_WS_URL)
+    return url.hostname or "127.0.0.1", url.port or 15674
 
 
 def broker_config() -> str:
     """The TOML the broker reads: our publisher user and the token secret."""
     from broker.auth import hash_passcode
 
-    ws = settings.STOMP_WS_URL.split("://", 1)[-1].split("/", 1)[0]
+    ws_host, ws_port = ws_address()
     return "\n".join([
         f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
-        f'ws = "{ws}"',
+        f'ws = "{ws_host}:{ws_port}"',
         "",
         "[[users]]",
         f'login = "{settings.STOMP_LOGIN}"',
@@ -35,31 +42,50 @@ def broker_config() -> str:
     ])
 
 
-def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
+def port_in_use(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
+                    timeout: float = 15.0) -> None:
+    """Until the broker listens; its own error (printed above) if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
+        if broker.poll() is not None:
+            raise CommandError(f"The broker exited with status {broker.returncode} (see above).")
+        if port_in_use(host, port):
+            return
+        time.sleep(0.1)
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
 
 
 class Command(BaseCommand):
     help = "Start the built-in broker and the development server; Ctrl-C stops both."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default="127.0.0.1:8000",
+                            help="where the site listens (default: %(default)s)")
+
     def handle(self, *args: object, **options: object) -> None:
+        for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address()):
+            if port_in_use(host, port):
+                raise CommandError(
+                    f"{host}:{port} is already in use (another broker, or an earlier `make run`?). "
+                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_URL.")
         config = Path(settings.BASE_DIR) / "var" / "broker.toml"
         config.parent.mkdir(exist_ok=True)
         config.write_text(broker_config())
         broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
                                   cwd=settings.BASE_DIR)
         try:
-            wait_for_port(settings.STOMP_HOST, settings.STOMP_PORT)
-            self.stdout.write("Quiz Live: http://127.0.0.1:8000/")
+            wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
+            self.stdout.write(f"Quiz Live: http://{options['addr']}/")
             self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
-            call_command("runserver", "127.0.0.1:8000", use_reloader=False)
+            call_command("runserver", options["addr"], use_reloader=False)
         finally:
             broker.terminate()
             try:
