@@ -88,6 +88,12 @@ class Game(models.Model):
         return f"{self.quiz} ({self.pin})"
 
 
+class PlayerQuerySet(models.QuerySet["Player"]):
+    def active(self) -> "PlayerQuerySet":
+        """Players still in the game: neither kicked by the host nor gone of their own accord."""
+        return self.filter(kicked=False, left_at__isnull=True)
+
+
 class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
     nickname = models.CharField(max_length=20)
@@ -96,7 +102,10 @@ class Player(models.Model):
     score = models.IntegerField(default=0)
     correct_count = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
+    left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PlayerQuerySet.as_manager()
 
     class Meta:
         ordering = ["joined_at", "id"]

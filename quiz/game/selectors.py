@@ -15,7 +15,7 @@ def ms(moment: datetime) -> int:
 
 def ranked_players(*, game: Game) -> list[dict[str, Any]]:
     """Active players by score (ties share a rank), the shape every frame uses."""
-    players = list(game.players.filter(kicked=False).order_by("-score", "joined_at", "id"))
+    players = list(game.players.active().order_by("-score", "joined_at", "id"))
     ranked: list[dict[str, Any]] = []
     rank = 0
     previous: int | None = None
@@ -57,11 +57,11 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
 
 
 def answer_counts(*, game: Game) -> dict[str, int]:
-    total = game.players.filter(kicked=False).count()
+    total = game.players.active().count()
     count = 0
     if game.current_question_id:
         count = Answer.objects.filter(question_id=game.current_question_id,
-                                      player__game=game, player__kicked=False).count()
+                                      player__in=game.players.active()).count()
     return {"count": count, "total": total}
 
 

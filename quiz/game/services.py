@@ -133,7 +133,7 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     _bump(game)
     _publish(game, "players", "player_joined", lambda g: {
         "player": selectors.player_entry(game=g, player=player),
-        "count": g.players.filter(kicked=False).count()})
+        "count": g.players.active().count()})
     return player
 
 
@@ -144,6 +144,8 @@ def get_player(*, game_id: int, player_id: int | None) -> Player:
         raise GameError("not_player", "You have not joined this game.", 403)
     if player.kicked:
         raise GameError("kicked", "The host removed you from this game.", 403)
+    if player.left_at is not None:
+        raise GameError("left", "You left this game.", 403)
     return player
 
 
@@ -302,22 +304,40 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     """Remove a player; they cannot come back under the same session."""
     game = _lock(game_id)
     _require_host(game, user)
-    player = Player.objects.filter(game=game, pk=player_id, kicked=False).first()
+    player = Player.objects.active().filter(game=game, pk=player_id).first()
     if player is None:
         raise GameError("unknown_player", "No such player in this game.", 404)
     if game.state == Game.State.FINISHED:
         raise GameError("wrong_state", "The game has finished.", 409)
     player.kicked = True
     player.save(update_fields=["kicked"])
+    _publish_departure(game, player, "player_kicked")
+    return player
+
+
+@transaction.atomic
+def leave_game(*, game_id: int, player_id: int | None, now: datetime | None = None) -> Player:
+    """A player leaves of their own accord: off the screens and out of the answer count."""
+    game = _lock(game_id)
+    player = get_player(game_id=game.id, player_id=player_id)
+    if game.state == Game.State.FINISHED:
+        raise GameError("wrong_state", "The game has finished.", 409)
+    player.left_at = now or timezone.now()
+    player.save(update_fields=["left_at"])
+    _publish_departure(game, player, "player_left")
+    return player
+
+
+def _publish_departure(game: Game, player: Player, type_: str) -> None:
+    """Tell every screen, and close the open question if everyone still in has answered."""
     _bump(game)
     entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
-    _publish(game, "players", "player_kicked", lambda g: {
-        "player": entry, "count": g.players.filter(kicked=False).count()})
+    _publish(game, "players", type_, lambda g: {
+        "player": entry, "count": g.players.active().count()})
     if game.state == Game.State.QUESTION_OPEN:
         counts = selectors.answer_counts(game=game)
         if counts["total"] > 0 and counts["count"] >= counts["total"]:
             _close(game)
-    return player
 
 
 @transaction.atomic

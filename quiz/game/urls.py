@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/games/<int:game_id>/next/", views.next_question, name="api_next"),
     path("api/games/<int:game_id>/close/", views.close, name="api_close"),
     path("api/games/<int:game_id>/end/", views.end, name="api_end"),
+    path("api/games/<int:game_id>/leave/", views.leave, name="api_leave"),
     path("api/games/<int:game_id>/players/<int:player_id>/kick/", views.kick, name="api_kick"),
 ]
 
@@ -23,4 +24,15 @@ urlpatterns += [
     path("quizzes/", author_views.quiz_list, name="quiz_list"),
     path("quizzes/<int:quiz_id>/export.json", author_views.quiz_export, name="quiz_export"),
     path("quizzes/<int:quiz_id>/host/", author_views.host_new_game, name="host_new_game"),
+    path("quizzes/new/", author_views.quiz_create, name="quiz_create"),
+    path("quizzes/<int:quiz_id>/edit/", author_views.quiz_edit, name="quiz_edit"),
+    path("quizzes/<int:quiz_id>/delete/", author_views.quiz_delete, name="quiz_delete"),
+    path("quizzes/<int:quiz_id>/questions/new/", author_views.question_create,
+         name="question_create"),
+    path("quizzes/<int:quiz_id>/questions/<int:question_id>/edit/", author_views.question_edit,
+         name="question_edit"),
+    path("quizzes/<int:quiz_id>/questions/<int:question_id>/delete/",
+         author_views.question_delete, name="question_delete"),
+    path("quizzes/<int:quiz_id>/questions/<int:question_id>/move/", author_views.question_move,
+         name="question_move"),
 ]

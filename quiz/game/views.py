@@ -119,6 +119,7 @@ def _game_config(request: HttpRequest, game: Game, role: str,
                      "results_csv": reverse("results_csv", args=[game.id])})
     else:
         urls["answer"] = api + "answer/"
+        urls["leave"] = api + "leave/"
     return config
 
 
@@ -204,6 +205,17 @@ end = _host_action(services.end_game)
 def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
     services.kick_player(game_id=game_id, player_id=player_id, user=request.user)
     return _snapshot(request, game_id)
+
+
+@require_POST
+@json_api
+def leave(request: HttpRequest, game_id: int) -> JsonResponse:
+    """The player leaves; this browser forgets them, so the join form is what comes next."""
+    player = services.leave_game(game_id=game_id, player_id=session_player_id(request, game_id))
+    players = dict(request.session.get(SESSION_KEY, {}))
+    players.pop(str(game_id), None)
+    request.session[SESSION_KEY] = players
+    return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
 
 
 @login_required

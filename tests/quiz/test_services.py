@@ -136,3 +136,41 @@ def test_no_frame_carries_correctness_while_open(
     open_frames = [f for _, f in no_broker if f["type"] == "question_open"]
     assert open_frames and "is_correct" not in str(open_frames)
     assert "correct_choice_ids" not in str(open_frames)
+
+
+def test_leaving_player_is_announced_and_no_longer_counted(
+        game: Game, author, no_broker, django_capture_on_commit_callbacks) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        ann = services.join_game(game_id=game.id, nickname="Ann")
+        services.join_game(game_id=game.id, nickname="Bo")
+        services.leave_game(game_id=game.id, player_id=ann.id, now=T0)
+    left = [frame for _, frame in no_broker if frame["type"] == "player_left"]
+    assert [(f["data"]["player"]["nickname"], f["data"]["count"]) for f in left] == [("Ann", 1)]
+    game.refresh_from_db()
+    assert [p["nickname"] for p in services.selectors.ranked_players(game=game)] == ["Bo"]
+
+
+def test_question_closes_when_the_last_unanswered_player_leaves(game: Game, author) -> None:
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    bo = services.join_game(game_id=game.id, nickname="Bo")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    q = game.current_question
+    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
+                           choice_ids=[q.choices.first().id], now=T0)
+    services.leave_game(game_id=game.id, player_id=bo.id, now=T0)
+    game.refresh_from_db()
+    assert game.state == Game.State.QUESTION_CLOSED
+
+
+def test_player_who_left_cannot_answer_or_leave_again(game: Game, author) -> None:
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    services.join_game(game_id=game.id, nickname="Bo")
+    services.start_game(game_id=game.id, user=author, now=T0)
+    services.leave_game(game_id=game.id, player_id=ann.id, now=T0)
+    game.refresh_from_db()
+    q = game.current_question
+    refused("left", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=q.id,
+        choice_ids=[q.choices.first().id], now=T0))
+    refused("left", game, lambda: services.leave_game(game_id=game.id, player_id=ann.id))

@@ -54,3 +54,11 @@ def test_token_is_refused_to_strangers(client: Client, game: Game) -> None:
     response = client.get(f"/api/games/{game.id}/token/")
     assert response.status_code == 403
     assert response.json()["error"] == "not_player"
+
+
+def test_leave_forgets_the_player_in_this_browser(client: Client, game: Game) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    response = client.post(f"/api/games/{game.id}/leave/", content_type="application/json")
+    assert response.status_code == 200 and response.json()["left"] is True
+    again = client.post(f"/api/games/{game.id}/leave/", content_type="application/json")
+    assert (again.status_code, again.json()["error"]) == (403, "not_player")
