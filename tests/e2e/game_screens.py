@@ -85,11 +85,14 @@ class Screens:
 
 
 class BrokerLink:
-    """The path between one page and the broker, which a test can cut and restore: every
-    WebSocket the page opens goes through here to the real broker."""
+    """The path between one page and the broker: every WebSocket the page opens goes through
+    here to the real broker, and a test can cut it, or lose the broker's frames that contain
+    a given text."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, *, lose: str | None = None) -> None:
         self.up = True
+        self.lose = lose
+        self.lost: list[str] = []
         self.open: list[tuple[WebSocketRoute, WebSocketRoute]] = []
         page.route_web_socket(re.compile(r"/ws$"), self._connect)
 
@@ -97,7 +100,16 @@ class BrokerLink:
         if not self.up:
             page_side.close()
             return
-        self.open.append((page_side, page_side.connect_to_server()))
+        broker_side = page_side.connect_to_server()
+        broker_side.on_message(lambda message: self._pass(page_side, message))
+        self.open.append((page_side, broker_side))
+
+    def _pass(self, page_side: WebSocketRoute, message: str | bytes) -> None:
+        text = message.decode(errors="replace") if isinstance(message, bytes) else message
+        if self.lose is not None and self.lose in text:
+            self.lost.append(text)
+            return
+        page_side.send(message)
 
     def cut(self) -> None:
         """Drop the page's connections and refuse new ones."""

@@ -127,6 +127,20 @@ def test_a_player_who_lost_the_connection_catches_up_on_reconnect(
     expect(bob.locator("#connection")).to_have_text("Live")
 
 
+def test_a_player_who_missed_a_frame_reloads_the_game(screens: Screens, live_site: str) -> None:
+    host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    link = BrokerLink(bob, lose='"type":"question_open"')
+    bob.reload()
+    expect(bob.locator("#connection")).to_have_text("Live")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+
+    ann.get_by_role("button", name="Mars").click()
+
+    expect(bob.get_by_role("button", name="Venus")).to_be_visible()
+    assert len(link.lost) == 1
+
+
 def test_a_kicked_player_is_told_so(screens: Screens, live_site: str) -> None:
     host, (_ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
 
