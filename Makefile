@@ -4,6 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+ADDR ?= 127.0.0.1:8000
 
 .PHONY: setup run broker test lint bench clean
 
@@ -30,7 +31,7 @@ $(CHROMIUM):
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py rungame
+	$(PY) manage.py rungame --addr $(ADDR)
 
 broker: setup
 	$(PY) -m broker

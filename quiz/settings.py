@@ -21,13 +21,20 @@ def _derived(label: str) -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-quiz-live-secret-key-change-me")
 DEBUG = _env_bool("DEBUG", True)
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+# In development any host name will do, so phones can reach a laptop by its LAN address.
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")
+    if h
+]
 
 STOMP_HOST = os.environ.get("STOMP_HOST", "127.0.0.1")
 STOMP_PORT = int(os.environ.get("STOMP_PORT", "61613"))
 STOMP_LOGIN = os.environ.get("STOMP_LOGIN", "quiz")
 STOMP_PASSCODE = os.environ.get("STOMP_PASSCODE") or _derived("stomp-passcode")
-STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "ws://127.0.0.1:15674/ws")
+# Where browsers reach the broker. Unset: the host name the page was loaded from, on
+# STOMP_WS_PORT at /ws, so a phone that opened http://192.168.1.20:8000/ gets that address too.
+STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "")
+STOMP_WS_PORT = int(os.environ.get("STOMP_WS_PORT", "15674"))
 STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
 STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
 STOMP_TOKEN_TTL_SECONDS = 300

@@ -4,6 +4,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
@@ -99,6 +100,16 @@ def join(request: HttpRequest) -> HttpResponse:
     return render(request, "game/join.html", context)
 
 
+def broker_ws_url(request: HttpRequest) -> str:
+    """STOMP_WS_URL, or the page's own host name on STOMP_WS_PORT."""
+    if settings.STOMP_WS_URL:
+        return settings.STOMP_WS_URL
+    scheme = "wss" if request.is_secure() else "ws"
+    host = urlsplit(f"//{request.get_host()}").hostname or "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{settings.STOMP_WS_PORT}/ws"
+
+
 def _game_config(request: HttpRequest, game: Game, role: str,
                  player: Player | None) -> dict[str, Any]:
     api = f"/api/games/{game.id}/"
@@ -107,7 +118,7 @@ def _game_config(request: HttpRequest, game: Game, role: str,
     config: dict[str, Any] = {
         "game_id": game.id, "role": role, "player_id": player.id if player else None,
         "nickname": player.nickname if player else None, "pin": game.pin,
-        "join_url": join_url, "ws_url": settings.STOMP_WS_URL, "csrf_token": get_token(request),
+        "join_url": join_url, "ws_url": broker_ws_url(request), "csrf_token": get_token(request),
         "topics": {"status": f"/topic/games.{game.id}.status",
                    "players": f"/topic/games.{game.id}.players"},
         "urls": urls,

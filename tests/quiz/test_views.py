@@ -62,3 +62,11 @@ def test_leave_forgets_the_player_in_this_browser(client: Client, game: Game) ->
     assert response.status_code == 200 and response.json()["left"] is True
     again = client.post(f"/api/games/{game.id}/leave/", content_type="application/json")
     assert (again.status_code, again.json()["error"]) == (403, "not_player")
+
+
+def test_pages_send_browsers_to_the_broker_on_the_host_they_came_from(
+        client: Client, game: Game, settings) -> None:
+    settings.STOMP_WS_URL = ""
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"}, HTTP_HOST="192.168.1.20:8000")
+    page = client.get(f"/play/{game.id}/", HTTP_HOST="192.168.1.20:8000").content.decode()
+    assert '"ws_url": "ws://192.168.1.20:15674/ws"' in page

@@ -14,17 +14,30 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 
 
-def ws_address() -> tuple[str, int]:
-    """Where the broker's WebSocket listener goes, from the URL browsers are given."""
-    url = urlsplit(settings.STOMP_WS_URL)
-    return url.hostname or "127.0.0.1", url.port or 15674
+def ws_address(site_host: str) -> tuple[str, int]:
+    """Where the broker's WebSocket listener goes: STOMP_WS_URL's address, else the same
+    interface as the site on STOMP_WS_PORT."""
+    if settings.STOMP_WS_URL:
+        url = urlsplit(settings.STOMP_WS_URL)
+        return url.hostname or "127.0.0.1", url.port or settings.STOMP_WS_PORT
+    return site_host, settings.STOMP_WS_PORT
 
 
-def broker_config() -> str:
+def lan_address() -> str | None:
+    """This machine's address on its local network, for the phones' join link."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))  # no packet is sent
+            return probe.getsockname()[0]
+        except OSError:
+            return None
+
+
+def broker_config(site_host: str) -> str:
     """The TOML the broker reads: our publisher user and the token secret."""
     from broker.auth import hash_passcode
 
-    ws_host, ws_port = ws_address()
+    ws_host, ws_port = ws_address(site_host)
     return "\n".join([
         f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
         f'ws = "{ws_host}:{ws_port}"',
@@ -71,21 +84,33 @@ class Command(BaseCommand):
                             help="where the site listens (default: %(default)s)")
 
     def handle(self, *args: object, **options: object) -> None:
-        for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address()):
+        addr = str(options["addr"])
+        site_host, _, site_port = addr.rpartition(":")
+        if not site_host or not site_port.isdigit():
+            raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
+        for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address(site_host)):
             if port_in_use(host, port):
                 raise CommandError(
                     f"{host}:{port} is already in use (another broker, or an earlier `make run`?). "
-                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_URL.")
+                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_PORT.")
         config = Path(settings.BASE_DIR) / "var" / "broker.toml"
         config.parent.mkdir(exist_ok=True)
-        config.write_text(broker_config())
+        config.write_text(broker_config(site_host))
         broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
                                   cwd=settings.BASE_DIR)
         try:
             wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
-            self.stdout.write(f"Quiz Live: http://{options['addr']}/")
+            shown = "127.0.0.1" if site_host in ("0.0.0.0", "::") else site_host
+            self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
+            lan = lan_address() if site_host in ("0.0.0.0", "::") else None
+            if lan:
+                self.stdout.write(f"Phones on this network: http://{lan}:{site_port}/ "
+                                  "(open the host screen at this address so its QR code works)")
+            else:
+                self.stdout.write("Only this computer can join; for phones on the same network: "
+                                  "make run ADDR=0.0.0.0:8000")
             self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
-            call_command("runserver", options["addr"], use_reloader=False)
+            call_command("runserver", addr, use_reloader=False)
         finally:
             broker.terminate()
             try:
