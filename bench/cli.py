@@ -1,0 +1,304 @@
+"""`python -m bench`: options, the order of the runs, progress on stderr, tables on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import platform
+import sys
+import time
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+
+from bench import report
+from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
+from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
+from bench.workloads import (
+    Latency,
+    Memory,
+    Run,
+    Testbed,
+    Throughput,
+    fanout,
+    idle_memory,
+    latency,
+)
+
+WORKLOADS = ("memory", "fanout", "topics", "latency")
+TRANSPORTS = ("ws", "tcp")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each workload is."""
+
+    fanout_subscribers: tuple[int, ...]
+    fanout_seconds: float  # publishing time of each fan-out run
+    topics: int
+    subscribers_per_topic: int
+    latency_subscribers: int
+    latency_rounds: int
+    idle_connections: int
+
+
+FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 100, 10_000)
+QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Fan-out throughput, broadcast latency and idle-connection memory of the "
+        "built-in broker (started here on free ports) over WebSocket and TCP, side by side "
+        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable. Tables go to "
+        "stdout, progress to stderr; the exit code is 1 when the built-in broker failed or "
+        "lost a message.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short smoke run (under a minute) with fewer "
+        "messages, fan-out to 10 and 1000 subscribers only, and 1,000 idle connections",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME",
+        action="append",
+        choices=WORKLOADS,
+        help=f"run only this workload; repeatable; one of {', '.join(WORKLOADS)} (default: all)",
+    )
+    parser.add_argument(
+        "--transport",
+        action="append",
+        choices=TRANSPORTS,
+        help="run only over this transport; repeatable (default: both)",
+    )
+    parser.add_argument(
+        "--rabbitmq-stomp",
+        metavar="HOST:PORT",
+        default="127.0.0.1:61613",
+        help="RabbitMQ's STOMP listener (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rabbitmq-ws",
+        metavar="URL",
+        default="ws://127.0.0.1:15674/ws",
+        help="RabbitMQ's Web-STOMP endpoint (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rabbitmq-user",
+        metavar="LOGIN:PASSCODE",
+        default="guest:guest",
+        help="RabbitMQ credentials (default: %(default)s)",
+    )
+    parser.add_argument("--no-rabbitmq", action="store_true", help="do not look for RabbitMQ")
+    parser.add_argument(
+        "--ws-deflate",
+        action="store_true",
+        help="offer permessage-deflate in the WebSocket handshake, as browsers do (default: off)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="load generator processes holding the subscribers (default: %(default)s)",
+    )
+    return parser
+
+
+class Progress:
+    """Timestamped lines on stderr."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self._started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.workers < 1:
+        print("python -m bench: error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    raise_fd_limit()
+    loadgen = LoadGenerator(args.workers)  # fork before any event loop exists
+    loop = new_event_loop()
+    try:
+        return loop.run_until_complete(_bench(args, loadgen))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        loop.close()
+        loadgen.stop()
+
+
+async def _bench(args: argparse.Namespace, loadgen: LoadGenerator) -> int:
+    plan = QUICK if args.quick else FULL
+    workloads = args.only or list(WORKLOADS)
+    transports = args.transport or list(TRANSPORTS)
+    progress = Progress()
+    builtin = BuiltinBroker(connections=plan.idle_connections)
+    targets: list[Target] = []
+    notes: list[str] = []
+    progress("starting the built-in broker")
+    try:
+        targets.append(builtin.start())
+        notes.append(f"ours: `{' '.join(['python', *builtin.command[1:]])}`")
+    except RuntimeError as error:
+        progress(f"FAILED: {error}")
+        notes.append(f"ours: FAILED to start: {error}")
+    try:
+        if not args.no_rabbitmq:
+            login, _, passcode = args.rabbitmq_user.partition(":")
+            peer, why_not = await find_rabbitmq(
+                args.rabbitmq_stomp, args.rabbitmq_ws, login, passcode, deflate=args.ws_deflate
+            )
+            if peer is None:
+                progress(f"{why_not}; comparing nothing (to compare: {RABBITMQ_HOWTO})")
+                notes.append(f"RabbitMQ: not compared ({why_not}). To compare: `{RABBITMQ_HOWTO}`")
+            else:
+                targets.append(peer)
+                where = f"pid {peer.process.pid}" if peer.process else "not local: no CPU/RSS"
+                notes.append(
+                    f"RabbitMQ: {peer.server or 'unknown version'} at {peer.tcp} and {peer.ws} "
+                    f"({where})"
+                )
+        for target in targets:
+            target.ws = dataclasses.replace(target.ws, deflate=args.ws_deflate)
+        runs = await _run_all(plan, workloads, transports, targets, loadgen, progress)
+    finally:
+        builtin.stop()
+    print(_render(runs, notes, args, loadgen.workers))
+    problems = report.problems(runs)
+    for line in problems:
+        progress(line)
+    ours_failed = not any(target.name == report.OURS for target in targets) or any(
+        line.split()[1] == report.OURS for line in problems
+    )
+    return 1 if ours_failed else 0
+
+
+async def _run_all(
+    plan: Plan,
+    workloads: list[str],
+    transports: list[str],
+    targets: list[Target],
+    loadgen: LoadGenerator,
+    progress: Progress,
+) -> list[Run]:
+    """Memory first, on brokers that have not run anything yet; then, for each broker and
+    transport, every other workload on one pool of subscriber connections."""
+    runs: list[Run] = []
+
+    async def one(testbed: Testbed, label: str, work: Awaitable[Run]) -> None:
+        label = f"{testbed.target.name} {testbed.transport} {label}"
+        progress(f"{label} ...")
+        run = await work
+        runs.append(run)
+        progress(f"{label}: {_summary(run)}")
+
+    if "memory" in workloads and "ws" in transports:
+        for target in targets:
+            testbed = Testbed(loadgen, target, "ws")
+            await one(
+                testbed,
+                f"{plan.idle_connections:,} idle connections",
+                idle_memory(testbed, connections=plan.idle_connections),
+            )
+    shapes: list[tuple[int, int]] = []
+    if "fanout" in workloads:
+        shapes += [(1, subscribers) for subscribers in plan.fanout_subscribers]
+    if "topics" in workloads:
+        shapes.append((plan.topics, plan.subscribers_per_topic))
+    for target in targets:
+        for transport in transports:
+            testbed = Testbed(loadgen, target, transport)
+            for topics, per_topic in shapes:
+                await one(
+                    testbed,
+                    f"fan-out {topics} topic(s) x {per_topic}",
+                    fanout(
+                        testbed,
+                        topics=topics,
+                        subscribers_per_topic=per_topic,
+                        seconds=plan.fanout_seconds,
+                    ),
+                )
+            if "latency" in workloads:
+                await one(
+                    testbed,
+                    f"broadcast latency to {plan.latency_subscribers}",
+                    latency(
+                        testbed,
+                        subscribers=plan.latency_subscribers,
+                        rounds=plan.latency_rounds,
+                    ),
+                )
+            await testbed.close()
+    return runs
+
+
+def _summary(run: Run) -> str:
+    if run.failure:
+        return f"FAILED: {run.failure}"
+    if isinstance(run, Throughput):
+        text = f"{run.per_second:,.0f} deliveries/s in {run.seconds:.1f} s"
+    elif isinstance(run, Latency):
+        text = (
+            f"p50 {run.p50_ms:.1f} ms, p99 {run.p99_ms:.1f} ms, "
+            f"spread p50 {run.spread_p50_ms:.1f} ms"
+        )
+    elif isinstance(run, Memory):
+        text = f"{run.bytes_per_connection / 1024:.1f} KiB per connection"
+    else:
+        text = ""
+    cpu = (
+        f"CPU s: broker {run.broker_cpu or 0:.1f}, load gen {run.loadgen_cpu or 0:.1f}, "
+        f"other {run.other_cpu or 0:.1f}"
+    )
+    lost = f"LOST {run.lost:,} of {run.expected:,}" if run.lost else "lost 0"
+    dropped = f", DROPPED {len(run.dropped)} connections" if run.dropped else ""
+    return f"{text}, {lost}{dropped}, {cpu}"
+
+
+def _render(runs: list[Run], notes: list[str], args: argparse.Namespace, workers: int) -> str:
+    quick = " (--quick)" if args.quick else ""
+    lines = [
+        f"# Broker benchmark{quick}",
+        "",
+        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load generator: {workers} processes plus the "
+        "publisher; 200-byte messages; WebSocket clients "
+        + ("offer permessage-deflate." if args.ws_deflate else "without permessage-deflate."),
+        "",
+        *(f"- {note}" for note in notes),
+    ]
+    sections = [
+        (
+            "Fan-out: deliveries per second",
+            [r for r in runs if isinstance(r, Throughput)],
+            report.throughput_table,
+        ),
+        (
+            "Broadcast latency: one message at a time, until every subscriber has it",
+            [r for r in runs if isinstance(r, Latency)],
+            report.latency_table,
+        ),
+        (
+            "Memory of idle subscribed connections (broker RSS after - before)",
+            [r for r in runs if isinstance(r, Memory)],
+            report.memory_table,
+        ),
+    ]
+    for title, section_runs, render in sections:
+        if section_runs:
+            lines += ["", f"## {title}", "", render(section_runs)]  # type: ignore[operator]
+    if any(run.target == report.OURS for run in runs):
+        lines += ["", "## Goals (issue 2)", "", report.goals_table(runs)]
+    problems = report.problems(runs)
+    if problems:
+        lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in problems)]
+    return "\n".join(lines)

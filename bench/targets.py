@@ -1,0 +1,194 @@
+"""The brokers under test: the built-in one, started here, and a RabbitMQ found running."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from bench.clients import ConnectionFailed, Endpoint, open_client
+
+BUILTIN_LOGIN = "bench"
+RABBITMQ_HOWTO = (
+    "apt-get install -y rabbitmq-server && "
+    "rabbitmq-plugins enable rabbitmq_stomp rabbitmq_web_stomp && rabbitmq-server -detached"
+)
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Target:
+    """One broker: its two endpoints and, when it runs on this machine, its process."""
+
+    name: str
+    tcp: Endpoint
+    ws: Endpoint
+    process: psutil.Process | None
+    server: str | None = None  # what its CONNECTED frames say it is
+
+    def endpoint(self, transport: str) -> Endpoint:
+        return self.tcp if transport == "tcp" else self.ws
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU used so far, None when the process is not ours to see."""
+        if self.process is None:
+            return None
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    def rss(self) -> int | None:
+        return None if self.process is None else self.process.memory_info().rss
+
+    def fd_limit(self) -> int | None:
+        """The broker's soft limit on open files (from /proc: prlimit needs more rights)."""
+        if self.process is None:
+            return None
+        try:
+            limits = Path(f"/proc/{self.process.pid}/limits").read_text()
+        except OSError:
+            return None
+        for line in limits.splitlines():
+            if line.startswith("Max open files"):
+                soft = line.split()[3]
+                return None if soft == "unlimited" else int(soft)
+        return None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _lift_fd_limit(wanted: int) -> None:
+    """Runs in the broker's child process before exec: room for every benchmark connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return
+        except (ValueError, OSError):  # not root: take what the hard limit allows
+            pass
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, hard)), hard))
+
+
+class BuiltinBroker:
+    """`python -m broker` as a child process on free ports, stopped on exit."""
+
+    def __init__(self, connections: int) -> None:
+        self._wanted_fds = connections + 1024
+        self._process: subprocess.Popen[bytes] | None = None
+        self.command: list[str] = []
+
+    def start(self) -> Target:
+        tcp_port, ws_port = free_port(), free_port()
+        self.command = [
+            sys.executable,
+            "-m",
+            "broker",
+            "--tcp",
+            f"127.0.0.1:{tcp_port}",
+            "--ws",
+            f"127.0.0.1:{ws_port}",
+            "--user",
+            f"{BUILTIN_LOGIN}:{BUILTIN_LOGIN}",
+            "--log-level",
+            "warning",
+        ]
+        self._process = subprocess.Popen(
+            self.command,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            preexec_fn=lambda: _lift_fd_limit(self._wanted_fds),
+        )
+        for port in (tcp_port, ws_port):
+            self._wait_for(port)
+        endpoint = {"host": "127.0.0.1", "login": BUILTIN_LOGIN, "passcode": BUILTIN_LOGIN}
+        return Target(
+            name="ours",
+            tcp=Endpoint("tcp", port=tcp_port, **endpoint),
+            ws=Endpoint("ws", port=ws_port, **endpoint),
+            process=psutil.Process(self._process.pid),
+        )
+
+    def _wait_for(self, port: int, timeout: float = 20.0) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(
+                    f"the built-in broker exited with code {self._process.returncode} "
+                    f"(command: {' '.join(self.command)})"
+                )
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the built-in broker did not listen on port {port} in {timeout:.0f} s")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def find_rabbitmq(
+    stomp_address: str, ws_url: str, login: str, passcode: str, *, deflate: bool = False
+) -> tuple[Target | None, str]:
+    """A Target when both endpoints accept a CONNECT, else None and why not."""
+    host, _, port = stomp_address.rpartition(":")
+    url = urlsplit(ws_url)
+    tcp = Endpoint("tcp", host=host, port=int(port), login=login, passcode=passcode)
+    ws = Endpoint(
+        "ws",
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 80,
+        login=login,
+        passcode=passcode,
+        path=url.path or "/",
+        deflate=deflate,
+    )
+    server = None
+    for endpoint in (tcp, ws):
+        try:
+            client = await asyncio.wait_for(open_client(endpoint), 5.0)
+        except (OSError, ConnectionFailed, TimeoutError) as error:
+            return None, f"RabbitMQ not reachable at {endpoint}: {error or 'timed out'}"
+        server = client.server
+        client.close()
+    return Target("RabbitMQ", tcp, ws, _local_beam(host), server), ""
+
+
+def _local_beam(host: str) -> psutil.Process | None:
+    """RabbitMQ's Erlang VM when the broker is on this machine (and there is only one)."""
+    try:
+        if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:
+            return None
+    except (OSError, ValueError):
+        return None
+    beams = [
+        process
+        for process in psutil.process_iter(["name"])
+        if process.info["name"] in ("beam.smp", "beam")
+    ]
+    return beams[0] if len(beams) == 1 and beams[0].pid != os.getpid() else None
