@@ -13,6 +13,16 @@ function withoutPlayer(players, player) {
   return players.filter((p) => p.id !== player.id);
 }
 
+/** A player is gone; if it is this page's player, `me.gone` says why ("left" or "kicked"). */
+function withoutMe(state, data, why) {
+  const mine = state.me && state.me.id === data.player.id;
+  return {
+    ...state, players: withoutPlayer(state.players, data.player),
+    answers: { ...state.answers, total: data.count },
+    me: mine ? { ...state.me, gone: why } : state.me,
+  };
+}
+
 const reducers = {
   lobby: (state, data) => ({ ...state, game: data.game, question: null, results: null,
                               podium: null }),
@@ -31,12 +41,8 @@ const reducers = {
     ...state, players: withPlayer(state.players, data.player),
     answers: { ...state.answers, total: data.count },
   }),
-  player_left: (state, data) => reducers.player_kicked(state, data),
-  player_kicked: (state, data) => ({
-    ...state, players: withoutPlayer(state.players, data.player),
-    answers: { ...state.answers, total: data.count },
-    me: state.me && (state.me.id === data.player.id ? { ...state.me, kicked: true } : state.me),
-  }),
+  player_left: (state, data) => withoutMe(state, data, "left"),
+  player_kicked: (state, data) => withoutMe(state, data, "kicked"),
   answer_count: (state, data) => (state.question?.id === data.question_id
     ? { ...state, answers: { count: data.count, total: data.total } }
     : state),
@@ -46,7 +52,7 @@ const reducers = {
 export function applyFrame(state, frame) {
   const reduce = reducers[frame.type] ?? ((s) => s);
   const next = { ...reduce(state, frame.data ?? {}), version: frame.version };
-  if (next.me && !next.me.kicked) {
+  if (next.me && !next.me.gone) {
     const entry = next.players.find((p) => p.id === next.me.id);
     if (entry) next.me = { ...next.me, score: entry.score, rank: entry.rank };
   }

@@ -1,4 +1,5 @@
 // The player's screen: big shape-and-colour answer buttons, made for a phone.
+import { postJSON } from "./api.js";
 import { startGamePage } from "./game-page.js";
 import {
   fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, showScreen,
@@ -7,24 +8,39 @@ import {
 const $ = (id) => document.getElementById(id);
 const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
                   finished: "finished" };
+const GONE = ["kicked", "left"];
 let shown = null;
 
 const page = startGamePage({
   render,
   onRefused(error) {
-    if (error.code === "kicked") {
-      showScreen("kicked");
-    } else {
-      page.status.error(error.detail);
-    }
+    if (GONE.includes(error.code)) showGone(error.code);
+    else page.status.error(error.detail);
   },
 });
 const { config, act } = page;
 
-function render(state) {
-  if (state.me?.kicked) {
+/** This player is out of the game: stop following it and say why. */
+function showGone(why) {
+  page.stop();
+  $("leave").hidden = true;
+  showScreen(why);
+}
+
+$("leave").addEventListener("click", async () => {
+  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+  try {
+    const { join_url: joinUrl } = await postJSON(config.urls.leave, {}, config.csrf_token);
     page.stop();
-    showScreen("kicked");
+    window.location.assign(joinUrl);
+  } catch (error) {
+    page.status.error(error.detail);
+  }
+});
+
+function render(state) {
+  if (state.me?.gone) {
+    showGone(state.me.gone);
     return;
   }
   const key = `${state.game.state}:${state.question?.id ?? ""}:${state.me?.answered}`;

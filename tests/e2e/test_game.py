@@ -141,13 +141,20 @@ def test_a_player_who_missed_a_frame_reloads_the_game(screens: Screens, live_sit
     assert len(link.lost) == 1
 
 
-def test_a_kicked_player_is_told_so(screens: Screens, live_site: str) -> None:
-    host, (_ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+def test_players_who_leave_or_are_kicked_drop_out_of_the_lobby(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    lobby = host.get_by_role("list", name="Players")
 
+    ann.once("dialog", lambda dialog: dialog.accept())
+    ann.get_by_role("button", name="Leave").click()
     host.get_by_role("button", name="Kick Bob").click()
 
+    expect(heading(ann, "Join a game")).to_be_visible()
     expect(heading(bob, "You were removed")).to_be_visible()
-    expect(host.get_by_role("list", name="Players").get_by_text("Bob")).to_have_count(0)
+    expect(lobby.get_by_role("listitem")).to_have_count(0)
+    expect(host.locator("#player-count")).to_have_text("0")
 
 
 def test_a_player_sees_the_game_while_the_broker_is_unreachable(
