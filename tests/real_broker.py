@@ -1,9 +1,8 @@
 """Start a REAL `python -m broker` process for integration tests.
 
-Use `start_broker(tmp_path, toml=...)` for a one-off broker (a context manager), or the
-module-scoped `broker_process` fixture for the default one (user `guest`/`guest`, anonymous
-access off). Both pick free ports, write a temporary TOML config, wait until both listeners
-accept connections, and stop the process with SIGTERM (asserting it exits 0).
+`start_broker(directory, toml=...)` picks free ports, writes the TOML config, waits until both
+listeners accept connections, and stops the process with SIGTERM afterwards. The broker
+tests and the game tests both start their brokers with it.
 """
 
 from __future__ import annotations
@@ -19,9 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 15.0
 
 
@@ -117,10 +114,3 @@ def start_broker(
             except subprocess.TimeoutExpired:
                 broker.process.kill()
                 broker.process.wait()
-
-
-@pytest.fixture(scope="module")
-def broker_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    """One default broker per test module: user guest/guest with every right."""
-    with start_broker(tmp_path_factory.mktemp("broker")) as broker:
-        yield broker

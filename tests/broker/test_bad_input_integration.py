@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import stomp
-from conftest import BrokerProcess, start_broker
+from real_broker import BrokerProcess, start_broker
 from test_tcp_integration import Inbox
 
 WAIT_SECONDS = 5.0

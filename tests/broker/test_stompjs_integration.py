@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import stomp
-from conftest import REPO, BrokerProcess
+from real_broker import REPO, BrokerProcess
 
 SCRIPT = Path(__file__).with_name("stompjs_client.mjs")
 

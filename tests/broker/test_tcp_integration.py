@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import stomp
-from conftest import BrokerProcess
+from real_broker import BrokerProcess
 from stomp.utils import Frame
 
 WAIT_SECONDS = 5.0

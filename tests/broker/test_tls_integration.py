@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import stomp
-from conftest import BrokerProcess, start_broker
+from real_broker import BrokerProcess, start_broker
 from test_tcp_integration import Inbox
 from websockets.sync.client import connect
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import BrokerProcess
+from real_broker import BrokerProcess
 from websockets.sync.client import connect
 
 WAIT_SECONDS = 5.0
