@@ -13,8 +13,8 @@ function withoutPlayer(players, player) {
   return players.filter((p) => p.id !== player.id);
 }
 
-/** A player is gone; if it is this page's player, `me.gone` says why ("left" or "kicked"). */
-function withoutMe(state, data, why) {
+/** A player is gone; if it is this page's own, `me.gone` says why ("left" or "kicked"). */
+function departed(state, data, why) {
   const mine = state.me && state.me.id === data.player.id;
   return {
     ...state, players: withoutPlayer(state.players, data.player),
@@ -41,8 +41,8 @@ const reducers = {
     ...state, players: withPlayer(state.players, data.player),
     answers: { ...state.answers, total: data.count },
   }),
-  player_left: (state, data) => withoutMe(state, data, "left"),
-  player_kicked: (state, data) => withoutMe(state, data, "kicked"),
+  player_left: (state, data) => departed(state, data, "left"),
+  player_kicked: (state, data) => departed(state, data, "kicked"),
   answer_count: (state, data) => (state.question?.id === data.question_id
     ? { ...state, answers: { count: data.count, total: data.total } }
     : state),

@@ -51,6 +51,7 @@ function render(state) {
     showScreen(SCREENS[state.game.state] ?? "loading");
   }
   $("me-score").textContent = points(state.me?.score ?? 0);
+  $("leave").hidden = state.game.state === "finished";
 }
 
 function answer(question, choiceIds, buttons) {
