@@ -1,28 +1,66 @@
-"""The authoring rules, in one place: forms, import and admin all call these."""
+"""The authoring rules, in one place: forms, import, admin and the authoring services call these."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 
 POINTS = (0, 1000, 2000)
 MIN_TIME, MAX_TIME = 5, 120
+MIN_CHOICES, MAX_CHOICES = 2, 4
+IMAGE_EXTENSIONS = ("gif", "jpeg", "jpg", "png", "webp")
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+def validate_question_text(text: str) -> None:
+    if not text.strip():
+        raise ValidationError("A question needs text.")
+
+
+def validate_time_limit(seconds: int) -> None:
+    if not MIN_TIME <= seconds <= MAX_TIME:
+        raise ValidationError(f"The time limit is {MIN_TIME} to {MAX_TIME} seconds.")
+
+
+def validate_points(points: int) -> None:
+    if points not in POINTS:
+        raise ValidationError("Points are 0, 1000 or 2000.")
+
+
+def validate_choices(choices: list[tuple[str, bool]]) -> None:
+    """2–4 non-empty choices, at least one correct; every broken rule is reported."""
+    errors = []
+    if not MIN_CHOICES <= len(choices) <= MAX_CHOICES:
+        errors.append(ValidationError(f"A question has {MIN_CHOICES} to {MAX_CHOICES} choices."))
+    if any(not t.strip() for t, _ in choices):
+        errors.append(ValidationError("Every choice needs text."))
+    if not any(ok for _, ok in choices):
+        errors.append(ValidationError("At least one choice must be correct."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_image_upload(file: File) -> None:
+    """Pictures only (served from our own origin, so no SVG), and small enough for phones."""
+    extension = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    if extension not in IMAGE_EXTENSIONS:
+        raise ValidationError(f"The image must be one of: {', '.join(IMAGE_EXTENSIONS)}.")
+    if file.size > MAX_IMAGE_BYTES:
+        raise ValidationError(f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
 
 
 def validate_question(*, text: str, time_limit: int, points: int,
                       choices: list[tuple[str, bool]]) -> None:
-    """2–4 non-empty choices, at least one correct, 5–120 s, 0/1000/2000 points."""
-    if not text.strip():
-        raise ValidationError("A question needs text.")
-    if not MIN_TIME <= time_limit <= MAX_TIME:
-        raise ValidationError(f"The time limit is {MIN_TIME} to {MAX_TIME} seconds.")
-    if points not in POINTS:
-        raise ValidationError("Points are 0, 1000 or 2000.")
-    if not 2 <= len(choices) <= 4:
-        raise ValidationError("A question has 2 to 4 choices.")
-    if any(not t.strip() for t, _ in choices):
-        raise ValidationError("Every choice needs text.")
-    if not any(ok for _, ok in choices):
-        raise ValidationError("At least one choice must be correct.")
+    """All of a question's rules at once, every broken one reported, text first."""
+    errors: list[ValidationError] = []
+    for rule, value in [(validate_question_text, text), (validate_time_limit, time_limit),
+                        (validate_points, points), (validate_choices, choices)]:
+        try:
+            rule(value)
+        except ValidationError as exc:
+            errors.extend(exc.error_list)
+    if errors:
+        raise ValidationError(errors)
 
 
 def validate_quiz_data(data: Any) -> None:
