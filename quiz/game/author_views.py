@@ -1,17 +1,28 @@
-"""Authors' pages: sign up, list quizzes, host a game, import and export."""
+"""Authors' pages: sign up, list, create and edit quizzes and their questions, host a game,
+import and export. Every quiz page is its author's alone: anyone else gets 404."""
 
 import json
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
-from quiz.game import services
-from quiz.game.models import Quiz
+from quiz.game import authoring, services
+from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
+from quiz.game.models import Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
 
@@ -29,7 +40,8 @@ def quiz_list(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and request.FILES.get("file"):
         try:
-            import_quiz(author=request.user, data=json.load(request.FILES["file"]))
+            quiz = import_quiz(author=request.user, data=json.load(request.FILES["file"]))
+            messages.success(request, f"Imported “{quiz.title}”.")
             return redirect("quiz_list")
         except (ValueError, ValidationError) as exc:
             error = getattr(exc, "messages", [str(exc)])[0]
@@ -54,3 +66,115 @@ def host_new_game(request: HttpRequest, quiz_id: int) -> HttpResponse:
     except GameError as error:
         return HttpResponse(error.detail, status=error.status)
     return redirect("host", game_id=game.id)
+
+
+def _own_quiz(request: HttpRequest, quiz_id: int) -> Quiz:
+    return get_object_or_404(Quiz, pk=quiz_id, author=request.user)
+
+
+def _own_question(request: HttpRequest, quiz_id: int, question_id: int) -> Question:
+    return get_object_or_404(Question.objects.select_related("quiz"), pk=question_id,
+                             quiz_id=quiz_id, quiz__author=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quiz_create(request: HttpRequest) -> HttpResponse:
+    form = QuizForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.author = request.user
+        quiz = form.save()
+        messages.success(request, f"Created “{quiz.title}”. Now add its questions.")
+        return redirect("quiz_edit", quiz_id=quiz.id)
+    return render(request, "game/quiz_form.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quiz_edit(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    quiz = _own_quiz(request, quiz_id)
+    form = QuizForm(request.POST or None, instance=quiz)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Saved the title and description.")
+        return redirect("quiz_edit", quiz_id=quiz.id)
+    questions = quiz.questions.prefetch_related("choices")
+    return render(request, "game/quiz_edit.html",
+                  {"quiz": quiz, "form": form, "questions": questions})
+
+
+def _quiz_contents(quiz: Quiz) -> str:
+    questions, games = quiz.questions.count(), quiz.games.count()
+    contents = f"its {questions} question{pluralize(questions)}"
+    if games:
+        contents += f" and the results of its {games} game{pluralize(games)}"
+    return contents
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quiz_delete(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    quiz = _own_quiz(request, quiz_id)
+    if request.method == "POST":
+        quiz.delete()
+        messages.success(request, f"Deleted “{quiz.title}”.")
+        return redirect("quiz_list")
+    return render(request, "game/confirm_delete.html", {
+        "kind": "quiz", "name": quiz.title, "quiz": quiz,
+        "cancel_url": reverse("quiz_edit", args=[quiz.id]),
+        "also": _quiz_contents(quiz)})
+
+
+def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
+    """The add and edit pages: one question form and its choice rows, saved together."""
+    form = QuestionForm(request.POST or None, request.FILES or None, instance=question)
+    choices = ChoiceFormSet(request.POST or None, instance=question, prefix="choices")
+    if request.method == "POST" and all([form.is_valid(), choices.is_valid()]):
+        authoring.save_question(question=form.save(commit=False),
+                                choices=choices.choice_inputs())
+        messages.success(request, "Question saved.")
+        return redirect("quiz_edit", quiz_id=question.quiz_id)
+    return render(request, "game/question_form.html",
+                  {"quiz": question.quiz, "question": question, "form": form,
+                   "choices": choices})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_create(request: HttpRequest, quiz_id: int) -> HttpResponse:
+    return _question_page(request, Question(quiz=_own_quiz(request, quiz_id)))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_edit(request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
+    return _question_page(request, _own_question(request, quiz_id, question_id))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def question_delete(request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
+    question = _own_question(request, quiz_id, question_id)
+    if request.method == "POST":
+        authoring.delete_question(question=question)
+        messages.success(request, f"Deleted the question “{question.text}”.")
+        return redirect("quiz_edit", quiz_id=quiz_id)
+    return render(request, "game/confirm_delete.html", {
+        "kind": "question", "name": question.text, "quiz": question.quiz,
+        "cancel_url": reverse("quiz_edit", args=[quiz_id]), "also": "its choices"})
+
+
+@login_required
+@require_POST
+def question_move(request: HttpRequest, quiz_id: int, question_id: int) -> HttpResponse:
+    question = _own_question(request, quiz_id, question_id)
+    direction = request.POST.get("direction")
+    if direction not in ("up", "down"):
+        return HttpResponseBadRequest("The direction is up or down.")
+    if authoring.move_question(question=question, direction=direction):
+        messages.success(request, f"Moved “{question.text}” {direction}.")
+    else:
+        messages.info(request, f"“{question.text}” is already "
+                               f"{'first' if direction == 'up' else 'last'}.")
+    url = reverse("quiz_edit", args=[quiz_id])
+    return HttpResponseRedirect(f"{url}#question-{question.id}")
