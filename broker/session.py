@@ -154,11 +154,12 @@ class Session:
         offered = [v.strip() for v in headers.get("accept-version", "1.0").split(",")]
         common = [version for version in VERSIONS if version in offered]
         if not common:
-            self.version = "1.0"
-            raise ProtocolError(
+            self.fail(
                 f"no common STOMP version: the client accepts {', '.join(offered)}, "
-                f"this broker speaks {', '.join(VERSIONS)}"
+                f"this broker speaks {', '.join(VERSIONS)}",
+                headers=(("version", ",".join(VERSIONS)),),
             )
+            return
         self.version = common[-1]
         self._parser.version = self.version
         self.vhost = headers.get("host") or "/"
@@ -439,11 +440,13 @@ class Session:
 
     # Ending
 
-    def fail(self, reason: str, *, receipt: str | None = None) -> None:
+    def fail(
+        self, reason: str, *, receipt: str | None = None, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         """Send an ERROR frame saying why, then close."""
         if self.closing:
             return
-        headers = [("message", reason), ("content-type", "text/plain")]
+        headers = [("message", reason), *headers, ("content-type", "text/plain")]
         if receipt is not None:
             headers.append(("receipt-id", receipt))
         body = f"{reason}\n".encode()

@@ -39,6 +39,7 @@ def test_no_common_version_is_an_error_and_the_connection_closes(broker: Broker)
     client = Client(broker)
     error = client.connect("2.0")
     assert error.command == "ERROR" and "1.0, 1.1, 1.2" in error.headers["message"]
+    assert error.headers["version"] == "1.0,1.1,1.2"
     assert client.session.closing
 
 
