@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import platform
 import sys
@@ -42,7 +41,7 @@ class Plan:
     idle_connections: int
 
 
-FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 100, 10_000)
+FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000)
 QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000)
 
 
@@ -123,11 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers < 1:
         print("python -m bench: error: --workers must be at least 1", file=sys.stderr)
         return 2
-    raise_fd_limit()
-    loadgen = LoadGenerator(args.workers)  # fork before any event loop exists
+    plan = QUICK if args.quick else FULL
+    raise_fd_limit(plan.idle_connections + 1024)
+    # Fork the workers before any event loop exists.
+    loadgen = LoadGenerator(args.workers, connections=plan.idle_connections)
     loop = new_event_loop()
     try:
-        return loop.run_until_complete(_bench(args, loadgen))
+        return loop.run_until_complete(_bench(args, plan, loadgen))
     except KeyboardInterrupt:
         return 130
     finally:
@@ -135,12 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         loadgen.stop()
 
 
-async def _bench(args: argparse.Namespace, loadgen: LoadGenerator) -> int:
-    plan = QUICK if args.quick else FULL
+async def _bench(args: argparse.Namespace, plan: Plan, loadgen: LoadGenerator) -> int:
     workloads = args.only or list(WORKLOADS)
     transports = args.transport or list(TRANSPORTS)
     progress = Progress()
-    builtin = BuiltinBroker(connections=plan.idle_connections)
+    builtin = BuiltinBroker(connections=plan.idle_connections, deflate=args.ws_deflate)
     targets: list[Target] = []
     notes: list[str] = []
     progress("starting the built-in broker")
@@ -166,19 +166,25 @@ async def _bench(args: argparse.Namespace, loadgen: LoadGenerator) -> int:
                     f"RabbitMQ: {peer.server or 'unknown version'} at {peer.tcp} and {peer.ws} "
                     f"({where})"
                 )
-        for target in targets:
-            target.ws = dataclasses.replace(target.ws, deflate=args.ws_deflate)
         runs = await _run_all(plan, workloads, transports, targets, loadgen, progress)
     finally:
         builtin.stop()
-    print(_render(runs, notes, args, loadgen.workers))
-    problems = report.problems(runs)
-    for line in problems:
+    title = "Broker benchmark" + (" (--quick)" if args.quick else "")
+    preamble = [
+        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}. Load generator: {loadgen.workers} processes "
+        "holding the subscribers, and this one publishing. 200-byte messages. WebSocket "
+        f"clients {'offer' if args.ws_deflate else 'do not offer'} permessage-deflate.",
+        "",
+        *(f"- {note}" for note in notes),
+    ]
+    print(report.document(title, preamble, runs))
+    for line in report.problems(runs):
         progress(line)
-    ours_failed = not any(target.name == report.OURS for target in targets) or any(
-        line.split()[1] == report.OURS for line in problems
-    )
-    return 1 if ours_failed else 0
+    started = any(target.name == report.OURS for target in targets)
+    ours = [run for run in runs if run.target == report.OURS]
+    healthy = started and not any(run.failure or run.lost or run.dropped for run in ours)
+    return 0 if healthy else 1
 
 
 async def _run_all(
@@ -189,8 +195,11 @@ async def _run_all(
     loadgen: LoadGenerator,
     progress: Progress,
 ) -> list[Run]:
-    """Memory first, on brokers that have not run anything yet; then, for each broker and
-    transport, every other workload on one pool of subscriber connections."""
+    """Each broker in turn, one pool of subscriber connections per transport.
+
+    Memory is measured on the built-in broker first, before anything else has run in it, and
+    on RabbitMQ last, so that its slow teardown of thousands of connections delays nothing.
+    """
     runs: list[Run] = []
 
     async def one(testbed: Testbed, label: str, work: Awaitable[Run]) -> None:
@@ -200,20 +209,23 @@ async def _run_all(
         runs.append(run)
         progress(f"{label}: {_summary(run)}")
 
-    if "memory" in workloads and "ws" in transports:
-        for target in targets:
+    async def memory(target: Target) -> None:
+        if "memory" in workloads and "ws" in transports:
             testbed = Testbed(loadgen, target, "ws")
             await one(
                 testbed,
                 f"{plan.idle_connections:,} idle connections",
                 idle_memory(testbed, connections=plan.idle_connections),
             )
+
     shapes: list[tuple[int, int]] = []
     if "fanout" in workloads:
         shapes += [(1, subscribers) for subscribers in plan.fanout_subscribers]
     if "topics" in workloads:
         shapes.append((plan.topics, plan.subscribers_per_topic))
     for target in targets:
+        if target.name == report.OURS:
+            await memory(target)
         for transport in transports:
             testbed = Testbed(loadgen, target, transport)
             for topics, per_topic in shapes:
@@ -238,6 +250,8 @@ async def _run_all(
                     ),
                 )
             await testbed.close()
+        if target.name != report.OURS:
+            await memory(target)
     return runs
 
 
@@ -259,46 +273,9 @@ def _summary(run: Run) -> str:
         f"CPU s: broker {run.broker_cpu or 0:.1f}, load gen {run.loadgen_cpu or 0:.1f}, "
         f"other {run.other_cpu or 0:.1f}"
     )
-    lost = f"LOST {run.lost:,} of {run.expected:,}" if run.lost else "lost 0"
+    if run.lost:
+        lost = f"{'LOST' if run.lost > 0 else 'EXTRA'} {abs(run.lost):,} of {run.expected:,}"
+    else:
+        lost = "lost 0"
     dropped = f", DROPPED {len(run.dropped)} connections" if run.dropped else ""
     return f"{text}, {lost}{dropped}, {cpu}"
-
-
-def _render(runs: list[Run], notes: list[str], args: argparse.Namespace, workers: int) -> str:
-    quick = " (--quick)" if args.quick else ""
-    lines = [
-        f"# Broker benchmark{quick}",
-        "",
-        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}; load generator: {workers} processes plus the "
-        "publisher; 200-byte messages; WebSocket clients "
-        + ("offer permessage-deflate." if args.ws_deflate else "without permessage-deflate."),
-        "",
-        *(f"- {note}" for note in notes),
-    ]
-    sections = [
-        (
-            "Fan-out: deliveries per second",
-            [r for r in runs if isinstance(r, Throughput)],
-            report.throughput_table,
-        ),
-        (
-            "Broadcast latency: one message at a time, until every subscriber has it",
-            [r for r in runs if isinstance(r, Latency)],
-            report.latency_table,
-        ),
-        (
-            "Memory of idle subscribed connections (broker RSS after - before)",
-            [r for r in runs if isinstance(r, Memory)],
-            report.memory_table,
-        ),
-    ]
-    for title, section_runs, render in sections:
-        if section_runs:
-            lines += ["", f"## {title}", "", render(section_runs)]  # type: ignore[operator]
-    if any(run.target == report.OURS for run in runs):
-        lines += ["", "## Goals (issue 2)", "", report.goals_table(runs)]
-    problems = report.problems(runs)
-    if problems:
-        lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in problems)]
-    return "\n".join(lines)

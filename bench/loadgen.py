@@ -84,11 +84,16 @@ class Received:
         self.dropped += other.dropped
 
 
-def raise_fd_limit() -> int:
-    """Lift this process's open-file limit to its hard limit; returns the new soft limit."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
+def raise_fd_limit(wanted: int) -> None:
+    """Room for `wanted` open files: up to the hard limit, or past it when allowed (root)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return
+        except (ValueError, OSError):
+            pass
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, hard)), hard))
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -235,8 +240,8 @@ def _add_blocking_reader(
     os.set_blocking(pipe.fileno(), True)
 
 
-def _worker_main(index: int, pipe: Connection, progress: Any) -> None:
-    raise_fd_limit()
+def _worker_main(index: int, pipe: Connection, progress: Any, connections: int) -> None:
+    raise_fd_limit(connections + 256)
     loop = new_event_loop()
     try:
         loop.run_until_complete(Worker(index, pipe, progress).serve())
@@ -247,7 +252,8 @@ def _worker_main(index: int, pipe: Connection, progress: Any) -> None:
 class LoadGenerator:
     """The worker processes, seen from the main process."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, connections: int) -> None:
+        """`workers` processes, with room for `connections` subscribers among them."""
         context = multiprocessing.get_context("fork")
         self._progress: list[Any] = []  # multiprocessing.Value("q")
         self._pipes: list[Connection] = []
@@ -256,7 +262,9 @@ class LoadGenerator:
             parent, child = context.Pipe()
             progress = context.Value("q", 0, lock=False)
             process = context.Process(
-                target=_worker_main, args=(index, child, progress), name=f"bench-worker-{index}"
+                target=_worker_main,
+                args=(index, child, progress, connections // workers + 1),
+                name=f"bench-worker-{index}",
             )
             process.start()
             child.close()

@@ -1,13 +1,16 @@
-"""Plain aligned tables (valid markdown) of the runs, side by side per broker, and the goals."""
+"""The report: plain aligned tables (valid markdown), each broker side by side, and the goals."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from bench.workloads import Latency, Memory, Run, Throughput
 
 OURS = "ours"
 PEER = "RabbitMQ"
+
+R = TypeVar("R", bound=Run)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 2) -> str:
@@ -28,218 +31,174 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: in
     return "\n".join([line(header), line(rule), *(line(row) for row in rows)])
 
 
-def _grouped(runs: Sequence[Run]) -> list[dict[str, Run]]:
+class _Sides:
+    """The targets that have runs in a section, and the helpers to put them side by side."""
+
+    def __init__(self, runs: Sequence[Run]) -> None:
+        names = {run.target for run in runs}
+        self.names = [name for name in (OURS, PEER) if name in names]
+        self.compared = len(self.names) > 1
+
+    def label(self, what: str) -> str:
+        """`what`, naming the sides when a cell holds one value per side."""
+        return f"{what} ({' / '.join(self.names)})" if self.compared else what
+
+    def each(self, group: dict[str, R], value: Callable[[R], str]) -> list[str]:
+        """One cell per side: the value, 'failed' or 'n/a'."""
+        cells = []
+        for name in self.names:
+            run = group.get(name)
+            cells.append("n/a" if run is None else "failed" if run.failure else value(run))
+        return cells
+
+    def joined(self, group: dict[str, R], value: Callable[[R], str]) -> str:
+        """One cell holding every side's value."""
+        return " / ".join(self.each(group, value))
+
+    def ratio(self, group: dict[str, R], value: Callable[[R], float]) -> str:
+        """ours / RabbitMQ of one measure."""
+        ours, peer = group.get(OURS), group.get(PEER)
+        if ours is None or peer is None or ours.failure or peer.failure or not value(peer):
+            return "n/a"
+        return f"{value(ours) / value(peer):.2f}x"
+
+
+def _grouped(runs: Sequence[R]) -> list[dict[str, R]]:
     """Runs of the same transport and workload side by side, in the order they ran."""
-    groups: dict[tuple[str, str], dict[str, Run]] = {}
+    groups: dict[tuple[str, str], dict[str, R]] = {}
     for run in runs:
         groups.setdefault((run.transport, run.workload), {})[run.target] = run
     return list(groups.values())
-
-
-def _targets(runs: Sequence[Run]) -> list[str]:
-    names = {run.target for run in runs}
-    return [name for name in (OURS, PEER) if name in names]
 
 
 def _number(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
-def _lost(run: Run | None) -> str:
-    if run is None or run.failure:
-        return "n/a"
+def _loss(run: Run) -> str:
     marks = []
-    if run.lost:
+    if run.lost > 0:
         marks.append(f"LOST {run.lost:,}")
+    elif run.lost < 0:
+        marks.append(f"EXTRA {-run.lost:,}")
     if run.dropped:
         marks.append(f"DROPPED {len(run.dropped)} conn")
     return " ".join(f"**{mark}**" for mark in marks) or "0"
 
 
-def _ratio(ours: float | None, peer: float | None) -> str:
-    if not ours or not peer:
-        return "n/a"
-    return f"{ours / peer:.2f}x"
+def _cpu_cells(sides: _Sides, group: dict[str, R]) -> list[str]:
+    return [
+        sides.joined(group, lambda run: _number(run.broker_cpu, 1)),
+        sides.joined(group, lambda run: _number(run.loadgen_cpu, 1)),
+        sides.joined(group, lambda run: _number(run.other_cpu, 1)),
+    ]
 
 
-def _cells(group: dict[str, Run], targets: list[str], value: Callable[[Run], str]) -> list[str]:
-    """One cell per target: the value, or 'failed' when that run did not happen."""
-    cells = []
-    for name in targets:
-        run = group.get(name)
-        cells.append("n/a" if run is None else "failed" if run.failure else value(run))
-    return cells
-
-
-def _joined(group: dict[str, Run], targets: list[str], value: Callable[[Run], str]) -> str:
-    return " / ".join(_cells(group, targets, value))
-
-
-def _who(targets: list[str]) -> str:
-    return f" ({' / '.join(targets)})" if len(targets) > 1 else ""
+def _cpu_header(sides: _Sides) -> list[str]:
+    return [sides.label(f"{who} CPU s") for who in ("broker", "load gen", "other")]
 
 
 def throughput_table(runs: Sequence[Throughput]) -> str:
-    targets = _targets(runs)
-    header = ["transport", "subscribers"]
-    header += [f"{name} deliveries/s" for name in targets]
-    if len(targets) > 1:
+    sides = _Sides(runs)
+    header = ["transport", "subscribers", *(f"{name} deliveries/s" for name in sides.names)]
+    if sides.compared:
         header.append("ours/RabbitMQ")
-    header += [
-        f"lost{_who(targets)}",
-        f"wall s{_who(targets)}",
-        f"broker CPU s{_who(targets)}",
-        f"load gen CPU s{_who(targets)}",
-        f"other CPU s{_who(targets)}",
-        f"broker CPU us/delivery{_who(targets)}",
-    ]
+    header += [sides.label("lost"), sides.label("wall s"), *_cpu_header(sides)]
+    header.append(sides.label("broker CPU us/delivery"))
     rows = []
     for group in _grouped(runs):
         first = next(iter(group.values()))
         row = [first.transport, first.workload]
-        row += _cells(group, targets, lambda run: _number(run.per_second))  # type: ignore[attr-defined]
-        if len(targets) > 1:
-            rates = [
-                None if (run := group.get(name)) is None or run.failure else run.per_second  # type: ignore[attr-defined]
-                for name in targets
-            ]
-            row.append(_ratio(*rates))
-        row.append(" / ".join(_lost(group.get(name)) for name in targets))
-        row.append(_joined(group, targets, lambda run: _number(run.seconds, 1)))  # type: ignore[attr-defined]
-        row.append(_joined(group, targets, lambda run: _number(run.broker_cpu, 1)))
-        row.append(_joined(group, targets, lambda run: _number(run.loadgen_cpu, 1)))
-        row.append(_joined(group, targets, lambda run: _number(run.other_cpu, 1)))
-        row.append(
-            _joined(
-                group,
-                targets,
-                lambda run: _number(
-                    None
-                    if run.broker_cpu is None or not run.received
-                    else run.broker_cpu / run.received * 1e6,
-                    1,
-                ),
-            )
-        )
+        row += sides.each(group, lambda run: _number(run.per_second))
+        if sides.compared:
+            row.append(sides.ratio(group, lambda run: run.per_second))
+        row.append(sides.joined(group, _loss))
+        row.append(sides.joined(group, lambda run: _number(run.seconds, 1)))
+        row += _cpu_cells(sides, group)
+        row.append(sides.joined(group, lambda run: _number(_us_per_delivery(run), 1)))
         rows.append(row)
     return table(header, rows)
 
 
+def _us_per_delivery(run: Run) -> float | None:
+    if run.broker_cpu is None or not run.received:
+        return None
+    return run.broker_cpu / run.received * 1e6
+
+
 def latency_table(runs: Sequence[Latency]) -> str:
-    targets = _targets(runs)
-    who = _who(targets)
-    header = [
-        "transport",
-        "subscribers",
-        f"p50 ms{who}",
-        f"p99 ms{who}",
-        f"spread p50 ms{who}",
-        f"spread p99 ms{who}",
-    ]
-    if len(targets) > 1:
+    sides = _Sides(runs)
+    measures = {
+        "p50 ms": lambda run: run.p50_ms,
+        "p99 ms": lambda run: run.p99_ms,
+        "spread p50 ms": lambda run: run.spread_p50_ms,
+        "spread p99 ms": lambda run: run.spread_p99_ms,
+    }
+    header = ["transport", "subscribers", *(sides.label(name) for name in measures)]
+    if sides.compared:
         header.append("p99 ours/RabbitMQ")
-    header += [
-        f"messages{who}",
-        f"lost{who}",
-        f"broker CPU s{who}",
-        f"load gen CPU s{who}",
-        f"other CPU s{who}",
-    ]
+    header += [sides.label("messages"), sides.label("lost"), *_cpu_header(sides)]
     rows = []
     for group in _grouped(runs):
         first = next(iter(group.values()))
         row = [first.transport, first.workload]
-        for field in ("p50_ms", "p99_ms", "spread_p50_ms", "spread_p99_ms"):
-            row.append(_joined(group, targets, lambda run, f=field: _number(getattr(run, f), 1)))
-        if len(targets) > 1:
-            p99s = [
-                None if (run := group.get(name)) is None or run.failure else run.p99_ms  # type: ignore[attr-defined]
-                for name in targets
-            ]
-            row.append(_ratio(*p99s))
-        row.append(_joined(group, targets, lambda run: _number(run.messages)))  # type: ignore[attr-defined]
-        row.append(" / ".join(_lost(group.get(name)) for name in targets))
-        row.append(_joined(group, targets, lambda run: _number(run.broker_cpu, 1)))
-        row.append(_joined(group, targets, lambda run: _number(run.loadgen_cpu, 1)))
-        row.append(_joined(group, targets, lambda run: _number(run.other_cpu, 1)))
+        for measure in measures.values():
+            row.append(sides.joined(group, lambda run, m=measure: _number(m(run), 1)))
+        if sides.compared:
+            row.append(sides.ratio(group, lambda run: run.p99_ms))
+        row.append(sides.joined(group, lambda run: _number(run.messages)))
+        row.append(sides.joined(group, _loss))
+        row += _cpu_cells(sides, group)
         rows.append(row)
     return table(header, rows)
 
 
 def memory_table(runs: Sequence[Memory]) -> str:
-    targets = _targets(runs)
-    header = ["transport", "connections"]
-    header += [f"{name} KiB/connection" for name in targets]
-    if len(targets) > 1:
+    sides = _Sides(runs)
+    header = ["transport", "connections", *(f"{name} KiB/connection" for name in sides.names)]
+    if sides.compared:
         header.append("ours/RabbitMQ")
-    header += [f"RSS MiB before -> after{_who(targets)}", f"dropped{_who(targets)}"]
+    header += [sides.label("RSS MiB before -> after"), sides.label("dropped")]
     rows = []
     for group in _grouped(runs):
         first = next(iter(group.values()))
         row = [first.transport, first.workload]
-        row += _cells(group, targets, lambda run: _number(run.bytes_per_connection / 1024, 1))  # type: ignore[attr-defined]
-        if len(targets) > 1:
-            sizes = [
-                None
-                if (run := group.get(name)) is None or run.failure
-                else run.bytes_per_connection  # type: ignore[attr-defined]
-                for name in targets
-            ]
-            row.append(_ratio(*sizes))
+        row += sides.each(group, lambda run: _number(run.bytes_per_connection / 1024, 1))
+        if sides.compared:
+            row.append(sides.ratio(group, lambda run: run.bytes_per_connection))
         row.append(
-            _joined(
-                group,
-                targets,
-                lambda run: f"{run.rss_before / 2**20:,.0f} -> {run.rss_after / 2**20:,.0f}",  # type: ignore[attr-defined]
+            sides.joined(
+                group, lambda run: f"{run.rss_before / 2**20:,.0f} -> {run.rss_after / 2**20:,.0f}"
             )
         )
-        row.append(_joined(group, targets, lambda run: _lost(run)))
+        row.append(sides.joined(group, _loss))
         rows.append(row)
     return table(header, rows)
 
 
 def goals_table(runs: Sequence[Run]) -> str:
     """The goals of issue 2, checked against this run's numbers."""
+    peer = {(type(run), run.transport, run.workload): run for run in runs if run.target == PEER}
+    ours = [run for run in runs if run.target == OURS and not run.failure]
     rows: list[list[str]] = []
-    ours = {(run.transport, run.workload): run for run in runs if run.target == OURS}
-    peer = {(run.transport, run.workload): run for run in runs if run.target == PEER}
-    for (transport, workload), run in ours.items():
-        if isinstance(run, Throughput) and workload.endswith(("x 500", "x 1000")):
-            other = peer.get((transport, workload))
-            if other is None or other.failure or run.failure:
-                continue
-            ratio = run.per_second / other.per_second if other.per_second else 0.0  # type: ignore[attr-defined]
-            rows.append(
-                [
-                    f"deliveries/s >= 3x RabbitMQ, {workload}",
-                    transport,
-                    f"{ratio:.2f}x",
-                    _met(ratio >= 3),
-                ]
-            )
-        elif isinstance(run, Latency) and not run.failure:
-            rows.append(
-                [
-                    f"broadcast p99 < 50 ms, {workload}",
-                    transport,
-                    f"{run.p99_ms:.1f} ms",
-                    _met(run.p99_ms < 50),
-                ]
-            )
-        elif isinstance(run, Memory) and not run.failure:
+    for run in ours:
+        other = peer.get((type(run), run.transport, run.workload))
+        if isinstance(run, Throughput) and run.workload.endswith(("x 500", "x 1000")):
+            if isinstance(other, Throughput) and not other.failure and other.per_second:
+                ratio = run.per_second / other.per_second
+                goal = f"deliveries/s >= 3x RabbitMQ, {run.workload}"
+                rows.append([goal, run.transport, f"{ratio:.2f}x", _met(ratio >= 3)])
+        elif isinstance(run, Latency):
+            goal = f"broadcast p99 < 50 ms, {run.workload}"
+            rows.append([goal, run.transport, f"{run.p99_ms:.1f} ms", _met(run.p99_ms < 50)])
+        elif isinstance(run, Memory):
             kib = run.bytes_per_connection / 1024
-            rows.append(
-                [
-                    f"< 20 KiB per idle connection, {workload}",
-                    transport,
-                    f"{kib:.1f} KiB",
-                    _met(kib < 20),
-                ]
-            )
-    measured = [run for run in ours.values() if not run.failure]
-    lost = sum(max(run.lost, 0) for run in measured) + sum(len(run.dropped) for run in measured)
-    rows.append(["no message lost, no connection dropped", "all", f"{lost:,}", _met(lost == 0)])
-    return table(["goal (ours)", "transport", "measured", "met"], rows, text_columns=2)
+            goal = f"< 20 KiB per idle connection, {run.workload}"
+            rows.append([goal, run.transport, f"{kib:.1f} KiB", _met(kib < 20)])
+    lost = sum(abs(run.lost) + len(run.dropped) for run in ours)
+    goal = "no message lost or duplicated, no connection dropped"
+    rows.append([goal, "all", f"{lost:,}", _met(lost == 0)])
+    return table(["goal (ours)", "transport", "measured", "met"], rows)
 
 
 def _met(ok: bool) -> str:
@@ -253,11 +212,34 @@ def problems(runs: Sequence[Run]) -> list[str]:
         where = f"{run.target} {run.transport} {run.workload}"
         if run.failure:
             lines.append(f"FAILED {where}: {run.failure}")
-        if not run.failure and run.lost:
+        elif run.lost > 0:
             lines.append(f"LOST {where}: {run.lost:,} of {run.expected:,} deliveries missing")
+        elif run.lost < 0:
+            lines.append(f"EXTRA {where}: {-run.lost:,} deliveries more than sent (duplicates)")
         if run.dropped:
             lines.append(
                 f"DROPPED {where}: {len(run.dropped)} subscriber connections closed, "
                 f"first: {run.dropped[0]}"
             )
     return lines
+
+
+def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
+    """The whole report: preamble lines, one table per kind of workload, goals, problems."""
+    lines = [f"# {title}", "", *preamble]
+    throughput = [run for run in runs if isinstance(run, Throughput)]
+    latency = [run for run in runs if isinstance(run, Latency)]
+    memory = [run for run in runs if isinstance(run, Memory)]
+    if throughput:
+        lines += ["", "## Fan-out: deliveries per second", "", throughput_table(throughput)]
+    if latency:
+        title = "Broadcast latency: one message at a time, until every subscriber has it"
+        lines += ["", f"## {title}", "", latency_table(latency)]
+    if memory:
+        title = "Memory of idle subscribed connections (broker RSS after - before)"
+        lines += ["", f"## {title}", "", memory_table(memory)]
+    if any(run.target == OURS for run in runs):
+        lines += ["", "## Goals (issue 2)", "", goals_table(runs)]
+    if found := problems(runs):
+        lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in found)]
+    return "\n".join(lines)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-import resource
 import signal
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 import psutil
 
 from bench.clients import ConnectionFailed, Endpoint, open_client
+from bench.loadgen import raise_fd_limit
 
 BUILTIN_LOGIN = "bench"
 RABBITMQ_HOWTO = (
@@ -71,23 +71,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _lift_fd_limit(wanted: int) -> None:
-    """Runs in the broker's child process before exec: room for every benchmark connection."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
-            return
-        except (ValueError, OSError):  # not root: take what the hard limit allows
-            pass
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(wanted, hard)), hard))
-
-
 class BuiltinBroker:
     """`python -m broker` as a child process on free ports, stopped on exit."""
 
-    def __init__(self, connections: int) -> None:
+    def __init__(self, connections: int, *, deflate: bool = False) -> None:
         self._wanted_fds = connections + 1024
+        self._deflate = deflate
         self._process: subprocess.Popen[bytes] | None = None
         self.command: list[str] = []
 
@@ -111,7 +100,7 @@ class BuiltinBroker:
             cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            preexec_fn=lambda: _lift_fd_limit(self._wanted_fds),
+            preexec_fn=lambda: raise_fd_limit(self._wanted_fds),
         )
         for port in (tcp_port, ws_port):
             self._wait_for(port)
@@ -119,7 +108,7 @@ class BuiltinBroker:
         return Target(
             name="ours",
             tcp=Endpoint("tcp", port=tcp_port, **endpoint),
-            ws=Endpoint("ws", port=ws_port, **endpoint),
+            ws=Endpoint("ws", port=ws_port, deflate=self._deflate, **endpoint),
             process=psutil.Process(self._process.pid),
         )
 

@@ -22,8 +22,13 @@ from bench.stomp import encode
 from bench.targets import Target
 
 BODY_BYTES = 200
-DELIVERIES_IN_FLIGHT = 5_000  # the publisher's window, in deliveries not yet received
-MESSAGES_IN_FLIGHT_PER_SUBSCRIBER = 100  # ~35 KB of backlog per connection at most
+# The publisher's window: deliveries sent but not yet received. About WINDOW_SECONDS of
+# work at the rate measured so far in the run, so that a broker can batch as it would under
+# sustained load, yet the backlog stays bounded and drains quickly at the end. The floor
+# keeps a slow start from shrinking the window, and with it the batching, for good.
+WINDOW_SECONDS = 0.1
+WINDOW_FLOOR = (5_000, 20)  # deliveries, or messages per subscriber if that is more
+WINDOW_CEILING = (100_000, 500)  # deliveries, or messages per subscriber (~175 KB) if fewer
 STALL_SECONDS = 5.0  # no delivery for this long ends a run; whatever is missing is lost
 SETTLE_SECONDS = 1.0
 
@@ -191,8 +196,8 @@ async def fanout(
 ) -> Throughput:
     """SENDs for `seconds`, round-robin over `topics`, each with its own subscribers.
 
-    The publisher keeps at most DELIVERIES_IN_FLIGHT deliveries outstanding, so the rate is
-    what the broker sustains, not how fast it can queue.
+    The publisher paces itself on what subscribers received (see WINDOW_SECONDS), so the
+    rate is what the broker sustains, not how fast it can queue.
     """
     shape = f"{topics} topics" if topics > 1 else "1 topic"
     run = testbed.new_run(Throughput, f"{shape} x {subscribers_per_topic}")
@@ -206,14 +211,17 @@ async def fanout(
         return run
     loadgen = testbed.loadgen
     frames = [_send_frame(topic, _body(0, 0)) for topic in names]
-    window = min(DELIVERIES_IN_FLIGHT, MESSAGES_IN_FLIGHT_PER_SUBSCRIBER * len(destinations))
+    lowest = max(WINDOW_FLOOR[0], WINDOW_FLOOR[1] * len(destinations))
+    highest = min(WINDOW_CEILING[0], WINDOW_CEILING[1] * len(destinations))
     cpu = _CpuMark.take(testbed)
     started = time.perf_counter_ns()
     deadline = started + int(seconds * 1e9)
     sent = 0
-    while time.perf_counter_ns() < deadline and publisher.error is None:
-        in_flight = sent * subscribers_per_topic - loadgen.delivered()
-        room = (window - in_flight) // subscribers_per_topic
+    while (now := time.perf_counter_ns()) < deadline and publisher.error is None:
+        delivered = loadgen.delivered()
+        rate = delivered / max(now - started, 1) * 1e9
+        window = max(lowest, min(highest, int(rate * WINDOW_SECONDS)))
+        room = (window - (sent * subscribers_per_topic - delivered)) // subscribers_per_topic
         if room <= 0:
             await asyncio.sleep(0.001)
             continue
