@@ -195,11 +195,14 @@ class StompClient(asyncio.Protocol):
         self.send(encode("UNSUBSCRIBE", {"id": subscription_id}))
 
     def fast(self, on_message: OnMessage | None) -> None:
-        """Measure from here on (see the class docstring); only on a frame boundary."""
+        """Measure from here on (see the class docstring); only on a frame boundary.
+
+        Compressed WebSocket frames (permessage-deflate) keep going through websockets.
+        """
         if self._parser.pending:
             raise RuntimeError("fast() with part of a frame buffered")
         self.on_message = on_message
-        self._fast = True
+        self._fast = self._ws is None or not self._ws.extensions
 
     def slow(self) -> bool:
         """Back to full parsing; False when a frame was cut short (close this client)."""
