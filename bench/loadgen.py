@@ -54,12 +54,6 @@ class Disconnect:
 
 
 @dataclass(frozen=True)
-class Subscribed:
-    connected: int
-    failures: list[str]
-
-
-@dataclass(frozen=True)
 class WorkerError:
     message: str
 
@@ -151,7 +145,8 @@ class Worker:
             return None
         raise TypeError(f"unknown command {command!r}")
 
-    async def _subscribe(self, command: Subscribe) -> Subscribed:
+    async def _subscribe(self, command: Subscribe) -> list[str]:
+        """Why subscribers could not connect or subscribe: nothing when all did."""
         if command.endpoint != self._endpoint:
             self._close_all()
             self._endpoint = command.endpoint
@@ -173,7 +168,7 @@ class Worker:
         missing = len(command.destinations) - len(self._pool)
         await asyncio.gather(*(add_client() for _ in range(missing)))
         if failures:
-            return Subscribed(connected=len(self._pool), failures=failures)
+            return failures
 
         async def subscribe(client: StompClient, destination: str, subscription: str) -> None:
             async with gate:
@@ -199,7 +194,7 @@ class Worker:
         on_message = self._on_message if command.record_latency else None
         for client, _ in self._active:
             client.fast(on_message)
-        return Subscribed(connected=len(self._active), failures=failures)
+        return failures
 
     def _collect(self) -> Received:
         received = self._received
@@ -288,17 +283,15 @@ class LoadGenerator:
 
     async def subscribe(
         self, endpoint: Endpoint, destinations: list[str], *, record_latency: bool = False
-    ) -> Subscribed:
-        """Subscriber i goes to worker i mod workers; returns once all are subscribed.
+    ) -> list[str]:
+        """Subscriber i goes to worker i mod workers; returns once all are subscribed, with
+        the reasons of those that could not (nothing when all could).
 
         Every worker keeps its connections to `endpoint` for the next call.
         """
         shares = [destinations[index :: self.workers] for index in range(self.workers)]
         replies = await self._ask([Subscribe(endpoint, share, record_latency) for share in shares])
-        return Subscribed(
-            connected=sum(reply.connected for reply in replies),
-            failures=[failure for reply in replies for failure in reply.failures],
-        )
+        return [failure for failures in replies for failure in failures]
 
     async def collect(self) -> Received:
         """What the subscribers got since subscribe(); they unsubscribe and stay connected."""

@@ -113,11 +113,10 @@ class Testbed:
     async def subscribe(self, run: Run, destinations: list[str], **options: bool) -> bool:
         """Subscribers in place for `destinations`; False (and run.failure) if not."""
         endpoint = self.target.endpoint(self.transport)
-        subscribed = await self.loadgen.subscribe(endpoint, destinations, **options)
-        if subscribed.failures:
+        failures = await self.loadgen.subscribe(endpoint, destinations, **options)
+        if failures:
             run.failure = (
-                f"{len(subscribed.failures)} of {len(destinations)} subscribers failed, "
-                f"first: {subscribed.failures[0]}"
+                f"{len(failures)} of {len(destinations)} subscribers failed, first: {failures[0]}"
             )
             await self.loadgen.collect()
             return False
