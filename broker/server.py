@@ -242,6 +242,9 @@ class BrokerServer:
                 # Browsers offer permessage-deflate; accepting it would triple the memory of an
                 # idle connection and double the CPU per delivery (see README, Benchmarks).
                 compression=None,
+                # Liveness comes from STOMP heart-beats, as on TCP; a keepalive task per
+                # connection would cost 2 KiB of each idle connection's memory.
+                ping_interval=None,
             )
             host, port = next(iter(self._ws_server.sockets)).getsockname()[:2]
             log.info(
