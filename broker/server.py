@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import ssl
+import struct
 import time
 from typing import Any, cast
 
@@ -29,6 +30,7 @@ log = logging.getLogger("broker")
 
 SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
 TICK_CAP_SECONDS = 1.0
+OP_TEXT, OP_BINARY = 0x1, 0x2
 LINGER_SECONDS = 2.0
 
 
@@ -135,7 +137,9 @@ class TcpConnection(asyncio.Protocol):
 
 class WsConnection:
     """STOMP over WebSocket: the frames of one flush go out as one WebSocket message,
-    written straight through the websockets protocol object, without a task per send."""
+    written straight to the socket, without a task per send. websockets does the handshake,
+    reads, control frames and the close; the listener negotiates no extensions, so a data
+    frame is a short header and the payload."""
 
     def __init__(self, broker: Broker, websocket: ServerConnection, flusher: Flusher) -> None:
         self.websocket = websocket
@@ -165,25 +169,33 @@ class WsConnection:
         websocket = self.websocket
         if websocket.protocol.state is not State.OPEN or self._closer is not None:
             return
-        data = b"".join(self.session.data_to_send())
-        if data:
-            if _is_text(data):
-                websocket.protocol.send_text(data)
-            else:
-                websocket.protocol.send_binary(data)
-            websocket.send_data()
+        chunks = self.session.data_to_send()
+        if chunks:
+            # One unmasked, uncompressed data frame, its header written ahead of the shared
+            # message bytes: no copy of the payload per connection.
+            opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
+            websocket.transport.writelines([_frame_header(opcode, sum(map(len, chunks))), *chunks])
         self.session.note_backlog(websocket.transport.get_write_buffer_size())
         if self.session.closing:
             reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
             self._closer = asyncio.create_task(websocket.close(1000, reason))
 
 
-def _is_text(data: bytes) -> bool:
+def _frame_header(opcode: int, length: int) -> bytes:
+    """RFC 6455 header of a final, unmasked server frame."""
+    if length < 126:
+        return bytes((0x80 | opcode, length))
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x80 | opcode, 126, length)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, length)
+
+
+def _is_text(chunks: list[bytes]) -> bool:
     """STOMP frames go as text messages unless a body is not UTF-8 (then binary)."""
-    if data.isascii():
+    if all(chunk.isascii() for chunk in chunks):
         return True
     try:
-        data.decode()
+        b"".join(chunks).decode()
     except UnicodeDecodeError:
         return False
     return True

@@ -47,3 +47,16 @@ def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) 
             messages.append(ws.recv(timeout=WAIT_SECONDS))
         # Frames written together travel in one WebSocket message, so look inside it.
     assert any(isinstance(m, bytes) and b"\n\n\xff\xfe\x00" in m for m in messages)
+
+
+@pytest.mark.parametrize("size", [100, 1_000, 100_000], ids=["short", "medium", "long"])
+def test_message_of_any_length_arrives_whole(broker_process: BrokerProcess, size: int) -> None:
+    body = "x" * size
+    with connect(broker_process.ws_url, subprotocols=["v12.stomp"], max_size=None) as ws:  # type: ignore[list-item]
+        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+        assert read_frame(ws).startswith("CONNECTED")
+        ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.len\nreceipt:s\n\n\x00")
+        assert read_frame(ws).startswith("RECEIPT")
+        ws.send(f"SEND\ndestination:/topic/ws.len\n\n{body}\x00")
+        frame = read_frame(ws)
+        assert frame.startswith("MESSAGE") and frame.endswith(f"\n\n{body}\x00")
