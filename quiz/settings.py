@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -27,6 +28,11 @@ ALLOWED_HOSTS = [
     if h
 ]
 
+# builtin: `make run` starts our broker with the settings below. external: a broker that is
+# already running (e.g. RabbitMQ from `make services`) takes them as they are.
+QUIZ_BROKER = os.environ.get("QUIZ_BROKER", "builtin")
+if QUIZ_BROKER not in ("builtin", "external"):
+    raise ImproperlyConfigured(f"QUIZ_BROKER must be builtin or external, not {QUIZ_BROKER!r}")
 STOMP_HOST = os.environ.get("STOMP_HOST", "127.0.0.1")
 STOMP_PORT = int(os.environ.get("STOMP_PORT", "61613"))
 STOMP_LOGIN = os.environ.get("STOMP_LOGIN", "quiz")
@@ -51,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves STATIC_ROOT (after collectstatic) from every worker, with no web server in front.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,11 +109,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     ("vendor/stompjs", BASE_DIR / "node_modules" / "@stomp" / "stompjs" / "esm6"),
 ]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Gzipped copies made once by collectstatic; no hashed names, so the stompjs modules'
+    # relative imports (./client.js) still resolve.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
