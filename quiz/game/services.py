@@ -1,14 +1,19 @@
 """All game rules. Every mutating service locks the game row, bumps its version and publishes
-its frames only after the transaction commits."""
+its frames only after the transaction commits.
+
+The game row lock serialises every change to a game across threads, worker processes and
+machines; the unique constraints (one answer per player and question, one nickname per game)
+back it up in the database itself."""
 
 import logging
 import secrets
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from quiz.game import selectors
@@ -39,8 +44,10 @@ def score_answer(*, points: int, time_limit: int, response_ms: int, correct: boo
 
 
 def _lock(game_id: int) -> Game:
+    """The game row, locked until the transaction ends (its quiz row stays unlocked)."""
     try:
-        return Game.objects.select_for_update().select_related("quiz").get(pk=game_id)
+        return (Game.objects.select_for_update(of=("self",)).select_related("quiz")
+                .get(pk=game_id))
     except Game.DoesNotExist:
         raise GameError("unknown_game", "There is no such game.", 404) from None
 
@@ -55,23 +62,21 @@ def _bump(game: Game) -> None:
     game.save()
 
 
-def _publish(game: Game, topic: str, type_: str, data_builder) -> None:
-    """Queue a frame for after commit; the data is built then, from committed state."""
+def _publish(game: Game, topic: str, type_: str, data: dict[str, Any]) -> None:
+    """Send a frame once the transaction commits.
+
+    Its data is built by the caller under the game's lock, so it is the state at the version it
+    carries: built after the commit, another worker's next change could already show in it.
+    """
     game_id, version = game.id, game.version
-
-    def send() -> None:
-        fresh = Game.objects.select_related("quiz", "current_question").get(pk=game_id)
-        publish_game_frame(game_id=game_id, topic=topic, type=type_, version=version,
-                           data=data_builder(fresh))
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: publish_game_frame(
+        game_id=game_id, topic=topic, type=type_, version=version, data=data))
 
 
 def _publish_leaderboard(game: Game) -> None:
     """Its own version, so that every frame of a game has a distinct one."""
     _bump(game)
-    _publish(game, "status", "leaderboard",
-             lambda g: {"players": selectors.ranked_players(game=g)})
+    _publish(game, "status", "leaderboard", {"players": selectors.ranked_players(game=game)})
 
 
 def _new_pin() -> str:
@@ -92,7 +97,7 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
         try:
             with transaction.atomic():
                 game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin())
-                _publish(game, "status", "lobby", lambda g: {"game": selectors.game_data(game=g)})
+                _publish(game, "status", "lobby", {"game": selectors.game_data(game=game)})
                 return game
         except IntegrityError:
             continue
@@ -131,9 +136,9 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
         game=game, nickname=nickname,
         user=user if user is not None and user.is_authenticated else None)
     _bump(game)
-    _publish(game, "players", "player_joined", lambda g: {
-        "player": selectors.player_entry(game=g, player=player),
-        "count": g.players.active().count()})
+    _publish(game, "players", "player_joined", {
+        "player": selectors.player_entry(game=game, player=player),
+        "count": game.players.active().count()})
     return player
 
 
@@ -161,8 +166,8 @@ def _open_question(game: Game, index: int, now: datetime) -> None:
     game.opened_at = now
     game.deadline = now + timedelta(seconds=question.time_limit)
     _bump(game)
-    _publish(game, "status", "question_open", lambda g: {
-        "game": selectors.game_data(game=g), "question": selectors.question_data(game=g),
+    _publish(game, "status", "question_open", {
+        "game": selectors.game_data(game=game), "question": selectors.question_data(game=game),
         "server_time": selectors.ms(timezone.now())})
     transaction.on_commit(lambda: schedule_close(game_id=game.id, question_id=question.id,
                                                  deadline=game.deadline))
@@ -213,8 +218,8 @@ def _close(game: Game) -> None:
         answer.player.save(update_fields=["score", "correct_count"])
     game.state = Game.State.QUESTION_CLOSED
     _bump(game)
-    _publish(game, "status", "question_closed", lambda g: {
-        "game": selectors.game_data(game=g), "results": selectors.results_data(game=g)})
+    _publish(game, "status", "question_closed", {
+        "game": selectors.game_data(game=game), "results": selectors.results_data(game=game)})
     _publish_leaderboard(game)
 
 
@@ -222,9 +227,9 @@ def _finish(game: Game, now: datetime) -> None:
     game.state = Game.State.FINISHED
     game.finished_at = now
     _bump(game)
-    _publish(game, "status", "finished", lambda g: {
-        "game": selectors.game_data(game=g), "podium": selectors.podium(game=g),
-        "players": selectors.ranked_players(game=g)})
+    _publish(game, "status", "finished", {
+        "game": selectors.game_data(game=game), "podium": selectors.podium(game=game),
+        "players": selectors.ranked_players(game=game)})
 
 
 @transaction.atomic
@@ -238,25 +243,44 @@ def close_question(*, game_id: int, user: AbstractBaseUser | None) -> Game:
     return game
 
 
-@transaction.atomic
-def close_question_if_due(*, game_id: int, question_id: int | None = None,
-                          now: datetime | None = None) -> bool:
-    """Close the open question if its deadline passed or everyone answered; idempotent."""
-    game = Game.objects.select_for_update().filter(pk=game_id).first()
+def _due_for_close(game: Game | None, question_id: int | None, now: datetime) -> bool:
+    """The open question (`question_id`'s, if given) is past its deadline or fully answered."""
     if game is None or game.state != Game.State.QUESTION_OPEN:
         return False
     if question_id is not None and game.current_question_id != question_id:
         return False
+    if now >= game.deadline:
+        return True
     counts = selectors.answer_counts(game=game)
-    everyone = counts["total"] > 0 and counts["count"] >= counts["total"]
-    if not everyone and (now or timezone.now()) < game.deadline:
+    return counts["total"] > 0 and counts["count"] >= counts["total"]
+
+
+def close_question_if_due(*, game_id: int, question_id: int | None = None,
+                          now: datetime | None = None) -> bool:
+    """Close the open question if its deadline passed or everyone answered; idempotent.
+
+    Every snapshot and answer request calls this, so it looks without the lock first and takes
+    it only to close; under the lock it looks again, and of several workers or timers that
+    got that far exactly one closes.
+    """
+    now = now or timezone.now()
+    if not _due_for_close(Game.objects.filter(pk=game_id).first(), question_id, now):
         return False
-    _close(game)
-    return True
+    with transaction.atomic():
+        game = (Game.objects.select_for_update(of=("self",)).select_related("quiz")
+                .filter(pk=game_id).first())
+        if not _due_for_close(game, question_id, now):
+            return False
+        _close(game)
+        return True
 
 
 def schedule_close(*, game_id: int, question_id: int, deadline: datetime) -> None:
-    """A daemon timer closes the question at its deadline with nobody clicking."""
+    """A daemon timer in this process closes the question at its deadline with nobody clicking.
+
+    Only the worker that opened the question has it; if that worker dies, the next snapshot or
+    answer request closes the question instead.
+    """
     delay = max((deadline - timezone.now()).total_seconds(), 0) + 0.05
 
     def fire() -> None:
@@ -264,6 +288,8 @@ def schedule_close(*, game_id: int, question_id: int, deadline: datetime) -> Non
             close_question_if_due(game_id=game_id, question_id=question_id)
         except Exception:
             logger.exception("Timed close of game %s failed", game_id)
+        finally:
+            connection.close()  # this thread's own connection; nothing else would close it
 
     timer = threading.Timer(delay, fire)
     timer.daemon = True
@@ -281,19 +307,24 @@ def submit_answer(*, game_id: int, player_id: int, question_id: int,
         raise GameError("question_not_open", "That question is not open.", 409)
     if now >= game.deadline:
         raise GameError("too_late", "The time for this question is up.", 409)
-    if Answer.objects.filter(player=player, question_id=question_id).exists():
-        raise GameError("already_answered", "You have already answered this question.", 409)
     ids = set(choice_ids)
     choices = list(game.current_question.choices.filter(id__in=ids))
     if not ids or len(choices) != len(ids):
         raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
-    answer = Answer.objects.create(player=player, question_id=question_id, answered_at=now,
-                                   response_ms=int((now - game.opened_at).total_seconds() * 1000))
+    # `now` is when the request came in, before it waited for the lock: answers that queue behind
+    # others lose no points for it. Clamped, as a worker's clock may run behind the opener's.
+    response_ms = max(int((now - game.opened_at).total_seconds() * 1000), 0)
+    try:
+        with transaction.atomic():
+            answer = Answer.objects.create(player=player, question_id=question_id,
+                                           answered_at=now, response_ms=response_ms)
+    except IntegrityError:  # one_answer_per_question: the database has the last word
+        raise GameError("already_answered",
+                        "You have already answered this question.", 409) from None
     answer.choices.set(choices)
     _bump(game)
-    _publish(game, "players", "answer_count", lambda g: {
-        "question_id": question_id, **selectors.answer_counts(game=g)})
     counts = selectors.answer_counts(game=game)
+    _publish(game, "players", "answer_count", {"question_id": question_id, **counts})
     if counts["count"] >= counts["total"]:
         _close(game)
     return answer
@@ -332,8 +363,7 @@ def _publish_departure(game: Game, player: Player, type_: str) -> None:
     """Tell every screen, and close the open question if everyone still in has answered."""
     _bump(game)
     entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
-    _publish(game, "players", type_, lambda g: {
-        "player": entry, "count": g.players.active().count()})
+    _publish(game, "players", type_, {"player": entry, "count": game.players.active().count()})
     if game.state == Game.State.QUESTION_OPEN:
         counts = selectors.answer_counts(game=game)
         if counts["total"] > 0 and counts["count"] >= counts["total"]:
