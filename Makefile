@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: setup run broker test lint bench clean
+.PHONY: setup services run broker test lint bench clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -27,6 +27,11 @@ $(CHROMIUM):
 	@echo "==> Chromium from Debian's packages"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# RabbitMQ and PostgreSQL from Debian's packages, configured and running (see the script).
+# RabbitMQ gets the publisher credentials and token secret of Django's settings.
+services: setup
+	@eval "$$($(PY) manage.py broker_env)" && scripts/services.sh
 
 run: setup
 	$(PY) manage.py migrate --noinput
