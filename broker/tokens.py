@@ -16,6 +16,10 @@ Token format, so that any app can issue one:
   `*` in any part matches any run of characters, and `<vhost>` (URL-encoded: `%2F` for `/`)
   is matched against the CONNECT `host` header (`/` when absent).
   Example: `broker.read:*/amq.topic/games.42.*`.
+* An optional `extra_scope` claim, a list of scopes this broker ignores: room for what another
+  broker needs on top of `scope`. RabbitMQ merges it into `scope` when configured with
+  `extra_scopes_source` = `extra_scope` (its STOMP plugin, for one, needs rights on the queue
+  it declares behind each topic subscription).
 * The client sends the token as the CONNECT `passcode` (any `login`, e.g. `token`).
 
 The broker checks the signature and the audience at CONNECT, and the expiry and the scope on
@@ -35,6 +39,7 @@ from broker.config import Permissions
 
 ALGORITHM = "HS256"
 TOPIC_EXCHANGE = "amq.topic"
+EXTRA_SCOPE_CLAIM = "extra_scope"
 
 
 class TokenError(ValueError):
@@ -81,9 +86,11 @@ def issue_token(
     write: tuple[str, ...],
     ttl_seconds: int,
     resource_server_id: str = "broker",
+    extra_scopes: tuple[str, ...] = (),
     now: float | None = None,
 ) -> str:
-    """A token for `subject` that may read and write the given destination globs."""
+    """A token for `subject` that may read and write the given destination globs, carrying
+    `extra_scopes` (full scope strings) in its `extra_scope` claim for other brokers."""
     issued = int(now if now is not None else time.time())
     scope = scopes_for(read, permission="read", resource_server_id=resource_server_id) + scopes_for(
         write, permission="write", resource_server_id=resource_server_id
@@ -95,6 +102,8 @@ def issue_token(
         "aud": resource_server_id,
         "scope": scope,
     }
+    if extra_scopes:
+        claims[EXTRA_SCOPE_CLAIM] = list(extra_scopes)
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 

@@ -166,6 +166,15 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     return JsonResponse(selectors.snapshot(game=game, player=player))
 
 
+def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
+    """What RabbitMQ needs beyond reading a topic: its STOMP plugin subscribes through an
+    auto-delete queue named stomp-subscription-<random>, which the subscriber declares
+    (configure), binds (write) and consumes (read). Writing to a queue is not publishing: that
+    needs write on an exchange, and the token grants none. Our broker ignores these."""
+    return tuple(f"{resource_server_id}.{permission}:*/stomp-subscription-*"
+                 for permission in ("configure", "write", "read"))
+
+
 @require_GET
 @json_api
 def token(request: HttpRequest, game_id: int) -> JsonResponse:
@@ -173,9 +182,11 @@ def token(request: HttpRequest, game_id: int) -> JsonResponse:
     player = _viewer(request, game)
     subject = f"player:{player.id}" if player else f"host:{request.user.pk}"
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
+    server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
     jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
                       read=(f"/topic/games.{game.id}.*",), write=(), ttl_seconds=ttl,
-                      resource_server_id=settings.STOMP_TOKEN_RESOURCE_SERVER_ID)
+                      resource_server_id=server_id,
+                      extra_scopes=rabbitmq_subscription_scopes(server_id))
     return JsonResponse({"token": jwt, "expires_in": ttl})
 
 

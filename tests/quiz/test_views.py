@@ -1,8 +1,11 @@
 """HTTP: JSON errors, 403s for non-hosts, sessions that remember the player."""
 
+import jwt
 import pytest
 from django.test import Client
 
+from broker.config import Permissions
+from broker.tokens import verify_token
 from quiz.game.models import Game
 
 
@@ -54,6 +57,24 @@ def test_token_is_refused_to_strangers(client: Client, game: Game) -> None:
     response = client.get(f"/api/games/{game.id}/token/")
     assert response.status_code == 403
     assert response.json()["error"] == "not_player"
+
+
+def test_players_token_reads_its_games_topics_on_our_broker_and_writes_nowhere(
+        client: Client, game: Game, settings) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    token = client.get(f"/api/games/{game.id}/token/").json()["token"]
+    grant = verify_token(token, secret=settings.STOMP_TOKEN_SECRET)
+    assert grant.permissions == Permissions(read=(f"/topic/games.{game.id}.*",), write=())
+
+
+def test_players_token_carries_rabbitmqs_subscription_queue_scopes_aside(
+        client: Client, game: Game) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    token = client.get(f"/api/games/{game.id}/token/").json()["token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["extra_scope"] == ["broker.configure:*/stomp-subscription-*",
+                                     "broker.write:*/stomp-subscription-*",
+                                     "broker.read:*/stomp-subscription-*"]
 
 
 def test_leave_forgets_the_player_in_this_browser(client: Client, game: Game) -> None:
