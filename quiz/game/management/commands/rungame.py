@@ -1,4 +1,5 @@
-"""`make run`: write the broker config, start the broker, then Django's dev server."""
+"""`make run`: write the broker config, start the broker, then Django's dev server; with
+QUIZ_BROKER=external only the server, publishing to the broker the STOMP_* settings name."""
 
 import socket
 import subprocess
@@ -88,11 +89,16 @@ class Command(BaseCommand):
         site_host, _, site_port = addr.rpartition(":")
         if not site_host or not site_port.isdigit():
             raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
+        if settings.QUIZ_BROKER == "external":
+            self.use_external_broker()
+            self.serve(addr)
+            return
         for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address(site_host)):
             if port_in_use(host, port):
                 raise CommandError(
                     f"{host}:{port} is already in use (another broker, or an earlier `make run`?). "
-                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_PORT.")
+                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_PORT "
+                    "(or use it: QUIZ_BROKER=external).")
         config = Path(settings.BASE_DIR) / "var" / "broker.toml"
         config.parent.mkdir(exist_ok=True)
         config.write_text(broker_config(site_host))
@@ -100,20 +106,35 @@ class Command(BaseCommand):
                                   cwd=settings.BASE_DIR)
         try:
             wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
-            shown = "127.0.0.1" if site_host in ("0.0.0.0", "::") else site_host
-            self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
-            lan = lan_address() if site_host in ("0.0.0.0", "::") else None
-            if lan:
-                self.stdout.write(f"Phones on this network: http://{lan}:{site_port}/ "
-                                  "(open the host screen at this address so its QR code works)")
-            else:
-                self.stdout.write("Only this computer can join; for phones on the same network: "
-                                  "make run ADDR=0.0.0.0:8000")
-            self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
-            call_command("runserver", addr, use_reloader=False)
+            self.serve(addr)
         finally:
             broker.terminate()
             try:
                 broker.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 broker.kill()
+
+    def use_external_broker(self) -> None:
+        """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
+        where = f"{settings.STOMP_HOST}:{settings.STOMP_PORT}"
+        browsers = settings.STOMP_WS_URL or f"ws://<the page's host>:{settings.STOMP_WS_PORT}/ws"
+        self.stdout.write(f"Broker: external, STOMP at {where} as {settings.STOMP_LOGIN}, "
+                          f"browsers at {browsers}")
+        if not port_in_use(settings.STOMP_HOST, settings.STOMP_PORT):
+            self.stderr.write(f"Nothing listens on {where} yet: frames are dropped until it "
+                              "does (for RabbitMQ: make services).")
+
+    def serve(self, addr: str) -> None:
+        """Print how to reach the game, then run Django's server until Ctrl-C."""
+        site_host, _, site_port = addr.rpartition(":")
+        shown = "127.0.0.1" if site_host in ("0.0.0.0", "::") else site_host
+        self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
+        lan = lan_address() if site_host in ("0.0.0.0", "::") else None
+        if lan:
+            self.stdout.write(f"Phones on this network: http://{lan}:{site_port}/ "
+                              "(open the host screen at this address so its QR code works)")
+        else:
+            self.stdout.write("Only this computer can join; for phones on the same network: "
+                              "make run ADDR=0.0.0.0:8000")
+        self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        call_command("runserver", addr, use_reloader=False)
