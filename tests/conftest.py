@@ -1,12 +1,18 @@
-"""A REAL broker process for the game's integration and e2e tests, with Django pointed at it."""
+"""REAL brokers for the game's integration and e2e tests (ours, started here, and the RabbitMQ
+that `make services` runs), with Django pointed at them; the quiz the game tests play."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import User
 from real_broker import start_broker
+
+from quiz.game.models import Choice, Question, Quiz
 
 PUBLISHER_LOGIN = "quiz"
 PUBLISHER_PASSCODE = "publisher-test-passcode"
@@ -40,13 +46,81 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
                          PUBLISHER_PASSCODE, TOKEN_SECRET)
 
 
+def point_django_at(broker: GameBroker, settings) -> GameBroker:
+    """Point Django's publisher and token settings at `broker`."""
+    settings.STOMP_HOST = broker.tcp_host
+    settings.STOMP_PORT = broker.tcp_port
+    settings.STOMP_LOGIN = broker.login
+    settings.STOMP_PASSCODE = broker.passcode
+    settings.STOMP_WS_URL = broker.ws_url
+    settings.STOMP_TOKEN_SECRET = broker.token_secret
+    return broker
+
+
 @pytest.fixture
 def game_broker_settings(game_broker: GameBroker, settings) -> GameBroker:
     """Point Django's publisher and token settings at the test broker."""
-    settings.STOMP_HOST = game_broker.tcp_host
-    settings.STOMP_PORT = game_broker.tcp_port
-    settings.STOMP_LOGIN = game_broker.login
-    settings.STOMP_PASSCODE = game_broker.passcode
-    settings.STOMP_WS_URL = game_broker.ws_url
-    settings.STOMP_TOKEN_SECRET = game_broker.token_secret
-    return game_broker
+    return point_django_at(game_broker, settings)
+
+
+RABBITMQ_STOMP = ("127.0.0.1", 61613)
+RABBITMQ_WS_URL = "ws://127.0.0.1:15674/ws"
+
+
+def rabbitmq_refusal(login: str, passcode: str) -> str | None:
+    """Why the publisher cannot log in to RabbitMQ's STOMP listener, or None if it can."""
+    connect = f"CONNECT\naccept-version:1.2\nhost:/\nlogin:{login}\npasscode:{passcode}\n\n\0"
+    try:
+        with socket.create_connection(RABBITMQ_STOMP, timeout=5) as sock:
+            sock.sendall(connect.encode())
+            reply = sock.recv(4096).decode(errors="replace")
+    except OSError as error:
+        return f"nothing answers on {RABBITMQ_STOMP[0]}:{RABBITMQ_STOMP[1]} ({error})"
+    if not reply.startswith("CONNECTED"):
+        why = reply.partition("\n\n")[2].strip("\x00\n")  # the ERROR frame's body
+        return f"{login!r} cannot log in ({why})"
+    if "server:RabbitMQ" not in reply:
+        return f"{RABBITMQ_STOMP[0]}:{RABBITMQ_STOMP[1]} is another broker, not RabbitMQ"
+    return None
+
+
+@pytest.fixture(scope="session")
+def rabbitmq() -> GameBroker:
+    """The RabbitMQ of `make services`, set up with Django's publisher login and token secret.
+
+    Absent, the tests that need it skip, or fail when QUIZ_REQUIRE_SERVICES=1 (CI)."""
+    from django.conf import settings
+
+    refusal = rabbitmq_refusal(settings.STOMP_LOGIN, settings.STOMP_PASSCODE)
+    if refusal:
+        message = f"RabbitMQ is not ready: {refusal}. Run `make services` (as root)."
+        if os.environ.get("QUIZ_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    host, port = RABBITMQ_STOMP
+    return GameBroker(host, port, RABBITMQ_WS_URL, settings.STOMP_LOGIN, settings.STOMP_PASSCODE,
+                      settings.STOMP_TOKEN_SECRET)
+
+
+@pytest.fixture
+def rabbitmq_settings(rabbitmq: GameBroker, settings) -> GameBroker:
+    """Point Django's publisher and token settings at RabbitMQ."""
+    return point_django_at(rabbitmq, settings)
+
+
+@pytest.fixture
+def author(db) -> User:
+    return User.objects.create_user("author", password="pw-123456")
+
+
+@pytest.fixture
+def quiz(author: User) -> Quiz:
+    quiz = Quiz.objects.create(author=author, title="Capitals")
+    for i, (text, choices) in enumerate([
+        ("Capital of France?", [("Paris", True), ("Rome", False)]),
+        ("Even numbers?", [("2", True), ("3", False), ("4", True)]),
+    ]):
+        q = Question.objects.create(quiz=quiz, position=i, text=text, time_limit=20, points=1000)
+        for j, (ct, ok) in enumerate(choices):
+            Choice.objects.create(question=q, position=j, text=ct, is_correct=ok)
+    return quiz

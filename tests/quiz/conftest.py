@@ -1,12 +1,10 @@
-"""Fixtures for game tests: an author, a two-question quiz, a game with players."""
-
-
+"""Fixtures for game tests: no broker unless a test asks for one, and a game of the quiz."""
 
 import pytest
 from django.contrib.auth.models import User
 
 from quiz.game import services
-from quiz.game.models import Choice, Game, Question, Quiz
+from quiz.game.models import Game, Quiz
 
 
 @pytest.fixture(autouse=True)
@@ -16,24 +14,6 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
     monkeypatch.setattr(services, "schedule_close", lambda **kw: None)
     return sent
-
-
-@pytest.fixture
-def author(db) -> User:
-    return User.objects.create_user("author", password="pw-123456")
-
-
-@pytest.fixture
-def quiz(author: User) -> Quiz:
-    quiz = Quiz.objects.create(author=author, title="Capitals")
-    for i, (text, choices) in enumerate([
-        ("Capital of France?", [("Paris", True), ("Rome", False)]),
-        ("Even numbers?", [("2", True), ("3", False), ("4", True)]),
-    ]):
-        q = Question.objects.create(quiz=quiz, position=i, text=text, time_limit=20, points=1000)
-        for j, (ct, ok) in enumerate(choices):
-            Choice.objects.create(question=q, position=j, text=ct, is_correct=ok)
-    return quiz
 
 
 @pytest.fixture

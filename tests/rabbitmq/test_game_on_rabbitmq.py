@@ -1,0 +1,117 @@
+"""The game on the RabbitMQ that `make services` runs: the same frames as on our broker, and
+each page held to its own game by the token Django issues, through RabbitMQ's own checks (its
+OAuth 2.0 backend reading the token's scopes).
+
+What a refusal looks like there: RabbitMQ's STOMP plugin sends an ERROR frame
+`message:access_refused` and closes the connection, but its Web-STOMP endpoint (3.10) closes the
+WebSocket before that frame leaves (rabbitmq/rabbitmq-server#6737). So a page sees no RECEIPT
+and the WebSocket closed with 1000 "STOMP died"; the ERROR itself shows over STOMP/TCP (and in
+RabbitMQ's log), which the last tests read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from browser import connect_frame, open_browser, over_tcp, send_frame, subscribe_frame
+from django.contrib.auth.models import User
+from django.test import Client
+from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
+
+from quiz.game import publisher, services
+from quiz.game.models import Game, Quiz
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLOSED_BY_REFUSAL = (1000, "STOMP died")
+
+
+def test_scripted_game_publishes_the_same_frames_as_on_our_broker(rabbitmq_settings, quiz,
+                                                                  author) -> None:
+    frames = play_and_watch(rabbitmq_settings, quiz=quiz, author=author)
+    assert_frames_of_the_scripted_game(frames)
+
+
+@pytest.fixture
+def game_a(rabbitmq_settings, quiz: Quiz, author: User) -> Iterator[Game]:
+    publisher._drop_connection()
+    yield services.create_game(quiz=quiz, host=author)
+    publisher._drop_connection()
+
+
+@pytest.fixture
+def game_b(game_a: Game, quiz: Quiz, author: User) -> Game:
+    return services.create_game(quiz=quiz, host=author)
+
+
+@pytest.fixture
+def token_a(game_a: Game) -> str:
+    """The token Django gives Ann, a player of game A, for her page."""
+    ann = Client()
+    ann.post("/join/", {"pin": game_a.pin, "nickname": "Ann"})
+    return ann.get(f"/api/games/{game_a.id}/token/").json()["token"]
+
+
+def test_page_receives_its_own_games_frames(rabbitmq_settings, game_a: Game, token_a: str,
+                                            author: User) -> None:
+    with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
+        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
+        assert page.receive().command == "RECEIPT"
+        host = Client()
+        host.force_login(author)
+        host.post(f"/api/games/{game_a.id}/start/")
+        frame = page.receive()
+    assert (frame.command, json.loads(frame.body)["type"]) == ("MESSAGE", "question_open")
+
+
+def test_page_is_refused_another_games_topic(rabbitmq_settings, game_a: Game, game_b: Game,
+                                             token_a: str) -> None:
+    with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
+        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
+        assert page.receive().command == "RECEIPT"  # the token itself is good
+        page.send(subscribe_frame(f"/topic/games.{game_b.id}.status"))
+        assert page.receive() is None
+        assert page.close_reason() == CLOSED_BY_REFUSAL
+
+
+def test_page_cannot_publish_to_its_own_games_topic(rabbitmq_settings, game_a: Game,
+                                                    token_a: str) -> None:
+    topic = f"/topic/games.{game_a.id}.status"
+    forged = json.dumps({"type": "finished", "version": 999, "data": {}})
+    url = rabbitmq_settings.ws_url
+    with (open_browser(url, login="token", passcode=token_a) as (reader, _),
+          open_browser(url, login="token", passcode=token_a) as (forger, _)):
+        reader.send(subscribe_frame(topic))
+        assert reader.receive().command == "RECEIPT"
+        forger.send(send_frame(topic, forged))
+        assert forger.receive() is None
+        assert forger.close_reason() == CLOSED_BY_REFUSAL
+        assert reader.receive(timeout=1.0) is None and reader.close_reason() is None
+
+
+@pytest.mark.parametrize(("action", "reason"), [
+    # No topic scope for game B's routing key, checked when the subscription queue is bound.
+    ("subscribe to game B", "access to topic 'games.{b}.status' in exchange 'amq.topic'"
+                            " in vhost '/' refused for user 'player:"),
+    # Publishing needs write on the exchange, and the token grants write on none.
+    ("publish to game A", "ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/'"
+                          " refused for user 'player:"),
+])
+def test_refusals_say_why_over_stomp_tcp(rabbitmq_settings, game_a: Game, game_b: Game,
+                                         token_a: str, action: str, reason: str) -> None:
+    frame = (subscribe_frame(f"/topic/games.{game_b.id}.status") if action.startswith("sub")
+             else send_frame(f"/topic/games.{game_a.id}.status", "{}"))
+    address = (rabbitmq_settings.tcp_host, rabbitmq_settings.tcp_port)
+    # (A RECEIPT may follow the ERROR, before RabbitMQ closes the connection.)
+    connected, refused, *_ = over_tcp(address, connect_frame("token", token_a), frame)
+    assert connected.command == "CONNECTED"
+    assert (refused.command, refused.headers["message"]) == ("ERROR", "access_refused")
+    assert reason.format(b=game_b.id) in refused.body
+
+
+def test_page_without_a_token_is_refused(rabbitmq_settings) -> None:
+    # `make services` turns off the STOMP plugin's default user (guest), which would otherwise
+    # log in a CONNECT that carries no credentials.
+    with open_browser(rabbitmq_settings.ws_url, login="", passcode="") as (_, answer):
+        assert (answer.command, answer.headers["message"]) == ("ERROR", "Bad CONNECT")

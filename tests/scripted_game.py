@@ -1,0 +1,84 @@
+"""The scripted game the integration tests play through Django's views on a real broker,
+with a stomp.py watcher on the game's topics, so every broker is held to the same frames."""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from typing import TYPE_CHECKING
+
+import stomp
+from django.contrib.auth.models import User
+from django.test import Client
+
+from quiz.game.models import Quiz
+
+if TYPE_CHECKING:
+    from conftest import GameBroker
+
+EXPECTED_FRAME_TYPES = [
+    "player_joined",
+    "question_open", "answer_count", "question_closed", "leaderboard",
+    "question_open", "answer_count", "question_closed", "leaderboard", "finished",
+]
+
+
+class Collector(stomp.ConnectionListener):
+    def __init__(self) -> None:
+        self.frames: queue.Queue[dict] = queue.Queue()
+        self.receipts: queue.Queue[str] = queue.Queue()
+
+    def on_receipt(self, frame: stomp.utils.Frame) -> None:
+        self.receipts.put(frame.headers["receipt-id"])
+
+    def on_message(self, frame: stomp.utils.Frame) -> None:
+        self.frames.put(json.loads(frame.body))
+
+
+def drain(collector: Collector, count: int, timeout: float = 5.0) -> list[dict]:
+    frames, deadline = [], time.monotonic() + timeout
+    while len(frames) < count and time.monotonic() < deadline:
+        try:
+            frames.append(collector.frames.get(timeout=0.1))
+        except queue.Empty:
+            pass
+    return frames
+
+
+def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict]:
+    """Host a game of `quiz`, let Ann join and answer both questions, and return the frames
+    the broker delivered on the game's two topics (Django must already point at `broker`)."""
+    from quiz.game import publisher, services
+
+    publisher._drop_connection()
+    game = services.create_game(quiz=quiz, host=author)
+    watcher = stomp.Connection([(broker.tcp_host, broker.tcp_port)])
+    collector = Collector()
+    watcher.set_listener("", collector)
+    watcher.connect(broker.login, broker.passcode, wait=True)
+    watcher.subscribe(f"/topic/games.{game.id}.status", id="status")
+    watcher.subscribe(f"/topic/games.{game.id}.players", id="players", receipt="subscribed")
+    assert collector.receipts.get(timeout=5) == "subscribed"  # both, in order
+    host, ann = Client(), Client()
+    host.force_login(author)
+    ann.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    for action in ("start", "next"):
+        snap = host.post(f"/api/games/{game.id}/{action}/").json()
+        q = snap["question"]
+        ann.post(f"/api/games/{game.id}/answer/", content_type="application/json",
+                 data={"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]})
+    host.post(f"/api/games/{game.id}/next/")
+    frames = drain(collector, len(EXPECTED_FRAME_TYPES))
+    watcher.disconnect()
+    publisher._drop_connection()
+    return frames
+
+
+def assert_frames_of_the_scripted_game(frames: list[dict]) -> None:
+    assert [f["type"] for f in frames] == EXPECTED_FRAME_TYPES
+    versions = [f["version"] for f in frames]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    for frame in frames:
+        if frame["type"] in ("question_open", "answer_count"):
+            assert "correct" not in json.dumps(frame)
