@@ -45,6 +45,9 @@ export class GameSync {
       } while (this.#loadAgain);
     } catch (error) {
       this.onError(error);
+      // The frames keep waiting for the next load: replaying them now, with no snapshot
+      // to apply them to, would start another load at once, and again, without end.
+      return;
     } finally {
       this.#loading = null;
     }

@@ -170,3 +170,13 @@ test("a refused snapshot reaches onError with the server's code, leaving no stat
     assert.deepEqual([errors.map((e) => [e.code, e.refused]), sync.state],
                      [[["kicked", true]], null]);
   });
+
+test("a failed load does not start another one by itself, and its frames wait", async (t) => {
+  const { sync, network, changes, errors } = follow(t);
+  sync.receive(frame(6));
+  await network.answer({ error: "kicked", detail: "The host removed you." }, 403);
+  assert.deepEqual([errors.length, network.waiting, network.urls.length], [1, 0, 1]);
+  sync.reload();
+  await network.answer(snapshot(5));
+  assert.deepEqual(changes, ["snapshot@5", "leaderboard@6"]);
+});
