@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from quiz.game.models import Answer, Game, Player, Question
@@ -15,20 +15,22 @@ def ms(moment: datetime) -> int:
 
 def ranked_players(*, game: Game) -> list[dict[str, Any]]:
     """Active players by score (ties share a rank), the shape every frame uses."""
-    players = list(game.players.active().order_by("-score", "joined_at", "id"))
+    players = (game.players.active().order_by("-score", "joined_at", "id")
+               .values_list("id", "nickname", "score"))
     ranked: list[dict[str, Any]] = []
     rank = 0
     previous: int | None = None
-    for position, player in enumerate(players, start=1):
-        if player.score != previous:
-            rank, previous = position, player.score
-        ranked.append({"id": player.id, "nickname": player.nickname, "score": player.score,
-                       "rank": rank})
+    for position, (id_, nickname, score) in enumerate(players, start=1):
+        if score != previous:
+            rank, previous = position, score
+        ranked.append({"id": id_, "nickname": nickname, "score": score, "rank": rank})
     return ranked
 
 
-def player_entry(*, game: Game, player: Player) -> dict[str, Any]:
-    for entry in ranked_players(game=game):
+def player_entry(*, game: Game, player: Player,
+                 ranked: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The player's line of the ranking (`ranked`, if the caller has it already)."""
+    for entry in ranked if ranked is not None else ranked_players(game=game):
         if entry["id"] == player.id:
             return entry
     return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
@@ -57,12 +59,11 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
 
 
 def answer_counts(*, game: Game) -> dict[str, int]:
-    total = game.players.active().count()
-    count = 0
-    if game.current_question_id:
-        count = Answer.objects.filter(question_id=game.current_question_id,
-                                      player__in=game.players.active()).count()
-    return {"count": count, "total": total}
+    """Answers to the current question from players still in, and how many are still in."""
+    counts = game.players.active().aggregate(
+        count=Count("answers", filter=Q(answers__question_id=game.current_question_id)),
+        total=Count("id", distinct=True))
+    return {"count": counts["count"], "total": counts["total"]}
 
 
 def results_data(*, game: Game) -> dict[str, Any] | None:
@@ -97,13 +98,14 @@ def snapshot(*, game: Game, player: Player | None = None,
              now: datetime | None = None) -> dict[str, Any]:
     """Everything a page needs to draw the game at `game.version`."""
     now = now or timezone.now()
+    ranked = ranked_players(game=game)
     me = None
     if player is not None:
-        entry = player_entry(game=game, player=player)
+        entry = player_entry(game=game, player=player, ranked=ranked)
         answered = bool(game.current_question_id) and Answer.objects.filter(
             player=player, question_id=game.current_question_id).exists()
         me = {**entry, "answered": answered}
     return {"version": game.version, "server_time": ms(now), "game": game_data(game=game),
-            "players": ranked_players(game=game), "question": question_data(game=game),
+            "players": ranked, "question": question_data(game=game),
             "answers": answer_counts(game=game), "results": results_data(game=game),
             "podium": podium(game=game), "me": me}

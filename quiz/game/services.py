@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from quiz.game import selectors
-from quiz.game.models import Answer, Game, Player, Question, Quiz
+from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
 from quiz.game.publisher import publish_game_frame
 
 logger = logging.getLogger(__name__)
@@ -308,7 +308,7 @@ def submit_answer(*, game_id: int, player_id: int, question_id: int,
     if now >= game.deadline:
         raise GameError("too_late", "The time for this question is up.", 409)
     ids = set(choice_ids)
-    choices = list(game.current_question.choices.filter(id__in=ids))
+    choices = list(Choice.objects.filter(question_id=question_id, id__in=ids))
     if not ids or len(choices) != len(ids):
         raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
     # `now` is when the request came in, before it waited for the lock: answers that queue behind
@@ -321,7 +321,7 @@ def submit_answer(*, game_id: int, player_id: int, question_id: int,
     except IntegrityError:  # one_answer_per_question: the database has the last word
         raise GameError("already_answered",
                         "You have already answered this question.", 409) from None
-    answer.choices.set(choices)
+    answer.choices.add(*choices)
     _bump(game)
     counts = selectors.answer_counts(game=game)
     _publish(game, "players", "answer_count", {"question_id": question_id, **counts})
