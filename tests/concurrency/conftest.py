@@ -1,0 +1,150 @@
+"""The site as it runs in production: gunicorn with 4 workers on a fresh PostgreSQL database,
+publishing to a real broker; and browsers that talk to it over HTTP, each with its own cookies.
+
+PostgreSQL is the one of `make services` (127.0.0.1:5432, user and password `quiz`). Without it
+these tests skip, or fail when QUIZ_REQUIRE_SERVICES=1 (CI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.error import URLError
+
+import psycopg
+import pytest
+from live_site import Browser, Site
+from real_broker import REPO, free_port
+
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "quiz", "password": "quiz"}
+WORKERS = 4
+HOST_USERNAME, HOST_PASSWORD = "host", "host-password-123"
+STARTUP_TIMEOUT_SECONDS = 30.0
+
+
+def postgres_admin() -> psycopg.Connection:
+    """A connection to the `quiz` database that can create and drop databases; or skip/fail."""
+    try:
+        return psycopg.connect(**POSTGRES, dbname="quiz", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as error:
+        message = (f"PostgreSQL is not reachable at {POSTGRES['host']}:{POSTGRES['port']} "
+                   f"as quiz/quiz ({error}). "
+                   "Run `make services` (as root).")
+        if os.environ.get("QUIZ_REQUIRE_SERVICES") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own, `quiz_test_<random>`, dropped afterwards."""
+    name = f"quiz_test_{secrets.token_hex(4)}"
+    with postgres_admin() as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield (f"postgres://{POSTGRES['user']}:{POSTGRES['password']}@"
+                   f"{POSTGRES['host']}:{POSTGRES['port']}/{name}")
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def database(postgres_url: str) -> Iterator[psycopg.Connection]:
+    """The test database, to read what the site recorded."""
+    with psycopg.connect(postgres_url.replace("postgres://", "postgresql://"),
+                         autocommit=True) as conn:
+        yield conn
+
+
+QUIZ = {
+    "title": "Under load",
+    "questions": [
+        {"text": f"Question {n}", "time_limit": 60, "points": 1000,
+         "choices": [{"text": "right", "correct": True}, {"text": "wrong", "correct": False}]}
+        for n in (1, 2)
+    ],
+}
+
+
+def _manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _wait_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{log.read_text()}")
+        try:
+            Browser(url).get("/")
+            return
+        except (URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not serve {url}:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[Site]:
+    """migrate, collectstatic, a host with a quiz, then gunicorn with 4 workers; stopped after."""
+    directory = tmp_path_factory.mktemp("site")
+    env = {
+        **os.environ, "DATABASE_URL": postgres_url, "DEBUG": "0",
+        "SECRET_KEY": secrets.token_hex(32), "STATIC_ROOT": str(directory / "static"),
+        "STOMP_HOST": game_broker.tcp_host, "STOMP_PORT": str(game_broker.tcp_port),
+        "STOMP_LOGIN": game_broker.login, "STOMP_PASSCODE": game_broker.passcode,
+        "STOMP_WS_URL": game_broker.ws_url, "STOMP_TOKEN_SECRET": game_broker.token_secret,
+        "DJANGO_SUPERUSER_PASSWORD": HOST_PASSWORD,
+    }
+    with ThreadPoolExecutor() as pool:  # independent; each starts Django, which takes a while
+        list(pool.map(lambda command: _manage(env, command, "--noinput"),
+                      ["migrate", "collectstatic"]))
+    _manage(env, "createsuperuser", "--noinput", "--username", HOST_USERNAME,
+            "--email", "host@example.com")
+    quiz_file = directory / "quiz.json"
+    quiz_file.write_text(json.dumps(QUIZ))
+    imported = _manage(env, "import_quiz", str(quiz_file), "--author", HOST_USERNAME)
+    quiz_id = int(imported.split()[2].rstrip(":"))  # "Imported quiz 1: Under load"
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log, access_log = directory / "gunicorn.log", directory / "access.log"
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "quiz.wsgi", "--workers", str(WORKERS),
+             "--bind", f"127.0.0.1:{port}", "--no-control-socket",
+             "--access-logfile", str(access_log), "--access-logformat", "%(p)s %(m)s %(U)s %(M)s"],
+            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        _wait_serving(process, url, log)
+        yield Site(url, quiz_id, access_log)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="session")
+def host(site: Site) -> Browser:
+    """The quiz's author, logged in."""
+    browser = Browser(site.url)
+    browser.get("/accounts/login/")
+    reply = browser.post_form("/accounts/login/",
+                              {"username": HOST_USERNAME, "password": HOST_PASSWORD})
+    assert reply.status == 302, reply.body[:500]
+    return browser
