@@ -64,14 +64,19 @@ def database(postgres_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-QUIZ = {
-    "title": "Under load",
-    "questions": [
-        {"text": f"Question {n}", "time_limit": 60, "points": 1000,
+LONG_TIME_LIMIT = 60  # no deadline passes during a test
+SHORT_TIME_LIMIT = 5  # the shortest a question may have
+
+
+def quiz(title: str, time_limit: int) -> dict:
+    return {"title": title, "questions": [
+        {"text": f"Question {n}", "time_limit": time_limit, "points": 1000,
          "choices": [{"text": "right", "correct": True}, {"text": "wrong", "correct": False}]}
-        for n in (1, 2)
-    ],
-}
+        for n in (1, 2)]}
+
+
+QUIZZES = {"long": quiz("Under load", LONG_TIME_LIMIT), "short": quiz("Against the clock",
+                                                                       SHORT_TIME_LIMIT)}
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -98,7 +103,8 @@ def _wait_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None
 @pytest.fixture(scope="session")
 def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[Site]:
-    """migrate, collectstatic, a host with a quiz, then gunicorn with 4 workers; stopped after."""
+    """migrate, collectstatic, a host with two quizzes (questions of 60 s and of 5 s), then
+    gunicorn with 4 workers; stopped after."""
     directory = tmp_path_factory.mktemp("site")
     env = {
         **os.environ, "DATABASE_URL": postgres_url, "DEBUG": "0",
@@ -113,10 +119,12 @@ def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactor
                       ["migrate", "collectstatic"]))
     _manage(env, "createsuperuser", "--noinput", "--username", HOST_USERNAME,
             "--email", "host@example.com")
-    quiz_file = directory / "quiz.json"
-    quiz_file.write_text(json.dumps(QUIZ))
-    imported = _manage(env, "import_quiz", str(quiz_file), "--author", HOST_USERNAME)
-    quiz_id = int(imported.split()[2].rstrip(":"))  # "Imported quiz 1: Under load"
+    quiz_ids = {}
+    for name, content in QUIZZES.items():
+        (directory / f"{name}.json").write_text(json.dumps(content))
+        imported = _manage(env, "import_quiz", str(directory / f"{name}.json"),
+                           "--author", HOST_USERNAME)
+        quiz_ids[name] = int(imported.split()[2].rstrip(":"))  # "Imported quiz 1: Under load"
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -129,7 +137,7 @@ def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactor
             cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
         _wait_serving(process, url, log)
-        yield Site(url, quiz_id, access_log)
+        yield Site(url, quiz_ids, access_log)
     finally:
         process.send_signal(signal.SIGTERM)
         try:

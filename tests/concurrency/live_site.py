@@ -17,7 +17,7 @@ class Site:
     """gunicorn serving the game, and what the tests need to drive it."""
 
     url: str
-    quiz_id: int
+    quiz_ids: dict[str, int]  # "long" and "short", by their questions' time limit
     access_log: Path
 
 

@@ -22,6 +22,7 @@ from quiz.game.services import score_answer
 T = TypeVar("T")
 PLAYERS = 200
 DUPLICATES = 50
+PLAYERS_AT_DEADLINE = 20
 FRAME_TIMEOUT_SECONDS = 15.0
 
 
@@ -67,11 +68,11 @@ class StatusFrames(stomp.ConnectionListener):
 @pytest.fixture
 def new_game(site: Site, host: Browser,
              game_broker) -> Iterator[Callable[[], tuple[dict, StatusFrames]]]:
-    """Open games of the site's quiz, each with a subscriber on its status topic."""
+    """Open games of the site's quizzes, each with a subscriber on its status topic."""
     subscribers: list[StatusFrames] = []
 
-    def open_game() -> tuple[dict, StatusFrames]:
-        reply = host.post_form(f"/quizzes/{site.quiz_id}/host/", {})
+    def open_game(quiz: str = "long") -> tuple[dict, StatusFrames]:
+        reply = host.post_form(f"/quizzes/{site.quiz_ids[quiz]}/host/", {})
         assert reply.status == 302, reply.body[:500]
         game_id = int(reply.headers["Location"].rstrip("/").split("/")[-2])
         subscribers.append(StatusFrames(game_broker, game_id))
@@ -203,6 +204,21 @@ def test_next_twice_at_once_opens_the_next_question_once(
     opened = [frame["data"]["question"]["index"] for frame in status.settled()
               if frame["type"] == "question_open"]
     assert opened == [0, 1]
+
+
+def test_deadline_closes_once_when_the_timer_and_page_loads_race(
+        site: Site, host: Browser, new_game) -> None:
+    game, status = new_game("short")
+    players = join_all(site, game["pin"], PLAYERS_AT_DEADLINE)
+    question = host.post_json(f"/api/games/{game['id']}/start/").json()["question"]
+    time.sleep(max(question["deadline"] / 1000 - time.time(), 0))  # the timer fires 50 ms on
+
+    replies = at_once([lambda player=player: player.get(f"/api/games/{game['id']}/snapshot/")
+                       for player in players.values()])
+
+    assert [reply.status for reply in replies] == [200] * PLAYERS_AT_DEADLINE
+    assert [frame["type"] for frame in status.settled()] == ["question_open", "question_closed",
+                                                             "leaderboard"]
 
 
 def test_collected_static_files_are_served_under_gunicorn(site: Site) -> None:
