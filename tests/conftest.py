@@ -58,9 +58,11 @@ def point_django_at(broker: GameBroker, settings) -> GameBroker:
 
 
 @pytest.fixture
-def game_broker_settings(game_broker: GameBroker, settings) -> GameBroker:
-    """Point Django's publisher and token settings at the test broker."""
-    return point_django_at(game_broker, settings)
+def game_broker_settings(request: pytest.FixtureRequest, settings) -> GameBroker:
+    """Point Django's publisher and token settings at the game tests' broker: ours, or the
+    RabbitMQ of `make services` when QUIZ_TEST_BROKER=rabbitmq (`make test-scale`)."""
+    broker = "rabbitmq" if os.environ.get("QUIZ_TEST_BROKER") == "rabbitmq" else "game_broker"
+    return point_django_at(request.getfixturevalue(broker), settings)
 
 
 RABBITMQ_STOMP = ("127.0.0.1", 61613)
