@@ -11,6 +11,17 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from bench import report
+from bench.games import (
+    SERVICES,
+    SERVICES_HOWTO,
+    THINK_SECONDS,
+    GameRun,
+    Setup,
+    game_shape,
+    play_games,
+    start_embedded,
+    start_services,
+)
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
@@ -24,7 +35,7 @@ from bench.workloads import (
     latency,
 )
 
-WORKLOADS = ("memory", "fanout", "topics", "latency")
+WORKLOADS = ("memory", "fanout", "topics", "latency", "game")
 TRANSPORTS = ("ws", "tcp")
 
 
@@ -39,10 +50,15 @@ class Plan:
     latency_subscribers: int
     latency_rounds: int
     idle_connections: int
+    games: tuple[tuple[int, int, int], ...]  # games at once, players in each, questions
 
 
-FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000)
-QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000)
+# Answers cost the site O(players) each (every answer returns the whole snapshot), so the
+# 1,000-player game asks one question: three would take minutes on this machine.
+FULL = Plan(
+    (10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, ((1, 100, 3), (1, 1000, 1), (10, 50, 2))
+)
+QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000, ((1, 50, 2),))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,15 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Fan-out throughput, broadcast latency and idle-connection memory of the "
         "built-in broker (started here on free ports) over WebSocket and TCP, side by side "
-        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable. Tables go to "
-        "stdout, progress to stderr; the exit code is 1 when the built-in broker failed or "
-        "lost a message.",
+        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable; and whole games "
+        "(workload game: players join over HTTP, get each question over WebSocket and "
+        "answer) on the embedded defaults and on RabbitMQ + PostgreSQL + gunicorn. Tables go "
+        "to stdout, progress to stderr; the exit code is 1 when the built-in broker failed or "
+        "lost a message, or a game on the embedded defaults failed or lost anything.",
     )
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a short smoke run (under a minute) with fewer "
-        "messages, fan-out to 10 and 1000 subscribers only, and 1,000 idle connections",
+        help="a short smoke run (about two minutes) with fewer "
+        "messages, fan-out to 10 and 1000 subscribers only, 1,000 idle connections, and "
+        "one game of 50 players per setup",
     )
     parser.add_argument(
         "--only",
@@ -91,7 +110,33 @@ def build_parser() -> argparse.ArgumentParser:
         default="guest:guest",
         help="RabbitMQ credentials (default: %(default)s)",
     )
-    parser.add_argument("--no-rabbitmq", action="store_true", help="do not look for RabbitMQ")
+    parser.add_argument(
+        "--no-rabbitmq",
+        action="store_true",
+        help="do not look for RabbitMQ (nor run whole games on RabbitMQ + PostgreSQL)",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default="postgres://quiz:quiz@127.0.0.1:5432/quiz",
+        help="a PostgreSQL database whose user may create databases: whole games on "
+        "RabbitMQ + PostgreSQL each get a fresh one beside it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sqlite-options",
+        metavar="QUERY",
+        default="",
+        help="query string added to the embedded setup's DATABASE_URL, e.g. "
+        "transaction_mode=IMMEDIATE (default: none, Django's defaults)",
+    )
+    parser.add_argument(
+        "--web-workers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="gunicorn workers serving whole games on RabbitMQ + PostgreSQL "
+        "(default: %(default)s)",
+    )
     parser.add_argument(
         "--ws-deflate",
         action="store_true",
@@ -138,8 +183,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _bench(args: argparse.Namespace, plan: Plan, loadgen: LoadGenerator) -> int:
     workloads = args.only or list(WORKLOADS)
-    transports = args.transport or list(TRANSPORTS)
     progress = Progress()
+    runs: list[Run] = []
+    preamble: list[str] = []
+    healthy = True
+    if any(workload != "game" for workload in workloads):
+        healthy = await _bench_brokers(args, plan, loadgen, workloads, progress, runs, preamble)
+    if "game" in workloads:
+        healthy &= await _bench_games(args, plan, loadgen, progress, runs, preamble)
+    games = any(isinstance(run, GameRun) for run in runs)
+    brokers = any(not isinstance(run, GameRun) for run in runs)
+    title = "Broker and whole-game" if games and brokers else "Whole-game" if games else "Broker"
+    title += " benchmark" + (" (--quick)" if args.quick else "")
+    print(report.document(title, preamble, runs))
+    for line in report.problems(runs):
+        progress(line)
+    return 0 if healthy else 1
+
+
+async def _bench_brokers(
+    args: argparse.Namespace,
+    plan: Plan,
+    loadgen: LoadGenerator,
+    workloads: list[str],
+    progress: Progress,
+    runs: list[Run],
+    preamble: list[str],
+) -> bool:
+    """The broker workloads; False when the built-in broker failed or lost a message."""
+    transports = args.transport or list(TRANSPORTS)
     builtin = BuiltinBroker(connections=plan.idle_connections, deflate=args.ws_deflate)
     targets: list[Target] = []
     notes: list[str] = []
@@ -166,11 +238,11 @@ async def _bench(args: argparse.Namespace, plan: Plan, loadgen: LoadGenerator) -
                     f"RabbitMQ: {peer.server or 'unknown version'} at {peer.tcp} and {peer.ws} "
                     f"({where})"
                 )
-        runs = await _run_all(plan, workloads, transports, targets, loadgen, progress)
+        broker_runs = await _run_all(plan, workloads, transports, targets, loadgen, progress)
     finally:
         builtin.stop()
-    title = "Broker benchmark" + (" (--quick)" if args.quick else "")
-    preamble = [
+    runs += broker_runs
+    preamble += [
         f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}. Load generator: {loadgen.workers} processes "
         "holding the subscribers, and this one publishing. 200-byte messages. WebSocket "
@@ -178,13 +250,82 @@ async def _bench(args: argparse.Namespace, plan: Plan, loadgen: LoadGenerator) -
         "",
         *(f"- {note}" for note in notes),
     ]
-    print(report.document(title, preamble, runs))
-    for line in report.problems(runs):
-        progress(line)
     started = any(target.name == report.OURS for target in targets)
-    ours = [run for run in runs if run.target == report.OURS]
-    healthy = started and not any(run.failure or run.lost or run.dropped for run in ours)
-    return 0 if healthy else 1
+    ours = [run for run in broker_runs if run.target == report.OURS]
+    return started and not any(run.failure or run.lost or run.dropped for run in ours)
+
+
+async def _bench_games(
+    args: argparse.Namespace,
+    plan: Plan,
+    loadgen: LoadGenerator,
+    progress: Progress,
+    runs: list[Run],
+    preamble: list[str],
+) -> bool:
+    """Whole games on each setup; False when the embedded one failed or lost anything."""
+    notes = []
+    game_runs: list[GameRun] = []
+    for name in ("embedded", SERVICES):
+        setup: Setup | None = None
+        why_not = ""
+        progress(f"starting the site: {name}")
+        try:
+            if name == SERVICES:
+                if args.no_rabbitmq:
+                    why_not = "--no-rabbitmq"
+                else:
+                    setup, why_not = await start_services(
+                        postgres_url=args.postgres,
+                        rabbitmq_stomp=args.rabbitmq_stomp,
+                        rabbitmq_ws=args.rabbitmq_ws,
+                        web_workers=args.web_workers,
+                    )
+            else:
+                setup = start_embedded(args.sqlite_options)
+        except RuntimeError as error:
+            why_not = f"FAILED to start: {error}"
+        if setup is None:
+            progress(f"{name}: skipped ({why_not})")
+            notes.append(f"{name}: skipped ({why_not}); to run it: `{SERVICES_HOWTO}`")
+            game_runs += [
+                GameRun(name, "ws", game_shape(*shape), skipped=why_not)
+                for shape in plan.games
+            ]
+            continue
+        notes.append(f"{name}: {setup.description}")
+        ran: list[GameRun] = []
+        try:
+            for games, players, questions in plan.games:
+                label = f"{name} {game_shape(games, players, questions)}"
+                progress(f"{label} ...")
+                run = await play_games(
+                    setup, loadgen, games=games, players=players, questions=questions
+                )
+                ran.append(run)
+                progress(f"{label}: {_summary(run)}")
+        finally:
+            troubled = any(run.failure or run.http_errors for run in ran)
+            logs = setup.stop(keep_logs=troubled)
+            if logs:
+                notes.append(f"{name}: the servers' logs are kept in {logs}")
+            game_runs += ran
+    runs += game_runs
+    if preamble:
+        preamble.append("")
+    preamble += [
+        f"Whole games: {os.cpu_count()} cores; {loadgen.workers} load generator processes "
+        f"hold the players (each its own cookie session and WebSocket), and this one the "
+        f"host. Players think "
+        f"{THINK_SECONDS[0]}-{THINK_SECONDS[1]} s before answering.",
+        "",
+        *(f"- {note}" for note in notes),
+    ]
+    embedded = [run for run in game_runs if run.target == "embedded"]
+    return not any(
+        run.failure or run.lost or run.frames_missing or run.http_errors or run.dropped
+        for run in embedded
+    )
 
 
 async def _run_all(
@@ -258,6 +399,16 @@ async def _run_all(
 def _summary(run: Run) -> str:
     if run.failure:
         return f"FAILED: {run.failure}"
+    if isinstance(run, GameRun):
+        return (
+            f"question to player p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms, "
+            f"max {run.max_ms:.0f} ms, spread {run.spread_ms:.0f} ms; "
+            f"{run.answers_per_second:,.0f} answers/s, lost {run.lost}, "
+            f"frames missing {run.frames_missing}, HTTP errors {len(run.http_errors)}; "
+            f"CPU s: site {run.site_cpu or 0:.1f}, broker {run.broker_cpu or 0:.1f}, "
+            f"db {run.db_cpu or 0:.1f}, load gen {run.loadgen_cpu or 0:.1f}, "
+            f"other {run.other_cpu or 0:.1f}"
+        )
     if isinstance(run, Throughput):
         text = f"{run.per_second:,.0f} deliveries/s in {run.seconds:.1f} s"
     elif isinstance(run, Latency):

@@ -37,6 +37,9 @@ class Endpoint:
     passcode: str
     path: str = "/ws"
     deflate: bool = False  # offer permessage-deflate, as browsers do
+    # STOMP heart-beat header; "10000,10000" as stompjs: RabbitMQ's Web-STOMP closes a
+    # WebSocket that has sent nothing for 60 s
+    heart_beat: str = "0,0"
 
     @property
     def url(self) -> str:
@@ -173,9 +176,13 @@ class StompClient(asyncio.Protocol):
     # STOMP conversation
 
     async def connect(self) -> None:
+        endpoint = self.endpoint
         await self._opened
-        self.send(connect_frame(self.endpoint.login, self.endpoint.passcode))
+        self.send(connect_frame(endpoint.login, endpoint.passcode, endpoint.heart_beat))
         await self._connected
+        every_ms = int(endpoint.heart_beat.split(",")[0])
+        if every_ms:
+            self._beat(every_ms / 1000)
 
     async def subscribe(self, destination: str, subscription_id: str) -> None:
         """SUBSCRIBE, and wait for its receipt so that no message is published too early."""
@@ -211,6 +218,13 @@ class StompClient(asyncio.Protocol):
         return not (self._ws_pending or self._parser.pending)
 
     # Internals
+
+    def _beat(self, seconds: float) -> None:
+        """An end-of-line every `seconds` while the connection is open."""
+        if self.closed.done():
+            return
+        self.send(b"\n")
+        asyncio.get_running_loop().call_later(seconds, self._beat, seconds)
 
     def _write_ws(self) -> None:
         assert self._ws is not None and self._transport is not None

@@ -5,6 +5,9 @@ obeys commands sent over a pipe. A run subscribes part of the pool to its destin
 unsubscribes them when collected, so connections are opened once per broker and transport,
 not once per run. Deliveries are counted per worker in shared memory, so the publisher in
 the main process can pace itself on what the subscribers actually received.
+
+For whole games a worker holds simulated players instead (`bench.players`): JoinPlayers
+makes them join and subscribe, they play on their own, and CollectPlayers reports.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import psutil
 
 from bench.clients import ConnectionFailed, Endpoint, StompClient, open_client
+from bench.players import CollectPlayers, JoinPlayers, Players
 from bench.stomp import Frame
 
 HANDSHAKES_IN_FLIGHT = 25  # per worker; four workers stay under the broker's listen backlog
@@ -110,6 +114,7 @@ class Worker:
         self._active: list[tuple[StompClient, str]] = []  # (client, subscription id)
         self._ids = itertools.count()
         self._received = Received()
+        self._players: Players | None = None
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -143,6 +148,14 @@ class Worker:
             self._close_all()
             await asyncio.sleep(0.05)
             return None
+        if isinstance(command, JoinPlayers):
+            self._players = Players(command, self._progress)
+            return await self._players.join()
+        if isinstance(command, CollectPlayers):
+            if self._players is None:
+                raise RuntimeError("CollectPlayers before JoinPlayers")
+            players, self._players = self._players, None
+            return await players.collect()
         raise TypeError(f"unknown command {command!r}")
 
     async def _subscribe(self, command: Subscribe) -> list[str]:
@@ -290,19 +303,19 @@ class LoadGenerator:
         Every worker keeps its connections to `endpoint` for the next call.
         """
         shares = [destinations[index :: self.workers] for index in range(self.workers)]
-        replies = await self._ask([Subscribe(endpoint, share, record_latency) for share in shares])
+        replies = await self.ask([Subscribe(endpoint, share, record_latency) for share in shares])
         return [failure for failures in replies for failure in failures]
 
     async def collect(self) -> Received:
         """What the subscribers got since subscribe(); they unsubscribe and stay connected."""
         total = Received()
-        for reply in await self._ask([Collect()] * self.workers):
+        for reply in await self.ask([Collect()] * self.workers):
             total.merge(reply)
         return total
 
     async def disconnect(self) -> None:
         """Close every worker's connections."""
-        await self._ask([Disconnect()] * self.workers)
+        await self.ask([Disconnect()] * self.workers)
 
     def stop(self) -> None:
         for pipe in self._pipes:
@@ -316,8 +329,9 @@ class LoadGenerator:
             if process.is_alive():
                 process.kill()
 
-    async def _ask(self, commands: list[object]) -> list[Any]:
-        """Send one command to each worker and wait for every answer without blocking the loop."""
+    async def ask(self, commands: list[object]) -> list[Any]:
+        """Send one command to each worker (in order) and wait for every answer without
+        blocking the loop; a worker's exception is raised here as RuntimeError."""
         loop = asyncio.get_running_loop()
         for pipe, command in zip(self._pipes, commands, strict=True):
             pipe.send(command)

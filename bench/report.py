@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from bench.games import EMBEDDED, SERVICES, GameRun
 from bench.workloads import Latency, Memory, Run, Throughput
 
 OURS = "ours"
@@ -35,8 +36,7 @@ class _Sides:
     """The targets that have runs in a section, and the helpers to put them side by side."""
 
     def __init__(self, runs: Sequence[Run]) -> None:
-        names = {run.target for run in runs}
-        self.names = [name for name in (OURS, PEER) if name in names]
+        self.names = list(dict.fromkeys(run.target for run in runs))
         self.compared = len(self.names) > 1
 
     def label(self, what: str) -> str:
@@ -205,15 +205,113 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 
 
+GAME_GOAL_MS = 250.0
+GAME_GOAL_PLAYERS = 1000
+
+
+def game_table(runs: Sequence[GameRun]) -> str:
+    """One row per size of game, each setup's value side by side in every cell."""
+    sides = _Sides(runs)
+    measures: dict[str, Callable[[GameRun], str]] = {
+        "join s": lambda run: _number(run.join_seconds, 1),
+        "p50 ms": lambda run: _number(run.p50_ms),
+        "p99 ms": lambda run: _number(run.p99_ms),
+        "max ms": lambda run: _number(run.max_ms),
+        "spread ms": lambda run: _number(run.spread_ms),
+        "answers/s": lambda run: _number(run.answers_per_second),
+        "answers": lambda run: _number(run.answers),
+        "lost answers": _loss,
+        "frames missing": lambda run: _bold_if(run.frames_missing),
+        "HTTP errors": lambda run: _bold_if(len(run.http_errors)),
+        "site CPU s": lambda run: _number(run.site_cpu, 1),
+        "broker CPU s": lambda run: _number(run.broker_cpu, 1),
+        "db CPU s": lambda run: _number(run.db_cpu, 1),
+        "load gen CPU s": lambda run: _number(run.loadgen_cpu, 1),
+        "other CPU s": lambda run: _number(run.other_cpu, 1),
+    }
+    header = ["players", *(sides.label(name) for name in measures)]
+    rows = []
+    for group in _grouped(runs):
+        row = [next(iter(group.values())).workload]
+        for measure in measures.values():
+            row.append(
+                " / ".join(
+                    "n/a" if run is None else "skipped" if run.skipped
+                    else "failed" if run.failure else measure(run)
+                    for run in (group.get(name) for name in sides.names)
+                )
+            )  # fmt: skip
+        rows.append(row)
+    return table(header, rows, text_columns=1)
+
+
+def _bold_if(count: int) -> str:
+    return f"**{count:,}**" if count else "0"
+
+
+def game_goals_table(runs: Sequence[GameRun]) -> str:
+    """The goals of issue 4, checked against this run's numbers."""
+
+    def within(run: GameRun) -> bool:
+        return not (run.skipped or run.failure or run.lost or run.frames_missing) and (
+            run.p99_ms < GAME_GOAL_MS
+        )
+
+    def most_players(setup: str) -> int:
+        """The biggest single game that met the latency goal with nothing lost."""
+        return max(
+            (run.players for run in runs if run.target == setup and run.games == 1 and within(run)),
+            default=0,
+        )
+
+    rows = []
+    for setup in (EMBEDDED, SERVICES):
+        ones = [run for run in runs if run.target == setup and run.players == GAME_GOAL_PLAYERS]
+        if setup == EMBEDDED:
+            goal = (
+                f"{GAME_GOAL_PLAYERS:,} players in one game: question-to-player p99 < "
+                f"{GAME_GOAL_MS:.0f} ms, no lost answers (embedded)"
+            )
+        else:
+            goal = (
+                f"{SERVICES}: at least as many players in one game at p99 < "
+                f"{GAME_GOAL_MS:.0f} ms, nothing lost"
+            )
+        run = next((run for run in ones if run.games == 1), None)
+        if run is None:
+            rows.append([goal, "not measured (a --quick run?)", "n/a"])
+        elif run.skipped:
+            rows.append([goal, f"skipped: {run.skipped}", "n/a"])
+        elif run.failure:
+            rows.append([goal, f"failed: {run.failure}", _met(False)])
+        else:
+            measured = f"p99 {run.p99_ms:.0f} ms, lost {run.lost}, missing {run.frames_missing}"
+            ok = within(run)
+            if setup == SERVICES:
+                ok = ok and most_players(SERVICES) >= most_players(EMBEDDED)
+            rows.append([goal, measured, _met(ok)])
+    return table(["goal (issue 4)", "measured", "met"], rows, text_columns=2)
+
+
 def problems(runs: Sequence[Run]) -> list[str]:
     """One loud line per failed run, loss or dropped connection."""
     lines = []
     for run in runs:
         where = f"{run.target} {run.transport} {run.workload}"
+        if isinstance(run, GameRun):
+            if run.skipped:
+                continue
+            if run.frames_missing:
+                lines.append(f"FRAMES {where}: {run.frames_missing:,} missing or extra")
+            if run.http_errors:
+                lines.append(
+                    f"HTTP {where}: {len(run.http_errors):,} errors, first: {run.http_errors[0]}"
+                )
         if run.failure:
             lines.append(f"FAILED {where}: {run.failure}")
         elif run.lost > 0:
-            lines.append(f"LOST {where}: {run.lost:,} of {run.expected:,} deliveries missing")
+            what = "answers" if isinstance(run, GameRun) else "deliveries"
+            lines.append(f"LOST {where}: {run.lost:,} of {run.expected:,} {what} missing")
         elif run.lost < 0:
             lines.append(f"EXTRA {where}: {-run.lost:,} deliveries more than sent (duplicates)")
         if run.dropped:
@@ -230,6 +328,7 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     throughput = [run for run in runs if isinstance(run, Throughput)]
     latency = [run for run in runs if isinstance(run, Latency)]
     memory = [run for run in runs if isinstance(run, Memory)]
+    games = [run for run in runs if isinstance(run, GameRun)]
     if throughput:
         lines += ["", "## Fan-out: deliveries per second", "", throughput_table(throughput)]
     if latency:
@@ -240,6 +339,10 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
         lines += ["", f"## {title}", "", memory_table(memory)]
     if any(run.target == OURS for run in runs):
         lines += ["", "## Goals (issue 2)", "", goals_table(runs)]
+    if games:
+        title = "Whole games: host's start/next to each player's question_open, answers"
+        lines += ["", f"## {title}", "", game_table(games)]
+        lines += ["", "## Goals (issue 4)", "", game_goals_table(games)]
     if found := problems(runs):
         lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in found)]
     return "\n".join(lines)

@@ -40,8 +40,8 @@ def encode(command: str, headers: dict[str, str], body: bytes = b"") -> bytes:
     return ("\n".join(lines) + "\n\n").encode() + body + b"\x00"
 
 
-def connect_frame(login: str, passcode: str) -> bytes:
-    """CONNECT for STOMP 1.2 without heart-beats, so idle connections stay idle."""
+def connect_frame(login: str, passcode: str, heart_beat: str = "0,0") -> bytes:
+    """CONNECT for STOMP 1.2, by default without heart-beats, so idle connections stay idle."""
     return encode(
         "CONNECT",
         {
@@ -49,7 +49,7 @@ def connect_frame(login: str, passcode: str) -> bytes:
             "host": "/",
             "login": login,
             "passcode": passcode,
-            "heart-beat": "0,0",
+            "heart-beat": heart_beat,
         },
     )
 

@@ -165,10 +165,10 @@ async def find_rabbitmq(
             return None, f"RabbitMQ not reachable at {endpoint}: {error or 'timed out'}"
         server = client.server
         client.close()
-    return Target("RabbitMQ", tcp, ws, _local_beam(host), server), ""
+    return Target("RabbitMQ", tcp, ws, local_beam(host), server), ""
 
 
-def _local_beam(host: str) -> psutil.Process | None:
+def local_beam(host: str) -> psutil.Process | None:
     """RabbitMQ's Erlang VM when the broker is on this machine (and there is only one)."""
     try:
         if not ipaddress.ip_address(socket.gethostbyname(host)).is_loopback:

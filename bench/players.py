@@ -1,0 +1,219 @@
+"""Simulated players, inside a load generator worker: join over HTTP, listen over STOMP, answer.
+
+Each player is a browser in miniature: its own cookie session (join form with its CSRF
+token, then the broker token), one WebSocket STOMP connection subscribed to its game's
+status topic, and for every question_open frame an answer posted after a random think time.
+The worker records when each question reached each player and what each answer got back;
+the main process, which knows when the host asked, turns that into latencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bench.clients import ConnectionFailed, Endpoint, SharedCounter, StompClient, open_client
+from bench.http import HttpError, HttpPool, Session
+from bench.stomp import Frame
+
+CONNECT_TIMEOUT = 60.0
+WS_HANDSHAKES_IN_FLIGHT = 25
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where the players go: the site over HTTP, and the broker's WebSocket endpoint
+    (`ws.login` is "token"; each player's passcode is its own token)."""
+
+    host: str
+    port: int
+    ws: Endpoint
+
+
+@dataclass(frozen=True)
+class JoinPlayers:
+    """Join these players (game id, PIN, nickname) and subscribe them; reply with failures."""
+
+    site: Site
+    players: list[tuple[int, str, str]]
+    think_seconds: tuple[float, float]
+    http_connections: int
+
+
+@dataclass(frozen=True)
+class CollectPlayers:
+    """Reply with a `PlayersReport`, then close every player's connections."""
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    game_id: int
+    question_id: int
+    outcome: str  # "ok", the API's "<status> <error code>", or why there was no response
+    sent_ns: int  # perf_counter_ns, comparable across processes (CLOCK_MONOTONIC)
+    done_ns: int
+
+
+@dataclass
+class PlayersReport:
+    """What one worker's players saw."""
+
+    players: int = 0
+    # (game id, question index) -> when each player received its question_open
+    opened_ns: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    answers: list[AnswerRecord] = field(default_factory=list)
+    frames: list[Counter[str]] = field(default_factory=list)  # per player: frames by type
+    join_errors: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def merge(self, other: PlayersReport) -> None:
+        self.players += other.players
+        for key, times in other.opened_ns.items():
+            self.opened_ns.setdefault(key, []).extend(times)
+        self.answers += other.answers
+        self.frames += other.frames
+        self.join_errors += other.join_errors
+        self.dropped += other.dropped
+
+
+class _JoinFailed(Exception):
+    pass
+
+
+class Player:
+    """One simulated player; its frames arrive through `on_message`, in the event loop."""
+
+    def __init__(self, team: Players, game_id: int, pin: str, nickname: str) -> None:
+        self.team = team
+        self.game_id = game_id
+        self.pin = pin
+        self.nickname = nickname
+        self.session = Session()
+        self.client: StompClient | None = None
+        self.frames: Counter[str] = Counter()
+
+    async def join(self) -> None:
+        """Join form, broker token, WebSocket, subscription: as play.html does."""
+        http = self.team.http
+        page = await http.get(self.session, f"/?pin={self.pin}")
+        if page.status != 200 or not self.session.csrf_token:
+            raise _JoinFailed(f"join form: {page.status}")
+        joined = await http.post_form(
+            self.session, "/join/", {"pin": self.pin, "nickname": self.nickname}
+        )
+        if joined.status != 302:
+            raise _JoinFailed(f"join: {joined.status}")
+        token = await http.get(self.session, f"/api/games/{self.game_id}/token/")
+        if token.status != 200:
+            raise _JoinFailed(f"token: {token.error}")
+        endpoint = replace(self.team.site.ws, passcode=token.json()["token"])
+        async with self.team.handshakes:
+            self.client = await asyncio.wait_for(
+                open_client(endpoint, self.team.progress), CONNECT_TIMEOUT
+            )
+            await asyncio.wait_for(
+                self.client.subscribe(f"/topic/games.{self.game_id}.status", "status"),
+                CONNECT_TIMEOUT,
+            )
+        self.client.fast(self.on_message)
+
+    def on_message(self, client: StompClient, frame: Frame, now: int) -> None:
+        kind = _frame_type(frame.body)
+        self.frames[kind] += 1
+        if kind == "question_open":
+            question = json.loads(frame.body)["data"]["question"]
+            self.team.report.opened_ns.setdefault((self.game_id, question["index"]), []).append(
+                now
+            )
+            self.team.spawn(self.answer(question))
+
+    async def answer(self, question: dict[str, Any]) -> None:
+        await asyncio.sleep(random.uniform(*self.team.think_seconds))
+        choice = random.choice(question["choices"])["id"]
+        sent = time.perf_counter_ns()
+        try:
+            response = await self.team.http.post_json(
+                self.session,
+                f"/api/games/{self.game_id}/answer/",
+                {"question_id": question["id"], "choice_ids": [choice]},
+            )
+            outcome = "ok" if response.status == 200 else response.error
+        except (HttpError, TimeoutError) as error:
+            outcome = str(error) or type(error).__name__
+        self.team.report.answers.append(
+            AnswerRecord(self.game_id, question["id"], outcome, sent, time.perf_counter_ns())
+        )
+
+
+def _frame_type(body: bytes) -> str:
+    """The frame's type without parsing the whole body: the publisher writes it first."""
+    prefix = b'{"type":"'
+    if body.startswith(prefix):
+        return body[len(prefix) : body.index(b'"', len(prefix))].decode()
+    return str(json.loads(body).get("type"))
+
+
+class Players:
+    """This worker's share of the players."""
+
+    def __init__(self, command: JoinPlayers, progress: SharedCounter) -> None:
+        self.site = command.site
+        self.think_seconds = command.think_seconds
+        self.progress = progress
+        self.http = HttpPool(command.site.host, command.site.port, command.http_connections)
+        self.handshakes = asyncio.Semaphore(WS_HANDSHAKES_IN_FLIGHT)
+        self.report = PlayersReport(players=len(command.players))
+        self.players = [Player(self, *player) for player in command.players]
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def join(self) -> list[str]:
+        """Why players could not join: nothing when all did."""
+
+        async def join_one(player: Player) -> None:
+            try:
+                await player.join()
+            except (_JoinFailed, HttpError, OSError, ConnectionFailed, TimeoutError) as error:
+                self.report.join_errors.append(f"{player.nickname}: {error or type(error)}")
+
+        self.progress.value = 0
+        await asyncio.gather(*(join_one(player) for player in self.players))
+        return self.report.join_errors
+
+    def spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def collect(self) -> PlayersReport:
+        """Wait for answers still in flight, then report and close."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks))
+        report = self.report
+        for player in self.players:
+            report.frames.append(player.frames)
+            if player.client is not None:
+                if player.client.closed.done():
+                    report.dropped.append(player.client.error or "connection closed")
+                player.client.close()
+        self.http.close()
+        return report
+
+
+def merged(reports: list[PlayersReport]) -> PlayersReport:
+    total = PlayersReport()
+    for report in reports:
+        total.merge(report)
+    return total
+
+
+def by_question(report: PlayersReport) -> dict[tuple[int, int], list[AnswerRecord]]:
+    """Answers grouped by (game id, question id)."""
+    groups: dict[tuple[int, int], list[AnswerRecord]] = defaultdict(list)
+    for answer in report.answers:
+        groups[(answer.game_id, answer.question_id)].append(answer)
+    return groups
