@@ -483,11 +483,15 @@ class Host:
             raise RuntimeError(f"host request answered {response.status}, not {status}")
         return response
 
-    def close(self, games: list[HostedGame]) -> None:
-        for game in games:
-            if game.client is not None:
-                game.client.close()
+    async def close(self, games: list[HostedGame]) -> None:
+        """Close the host's connections, and wait for it: a broker stopped with a connection
+        still open waits for it."""
+        clients = [game.client for game in games if game.client is not None]
+        for client in clients:
+            client.close()
         self.http.close()
+        if clients:
+            await asyncio.wait([client.closed for client in clients], timeout=5)
 
 
 # The workload
@@ -535,7 +539,7 @@ async def play_games(
         run.failure = run.failure or f"{type(error).__name__}: {error}"
         return run
     finally:
-        host.close(hosted)
+        await host.close(hosted)
     _charge(run, setup, loadgen, cpu_before)
     _score(run, report, hosted, host)
     return run
