@@ -134,8 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=4,
         metavar="N",
-        help="gunicorn workers serving whole games on RabbitMQ + PostgreSQL "
-        "(default: %(default)s)",
+        help="gunicorn workers serving whole games on RabbitMQ + PostgreSQL (default: %(default)s)",
     )
     parser.add_argument(
         "--ws-deflate",
@@ -289,8 +288,7 @@ async def _bench_games(
             progress(f"{name}: skipped ({why_not})")
             notes.append(f"{name}: skipped ({why_not}); to run it: `{SERVICES_HOWTO}`")
             game_runs += [
-                GameRun(name, "ws", game_shape(*shape), skipped=why_not)
-                for shape in plan.games
+                GameRun(name, "ws", game_shape(*shape), skipped=why_not) for shape in plan.games
             ]
             continue
         notes.append(f"{name}: {setup.description}")

@@ -515,17 +515,12 @@ async def play_games(
         quiz_id = await host.sign_up(questions)
         for _ in range(games):
             hosted.append(await host.open_game(quiz_id, players))
-        everyone = [
-            (game.id, game.pin, f"p{index}") for game in hosted for index in range(players)
-        ]
+        everyone = [(game.id, game.pin, f"p{index}") for game in hosted for index in range(players)]
         assert setup.site is not None
         started = time.perf_counter()
         shares = [everyone[index :: loadgen.workers] for index in range(loadgen.workers)]
         failures = await loadgen.ask(
-            [
-                JoinPlayers(setup.site, share, THINK_SECONDS, HTTP_CONNECTIONS)
-                for share in shares
-            ]
+            [JoinPlayers(setup.site, share, THINK_SECONDS, HTTP_CONNECTIONS) for share in shares]
         )
         run.join_seconds = time.perf_counter() - started
         joined = [failure for worker in failures for failure in worker]

@@ -74,9 +74,7 @@ class HttpPool:
     async def post_form(self, session: Session, path: str, fields: dict[str, str]) -> Response:
         """A form post, with the CSRF token from the session's cookie."""
         body = urlencode({"csrfmiddlewaretoken": session.csrf_token, **fields}).encode()
-        return await self.request(
-            session, "POST", path, body, "application/x-www-form-urlencoded"
-        )
+        return await self.request(session, "POST", path, body, "application/x-www-form-urlencoded")
 
     async def post_json(self, session: Session, path: str, data: object) -> Response:
         """An API post: JSON body and the X-CSRFToken header."""

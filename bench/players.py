@@ -127,9 +127,7 @@ class Player:
         self.frames[kind] += 1
         if kind == "question_open":
             question = json.loads(frame.body)["data"]["question"]
-            self.team.report.opened_ns.setdefault((self.game_id, question["index"]), []).append(
-                now
-            )
+            self.team.report.opened_ns.setdefault((self.game_id, question["index"]), []).append(now)
             self.team.spawn(self.answer(question))
 
     async def answer(self, question: dict[str, Any]) -> None:
