@@ -15,8 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +32,7 @@ from bench.http import HttpError, HttpPool, Session
 from bench.loadgen import LoadGenerator, raise_fd_limit
 from bench.players import CollectPlayers, JoinPlayers, PlayersReport, Site, by_question, merged
 from bench.stomp import Frame
-from bench.targets import REPO, free_port, local_beam
+from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
 from bench.workloads import Run, _percentile
 
 SERVICES_HOWTO = "make services"
@@ -104,7 +102,7 @@ class Setup:
     def stop(self, *, keep_logs: bool = False) -> Path | None:
         """Stop the servers and drop the database; the logs' folder, if kept."""
         for process in reversed(self._processes):
-            _terminate(process)
+            terminate(process)
         self._processes = []
         if self._database and self._admin_url:
             _drop_database(self._admin_url, self._database)
@@ -145,11 +143,11 @@ def start_embedded(sqlite_options: str = "") -> Setup:
             "--user", f"quiz:{passcode}", "--log-level", "warning",
         ]  # fmt: skip
         setup._processes.append(_spawn(broker, env, workdir / "broker.log"))
-        _wait_for_port(setup._processes[-1], ws_port)
+        wait_for_port(setup._processes[-1], ws_port, STARTUP_SECONDS)
         setup._broker_process = psutil.Process(setup._processes[-1].pid)
         server = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{http_port}"]
         setup._processes.append(_spawn(server, env, workdir / "site.log"))
-        _wait_for_port(setup._processes[-1], http_port)
+        wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
         setup.stop()
         raise
@@ -228,7 +226,7 @@ async def start_services(
             server.append(f"127.0.0.1:{http_port}")
             how = "`manage.py runserver` (gunicorn is not installed: ONE process)"
         setup._processes.append(_spawn(server, env, workdir / "site.log"))
-        _wait_for_port(setup._processes[-1], http_port)
+        wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
         setup.stop()
         raise
@@ -288,30 +286,6 @@ def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
             stderr=subprocess.STDOUT,
             preexec_fn=lambda: raise_fd_limit(20_000),
         )
-
-
-def _wait_for_port(process: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, process.args))} exited ({process.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listened on port {port} in {STARTUP_SECONDS:.0f} s")
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def _ws_endpoint(url: str) -> Endpoint:

@@ -112,33 +112,44 @@ class BuiltinBroker:
             process=psutil.Process(self._process.pid),
         )
 
-    def _wait_for(self, port: int, timeout: float = 20.0) -> None:
+    def _wait_for(self, port: int) -> None:
         assert self._process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(
-                    f"the built-in broker exited with code {self._process.returncode} "
-                    f"(command: {' '.join(self.command)})"
-                )
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the built-in broker did not listen on port {port} in {timeout:.0f} s")
+        try:
+            wait_for_port(self._process, port)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
+        if process is not None:
+            terminate(process)
+
+
+def wait_for_port(process: subprocess.Popen[bytes], port: int, timeout: float = 20.0) -> None:
+    """Until `process` listens on `port`; a RuntimeError if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{' '.join(map(str, process.args))} exited ({process.returncode})")
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on port {port} in {timeout:.0f} s")
+
+
+def terminate(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 async def find_rabbitmq(
