@@ -141,7 +141,8 @@ class Session:
             return
         transaction = frame.headers.get("transaction")
         if transaction is not None and command in ("SEND", "ACK", "NACK"):
-            self._check(frame)
+            if command == "SEND":
+                self._permitted_send(frame)
             self._transaction(transaction, command).append(frame)
         else:
             self._HANDLERS[command](self, frame)
@@ -220,10 +221,8 @@ class Session:
         if self.authority.expired(self._broker.wall_time()):
             raise ProtocolError("token expired: reconnect with a new token")
 
-    def _check(self, frame: Frame) -> None:
-        """Refuse a SEND that the session may not make, before it is queued or sent."""
-        if frame.command != "SEND":
-            return
+    def _permitted_send(self, frame: Frame) -> tuple[str, Destination]:
+        """A SEND's destination, refused if the session may not send there."""
         text, destination = self._destination(frame)
         if destination.is_pattern:
             raise ProtocolError(f"cannot SEND to {text}: wildcards are for subscriptions only")
@@ -231,10 +230,10 @@ class Session:
         assert self.authority is not None
         if not self.authority.may_write(text):
             raise ProtocolError(f"access refused: {self.login!r} may not send to {text}")
+        return text, destination
 
     def _send(self, frame: Frame) -> None:
-        self._check(frame)
-        text, destination = self._destination(frame)
+        text, destination = self._permitted_send(frame)
         headers = [
             (name, value)
             for name, value in frame.headers.items()
@@ -374,10 +373,14 @@ class Session:
         """Queue a frame the broker itself says (CONNECTED, RECEIPT, ERROR); never refused."""
         self._push(encode_frame(command, headers, body, version=self.version))
 
-    def _push(self, chunk: bytes) -> None:
-        self._chunks.append(chunk)
-        self._pending += len(chunk)
+    def _push(self, *chunks: bytes) -> None:
+        self._chunks.extend(chunks)
+        self._pending += sum(map(len, chunks))
         self._sent_since_check = True
+        self._signal_output()
+
+    def _signal_output(self) -> None:
+        """Tell the transport once, until it takes the output with data_to_send()."""
         if not self._signalled:
             self._signalled = True
             self._on_output()
@@ -386,17 +389,10 @@ class Session:
         """Queue one MESSAGE; False if this session cannot take it (see slow_consumer_policy)."""
         if self.closing:
             return False
-        size = len(prefix) + len(tail)
         used = self._pending + self._in_flight + self._backlog
-        if used and used + size > self._limits.max_output_buffer_bytes:
+        if used and used + len(prefix) + len(tail) > self._limits.max_output_buffer_bytes:
             return self._overflow(used)
-        self._chunks.append(prefix)
-        self._chunks.append(tail)
-        self._pending += size
-        self._sent_since_check = True
-        if not self._signalled:
-            self._signalled = True
-            self._on_output()
+        self._push(prefix, tail)
         return True
 
     def has_room(self) -> bool:
@@ -461,9 +457,7 @@ class Session:
         self.closing = True
         self.close_reason = reason
         self._detach()
-        if not self._signalled:
-            self._signalled = True
-            self._on_output()
+        self._signal_output()
 
     def connection_lost(self, reason: str) -> None:
         """The socket is gone: release everything the session held."""
