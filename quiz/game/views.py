@@ -33,6 +33,12 @@ def remember_player(request: HttpRequest, player: Player) -> None:
     request.session[SESSION_KEY] = players
 
 
+def forget_player(request: HttpRequest, game_id: int) -> None:
+    players = dict(request.session.get(SESSION_KEY, {}))
+    players.pop(str(game_id), None)
+    request.session[SESSION_KEY] = players
+
+
 def error_response(error: GameError) -> JsonResponse:
     return JsonResponse({"error": error.code, "detail": error.detail}, status=error.status)
 
@@ -234,9 +240,7 @@ def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
 def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     """The player leaves; this browser forgets them, so the join form is what comes next."""
     player = services.leave_game(game_id=game_id, player_id=session_player_id(request, game_id))
-    players = dict(request.session.get(SESSION_KEY, {}))
-    players.pop(str(game_id), None)
-    request.session[SESSION_KEY] = players
+    forget_player(request, game_id)
     return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
 
 
