@@ -3,6 +3,7 @@ the broker; the pages, the browser library and the broker answer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,6 +12,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,49 +39,63 @@ def fetch(url: str) -> tuple[int, bytes]:
             time.sleep(0.2)
 
 
-def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
+@dataclass
+class Site:
+    """A migrated SQLite database and free ports for `manage.py rungame`."""
+
+    site: int
+    tcp: int
+    ws: int
+    env: dict[str, str]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def prepare(tmp_path: Path, **extra_env: str) -> Site:
     site, tcp, ws = free_port(), free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "STOMP_PORT": str(tcp), "STOMP_WS_PORT": str(ws), "PYTHONUNBUFFERED": "1"}
+           "STOMP_PORT": str(tcp), "STOMP_WS_PORT": str(ws), "PYTHONUNBUFFERED": "1",
+           **extra_env}
     manage("migrate", "--noinput", env=env)
-    assert "demo / demo-quiz-123" in manage("seed_demo", env=env).stdout
-    log = (tmp_path / "rungame.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site}"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        status, page = fetch(f"http://127.0.0.1:{site}/")
+    return Site(site, tcp, ws, env, tmp_path / "rungame.log")
+
+
+@contextlib.contextmanager
+def rungame(site: Site) -> Iterator[None]:
+    """`manage.py rungame` as `make run` starts it, stopped with Ctrl-C afterwards."""
+    with site.log.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+            cwd=REPO, env=site.env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=WAIT_SECONDS)
+
+
+def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    assert "demo / demo-quiz-123" in manage("seed_demo", env=site.env).stdout
+    with rungame(site):
+        status, page = fetch(f"http://127.0.0.1:{site.site}/")
         assert status == 200 and b"PIN" in page
-        status, library = fetch(f"http://127.0.0.1:{site}/static/vendor/stompjs/index.js")
+        status, library = fetch(f"http://127.0.0.1:{site.site}/static/vendor/stompjs/index.js")
         assert status == 200 and b"client.js" in library
-        status, health = fetch(f"http://127.0.0.1:{ws}/healthz")
+        status, health = fetch(f"http://127.0.0.1:{site.ws}/healthz")
         assert json.loads(health) == {"status": "ok"}
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=WAIT_SECONDS)
-    log.seek(0)
-    output = log.read()
-    assert f"Quiz Live: http://127.0.0.1:{site}/" in output
+    output = site.output()
+    assert f"Quiz Live: http://127.0.0.1:{site.site}/" in output
     assert "Author login: demo / demo-quiz-123" in output
 
 
 def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
-    site, tcp, ws = free_port(), free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "QUIZ_BROKER": "external", "STOMP_PORT": str(tcp), "STOMP_WS_PORT": str(ws),
-           "PYTHONUNBUFFERED": "1"}
-    manage("migrate", "--noinput", env=env)
-    log = (tmp_path / "rungame.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site}"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        status, _ = fetch(f"http://127.0.0.1:{site}/")
+    site = prepare(tmp_path, QUIZ_BROKER="external")
+    with rungame(site):
+        status, _ = fetch(f"http://127.0.0.1:{site.site}/")
         assert status == 200
         with pytest.raises(OSError):
-            socket.create_connection(("127.0.0.1", tcp), timeout=1).close()
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=WAIT_SECONDS)
-    log.seek(0)
-    assert f"Broker: external, STOMP at 127.0.0.1:{tcp}" in log.read()
+            socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
+    assert f"Broker: external, STOMP at 127.0.0.1:{site.tcp}" in site.output()
