@@ -11,7 +11,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -57,8 +56,8 @@ class Authority:
     permissions: Permissions
     expires_at: float | None = None
 
-    def expired(self, now: float | None = None) -> bool:
-        return self.expires_at is not None and (now or time.time()) >= self.expires_at
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     def may_read(self, destination: str) -> bool:
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.read)
