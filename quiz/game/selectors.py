@@ -66,6 +66,11 @@ def answer_counts(*, game: Game) -> dict[str, int]:
     return {"count": counts["count"], "total": counts["total"]}
 
 
+def everyone_answered(counts: dict[str, int]) -> bool:
+    """Every player still in the game has answered the open question (answer_counts)."""
+    return counts["total"] > 0 and counts["count"] >= counts["total"]
+
+
 def results_data(*, game: Game) -> dict[str, Any] | None:
     """Correct choices, distribution and per-player outcome of the last closed question."""
     question: Question | None = game.current_question

@@ -251,8 +251,7 @@ def _due_for_close(game: Game | None, question_id: int | None, now: datetime) ->
         return False
     if now >= game.deadline:
         return True
-    counts = selectors.answer_counts(game=game)
-    return counts["total"] > 0 and counts["count"] >= counts["total"]
+    return selectors.everyone_answered(selectors.answer_counts(game=game))
 
 
 def close_question_if_due(*, game_id: int, question_id: int | None = None,
@@ -325,7 +324,7 @@ def submit_answer(*, game_id: int, player_id: int, question_id: int,
     _bump(game)
     counts = selectors.answer_counts(game=game)
     _publish(game, "players", "answer_count", {"question_id": question_id, **counts})
-    if counts["count"] >= counts["total"]:
+    if selectors.everyone_answered(counts):
         _close(game)
     return answer
 
@@ -364,10 +363,9 @@ def _publish_departure(game: Game, player: Player, type_: str) -> None:
     _bump(game)
     entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
     _publish(game, "players", type_, {"player": entry, "count": game.players.active().count()})
-    if game.state == Game.State.QUESTION_OPEN:
-        counts = selectors.answer_counts(game=game)
-        if counts["total"] > 0 and counts["count"] >= counts["total"]:
-            _close(game)
+    if game.state == Game.State.QUESTION_OPEN and selectors.everyone_answered(
+            selectors.answer_counts(game=game)):
+        _close(game)
 
 
 @transaction.atomic
