@@ -94,13 +94,18 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # Many players joining at once: a transaction takes the write lock when it begins (a
-    # deferred one that reads, then writes, fails with "database is locked"), waits for it
-    # up to 20 s, and WAL lets the snapshot reads go on meanwhile.
+    # deferred one that reads, then writes, fails with "database is locked"), the writers of
+    # one process queue for it in Python (quiz/sqlite_backend), other processes wait up to
+    # 20 s, and WAL lets the snapshot reads go on meanwhile.
+    DATABASES["default"]["ENGINE"] = "quiz.sqlite_backend"
     DATABASES["default"].setdefault("OPTIONS", {}).update({
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
+    # Tests too use a file, as the site does: an in-memory database shared between threads
+    # (the live server's, the ticker's) locks whole tables and fails where a file waits.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -128,6 +133,9 @@ STORAGES = {
     # relative imports (./client.js) still resolve.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# With DEBUG on (make run), WhiteNoise serves the files of STATICFILES_DIRS without
+# collectstatic; they are found once at start, not looked up on the disk at every request.
+WHITENOISE_AUTOREFRESH = False
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
@@ -137,3 +145,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"quiz": {"handlers": ["console"], "level": "INFO"}},
 }
+
+# Fair timing (docs/game.md, "Timing and points"): points come from the reaction time the
+# player's page measured, never more than the server saw and never less than that minus the
+# allowance for delivery; an answer that left in time counts if it arrives within the grace.
+QUIZ_DELIVERY_ALLOWANCE_MS = int(os.environ.get("QUIZ_DELIVERY_ALLOWANCE_MS", "1000"))
+QUIZ_ANSWER_GRACE_MS = int(os.environ.get("QUIZ_ANSWER_GRACE_MS", "1000"))

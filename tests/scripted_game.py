@@ -68,6 +68,7 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
         q = snap["question"]
         ann.post(f"/api/games/{game.id}/answer/", content_type="application/json",
                  data={"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]})
+        services.report_answers(game_id=game.id)  # the ticker's work, done here and now
     host.post(f"/api/games/{game.id}/next/")
     frames = drain(collector, len(EXPECTED_FRAME_TYPES))
     watcher.disconnect()
@@ -76,9 +77,16 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
 
 
 def assert_frames_of_the_scripted_game(frames: list[dict]) -> None:
+    """The frames in order; each versioned one a version of its own, each live one at the
+    version of the frame before it (the lobby's, 1, for the first)."""
+    from quiz.game.frames import LIVE_TYPES
+
     assert [f["type"] for f in frames] == EXPECTED_FRAME_TYPES
-    versions = [f["version"] for f in frames]
-    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+    versioned = [f["version"] for f in frames if f["type"] not in LIVE_TYPES]
+    assert versioned == sorted(versioned) and len(set(versioned)) == len(versioned)
+    previous = [1] + [f["version"] for f in frames[:-1]]
+    assert [f["version"] for f in frames if f["type"] in LIVE_TYPES] == [
+        v for f, v in zip(frames, previous, strict=True) if f["type"] in LIVE_TYPES]
     for frame in frames:
         if frame["type"] in ("question_open", "answer_count"):
             assert "correct" not in json.dumps(frame)

@@ -91,6 +91,17 @@ def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
     assert "Author login: demo / demo-quiz-123" in output
 
 
+def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(
+        tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+        with urllib.request.urlopen(f"http://127.0.0.1:{site.site}/", timeout=5) as response:
+            server = response.headers["Server"]
+    assert server.startswith("gunicorn")
+    assert "Using worker: gthread" in site.output()
+
+
 def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
     site = prepare(tmp_path, QUIZ_BROKER="external")
     with rungame(site):

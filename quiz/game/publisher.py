@@ -8,6 +8,8 @@ from typing import Any
 import stomp
 from django.conf import settings
 
+from quiz.game.frames import Frame
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
@@ -45,16 +47,6 @@ def _drop_connection() -> None:
     _connection = None
 
 
-def status_topic(game_id: int) -> str:
-    return f"/topic/games.{game_id}.status"
-
-
-def players_topic(game_id: int) -> str:
-    return f"/topic/games.{game_id}.players"
-
-
-def publish_game_frame(*, game_id: int, topic: str, type: str, version: int,
-                       data: dict[str, Any]) -> None:
-    """Publish a frame in the contract's envelope."""
-    destination = status_topic(game_id) if topic == "status" else players_topic(game_id)
-    publish(destination, {"type": type, "version": version, "data": data})
+def publish_frame(frame: Frame) -> None:
+    """Publish a frame of the contract (quiz.game.frames) on its topic."""
+    publish(frame.destination, frame.body())

@@ -8,15 +8,19 @@ from django.utils import timezone
 
 from quiz.game.models import Answer, Game, Player, Question
 
+# A phone's snapshot names the top of the ranking and its own line, not every player: with a
+# thousand players, a whole ranking in every phone's snapshot is most of the site's work.
+TOP_PLAYERS = 5
 
 def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def ranked_players(*, game: Game) -> list[dict[str, Any]]:
-    """Active players by score (ties share a rank), the shape every frame uses."""
+def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, Any]]:
+    """Active players by score (ties share a rank), the shape every frame uses; the first
+    `limit` of them, if given."""
     players = (game.players.active().order_by("-score", "joined_at", "id")
-               .values_list("id", "nickname", "score"))
+               .values_list("id", "nickname", "score"))[:limit]
     ranked: list[dict[str, Any]] = []
     rank = 0
     previous: int | None = None
@@ -27,19 +31,20 @@ def ranked_players(*, game: Game) -> list[dict[str, Any]]:
     return ranked
 
 
-def player_entry(*, game: Game, player: Player,
-                 ranked: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """The player's line of the ranking (`ranked`, if the caller has it already)."""
-    for entry in ranked if ranked is not None else ranked_players(game=game):
-        if entry["id"] == player.id:
-            return entry
-    return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
+def player_entry(*, game: Game, player: Player) -> dict[str, Any]:
+    """The player's line of the ranking: ties share a rank, as in ranked_players."""
+    if player.kicked or player.left_at is not None:
+        rank = None
+    else:
+        rank = 1 + game.players.active().filter(score__gt=player.score).count()
+    return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": rank}
 
 
 def game_data(*, game: Game) -> dict[str, Any]:
     return {"id": game.id, "pin": game.pin, "state": game.state,
             "question_index": game.question_index,
-            "question_count": game.quiz.questions.count()}
+            "question_count": game.quiz.questions.count(),
+            "player_count": game.players.active().count()}
 
 
 def question_data(*, game: Game) -> dict[str, Any] | None:
@@ -71,8 +76,9 @@ def everyone_answered(counts: dict[str, int]) -> bool:
     return counts["total"] > 0 and counts["count"] >= counts["total"]
 
 
-def results_data(*, game: Game) -> dict[str, Any] | None:
-    """Correct choices, distribution and per-player outcome of the last closed question."""
+def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] | None:
+    """Correct choices, distribution and per-player outcome of the last closed question (only
+    `player`'s own, if given)."""
     question: Question | None = game.current_question
     if question is None or game.state not in (Game.State.QUESTION_CLOSED, Game.State.FINISHED):
         return None
@@ -83,9 +89,15 @@ def results_data(*, game: Game) -> dict[str, Any] | None:
             .values("choice_id").annotate(n=Count("id")).values_list("choice_id", "n"))
     for choice_id, n in rows:
         distribution[str(choice_id)] = n
-    answers = {a.player_id: a for a in Answer.objects.filter(question=question, player__game=game)}
+    answers_of = Answer.objects.filter(question=question, player__game=game)
+    if player is not None:
+        answers_of = answers_of.filter(player=player)
+        ranking = [player_entry(game=game, player=player)]
+    else:
+        ranking = ranked_players(game=game)
+    answers = {a.player_id: a for a in answers_of}
     players = []
-    for entry in ranked_players(game=game):
+    for entry in ranking:
         answer = answers.get(entry["id"])
         players.append({**entry, "correct": bool(answer and answer.correct),
                         "points": answer.points if answer else 0})
@@ -101,16 +113,16 @@ def podium(*, game: Game) -> list[dict[str, Any]] | None:
 
 def snapshot(*, game: Game, player: Player | None = None,
              now: datetime | None = None) -> dict[str, Any]:
-    """Everything a page needs to draw the game at `game.version`."""
+    """Everything a page needs to draw the game at `game.version`: the host's (no `player`)
+    with every player, a player's with the top of the ranking and its own line."""
     now = now or timezone.now()
-    ranked = ranked_players(game=game)
     me = None
     if player is not None:
-        entry = player_entry(game=game, player=player, ranked=ranked)
         answered = bool(game.current_question_id) and Answer.objects.filter(
             player=player, question_id=game.current_question_id).exists()
-        me = {**entry, "answered": answered}
+        me = {**player_entry(game=game, player=player), "answered": answered}
     return {"version": game.version, "server_time": ms(now), "game": game_data(game=game),
-            "players": ranked, "question": question_data(game=game),
-            "answers": answer_counts(game=game), "results": results_data(game=game),
-            "podium": podium(game=game), "me": me}
+            "players": ranked_players(game=game, limit=None if player is None else TOP_PLAYERS),
+            "question": question_data(game=game), "answers": answer_counts(game=game),
+            "results": results_data(game=game, player=player), "podium": podium(game=game),
+            "me": me}

@@ -1,24 +1,27 @@
-"""All game rules. Every mutating service locks the game row, bumps its version and publishes
-its frames only after the transaction commits.
+"""All game rules. Every change of a game's state locks the game row, bumps its version and
+publishes its frames only after the transaction commits.
 
 The game row lock serialises every change to a game across threads, worker processes and
 machines; the unique constraints (one answer per player and question, one nickname per game)
-back it up in the database itself."""
+back it up in the database itself. Answers are the exception that makes big games fast: they
+change no state of the game, so they only share the lock (see submit_answer), never wait for
+each other, and are counted and scored later, when something shows them.
+"""
 
 import logging
 import secrets
-import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from quiz.game import selectors
+from quiz.game import frames, selectors
+from quiz.game.frames import Frame
 from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
-from quiz.game.publisher import publish_game_frame
+from quiz.game.publisher import publish_frame
 
 logger = logging.getLogger(__name__)
 
@@ -57,26 +60,25 @@ def _require_host(game: Game, user: AbstractBaseUser | None) -> None:
         raise GameError("not_host", "Only the host of this game can do that.", 403)
 
 
-def _bump(game: Game) -> None:
+def _bump(game: Game) -> int:
+    """The next version of the game, saved; every versioned frame has a distinct one."""
     game.version += 1
     game.save()
+    return game.version
 
 
-def _publish(game: Game, topic: str, type_: str, data: dict[str, Any]) -> None:
+def _publish(frame: Frame) -> None:
     """Send a frame once the transaction commits.
 
     Its data is built by the caller under the game's lock, so it is the state at the version it
     carries: built after the commit, another worker's next change could already show in it.
     """
-    game_id, version = game.id, game.version
-    transaction.on_commit(lambda: publish_game_frame(
-        game_id=game_id, topic=topic, type=type_, version=version, data=data))
+    transaction.on_commit(lambda: publish_frame(frame))
 
 
 def _publish_leaderboard(game: Game) -> None:
-    """Its own version, so that every frame of a game has a distinct one."""
-    _bump(game)
-    _publish(game, "status", "leaderboard", {"players": selectors.ranked_players(game=game)})
+    _publish(frames.leaderboard(game_id=game.id, version=_bump(game),
+                                players=selectors.ranked_players(game=game)))
 
 
 def _new_pin() -> str:
@@ -97,7 +99,8 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
         try:
             with transaction.atomic():
                 game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin())
-                _publish(game, "status", "lobby", {"game": selectors.game_data(game=game)})
+                _publish(frames.lobby(game_id=game.id, version=game.version,
+                                      game=selectors.game_data(game=game)))
                 return game
         except IntegrityError:
             continue
@@ -125,7 +128,10 @@ def find_live_game(*, pin: str) -> Game:
 
 @transaction.atomic
 def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses."""
+    """Add a player to a live game under a nickname nobody else in it uses.
+
+    A join changes no version: the host hears of it in a live frame, and a player who joins
+    mid-game changes nothing the other screens show."""
     nickname = clean_nickname(nickname)
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
@@ -135,10 +141,10 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     player = Player.objects.create(
         game=game, nickname=nickname,
         user=user if user is not None and user.is_authenticated else None)
-    _bump(game)
-    _publish(game, "players", "player_joined", {
-        "player": selectors.player_entry(game=game, player=player),
-        "count": game.players.active().count()})
+    _publish(frames.player_joined(
+        game_id=game.id, version=game.version,
+        player=selectors.player_entry(game=game, player=player),
+        count=game.players.active().count()))
     return player
 
 
@@ -165,12 +171,9 @@ def _open_question(game: Game, index: int, now: datetime) -> None:
     game.state = Game.State.QUESTION_OPEN
     game.opened_at = now
     game.deadline = now + timedelta(seconds=question.time_limit)
-    _bump(game)
-    _publish(game, "status", "question_open", {
-        "game": selectors.game_data(game=game), "question": selectors.question_data(game=game),
-        "server_time": selectors.ms(timezone.now())})
-    transaction.on_commit(lambda: schedule_close(game_id=game.id, question_id=question.id,
-                                                 deadline=game.deadline))
+    _publish(frames.question_open(
+        game_id=game.id, version=_bump(game), game=selectors.game_data(game=game),
+        question=selectors.question_data(game=game), server_time=selectors.ms(timezone.now())))
 
 
 @transaction.atomic
@@ -205,31 +208,31 @@ def _close(game: Game) -> None:
     question = game.current_question
     assert question is not None
     correct_ids = set(question.choices.filter(is_correct=True).values_list("id", flat=True))
-    for answer in Answer.objects.filter(question=question, player__game=game).select_related(
-            "player").prefetch_related("choices"):
-        chosen = {c.id for c in answer.choices.all()}
-        answer.correct = chosen == correct_ids
+    answers = list(Answer.objects.filter(question=question, player__game=game)
+                   .select_related("player").prefetch_related("choices"))
+    for answer in answers:
+        answer.correct = {c.id for c in answer.choices.all()} == correct_ids
         answer.points = score_answer(points=question.points, time_limit=question.time_limit,
                                      response_ms=answer.response_ms, correct=answer.correct)
-        answer.save(update_fields=["correct", "points"])
-        if answer.correct:
-            answer.player.correct_count += 1
+        answer.player.correct_count += answer.correct
         answer.player.score += answer.points
-        answer.player.save(update_fields=["score", "correct_count"])
+    Answer.objects.bulk_update(answers, ["correct", "points"], batch_size=500)
+    Player.objects.bulk_update([a.player for a in answers], ["score", "correct_count"],
+                               batch_size=500)
     game.state = Game.State.QUESTION_CLOSED
-    _bump(game)
-    _publish(game, "status", "question_closed", {
-        "game": selectors.game_data(game=game), "results": selectors.results_data(game=game)})
+    _publish(frames.question_closed(game_id=game.id, version=_bump(game),
+                                    game=selectors.game_data(game=game),
+                                    results=selectors.results_data(game=game)))
     _publish_leaderboard(game)
 
 
 def _finish(game: Game, now: datetime) -> None:
     game.state = Game.State.FINISHED
     game.finished_at = now
-    _bump(game)
-    _publish(game, "status", "finished", {
-        "game": selectors.game_data(game=game), "podium": selectors.podium(game=game),
-        "players": selectors.ranked_players(game=game)})
+    _publish(frames.finished(game_id=game.id, version=_bump(game),
+                             game=selectors.game_data(game=game),
+                             podium=selectors.podium(game=game),
+                             players=selectors.ranked_players(game=game)))
 
 
 @transaction.atomic
@@ -243,24 +246,30 @@ def close_question(*, game_id: int, user: AbstractBaseUser | None) -> Game:
     return game
 
 
+def grace() -> timedelta:
+    """How long after its deadline an answer that left the player in time still counts."""
+    return timedelta(milliseconds=settings.QUIZ_ANSWER_GRACE_MS)
+
+
 def _due_for_close(game: Game | None, question_id: int | None, now: datetime) -> bool:
-    """The open question (`question_id`'s, if given) is past its deadline or fully answered."""
+    """The open question (`question_id`'s, if given) is past its deadline and the grace for
+    answers on their way, or fully answered."""
     if game is None or game.state != Game.State.QUESTION_OPEN:
         return False
     if question_id is not None and game.current_question_id != question_id:
         return False
-    if now >= game.deadline:
+    if now >= game.deadline + grace():
         return True
     return selectors.everyone_answered(selectors.answer_counts(game=game))
 
 
 def close_question_if_due(*, game_id: int, question_id: int | None = None,
                           now: datetime | None = None) -> bool:
-    """Close the open question if its deadline passed or everyone answered; idempotent.
+    """Close the open question if its time (deadline and grace) is up or everyone answered;
+    idempotent.
 
-    Every snapshot and answer request calls this, so it looks without the lock first and takes
-    it only to close; under the lock it looks again, and of several workers or timers that
-    got that far exactly one closes.
+    It looks without the lock first and takes it only to close; under the lock it looks again,
+    and of several workers or tickers that got that far exactly one closes.
     """
     now = now or timezone.now()
     if not _due_for_close(Game.objects.filter(pk=game_id).first(), question_id, now):
@@ -274,59 +283,111 @@ def close_question_if_due(*, game_id: int, question_id: int | None = None,
         return True
 
 
-def schedule_close(*, game_id: int, question_id: int, deadline: datetime) -> None:
-    """A daemon timer in this process closes the question at its deadline with nobody clicking.
-
-    Only the worker that opened the question has it; if that worker dies, the next snapshot or
-    answer request closes the question instead.
-    """
-    delay = max((deadline - timezone.now()).total_seconds(), 0) + 0.05
-
-    def fire() -> None:
-        try:
-            close_question_if_due(game_id=game_id, question_id=question_id)
-        except Exception:
-            logger.exception("Timed close of game %s failed", game_id)
-        finally:
-            connection.close()  # this thread's own connection; nothing else would close it
-
-    timer = threading.Timer(delay, fire)
-    timer.daemon = True
-    timer.start()
-
-
-@transaction.atomic
-def submit_answer(*, game_id: int, player_id: int, question_id: int,
-                  choice_ids: Iterable[int], now: datetime | None = None) -> Answer:
-    """Record a player's one answer to the open question, before its deadline."""
+def close_overdue_questions(*, now: datetime | None = None) -> list[int]:
+    """Close every open question whose time is up, whichever process opened it; the ids of
+    the games closed."""
     now = now or timezone.now()
-    game = _lock(game_id)
-    player = get_player(game_id=game.id, player_id=player_id)
-    if game.state != Game.State.QUESTION_OPEN or game.current_question_id != question_id:
-        raise GameError("question_not_open", "That question is not open.", 409)
-    if now >= game.deadline:
-        raise GameError("too_late", "The time for this question is up.", 409)
-    ids = set(choice_ids)
-    choices = list(Choice.objects.filter(question_id=question_id, id__in=ids))
-    if not ids or len(choices) != len(ids):
-        raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
-    # `now` is when the request came in, before it waited for the lock: answers that queue behind
-    # others lose no points for it. Clamped, as a worker's clock may run behind the opener's.
-    response_ms = max(int((now - game.opened_at).total_seconds() * 1000), 0)
-    try:
-        with transaction.atomic():
-            answer = Answer.objects.create(player=player, question_id=question_id,
-                                           answered_at=now, response_ms=response_ms)
-    except IntegrityError:  # one_answer_per_question: the database has the last word
-        raise GameError("already_answered",
-                        "You have already answered this question.", 409) from None
-    answer.choices.add(*choices)
-    _bump(game)
+    overdue = Game.objects.filter(state=Game.State.QUESTION_OPEN, deadline__lte=now - grace())
+    return [game_id for game_id in overdue.values_list("id", flat=True)
+            if close_question_if_due(game_id=game_id, now=now)]
+
+
+def report_answers(*, game_id: int) -> None:
+    """Tell the host how many have answered, and close the question if everyone still in has.
+
+    Answers themselves count nothing: the ticker calls this for the games that had answers,
+    a few times a second at most."""
+    game = Game.objects.filter(pk=game_id).first()
+    if game is None or game.state != Game.State.QUESTION_OPEN:
+        return
     counts = selectors.answer_counts(game=game)
-    _publish(game, "players", "answer_count", {"question_id": question_id, **counts})
+    publish_frame(frames.answer_count(game_id=game.id, version=game.version,
+                                      question_id=game.current_question_id, **counts))
     if selectors.everyone_answered(counts):
-        _close(game)
+        close_question_if_due(game_id=game.id, question_id=game.current_question_id)
+
+
+def fair_response_ms(*, reaction_ms: int | None, elapsed_ms: int) -> int:
+    """The time an answer took, for points: the player's own reaction time as its page
+    measured it (question shown to click), within what the server can check.
+
+    Never more than the time since the question opened (`elapsed_ms`, as the server saw the
+    answer arrive), never less than that minus QUIZ_DELIVERY_ALLOWANCE_MS, the time allowed
+    for the question to reach the phone and the answer to come back. Without a reaction time,
+    the server's own elapsed time.
+    """
+    elapsed_ms = max(elapsed_ms, 0)
+    if reaction_ms is None:
+        return elapsed_ms
+    floor = max(elapsed_ms - settings.QUIZ_DELIVERY_ALLOWANCE_MS, 0)
+    return min(max(reaction_ms, floor), elapsed_ms)
+
+
+def _share_game_row(game_id: int) -> Game:
+    """The game row, which no state change can alter until this transaction ends, while other
+    answers may share it: PostgreSQL's FOR SHARE. So the close that scores a question waits
+    for the answers under way and sees every one of them. (SQLite's write transactions run
+    one at a time already.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Game._meta.db_table} WHERE id = %s FOR SHARE",
+                           [game_id])
+    game = Game.objects.filter(pk=game_id).first()
+    if game is None:
+        raise GameError("unknown_game", "There is no such game.", 404)
+    return game
+
+
+def submit_answer(*, game_id: int, player_id: int | None, question_id: int,
+                  choice_ids: Iterable[int], reaction_ms: int | None = None,
+                  now: datetime | None = None) -> Answer:
+    """Record a player's one answer to the open question, if it left the player in time.
+
+    Constant work: no count, no score and no frame here (see report_answers and _close).
+    `now` is when the request came in; `reaction_ms` what the page measured (fair_response_ms).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        game = _share_game_row(game_id)
+        player = get_player(game_id=game.id, player_id=player_id)
+        if game.state != Game.State.QUESTION_OPEN or game.current_question_id != question_id:
+            raise GameError("question_not_open", "That question is not open.", 409)
+        if now >= game.deadline + grace():
+            raise GameError("too_late", "The time for this question is up.", 409)
+        elapsed_ms = int((now - game.opened_at).total_seconds() * 1000)
+        response_ms = fair_response_ms(reaction_ms=reaction_ms, elapsed_ms=elapsed_ms)
+        if game.opened_at + timedelta(milliseconds=response_ms) >= game.deadline:
+            raise GameError("too_late", "The time for this question is up.", 409)
+        choices = _chosen(question_id=question_id, choice_ids=set(choice_ids))
+        try:
+            with transaction.atomic():
+                answer = Answer.objects.create(player=player, question_id=question_id,
+                                               answered_at=now, response_ms=response_ms)
+        except IntegrityError:  # one_answer_per_question: the database has the last word
+            raise GameError("already_answered",
+                            "You have already answered this question.", 409) from None
+        Answer.choices.through.objects.bulk_create(
+            [Answer.choices.through(answer_id=answer.id, choice_id=c.id) for c in choices])
+        transaction.on_commit(lambda: answers_arrived(game_id))
     return answer
+
+
+def _chosen(*, question_id: int, choice_ids: set[int]) -> list[Choice]:
+    """The chosen choices, all of this question: one, unless more than one is correct."""
+    choices = list(Choice.objects.filter(question_id=question_id))
+    chosen = [c for c in choices if c.id in choice_ids]
+    if not choice_ids or len(chosen) != len(choice_ids):
+        raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
+    if len(chosen) > 1 and sum(c.is_correct for c in choices) <= 1:
+        raise GameError("invalid_choice", "This question takes one answer.", 400)
+    return chosen
+
+
+def answers_arrived(game_id: int) -> None:
+    """Answers to `game_id` were recorded: the ticker reports them soon (report_answers)."""
+    from quiz.game.ticker import ticker
+
+    ticker.answers_arrived(game_id)
 
 
 @transaction.atomic
@@ -341,7 +402,7 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
         raise GameError("wrong_state", "The game has finished.", 409)
     player.kicked = True
     player.save(update_fields=["kicked"])
-    _publish_departure(game, player, "player_kicked")
+    _publish_departure(game, player, "kicked")
     return player
 
 
@@ -354,15 +415,16 @@ def leave_game(*, game_id: int, player_id: int | None, now: datetime | None = No
         raise GameError("wrong_state", "The game has finished.", 409)
     player.left_at = now or timezone.now()
     player.save(update_fields=["left_at"])
-    _publish_departure(game, player, "player_left")
+    _publish_departure(game, player, "left")
     return player
 
 
-def _publish_departure(game: Game, player: Player, type_: str) -> None:
-    """Tell every screen, and close the open question if everyone still in has answered."""
-    _bump(game)
+def _publish_departure(game: Game, player: Player, why: str) -> None:
+    """Tell every screen (the player's own too), and close the open question if everyone
+    still in has answered."""
     entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
-    _publish(game, "players", type_, {"player": entry, "count": game.players.active().count()})
+    _publish(frames.player_departed(game_id=game.id, version=_bump(game), why=why,
+                                    player=entry, count=game.players.active().count()))
     if game.state == Game.State.QUESTION_OPEN and selectors.everyone_answered(
             selectors.answer_counts(game=game)):
         _close(game)

@@ -13,10 +13,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from broker.tokens import issue_token
-from quiz.game import selectors, services
+from quiz.game import frames, selectors, services
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
@@ -80,10 +81,8 @@ def _game(game_id: int) -> Game:
     return game
 
 
-def _snapshot(request: HttpRequest, game_id: int, player_id: int | None = None) -> JsonResponse:
-    game = _game(game_id)
-    player = Player.objects.get(pk=player_id) if player_id else None
-    return JsonResponse(selectors.snapshot(game=game, player=player))
+def _host_snapshot(game_id: int) -> JsonResponse:
+    return JsonResponse(selectors.snapshot(game=_game(game_id)))
 
 
 def join(request: HttpRequest) -> HttpResponse:
@@ -125,8 +124,7 @@ def _game_config(request: HttpRequest, game: Game, role: str,
         "game_id": game.id, "role": role, "player_id": player.id if player else None,
         "nickname": player.nickname if player else None, "pin": game.pin,
         "join_url": join_url, "ws_url": broker_ws_url(request), "csrf_token": get_token(request),
-        "topics": {"status": f"/topic/games.{game.id}.status",
-                   "players": f"/topic/games.{game.id}.players"},
+        "topics": frames.topics(game_id=game.id, role=role),
         "urls": urls,
     }
     if role == "host":
@@ -190,26 +188,34 @@ def token(request: HttpRequest, game_id: int) -> JsonResponse:
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
     jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
-                      read=(f"/topic/games.{game.id}.*",), write=(), ttl_seconds=ttl,
+                      read=(frames.read_pattern(game_id=game.id),), write=(), ttl_seconds=ttl,
                       resource_server_id=server_id,
                       extra_scopes=rabbitmq_subscription_scopes(server_id))
     return JsonResponse({"token": jwt, "expires_in": ttl})
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @require_POST
 @json_api
 def answer(request: HttpRequest, game_id: int) -> JsonResponse:
+    """A small acknowledgement, not a snapshot: the results come with the question's close."""
+    arrived = timezone.now()
     data = _body(request)
-    player_id = session_player_id(request, game_id)
     question_id, choice_ids = data.get("question_id"), data.get("choice_ids")
-    if not isinstance(question_id, int) or not isinstance(choice_ids, list) or not all(
-            isinstance(c, int) for c in choice_ids):
+    reaction_ms = data.get("reaction_ms")
+    if not _is_int(question_id) or not isinstance(choice_ids, list) or not all(
+            _is_int(c) for c in choice_ids):
         raise GameError("invalid_input", "Send question_id and a list of choice_ids.", 400)
-    services.close_question_if_due(game_id=game_id)
-    services.get_player(game_id=_game(game_id).id, player_id=player_id)
-    services.submit_answer(game_id=game_id, player_id=player_id, question_id=question_id,
-                           choice_ids=choice_ids)
-    return _snapshot(request, game_id, player_id)
+    if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
+        raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
+    answer = services.submit_answer(
+        game_id=game_id, player_id=session_player_id(request, game_id), question_id=question_id,
+        choice_ids=choice_ids, reaction_ms=reaction_ms, now=arrived)
+    return JsonResponse({"answered": True, "question_id": question_id,
+                         "response_ms": answer.response_ms})
 
 
 def _host_action(action: Callable[..., Any]) -> Callable[..., JsonResponse]:
@@ -217,7 +223,7 @@ def _host_action(action: Callable[..., Any]) -> Callable[..., JsonResponse]:
     @json_api
     def view(request: HttpRequest, game_id: int) -> JsonResponse:
         action(game_id=game_id, user=request.user)
-        return _snapshot(request, game_id)
+        return _host_snapshot(game_id)
 
     return view
 
@@ -232,7 +238,7 @@ end = _host_action(services.end_game)
 @json_api
 def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
     services.kick_player(game_id=game_id, player_id=player_id, user=request.user)
-    return _snapshot(request, game_id)
+    return _host_snapshot(game_id)
 
 
 @require_POST

@@ -7,7 +7,9 @@ import { Router } from "./router.js";
 import { StatusLine } from "./ui.js";
 
 const SNAPSHOT_RETRY_MS = 3_000;
-const AFTER_DEADLINE_MS = 1_000;
+// The server closes a question once the grace for answers on their way is over
+// (QUIZ_ANSWER_GRACE_MS, 1 s by default); ask for the snapshot if no close came soon after.
+const AFTER_DEADLINE_MS = 2_500;
 
 /**
  * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
@@ -56,18 +58,24 @@ export function startGamePage({ render, onRefused }) {
   const receive = (frame) => sync.receive(frame);
   Object.values(config.topics).forEach((topic) => router.on(topic, receive));
 
-  /** POST an action; its answer is the new snapshot, a refusal shows its reason. */
-  async function act(url, body = {}) {
+  /** POST to the API: its reply, or null after showing why it was refused. */
+  async function post(url, body = {}) {
     try {
-      const snapshot = await postJSON(url, body, config.csrf_token);
+      const reply = await postJSON(url, body, config.csrf_token);
       status.clear();
-      sync.accept(snapshot);
-      return true;
+      return reply;
     } catch (error) {
       status.error(error.detail);
       sync.reload();
-      return false;
+      return null;
     }
+  }
+
+  /** POST a host action, whose reply is the new snapshot. */
+  async function act(url, body = {}) {
+    const snapshot = await post(url, body);
+    if (snapshot) sync.accept(snapshot);
+    return snapshot !== null;
   }
 
   /** Count down to the question's deadline; if no close arrives soon after, ask the server. */
@@ -90,5 +98,6 @@ export function startGamePage({ render, onRefused }) {
     onRefused: refuse,
   });
 
-  return { config, act, startCountdown, stopCountdown: () => countdown.stop(), stop, status };
+  return { config, act, post, state: () => sync.state, startCountdown,
+           stopCountdown: () => countdown.stop(), stop, status };
 }

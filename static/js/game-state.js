@@ -1,5 +1,9 @@
 // How each frame changes a page's copy of the snapshot. Pure: state in, new state out.
 
+/** Frames that tell the host how the room fills up: they carry the game's version without
+ *  moving it on, and applying one twice changes nothing (docs/game.md, "Frames"). */
+export const LIVE_TYPES = new Set(["player_joined", "answer_count"]);
+
 function ranked(players) {
   return players.map(({ id, nickname, score, rank }) => ({ id, nickname, score, rank }));
 }
@@ -18,6 +22,7 @@ function departed(state, data, why) {
   const mine = state.me && state.me.id === data.player.id;
   return {
     ...state, players: withoutPlayer(state.players, data.player),
+    game: { ...state.game, player_count: data.count },
     answers: { ...state.answers, total: data.count },
     me: mine ? { ...state.me, gone: why } : state.me,
   };
@@ -28,7 +33,7 @@ const reducers = {
                               podium: null }),
   question_open: (state, data) => ({
     ...state, game: data.game, question: data.question, results: null,
-    answers: { count: 0, total: state.players.length },
+    answers: { count: 0, total: data.game.player_count },
     me: state.me && { ...state.me, answered: false },
   }),
   question_closed: (state, data) => ({
@@ -39,6 +44,7 @@ const reducers = {
                                 players: data.players }),
   player_joined: (state, data) => ({
     ...state, players: withPlayer(state.players, data.player),
+    game: { ...state.game, player_count: data.count },
     answers: { ...state.answers, total: data.count },
   }),
   player_left: (state, data) => departed(state, data, "left"),
@@ -48,10 +54,12 @@ const reducers = {
     : state),
 };
 
-/** The snapshot after `frame`; an unknown frame type only moves the version on. */
+/** The snapshot after `frame`; an unknown frame type only moves the version on, a live one
+ *  never does. */
 export function applyFrame(state, frame) {
   const reduce = reducers[frame.type] ?? ((s) => s);
-  const next = { ...reduce(state, frame.data ?? {}), version: frame.version };
+  const version = LIVE_TYPES.has(frame.type) ? state.version : frame.version;
+  const next = { ...reduce(state, frame.data ?? {}), version };
   if (next.me && !next.me.gone) {
     const entry = next.players.find((p) => p.id === next.me.id);
     if (entry) next.me = { ...next.me, score: entry.score, rank: entry.rank };

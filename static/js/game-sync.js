@@ -1,6 +1,6 @@
 // A page's copy of the game, at one version: a snapshot, then only newer frames.
 import { getJSON } from "./api.js";
-import { applyFrame } from "./game-state.js";
+import { applyFrame, LIVE_TYPES } from "./game-state.js";
 
 /**
  * Keeps the game as of one version and tells `onChange(state, frame)` about each step
@@ -10,6 +10,9 @@ import { applyFrame } from "./game-state.js";
  * right after it is applied; a frame further ahead means some were missed, so the snapshot is
  * reloaded. Frames that arrive while a snapshot loads wait for it. `onError` hears an ApiError
  * from loading the snapshot.
+ *
+ * Live frames (LIVE_TYPES) carry the version they were sent at without moving it on: one from
+ * before the current version is already in the state and is dropped, any other is applied.
  */
 export class GameSync {
   #state = null;
@@ -72,6 +75,12 @@ export class GameSync {
     if (!Number.isInteger(frame?.version)) return;
     if (this.#loading) {
       this.#waiting.push(frame);
+      return;
+    }
+    if (LIVE_TYPES.has(frame.type)) {
+      if (this.#state === null || frame.version < this.#state.version) return;
+      this.#state = applyFrame(this.#state, frame);
+      this.onChange(this.#state, frame);
       return;
     }
     if (this.#state && frame.version <= this.#state.version) return;

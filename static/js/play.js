@@ -10,6 +10,8 @@ const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "r
                   finished: "finished" };
 const GONE = ["kicked", "left"];
 let shown = null;
+let shownAt = 0; // when this phone showed the open question's answers (performance.now())
+const answered = new Set(); // questions this page's answer was accepted for
 
 const page = startGamePage({
   render,
@@ -18,7 +20,7 @@ const page = startGamePage({
     else page.status.error(error.detail);
   },
 });
-const { config, act } = page;
+const { config, post } = page;
 
 /** This player is out of the game: stop following it and say why. */
 function showGone(why) {
@@ -43,7 +45,7 @@ function render(state) {
     showGone(state.me.gone);
     return;
   }
-  const key = `${state.game.state}:${state.question?.id ?? ""}:${state.me?.answered}`;
+  const key = `${state.game.state}:${state.question?.id ?? ""}:${hasAnswered(state)}`;
   if (key !== shown) {
     shown = key;
     page.stopCountdown();
@@ -54,11 +56,23 @@ function render(state) {
   $("leave").hidden = state.game.state === "finished";
 }
 
-function answer(question, choiceIds, buttons) {
+function hasAnswered(state) {
+  return Boolean(state.me?.answered || (state.question && answered.has(state.question.id)));
+}
+
+/** Send the answer with the player's own reaction time, from the moment this phone showed
+ *  the answers to the click: the server scores by it, within what it can check. */
+async function answer(question, choiceIds, buttons) {
+  const reactionMs = Math.max(0, Math.round(performance.now() - shownAt));
   buttons.forEach((b) => { b.disabled = true; });
-  act(config.urls.answer, { question_id: question.id, choice_ids: choiceIds }).then((ok) => {
-    if (!ok) buttons.forEach((b) => { b.disabled = false; });
-  });
+  const reply = await post(config.urls.answer,
+    { question_id: question.id, choice_ids: choiceIds, reaction_ms: reactionMs });
+  if (reply) {
+    answered.add(question.id);
+    if (page.state()) render(page.state());
+  } else {
+    buttons.forEach((b) => { b.disabled = false; });
+  }
 }
 
 function answerButtons(question) {
@@ -89,20 +103,21 @@ function answerButtons(question) {
 
 const build = {
   question_open(state) {
-    const { question, me } = state;
+    const { question } = state;
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
     showImage($("question-image"), question.image_url);
-    $("answer-area").replaceChildren(...(me.answered
+    $("answer-area").replaceChildren(...(hasAnswered(state)
       ? [h("p", { class: "answer-sent" }, "Answer sent"),
          h("p", { class: "hint" }, "Waiting for the others…")]
       : answerButtons(question)));
+    shownAt = performance.now();
     page.startCountdown($("countdown"), question);
   },
   question_closed(state) {
-    const { question, results, me, players } = state;
+    const { question, results, me, game } = state;
     const mine = results.players.find((p) => p.id === me.id);
-    const verdict = mine?.correct ? "Correct!" : me.answered ? "Wrong" : "No answer";
+    const verdict = mine?.correct ? "Correct!" : hasAnswered(state) ? "Wrong" : "No answer";
     $("verdict").textContent = verdict;
     $("results").dataset.verdict = mine?.correct ? "correct" : "wrong";
     $("points-won").textContent = `+${points(mine?.points ?? 0)}`;
@@ -111,14 +126,14 @@ const build = {
       { class: `answer-tag choice-${question.choices.indexOf(c)}` },
       shapeMark(question.choices.indexOf(c)), ` ${c.text}`)));
     $("result-score").textContent = `Score: ${points(me.score)}`;
-    $("result-rank").textContent = me.rank ? `You are ${ordinal(me.rank)} of ${players.length}`
+    $("result-rank").textContent = me.rank ? `You are ${ordinal(me.rank)} of ${game.player_count}`
       : "";
   },
   finished(state) {
-    const { me, players, podium } = state;
+    const { me, game, podium } = state;
     fillPodium($("podium"), podium);
     $("my-place").textContent = me.rank
-      ? `You finished ${ordinal(me.rank)} of ${players.length} with ${points(me.score)}`
+      ? `You finished ${ordinal(me.rank)} of ${game.player_count} with ${points(me.score)}`
       : `You finished with ${points(me.score)}`;
   },
 };

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
@@ -31,22 +29,19 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def _serialized_live_server(live_server) -> None:
-    """The live server shares one in-memory SQLite connection between its request threads;
-    one request at a time keeps two transactions from interleaving on it."""
-    server = live_server.thread.httpd
-    app, lock = server.get_app(), threading.Lock()
+@pytest.fixture
+def game_ticker(transactional_db) -> Iterator[None]:
+    """The ticker a serving process runs (quiz/wsgi.py): closes questions once everyone has
+    answered or their time is up."""
+    from quiz.game.ticker import ticker
 
-    def one_at_a_time(environ: dict, start_response: Callable) -> Any:
-        with lock:
-            return app(environ, start_response)
-
-    server.set_app(one_at_a_time)
+    ticker.start()
+    yield
+    ticker.stop()
 
 
 @pytest.fixture
-def site(live_server, _serialized_live_server, transactional_db, settings) -> str:
+def site(live_server, game_ticker, transactional_db, settings) -> str:
     """The live server's URL, with a host account that has a two-question quiz."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast login
     host = User.objects.create_user(HOST_LOGIN[0], password=HOST_LOGIN[1])

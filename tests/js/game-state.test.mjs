@@ -12,8 +12,9 @@ const question = {
   time_limit: 20, points: 1000, opened_at: 1764000000000, deadline: 1764000020000,
 };
 
-function game(state, questionIndex = 0) {
-  return { id: 42, pin: "123456", state, question_index: questionIndex, question_count: 3 };
+function game(state, questionIndex = 0, playerCount = 2) {
+  return { id: 42, pin: "123456", state, question_index: questionIndex, question_count: 3,
+           player_count: playerCount };
 }
 
 /** A player's snapshot in the lobby at version 3, with Ann (this page's player) and Bob. */
@@ -186,12 +187,32 @@ test("answer_count for the open question updates the count and the total", () =>
   assert.deepEqual(next.answers, { count: 1, total: 2 });
 });
 
-test("answer_count for another question changes nothing but the version", () => {
+test("answer_count for another question changes nothing", () => {
   const state = openSnapshot();
   const next = applyFrame(state, {
-    type: "answer_count", version: 5, data: { question_id: 4, count: 1, total: 2 },
+    type: "answer_count", version: 4, data: { question_id: 4, count: 1, total: 2 },
   });
-  assert.deepEqual(next, { ...state, version: 5 });
+  assert.deepEqual(next, state);
+});
+
+test("live frames never move the version on", () => {
+  const state = openSnapshot();
+  const counted = applyFrame(state, {
+    type: "answer_count", version: 4, data: { question_id: 5, count: 1, total: 2 },
+  });
+  const joined = applyFrame(state, {
+    type: "player_joined", version: 4, data: { player: { ...bob, id: 9 }, count: 3 },
+  });
+  assert.deepEqual([counted.version, joined.version], [4, 4]);
+});
+
+test("player_joined twice lists the player once and counts the players", () => {
+  const carl = { id: 9, nickname: "Carl", score: 0, rank: 1 };
+  const once = applyFrame(lobbySnapshot(), {
+    type: "player_joined", version: 3, data: { player: carl, count: 3 },
+  });
+  const twice = applyFrame(once, { type: "player_joined", version: 3, data: { player: carl, count: 3 } });
+  assert.deepEqual([twice.players.map((p) => p.id), twice.game.player_count], [[7, 8, 9], 3]);
 });
 
 test("an unknown frame type changes nothing but the version", () => {

@@ -180,3 +180,29 @@ test("a failed load does not start another one by itself, and its frames wait", 
   await network.answer(snapshot(5));
   assert.deepEqual(changes, ["snapshot@5", "leaderboard@6"]);
 });
+
+function joined(version, id) {
+  return { type: "player_joined", version,
+           data: { player: { id, nickname: `p${id}`, score: 0, rank: 1 }, count: 1 } };
+}
+
+test("a live frame at the state's version is applied without moving the version on",
+  async (t) => {
+    const { sync, network, changes } = await loadedAt(t, 5);
+    sync.receive(joined(5, 9));
+    assert.deepEqual([changes, sync.state.players.map((p) => p.id), network.urls.length],
+                     [["snapshot@5", "player_joined@5"], [9], 1]);
+  });
+
+test("a live frame from ahead of the state is applied, not taken for a gap", async (t) => {
+  const { sync, network } = await loadedAt(t, 5);
+  sync.receive(joined(7, 9));
+  assert.deepEqual([sync.state.version, sync.state.players.length, network.urls.length],
+                   [5, 1, 1]);
+});
+
+test("a live frame older than the state is dropped: the snapshot holds it", async (t) => {
+  const { sync, changes } = await loadedAt(t, 5);
+  sync.receive(joined(4, 9));
+  assert.deepEqual([changes, sync.state.players], [["snapshot@5"], []]);
+});

@@ -9,10 +9,9 @@ from quiz.game.models import Game, Quiz
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    """Capture frames instead of sending them, and keep timers from firing."""
+    """Capture frames instead of sending them."""
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
-    monkeypatch.setattr(services, "schedule_close", lambda **kw: None)
     return sent
 
 

@@ -71,6 +71,7 @@ def test_full_round_scores_and_closes_when_everyone_answered(game: Game, author)
                            choice_ids=[paris.id], now=T0 + timedelta(seconds=10))
     services.submit_answer(game_id=game.id, player_id=bo.id, question_id=q.id,
                            choice_ids=[rome.id], now=T0 + timedelta(seconds=1))
+    services.report_answers(game_id=game.id)
     game.refresh_from_db()
     ann.refresh_from_db()
     assert game.state == Game.State.QUESTION_CLOSED
@@ -86,7 +87,7 @@ def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz
     paris = q.choices.first()
     refused("too_late", game, lambda: services.submit_answer(
         game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id],
-        now=T0 + timedelta(seconds=21)))
+        now=T0 + timedelta(seconds=20)))
     other_q = quiz.questions.last()
     refused("question_not_open", game, lambda: services.submit_answer(
         game_id=game.id, player_id=ann.id, question_id=other_q.id,
@@ -97,11 +98,11 @@ def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz
         game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0))
 
 
-def test_close_if_due_closes_once_after_deadline(game: Game, author) -> None:
+def test_close_if_due_closes_once_after_deadline_and_grace(game: Game, author) -> None:
     services.join_game(game_id=game.id, nickname="Ann")
     services.start_game(game_id=game.id, user=author, now=T0)
-    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=5))
-    assert services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=20))
+    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=20))
+    assert services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=21))
     assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=30))
 
 
@@ -158,6 +159,7 @@ def test_question_closes_when_the_last_unanswered_player_leaves(game: Game, auth
     q = game.current_question
     services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
                            choice_ids=[q.choices.first().id], now=T0)
+    services.report_answers(game_id=game.id)
     services.leave_game(game_id=game.id, player_id=bo.id, now=T0)
     game.refresh_from_db()
     assert game.state == Game.State.QUESTION_CLOSED

@@ -6,6 +6,7 @@ from django.test import Client
 
 from broker.config import Permissions
 from broker.tokens import verify_token
+from quiz.game import services
 from quiz.game.models import Game
 
 
@@ -42,9 +43,13 @@ def test_host_plays_through_api(client: Client, game: Game, author) -> None:
     question = snap["question"]
     assert snap["game"]["state"] == "question_open"
     response = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
-                           data={"question_id": question["id"],
+                           data={"question_id": question["id"], "reaction_ms": 1200,
                                  "choice_ids": [question["choices"][0]["id"]]})
-    assert response.json()["game"]["state"] == "question_closed"
+    assert response.json() == {"answered": True, "question_id": question["id"],
+                               "response_ms": response.json()["response_ms"]}
+    services.report_answers(game_id=game.id)
+    assert player.get(f"/api/games/{game.id}/snapshot/").json()["game"]["state"] == (
+        "question_closed")
     again = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
                         data={"question_id": question["id"],
                               "choice_ids": [question["choices"][0]["id"]]})
@@ -91,3 +96,25 @@ def test_pages_send_browsers_to_the_broker_on_the_host_they_came_from(
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"}, HTTP_HOST="192.168.1.20:8000")
     page = client.get(f"/play/{game.id}/", HTTP_HOST="192.168.1.20:8000").content.decode()
     assert '"ws_url": "ws://192.168.1.20:15674/ws"' in page
+
+
+@pytest.mark.parametrize("body", [
+    {"question_id": 1, "choice_ids": [1], "reaction_ms": -5},
+    {"question_id": 1, "choice_ids": [1], "reaction_ms": "fast"},
+    {"question_id": 1, "choice_ids": [1], "reaction_ms": True},
+    {"question_id": True, "choice_ids": [1]},
+])
+def test_malformed_answers_are_400_invalid_input(client: Client, game: Game, body) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    response = client.post(f"/api/games/{game.id}/answer/", content_type="application/json",
+                           data=body)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_input")
+
+
+def test_a_players_snapshot_names_the_top_players_and_its_own_line(client: Client, game: Game):
+    for index in range(7):
+        Client().post("/join/", {"pin": game.pin, "nickname": f"P{index}"})
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
+    assert (len(snapshot["players"]), snapshot["game"]["player_count"],
+            snapshot["me"]["nickname"], snapshot["me"]["rank"]) == (5, 8, "Ann", 1)

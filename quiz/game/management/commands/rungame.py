@@ -1,6 +1,7 @@
-"""`make run`: write the broker config, start the broker, then Django's dev server; with
-QUIZ_BROKER=external only the server, publishing to the broker the STOMP_* settings name."""
+"""`make run`: write the broker config, start the broker, then the site on gunicorn; with
+QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+from gunicorn.app.base import BaseApplication
 
 from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 
@@ -77,18 +80,50 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
 
 
+def default_workers() -> int:
+    """One process on SQLite, whose writers queue inside a process (quiz/sqlite_backend);
+    one per core on a database made for many writers."""
+    if settings.DATABASES["default"]["ENGINE"] == "quiz.sqlite_backend":
+        return 1
+    return os.cpu_count() or 1
+
+
+class GameSite(BaseApplication):
+    """gunicorn serving quiz.wsgi with threads: each worker keeps every phone's connection
+    open in one poller and runs requests on a pool of threads (gunicorn's gthread worker)."""
+
+    def __init__(self, options: dict[str, object]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> object:
+        from quiz.wsgi import application
+
+        return application
+
+
 class Command(BaseCommand):
-    help = "Start the built-in broker and the development server; Ctrl-C stops both."
+    help = ("Start the built-in broker and the site (gunicorn, threaded workers); Ctrl-C stops "
+            "both.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000",
                             help="where the site listens (default: %(default)s)")
+        parser.add_argument("--workers", type=int, default=default_workers(),
+                            help="site processes (default: %(default)s; 1 on SQLite)")
+        parser.add_argument("--threads", type=int, default=32,
+                            help="request threads per process (default: %(default)s)")
 
     def handle(self, *args: object, **options: object) -> None:
         addr = str(options["addr"])
         site_host, _, site_port = addr.rpartition(":")
         if not site_host or not site_port.isdigit():
             raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
+        self.server_options = {"workers": options["workers"], "threads": options["threads"]}
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
             self.serve(addr)
@@ -125,7 +160,7 @@ class Command(BaseCommand):
                               "does (for RabbitMQ: make services).")
 
     def serve(self, addr: str) -> None:
-        """Print how to reach the game, then run Django's server until Ctrl-C."""
+        """Print how to reach the game, then run the site until Ctrl-C."""
         site_host, _, site_port = addr.rpartition(":")
         shown = "127.0.0.1" if site_host in ("0.0.0.0", "::") else site_host
         self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
@@ -137,4 +172,11 @@ class Command(BaseCommand):
             self.stdout.write("Only this computer can join; for phones on the same network: "
                               "make run ADDR=0.0.0.0:8000")
         self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
-        call_command("runserver", addr, use_reloader=False)
+        call_command("check")
+        connections.close_all()  # the workers are forked: each opens its own
+        GameSite({
+            "bind": addr, "worker_class": "gthread", **self.server_options,
+            # every phone keeps its connection: all of a big game's fit in one poller
+            "worker_connections": 4000, "keepalive": 20, "backlog": 4096,
+            "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "info",
+        }).run()

@@ -1,0 +1,95 @@
+"""The frame contract: every frame the game publishes, its topic and its envelope.
+
+docs/game.md describes these frames for page authors; this module is the one place that
+builds them, and tests check what it builds against that description.
+
+Two kinds of frame share the envelope `{"type", "version", "data"}`:
+- *versioned* frames carry a change of the game, each at a version of its own (the caller
+  bumped it), on the status topic that every screen follows;
+- *live* frames (`LIVE_TYPES`) tell the host how the room fills up: a join or the number of
+  answers so far. They carry the game's version at the time without bumping it, go to the
+  players topic that only the host follows, and are safe to apply more than once.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+STATUS = "status"
+PLAYERS = "players"
+LIVE_TYPES = frozenset({"player_joined", "answer_count"})
+
+
+def topic(*, game_id: int, name: str) -> str:
+    """A game's topic, as the /topic/ convention of RabbitMQ and ActiveMQ spells it."""
+    return f"/topic/games.{game_id}.{name}"
+
+
+def topics(*, game_id: int, role: str) -> dict[str, str]:
+    """What a screen subscribes to: players follow the status topic, the host both."""
+    if role == "host":
+        return {STATUS: topic(game_id=game_id, name=STATUS),
+                PLAYERS: topic(game_id=game_id, name=PLAYERS)}
+    return {STATUS: topic(game_id=game_id, name=STATUS)}
+
+
+def read_pattern(*, game_id: int) -> str:
+    """The one pattern a browser token may read: both of this game's topics."""
+    return topic(game_id=game_id, name="*")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame for one game, ready to publish."""
+
+    game_id: int
+    type: str
+    version: int
+    data: dict[str, Any]
+
+    @property
+    def destination(self) -> str:
+        return topic(game_id=self.game_id, name=PLAYERS if self.type in LIVE_TYPES else STATUS)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON envelope; `type` first, so a reader can tell a frame by its prefix."""
+        return {"type": self.type, "version": self.version, "data": self.data}
+
+
+def lobby(*, game_id: int, version: int, game: dict[str, Any]) -> Frame:
+    return Frame(game_id, "lobby", version, {"game": game})
+
+
+def question_open(*, game_id: int, version: int, game: dict[str, Any],
+                  question: dict[str, Any] | None, server_time: int) -> Frame:
+    return Frame(game_id, "question_open", version,
+                 {"game": game, "question": question, "server_time": server_time})
+
+
+def question_closed(*, game_id: int, version: int, game: dict[str, Any],
+                    results: dict[str, Any] | None) -> Frame:
+    return Frame(game_id, "question_closed", version, {"game": game, "results": results})
+
+
+def leaderboard(*, game_id: int, version: int, players: list[dict[str, Any]]) -> Frame:
+    return Frame(game_id, "leaderboard", version, {"players": players})
+
+
+def finished(*, game_id: int, version: int, game: dict[str, Any],
+             podium: list[dict[str, Any]] | None, players: list[dict[str, Any]]) -> Frame:
+    return Frame(game_id, "finished", version, {"game": game, "podium": podium, "players": players})
+
+
+def player_departed(*, game_id: int, version: int, why: str, player: dict[str, Any],
+                    count: int) -> Frame:
+    """`why` is "left" or "kicked"; the player's own screen learns it from this frame."""
+    return Frame(game_id, f"player_{why}", version, {"player": player, "count": count})
+
+
+def player_joined(*, game_id: int, version: int, player: dict[str, Any], count: int) -> Frame:
+    return Frame(game_id, "player_joined", version, {"player": player, "count": count})
+
+
+def answer_count(*, game_id: int, version: int, question_id: int, count: int,
+                 total: int) -> Frame:
+    return Frame(game_id, "answer_count", version,
+                 {"question_id": question_id, "count": count, "total": total})

@@ -1,0 +1,145 @@
+"""Answers in big games: constant work, counted later, scored on the player's own clock."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.conf import settings
+
+from quiz.game import services
+from quiz.game.models import Answer, Game, Player
+from quiz.game.services import GameError
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LIMIT_MS = 20_000  # the quiz fixture's time limit
+
+
+@pytest.fixture
+def open_question(game: Game, author) -> tuple[Game, list[Player]]:
+    """Ann and Bo in the game, its first question (Paris is right) open since T0."""
+    players = [services.join_game(game_id=game.id, nickname=name) for name in ("Ann", "Bo")]
+    services.start_game(game_id=game.id, user=author, now=T0)
+    game.refresh_from_db()
+    return game, players
+
+
+def answer(game: Game, player: Player, *, after_ms: int, reaction_ms: int | None,
+           correct: bool = True) -> Answer:
+    question = game.current_question
+    choice = question.choices.get(is_correct=correct) if correct else question.choices.filter(
+        is_correct=False).first()
+    return services.submit_answer(
+        game_id=game.id, player_id=player.id, question_id=question.id, choice_ids=[choice.id],
+        reaction_ms=reaction_ms, now=T0 + timedelta(milliseconds=after_ms))
+
+
+def test_the_players_own_reaction_time_is_what_counts(open_question) -> None:
+    game, (ann, _) = open_question
+    assert answer(game, ann, after_ms=3_400, reaction_ms=3_000).response_ms == 3_000
+
+
+def test_a_claim_of_zero_ms_is_clamped_to_the_delivery_allowance(open_question) -> None:
+    game, (ann, _) = open_question
+    allowance = settings.QUIZ_DELIVERY_ALLOWANCE_MS
+    assert answer(game, ann, after_ms=5_000, reaction_ms=0).response_ms == 5_000 - allowance
+
+
+def test_a_claim_longer_than_the_server_saw_is_capped(open_question) -> None:
+    game, (ann, _) = open_question
+    assert answer(game, ann, after_ms=2_000, reaction_ms=9_000).response_ms == 2_000
+
+
+def test_without_a_reaction_time_the_servers_elapsed_time_counts(open_question) -> None:
+    game, (ann, _) = open_question
+    assert answer(game, ann, after_ms=2_500, reaction_ms=None).response_ms == 2_500
+
+
+def test_an_answer_that_left_in_time_counts_within_the_grace(open_question) -> None:
+    game, (ann, _) = open_question
+    late_ms = LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS - 100
+    assert answer(game, ann, after_ms=late_ms, reaction_ms=LIMIT_MS - 500).response_ms == (
+        late_ms - settings.QUIZ_DELIVERY_ALLOWANCE_MS)
+
+
+def refused(code: str, game: Game, action) -> None:
+    before = (Answer.objects.count(), Game.objects.get(pk=game.pk).version)
+    with pytest.raises(GameError) as info:
+        action()
+    assert info.value.code == code
+    assert (Answer.objects.count(), Game.objects.get(pk=game.pk).version) == before
+
+
+def test_an_answer_past_the_grace_is_refused(open_question) -> None:
+    game, (ann, _) = open_question
+    refused("too_late", game, lambda: answer(
+        game, ann, after_ms=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS, reaction_ms=1_000))
+
+
+def test_an_answer_after_the_deadline_without_a_reaction_time_is_refused(open_question) -> None:
+    game, (ann, _) = open_question
+    refused("too_late", game, lambda: answer(game, ann, after_ms=LIMIT_MS, reaction_ms=None))
+
+
+def test_a_reaction_time_past_the_limit_is_refused(open_question) -> None:
+    game, (ann, _) = open_question
+    refused("too_late", game, lambda: answer(
+        game, ann, after_ms=LIMIT_MS + 500, reaction_ms=LIMIT_MS + 100))
+
+
+def test_two_choices_for_a_single_answer_question_are_refused(open_question) -> None:
+    game, (ann, _) = open_question
+    question = game.current_question
+    refused("invalid_choice", game, lambda: services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=question.id,
+        choice_ids=list(question.choices.values_list("id", flat=True)), now=T0))
+
+
+def test_scores_of_a_scripted_round_follow_the_formula(open_question, author) -> None:
+    game, (ann, bo) = open_question
+    cleo = services.join_game(game_id=game.id, nickname="Cleo")
+    plays = {ann: (800, 500, True), bo: (6_100, 5_900, True), cleo: (2_000, 1_200, False)}
+    for player, (after_ms, reaction_ms, correct) in plays.items():
+        answer(game, player, after_ms=after_ms, reaction_ms=reaction_ms, correct=correct)
+    services.close_question(game_id=game.id, user=author)
+    scores = {p.nickname: p.score for p in Player.objects.filter(game=game)}
+    assert scores == {
+        "Ann": services.score_answer(points=1000, time_limit=20, response_ms=500, correct=True),
+        "Bo": services.score_answer(points=1000, time_limit=20, response_ms=5_900, correct=True),
+        "Cleo": 0,
+    }
+
+
+def test_answers_publish_no_frame_and_leave_the_version(open_question, no_broker,
+                                                        django_capture_on_commit_callbacks):
+    game, (ann, _) = open_question
+    no_broker.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(game, ann, after_ms=1_000, reaction_ms=900)
+    game_after = Game.objects.get(pk=game.pk)
+    assert (no_broker, game_after.version) == ([], game.version)
+
+
+def test_a_report_publishes_one_count_for_all_answers_since_the_last(open_question,
+                                                                      no_broker) -> None:
+    game, players = open_question
+    extra = [services.join_game(game_id=game.id, nickname=f"P{i}") for i in range(3)]
+    for player in [*players, *extra][:4]:
+        answer(game, player, after_ms=1_000, reaction_ms=900)
+    no_broker.clear()
+    services.report_answers(game_id=game.id)
+    assert [(f["type"], f["data"]["count"], f["data"]["total"]) for _, f in no_broker] == [
+        ("answer_count", 4, 5)]
+
+
+def test_a_report_closes_the_question_once_everyone_answered(open_question) -> None:
+    game, players = open_question
+    for player in players:
+        answer(game, player, after_ms=1_000, reaction_ms=900)
+    services.report_answers(game_id=game.id)
+    assert Game.objects.get(pk=game.pk).state == Game.State.QUESTION_CLOSED
+
+
+def test_overdue_questions_close_with_no_request(open_question) -> None:
+    game, _ = open_question
+    deadline = T0 + timedelta(milliseconds=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS)
+    assert services.close_overdue_questions(now=deadline - timedelta(milliseconds=1)) == []
+    assert services.close_overdue_questions(now=deadline) == [game.id]
