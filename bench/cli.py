@@ -14,11 +14,11 @@ from bench import report
 from bench.games import (
     SERVICES,
     SERVICES_HOWTO,
-    THINK_SECONDS,
     GameRun,
+    GameShape,
     Setup,
-    game_shape,
     play_games,
+    skipped_run,
     start_embedded,
     start_services,
 )
@@ -50,15 +50,17 @@ class Plan:
     latency_subscribers: int
     latency_rounds: int
     idle_connections: int
-    games: tuple[tuple[int, int, int], ...]  # games at once, players in each, questions
+    games: tuple[GameShape, ...]
 
 
-# Answers cost the site O(players) each (every answer returns the whole snapshot), so the
-# 1,000-player game asks one question: three would take minutes on this machine.
-FULL = Plan(
-    (10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, ((1, 100, 3), (1, 1000, 1), (10, 50, 2))
-)
-QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000, ((1, 50, 2),))
+# Big games as players meet them (issue 7): the shortest time limits authors pick, everyone
+# answering while the clock runs; then a flood, to see how many answers a second the site
+# sustains.
+BURST = GameShape(1, 1000, 2, 5, (0.5, 3.0))
+MANY_GAMES = GameShape(10, 100, 2, 5, (0.5, 3.0))
+FLOOD = GameShape(1, 1000, 1, 5, (0.0, 1.0))
+FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, (BURST, MANY_GAMES, FLOOD))
+QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000, (GameShape(1, 50, 2, 5, (0.5, 3.0)),))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,13 +123,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="postgres://quiz:quiz@127.0.0.1:5432/quiz",
         help="a PostgreSQL database whose user may create databases: whole games on "
         "RabbitMQ + PostgreSQL each get a fresh one beside it (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--sqlite-options",
-        metavar="QUERY",
-        default="",
-        help="query string added to the embedded setup's DATABASE_URL, e.g. "
-        "transaction_mode=IMMEDIATE (default: none, Django's defaults)",
     )
     parser.add_argument(
         "--web-workers",
@@ -281,25 +276,21 @@ async def _bench_games(
                         web_workers=args.web_workers,
                     )
             else:
-                setup = start_embedded(args.sqlite_options)
+                setup = start_embedded()
         except RuntimeError as error:
             why_not = f"FAILED to start: {error}"
         if setup is None:
             progress(f"{name}: skipped ({why_not})")
             notes.append(f"{name}: skipped ({why_not}); to run it: `{SERVICES_HOWTO}`")
-            game_runs += [
-                GameRun(name, "ws", game_shape(*shape), skipped=why_not) for shape in plan.games
-            ]
+            game_runs += [skipped_run(name, shape, why_not) for shape in plan.games]
             continue
         notes.append(f"{name}: {setup.description}")
         ran: list[GameRun] = []
         try:
-            for games, players, questions in plan.games:
-                label = f"{name} {game_shape(games, players, questions)}"
+            for shape in plan.games:
+                label = f"{name} {shape}"
                 progress(f"{label} ...")
-                run = await play_games(
-                    setup, loadgen, games=games, players=players, questions=questions
-                )
+                run = await play_games(setup, loadgen, shape)
                 ran.append(run)
                 progress(f"{label}: {_summary(run)}")
         finally:
@@ -313,9 +304,9 @@ async def _bench_games(
         preamble.append("")
     preamble += [
         f"Whole games: {os.cpu_count()} cores; {loadgen.workers} load generator processes "
-        f"hold the players (each its own cookie session and WebSocket), and this one the "
-        f"host. Players think "
-        f"{THINK_SECONDS[0]}-{THINK_SECONDS[1]} s before answering.",
+        f"hold the players (each its own HTTP connection, cookie session and WebSocket with "
+        f"10 s heart-beats, as play.html), and this one the host. A player answers after its "
+        f"think time (the shape's), and sends that as the reaction time its page measured.",
         "",
         *(f"- {note}" for note in notes),
     ]
@@ -398,9 +389,14 @@ def _summary(run: Run) -> str:
     if run.failure:
         return f"FAILED: {run.failure}"
     if isinstance(run, GameRun):
+        refused = ", ".join(f"{code} x{n}" for code, n in run.refused.most_common(3))
         return (
+            f"joins {run.joins_per_second:,.0f}/s; "
             f"question to player p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms, "
             f"max {run.max_ms:.0f} ms, spread {run.spread_ms:.0f} ms; "
+            f"answers {run.answers:,} of {run.answers_sent:,} accepted"
+            f"{f' (refused: {refused})' if refused else ''}, request p50 "
+            f"{run.answer_p50_ms:.0f} ms p99 {run.answer_p99_ms:.0f} ms, "
             f"{run.answers_per_second:,.0f} answers/s, lost {run.lost}, "
             f"frames missing {run.frames_missing}, HTTP errors {len(run.http_errors)}; "
             f"CPU s: site {run.site_cpu or 0:.1f}, broker {run.broker_cpu or 0:.1f}, "

@@ -1,10 +1,10 @@
 """Whole games: the site and its broker started here, a host, and players in the workers.
 
-A `Setup` starts one way of serving the game (the embedded defaults, or RabbitMQ +
-PostgreSQL + several web workers) on free ports and a fresh database. `play_games` signs up
-a host over HTTP, opens G games of N players each, lets the workers' players join, then
-the host starts and advances every game while the players answer, and turns what both
-sides saw into one `GameRun`.
+A `Setup` starts one way of serving the game (the embedded defaults as `make run` serves them,
+or RabbitMQ + PostgreSQL + several web workers) on free ports and a fresh database.
+`play_games` signs up a host over HTTP, opens the games of a `GameShape`, lets the workers'
+players join, then the host starts and advances every game while the players answer, and
+turns what both sides saw, and the points the site gave, into one `GameRun`.
 """
 
 from __future__ import annotations
@@ -36,19 +36,34 @@ from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
 from bench.workloads import Run, _percentile
 
 SERVICES_HOWTO = "make services"
-TIME_LIMIT = 60  # seconds per question: everyone answers well before, so questions close early
-THINK_SECONDS = (0.1, 1.0)
-HTTP_CONNECTIONS = 4  # per worker, kept alive: runserver's listen backlog is only 10
 STALL_SECONDS = 10.0
+GRACE_SECONDS = 1.0  # QUIZ_ANSWER_GRACE_MS: a question closes this long after its deadline
 STARTUP_SECONDS = 60.0
 EMBEDDED = "embedded"
 SERVICES = "RabbitMQ+PostgreSQL"
 FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
 
 
+@dataclass(frozen=True)
+class GameShape:
+    """G games at once of N players each, Q questions of T seconds; each player answers
+    between think[0] and think[1] seconds after the question reached it."""
+
+    games: int
+    players: int
+    questions: int
+    time_limit: int
+    think: tuple[float, float]
+
+    def __str__(self) -> str:
+        size = f"{self.games} games x {self.players}" if self.games > 1 else f"1 x {self.players}"
+        return (f"{size}, {self.questions} q of {self.time_limit} s, "
+                f"think {self.think[0]:g}-{self.think[1]:g} s")
+
+
 @dataclass
 class GameRun(Run):
-    """N players in each of G games, Q questions each."""
+    """One `GameShape` played."""
 
     games: int = 0
     players: int = 0  # per game
@@ -58,10 +73,15 @@ class GameRun(Run):
     p99_ms: float = 0.0
     max_ms: float = 0.0
     spread_ms: float = 0.0  # worst question: first player to last player
+    answers_sent: int = 0
     answers: int = 0  # accepted (HTTP 200)
+    refused: Counter[str] = field(default_factory=Counter)  # "<status> <code>" or why no reply
+    answer_p50_ms: float = 0.0  # answer request sent -> response read
+    answer_p99_ms: float = 0.0
     answer_seconds: float = 0.0  # per question, first answer sent to last accepted, summed
+    points_error: tuple[float, float, float] | None = None  # p50, p99, max, of 1000 points
     frames_missing: int = 0
-    http_errors: list[str] = field(default_factory=list)
+    http_errors: list[str] = field(default_factory=list)  # joins and host actions
     site_cpu: float | None = None
     db_cpu: float | None = None
     skipped: str | None = None
@@ -69,6 +89,18 @@ class GameRun(Run):
     @property
     def answers_per_second(self) -> float:
         return self.answers / self.answer_seconds if self.answer_seconds else 0.0
+
+    @property
+    def joins_per_second(self) -> float:
+        total = self.games * self.players
+        return total / self.join_seconds if self.join_seconds else 0.0
+
+    @property
+    def site_cpu_ms_per_answer(self) -> float | None:
+        """The site's CPU over the whole run (joins too) per accepted answer."""
+        if self.site_cpu is None or not self.answers:
+            return None
+        return self.site_cpu * 1000 / self.answers
 
 
 # The servers
@@ -115,9 +147,9 @@ class Setup:
         return None
 
 
-def start_embedded(sqlite_options: str = "") -> Setup:
-    """runserver on a fresh SQLite database and the built-in broker, as `make run` has them;
-    `sqlite_options` is a query string for DATABASE_URL (dj-database-url's OPTIONS)."""
+def start_embedded() -> Setup:
+    """The site as `make run` serves it (manage.py rungame: gunicorn, threaded, one process
+    on SQLite) on a fresh SQLite database, and the built-in broker."""
     setup = Setup(EMBEDDED)
     workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
     tcp_port, ws_port, http_port = free_port(), free_port(), free_port()
@@ -125,8 +157,8 @@ def start_embedded(sqlite_options: str = "") -> Setup:
     config = workdir / "broker.toml"
     config.write_text(f'[tokens]\nsecret = "{secret}"\nresource_server_id = "broker"\n')
     env = _site_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}"
-        + (f"?{sqlite_options}" if sqlite_options else ""),
+        DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
+        QUIZ_BROKER="external",  # started here, with the bench's own ports and secrets
         STOMP_HOST="127.0.0.1",
         STOMP_PORT=str(tcp_port),
         STOMP_LOGIN="quiz",
@@ -145,18 +177,16 @@ def start_embedded(sqlite_options: str = "") -> Setup:
         setup._processes.append(_spawn(broker, env, workdir / "broker.log"))
         wait_for_port(setup._processes[-1], ws_port, STARTUP_SECONDS)
         setup._broker_process = psutil.Process(setup._processes[-1].pid)
-        server = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{http_port}"]
+        server = [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{http_port}"]
         setup._processes.append(_spawn(server, env, workdir / "site.log"))
         wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
         setup.stop()
         raise
     setup.description = (
-        "`manage.py runserver --noreload` (DEBUG on) on a fresh SQLite database"
-        + (f" with `?{sqlite_options}` in DATABASE_URL" if sqlite_options else "")
-        + ", "
-        "publishing to `python -m broker` (tokens secret and publisher user from its "
-        "config)"
+        "`manage.py rungame` as `make run` starts the site (gunicorn, gthread worker: one "
+        "process, 32 threads; DEBUG on) on a fresh SQLite database, publishing to "
+        "`python -m broker` (tokens secret and publisher user from its config)"
     )
     setup.site = Site("127.0.0.1", http_port, _ws_endpoint(f"ws://127.0.0.1:{ws_port}/ws"))
     return setup
@@ -194,7 +224,6 @@ async def start_services(
             f"RabbitMQ refused or did not answer the publisher {publisher.login} at "
             f"{rabbitmq_stomp}: {error or 'timed out'}"
         )
-    gunicorn = Path(sys.executable).with_name("gunicorn")
     workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
     database = f"quiz_bench_{os.getpid()}_{secrets.token_hex(3)}"
     setup._admin_url = postgres_url
@@ -215,16 +244,12 @@ async def start_services(
     setup.env = env
     try:
         _manage(env, "migrate", "--noinput")
-        if gunicorn.exists():
-            server = [
-                str(gunicorn), "quiz.wsgi", "--workers", str(web_workers),
-                "--bind", f"127.0.0.1:{http_port}", "--backlog", "2048",
-            ]  # fmt: skip
-            how = f"`gunicorn quiz.wsgi --workers {web_workers}` (sync workers, DEBUG off)"
-        else:
-            server = [sys.executable, "manage.py", "runserver", "--noreload"]
-            server.append(f"127.0.0.1:{http_port}")
-            how = "`manage.py runserver` (gunicorn is not installed: ONE process)"
+        server = [
+            sys.executable, "manage.py", "rungame", "--workers", str(web_workers),
+            "--addr", f"127.0.0.1:{http_port}",
+        ]  # fmt: skip
+        how = (f"`manage.py rungame --workers {web_workers}` (gunicorn, gthread workers of 32 "
+               "threads, DEBUG off)")
         setup._processes.append(_spawn(server, env, workdir / "site.log"))
         wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
@@ -395,7 +420,7 @@ class Host:
         self.session = Session()
         self.errors: list[str] = []
 
-    async def sign_up(self, questions: int) -> int:
+    async def sign_up(self, questions: int, time_limit: int) -> int:
         """The host's account (signed up, hence logged in) and a quiz; returns its id."""
         await self._ok(self.http.get(self.session, "/accounts/signup/"), 200)
         password = secrets.token_urlsafe(12)
@@ -407,7 +432,7 @@ class Host:
             "questions": [
                 {
                     "text": f"Question {number}?",
-                    "time_limit": TIME_LIMIT,
+                    "time_limit": time_limit,
                     "points": 1000,
                     "choices": [{"text": f"Choice {c}", "correct": c == 0} for c in range(4)],
                 }
@@ -471,22 +496,20 @@ class Host:
 # The workload
 
 
-def game_shape(games: int, players: int, questions: int) -> str:
-    shape = f"{games} games x {players}" if games > 1 else f"1 game x {players}"
-    return shape + (f", {questions} questions" if questions > 1 else ", 1 question")
+def skipped_run(setup_name: str, shape: GameShape, why: str) -> GameRun:
+    return GameRun(setup_name, "ws", str(shape), games=shape.games, players=shape.players,
+                   questions=shape.questions, skipped=why)
 
 
-async def play_games(
-    setup: Setup, loadgen: LoadGenerator, *, games: int, players: int, questions: int
-) -> GameRun:
-    """G games of N players, Q questions each, all at once; see the module docstring."""
-    shape = game_shape(games, players, questions)
-    run = GameRun(setup.name, "ws", shape, games=games, players=players, questions=questions)
+async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> GameRun:
+    """The games of `shape`, all at once; see the module docstring."""
+    games, players, questions = shape.games, shape.players, shape.questions
+    run = GameRun(setup.name, "ws", str(shape), games=games, players=players, questions=questions)
     host = Host(setup, f"host{secrets.token_hex(4)}")
     hosted: list[HostedGame] = []
     cpu_before = setup.cpu_seconds(), loadgen.cpu_seconds(), _machine_busy()
     try:
-        quiz_id = await host.sign_up(questions)
+        quiz_id = await host.sign_up(questions, shape.time_limit)
         for _ in range(games):
             hosted.append(await host.open_game(quiz_id, players))
         everyone = [(game.id, game.pin, f"p{index}") for game in hosted for index in range(players)]
@@ -494,14 +517,14 @@ async def play_games(
         started = time.perf_counter()
         shares = [everyone[index :: loadgen.workers] for index in range(loadgen.workers)]
         failures = await loadgen.ask(
-            [JoinPlayers(setup.site, share, THINK_SECONDS, HTTP_CONNECTIONS) for share in shares]
+            [JoinPlayers(setup.site, share, shape.think) for share in shares]
         )
         run.join_seconds = time.perf_counter() - started
         joined = [failure for worker in failures for failure in worker]
         if joined:
             run.failure = f"{len(joined)} of {len(everyone)} players could not join: {joined[0]}"
         else:
-            await asyncio.gather(*(_host_game(host, game, hosted, loadgen, questions)
+            await asyncio.gather(*(_host_game(host, game, hosted, loadgen, shape)
                                    for game in hosted))  # fmt: skip
         report = merged(await loadgen.ask([CollectPlayers()] * loadgen.workers))
     except (RuntimeError, OSError, HttpError, ConnectionFailed, TimeoutError) as error:
@@ -511,18 +534,62 @@ async def play_games(
         await host.close(hosted)
     _charge(run, setup, loadgen, cpu_before)
     _score(run, report, hosted, host)
+    run.points_error = _points_error(setup, report)
     return run
 
 
+# The points each answer got, against the formula for the player's true reaction time: run in
+# the site's own environment, so that the formula is the site's (services.score_answer).
+POINTS_ERROR_SCRIPT = """
+import json, os
+from quiz.game.models import Answer
+from quiz.game.services import score_answer
+with open(os.environ["BENCH_TRUE_REACTION_MS"]) as file:
+    true_ms = {tuple(k.split("|")): v for k, v in json.load(file).items()}
+errors = []
+for a in Answer.objects.filter(player__game_id__in={int(g) for g, _, _ in true_ms}).values(
+        "player__game_id", "player__nickname", "question_id", "response_ms",
+        "question__points", "question__time_limit"):
+    key = (str(a["player__game_id"]), a["player__nickname"], str(a["question_id"]))
+    if key in true_ms:
+        def points(ms):
+            return score_answer(points=a["question__points"], time_limit=a["question__time_limit"],
+                                response_ms=ms, correct=True) * 1000 / a["question__points"]
+        errors.append(abs(points(a["response_ms"]) - points(true_ms[key])))
+print(json.dumps(errors))
+"""
+
+
+def _points_error(setup: Setup, report: PlayersReport) -> tuple[float, float, float] | None:
+    """p50, p99 and max of |points given - points for the true reaction time|, per 1,000."""
+    accepted = {
+        f"{answer.game_id}|{answer.nickname}|{answer.question_id}": answer.reaction_ms
+        for answer in report.answers
+        if answer.outcome == "ok"
+    }
+    if not accepted or setup.workdir is None:
+        return None
+    path = setup.workdir / "true-reaction-ms.json"
+    path.write_text(json.dumps(accepted))
+    env = {**setup.env, "BENCH_TRUE_REACTION_MS": str(path)}
+    errors = sorted(json.loads(_manage(env, "shell", "-v", "0", "-c", POINTS_ERROR_SCRIPT)))
+    if not errors:
+        return None
+    return _percentile(errors, 50), _percentile(errors, 99), errors[-1]
+
+
 async def _host_game(
-    host: Host, game: HostedGame, hosted: list[HostedGame], loadgen: LoadGenerator, questions: int
+    host: Host, game: HostedGame, hosted: list[HostedGame], loadgen: LoadGenerator,
+    shape: GameShape,
 ) -> None:
-    """start, then next after each question closes (everyone answered), until finished.
+    """start, then next after each question closes (everyone answered, or its time is up),
+    until finished.
 
     Before each action the host waits until every player of every game has the frames the
     host has seen, as a host waits for the room to read the results.
     """
-    timeout = TIME_LIMIT + STALL_SECONDS
+    questions = shape.questions
+    timeout = shape.time_limit + GRACE_SECONDS + STALL_SECONDS
     for index in range(questions + 1):
         await _players_caught_up(hosted, loadgen)
         game.opened_ns[index] = time.perf_counter_ns()
@@ -601,12 +668,17 @@ def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: 
         question_id: index for game in hosted for index, question_id in
         enumerate(sorted(game.recorded))
     }  # fmt: skip
+    answer_ns = sorted(answer.done_ns - answer.sent_ns for answer in report.answers)
+    if answer_ns:
+        run.answer_p50_ms = _percentile(answer_ns, 50) / 1e6
+        run.answer_p99_ms = _percentile(answer_ns, 99) / 1e6
     for (game_id, question_id), answers in by_question(report).items():
         accepted = [answer for answer in answers if answer.outcome == "ok"]
+        run.answers_sent += len(answers)
         run.answers += len(accepted)
         run.expected += len(accepted)
         run.received += min(len(accepted), games[game_id].recorded.get(question_id, 0))
-        run.http_errors += [answer.outcome for answer in answers if answer.outcome != "ok"]
+        run.refused.update(answer.outcome for answer in answers if answer.outcome != "ok")
         if accepted:
             index = question_index.get(question_id, -1)
             first = min(answer.sent_ns for answer in answers)

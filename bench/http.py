@@ -1,8 +1,8 @@
-"""A small HTTP/1.1 client on raw asyncio: keep-alive connections shared by many cookie jars.
+"""A small HTTP/1.1 client on raw asyncio: keep-alive connections and cookie jars.
 
-Simulated players each keep their own cookies (`Session`) but share a few connections per
-process (`HttpPool`), as many browsers behind one proxy would: the site sees one session per
-player without one socket, and one runserver thread, per player.
+Each simulated phone has its own cookies (`Session`) and its own pool of one connection
+(`HttpPool`), kept alive while the site keeps it open and opened again when the site closed
+it, as a browser does.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """Simulated players, inside a load generator worker: join over HTTP, listen over STOMP, answer.
 
-Each player is a browser in miniature: its own cookie session (join form with its CSRF
-token, then the broker token), one WebSocket STOMP connection subscribed to its game's
-status topic, and for every question_open frame an answer posted after a random think time.
-The worker records when each question reached each player and what each answer got back;
-the main process, which knows when the host asked, turns that into latencies.
+Each player is a phone in miniature: its own HTTP connection (kept alive while the site keeps
+it, opened again when the site closed it) and cookie session; the requests play.html makes
+(join form, join, the play page with the first broker token in it, the snapshot once
+subscribed; the static files a browser fetches once are left out); one WebSocket STOMP
+connection with the page's heart-beats, subscribed to its game's status topic; and for every
+question_open frame an answer posted after a random think time, with that think time as the
+reaction time the page would measure. The worker records when each question reached each
+player and what each answer got back; the main process, which knows when the host asked,
+turns that into latencies.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
@@ -42,7 +47,6 @@ class JoinPlayers:
     site: Site
     players: list[tuple[int, str, str]]
     think_seconds: tuple[float, float]
-    http_connections: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class CollectPlayers:
 class AnswerRecord:
     game_id: int
     question_id: int
+    nickname: str
+    reaction_ms: int  # the think time: question_open received to answer sent
     outcome: str  # "ok", the API's "<status> <error code>", or why there was no response
     sent_ns: int  # perf_counter_ns, comparable across processes (CLOCK_MONOTONIC)
     done_ns: int
@@ -94,12 +100,13 @@ class Player:
         self.pin = pin
         self.nickname = nickname
         self.session = Session()
+        self.http = HttpPool(team.site.host, team.site.port, 1)  # this phone's own connection
         self.client: StompClient | None = None
         self.frames: Counter[str] = Counter()
 
     async def join(self) -> None:
-        """Join form, broker token, WebSocket, subscription: as play.html does."""
-        http = self.team.http
+        """What a phone does from the join form to a live game screen, as play.html does."""
+        http = self.http
         page = await http.get(self.session, f"/?pin={self.pin}")
         if page.status != 200 or not self.session.csrf_token:
             raise _JoinFailed(f"join form: {page.status}")
@@ -108,10 +115,11 @@ class Player:
         )
         if joined.status != 302:
             raise _JoinFailed(f"join: {joined.status}")
-        token = await http.get(self.session, f"/api/games/{self.game_id}/token/")
-        if token.status != 200:
-            raise _JoinFailed(f"token: {token.error}")
-        endpoint = replace(self.team.site.ws, passcode=token.json()["token"])
+        page = await http.get(self.session, f"/play/{self.game_id}/")
+        token = re.search(rb'"token": "([^"]+)"', page.body) if page.status == 200 else None
+        if token is None:
+            raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
+        endpoint = replace(self.team.site.ws, passcode=token.group(1).decode())
         async with self.team.handshakes:
             self.client = await asyncio.wait_for(
                 open_client(endpoint, self.team.progress), CONNECT_TIMEOUT
@@ -121,6 +129,9 @@ class Player:
                 CONNECT_TIMEOUT,
             )
         self.client.fast(self.on_message)
+        snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
+        if snapshot.status != 200:  # the page's reload once subscribed (onReady)
+            raise _JoinFailed(f"snapshot once subscribed: {snapshot.error}")
 
     def on_message(self, client: StompClient, frame: Frame, now: int) -> None:
         kind = _frame_type(frame.body)
@@ -131,20 +142,25 @@ class Player:
             self.team.spawn(self.answer(question))
 
     async def answer(self, question: dict[str, Any]) -> None:
+        shown = time.perf_counter_ns()
         await asyncio.sleep(random.uniform(*self.team.think_seconds))
         choice = random.choice(question["choices"])["id"]
         sent = time.perf_counter_ns()
+        reaction_ms = (sent - shown) // 1_000_000
         try:
-            response = await self.team.http.post_json(
+            response = await self.http.post_json(
                 self.session,
                 f"/api/games/{self.game_id}/answer/",
-                {"question_id": question["id"], "choice_ids": [choice]},
+                {"question_id": question["id"], "choice_ids": [choice], "reaction_ms": reaction_ms},
             )
             outcome = "ok" if response.status == 200 else response.error
         except (HttpError, TimeoutError) as error:
             outcome = str(error) or type(error).__name__
         self.team.report.answers.append(
-            AnswerRecord(self.game_id, question["id"], outcome, sent, time.perf_counter_ns())
+            AnswerRecord(
+                self.game_id, question["id"], self.nickname, reaction_ms, outcome, sent,
+                time.perf_counter_ns(),
+            )
         )
 
 
@@ -163,7 +179,6 @@ class Players:
         self.site = command.site
         self.think_seconds = command.think_seconds
         self.progress = progress
-        self.http = HttpPool(command.site.host, command.site.port, command.http_connections)
         self.handshakes = asyncio.Semaphore(WS_HANDSHAKES_IN_FLIGHT)
         self.report = PlayersReport(players=len(command.players))
         self.players = [Player(self, *player) for player in command.players]
@@ -198,7 +213,7 @@ class Players:
                 if player.client.closed.done():
                     report.dropped.append(player.client.error or "connection closed")
                 player.client.close()
-        self.http.close()
+            player.http.close()
         return report
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
-from bench.games import EMBEDDED, SERVICES, GameRun
+from bench.games import GameRun
 from bench.workloads import Latency, Memory, Run, Throughput
 
 OURS = "ours"
@@ -205,92 +206,101 @@ def _met(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 
 
-GAME_GOAL_MS = 250.0
-GAME_GOAL_PLAYERS = 1000
+def _points_error(run: GameRun) -> str:
+    if run.points_error is None:
+        return "n/a"
+    return " / ".join(f"{value:.1f}" for value in run.points_error)
+
+
+def _refused(run: GameRun) -> str:
+    return ", ".join(f"{code} ×{n:,}" for code, n in run.refused.most_common()) or "0"
+
+
+GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
+    "joins/s (all players joined in)": lambda run: (
+        f"{run.joins_per_second:,.0f} ({run.join_seconds:.1f} s)"),
+    "question to player p50 / p99 / max ms": lambda run: (
+        f"{run.p50_ms:,.0f} / {run.p99_ms:,.0f} / {run.max_ms:,.0f}"),
+    "answers accepted / sent": lambda run: f"{run.answers:,} / {run.answers_sent:,}",
+    "answers refused (by error)": _refused,
+    "answer request p50 / p99 ms": lambda run: (
+        f"{run.answer_p50_ms:,.0f} / {run.answer_p99_ms:,.0f}"),
+    "answers/s (accepted, per question's answer window)": lambda run: _number(
+        run.answers_per_second),
+    "points error p50 / p99 / max (of 1,000)": _points_error,
+    "site CPU ms per answer (whole run)": lambda run: _number(run.site_cpu_ms_per_answer, 1),
+    "lost answers": _loss,
+    "frames missing": lambda run: _bold_if(run.frames_missing),
+    "join and host errors": lambda run: _bold_if(len(run.http_errors)),
+    "CPU s: site / broker / db": lambda run: " / ".join(
+        _number(value, 1) for value in (run.site_cpu, run.broker_cpu, run.db_cpu)),
+    "CPU s: load gen / other": lambda run: " / ".join(
+        _number(value, 1) for value in (run.loadgen_cpu, run.other_cpu)),
+}
 
 
 def game_table(runs: Sequence[GameRun]) -> str:
-    """One row per size of game, each setup's value side by side in every cell."""
-    sides = _Sides(runs)
-    measures: dict[str, Callable[[GameRun], str]] = {
-        "join s": lambda run: _number(run.join_seconds, 1),
-        "p50 ms": lambda run: _number(run.p50_ms),
-        "p99 ms": lambda run: _number(run.p99_ms),
-        "max ms": lambda run: _number(run.max_ms),
-        "spread ms": lambda run: _number(run.spread_ms),
-        "answers/s": lambda run: _number(run.answers_per_second),
-        "answers": lambda run: _number(run.answers),
-        "lost answers": _loss,
-        "frames missing": lambda run: _bold_if(run.frames_missing),
-        "HTTP errors": lambda run: _bold_if(len(run.http_errors)),
-        "site CPU s": lambda run: _number(run.site_cpu, 1),
-        "broker CPU s": lambda run: _number(run.broker_cpu, 1),
-        "db CPU s": lambda run: _number(run.db_cpu, 1),
-        "load gen CPU s": lambda run: _number(run.loadgen_cpu, 1),
-        "other CPU s": lambda run: _number(run.other_cpu, 1),
-    }
-    header = ["players", *(sides.label(name) for name in measures)]
+    """One column per game shape and setup, one row per measure."""
+    header = ["measure", *(f"{run.workload}: {run.target}" for run in runs)]
     rows = []
-    for group in _grouped(runs):
-        row = [next(iter(group.values())).workload]
-        for measure in measures.values():
-            row.append(
-                " / ".join(
-                    "n/a" if run is None else "skipped" if run.skipped
-                    else "failed" if run.failure else measure(run)
-                    for run in (group.get(name) for name in sides.names)
-                )
-            )  # fmt: skip
-        rows.append(row)
-    return table(header, rows, text_columns=1)
+    for name, measure in GAME_MEASURES.items():
+        rows.append([name, *(
+            f"skipped: {run.skipped}" if run.skipped else "failed" if run.failure
+            else measure(run) for run in runs)])
+    return table(header, rows, text_columns=len(header))
 
 
 def _bold_if(count: int) -> str:
     return f"**{count:,}**" if count else "0"
 
 
+@dataclass(frozen=True)
+class GameGoal:
+    """A goal of issue 7 and the runs it is judged on (`shapes`: workload name prefixes)."""
+
+    text: str
+    holds: Callable[[GameRun], bool]
+    measured: Callable[[GameRun], str]
+    shapes: tuple[str, ...] = ()
+
+
+GAME_GOALS = (
+    GameGoal("100% of answers accepted", lambda run: run.answers == run.answers_sent > 0,
+             lambda run: f"{run.answers:,} of {run.answers_sent:,}"),
+    GameGoal("answer request p99 < 500 ms", lambda run: run.answer_p99_ms < 500,
+             lambda run: f"{run.answer_p99_ms:,.0f} ms"),
+    GameGoal("question-to-player p99 < 250 ms (host's start/next to the phone)",
+             lambda run: run.p99_ms < 250, lambda run: f"{run.p99_ms:,.0f} ms"),
+    GameGoal("points error p99 ≤ 10 of 1,000",
+             lambda run: run.points_error is not None and run.points_error[1] <= 10,
+             _points_error),
+    GameGoal("≥ 200 joins/s", lambda run: run.joins_per_second >= 200,
+             lambda run: f"{run.joins_per_second:,.0f}/s", ("1 x 1000",)),
+    GameGoal("sustained ≥ 500 answers/s (stretch 1,000/s)",
+             lambda run: run.answers_per_second >= 500,
+             lambda run: f"{run.answers_per_second:,.0f}/s", ("1 x 1000",)),
+    GameGoal("nothing lost: answers, frames, joins", lambda run: not (
+        run.lost or run.frames_missing or run.http_errors or run.dropped),
+        lambda run: f"lost {run.lost}, frames missing {run.frames_missing}, "
+                    f"errors {len(run.http_errors)}"),
+)
+
+
 def game_goals_table(runs: Sequence[GameRun]) -> str:
-    """The goals of issue 4, checked against this run's numbers."""
-
-    def within(run: GameRun) -> bool:
-        return not (run.skipped or run.failure or run.lost or run.frames_missing) and (
-            run.p99_ms < GAME_GOAL_MS
-        )
-
-    def most_players(setup: str) -> int:
-        """The biggest single game that met the latency goal with nothing lost."""
-        return max(
-            (run.players for run in runs if run.target == setup and run.games == 1 and within(run)),
-            default=0,
-        )
-
+    """The goals of issue 7, checked against every run they apply to."""
     rows = []
-    for setup in (EMBEDDED, SERVICES):
-        ones = [run for run in runs if run.target == setup and run.players == GAME_GOAL_PLAYERS]
-        if setup == EMBEDDED:
-            goal = (
-                f"{GAME_GOAL_PLAYERS:,} players in one game: question-to-player p99 < "
-                f"{GAME_GOAL_MS:.0f} ms, no lost answers (embedded)"
-            )
-        else:
-            goal = (
-                f"{SERVICES}: at least as many players in one game at p99 < "
-                f"{GAME_GOAL_MS:.0f} ms, nothing lost"
-            )
-        run = next((run for run in ones if run.games == 1), None)
-        if run is None:
-            rows.append([goal, "not measured (a --quick run?)", "n/a"])
-        elif run.skipped:
-            rows.append([goal, f"skipped: {run.skipped}", "n/a"])
-        elif run.failure:
-            rows.append([goal, f"failed: {run.failure}", _met(False)])
-        else:
-            measured = f"p99 {run.p99_ms:.0f} ms, lost {run.lost}, missing {run.frames_missing}"
-            ok = within(run)
-            if setup == SERVICES:
-                ok = ok and most_players(SERVICES) >= most_players(EMBEDDED)
-            rows.append([goal, measured, _met(ok)])
-    return table(["goal (issue 4)", "measured", "met"], rows, text_columns=2)
+    for goal in GAME_GOALS:
+        for run in runs:
+            if goal.shapes and not run.workload.startswith(goal.shapes):
+                continue
+            where = f"{run.workload}: {run.target}"
+            if run.skipped:
+                rows.append([goal.text, where, f"skipped: {run.skipped}", "n/a"])
+            elif run.failure:
+                rows.append([goal.text, where, f"failed: {run.failure}", _met(False)])
+            else:
+                rows.append([goal.text, where, goal.measured(run), _met(goal.holds(run))])
+    return table(["goal (issue 7)", "run", "measured", "met"], rows, text_columns=3)
 
 
 def problems(runs: Sequence[Run]) -> list[str]:
@@ -342,7 +352,7 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     if games:
         title = "Whole games: host's start/next to each player's question_open, answers"
         lines += ["", f"## {title}", "", game_table(games)]
-        lines += ["", "## Goals (issue 4)", "", game_goals_table(games)]
+        lines += ["", "## Goals (issue 7)", "", game_goals_table(games)]
     if found := problems(runs):
         lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in found)]
     return "\n".join(lines)

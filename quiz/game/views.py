@@ -16,8 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from broker.tokens import issue_token
-from quiz.game import frames, selectors, services
+from quiz.game import broker_access, frames, selectors, services
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
@@ -125,6 +124,9 @@ def _game_config(request: HttpRequest, game: Game, role: str,
         "nickname": player.nickname if player else None, "pin": game.pin,
         "join_url": join_url, "ws_url": broker_ws_url(request), "csrf_token": get_token(request),
         "topics": frames.topics(game_id=game.id, role=role),
+        # the first connect's token, so that a page needs no request for it
+        "token": broker_access.browser_token(game=game, player=player,
+                                             host_id=request.user.pk)["token"],
         "urls": urls,
     }
     if role == "host":
@@ -170,28 +172,13 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     return JsonResponse(selectors.snapshot(game=game, player=player))
 
 
-def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
-    """What RabbitMQ needs beyond reading a topic: its STOMP plugin subscribes through an
-    auto-delete queue named stomp-subscription-<random>, which the subscriber declares
-    (configure), binds (write) and consumes (read). Writing to a queue is not publishing: that
-    needs write on an exchange, and the token grants none. Our broker ignores these."""
-    return tuple(f"{resource_server_id}.{permission}:*/stomp-subscription-*"
-                 for permission in ("configure", "write", "read"))
-
-
 @require_GET
 @json_api
 def token(request: HttpRequest, game_id: int) -> JsonResponse:
     game = _game(game_id)
     player = _viewer(request, game)
-    subject = f"player:{player.id}" if player else f"host:{request.user.pk}"
-    ttl = settings.STOMP_TOKEN_TTL_SECONDS
-    server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
-    jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
-                      read=(frames.read_pattern(game_id=game.id),), write=(), ttl_seconds=ttl,
-                      resource_server_id=server_id,
-                      extra_scopes=rabbitmq_subscription_scopes(server_id))
-    return JsonResponse({"token": jwt, "expires_in": ttl})
+    return JsonResponse(broker_access.browser_token(game=game, player=player,
+                                                    host_id=request.user.pk))
 
 
 def _is_int(value: Any) -> bool:

@@ -12,17 +12,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Connect to the broker and stay connected until `close()`.
  *
- * Before every (re)connect a fresh broker token is fetched from `tokenUrl` (login "token",
- * passcode = the token). After every connect the `destinations` are subscribed, and once the
+ * The first connect uses `firstToken` (the page came with it); before every later one a fresh
+ * broker token is fetched from `tokenUrl` (login "token", passcode = the token). After every connect the `destinations` are subscribed, and once the
  * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
  * that nothing published while it was away is missed. Every message body is parsed as JSON and
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * The page only reads: this module never publishes.
  */
-export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady, onState,
-                                 onRefused }) {
+export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
+                                 onState, onRefused }) {
   let receipts = 0;
+  let unusedToken = firstToken;
   const client = new Client({
     brokerURL: wsUrl,
     heartbeatIncoming: HEARTBEAT_MS,
@@ -35,6 +36,11 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
   // stompjs gives up for good if this throws, so every failure is handled here.
   client.beforeConnect = async () => {
     onState("connecting");
+    if (unusedToken) {
+      client.connectHeaders = { login: "token", passcode: unusedToken };
+      unusedToken = null;
+      return;
+    }
     let retry = FIRST_RETRY_MS;
     while (client.active) {
       try {

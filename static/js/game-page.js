@@ -7,6 +7,9 @@ import { Router } from "./router.js";
 import { StatusLine } from "./ui.js";
 
 const SNAPSHOT_RETRY_MS = 3_000;
+// The snapshot is loaded once the page follows its topics, so no frame falls in between; a
+// page that cannot reach the broker by then shows the game without it.
+const BROKER_WAIT_MS = 2_000;
 // The server closes a question once the grace for answers on their way is over
 // (QUIZ_ANSWER_GRACE_MS, 1 s by default); ask for the snapshot if no close came soon after.
 const AFTER_DEADLINE_MS = 2_500;
@@ -87,10 +90,13 @@ export function startGamePage({ render, onRefused }) {
     });
   }
 
-  sync.reload();
+  setTimeout(() => {
+    if (!sync.state) sync.reload();
+  }, BROKER_WAIT_MS);
   connection = openConnection({
     wsUrl: config.ws_url,
     tokenUrl: config.urls.token,
+    firstToken: config.token,
     destinations: Object.values(config.topics),
     router,
     onReady: () => sync.reload(),

@@ -1,0 +1,32 @@
+"""What a browser may do on the broker: read its game's two topics, write nowhere.
+
+The same token works on our broker and on RabbitMQ's OAuth 2.0 backend (docs/game.md)."""
+
+from typing import Any
+
+from django.conf import settings
+
+from broker.tokens import issue_token
+from quiz.game import frames
+from quiz.game.models import Game, Player
+
+
+def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
+    """What RabbitMQ needs beyond reading a topic: its STOMP plugin subscribes through an
+    auto-delete queue named stomp-subscription-<random>, which the subscriber declares
+    (configure), binds (write) and consumes (read). Writing to a queue is not publishing: that
+    needs write on an exchange, and the token grants none. Our broker ignores these."""
+    return tuple(f"{resource_server_id}.{permission}:*/stomp-subscription-*"
+                 for permission in ("configure", "write", "read"))
+
+
+def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
+    """A token for `player`'s page, or the host's (`player` None): `{"token", "expires_in"}`."""
+    subject = f"player:{player.id}" if player is not None else f"host:{host_id}"
+    ttl = settings.STOMP_TOKEN_TTL_SECONDS
+    server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
+    jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
+                      read=(frames.read_pattern(game_id=game.id),), write=(), ttl_seconds=ttl,
+                      resource_server_id=server_id,
+                      extra_scopes=rabbitmq_subscription_scopes(server_id))
+    return {"token": jwt, "expires_in": ttl}
