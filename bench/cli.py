@@ -8,7 +8,7 @@ import platform
 import sys
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench import report
 from bench.games import (
@@ -59,6 +59,7 @@ class Plan:
 BURST = GameShape(1, 1000, 2, 5, (0.5, 3.0))
 MANY_GAMES = GameShape(10, 100, 2, 5, (0.5, 3.0))
 FLOOD = GameShape(1, 1000, 1, 5, (0.0, 1.0))
+GAME_SHAPES = {"burst": BURST, "many": MANY_GAMES, "flood": FLOOD}
 FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, (BURST, MANY_GAMES, FLOOD))
 QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000, (GameShape(1, 50, 2, 5, (0.5, 3.0)),))
 
@@ -87,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=WORKLOADS,
         help=f"run only this workload; repeatable; one of {', '.join(WORKLOADS)} (default: all)",
+    )
+    parser.add_argument(
+        "--game",
+        metavar="SHAPE",
+        action="append",
+        choices=GAME_SHAPES,
+        help="whole games of this shape only; repeatable; burst: 1 x 1000 players, 2 questions "
+        "of 5 s, answers 0.5-3 s after each question; many: 10 games x 100 at once, the same; "
+        "flood: 1 x 1000, answers 0-1 s after the question (default: all three)",
     )
     parser.add_argument(
         "--transport",
@@ -162,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("python -m bench: error: --workers must be at least 1", file=sys.stderr)
         return 2
     plan = QUICK if args.quick else FULL
+    if args.game:
+        plan = replace(plan, games=tuple(GAME_SHAPES[name] for name in dict.fromkeys(args.game)))
     raise_fd_limit(plan.idle_connections + 1024)
     # Fork the workers before any event loop exists.
     loadgen = LoadGenerator(args.workers, connections=plan.idle_connections)

@@ -1,5 +1,7 @@
 """Quizzes (authored content) and games (one live run of a quiz)."""
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -18,6 +20,11 @@ class Quiz(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @cached_property
+    def question_count(self) -> int:
+        """Counted once per instance: a snapshot or a frame names it twice."""
+        return self.questions.count()
 
 
 class Question(models.Model):

@@ -31,20 +31,25 @@ def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, An
     return ranked
 
 
-def player_entry(*, game: Game, player: Player) -> dict[str, Any]:
-    """The player's line of the ranking: ties share a rank, as in ranked_players."""
+def player_entry(*, game: Game, player: Player, above: int | None = None) -> dict[str, Any]:
+    """The player's line of the ranking: ties share a rank, as in ranked_players (`above`:
+    how many players still in have more points, if the caller counted them)."""
     if player.kicked or player.left_at is not None:
         rank = None
     else:
-        rank = 1 + game.players.active().filter(score__gt=player.score).count()
+        if above is None:
+            above = game.players.active().filter(score__gt=player.score).count()
+        rank = 1 + above
     return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": rank}
 
 
-def game_data(*, game: Game) -> dict[str, Any]:
+def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
+    """The game's line of every snapshot and frame (`player_count`, if the caller has it)."""
+    if player_count is None:
+        player_count = game.players.active().count()
     return {"id": game.id, "pin": game.pin, "state": game.state,
-            "question_index": game.question_index,
-            "question_count": game.quiz.questions.count(),
-            "player_count": game.players.active().count()}
+            "question_index": game.question_index, "question_count": game.quiz.question_count,
+            "player_count": player_count}
 
 
 def question_data(*, game: Game) -> dict[str, Any] | None:
@@ -54,7 +59,7 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
         return None
     choices = list(question.choices.all())
     return {"id": question.id, "index": game.question_index,
-            "count": game.quiz.questions.count(), "text": question.text,
+            "count": game.quiz.question_count, "text": question.text,
             "image_url": question.picture_url,
             "choices": [{"id": c.id, "text": c.text} for c in choices],
             "multiple": sum(c.is_correct for c in choices) > 1,
@@ -114,15 +119,22 @@ def podium(*, game: Game) -> list[dict[str, Any]] | None:
 def snapshot(*, game: Game, player: Player | None = None,
              now: datetime | None = None) -> dict[str, Any]:
     """Everything a page needs to draw the game at `game.version`: the host's (no `player`)
-    with every player, a player's with the top of the ranking and its own line."""
+    with every player and the answers so far; a player's with the top of the ranking and its
+    own line (every phone loads one when it joins, so it is kept to a few small queries)."""
     now = now or timezone.now()
-    me = None
-    if player is not None:
-        answered = bool(game.current_question_id) and Answer.objects.filter(
-            player=player, question_id=game.current_question_id).exists()
-        me = {**player_entry(game=game, player=player), "answered": answered}
-    return {"version": game.version, "server_time": ms(now), "game": game_data(game=game),
-            "players": ranked_players(game=game, limit=None if player is None else TOP_PLAYERS),
-            "question": question_data(game=game), "answers": answer_counts(game=game),
+    if player is None:
+        return {"version": game.version, "server_time": ms(now), "game": game_data(game=game),
+                "players": ranked_players(game=game), "question": question_data(game=game),
+                "answers": answer_counts(game=game), "results": results_data(game=game),
+                "podium": podium(game=game), "me": None}
+    counts = game.players.active().aggregate(
+        total=Count("id"), above=Count("id", filter=Q(score__gt=player.score)))
+    answered = bool(game.current_question_id) and Answer.objects.filter(
+        player=player, question_id=game.current_question_id).exists()
+    me = {**player_entry(game=game, player=player, above=counts["above"]), "answered": answered}
+    return {"version": game.version, "server_time": ms(now),
+            "game": game_data(game=game, player_count=counts["total"]),
+            "players": ranked_players(game=game, limit=TOP_PLAYERS),
+            "question": question_data(game=game), "answers": None,
             "results": results_data(game=game, player=player), "podium": podium(game=game),
             "me": me}

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from quiz.game import frames, selectors
+from quiz.game import answer_sql, frames, selectors
 from quiz.game.frames import Frame
-from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
+from quiz.game.models import Answer, Game, Player, Question, Quiz
 from quiz.game.publisher import publish_frame
 
 logger = logging.getLogger(__name__)
@@ -283,6 +283,15 @@ def close_question_if_due(*, game_id: int, question_id: int | None = None,
         return True
 
 
+def close_question_if_overdue(*, game: Game, now: datetime | None = None) -> bool:
+    """Close `game`'s open question if its time is up; a page asking for the game sees it
+    closed then, even before a ticker got to it. Costs nothing more while it is not due."""
+    now = now or timezone.now()
+    if game.state != Game.State.QUESTION_OPEN or now < game.deadline + grace():
+        return False
+    return close_question_if_due(game_id=game.id, question_id=game.current_question_id, now=now)
+
+
 def close_overdue_questions(*, now: datetime | None = None) -> list[int]:
     """Close every open question whose time is up, whichever process opened it; the ids of
     the games closed."""
@@ -323,64 +332,58 @@ def fair_response_ms(*, reaction_ms: int | None, elapsed_ms: int) -> int:
     return min(max(reaction_ms, floor), elapsed_ms)
 
 
-def _share_game_row(game_id: int) -> Game:
-    """The game row, which no state change can alter until this transaction ends, while other
-    answers may share it: PostgreSQL's FOR SHARE. So the close that scores a question waits
-    for the answers under way and sees every one of them. (SQLite's write transactions run
-    one at a time already.)"""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {Game._meta.db_table} WHERE id = %s FOR SHARE",
-                           [game_id])
-    game = Game.objects.filter(pk=game_id).first()
-    if game is None:
-        raise GameError("unknown_game", "There is no such game.", 404)
-    return game
-
-
 def submit_answer(*, game_id: int, player_id: int | None, question_id: int,
                   choice_ids: Iterable[int], reaction_ms: int | None = None,
                   now: datetime | None = None) -> Answer:
     """Record a player's one answer to the open question, if it left the player in time.
 
-    Constant work: no count, no score and no frame here (see report_answers and _close).
-    `now` is when the request came in; `reaction_ms` what the page measured (fair_response_ms).
+    Constant work: no count, no score and no frame here (see report_answers and _close), and
+    the game row only shared, so answers never wait for each other (answer_sql). `now` is when
+    the request came in; `reaction_ms` what the page measured (fair_response_ms).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        game = _share_game_row(game_id)
-        player = get_player(game_id=game.id, player_id=player_id)
-        if game.state != Game.State.QUESTION_OPEN or game.current_question_id != question_id:
+        seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
+        if seen is None:
+            raise GameError("unknown_game", "There is no such game.", 404)
+        if not seen.player_found:
+            raise GameError("not_player", "You have not joined this game.", 403)
+        if seen.kicked:
+            raise GameError("kicked", "The host removed you from this game.", 403)
+        if seen.left:
+            raise GameError("left", "You left this game.", 403)
+        if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
             raise GameError("question_not_open", "That question is not open.", 409)
-        if now >= game.deadline + grace():
+        assert seen.opened_at is not None and seen.deadline is not None
+        if now >= seen.deadline + grace():
             raise GameError("too_late", "The time for this question is up.", 409)
-        elapsed_ms = int((now - game.opened_at).total_seconds() * 1000)
+        elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)
         response_ms = fair_response_ms(reaction_ms=reaction_ms, elapsed_ms=elapsed_ms)
-        if game.opened_at + timedelta(milliseconds=response_ms) >= game.deadline:
+        if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
             raise GameError("too_late", "The time for this question is up.", 409)
-        choices = _chosen(question_id=question_id, choice_ids=set(choice_ids))
+        chosen = _chosen(choices=answer_sql.read_choices(question_id=question_id),
+                         choice_ids=set(choice_ids))
         try:
             with transaction.atomic():
-                answer = Answer.objects.create(player=player, question_id=question_id,
-                                               answered_at=now, response_ms=response_ms)
+                answer_id = answer_sql.insert_answer(
+                    player_id=player_id, question_id=question_id, answered_at=now,
+                    response_ms=response_ms, choice_ids=chosen)
         except IntegrityError:  # one_answer_per_question: the database has the last word
             raise GameError("already_answered",
                             "You have already answered this question.", 409) from None
-        Answer.choices.through.objects.bulk_create(
-            [Answer.choices.through(answer_id=answer.id, choice_id=c.id) for c in choices])
         transaction.on_commit(lambda: answers_arrived(game_id))
-    return answer
+    return Answer(id=answer_id, player_id=player_id, question_id=question_id, answered_at=now,
+                  response_ms=response_ms)
 
 
-def _chosen(*, question_id: int, choice_ids: set[int]) -> list[Choice]:
-    """The chosen choices, all of this question: one, unless more than one is correct."""
-    choices = list(Choice.objects.filter(question_id=question_id))
-    chosen = [c for c in choices if c.id in choice_ids]
-    if not choice_ids or len(chosen) != len(choice_ids):
+def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:
+    """The chosen choices (`choices`: the question's, id to correctness), all of this
+    question: one, unless more than one is correct."""
+    if not choice_ids or not choice_ids <= choices.keys():
         raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
-    if len(chosen) > 1 and sum(c.is_correct for c in choices) <= 1:
+    if len(choice_ids) > 1 and sum(choices.values()) <= 1:
         raise GameError("invalid_choice", "This question takes one answer.", 400)
-    return chosen
+    return sorted(choice_ids)
 
 
 def answers_arrived(game_id: int) -> None:

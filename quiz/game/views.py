@@ -167,7 +167,7 @@ def play(request: HttpRequest, game_id: int) -> HttpResponse:
 def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     game = _game(game_id)
     player = _viewer(request, game)
-    if services.close_question_if_due(game_id=game.id):
+    if services.close_question_if_overdue(game=game):
         game = _game(game_id)
     return JsonResponse(selectors.snapshot(game=game, player=player))
 

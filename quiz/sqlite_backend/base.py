@@ -1,30 +1,38 @@
-"""Django's SQLite backend, with the write transactions of one process queued in Python.
+"""Django's SQLite backend, with write transactions queued in Python and the kernel.
 
-SQLite lets one transaction write at a time. A thread that finds the database locked waits in
-SQLite's busy handler, which sleeps and polls: with dozens of site threads writing at once,
-a writer can sleep for seconds while the lock is free most of the time, and past the timeout it
-fails with "database is locked". Here every write transaction of this process (SQLite's
-transactions are BEGIN IMMEDIATE, see settings) first takes one process-wide lock, so they run
-back to back; the busy handler is left to guard against other processes (manage.py commands).
+SQLite lets one transaction write at a time. A connection that finds the database locked
+waits in SQLite's busy handler, which sleeps and polls: with dozens of site threads writing at
+once, a writer can sleep for seconds while the lock is free most of the time, and past the
+timeout it fails with "database is locked". Here every write transaction (SQLite's transactions
+are BEGIN IMMEDIATE, see settings) first takes this process's write lock, then an exclusive
+flock() on a file beside the database, which the kernel hands from process to process: so the
+writers of one or several site processes run back to back and never poll.
 """
 
+import fcntl
 import threading
+from typing import IO
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
-_write_lock = threading.Lock()
+_process_write_lock = threading.Lock()
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+    _lock_file: IO[bytes] | None = None
 
     def _start_transaction_under_autocommit(self) -> None:
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
-        if not _write_lock.acquire(timeout=timeout):
+        if not _process_write_lock.acquire(timeout=timeout):
             raise OperationalError(f"database is locked: no turn to write in {timeout:.0f} s")
         self._holds_write_lock = True
         try:
+            if not self.is_in_memory_db():
+                if self._lock_file is None:
+                    self._lock_file = open(f"{self.settings_dict['NAME']}.write-lock", "ab")  # noqa: SIM115
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             super()._start_transaction_under_autocommit()
         except BaseException:
             self._release_write_lock()
@@ -33,7 +41,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_write_lock(self) -> None:
         if self._holds_write_lock:
             self._holds_write_lock = False
-            _write_lock.release()
+            if self._lock_file is not None:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            _process_write_lock.release()
 
     def _commit(self) -> None:
         try:
@@ -52,3 +62,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             super()._close()
         finally:
             self._release_write_lock()
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None

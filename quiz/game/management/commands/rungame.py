@@ -113,8 +113,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default="127.0.0.1:8000",
                             help="where the site listens (default: %(default)s)")
-        parser.add_argument("--workers", type=int, default=default_workers(),
-                            help="site processes (default: %(default)s; 1 on SQLite)")
+        parser.add_argument("--workers", type=int,
+                            default=int(os.environ.get("WEB_CONCURRENCY", 0)) or default_workers(),
+                            help="site processes (default: WEB_CONCURRENCY, else %(default)s)")
         parser.add_argument("--threads", type=int, default=32,
                             help="request threads per process (default: %(default)s)")
 
