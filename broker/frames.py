@@ -111,6 +111,11 @@ class FrameParser:
         self._max_header_bytes = max_header_bytes
         self._max_head_bytes = (max_headers + 1) * (max_header_bytes + 2)
         self._buffer = bytearray()
+        # Where the searches of the frame being received resume, so bytes arriving a few at a
+        # time are each looked at once (rescanning from the start was quadratic).
+        self._command_checked = False
+        self._head_search_from = 0
+        self._head: tuple[str, dict[str, str], int] | None = None
         self._nul_search_from = 0
 
     def feed(self, data: bytes) -> None:
@@ -123,40 +128,49 @@ class FrameParser:
         One at a time, because a CONNECT changes the version the frames after it are read in.
         """
         buffer = self._buffer
-        position = 0
-        while position < len(buffer) and buffer[position] in _HEARTBEAT_BYTES:
-            position += 1
-        frame = None
-        if position < len(buffer):
-            frame, end = self._parse_one(buffer, position)
-            if frame is not None:
-                position = end
-                self._nul_search_from = 0
-        if position:
-            del buffer[:position]
-            self._nul_search_from = max(0, self._nul_search_from - position)
+        if self._head_search_from == 0:
+            beats = 0
+            while beats < len(buffer) and buffer[beats] in _HEARTBEAT_BYTES:
+                beats += 1
+            del buffer[:beats]
+        if not buffer:
+            return None
+        frame, end = self._parse_one(buffer)
+        if frame is not None:
+            del buffer[:end]
+            self._command_checked = False
+            self._head_search_from = 0
+            self._head = None
+            self._nul_search_from = 0
         return frame
 
-    def _parse_one(self, buffer: bytearray, start: int) -> tuple[Frame | None, int]:
-        match = _END_OF_HEADERS.search(buffer, start)
-        if match is None:
-            if len(buffer) - start > self._max_head_bytes:
-                self._check_head(bytes(buffer[start : start + self._max_head_bytes]))
-                raise FrameError(
-                    f"frame headers are longer than {self._max_head_bytes} bytes "
-                    f"(limits.max_headers={self._max_headers}, "
-                    f"limits.max_header_bytes={self._max_header_bytes})"
-                )
-            self._check_command(buffer, start)
-            return None, start
-        command, headers = self._parse_head(bytes(buffer[start : match.start()]))
-        body_start = match.end()
+    def _parse_one(self, buffer: bytearray) -> tuple[Frame | None, int]:
+        """The frame at the start of `buffer` and where it ends, or (None, 0) while incomplete."""
+        if self._head is None:
+            # A match may straddle the old end: `\r\n\r\n` is at most 4 bytes.
+            match = _END_OF_HEADERS.search(buffer, max(0, self._head_search_from - 3))
+            if match is None:
+                if len(buffer) > self._max_head_bytes:
+                    self._check_head(bytes(buffer[: self._max_head_bytes]))
+                    raise FrameError(
+                        f"frame headers are longer than {self._max_head_bytes} bytes "
+                        f"(limits.max_headers={self._max_headers}, "
+                        f"limits.max_header_bytes={self._max_header_bytes})"
+                    )
+                if not self._command_checked:
+                    self._check_command(buffer, self._head_search_from)
+                self._head_search_from = len(buffer)
+                return None, 0
+            command, headers = self._parse_head(bytes(buffer[: match.start()]))
+            self._head = (command, headers, match.end())
+            self._head_search_from = len(buffer)
+        command, headers, body_start = self._head
         length_text = headers.get("content-length")
         if length_text is not None:
             length = self._content_length(length_text)
             body_end = body_start + length
             if len(buffer) <= body_end:
-                return None, start
+                return None, 0
             if buffer[body_end] != 0:
                 raise FrameError(
                     f"{command} frame body is longer than its content-length {length} "
@@ -172,7 +186,7 @@ class FrameParser:
                         f"{self._max_frame_bytes} bytes"
                     )
                 self._nul_search_from = len(buffer)
-                return None, start
+                return None, 0
             if body_end - body_start > self._max_frame_bytes:
                 raise FrameError(
                     f"{command} frame body of {body_end - body_start} bytes is larger than "
@@ -191,11 +205,12 @@ class FrameParser:
             )
         return length
 
-    def _check_command(self, buffer: bytearray, start: int) -> None:
+    def _check_command(self, buffer: bytearray, search_from: int) -> None:
         """Refuse garbage as soon as its first line is complete, without waiting for more."""
-        newline = buffer.find(b"\n", start)
+        newline = buffer.find(b"\n", search_from)
         if newline >= 0:
-            self._command(bytes(buffer[start:newline]))
+            self._command(bytes(buffer[:newline]))
+            self._command_checked = True
 
     def _check_head(self, head: bytes) -> None:
         self._command(head.split(b"\n", 1)[0])
