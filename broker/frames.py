@@ -39,6 +39,18 @@ _ESCAPES = {
 _HEARTBEAT_BYTES = b"\r\n"
 
 
+_DECIMAL = re.compile(r"[0-9]{1,15}")
+
+
+def decimal(text: str) -> int | None:
+    """A header's number: ASCII digits, at most 15 of them, else None.
+
+    Not `str.isdigit()` and `int()`: they take `²` (then int() raises), and int() refuses
+    more than 4,300 digits with a ValueError of its own.
+    """
+    return int(text) if _DECIMAL.fullmatch(text) else None
+
+
 class FrameError(ValueError):
     """Bytes that are not a valid STOMP frame; the message says what is wrong."""
 
@@ -195,9 +207,12 @@ class FrameParser:
         return Frame(command, headers, bytes(buffer[body_start:body_end])), body_end + 1
 
     def _content_length(self, text: str) -> int:
-        if not text.isdigit():
-            raise FrameError(f"content-length must be a number of bytes, got {text!r}")
-        length = int(text)
+        length = decimal(text)
+        if length is None:
+            raise FrameError(
+                f"content-length must be a number of bytes (at most 15 ASCII digits), "
+                f"got {text[:40]!r}"
+            )
         if length > self._max_frame_bytes:
             raise FrameError(
                 f"content-length {length} is larger than limits.max_frame_bytes="

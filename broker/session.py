@@ -16,7 +16,15 @@ from coilmq.util.frames import Frame as StoredFrame
 
 from broker.auth import Authority
 from broker.destinations import Destination, DestinationError, parse_destination
-from broker.frames import VERSIONS, Frame, FrameError, FrameParser, encode_frame, encode_headers
+from broker.frames import (
+    VERSIONS,
+    Frame,
+    FrameError,
+    FrameParser,
+    decimal,
+    encode_frame,
+    encode_headers,
+)
 
 if TYPE_CHECKING:
     from broker.core import Broker
@@ -187,13 +195,13 @@ class Session:
 
     @staticmethod
     def _heartbeat_header(value: str) -> tuple[int, int]:
-        parts = value.split(",")
-        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        parts = [decimal(part.strip()) for part in value.split(",")]
+        if len(parts) != 2 or parts[0] is None or parts[1] is None:
             raise ProtocolError(
-                f"heart-beat header must be two non-negative integers like 10000,10000, "
-                f"got {value!r}"
+                f"heart-beat header must be two non-negative integers like 10000,10000 "
+                f"(at most 15 ASCII digits each), got {value[:40]!r}"
             )
-        return int(parts[0]), int(parts[1])
+        return parts[0], parts[1]
 
     def _start_heartbeats(self, *, send_ms: int, receive_ms: int) -> None:
         now = self._broker.now()

@@ -107,8 +107,18 @@ def error_text(received: str) -> str:
         ),
         (b"SEND\ndestination:/topic/x\nbad:\\q\n\n\x00", True, "escape"),
         (b"SEND\n\nno destination\x00", True, "destination"),
+        ("SEND\ncontent-length:\u00b2\n\n\x00".encode(), False, "content-length"),
+        ("CONNECT\nheart-beat:\u00b2,0\n\n\x00".encode(), False, "heart-beat"),
     ],
-    ids=["garbage", "unknown-command", "oversized-frame", "bad-escape", "missing-destination"],
+    ids=[
+        "garbage",
+        "unknown-command",
+        "oversized-frame",
+        "bad-escape",
+        "missing-destination",
+        "superscript-content-length",
+        "superscript-heart-beat",
+    ],
 )
 def test_bad_frame_gets_an_error_and_others_keep_receiving(
     strict_broker: BrokerProcess,

@@ -313,6 +313,29 @@ def test_protocol_error_sends_error_then_closes(broker: Broker, data: str, reaso
     assert client.session.closing and broker.messages_in == 0
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("SEND\ncontent-length:\u00b2\n\n\x00", "content-length must be a number of bytes"),
+        ("SEND\ncontent-length:" + "9" * 5000 + "\n\n\x00", "at most 15 ASCII digits"),
+        ("CONNECT\nheart-beat:\u00b2,0\n\n\x00", "heart-beat header must be two"),
+        ("CONNECT\nheart-beat:" + "9" * 400 + ",0\n\n\x00", "heart-beat header must be two"),
+    ],
+    ids=["superscript-length", "5000-digit-length", "superscript-heart-beat", "huge-heart-beat"],
+)
+def test_malformed_number_before_login_gets_an_error_and_others_keep_receiving(
+    broker: Broker, data: str, reason: str
+) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = Client(broker)
+    client.send(data)
+    error = client.frame()
+    assert error.command == "ERROR" and reason in error.headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
+
+
 def test_error_carries_the_receipt_id_of_the_bad_frame(broker: Broker) -> None:
     client = connected(broker)
     client.send("SEND\nreceipt:77\n\n\x00")
