@@ -32,8 +32,11 @@ _UNESCAPES = {
     "1.1": {"n": "\n", "c": ":", "\\": "\\"},
     "1.2": {"n": "\n", "c": ":", "\\": "\\", "r": "\r"},
 }
+# A line break the version cannot escape is dropped: written raw, it would end the header
+# line and let a value forge headers or whole frames (STOMP 1.0 escapes nothing, 1.1 no CR).
 _ESCAPES = {
-    "1.1": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c"}),
+    "1.0": str.maketrans({"\n": None, "\r": None}),
+    "1.1": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": None}),
     "1.2": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": "\\r"}),
 }
 _HEARTBEAT_BYTES = b"\r\n"
@@ -65,9 +68,8 @@ class Frame:
 
 
 def escape(value: str, version: str) -> str:
-    """Escape a header value for `version` (1.0 has no escaping)."""
-    table = _ESCAPES.get(version)
-    return value.translate(table) if table else value
+    """Escape a header value for `version`; 1.0 has no escaping, so line breaks are dropped."""
+    return value.translate(_ESCAPES[version])
 
 
 def unescape(value: str, version: str, *, name: str) -> str:
@@ -91,12 +93,10 @@ def unescape(value: str, version: str, *, name: str) -> str:
 
 
 def encode_headers(headers: Iterable[tuple[str, str]], version: str) -> bytes:
-    """`name:value` lines, escaped for `version`, each ending in a newline."""
-    if version in _ESCAPES:
-        table = _ESCAPES[version]
-        lines = [f"{name.translate(table)}:{value.translate(table)}\n" for name, value in headers]
-    else:
-        lines = [f"{name}:{value}\n" for name, value in headers]
+    """`name:value` lines, escaped for `version`, each ending in a newline; never a raw CR or
+    LF inside a line, whatever the version."""
+    table = _ESCAPES[version]
+    lines = [f"{name.translate(table)}:{value.translate(table)}\n" for name, value in headers]
     return "".join(lines).encode()
 
 
@@ -261,6 +261,8 @@ class FrameParser:
                 text = line.decode()
             except UnicodeDecodeError:
                 raise FrameError(f"{command} frame headers are not valid UTF-8") from None
+            if "\x00" in text:
+                raise FrameError(f"{command} header line {text[:60]!r} contains NUL")
             name, colon, value = text.partition(":")
             if not colon:
                 raise FrameError(f"{command} header line {text[:60]!r} has no ':'")

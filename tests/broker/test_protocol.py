@@ -117,7 +117,33 @@ def test_header_escaping_survives_the_trip_in_each_version(broker: Broker) -> No
     v10.send("SUBSCRIBE\ndestination:/topic/esc\n\n\x00")
     connected(broker, "1.2").publish("/topic/esc", headers="note:a\\cb\\nc\n")
     assert b"note:a\\cb\\nc\n" in v12.raw()
-    assert b"note:a:b\nc\n" in v10.raw()
+    assert b"note:a:bc\n" in v10.raw()
+
+
+@pytest.mark.parametrize(
+    ("version", "line"),
+    [("1.0", b"x-note:aMESSAGEforgedb\n"), ("1.1", b"x-note:a\\nMESSAGEforgedb\n")],
+)
+def test_line_breaks_from_a_1_2_publisher_never_reach_older_subscribers_raw(
+    broker: Broker, version: str, line: bytes
+) -> None:
+    subscriber = connected(broker, version)
+    subscriber.send("SUBSCRIBE\nid:1\ndestination:/topic/inject\n\n\x00")
+    connected(broker, "1.2").publish(
+        "/topic/inject", headers="x-note:a\\r\\nMESSAGE\\rforged\\rb\n"
+    )
+    head = subscriber.raw().split(b"\n\n", 1)[0]
+    assert b"\r" not in head and line in head + b"\n"
+
+
+def test_nul_in_a_header_is_refused_and_others_keep_receiving(broker: Broker) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = connected(broker)
+    client.publish("/topic/still", headers="x-note:a\x00b\n")
+    assert "contains NUL" in client.frame().headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
 def test_binary_body_with_nul_bytes_is_delivered_exactly(broker: Broker) -> None:

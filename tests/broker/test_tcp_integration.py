@@ -158,3 +158,23 @@ def test_stats_count_connections_and_messages(
     stats = get_json(f"{broker_process.http_url}/stats")
     assert stats["messages_in"] >= 1 and stats["messages_out"] >= 1
     assert "connections" in stats and "slow_consumers_dropped" in stats
+
+
+def test_a_1_2_publisher_cannot_forge_frames_for_a_stomp_py_1_0_subscriber(
+    broker_process: BrokerProcess,
+) -> None:
+    subscriber = stomp.Connection10([("127.0.0.1", broker_process.tcp_port)])
+    inbox = Inbox()
+    subscriber.set_listener("inbox", inbox)
+    subscriber.connect("guest", "guest", wait=True)
+    subscriber.subscribe("/topic/inject", headers={"receipt": "ready"})
+    assert inbox.receipts.get(timeout=WAIT_SECONDS) == "ready"
+    publisher, _ = connect(broker_process)
+    forged = "a\r\n\r\nERROR\nmessage:forged\n\nMESSAGE\ndestination:/topic/inject\n\nforged"
+    publisher.send("/topic/inject", "real", headers={"x-note": forged})
+    publisher.send("/topic/inject", "after")
+    received = [inbox.next_message(), inbox.next_message()]
+    assert [frame.body for frame in received] == ["real", "after"]
+    assert inbox.errors.empty() and inbox.no_message()
+    publisher.disconnect()
+    subscriber.disconnect()
