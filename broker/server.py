@@ -14,13 +14,15 @@ import signal
 import ssl
 import struct
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, NegotiationError
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 
 from broker.config import BrokerConfig
 from broker.core import Broker
@@ -28,7 +30,8 @@ from broker.session import Session
 
 log = logging.getLogger("broker")
 
-SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
+# Highest version first: a client offering several gets the highest.
+SUBPROTOCOLS = [Subprotocol("v12.stomp"), Subprotocol("v11.stomp"), Subprotocol("v10.stomp")]
 TICK_CAP_SECONDS = 1.0
 OP_TEXT, OP_BINARY = 0x1, 0x2
 LINGER_SECONDS = 2.0
@@ -201,6 +204,21 @@ def _is_text(chunks: list[bytes]) -> bool:
     return True
 
 
+def select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """The highest STOMP version offered; offering none is STOMP too, as RabbitMQ takes it
+    (`new WebSocket(url)`, as stompjs's `Stomp.over` and many clients do)."""
+    if not offered:
+        return None
+    for subprotocol in SUBPROTOCOLS:
+        if subprotocol in offered:
+            return subprotocol
+    raise NegotiationError(
+        f"no STOMP sub-protocol offered: offer one of {', '.join(SUBPROTOCOLS)}, or none"
+    )
+
+
 class BrokerServer:
     """Starts and stops both listeners around one Broker, plus the heart-beat ticker."""
 
@@ -246,7 +264,8 @@ class BrokerServer:
                 self._handle_ws,
                 self.config.ws.host,
                 self.config.ws.port,
-                subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+                subprotocols=SUBPROTOCOLS,
+                select_subprotocol=select_subprotocol,
                 process_request=self._process_request,
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
