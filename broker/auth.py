@@ -17,6 +17,8 @@ from fnmatch import fnmatchcase
 from coilmq.auth import Authenticator
 
 from broker.config import Permissions, User
+from broker.destinations import TOPIC
+from broker.permissions import glob_covers_topic_pattern
 
 HASH_SCHEME = "pbkdf2_sha256"
 # Each first CONNECT of a login costs one hash in the event loop (about 20 ms here);
@@ -60,6 +62,13 @@ class Authority:
         return self.expires_at is not None and now >= self.expires_at
 
     def may_read(self, destination: str) -> bool:
+        """A wildcard topic subscription only if one glob covers every topic it can match;
+        globs are not combined, so a pattern only their union covers is refused."""
+        name = destination.removeprefix(TOPIC)
+        if name != destination and {"*", "#"} & set(name.split(".")):
+            return any(
+                glob_covers_topic_pattern(pattern, TOPIC, name) for pattern in self.permissions.read
+            )
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.read)
 
     def may_write(self, destination: str) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stomp_bytes import SECRET, Client, Clock, make_broker
+from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
 
-from broker.config import Store
+from broker.config import Permissions, Store, User
 from broker.core import Broker
 from broker.tokens import issue_token
 
@@ -433,6 +433,40 @@ def test_token_grants_exactly_its_scopes() -> None:
     browser.subscribe("/topic/games.42.status")
     browser.subscribe("/topic/games.43.status", sid="2")
     assert "may not subscribe to /topic/games.43.status" in browser.frame().headers["message"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "allowed"),
+    [("/topic/games.42.*", True), ("/topic/games.42.#", False), ("/topic/games.*.status", False)],
+)
+def test_token_scope_allows_a_wildcard_only_within_it(pattern: str, allowed: bool) -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    browser.connect(login="token", passcode=token(clock))
+    browser.subscribe(pattern)
+    connected(broker).publish("/topic/games.42", "outside the scope")
+    if allowed:
+        assert browser.frames() == []
+    else:
+        assert f"may not subscribe to {pattern}" in browser.frame().headers["message"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "allowed"),
+    [("/topic/room.a", True), ("/topic/room.*", False), ("/topic/room.#", False)],
+)
+def test_read_glob_allows_a_wildcard_only_within_it(pattern: str, allowed: bool) -> None:
+    broker = make_broker(
+        users=(User("roomer", GUEST_HASH, Permissions(read=("/topic/room.?",), write=())),)
+    )
+    client = Client(broker)
+    client.connect(login="roomer")
+    client.subscribe(pattern)
+    if allowed:
+        assert client.frames() == []
+    else:
+        assert f"may not subscribe to {pattern}" in client.frame().headers["message"]
 
 
 @pytest.mark.parametrize(
