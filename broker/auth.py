@@ -10,7 +10,9 @@ import base64
 import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -75,16 +77,80 @@ class Authority:
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.write)
 
 
+@dataclass(frozen=True)
+class PasscodeCheck:
+    """One PBKDF2 verification, handed to the transport so it runs off the event loop.
+
+    An unknown login is checked against a made-up hash of the same cost, so the answer takes
+    as long as for a known login with a wrong passcode and tells nothing about which exist.
+    """
+
+    login: str
+    passcode: str
+    passcode_hash: str
+    known: bool
+
+    def run(self) -> bool:
+        """Whether the passcode is right: the slow part, safe to run in another thread."""
+        return verify_passcode(self.passcode, self.passcode_hash) and self.known
+
+
+def _dummy_hash(users: tuple[User, ...]) -> str:
+    """A hash no passcode matches, costing what most users' hashes cost to check."""
+    costs = Counter(
+        parts[1]
+        for parts in (user.passcode_hash.split("$") for user in users)
+        if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit()
+    )
+    iterations = costs.most_common(1)[0][0] if costs else str(HASH_ITERATIONS)
+    salt, digest = (base64.b64encode(secrets.token_bytes(n)).decode() for n in (16, 32))
+    return f"{HASH_SCHEME}${iterations}${salt}${digest}"
+
+
 class ConfigAuthenticator(Authenticator):
     """The users of the config file, behind coilmq's authenticator interface."""
 
     def __init__(self, users: tuple[User, ...]) -> None:
         self._users = {user.login: user for user in users}
+        self._dummy_hash = _dummy_hash(users)
 
     def authenticate(self, login: str, passcode: str) -> bool:
-        user = self._users.get(login)
-        return user is not None and verify_passcode(passcode, user.passcode_hash)
+        return self.check(login, passcode).run()
 
-    def authority(self, login: str) -> Authority:
-        """The rights of a login that `authenticate` accepted."""
-        return Authority(login=login, permissions=self._users[login].permissions)
+    def check(self, login: str, passcode: str) -> PasscodeCheck:
+        """The verification a CONNECT as `login` needs, known login or not."""
+        user = self._users.get(login)
+        if user is None:
+            return PasscodeCheck(login, passcode, self._dummy_hash, known=False)
+        return PasscodeCheck(login, passcode, user.passcode_hash, known=True)
+
+    def authority(self, login: str, *, transport: str, peer_host: str) -> Authority:
+        """The rights of a login that `authenticate` accepted, if it may connect this way
+        (its `listeners` and `loopback_only`, as RabbitMQ's `loopback_users`)."""
+        user = self._users[login]
+        if user.listeners is not None and transport not in user.listeners:
+            raise LoginRestricted(
+                f"login {login!r} may not connect over {transport} "
+                f"(its listeners are {', '.join(user.listeners) or 'none'})"
+            )
+        if user.loopback_only and not is_loopback(peer_host):
+            raise LoginRestricted(
+                f"login {login!r} may only connect from a loopback address (loopback_only), "
+                f"not from {peer_host}"
+            )
+        return Authority(login=login, permissions=user.permissions)
+
+
+class LoginRestricted(Exception):
+    """A right passcode for a login that may not connect over this listener or address."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

@@ -46,6 +46,10 @@ class User:
     login: str
     passcode_hash: str
     permissions: Permissions = Permissions(read=("*",), write=("*",))
+    # The listeners (`tcp`, `ws`) that take this login; None for all of them.
+    listeners: tuple[str, ...] | None = None
+    # Only from 127.0.0.0/8 or ::1, as RabbitMQ's `loopback_users`.
+    loopback_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class BrokerConfig:
 
 
 SLOW_CONSUMER_POLICIES = ("disconnect", "drop")
+LISTENERS = ("tcp", "ws")
 STORE_KINDS = ("memory", "dbm")
 
 
@@ -179,8 +184,27 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             login = _take(entry, "login", str, where)
             passcode_hash = _take(entry, "passcode_hash", str, where)
             permissions = _permissions(entry, where, User.permissions)
+            listeners = None
+            if "listeners" in entry:
+                listeners = tuple(_take(entry, "listeners", list, where))
+                if not set(listeners) <= set(LISTENERS):
+                    raise ConfigError(
+                        f"{where}.listeners: expected names among {', '.join(LISTENERS)}, "
+                        f"got {list(listeners)!r}"
+                    )
+            loopback_only = (
+                _take(entry, "loopback_only", bool, where) if "loopback_only" in entry else False
+            )
             _no_leftovers(entry, where)
-            users.append(User(login=login, passcode_hash=passcode_hash, permissions=permissions))
+            users.append(
+                User(
+                    login=login,
+                    passcode_hash=passcode_hash,
+                    permissions=permissions,
+                    listeners=listeners,
+                    loopback_only=loopback_only,
+                )
+            )
         values["users"] = tuple(users)
     if "anonymous" in data:
         anonymous = dict(_take(data, "anonymous", dict, "config"))

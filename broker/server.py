@@ -10,11 +10,13 @@ import asyncio
 import http
 import json
 import logging
+import os
 import signal
 import ssl
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -24,6 +26,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.core import Broker
 from broker.session import Session
@@ -224,13 +227,24 @@ class BrokerServer:
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self.broker = Broker(config)
+        # PBKDF2 runs here, not on the event loop (hashlib lets go of the GIL while it hashes);
+        # one core stays free for the loop whatever a flood of logins costs.
+        self._hasher = ThreadPoolExecutor(
+            max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="passcodes"
+        )
+        self.broker = Broker(config, verifier=self._verify_off_loop)
         self.tcp_connections: set[TcpConnection] = set()
         self.ws_connections: set[WsConnection] = set()
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
         self._flusher = Flusher()
         self._ticker: asyncio.Task[None] | None = None
+
+    def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
+        future.add_done_callback(
+            lambda finished: None if finished.cancelled() else done(finished.result())
+        )
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.tls is None:
@@ -352,6 +366,7 @@ class BrokerServer:
         if self._ticker is not None:
             self._ticker.cancel()
         self.broker.shutdown()
+        self._hasher.shutdown(wait=False, cancel_futures=True)
         self._flusher.flush_all()
         await asyncio.sleep(0)
         if self._ws_server is not None:

@@ -88,6 +88,8 @@ class Session:
         self.login: str | None = None
         self.authority: Authority | None = None
         self.connected = False
+        # A CONNECT's passcode is being checked off the event loop; later frames wait.
+        self.verifying = False
         self.closing = False
         self.close_reason: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
@@ -122,7 +124,11 @@ class Session:
             return
         self._received_since_check = True
         self._parser.feed(data)
-        while not self.closing:
+        self._process_frames()
+
+    def _process_frames(self) -> None:
+        """Act on the parsed frames, until a CONNECT waits for its passcode check."""
+        while not self.closing and not self.verifying:
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:
@@ -172,11 +178,34 @@ class Session:
         self.version = common[-1]
         self._parser.version = self.version
         self.vhost = headers.get("host") or "/"
-        client_send, client_receive = self._heartbeat_header(headers.get("heart-beat", "0,0"))
-        self.authority = self._broker.authenticate(
+        heartbeat = self._heartbeat_header(headers.get("heart-beat", "0,0"))
+        credentials = self._broker.authenticate(
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
-        self.login = self.authority.login
+        if isinstance(credentials, Authority):
+            self._accept(credentials, heartbeat)
+            return
+        self.verifying = True
+        receipt = headers.get("receipt")
+
+        def checked(verified: bool) -> None:
+            if self.closing:
+                return
+            self.verifying = False
+            try:
+                self._accept(self._broker.user_authority(credentials, verified, self), heartbeat)
+            except ProtocolError as error:
+                self.fail(str(error), receipt=receipt)
+                return
+            self._process_frames()
+
+        self._broker.verify(credentials, checked)
+
+    def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
+        """CONNECTED, with the heart-beats the client asked for and the broker can give."""
+        client_send, client_receive = heartbeat
+        self.authority = authority
+        self.login = authority.login
         self.connected = True
         server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
         self._start_heartbeats(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
 
+from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
 from broker.core import Broker
 from broker.tokens import issue_token
@@ -59,6 +61,96 @@ def test_any_host_header_or_none_is_accepted(broker: Broker, host: str) -> None:
 def test_wrong_passcode_is_refused(broker: Broker) -> None:
     error = Client(broker).connect(passcode="nope")
     assert error.command == "ERROR" and "login failed" in error.headers["message"]
+
+
+class HeldChecks:
+    """A verifier that keeps each passcode check until the test runs it, as the server's
+    thread pool would finish it later."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[PasscodeCheck, Callable[[bool], object]]] = []
+
+    def __call__(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        self.pending.append((check, done))
+
+    def finish(self) -> PasscodeCheck:
+        check, done = self.pending.pop(0)
+        done(check.run())
+        return check
+
+
+def test_passcode_check_runs_outside_the_session_and_later_frames_wait() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    bystander = Client(broker)
+    bystander.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    checks.finish()
+    assert bystander.frame().command == "CONNECTED"
+    client = Client(broker)
+    client.send(
+        "CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00"
+        "SUBSCRIBE\nid:1\ndestination:/topic/after\nreceipt:r\n\n\x00"
+    )
+    assert client.frames() == [] and len(checks.pending) == 1
+    bystander.subscribe("/topic/meanwhile")
+    bystander.publish("/topic/meanwhile", "served")
+    assert [frame.body for frame in bystander.frames()] == [b"served"]
+    checks.finish()
+    assert [frame.command for frame in client.frames()] == ["CONNECTED", "RECEIPT"]
+
+
+def test_unknown_login_costs_the_same_hash_as_a_known_one() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    Client(broker).send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:nope\n\n\x00")
+    client = Client(broker)
+    client.send("CONNECT\naccept-version:1.2\nlogin:nobody\npasscode:nope\n\n\x00")
+    known, unknown = checks.finish(), checks.finish()
+    assert unknown.passcode_hash.split("$")[:2] == known.passcode_hash.split("$")[:2]
+    assert "login failed: unknown login" in client.frame().headers["message"]
+
+
+def test_a_connection_closed_during_its_check_is_left_alone() -> None:
+    checks = HeldChecks()
+    client = Client(make_broker(verifier=checks))
+    client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    client.session.connection_lost("peer closed")
+    checks.finish()
+    assert client.frames() == [] and not client.session.connected
+
+
+RESTRICTED = (
+    User("publisher", GUEST_HASH, listeners=("tcp",)),
+    User("local", GUEST_HASH, loopback_only=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("login", "transport", "peer", "refusal"),
+    [
+        ("publisher", "tcp", "10.0.0.5:4000", None),
+        ("publisher", "ws", "127.0.0.1:4000", "login 'publisher' may not connect over ws"),
+        ("local", "ws", "127.0.0.1:4000", None),
+        ("local", "tcp", "::1:4000", None),
+        ("local", "tcp", "::ffff:127.0.0.1:4000", None),
+        ("local", "tcp", "10.0.0.5:4000", "may only connect from a loopback address"),
+        ("local", "tcp", "::ffff:10.0.0.5:4000", "may only connect from a loopback address"),
+    ],
+)
+def test_restricted_login_connects_only_over_its_listeners_and_addresses(
+    login: str, transport: str, peer: str, refusal: str | None
+) -> None:
+    client = Client(make_broker(users=RESTRICTED), transport=transport, peer=peer)
+    reply = client.connect(login=login)
+    if refusal is None:
+        assert reply.command == "CONNECTED"
+    else:
+        assert reply.command == "ERROR" and refusal in reply.headers["message"]
+
+
+def test_restriction_is_not_told_before_the_passcode_is_right() -> None:
+    client = Client(make_broker(users=RESTRICTED), transport="ws")
+    assert "login failed" in client.connect(login="publisher", passcode="nope").headers["message"]
 
 
 def test_anonymous_needs_allow_anonymous() -> None:
