@@ -164,6 +164,10 @@ class Broker:
             )
         return self._authenticator.check(login or "", passcode or "")
 
+    def check_login(self, login: str, passcode: str) -> PasscodeCheck:
+        """The passcode check of a configured login, for callers other than CONNECT."""
+        return self._authenticator.check(login, passcode)
+
     def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
         """Run a passcode check with the verifier the transport gave (off its event loop)."""
         self._verifier(check, done)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import time
@@ -138,8 +139,14 @@ def test_disconnect_with_receipt(broker_process: BrokerProcess) -> None:
     assert not conn.is_connected()
 
 
-def get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=WAIT_SECONDS) as response:
+def get_json(url: str, login: str | None = None, passcode: str = "") -> dict[str, Any]:
+    """GET a JSON document, with HTTP basic authentication when `login` is given."""
+    headers = {}
+    if login is not None:
+        credentials = base64.b64encode(f"{login}:{passcode}".encode()).decode()
+        headers["Authorization"] = f"Basic {credentials}"
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
         assert response.headers["Content-Type"] == "application/json"
         return json.load(response)
 
@@ -155,7 +162,7 @@ def test_stats_count_connections_and_messages(
     conn.subscribe("/topic/tcp.stats", id="1")
     conn.send("/topic/tcp.stats", "counted")
     inbox.next_message()
-    stats = get_json(f"{broker_process.http_url}/stats")
+    stats = get_json(f"{broker_process.http_url}/stats", "guest", "guest")
     assert stats["messages_in"] >= 1 and stats["messages_out"] >= 1
     assert "connections" in stats and "slow_consumers_dropped" in stats
 
