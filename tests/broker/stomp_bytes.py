@@ -32,9 +32,9 @@ class ServerFrame:
     body: bytes
 
 
-def read_frames(data: bytes) -> list[ServerFrame]:
+def read_frames(data: bytes, version: str = "1.2") -> list[ServerFrame]:
     """Split what the broker wrote into frames (bodies by content-length), skipping beats;
-    header values are unescaped as STOMP 1.2 says."""
+    header values are unescaped as `version` says."""
     frames = []
     position = 0
     while position < len(data):
@@ -46,7 +46,7 @@ def read_frames(data: bytes) -> list[ServerFrame]:
         headers: dict[str, str] = {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
-            headers.setdefault(name, unescape(value, "1.2", name=name))
+            headers.setdefault(name, unescape(value, version, name=name))
         body_start = head_end + 2
         if "content-length" in headers:
             body_end = body_start + int(headers["content-length"])
