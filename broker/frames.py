@@ -134,6 +134,11 @@ class FrameParser:
         """Buffer received bytes; `next_frame()` takes the frames out one at a time."""
         self._buffer += data
 
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet taken out as frames."""
+        return len(self._buffer)
+
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None until more bytes arrive.
 

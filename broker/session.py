@@ -124,6 +124,13 @@ class Session:
             return
         self._received_since_check = True
         self._parser.feed(data)
+        if self.verifying and self._parser.buffered > self._limits.max_frame_bytes:
+            # Nothing is parsed while the passcode is checked, so nothing else bounds this.
+            self.fail(
+                f"more than limits.max_frame_bytes={self._limits.max_frame_bytes} bytes sent "
+                "before the CONNECT was answered"
+            )
+            return
         self._process_frames()
 
     def _process_frames(self) -> None:

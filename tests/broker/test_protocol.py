@@ -110,6 +110,17 @@ def test_unknown_login_costs_the_same_hash_as_a_known_one() -> None:
     assert "login failed: unknown login" in client.frame().headers["message"]
 
 
+def test_bytes_sent_while_the_passcode_is_checked_are_bounded() -> None:
+    checks = HeldChecks()
+    client = Client(make_broker(verifier=checks, limits={"max_frame_bytes": 1024}))
+    client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    client.send(b"SEND\ndestination:/topic/a\n\n" + b"x" * 1024)
+    error = client.frame()
+    assert "max_frame_bytes=1024 bytes sent before the CONNECT was answered" in error.body.decode()
+    checks.finish()
+    assert client.frames() == []
+
+
 def test_a_connection_closed_during_its_check_is_left_alone() -> None:
     checks = HeldChecks()
     client = Client(make_broker(verifier=checks))
