@@ -17,7 +17,7 @@ from fnmatch import translate
 
 # A product of more states than this is refused rather than explored: no real glob or
 # subscription comes near it, and a refusal is safe.
-MAX_STATES = 100_000
+MAX_STATES = 10_000
 
 
 @functools.lru_cache(maxsize=1024)
@@ -99,14 +99,13 @@ def _topic_accepts(words: list[str], state: State) -> bool:
     return all(word == "#" for word in words[index + 1 :])
 
 
-def _topic_moves(
-    words: list[str], state: State, alphabet: list[str]
-) -> list[tuple[str, set[State]]]:
-    """The characters the subscription may read in `state`, each with where it leads."""
+def _topic_moves(words: list[str], state: State) -> list[tuple[str | None, set[State]]]:
+    """The characters the subscription may read in `state` (None: any but a dot), each with
+    where it leads."""
     kind, index, progress = state
-    moves = []
+    moves: list[tuple[str | None, set[State]]] = []
     if kind == "any":
-        moves = [(char, {state}) for char in alphabet if char != "."]
+        moves = [(None, {state})]
     elif progress < len(words[index]):
         moves = [(words[index][progress], {("word", index, progress + 1)})]
     if kind == "any" or progress == len(words[index]):
@@ -122,17 +121,37 @@ def glob_covers_topic_pattern(glob: str, prefix: str, pattern: str) -> bool:
     (`*` one word, `#` zero or more, words separated by dots), matches `glob`."""
     tokens = _glob_tokens(glob)
     words = pattern.split(".")
+    # Inside a wildcard word, characters that no glob literal or class tells apart form runs
+    # between these boundaries, so one character of each run stands for all of it.
+    # Surrogates cannot occur in a decoded destination.
+    mentioned = {ord(char) for char in glob}
+    boundaries = {0, 0xD800, 0xE000} | mentioned | {code + 1 for code in mentioned}
+    word_chars = [
+        chr(code)
+        for code in sorted(boundaries)
+        if code <= 0x10FFFF and not 0xD800 <= code < 0xE000 and code != ord(".")
+    ]
+    steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
+    word_steps: dict[frozenset[int], set[frozenset[int]]] = {}
+
+    def step(states: frozenset[int], char: str | None) -> set[frozenset[int]]:
+        """The glob's states after `char`, or after each character a wildcard word may hold."""
+        if char is None:
+            following = word_steps.get(states)
+            if following is None:
+                following = word_steps[states] = {step_one(states, c) for c in word_chars}
+            return following
+        return {step_one(states, char)}
+
+    def step_one(states: frozenset[int], char: str) -> frozenset[int]:
+        following = steps.get((states, char))
+        if following is None:
+            following = steps[states, char] = _glob_step(tokens, states, char)
+        return following
+
     glob_states = _glob_stars(tokens, {0})
     for char in prefix:
-        glob_states = _glob_step(tokens, glob_states, char)
-    # Characters that no glob class or literal tells apart form runs between these
-    # boundaries, so one character of each run stands for all of it. Surrogates cannot
-    # occur in a decoded destination.
-    mentioned = {ord(char) for char in glob + pattern + "."}
-    boundaries = {0, 0xD800, 0xE000} | mentioned | {code + 1 for code in mentioned}
-    alphabet = [
-        chr(code) for code in sorted(boundaries) if code <= 0x10FFFF and not 0xD800 <= code < 0xE000
-    ]
+        glob_states = step_one(glob_states, char)
     start = [(topic, glob_states) for topic in _topic_start(words, ("next", 0, 0))]
     seen = set(start)
     queue = deque(start)
@@ -142,13 +161,13 @@ def glob_covers_topic_pattern(glob: str, prefix: str, pattern: str) -> bool:
             return False  # the glob can no longer match, and the subscription goes on
         if _topic_accepts(words, topic) and len(tokens) not in states:
             return False
-        for char, topics in _topic_moves(words, topic, alphabet):
-            following = _glob_step(tokens, states, char)
-            for next_topic in topics:
-                pair = (next_topic, following)
-                if pair not in seen:
-                    if len(seen) >= MAX_STATES:
-                        return False
-                    seen.add(pair)
-                    queue.append(pair)
+        for char, topics in _topic_moves(words, topic):
+            for following in step(states, char):
+                for next_topic in topics:
+                    pair = (next_topic, following)
+                    if pair not in seen:
+                        if len(seen) >= MAX_STATES:
+                            return False
+                        seen.add(pair)
+                        queue.append(pair)
     return True
