@@ -23,8 +23,8 @@ from broker.destinations import TOPIC
 from broker.permissions import glob_covers_topic_pattern
 
 HASH_SCHEME = "pbkdf2_sha256"
-# Each first CONNECT of a login costs one hash in the event loop (about 20 ms here);
-# verified passcodes are remembered, so reconnects cost nothing.
+# Each first CONNECT of a login costs one hash (about 20 ms here), in the server's thread pool
+# rather than on the event loop; checked passcodes are remembered, so reconnects cost nothing.
 HASH_ITERATIONS = 50_000
 
 
@@ -79,7 +79,8 @@ class Authority:
 
 @dataclass(frozen=True)
 class PasscodeCheck:
-    """One PBKDF2 verification, handed to the transport so it runs off the event loop.
+    """One PBKDF2 verification, handed to the broker's verifier so that the server can run
+    it off the event loop.
 
     An unknown login is checked against a made-up hash of the same cost, so the answer takes
     as long as for a known login with a wrong passcode and tells nothing about which exist.
@@ -115,6 +116,7 @@ class ConfigAuthenticator(Authenticator):
         self._dummy_hash = _dummy_hash(users)
 
     def authenticate(self, login: str, passcode: str) -> bool:
+        """coilmq's interface, hashing in the caller's thread; the broker uses `check`."""
         return self.check(login, passcode).run()
 
     def check(self, login: str, passcode: str) -> PasscodeCheck:
