@@ -55,7 +55,7 @@ test-scale: setup $(CHROMIUM)
 # The broker's property-based fuzz tests with many more examples than `make test` runs.
 FUZZ_EXAMPLES ?= 20000
 fuzz: setup
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/broker/test_fuzz.py -q -p no:timeout
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/broker/test_fuzz.py -q -o timeout=0
 
 lint: setup
 	$(VENV)/bin/ruff check broker quiz tests bench
