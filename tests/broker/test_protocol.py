@@ -151,12 +151,17 @@ RESTRICTED = (
 def test_restricted_login_connects_only_over_its_listeners_and_addresses(
     login: str, transport: str, peer: str, refusal: str | None
 ) -> None:
-    client = Client(make_broker(users=RESTRICTED), transport=transport, peer=peer)
-    reply = client.connect(login=login)
+    broker = make_broker(users=RESTRICTED)
+    bystander = Client(broker)
+    bystander.connect(login="local")
+    bystander.subscribe("/topic/still")
+    reply = Client(broker, transport=transport, peer=peer).connect(login=login)
     if refusal is None:
         assert reply.command == "CONNECTED"
     else:
         assert reply.command == "ERROR" and refusal in reply.headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
 def test_restriction_is_not_told_before_the_passcode_is_right() -> None:
