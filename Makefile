@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 ADDR ?= 127.0.0.1:8000
 
-.PHONY: setup services run broker test test-scale lint bench clean
+.PHONY: setup services run broker test test-scale fuzz lint bench clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -51,6 +51,11 @@ SCALE_DATABASE_URL ?= postgres://quiz:quiz@127.0.0.1:5432/quiz
 test-scale: setup $(CHROMIUM)
 	DATABASE_URL=$(SCALE_DATABASE_URL) QUIZ_TEST_BROKER=rabbitmq QUIZ_REQUIRE_SERVICES=1 \
 		$(PY) -m pytest tests/quiz tests/e2e
+
+# The broker's property-based fuzz tests with many more examples than `make test` runs.
+FUZZ_EXAMPLES ?= 20000
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/broker/test_fuzz.py -q -o timeout=0
 
 lint: setup
 	$(VENV)/bin/ruff check broker quiz tests bench

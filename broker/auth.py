@@ -10,17 +10,21 @@ import base64
 import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from coilmq.auth import Authenticator
 
 from broker.config import Permissions, User
+from broker.destinations import TOPIC
+from broker.permissions import glob_covers_topic_pattern
 
 HASH_SCHEME = "pbkdf2_sha256"
-# Each first CONNECT of a login costs one hash in the event loop (about 20 ms here);
-# verified passcodes are remembered, so reconnects cost nothing.
+# Each first CONNECT of a login costs one hash (about 20 ms here), in the server's thread pool
+# rather than on the event loop; checked passcodes are remembered, so reconnects cost nothing.
 HASH_ITERATIONS = 50_000
 
 
@@ -60,10 +64,48 @@ class Authority:
         return self.expires_at is not None and now >= self.expires_at
 
     def may_read(self, destination: str) -> bool:
+        """A wildcard topic subscription only if one glob covers every topic it can match;
+        globs are not combined, so a pattern only their union covers is refused."""
+        name = destination.removeprefix(TOPIC)
+        if name != destination and {"*", "#"} & set(name.split(".")):
+            return any(
+                glob_covers_topic_pattern(pattern, TOPIC, name) for pattern in self.permissions.read
+            )
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.read)
 
     def may_write(self, destination: str) -> bool:
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.write)
+
+
+@dataclass(frozen=True)
+class PasscodeCheck:
+    """One PBKDF2 verification, handed to the broker's verifier so that the server can run
+    it off the event loop.
+
+    An unknown login is checked against a made-up hash of the same cost, so the answer takes
+    as long as for a known login with a wrong passcode and tells nothing about which exist.
+    """
+
+    login: str
+    passcode: str
+    passcode_hash: str
+    known: bool
+
+    def run(self) -> bool:
+        """Whether the passcode is right: the slow part, safe to run in another thread."""
+        return verify_passcode(self.passcode, self.passcode_hash) and self.known
+
+
+def _dummy_hash(users: tuple[User, ...]) -> str:
+    """A hash no passcode matches, costing what most users' hashes cost to check."""
+    costs = Counter(
+        parts[1]
+        for parts in (user.passcode_hash.split("$") for user in users)
+        if len(parts) == 4 and parts[1].isascii() and parts[1].isdigit()
+    )
+    iterations = costs.most_common(1)[0][0] if costs else str(HASH_ITERATIONS)
+    salt, digest = (base64.b64encode(secrets.token_bytes(n)).decode() for n in (16, 32))
+    return f"{HASH_SCHEME}${iterations}${salt}${digest}"
 
 
 class ConfigAuthenticator(Authenticator):
@@ -71,11 +113,46 @@ class ConfigAuthenticator(Authenticator):
 
     def __init__(self, users: tuple[User, ...]) -> None:
         self._users = {user.login: user for user in users}
+        self._dummy_hash = _dummy_hash(users)
 
     def authenticate(self, login: str, passcode: str) -> bool:
-        user = self._users.get(login)
-        return user is not None and verify_passcode(passcode, user.passcode_hash)
+        """coilmq's interface, hashing in the caller's thread; the broker uses `check`."""
+        return self.check(login, passcode).run()
 
-    def authority(self, login: str) -> Authority:
-        """The rights of a login that `authenticate` accepted."""
-        return Authority(login=login, permissions=self._users[login].permissions)
+    def check(self, login: str, passcode: str) -> PasscodeCheck:
+        """The verification a CONNECT as `login` needs, known login or not."""
+        user = self._users.get(login)
+        if user is None:
+            return PasscodeCheck(login, passcode, self._dummy_hash, known=False)
+        return PasscodeCheck(login, passcode, user.passcode_hash, known=True)
+
+    def authority(self, login: str, *, transport: str, peer_host: str) -> Authority:
+        """The rights of a login that `authenticate` accepted, if it may connect this way
+        (its `listeners` and `loopback_only`, as RabbitMQ's `loopback_users`)."""
+        user = self._users[login]
+        if user.listeners is not None and transport not in user.listeners:
+            raise LoginRestricted(
+                f"login {login!r} may not connect over {transport} "
+                f"(its listeners are {', '.join(user.listeners) or 'none'})"
+            )
+        if user.loopback_only and not is_loopback(peer_host):
+            raise LoginRestricted(
+                f"login {login!r} may only connect from a loopback address (loopback_only), "
+                f"not from {peer_host}"
+            )
+        return Authority(login=login, permissions=user.permissions)
+
+
+class LoginRestricted(Exception):
+    """A right passcode for a login that may not connect over this listener or address."""
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]").partition("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

@@ -46,6 +46,10 @@ class User:
     login: str
     passcode_hash: str
     permissions: Permissions = Permissions(read=("*",), write=("*",))
+    # The listeners (`tcp`, `ws`) that take this login; None for all of them.
+    listeners: tuple[str, ...] | None = None
+    # Only from 127.0.0.0/8 or ::1, as RabbitMQ's `loopback_users`.
+    loopback_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,22 @@ class Tokens:
 
     secret: str | None = None
     resource_server_id: str = "broker"
+
+
+@dataclass(frozen=True)
+class Http:
+    """Who may use the HTTP side of the WebSocket port (`/healthz` is always open)."""
+
+    # [[users]] logins that may GET /stats with HTTP basic authentication.
+    stats_users: tuple[str, ...] = ()
+    # /stats for anyone, as on a laptop; otherwise it needs one of `stats_users`.
+    stats_open: bool = False
+    # Host header names /stats answers to; None: localhost, 127.0.0.1, ::1 and the ws
+    # listener's host (a defence against DNS rebinding).
+    allowed_hosts: tuple[str, ...] | None = None
+    # Origin headers a WebSocket upgrade may carry (a request without one, from a client
+    # that is not a browser, is always taken); empty: any.
+    allowed_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,12 +111,14 @@ class BrokerConfig:
     allow_anonymous: bool = False
     anonymous_permissions: Permissions = Permissions(read=("*",), write=("*",))
     tokens: Tokens = Tokens()
+    http: Http = Http()
     limits: Limits = field(default_factory=Limits)
     store: Store = Store()
     log_level: str = "INFO"
 
 
 SLOW_CONSUMER_POLICIES = ("disconnect", "drop")
+LISTENERS = ("tcp", "ws")
 STORE_KINDS = ("memory", "dbm")
 
 
@@ -133,6 +155,31 @@ def _permissions(table: dict[str, Any], where: str, default: Permissions) -> Per
         if not isinstance(pattern, str):
             raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
     return Permissions(read=read, write=write)
+
+
+def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    values = tuple(_take(table, key, list, where))
+    if not all(isinstance(value, str) for value in values):
+        raise ConfigError(f"{where}.{key}: expected a list of strings, got {list(values)!r}")
+    return values
+
+
+def _http(table: dict[str, Any]) -> Http:
+    """`[http]`: logins in `stats_users` are the logins of `[[users]]` or `--user`."""
+    http = Http(
+        stats_users=_strings(table, "stats_users", "http") if "stats_users" in table else (),
+        stats_open=_take(table, "stats_open", bool, "http") if "stats_open" in table else False,
+        allowed_hosts=(
+            tuple(host.lower() for host in _strings(table, "allowed_hosts", "http"))
+            if "allowed_hosts" in table
+            else None
+        ),
+        allowed_origins=(
+            _strings(table, "allowed_origins", "http") if "allowed_origins" in table else ()
+        ),
+    )
+    _no_leftovers(table, "http")
+    return http
 
 
 def load_config(path: Path) -> BrokerConfig:
@@ -179,8 +226,27 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             login = _take(entry, "login", str, where)
             passcode_hash = _take(entry, "passcode_hash", str, where)
             permissions = _permissions(entry, where, User.permissions)
+            listeners = None
+            if "listeners" in entry:
+                listeners = tuple(_take(entry, "listeners", list, where))
+                if not set(listeners) <= set(LISTENERS):
+                    raise ConfigError(
+                        f"{where}.listeners: expected names among {', '.join(LISTENERS)}, "
+                        f"got {list(listeners)!r}"
+                    )
+            loopback_only = (
+                _take(entry, "loopback_only", bool, where) if "loopback_only" in entry else False
+            )
             _no_leftovers(entry, where)
-            users.append(User(login=login, passcode_hash=passcode_hash, permissions=permissions))
+            users.append(
+                User(
+                    login=login,
+                    passcode_hash=passcode_hash,
+                    permissions=permissions,
+                    listeners=listeners,
+                    loopback_only=loopback_only,
+                )
+            )
         values["users"] = tuple(users)
     if "anonymous" in data:
         anonymous = dict(_take(data, "anonymous", dict, "config"))
@@ -199,6 +265,8 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             ),
         )
         _no_leftovers(tokens, "tokens")
+    if "http" in data:
+        values["http"] = _http(dict(_take(data, "http", dict, "config")))
     if "limits" in data:
         limits = dict(_take(data, "limits", dict, "config"))
         settings: dict[str, Any] = {}

@@ -17,7 +17,7 @@ from coilmq.store.dbm import DbmQueue
 from coilmq.store.memory import MemoryQueue
 from coilmq.util.frames import Frame as StoredFrame
 
-from broker.auth import Authority, ConfigAuthenticator
+from broker.auth import Authority, ConfigAuthenticator, LoginRestricted, PasscodeCheck
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
@@ -33,6 +33,15 @@ def open_store(store: Store) -> QueueStore:
         # Sync to disk on every operation: a queued message is on disk once it is accepted.
         return DbmQueue(str(store.directory), checkpoint_operations=0)
     return MemoryQueue()
+
+
+# Runs a passcode check and calls back with its result, on the broker's thread.
+Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], None]
+
+
+def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+    """The verifier without I/O, for tests and tools: the check runs in the caller's thread."""
+    done(check.run())
 
 
 class TopicMessage:
@@ -65,6 +74,7 @@ class Broker:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        verifier: Verifier | None = None,
     ) -> None:
         self.config = config
         self.now = clock
@@ -83,6 +93,7 @@ class Broker:
         self._turns: dict[str, int] = {}
         self._store = open_store(config.store)
         self._authenticator = ConfigAuthenticator(config.users)
+        self._verifier = verifier or verify_now
 
     # Sessions
 
@@ -123,8 +134,11 @@ class Broker:
         elif session in self._sessions:
             self._timed[session] = None
 
-    def authenticate(self, *, login: str | None, passcode: str | None, vhost: str) -> Authority:
-        """The rights of a CONNECT's credentials: a token, a configured user, or anonymous."""
+    def authenticate(
+        self, *, login: str | None, passcode: str | None, vhost: str
+    ) -> Authority | PasscodeCheck:
+        """The rights of a CONNECT's credentials (a token, or anonymous), or for a login the
+        passcode check to `verify` first."""
         tokens = self.config.tokens
         if passcode and looks_like_token(passcode):
             if tokens.secret is None:
@@ -148,9 +162,27 @@ class Broker:
             raise ProtocolError(
                 "login required: send login and passcode headers (anonymous access is off)"
             )
-        if login and self._authenticator.authenticate(login, passcode or ""):
-            return self._authenticator.authority(login)
-        raise ProtocolError("login failed: unknown login or wrong passcode")
+        return self._authenticator.check(login or "", passcode or "")
+
+    def check_login(self, login: str, passcode: str) -> PasscodeCheck:
+        """The passcode check of a configured login, for callers other than CONNECT."""
+        return self._authenticator.check(login, passcode)
+
+    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        """Run a passcode check with the verifier the transport gave (off its event loop)."""
+        self._verifier(check, done)
+
+    def user_authority(self, check: PasscodeCheck, verified: bool, session: Session) -> Authority:
+        """The rights of a checked login, if the passcode was right and the login may connect
+        over this session's listener and from its address."""
+        if not verified:
+            raise ProtocolError("login failed: unknown login or wrong passcode")
+        try:
+            return self._authenticator.authority(
+                check.login, transport=session.transport, peer_host=session.peer.rpartition(":")[0]
+            )
+        except LoginRestricted as error:
+            raise ProtocolError(str(error)) from None
 
     # Routing
 

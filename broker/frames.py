@@ -32,11 +32,26 @@ _UNESCAPES = {
     "1.1": {"n": "\n", "c": ":", "\\": "\\"},
     "1.2": {"n": "\n", "c": ":", "\\": "\\", "r": "\r"},
 }
+# A line break the version cannot escape is dropped: written raw, it would end the header
+# line and let a value forge headers or whole frames (STOMP 1.0 escapes nothing, 1.1 no CR).
 _ESCAPES = {
-    "1.1": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c"}),
+    "1.0": str.maketrans({"\n": None, "\r": None}),
+    "1.1": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": None}),
     "1.2": str.maketrans({"\\": "\\\\", "\n": "\\n", ":": "\\c", "\r": "\\r"}),
 }
 _HEARTBEAT_BYTES = b"\r\n"
+
+
+_DECIMAL = re.compile(r"[0-9]{1,15}")
+
+
+def decimal(text: str) -> int | None:
+    """A header's number: ASCII digits, at most 15 of them, else None.
+
+    Not `str.isdigit()` and `int()`: they take `²` (then int() raises), and int() refuses
+    more than 4,300 digits with a ValueError of its own.
+    """
+    return int(text) if _DECIMAL.fullmatch(text) else None
 
 
 class FrameError(ValueError):
@@ -53,9 +68,8 @@ class Frame:
 
 
 def escape(value: str, version: str) -> str:
-    """Escape a header value for `version` (1.0 has no escaping)."""
-    table = _ESCAPES.get(version)
-    return value.translate(table) if table else value
+    """Escape a header value for `version`; 1.0 has no escaping, so line breaks are dropped."""
+    return value.translate(_ESCAPES[version])
 
 
 def unescape(value: str, version: str, *, name: str) -> str:
@@ -79,12 +93,10 @@ def unescape(value: str, version: str, *, name: str) -> str:
 
 
 def encode_headers(headers: Iterable[tuple[str, str]], version: str) -> bytes:
-    """`name:value` lines, escaped for `version`, each ending in a newline."""
-    if version in _ESCAPES:
-        table = _ESCAPES[version]
-        lines = [f"{name.translate(table)}:{value.translate(table)}\n" for name, value in headers]
-    else:
-        lines = [f"{name}:{value}\n" for name, value in headers]
+    """`name:value` lines, escaped for `version`, each ending in a newline; never a raw CR or
+    LF inside a line, whatever the version."""
+    table = _ESCAPES[version]
+    lines = [f"{name.translate(table)}:{value.translate(table)}\n" for name, value in headers]
     return "".join(lines).encode()
 
 
@@ -111,11 +123,21 @@ class FrameParser:
         self._max_header_bytes = max_header_bytes
         self._max_head_bytes = (max_headers + 1) * (max_header_bytes + 2)
         self._buffer = bytearray()
+        # Where the searches of the frame being received resume, so bytes arriving a few at a
+        # time are each looked at once (rescanning from the start was quadratic).
+        self._command_checked = False
+        self._head_search_from = 0
+        self._head: tuple[str, dict[str, str], int] | None = None
         self._nul_search_from = 0
 
     def feed(self, data: bytes) -> None:
         """Buffer received bytes; `next_frame()` takes the frames out one at a time."""
         self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet taken out as frames."""
+        return len(self._buffer)
 
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None until more bytes arrive.
@@ -123,40 +145,49 @@ class FrameParser:
         One at a time, because a CONNECT changes the version the frames after it are read in.
         """
         buffer = self._buffer
-        position = 0
-        while position < len(buffer) and buffer[position] in _HEARTBEAT_BYTES:
-            position += 1
-        frame = None
-        if position < len(buffer):
-            frame, end = self._parse_one(buffer, position)
-            if frame is not None:
-                position = end
-                self._nul_search_from = 0
-        if position:
-            del buffer[:position]
-            self._nul_search_from = max(0, self._nul_search_from - position)
+        if self._head_search_from == 0:
+            beats = 0
+            while beats < len(buffer) and buffer[beats] in _HEARTBEAT_BYTES:
+                beats += 1
+            del buffer[:beats]
+        if not buffer:
+            return None
+        frame, end = self._parse_one(buffer)
+        if frame is not None:
+            del buffer[:end]
+            self._command_checked = False
+            self._head_search_from = 0
+            self._head = None
+            self._nul_search_from = 0
         return frame
 
-    def _parse_one(self, buffer: bytearray, start: int) -> tuple[Frame | None, int]:
-        match = _END_OF_HEADERS.search(buffer, start)
-        if match is None:
-            if len(buffer) - start > self._max_head_bytes:
-                self._check_head(bytes(buffer[start : start + self._max_head_bytes]))
-                raise FrameError(
-                    f"frame headers are longer than {self._max_head_bytes} bytes "
-                    f"(limits.max_headers={self._max_headers}, "
-                    f"limits.max_header_bytes={self._max_header_bytes})"
-                )
-            self._check_command(buffer, start)
-            return None, start
-        command, headers = self._parse_head(bytes(buffer[start : match.start()]))
-        body_start = match.end()
+    def _parse_one(self, buffer: bytearray) -> tuple[Frame | None, int]:
+        """The frame at the start of `buffer` and where it ends, or (None, 0) while incomplete."""
+        if self._head is None:
+            # A match may straddle the old end: `\r\n\r\n` is at most 4 bytes.
+            match = _END_OF_HEADERS.search(buffer, max(0, self._head_search_from - 3))
+            if match is None:
+                if len(buffer) > self._max_head_bytes:
+                    self._check_head(bytes(buffer[: self._max_head_bytes]))
+                    raise FrameError(
+                        f"frame headers are longer than {self._max_head_bytes} bytes "
+                        f"(limits.max_headers={self._max_headers}, "
+                        f"limits.max_header_bytes={self._max_header_bytes})"
+                    )
+                if not self._command_checked:
+                    self._check_command(buffer, self._head_search_from)
+                self._head_search_from = len(buffer)
+                return None, 0
+            command, headers = self._parse_head(bytes(buffer[: match.start()]))
+            self._head = (command, headers, match.end())
+            self._head_search_from = len(buffer)
+        command, headers, body_start = self._head
         length_text = headers.get("content-length")
         if length_text is not None:
             length = self._content_length(length_text)
             body_end = body_start + length
             if len(buffer) <= body_end:
-                return None, start
+                return None, 0
             if buffer[body_end] != 0:
                 raise FrameError(
                     f"{command} frame body is longer than its content-length {length} "
@@ -172,7 +203,7 @@ class FrameParser:
                         f"{self._max_frame_bytes} bytes"
                     )
                 self._nul_search_from = len(buffer)
-                return None, start
+                return None, 0
             if body_end - body_start > self._max_frame_bytes:
                 raise FrameError(
                     f"{command} frame body of {body_end - body_start} bytes is larger than "
@@ -181,9 +212,12 @@ class FrameParser:
         return Frame(command, headers, bytes(buffer[body_start:body_end])), body_end + 1
 
     def _content_length(self, text: str) -> int:
-        if not text.isdigit():
-            raise FrameError(f"content-length must be a number of bytes, got {text!r}")
-        length = int(text)
+        length = decimal(text)
+        if length is None:
+            raise FrameError(
+                f"content-length must be a number of bytes (at most 15 ASCII digits), "
+                f"got {text[:40]!r}"
+            )
         if length > self._max_frame_bytes:
             raise FrameError(
                 f"content-length {length} is larger than limits.max_frame_bytes="
@@ -191,11 +225,12 @@ class FrameParser:
             )
         return length
 
-    def _check_command(self, buffer: bytearray, start: int) -> None:
+    def _check_command(self, buffer: bytearray, search_from: int) -> None:
         """Refuse garbage as soon as its first line is complete, without waiting for more."""
-        newline = buffer.find(b"\n", start)
+        newline = buffer.find(b"\n", search_from)
         if newline >= 0:
-            self._command(bytes(buffer[start:newline]))
+            self._command(bytes(buffer[:newline]))
+            self._command_checked = True
 
     def _check_head(self, head: bytes) -> None:
         self._command(head.split(b"\n", 1)[0])
@@ -231,6 +266,8 @@ class FrameParser:
                 text = line.decode()
             except UnicodeDecodeError:
                 raise FrameError(f"{command} frame headers are not valid UTF-8") from None
+            if "\x00" in text:
+                raise FrameError(f"{command} header line {text[:60]!r} contains NUL")
             name, colon, value = text.partition(":")
             if not colon:
                 raise FrameError(f"{command} header line {text[:60]!r} has no ':'")

@@ -10,25 +10,32 @@ import asyncio
 import http
 import json
 import logging
+import os
 import signal
 import ssl
 import struct
 import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHeader, NegotiationError
+from websockets.headers import parse_authorization_basic
 from websockets.http11 import Request, Response
 from websockets.protocol import State
+from websockets.typing import Subprotocol
 
+from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.core import Broker
 from broker.session import Session
 
 log = logging.getLogger("broker")
 
-SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
+# Highest version first: a client offering several gets the highest.
+SUBPROTOCOLS = [Subprotocol("v12.stomp"), Subprotocol("v11.stomp"), Subprotocol("v10.stomp")]
 TICK_CAP_SECONDS = 1.0
 OP_TEXT, OP_BINARY = 0x1, 0x2
 LINGER_SECONDS = 2.0
@@ -201,18 +208,53 @@ def _is_text(chunks: list[bytes]) -> bool:
     return True
 
 
+def _host_name(header: str) -> str:
+    """`example.org:15674` → `example.org`, `[::1]:15674` → `::1`, lower-cased."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    name, colon, port = header.rpartition(":")
+    return name if colon and port.isdigit() else header
+
+
+def select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Subprotocol | None:
+    """The highest STOMP version offered; offering none is STOMP too, as RabbitMQ takes it
+    (`new WebSocket(url)`, as stompjs's `Stomp.over` and many clients do)."""
+    if not offered:
+        return None
+    for subprotocol in SUBPROTOCOLS:
+        if subprotocol in offered:
+            return subprotocol
+    raise NegotiationError(
+        f"no STOMP sub-protocol offered: offer one of {', '.join(SUBPROTOCOLS)}, or none"
+    )
+
+
 class BrokerServer:
     """Starts and stops both listeners around one Broker, plus the heart-beat ticker."""
 
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
-        self.broker = Broker(config)
+        # PBKDF2 runs here, not on the event loop (hashlib lets go of the GIL while it hashes);
+        # one core stays free for the loop whatever a flood of logins costs.
+        self._hasher = ThreadPoolExecutor(
+            max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="passcodes"
+        )
+        self.broker = Broker(config, verifier=self._verify_off_loop)
         self.tcp_connections: set[TcpConnection] = set()
         self.ws_connections: set[WsConnection] = set()
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
         self._flusher = Flusher()
         self._ticker: asyncio.Task[None] | None = None
+
+    def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
+        future.add_done_callback(
+            lambda finished: None if finished.cancelled() else done(finished.result())
+        )
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.tls is None:
@@ -242,11 +284,16 @@ class BrokerServer:
             )
         if self.config.ws is not None:
             limit = self.config.limits.max_output_buffer_bytes
+            allowed_origins = self.config.http.allowed_origins
+            # None in the list takes a request without Origin: only browsers send one.
+            origins = [*allowed_origins, None] if allowed_origins else None
             self._ws_server = await serve(
                 self._handle_ws,
                 self.config.ws.host,
                 self.config.ws.port,
-                subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+                subprotocols=SUBPROTOCOLS,
+                select_subprotocol=select_subprotocol,
+                origins=origins,
                 process_request=self._process_request,
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
@@ -285,16 +332,60 @@ class BrokerServer:
             await asyncio.sleep(min(max(delay, 0.0), TICK_CAP_SECONDS))
             self.broker.tick()
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
         """Answer /stats and /healthz on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]
         if path == "/stats":
-            return self._json(connection, self.stats())
+            return await self._stats_response(connection, request)
         if path == "/healthz":
             return self._json(connection, {"status": "ok"})
         if path != self.config.ws_path:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
         return None
+
+    async def _stats_response(self, connection: ServerConnection, request: Request) -> Response:
+        """/stats names every destination and queue depth: only for the hosts and logins the
+        [http] settings allow."""
+        settings = self.config.http
+        host = request.headers.get("Host", "")
+        if _host_name(host) not in self._allowed_hosts():
+            return connection.respond(
+                http.HTTPStatus.FORBIDDEN,
+                f"/stats: Host {host[:80]!r} is not in [http] allowed_hosts\n",
+            )
+        if settings.stats_open:
+            return self._json(connection, self.stats())
+        if not settings.stats_users:
+            return connection.respond(
+                http.HTTPStatus.FORBIDDEN,
+                "/stats is off: list logins in [http] stats_users (HTTP basic authentication) "
+                "or set [http] stats_open = true\n",
+            )
+        if await self._stats_login_verified(request):
+            return self._json(connection, self.stats())
+        response = connection.respond(
+            http.HTTPStatus.UNAUTHORIZED,
+            "/stats needs HTTP basic authentication as one of [http] stats_users\n",
+        )
+        response.headers["WWW-Authenticate"] = 'Basic realm="broker stats", charset="UTF-8"'
+        return response
+
+    async def _stats_login_verified(self, request: Request) -> bool:
+        try:
+            login, passcode = parse_authorization_basic(request.headers.get("Authorization", ""))
+        except InvalidHeader:
+            return False
+        check = self.broker.check_login(login, passcode)
+        verified = await asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
+        return verified and login in self.config.http.stats_users
+
+    def _allowed_hosts(self) -> frozenset[str]:
+        if self.config.http.allowed_hosts is not None:
+            return frozenset(self.config.http.allowed_hosts)
+        listener = {self.config.ws.host.lower()} if self.config.ws else set()
+        return frozenset({"localhost", "127.0.0.1", "::1"} | listener)
 
     @staticmethod
     def _json(connection: ServerConnection, body: dict[str, Any]) -> Response:
@@ -333,6 +424,7 @@ class BrokerServer:
         if self._ticker is not None:
             self._ticker.cancel()
         self.broker.shutdown()
+        self._hasher.shutdown(wait=False, cancel_futures=True)
         self._flusher.flush_all()
         await asyncio.sleep(0)
         if self._ws_server is not None:

@@ -16,7 +16,15 @@ from coilmq.util.frames import Frame as StoredFrame
 
 from broker.auth import Authority
 from broker.destinations import Destination, DestinationError, parse_destination
-from broker.frames import VERSIONS, Frame, FrameError, FrameParser, encode_frame, encode_headers
+from broker.frames import (
+    VERSIONS,
+    Frame,
+    FrameError,
+    FrameParser,
+    decimal,
+    encode_frame,
+    encode_headers,
+)
 
 if TYPE_CHECKING:
     from broker.core import Broker
@@ -80,6 +88,8 @@ class Session:
         self.login: str | None = None
         self.authority: Authority | None = None
         self.connected = False
+        # A CONNECT's passcode is being checked off the event loop; later frames wait.
+        self.verifying = False
         self.closing = False
         self.close_reason: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
@@ -114,7 +124,18 @@ class Session:
             return
         self._received_since_check = True
         self._parser.feed(data)
-        while not self.closing:
+        if self.verifying and self._parser.buffered > self._limits.max_frame_bytes:
+            # Nothing is parsed while the passcode is checked, so nothing else bounds this.
+            self.fail(
+                f"more than limits.max_frame_bytes={self._limits.max_frame_bytes} bytes sent "
+                "before the CONNECT was answered"
+            )
+            return
+        self._process_frames()
+
+    def _process_frames(self) -> None:
+        """Act on the parsed frames, until a CONNECT waits for its passcode check."""
+        while not self.closing and not self.verifying:
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:
@@ -164,11 +185,34 @@ class Session:
         self.version = common[-1]
         self._parser.version = self.version
         self.vhost = headers.get("host") or "/"
-        client_send, client_receive = self._heartbeat_header(headers.get("heart-beat", "0,0"))
-        self.authority = self._broker.authenticate(
+        heartbeat = self._heartbeat_header(headers.get("heart-beat", "0,0"))
+        credentials = self._broker.authenticate(
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
-        self.login = self.authority.login
+        if isinstance(credentials, Authority):
+            self._accept(credentials, heartbeat)
+            return
+        self.verifying = True
+        receipt = headers.get("receipt")
+
+        def checked(verified: bool) -> None:
+            if self.closing:
+                return
+            self.verifying = False
+            try:
+                self._accept(self._broker.user_authority(credentials, verified, self), heartbeat)
+            except ProtocolError as error:
+                self.fail(str(error), receipt=receipt)
+                return
+            self._process_frames()
+
+        self._broker.verify(credentials, checked)
+
+    def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
+        """CONNECTED, with the heart-beats the client asked for and the broker can give."""
+        client_send, client_receive = heartbeat
+        self.authority = authority
+        self.login = authority.login
         self.connected = True
         server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
         self._start_heartbeats(
@@ -187,13 +231,13 @@ class Session:
 
     @staticmethod
     def _heartbeat_header(value: str) -> tuple[int, int]:
-        parts = value.split(",")
-        if len(parts) != 2 or not all(part.strip().isdigit() for part in parts):
+        parts = [decimal(part.strip()) for part in value.split(",")]
+        if len(parts) != 2 or parts[0] is None or parts[1] is None:
             raise ProtocolError(
-                f"heart-beat header must be two non-negative integers like 10000,10000, "
-                f"got {value!r}"
+                f"heart-beat header must be two non-negative integers like 10000,10000 "
+                f"(at most 15 ASCII digits each), got {value[:40]!r}"
             )
-        return int(parts[0]), int(parts[1])
+        return parts[0], parts[1]
 
     def _start_heartbeats(self, *, send_ms: int, receive_ms: int) -> None:
         now = self._broker.now()

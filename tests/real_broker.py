@@ -75,9 +75,14 @@ def _wait_listening(broker: BrokerProcess) -> None:
 
 @contextlib.contextmanager
 def start_broker(
-    directory: Path, *, toml: str = "", args: tuple[str, ...] = ("--user", "guest:guest")
+    directory: Path,
+    *,
+    toml: str = "",
+    args: tuple[str, ...] = ("--user", "guest:guest"),
+    host: str = "127.0.0.1",
 ) -> Iterator[BrokerProcess]:
-    """Run `python -m broker` on free ports with `toml` as its config file, then stop it."""
+    """Run `python -m broker` on free ports of `host` (`0.0.0.0` for every address) with
+    `toml` as its config file, then stop it."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "broker.toml"
     config.write_text(toml)
@@ -92,9 +97,9 @@ def start_broker(
                 "--config",
                 str(config),
                 "--tcp",
-                f"127.0.0.1:{tcp_port}",
+                f"{host}:{tcp_port}",
                 "--ws",
-                f"127.0.0.1:{ws_port}",
+                f"{host}:{ws_port}",
                 *args,
             ],
             cwd=REPO,

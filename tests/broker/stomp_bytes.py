@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from broker.auth import hash_passcode
 from broker.config import BrokerConfig, Limits, Permissions, Tokens, User
-from broker.core import Broker
+from broker.core import Broker, Verifier
 from broker.frames import unescape
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
@@ -32,9 +32,9 @@ class ServerFrame:
     body: bytes
 
 
-def read_frames(data: bytes) -> list[ServerFrame]:
+def read_frames(data: bytes, version: str = "1.2") -> list[ServerFrame]:
     """Split what the broker wrote into frames (bodies by content-length), skipping beats;
-    header values are unescaped as STOMP 1.2 says."""
+    header values are unescaped as `version` says."""
     frames = []
     position = 0
     while position < len(data):
@@ -46,7 +46,7 @@ def read_frames(data: bytes) -> list[ServerFrame]:
         headers: dict[str, str] = {}
         for line in lines[1:]:
             name, _, value = line.partition(":")
-            headers.setdefault(name, unescape(value, "1.2", name=name))
+            headers.setdefault(name, unescape(value, version, name=name))
         body_start = head_end + 2
         if "content-length" in headers:
             body_end = body_start + int(headers["content-length"])
@@ -64,11 +64,12 @@ class Client:
 
     broker: Broker
     transport: str = "tcp"
+    peer: str = "127.0.0.1:1"
     outputs: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.session = self.broker.open_session(
-            transport=self.transport, peer="test:1", on_output=lambda: self.outputs.append(1)
+            transport=self.transport, peer=self.peer, on_output=lambda: self.outputs.append(1)
         )
 
     def send(self, data: bytes | str) -> None:
@@ -101,8 +102,11 @@ class Client:
         self.send(f"SEND\ndestination:{destination}\n{headers}\n{body}\x00")
 
 
-def make_broker(clock: Clock | None = None, **changes: object) -> Broker:
-    """A broker with user guest/guest (every right), reader (read /topic/public.*), tokens."""
+def make_broker(
+    clock: Clock | None = None, verifier: Verifier | None = None, **changes: object
+) -> Broker:
+    """A broker with user guest/guest (every right), reader (read /topic/public.*), tokens;
+    passcodes are checked at once unless a `verifier` says otherwise."""
     config = BrokerConfig(
         users=(
             User("guest", GUEST_HASH),
@@ -117,4 +121,5 @@ def make_broker(clock: Clock | None = None, **changes: object) -> Broker:
         replace(config, **changes),
         clock=lambda: clock.monotonic,
         wall_clock=lambda: clock.wall,
+        verifier=verifier,
     )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import stomp
 from real_broker import BrokerProcess, start_broker
-from test_tcp_integration import Inbox
+from test_tcp_integration import Inbox, get_json
 
 WAIT_SECONDS = 5.0
 SECRET = "test-secret-for-tokens-long-enough-for-hs256"
@@ -37,6 +35,9 @@ write = []
 
 [tokens]
 secret = "{SECRET}"
+
+[http]
+stats_users = ["guest"]
 
 [limits]
 max_frame_bytes = {MAX_FRAME_BYTES}
@@ -107,8 +108,18 @@ def error_text(received: str) -> str:
         ),
         (b"SEND\ndestination:/topic/x\nbad:\\q\n\n\x00", True, "escape"),
         (b"SEND\n\nno destination\x00", True, "destination"),
+        ("SEND\ncontent-length:\u00b2\n\n\x00".encode(), False, "content-length"),
+        ("CONNECT\nheart-beat:\u00b2,0\n\n\x00".encode(), False, "heart-beat"),
     ],
-    ids=["garbage", "unknown-command", "oversized-frame", "bad-escape", "missing-destination"],
+    ids=[
+        "garbage",
+        "unknown-command",
+        "oversized-frame",
+        "bad-escape",
+        "missing-destination",
+        "superscript-content-length",
+        "superscript-heart-beat",
+    ],
 )
 def test_bad_frame_gets_an_error_and_others_keep_receiving(
     strict_broker: BrokerProcess,
@@ -173,8 +184,8 @@ def test_subscriber_that_stops_reading_is_dropped(
             conn.send("/topic/bystander", body)
             inbox.next_message()
             if sent % 10 == 0:
-                with urllib.request.urlopen(f"{strict_broker.http_url}/stats") as response:
-                    dropped = json.load(response)["slow_consumers_dropped"]
+                stats = get_json(f"{strict_broker.http_url}/stats", "guest", "guest")
+                dropped = stats["slow_consumers_dropped"]
                 if dropped:
                     break
     assert dropped >= 1

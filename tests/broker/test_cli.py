@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from broker.cli import build_parser, config_from_args
-from broker.config import load_config
+from broker.config import ConfigError, config_from_dict, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -92,3 +93,27 @@ def test_hash_passcode_reads_stdin_and_prints_a_hash() -> None:
 def test_example_config_loads() -> None:
     config = load_config(REPO / "broker" / "example.toml")
     assert config.users and config.tokens.secret
+
+
+def test_user_restrictions_are_read_from_the_config() -> None:
+    config = config_from_dict(
+        {
+            "users": [
+                {"login": "p", "passcode_hash": "x", "listeners": ["tcp"], "loopback_only": True},
+                {"login": "q", "passcode_hash": "x"},
+            ]
+        }
+    )
+    assert [(u.listeners, u.loopback_only) for u in config.users] == [
+        (("tcp",), True),
+        (None, False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "named"),
+    [({"listeners": ["stomp"]}, "users[0].listeners"), ({"loopback_only": 1}, "loopback_only")],
+)
+def test_bad_user_restriction_is_an_error_naming_it(entry: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        config_from_dict({"users": [{"login": "p", "passcode_hash": "x", **entry}]})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from broker.destinations import Destination, DestinationError, TopicRouter, parse_destination
 
@@ -29,3 +31,49 @@ def test_router_matches_exact_names_and_patterns_once_each() -> None:
     router.remove("#", "everything")
     assert set(router.route("games.2.players")) == {"hash"}
     assert router.counts() == {"games.1.status": 1, "games.*.status": 1, "games.#": 1}
+
+
+def reference_match(pattern: list[str], words: list[str]) -> bool:
+    """RabbitMQ's rule, by dynamic programming: `*` one word, `#` zero or more."""
+    matches = [[False] * (len(words) + 1) for _ in range(len(pattern) + 1)]
+    matches[len(pattern)][len(words)] = True
+    for p in range(len(pattern) - 1, -1, -1):
+        for w in range(len(words), -1, -1):
+            if pattern[p] == "#":
+                matches[p][w] = matches[p + 1][w] or (w < len(words) and matches[p][w + 1])
+            elif w < len(words) and pattern[p] in ("*", words[w]):
+                matches[p][w] = matches[p + 1][w + 1]
+    return matches[0][0]
+
+
+@pytest.mark.timeout(10)
+def test_many_hashes_against_a_long_topic_route_at_once() -> None:
+    router: TopicRouter[str] = TopicRouter()
+    router.add(".".join(["#"] * 15 + ["z"]), "hashes")
+    assert router.route(".".join(["w"] * 40)) == ()
+    assert router.route(".".join(["w"] * 40 + ["z"])) == ("hashes",)
+
+
+WORDS = st.sampled_from(["a", "b", "c"])
+
+
+@given(
+    patterns=st.lists(st.lists(st.sampled_from(["a", "b", "*", "#"]), min_size=1, max_size=6)),
+    topic=st.lists(WORDS, min_size=1, max_size=8),
+)
+def test_router_agrees_with_the_wildcard_rule(patterns: list[list[str]], topic: list[str]) -> None:
+    router: TopicRouter[str] = TopicRouter()
+    for pattern in patterns:
+        router.add(".".join(pattern), ".".join(pattern))
+    expected = {".".join(p) for p in patterns if reference_match(p, topic)}
+    assert set(router.route(".".join(topic))) == expected
+
+
+@given(patterns=st.lists(st.lists(st.sampled_from(["a", "*", "#"]), min_size=1, max_size=4)))
+def test_removing_every_subscription_empties_the_router(patterns: list[list[str]]) -> None:
+    router: TopicRouter[int] = TopicRouter()
+    for index, pattern in enumerate(patterns):
+        router.add(".".join(pattern), index)
+    for index, pattern in enumerate(patterns):
+        router.remove(".".join(pattern), index)
+    assert router.counts() == {} and router.route("a.a") == ()

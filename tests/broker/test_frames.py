@@ -127,3 +127,25 @@ def test_bad_bytes_raise_a_frame_error_saying_what_is_wrong(data: bytes, reason:
 def test_garbage_is_refused_as_soon_as_its_first_line_ends() -> None:
     with pytest.raises(FrameError, match="unknown command"):
         parse_all(parser(), b"GET / HTTP/1.1\r\n")
+
+
+@pytest.mark.timeout(20)
+def test_a_long_head_in_small_writes_is_scanned_once() -> None:
+    """8 MB of headers in 100-byte writes: rescanning from the start each time took minutes."""
+    frame_parser = parser(max_headers=1000, max_header_bytes=8192, max_frame_bytes=1 << 24)
+    line = b"h:" + b"v" * 8000 + b"\n"
+    data = b"SEND\n" + line * 999 + b"\nbody\x00"
+    for start in range(0, len(data), 100):
+        frame_parser.feed(data[start : start + 100])
+        frame = frame_parser.next_frame()
+    assert frame is not None and frame.body == b"body"
+
+
+@pytest.mark.timeout(20)
+def test_a_long_first_line_in_small_writes_is_scanned_once() -> None:
+    frame_parser = parser(max_headers=1000, max_header_bytes=8192)
+    for _ in range(80_000):
+        frame_parser.feed(b"S" * 100)
+        frame_parser.next_frame()
+    with pytest.raises(FrameError, match="unknown command"):
+        parse_all(frame_parser, b"\n")

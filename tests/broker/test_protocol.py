@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from stomp_bytes import SECRET, Client, Clock, make_broker
+from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
 
-from broker.config import Store
+from broker.auth import PasscodeCheck
+from broker.config import Permissions, Store, User
 from broker.core import Broker
 from broker.tokens import issue_token
 
@@ -59,6 +61,112 @@ def test_any_host_header_or_none_is_accepted(broker: Broker, host: str) -> None:
 def test_wrong_passcode_is_refused(broker: Broker) -> None:
     error = Client(broker).connect(passcode="nope")
     assert error.command == "ERROR" and "login failed" in error.headers["message"]
+
+
+class HeldChecks:
+    """A verifier that keeps each passcode check until the test runs it, as the server's
+    thread pool would finish it later."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[PasscodeCheck, Callable[[bool], object]]] = []
+
+    def __call__(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        self.pending.append((check, done))
+
+    def finish(self) -> PasscodeCheck:
+        check, done = self.pending.pop(0)
+        done(check.run())
+        return check
+
+
+def test_passcode_check_runs_outside_the_session_and_later_frames_wait() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    bystander = Client(broker)
+    bystander.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    checks.finish()
+    assert bystander.frame().command == "CONNECTED"
+    client = Client(broker)
+    client.send(
+        "CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00"
+        "SUBSCRIBE\nid:1\ndestination:/topic/after\nreceipt:r\n\n\x00"
+    )
+    assert client.frames() == [] and len(checks.pending) == 1
+    bystander.subscribe("/topic/meanwhile")
+    bystander.publish("/topic/meanwhile", "served")
+    assert [frame.body for frame in bystander.frames()] == [b"served"]
+    checks.finish()
+    assert [frame.command for frame in client.frames()] == ["CONNECTED", "RECEIPT"]
+
+
+def test_unknown_login_costs_the_same_hash_as_a_known_one() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    Client(broker).send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:nope\n\n\x00")
+    client = Client(broker)
+    client.send("CONNECT\naccept-version:1.2\nlogin:nobody\npasscode:nope\n\n\x00")
+    known, unknown = checks.finish(), checks.finish()
+    assert unknown.passcode_hash.split("$")[:2] == known.passcode_hash.split("$")[:2]
+    assert "login failed: unknown login" in client.frame().headers["message"]
+
+
+def test_bytes_sent_while_the_passcode_is_checked_are_bounded() -> None:
+    checks = HeldChecks()
+    client = Client(make_broker(verifier=checks, limits={"max_frame_bytes": 1024}))
+    client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    client.send(b"SEND\ndestination:/topic/a\n\n" + b"x" * 1024)
+    error = client.frame()
+    assert "max_frame_bytes=1024 bytes sent before the CONNECT was answered" in error.body.decode()
+    checks.finish()
+    assert client.frames() == []
+
+
+def test_a_connection_closed_during_its_check_is_left_alone() -> None:
+    checks = HeldChecks()
+    client = Client(make_broker(verifier=checks))
+    client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    client.session.connection_lost("peer closed")
+    checks.finish()
+    assert client.frames() == [] and not client.session.connected
+
+
+RESTRICTED = (
+    User("publisher", GUEST_HASH, listeners=("tcp",)),
+    User("local", GUEST_HASH, loopback_only=True),
+)
+
+
+@pytest.mark.parametrize(
+    ("login", "transport", "peer", "refusal"),
+    [
+        ("publisher", "tcp", "10.0.0.5:4000", None),
+        ("publisher", "ws", "127.0.0.1:4000", "login 'publisher' may not connect over ws"),
+        ("local", "ws", "127.0.0.1:4000", None),
+        ("local", "tcp", "::1:4000", None),
+        ("local", "tcp", "::ffff:127.0.0.1:4000", None),
+        ("local", "tcp", "10.0.0.5:4000", "may only connect from a loopback address"),
+        ("local", "tcp", "::ffff:10.0.0.5:4000", "may only connect from a loopback address"),
+    ],
+)
+def test_restricted_login_connects_only_over_its_listeners_and_addresses(
+    login: str, transport: str, peer: str, refusal: str | None
+) -> None:
+    broker = make_broker(users=RESTRICTED)
+    bystander = Client(broker)
+    bystander.connect(login="local")
+    bystander.subscribe("/topic/still")
+    reply = Client(broker, transport=transport, peer=peer).connect(login=login)
+    if refusal is None:
+        assert reply.command == "CONNECTED"
+    else:
+        assert reply.command == "ERROR" and refusal in reply.headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
+
+
+def test_restriction_is_not_told_before_the_passcode_is_right() -> None:
+    client = Client(make_broker(users=RESTRICTED), transport="ws")
+    assert "login failed" in client.connect(login="publisher", passcode="nope").headers["message"]
 
 
 def test_anonymous_needs_allow_anonymous() -> None:
@@ -117,7 +225,33 @@ def test_header_escaping_survives_the_trip_in_each_version(broker: Broker) -> No
     v10.send("SUBSCRIBE\ndestination:/topic/esc\n\n\x00")
     connected(broker, "1.2").publish("/topic/esc", headers="note:a\\cb\\nc\n")
     assert b"note:a\\cb\\nc\n" in v12.raw()
-    assert b"note:a:b\nc\n" in v10.raw()
+    assert b"note:a:bc\n" in v10.raw()
+
+
+@pytest.mark.parametrize(
+    ("version", "line"),
+    [("1.0", b"x-note:aMESSAGEforgedb\n"), ("1.1", b"x-note:a\\nMESSAGEforgedb\n")],
+)
+def test_line_breaks_from_a_1_2_publisher_never_reach_older_subscribers_raw(
+    broker: Broker, version: str, line: bytes
+) -> None:
+    subscriber = connected(broker, version)
+    subscriber.send("SUBSCRIBE\nid:1\ndestination:/topic/inject\n\n\x00")
+    connected(broker, "1.2").publish(
+        "/topic/inject", headers="x-note:a\\r\\nMESSAGE\\rforged\\rb\n"
+    )
+    head = subscriber.raw().split(b"\n\n", 1)[0]
+    assert b"\r" not in head and line in head + b"\n"
+
+
+def test_nul_in_a_header_is_refused_and_others_keep_receiving(broker: Broker) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = connected(broker)
+    client.publish("/topic/still", headers="x-note:a\x00b\n")
+    assert "contains NUL" in client.frame().headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
 def test_binary_body_with_nul_bytes_is_delivered_exactly(broker: Broker) -> None:
@@ -313,6 +447,29 @@ def test_protocol_error_sends_error_then_closes(broker: Broker, data: str, reaso
     assert client.session.closing and broker.messages_in == 0
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ("SEND\ncontent-length:\u00b2\n\n\x00", "content-length must be a number of bytes"),
+        ("SEND\ncontent-length:" + "9" * 5000 + "\n\n\x00", "at most 15 ASCII digits"),
+        ("CONNECT\nheart-beat:\u00b2,0\n\n\x00", "heart-beat header must be two"),
+        ("CONNECT\nheart-beat:" + "9" * 400 + ",0\n\n\x00", "heart-beat header must be two"),
+    ],
+    ids=["superscript-length", "5000-digit-length", "superscript-heart-beat", "huge-heart-beat"],
+)
+def test_malformed_number_before_login_gets_an_error_and_others_keep_receiving(
+    broker: Broker, data: str, reason: str
+) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = Client(broker)
+    client.send(data)
+    error = client.frame()
+    assert error.command == "ERROR" and reason in error.headers["message"]
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
+
+
 def test_error_carries_the_receipt_id_of_the_bad_frame(broker: Broker) -> None:
     client = connected(broker)
     client.send("SEND\nreceipt:77\n\n\x00")
@@ -384,6 +541,40 @@ def test_token_grants_exactly_its_scopes() -> None:
     browser.subscribe("/topic/games.42.status")
     browser.subscribe("/topic/games.43.status", sid="2")
     assert "may not subscribe to /topic/games.43.status" in browser.frame().headers["message"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "allowed"),
+    [("/topic/games.42.*", True), ("/topic/games.42.#", False), ("/topic/games.*.status", False)],
+)
+def test_token_scope_allows_a_wildcard_only_within_it(pattern: str, allowed: bool) -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    browser.connect(login="token", passcode=token(clock))
+    browser.subscribe(pattern)
+    connected(broker).publish("/topic/games.42", "outside the scope")
+    if allowed:
+        assert browser.frames() == []
+    else:
+        assert f"may not subscribe to {pattern}" in browser.frame().headers["message"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "allowed"),
+    [("/topic/room.a", True), ("/topic/room.*", False), ("/topic/room.#", False)],
+)
+def test_read_glob_allows_a_wildcard_only_within_it(pattern: str, allowed: bool) -> None:
+    broker = make_broker(
+        users=(User("roomer", GUEST_HASH, Permissions(read=("/topic/room.?",), write=())),)
+    )
+    client = Client(broker)
+    client.connect(login="roomer")
+    client.subscribe(pattern)
+    if allowed:
+        assert client.frames() == []
+    else:
+        assert f"may not subscribe to {pattern}" in client.frame().headers["message"]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import queue
 import time
@@ -138,8 +139,14 @@ def test_disconnect_with_receipt(broker_process: BrokerProcess) -> None:
     assert not conn.is_connected()
 
 
-def get_json(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=WAIT_SECONDS) as response:
+def get_json(url: str, login: str | None = None, passcode: str = "") -> dict[str, Any]:
+    """GET a JSON document, with HTTP basic authentication when `login` is given."""
+    headers = {}
+    if login is not None:
+        credentials = base64.b64encode(f"{login}:{passcode}".encode()).decode()
+        headers["Authorization"] = f"Basic {credentials}"
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
         assert response.headers["Content-Type"] == "application/json"
         return json.load(response)
 
@@ -155,6 +162,26 @@ def test_stats_count_connections_and_messages(
     conn.subscribe("/topic/tcp.stats", id="1")
     conn.send("/topic/tcp.stats", "counted")
     inbox.next_message()
-    stats = get_json(f"{broker_process.http_url}/stats")
+    stats = get_json(f"{broker_process.http_url}/stats", "guest", "guest")
     assert stats["messages_in"] >= 1 and stats["messages_out"] >= 1
     assert "connections" in stats and "slow_consumers_dropped" in stats
+
+
+def test_a_1_2_publisher_cannot_forge_frames_for_a_stomp_py_1_0_subscriber(
+    broker_process: BrokerProcess,
+) -> None:
+    subscriber = stomp.Connection10([("127.0.0.1", broker_process.tcp_port)])
+    inbox = Inbox()
+    subscriber.set_listener("inbox", inbox)
+    subscriber.connect("guest", "guest", wait=True)
+    subscriber.subscribe("/topic/inject", headers={"receipt": "ready"})
+    assert inbox.receipts.get(timeout=WAIT_SECONDS) == "ready"
+    publisher, _ = connect(broker_process)
+    forged = "a\r\n\r\nERROR\nmessage:forged\n\nMESSAGE\ndestination:/topic/inject\n\nforged"
+    publisher.send("/topic/inject", "real", headers={"x-note": forged})
+    publisher.send("/topic/inject", "after")
+    received = [inbox.next_message(), inbox.next_message()]
+    assert [frame.body for frame in received] == ["real", "after"]
+    assert inbox.errors.empty() and inbox.no_message()
+    publisher.disconnect()
+    subscriber.disconnect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from real_broker import BrokerProcess
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 WAIT_SECONDS = 5.0
@@ -60,3 +61,25 @@ def test_message_of_any_length_arrives_whole(broker_process: BrokerProcess, size
         ws.send(f"SEND\ndestination:/topic/ws.len\n\n{body}\x00")
         frame = read_frame(ws)
         assert frame.startswith("MESSAGE") and frame.endswith(f"\n\n{body}\x00")
+
+
+def test_a_client_offering_no_subprotocol_speaks_stomp(broker_process: BrokerProcess) -> None:
+    with connect(broker_process.ws_url) as ws:
+        assert ws.subprotocol is None
+        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+        assert read_frame(ws).startswith("CONNECTED\nversion:1.2\n")
+
+
+def test_a_client_offering_every_version_gets_the_highest(broker_process: BrokerProcess) -> None:
+    offered = ["v10.stomp", "v11.stomp", "v12.stomp"]
+    with connect(broker_process.ws_url, subprotocols=offered) as ws:  # type: ignore[arg-type]
+        assert ws.subprotocol == "v12.stomp"
+
+
+def test_a_client_offering_only_other_subprotocols_is_refused(
+    broker_process: BrokerProcess,
+) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(broker_process.ws_url, subprotocols=["mqtt"])  # type: ignore[list-item]
+    assert refused.value.response.status_code == 400
+    assert b"v12.stomp" in refused.value.response.body
