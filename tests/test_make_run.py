@@ -110,3 +110,23 @@ def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
     assert f"Broker: external, STOMP at 127.0.0.1:{site.tcp}" in site.output()
+
+
+def test_make_runs_broker_takes_the_publisher_login_only_over_tcp(tmp_path: Path) -> None:
+    """A browser (or anyone on the LAN) cannot publish as the site: issue 9."""
+    from django.conf import settings
+    from websockets.sync.client import connect
+
+    site = prepare(tmp_path)
+    frame = (f"CONNECT\naccept-version:1.2\nhost:/\nlogin:{settings.STOMP_LOGIN}\n"
+             f"passcode:{settings.STOMP_PASSCODE}\n\n\0")
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.ws}/healthz")
+        with connect(f"ws://127.0.0.1:{site.ws}/ws", subprotocols=["v12.stomp"]) as ws:
+            ws.send(frame)
+            over_websocket = ws.recv(timeout=5)
+        with socket.create_connection(("127.0.0.1", site.tcp), timeout=5) as tcp:
+            tcp.sendall(frame.encode())
+            over_tcp = tcp.recv(4096)
+    assert over_websocket.startswith("ERROR") and "listener" in over_websocket
+    assert over_tcp.startswith(b"CONNECTED")

@@ -51,6 +51,9 @@ def broker_config(site_host: str) -> str:
         f'passcode_hash = "{hash_passcode(settings.STOMP_PASSCODE)}"',
         'read = ["/topic/games.*"]',
         'write = ["/topic/games.*"]',
+        # only the site publishes: over TCP from this machine, never from a browser or the LAN
+        'listeners = ["tcp"]',
+        "loopback_only = true",
         "",
         "[tokens]",
         f'secret = "{settings.STOMP_TOKEN_SECRET}"',
@@ -81,10 +84,8 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
 
 
 def default_workers() -> int:
-    """One process on SQLite, whose writers queue inside a process (quiz/sqlite_backend);
-    one per core on a database made for many writers."""
-    if settings.DATABASES["default"]["ENGINE"] == "quiz.sqlite_backend":
-        return 1
+    """One process per core: Python runs one thread at a time in a process. On SQLite their
+    writers queue for the database in turn (quiz/sqlite_backend)."""
     return os.cpu_count() or 1
 
 
@@ -115,7 +116,8 @@ class Command(BaseCommand):
                             help="where the site listens (default: %(default)s)")
         parser.add_argument("--workers", type=int,
                             default=int(os.environ.get("WEB_CONCURRENCY", 0)) or default_workers(),
-                            help="site processes (default: WEB_CONCURRENCY, else %(default)s)")
+                            help="site processes (default: WEB_CONCURRENCY, else one per core: "
+                                 "%(default)s)")
         parser.add_argument("--threads", type=int, default=32,
                             help="request threads per process (default: %(default)s)")
 
