@@ -184,8 +184,8 @@ def start_embedded() -> Setup:
         setup.stop()
         raise
     setup.description = (
-        "`manage.py rungame` as `make run` starts the site (gunicorn, gthread worker: one "
-        "process, 32 threads; DEBUG on) on a fresh SQLite database, publishing to "
+        "`manage.py rungame` as `make run` starts the site (gunicorn, gthread workers: one "
+        "process per core, 32 threads each; DEBUG on) on a fresh SQLite database, publishing to "
         "`python -m broker` (tokens secret and publisher user from its config)"
     )
     setup.site = Site("127.0.0.1", http_port, _ws_endpoint(f"ws://127.0.0.1:{ws_port}/ws"))

@@ -91,7 +91,13 @@ DATABASES = {
         conn_max_age=60,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Every site thread shares a few connections per process (psycopg's pool), instead of
+    # holding one each: 4 workers of 32 threads would want more than PostgreSQL's 100.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": int(os.environ.get("QUIZ_DB_POOL_SIZE", "12")), "timeout": 20}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # Many players joining at once: a transaction takes the write lock when it begins (a
     # deferred one that reads, then writes, fails with "database is locked"), the writers of
