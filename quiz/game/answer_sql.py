@@ -41,19 +41,30 @@ def _moment(value: datetime | str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlayer | None:
-    """The game and the player, in one statement; None for no such game.
+def exclude_answers(*, game_id: int) -> None:
+    """Wait for the answers to `game_id` under way, and keep new ones waiting until this
+    transaction ends: a state change (the close that scores a question) sees every answer.
 
-    On PostgreSQL the game row is locked FOR SHARE: answers share it, and a state change
-    (the close that scores the question) waits for the answers under way, so it sees every
-    one. SQLite's write transactions run one at a time already.
+    On PostgreSQL a transaction-scoped advisory lock, which answers take shared: unlike FOR
+    SHARE on the game row, a shared advisory lock writes nothing, so hundreds of answers at
+    once cost the database no more than one. SQLite's write transactions run one at a time
+    already.
     """
-    share = " FOR SHARE OF g" if connection.vendor == "postgresql" else ""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [game_id])
+
+
+def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlayer | None:
+    """The game and the player, in one statement; None for no such game. On PostgreSQL the
+    answer first shares the game's answer lock (exclude_answers)."""
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [game_id])
         cursor.execute(
             f"SELECT g.state, g.current_question_id, g.opened_at, g.deadline, p.id, p.kicked, "
             f"p.left_at FROM {GAME} g LEFT JOIN {PLAYER} p ON p.id = %s AND p.game_id = g.id "
-            f"WHERE g.id = %s{share}", [player_id, game_id])
+            f"WHERE g.id = %s", [player_id, game_id])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -47,12 +47,15 @@ def score_answer(*, points: int, time_limit: int, response_ms: int, correct: boo
 
 
 def _lock(game_id: int) -> Game:
-    """The game row, locked until the transaction ends (its quiz row stays unlocked)."""
+    """The game row, locked until the transaction ends (its quiz row stays unlocked), with
+    no answer to it under way (answer_sql.exclude_answers)."""
     try:
-        return (Game.objects.select_for_update(of=("self",)).select_related("quiz")
+        game = (Game.objects.select_for_update(of=("self",)).select_related("quiz")
                 .get(pk=game_id))
     except Game.DoesNotExist:
         raise GameError("unknown_game", "There is no such game.", 404) from None
+    answer_sql.exclude_answers(game_id=game_id)
+    return game
 
 
 def _require_host(game: Game, user: AbstractBaseUser | None) -> None:
@@ -275,8 +278,10 @@ def close_question_if_due(*, game_id: int, question_id: int | None = None,
     if not _due_for_close(Game.objects.filter(pk=game_id).first(), question_id, now):
         return False
     with transaction.atomic():
-        game = (Game.objects.select_for_update(of=("self",)).select_related("quiz")
-                .filter(pk=game_id).first())
+        try:
+            game = _lock(game_id)
+        except GameError:
+            return False
         if not _due_for_close(game, question_id, now):
             return False
         _close(game)
