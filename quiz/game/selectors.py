@@ -43,6 +43,13 @@ def player_entry(*, game: Game, player: Player, above: int | None = None) -> dic
     return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": rank}
 
 
+def player_counts(*, game: Game, score: int) -> dict[str, int]:
+    """How many players are still in (`total`), and how many of them have more than `score`
+    points (`above`): a player's rank and its "of N", in one query."""
+    return game.players.active().aggregate(
+        total=Count("id"), above=Count("id", filter=Q(score__gt=score)))
+
+
 def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
     """The game's line of every snapshot and frame (`player_count`, if the caller has it)."""
     if player_count is None:
@@ -127,8 +134,7 @@ def snapshot(*, game: Game, player: Player | None = None,
                 "players": ranked_players(game=game), "question": question_data(game=game),
                 "answers": answer_counts(game=game), "results": results_data(game=game),
                 "podium": podium(game=game), "me": None}
-    counts = game.players.active().aggregate(
-        total=Count("id"), above=Count("id", filter=Q(score__gt=player.score)))
+    counts = player_counts(game=game, score=player.score)
     answered = bool(game.current_question_id) and Answer.objects.filter(
         player=player, question_id=game.current_question_id).exists()
     me = {**player_entry(game=game, player=player, above=counts["above"]), "answered": answered}

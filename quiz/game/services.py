@@ -144,10 +144,11 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     player = Player.objects.create(
         game=game, nickname=nickname,
         user=user if user is not None and user.is_authenticated else None)
+    counts = selectors.player_counts(game=game, score=player.score)
     _publish(frames.player_joined(
         game_id=game.id, version=game.version,
-        player=selectors.player_entry(game=game, player=player),
-        count=game.players.active().count()))
+        player=selectors.player_entry(game=game, player=player, above=counts["above"]),
+        count=counts["total"]))
     return player
 
 
