@@ -308,11 +308,16 @@ class StompClient(asyncio.Protocol):
         self.close()
 
 
-async def open_client(endpoint: Endpoint, progress: SharedCounter | None = None) -> StompClient:
-    """A client past CONNECTED."""
+async def open_client(
+    endpoint: Endpoint, progress: SharedCounter | None = None, source: str | None = None
+) -> StompClient:
+    """A client past CONNECTED, connecting from the address `source` if given."""
     loop = asyncio.get_running_loop()
     _, client = await loop.create_connection(
-        lambda: StompClient(endpoint, progress=progress), endpoint.host, endpoint.port
+        lambda: StompClient(endpoint, progress=progress),
+        endpoint.host,
+        endpoint.port,
+        local_addr=(source, 0) if source else None,
     )
     await client.connect()
     return client

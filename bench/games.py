@@ -30,7 +30,15 @@ import psutil
 from bench.clients import ConnectionFailed, Endpoint, StompClient, open_client
 from bench.http import HttpError, HttpPool, Session
 from bench.loadgen import LoadGenerator, raise_fd_limit
-from bench.players import CollectPlayers, JoinPlayers, PlayersReport, Site, by_question, merged
+from bench.players import (
+    CollectPlayers,
+    JoinPlayers,
+    PlayersReport,
+    Site,
+    by_question,
+    merged,
+    phone_address,
+)
 from bench.stomp import Frame
 from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
 from bench.workloads import Run, _percentile
@@ -512,7 +520,12 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
         quiz_id = await host.sign_up(questions, shape.time_limit)
         for _ in range(games):
             hosted.append(await host.open_game(quiz_id, players))
-        everyone = [(game.id, game.pin, f"p{index}") for game in hosted for index in range(players)]
+        everyone = [
+            (game.id, game.pin, f"p{index}", phone_address(number))
+            for number, (game, index) in enumerate(
+                (game, index) for game in hosted for index in range(players)
+            )
+        ]
         assert setup.site is not None
         started = time.perf_counter()
         shares = [everyone[index :: loadgen.workers] for index in range(loadgen.workers)]

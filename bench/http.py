@@ -60,11 +60,13 @@ class _Connection:
 
 
 class HttpPool:
-    """At most `size` connections to one server, reused while the server keeps them open."""
+    """At most `size` connections to one server, reused while the server keeps them open,
+    made from the address `source` if given."""
 
-    def __init__(self, host: str, port: int, size: int) -> None:
+    def __init__(self, host: str, port: int, size: int, source: str | None = None) -> None:
         self.host = host
         self.port = port
+        self.source = source
         self._idle: list[_Connection] = []
         self._gate = asyncio.Semaphore(size)
 
@@ -123,7 +125,9 @@ class HttpPool:
             except _ClosedBeforeResponse:
                 connection.close()
         try:
-            reader, writer = await asyncio.open_connection(self.host, self.port)
+            reader, writer = await asyncio.open_connection(
+                self.host, self.port, local_addr=(self.source, 0) if self.source else None
+            )
         except OSError as error:
             raise HttpError(f"connect to {self.host}:{self.port}: {error}") from error
         connection = _Connection(reader, writer)

@@ -45,7 +45,7 @@ class JoinPlayers:
     """Join these players (game id, PIN, nickname) and subscribe them; reply with failures."""
 
     site: Site
-    players: list[tuple[int, str, str]]
+    players: list[tuple[int, str, str, str]]  # game id, PIN, nickname, the phone's address
     think_seconds: tuple[float, float]
 
 
@@ -91,16 +91,23 @@ class _JoinFailed(Exception):
     pass
 
 
+def phone_address(number: int) -> str:
+    """The `number`th phone's own loopback address (127.0.0.0/8 is all this machine's), so that
+    the site sees each phone at an address of its own, as on a school network."""
+    return f"127.{number // (254 * 254) % 254 + 1}.{number // 254 % 254 + 1}.{number % 254 + 1}"
+
+
 class Player:
     """One simulated player; its frames arrive through `on_message`, in the event loop."""
 
-    def __init__(self, team: Players, game_id: int, pin: str, nickname: str) -> None:
+    def __init__(self, team: Players, game_id: int, pin: str, nickname: str, address: str) -> None:
         self.team = team
         self.game_id = game_id
         self.pin = pin
         self.nickname = nickname
         self.session = Session()
-        self.http = HttpPool(team.site.host, team.site.port, 1)  # this phone's own connection
+        self.address = address  # its own connection, from its own address
+        self.http = HttpPool(team.site.host, team.site.port, 1, self.address)
         self.client: StompClient | None = None
         self.frames: Counter[str] = Counter()
 
@@ -122,7 +129,7 @@ class Player:
         endpoint = replace(self.team.site.ws, passcode=token.group(1).decode())
         async with self.team.handshakes:
             self.client = await asyncio.wait_for(
-                open_client(endpoint, self.team.progress), CONNECT_TIMEOUT
+                open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
             )
             await asyncio.wait_for(
                 self.client.subscribe(f"/topic/games.{self.game_id}.status", "status"),
