@@ -56,12 +56,14 @@ class Plan:
 # Big games as players meet them (issue 7): the shortest time limits authors pick, everyone
 # answering while the clock runs; then a flood, to see how many answers a second the site
 # sustains.
-BURST = GameShape(1, 1000, 2, 5, (0.5, 3.0))
-MANY_GAMES = GameShape(10, 100, 2, 5, (0.5, 3.0))
-FLOOD = GameShape(1, 1000, 1, 5, (0.0, 1.0))
-GAME_SHAPES = {"burst": BURST, "many": MANY_GAMES, "flood": FLOOD}
+BURST = GameShape("burst", 1, 1000, 2, 5, (0.5, 3.0))
+MANY_GAMES = GameShape("many", 10, 100, 2, 5, (0.5, 3.0))
+FLOOD = GameShape("flood", 1, 1000, 1, 5, (0.0, 1.0))
+GAME_SHAPES = {shape.name: shape for shape in (BURST, MANY_GAMES, FLOOD)}
 FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, (BURST, MANY_GAMES, FLOOD))
-QUICK = Plan((10, 100), 0.5, 10, 10, 100, 20, 1_000, (GameShape(1, 50, 2, 5, (0.5, 3.0)),))
+QUICK = Plan(
+    (10, 100), 0.5, 10, 10, 100, 20, 1_000, (GameShape("quick", 1, 50, 2, 5, (0.5, 3.0)),)
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

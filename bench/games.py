@@ -57,6 +57,7 @@ class GameShape:
     """G games at once of N players each, Q questions of T seconds; each player answers
     between think[0] and think[1] seconds after the question reached it."""
 
+    name: str
     games: int
     players: int
     questions: int
@@ -65,7 +66,7 @@ class GameShape:
 
     def __str__(self) -> str:
         size = f"{self.games} games x {self.players}" if self.games > 1 else f"1 x {self.players}"
-        return (f"{size}, {self.questions} q of {self.time_limit} s, "
+        return (f"{self.name}: {size}, {self.questions} q of {self.time_limit} s, "
                 f"think {self.think[0]:g}-{self.think[1]:g} s")
 
 
