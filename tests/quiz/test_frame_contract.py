@@ -1,0 +1,79 @@
+"""Every frame the game publishes has the shape docs/game.md gives it, on the topic it names."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from quiz.game import services
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "game.md"
+
+GAME = {"id", "pin", "state", "question_index", "question_count", "player_count"}
+QUESTION = {"id", "index", "count", "text", "image_url", "choices", "multiple", "time_limit",
+            "points", "opened_at", "deadline"}
+PLAYER = {"id", "nickname", "score", "rank"}
+RESULTS = {"question_id", "correct_choice_ids", "distribution", "players"}
+# type: (topic, the data's keys, the keys of the parts it carries)
+CONTRACT = {
+    "lobby": ("status", {"game"}, {"game": GAME}),
+    "question_open": ("status", {"game", "question", "server_time"},
+                      {"game": GAME, "question": QUESTION}),
+    "question_closed": ("status", {"game", "results"}, {"game": GAME, "results": RESULTS}),
+    "leaderboard": ("status", {"players"}, {}),
+    "finished": ("status", {"game", "podium", "players"}, {"game": GAME}),
+    "player_left": ("status", {"player", "count"}, {"player": PLAYER}),
+    "player_kicked": ("status", {"player", "count"}, {"player": PLAYER}),
+    "player_joined": ("players", {"player", "count"}, {"player": PLAYER}),
+    "answer_count": ("players", {"question_id", "count", "total"}, {}),
+}
+
+
+@pytest.fixture
+def published(quiz, author, no_broker, django_capture_on_commit_callbacks) -> list:
+    """The frames of a game that uses every frame type once or more."""
+    with django_capture_on_commit_callbacks(execute=True):
+        game = services.create_game(quiz=quiz, host=author)
+        ann, bo, cy, di = (services.join_game(game_id=game.id, nickname=name)
+                           for name in ("Ann", "Bo", "Cy", "Di"))
+        services.kick_player(game_id=game.id, player_id=di.id, user=author)
+        services.start_game(game_id=game.id, user=author, now=T0)
+        game.refresh_from_db()
+        question = game.current_question
+        services.submit_answer(game_id=game.id, player_id=ann.id, question_id=question.id,
+                               choice_ids=[question.choices.first().id], reaction_ms=900,
+                               now=T0 + timedelta(seconds=1))
+        services.report_answers(game_id=game.id)
+        services.leave_game(game_id=game.id, player_id=cy.id)
+        services.close_question(game_id=game.id, user=author)
+        services.end_game(game_id=game.id, user=author)
+    assert bo is not None
+    return game.id, no_broker
+
+
+def test_every_frame_type_is_published(published) -> None:
+    _, frames = published
+    assert {frame["type"] for _, frame in frames} == set(CONTRACT)
+
+
+def test_every_frame_has_its_topic_envelope_and_keys(published) -> None:
+    game_id, frames = published
+    for destination, frame in frames:
+        topic, keys, parts = CONTRACT[frame["type"]]
+        assert destination == f"/topic/games.{game_id}.{topic}", frame["type"]
+        assert set(frame) == {"type", "version", "data"}
+        assert set(frame["data"]) == keys, frame["type"]
+        for part, part_keys in parts.items():
+            assert set(frame["data"][part]) == part_keys, (frame["type"], part)
+
+
+def test_docs_describe_every_frame_and_key() -> None:
+    frames_section = DOCS.read_text().split("## Frames published on the broker")[1]
+    frames_section = frames_section.split("\n## ")[0]
+    for type_, (_, keys, _) in CONTRACT.items():
+        entry = re.search(rf"- (?:`\w+` / )*`{type_}`.*?(?=\n\s*- `|\Z)", frames_section, re.S)
+        assert entry is not None, f"docs/game.md does not describe {type_}"
+        for key in keys:
+            assert f'"{key}"' in entry.group(0), f"docs/game.md: {type_} lacks {key}"
