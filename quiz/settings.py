@@ -2,6 +2,8 @@
 
 import hashlib
 import os
+import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -20,8 +22,40 @@ def _derived(label: str) -> str:
     return hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).hexdigest()
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-quiz-live-secret-key-change-me")
+# Keys anyone can read in this repository or its history: never good enough to serve with.
+KNOWN_SECRET_KEYS = frozenset({"dev-insecure-quiz-live-secret-key-change-me"})
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def _secret_key_from_file(path: Path) -> str:
+    """This installation's own random key, made on first use and kept out of the repository.
+
+    The file is written whole under a temporary name and linked into place, so processes that
+    start at once all end up with the one key that won, and nobody reads half a file; only its
+    owner can read it (0600)."""
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:  # mkstemp makes it 0600
+                file.write(secrets.token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
 DEBUG = _env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY")
+if SECRET_KEY is None:
+    SECRET_KEY = _secret_key_from_file(SECRET_KEY_FILE)
+if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is empty or a key published in the repository: with DEBUG off the site "
+        f"will not serve with it. Set SECRET_KEY to a long random value, or unset it to use "
+        f"this installation's own key in {SECRET_KEY_FILE}.")
 # In development any host name will do, so phones can reach a laptop by its LAN address.
 ALLOWED_HOSTS = [
     h for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")

@@ -110,3 +110,17 @@ def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
     assert f"Broker: external, STOMP at 127.0.0.1:{site.tcp}" in site.output()
+
+
+def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
+        tmp_path: Path) -> None:
+    from quiz.settings import KNOWN_SECRET_KEYS
+
+    site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "rungame", "--addr", f"0.0.0.0:{site.site}"],
+        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+    assert result.returncode != 0
+    assert "Refusing to listen on 0.0.0.0 with the SECRET_KEY published" in result.stderr
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()

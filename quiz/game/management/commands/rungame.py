@@ -1,6 +1,7 @@
 """`make run`: write the broker config, start the broker, then the site on gunicorn; with
 QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
+import ipaddress
 import os
 import socket
 import subprocess
@@ -57,6 +58,27 @@ def broker_config(site_host: str) -> str:
         f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
         "",
     ])
+
+
+def is_loopback(host: str) -> bool:
+    """Only this computer can reach an address on the loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def refuse_known_key_beyond_loopback(*hosts: str) -> None:
+    """A key from the repository signs sessions and derives the broker's publisher passcode
+    and token secret: with it, anyone who can reach the ports could publish and read games."""
+    exposed = [host for host in hosts if not is_loopback(host)]
+    if exposed and settings.SECRET_KEY in settings.KNOWN_SECRET_KEYS:
+        raise CommandError(
+            f"Refusing to listen on {exposed[0]} with the SECRET_KEY published in the repository. "
+            "Unset SECRET_KEY (the site then makes its own in var/secret_key) or set it to a "
+            "long random value.")
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -124,6 +146,7 @@ class Command(BaseCommand):
         if not site_host or not site_port.isdigit():
             raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
         self.server_options = {"workers": options["workers"], "threads": options["threads"]}
+        refuse_known_key_beyond_loopback(site_host, ws_address(site_host)[0])
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
             self.serve(addr)
