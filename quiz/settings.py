@@ -4,6 +4,7 @@ import hashlib
 import os
 import secrets
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "quiz.game",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quiz.urls"
@@ -141,11 +145,34 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (the live server's, the ticker's) locks whole tables and fails where a file waits.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
+# The throttles' counts (quiz/game/throttle.py) and django-axes' lockouts are shared by every
+# site process: the database cache, in the site's own database (its table is made by a
+# migration), works for one process on SQLite and for several on PostgreSQL.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "quiz_cache",
+    }
+}
+QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "10"))
+QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "10"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# django-axes counts failed logins (author login and admin) per client address in the
+# database and refuses that address for a while after too many.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "quiz.game.author_views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "quiz_list"
 LOGOUT_REDIRECT_URL = "join"

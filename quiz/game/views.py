@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from broker.tokens import issue_token
-from quiz.game import frames, selectors, services
+from quiz.game import frames, selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
@@ -85,6 +85,9 @@ def _host_snapshot(game_id: int) -> JsonResponse:
     return JsonResponse(selectors.snapshot(game=_game(game_id)))
 
 
+TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again."
+
+
 def join(request: HttpRequest) -> HttpResponse:
     """The join form: PIN + nickname; errors stay on the form."""
     context: dict[str, Any] = {"pin": request.GET.get("pin", ""), "nickname": "", "error": None}
@@ -94,7 +97,15 @@ def join(request: HttpRequest) -> HttpResponse:
         context["pin"] = request.POST.get("pin", "").strip()
         context["nickname"] = request.POST.get("nickname", "")
         try:
-            game = services.find_live_game(pin=context["pin"])
+            if (throttle.exceeded(throttle.pin_guesses(), request)
+                    or throttle.exceeded(throttle.joins(), request)):
+                raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
+            try:
+                game = services.find_live_game(pin=context["pin"])
+            except GameError:
+                throttle.hit(throttle.pin_guesses(), request)
+                raise
+            throttle.hit(throttle.joins(), request)
             player = services.join_game(game_id=game.id, nickname=context["nickname"],
                                         user=request.user)
         except GameError as error:
