@@ -78,7 +78,9 @@ STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "")
 STOMP_WS_PORT = int(os.environ.get("STOMP_WS_PORT", "15674"))
 STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
 STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
-STOMP_TOKEN_TTL_SECONDS = 300
+# Short, so a kicked player's page loses the game within a minute: pages fetch a new token
+# before theirs expires, and a kicked player is refused one.
+STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -156,6 +158,10 @@ CACHES = {
 }
 QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "10"))
 QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "10"))
+# A kicked player's address may not join that game again. Behind a proxy that does not pass
+# each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
+# bar everyone.
+QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

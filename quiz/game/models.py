@@ -102,6 +102,8 @@ class Player(models.Model):
     score = models.IntegerField(default=0)
     correct_count = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
+    # Where the player joined from: a kicked player's address cannot join that game again.
+    address = models.GenericIPAddressField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 

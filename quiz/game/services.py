@@ -126,9 +126,14 @@ def find_live_game(*, pin: str) -> Game:
     return game
 
 
+KICKED = "The host removed you from this game."
+
+
 @transaction.atomic
-def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses.
+def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None,
+              address: str | None = None) -> Player:
+    """Add a player to a live game under a nickname nobody else in it uses, unless the host
+    kicked a player who joined from the same `address`.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
@@ -136,10 +141,13 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
+    if (address and settings.QUIZ_BAN_BY_ADDRESS
+            and game.players.filter(kicked=True, address=address).exists()):
+        raise GameError("kicked", KICKED, 403)
     if game.players.filter(nickname__iexact=nickname).exists():
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
-        game=game, nickname=nickname,
+        game=game, nickname=nickname, address=address,
         user=user if user is not None and user.is_authenticated else None)
     _publish(frames.player_joined(
         game_id=game.id, version=game.version,
@@ -154,7 +162,7 @@ def get_player(*, game_id: int, player_id: int | None) -> Player:
     if player is None:
         raise GameError("not_player", "You have not joined this game.", 403)
     if player.kicked:
-        raise GameError("kicked", "The host removed you from this game.", 403)
+        raise GameError("kicked", KICKED, 403)
     if player.left_at is not None:
         raise GameError("left", "You left this game.", 403)
     return player
@@ -392,7 +400,8 @@ def answers_arrived(game_id: int) -> None:
 
 @transaction.atomic
 def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
-    """Remove a player; they cannot come back under the same session."""
+    """Remove a player: neither their browser's session nor their address may join this game
+    again, and their page is refused a new broker token."""
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()

@@ -40,6 +40,14 @@ def forget_player(request: HttpRequest, game_id: int) -> None:
     request.session[SESSION_KEY] = players
 
 
+def refuse_kicked_browser(request: HttpRequest, game_id: int) -> None:
+    """A browser whose player was kicked stays out of that game under any nickname: the
+    session remembers its player after a kick (only leaving forgets it)."""
+    player_id = session_player_id(request, game_id)
+    if player_id and Player.objects.filter(pk=player_id, game_id=game_id, kicked=True).exists():
+        raise GameError("kicked", services.KICKED, 403)
+
+
 def error_response(error: GameError) -> JsonResponse:
     return JsonResponse({"error": error.code, "detail": error.detail}, status=error.status)
 
@@ -106,8 +114,10 @@ def join(request: HttpRequest) -> HttpResponse:
                 throttle.hit(throttle.pin_guesses(), request)
                 raise
             throttle.hit(throttle.joins(), request)
+            refuse_kicked_browser(request, game.id)
             player = services.join_game(game_id=game.id, nickname=context["nickname"],
-                                        user=request.user)
+                                        user=request.user,
+                                        address=request.META.get("REMOTE_ADDR") or None)
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)

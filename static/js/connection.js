@@ -6,6 +6,9 @@ import { getJSON } from "./api.js";
 const HEARTBEAT_MS = 10_000;
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 15_000;
+// Tokens live a minute (STOMP_TOKEN_TTL_SECONDS); a page renews its own this long before it
+// runs out, so the broker never has to end the connection, and a kicked player learns it.
+const RENEW_BEFORE_EXPIRY_MS = 10_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -18,11 +21,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * that nothing published while it was away is missed. Every message body is parsed as JSON and
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
+ * Before the token expires a new one is fetched and the page reconnects with it at once
+ * (quietly: no "connecting" state); if the server refuses the new token, `onRefused` hears it.
  * The page only reads: this module never publishes.
  */
 export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady, onState,
                                  onRefused }) {
   let receipts = 0;
+  let renewal = null; // the timer of the next token renewal
+  let renewed = null; // a token a renewal fetched, for the reconnect it starts
+  let closed = false;
   const client = new Client({
     brokerURL: wsUrl,
     heartbeatIncoming: HEARTBEAT_MS,
@@ -32,14 +40,42 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
   });
 
+  const useToken = ({ token, expires_in: expiresIn }) => {
+    client.connectHeaders = { login: "token", passcode: token };
+    clearTimeout(renewal);
+    const lifetimeMs = expiresIn * 1000;
+    renewal = setTimeout(renew, Math.max(lifetimeMs - RENEW_BEFORE_EXPIRY_MS, lifetimeMs / 2));
+  };
+
+  // A network failure leaves the connection as it is: when the broker ends it with the
+  // token, the reconnect below keeps trying.
+  const renew = async () => {
+    try {
+      renewed = await getJSON(tokenUrl);
+    } catch (error) {
+      if (error.refused) {
+        onRefused(error);
+        await client.deactivate();
+      }
+      return;
+    }
+    if (closed) return;
+    await client.deactivate();
+    client.activate();
+  };
+
   // stompjs gives up for good if this throws, so every failure is handled here.
   client.beforeConnect = async () => {
+    if (renewed) {
+      useToken(renewed);
+      renewed = null;
+      return;
+    }
     onState("connecting");
     let retry = FIRST_RETRY_MS;
     while (client.active) {
       try {
-        const { token } = await getJSON(tokenUrl);
-        client.connectHeaders = { login: "token", passcode: token };
+        useToken(await getJSON(tokenUrl));
         return;
       } catch (error) {
         if (error.refused) {
@@ -74,7 +110,13 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
   };
 
   client.activate();
-  return { close: () => client.deactivate() };
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(renewal);
+      return client.deactivate();
+    },
+  };
 }
 
 function deliver(router, message) {

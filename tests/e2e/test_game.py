@@ -169,3 +169,33 @@ def test_a_player_sees_the_game_while_the_broker_is_unreachable(
 
     expect(ann.locator("#connection")).to_have_text("Reconnecting…")
     expect(ann.locator(".nickname")).to_have_text("Ann")
+
+
+def test_a_kicked_player_whose_kick_frame_was_lost_is_stopped_at_its_token_renewal(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.STOMP_TOKEN_TTL_SECONDS = 4  # renewed after 2 s
+    host, (bob,) = open_lobby(screens, live_site, "Bob")
+    link = BrokerLink(bob, lose='"type":"player_kicked"')
+    bob.reload()
+    expect(bob.locator("#connection")).to_have_text("Live")
+
+    host.get_by_role("button", name="Kick Bob").click()
+
+    expect(heading(bob, "You were removed")).to_be_visible()
+    assert len(link.lost) == 1
+
+
+def test_a_kicked_browser_cannot_join_again_under_another_nickname(
+    screens: Screens, live_site: str
+) -> None:
+    host, (bob,) = open_lobby(screens, live_site, "Bob")
+    host.get_by_role("button", name="Kick Bob").click()
+    expect(heading(bob, "You were removed")).to_be_visible()
+
+    bob.goto(host.locator("#join-link").inner_text())
+    bob.get_by_label("Nickname").fill("Robert")
+    bob.get_by_role("button", name="Join").click()
+
+    expect(bob.get_by_role("alert")).to_have_text("The host removed you from this game.")
+    expect(host.get_by_role("list", name="Players").get_by_role("listitem")).to_have_count(0)
