@@ -271,6 +271,17 @@ def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """OWASP's rule against CSV injection: text a spreadsheet would read as a formula gets a
+    leading apostrophe, so it shows as the text it is. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 @login_required
 def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
     import csv
@@ -284,5 +295,6 @@ def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
     writer.writerow(["rank", "nickname", "score", "correct_answers"])
     correct = dict(game.players.values_list("id", "correct_count"))
     for entry in selectors.ranked_players(game=game):
-        writer.writerow([entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]]])
+        writer.writerow([spreadsheet_safe(value) for value in (
+            entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])])
     return response

@@ -118,3 +118,26 @@ def test_a_players_snapshot_names_the_top_players_and_its_own_line(client: Clien
     snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
     assert (len(snapshot["players"]), snapshot["game"]["player_count"],
             snapshot["me"]["nickname"], snapshot["me"]["rank"]) == (5, 8, "Ann", 1)
+
+
+@pytest.mark.parametrize("nickname", ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(1+1)*cmd|' /C"])
+def test_results_csv_neutralises_spreadsheet_formulas(client: Client, game: Game, author,
+                                                      nickname: str) -> None:
+    import csv
+
+    Client().post("/join/", {"pin": game.pin, "nickname": "x"})  # a line before, unchanged
+    services.join_game(game_id=game.id, nickname=nickname)
+    client.force_login(author)
+    rows = list(csv.reader(client.get(f"/games/{game.id}/results.csv").content.decode()
+                           .splitlines()))
+    nicknames = {row[1] for row in rows[1:]}
+    assert nicknames == {"x", "'" + nickname}
+
+
+@pytest.mark.parametrize("cell, safe", [
+    ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"), ("Ann", "Ann"), ("a=b", "a=b"), (-5, -5),
+])
+def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
+    from quiz.game.views import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == safe
