@@ -53,10 +53,13 @@ def quiz_list(request: HttpRequest) -> HttpResponse:
             quiz = import_quiz(author=request.user, data=json.load(request.FILES["file"]))
             messages.success(request, f"Imported “{quiz.title}”.")
             return redirect("quiz_list")
-        except (ValueError, ValidationError) as exc:
-            error = getattr(exc, "messages", [str(exc)])[0]
+        except ValidationError as exc:
+            error = exc.messages[0]
+        except (ValueError, RecursionError):
+            error = "The file is not a JSON document."
     quizzes = Quiz.objects.filter(author=request.user).prefetch_related("questions")
-    return render(request, "game/quiz_list.html", {"quizzes": quizzes, "error": error})
+    return render(request, "game/quiz_list.html", {"quizzes": quizzes, "error": error},
+                  status=400 if error else 200)
 
 
 @login_required
