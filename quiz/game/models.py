@@ -1,8 +1,15 @@
 """Quizzes (authored content) and games (one live run of a quiz)."""
 
+import unicodedata
+
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+
+
+def nickname_key(nickname: str) -> str:
+    """What makes two nicknames the same to a reader: NFKC folds compatibility forms
+    (full-width "Ａｎｎ" is "Ann"), case folding the case ("ANN", "ann", "ß"/"ss")."""
+    return unicodedata.normalize("NFKC", nickname).casefold()
 
 
 class Quiz(models.Model):
@@ -97,6 +104,8 @@ class PlayerQuerySet(models.QuerySet["Player"]):
 class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
     nickname = models.CharField(max_length=20)
+    # nickname_key(nickname): unique per game, so look-alike nicknames cannot both join.
+    nickname_key = models.CharField(max_length=200)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
     score = models.IntegerField(default=0)
@@ -112,7 +121,8 @@ class Player(models.Model):
     class Meta:
         ordering = ["joined_at", "id"]
         constraints = [
-            models.UniqueConstraint("game", Lower("nickname"), name="unique_nickname_per_game"),
+            models.UniqueConstraint(fields=["game", "nickname_key"],
+                                    name="unique_nickname_key_per_game"),
         ]
 
     def __str__(self) -> str:

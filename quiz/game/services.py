@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from quiz.game import frames, selectors
 from quiz.game.frames import Frame
-from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
+from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz, nickname_key
 from quiz.game.publisher import publish_frame
 
 logger = logging.getLogger(__name__)
@@ -144,10 +144,11 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     if (address and settings.QUIZ_BAN_BY_ADDRESS
             and game.players.filter(kicked=True, address=address).exists()):
         raise GameError("kicked", KICKED, 403)
-    if game.players.filter(nickname__iexact=nickname).exists():
+    key = nickname_key(nickname)
+    if game.players.filter(nickname_key=key).exists():
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
-        game=game, nickname=nickname, address=address,
+        game=game, nickname=nickname, nickname_key=key, address=address,
         user=user if user is not None and user.is_authenticated else None)
     _publish(frames.player_joined(
         game_id=game.id, version=game.version,
