@@ -63,17 +63,37 @@ def prepare(tmp_path: Path, **extra_env: str) -> Site:
 
 
 @contextlib.contextmanager
-def rungame(site: Site) -> Iterator[None]:
+def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
     """`manage.py rungame` as `make run` starts it, stopped with Ctrl-C afterwards."""
     with site.log.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
             cwd=REPO, env=site.env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield
+            yield process
         finally:
-            process.send_signal(signal.SIGINT)
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
             process.wait(timeout=WAIT_SECONDS)
+
+
+def rungame_once(site: Site) -> subprocess.CompletedProcess[str]:
+    """`manage.py rungame` that is expected to refuse to start."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def broker_configs() -> dict[Path, str]:
+    return {path: path.read_text() for path in (REPO / "var").glob("broker*.toml")}
 
 
 def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
@@ -124,3 +144,46 @@ def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
     assert "Refusing to listen on 0.0.0.0 with the SECRET_KEY published" in result.stderr
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
+
+
+def test_make_run_refuses_a_taken_site_port_before_starting_the_broker(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", site.site))
+        taken.listen()
+        result = rungame_once(site)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{site.site}, for the site, is already in use" in result.stderr
+    assert "broker" not in result.stdout + result.stderr.split("CommandError")[0]
+    assert not listening(site.tcp)
+
+
+def test_a_second_make_run_leaves_the_running_games_broker_config_alone(
+        tmp_path: Path) -> None:
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = prepare(tmp_path / "first")
+    second = prepare(tmp_path / "second")
+    second.site = first.site  # the site's port is taken, the broker's are free
+    with rungame(first):
+        fetch(f"http://127.0.0.1:{first.site}/")
+        configs = broker_configs()
+        assert configs
+        assert rungame_once(second).returncode != 0
+        assert broker_configs() == configs
+    assert not listening(second.tcp)
+
+
+def test_sigterm_stops_rungame_with_its_broker_and_workers(tmp_path: Path) -> None:
+    import psutil
+
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=WAIT_SECONDS)
+    _, alive = psutil.wait_procs(children, timeout=WAIT_SECONDS)
+    assert alive == []
+    assert not listening(site.tcp)

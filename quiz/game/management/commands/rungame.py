@@ -1,8 +1,10 @@
 """`make run`: write the broker config, start the broker, then the site on gunicorn; with
 QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
+import errno
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -81,6 +83,28 @@ def refuse_known_key_beyond_loopback(*hosts: str) -> None:
             "long random value.")
 
 
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port now (taken, or no such address), or None.
+    Tried by binding, as the server will, so a port taken on another interface counts."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return "already in use" if error.errno == errno.EADDRINUSE else str(error)
+    return None
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the broker is stopped on the way out (gunicorn, once it
+    runs, handles SIGTERM itself and also returns through the same cleanup)."""
+    def exit_now(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_now)
+
+
 def port_in_use(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -147,30 +171,43 @@ class Command(BaseCommand):
             raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
         self.server_options = {"workers": options["workers"], "threads": options["threads"]}
         refuse_known_key_beyond_loopback(site_host, ws_address(site_host)[0])
+        listeners = [("the site", site_host, int(site_port))]
+        if settings.QUIZ_BROKER == "builtin":
+            listeners += [("the broker's STOMP port", settings.STOMP_HOST, settings.STOMP_PORT),
+                          ("the broker's WebSocket port", *ws_address(site_host))]
+        for what, host, port in listeners:
+            if why := cannot_listen(host, port):
+                raise CommandError(
+                    f"{host}:{port}, for {what}, is {why} (an earlier `make run`?). Stop what "
+                    "holds it, or choose other ports: ADDR=HOST:PORT for the site, STOMP_PORT "
+                    "and STOMP_WS_PORT for the broker (or use a running broker: "
+                    "QUIZ_BROKER=external).")
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
             self.serve(addr)
             return
-        for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address(site_host)):
-            if port_in_use(host, port):
-                raise CommandError(
-                    f"{host}:{port} is already in use (another broker, or an earlier `make run`?). "
-                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_PORT "
-                    "(or use it: QUIZ_BROKER=external).")
-        config = Path(settings.BASE_DIR) / "var" / "broker.toml"
-        config.parent.mkdir(exist_ok=True)
-        config.write_text(broker_config(site_host))
-        broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
-                                  cwd=settings.BASE_DIR)
+        stop_on_sigterm()
+        # This run's own config (it holds the token secret: 0600), so a second `make run`
+        # never rewrites the one a running broker reads.
+        config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
+        broker = None
         try:
+            config.parent.mkdir(exist_ok=True)
+            config.touch(mode=0o600)
+            config.chmod(0o600)
+            config.write_text(broker_config(site_host))
+            broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
+                                      cwd=settings.BASE_DIR)
             wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
             self.serve(addr)
         finally:
-            broker.terminate()
-            try:
-                broker.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                broker.kill()
+            if broker is not None:
+                broker.terminate()
+                try:
+                    broker.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    broker.kill()
+            config.unlink(missing_ok=True)
 
     def use_external_broker(self) -> None:
         """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
