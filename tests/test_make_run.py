@@ -187,3 +187,55 @@ def test_sigterm_stops_rungame_with_its_broker_and_workers(tmp_path: Path) -> No
     _, alive = psutil.wait_procs(children, timeout=WAIT_SECONDS)
     assert alive == []
     assert not listening(site.tcp)
+
+
+def broker_child(process: subprocess.Popen[bytes], not_pid: int | None = None):
+    """rungame's broker process (a new one, not `not_pid`), once it listens."""
+    import psutil
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for child in psutil.Process(process.pid).children():
+            try:
+                if "broker" in child.cmdline() and child.pid != not_pid:
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.1)
+    raise AssertionError("no broker child")
+
+
+def wait_listening(port: int) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not listening(port):
+        assert time.monotonic() < deadline, f"nothing listens on {port}"
+        time.sleep(0.1)
+
+
+def test_rungame_starts_the_broker_again_when_it_dies(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        first = broker_child(process)
+        first.kill()
+        second = broker_child(process, not_pid=first.pid)
+        wait_listening(site.tcp)
+        assert second.is_running()
+    assert "The broker exited; starting it again." in site.output()
+
+
+def test_rungame_stops_with_a_clear_message_when_the_broker_keeps_dying(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        broker = broker_child(process)
+        for _ in range(4):  # three restarts are allowed in a minute
+            broker.kill()
+            broker.wait(timeout=WAIT_SECONDS)
+            if _ < 3:
+                broker = broker_child(process, not_pid=broker.pid)
+        assert process.wait(timeout=WAIT_SECONDS) != 0
+    output = site.output()
+    assert "The broker died 4 times in 60 s; stopping the site" in output
+    assert "Stopped: the broker kept dying" in output
+    assert not listening(site.site)

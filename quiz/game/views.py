@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from broker.tokens import issue_token
-from quiz.game import frames, selectors, services, throttle
+from quiz.game import frames, publisher, selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
@@ -90,7 +90,9 @@ def _game(game_id: int) -> Game:
 
 
 def _host_snapshot(game_id: int) -> JsonResponse:
-    return JsonResponse(selectors.snapshot(game=_game(game_id)))
+    """The host's snapshot, with whether the players' screens can be sent frames."""
+    return JsonResponse({**selectors.snapshot(game=_game(game_id)),
+                         "broker": publisher.broker_status()})
 
 
 TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again."
@@ -188,6 +190,8 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     player = _viewer(request, game)
     if services.close_question_if_due(game_id=game.id):
         game = _game(game_id)
+    if player is None:
+        return _host_snapshot(game_id)
     return JsonResponse(selectors.snapshot(game=game, player=player))
 
 

@@ -49,6 +49,8 @@ function kick(player) {
 }
 
 function render(state) {
+  // Snapshots and action replies say whether frames can reach the players' screens.
+  if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
   const key = `${state.game.state}:${state.question?.id ?? ""}`;
   if (key !== shown) {
     shown = key;

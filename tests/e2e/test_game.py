@@ -199,3 +199,14 @@ def test_a_kicked_browser_cannot_join_again_under_another_nickname(
 
     expect(bob.get_by_role("alert")).to_have_text("The host removed you from this game.")
     expect(host.get_by_role("list", name="Players").get_by_role("listitem")).to_have_count(0)
+
+
+def test_the_host_screen_says_when_frames_cannot_reach_the_players(
+    screens: Screens, site: str, settings
+) -> None:
+    settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
+    settings.STOMP_PORT = closed_port()
+    host = screens.host(site)
+
+    expect(host.locator("#broker-warning")).to_be_visible()
+    expect(host.locator("#broker-warning")).to_contain_text("Players' screens are not being")

@@ -57,3 +57,18 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
             while True:  # the kick frame, then the end of the connection
                 ws.recv(timeout=settings.STOMP_TOKEN_TTL_SECONDS + 5)
     publisher._drop_connection()
+
+
+def test_host_action_replies_say_the_broker_is_up(game_broker_settings, quiz, author,
+                                                   monkeypatch) -> None:
+    from django.test import Client
+
+    from quiz.game import publisher, services
+
+    monkeypatch.undo()  # the real publisher
+    publisher._drop_connection()
+    game = services.create_game(quiz=quiz, host=author)
+    host = Client()
+    host.force_login(author)
+    assert host.post(f"/api/games/{game.id}/start/").json()["broker"] == "up"
+    publisher._drop_connection()

@@ -141,3 +141,24 @@ def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
     from quiz.game.views import spreadsheet_safe
 
     assert spreadsheet_safe(cell) == safe
+
+
+def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
+        client: Client, game: Game, author, settings, monkeypatch) -> None:
+    import socket
+
+    from quiz.game import publisher
+
+    monkeypatch.undo()  # the real publisher, to a port nobody listens on
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings.STOMP_HOST, settings.STOMP_PORT = sock.getsockname()
+    publisher._drop_connection()
+    client.force_login(author)
+    assert client.post(f"/api/games/{game.id}/start/").json()["broker"] == "down"
+    assert client.get(f"/api/games/{game.id}/snapshot/").json()["broker"] == "down"
+
+
+def test_player_snapshots_do_not_ask_about_the_broker(client: Client, game: Game) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert "broker" not in client.get(f"/api/games/{game.id}/snapshot/").json()

@@ -8,7 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -126,6 +129,65 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
 
 
+class BrokerSupervisor:
+    """The built-in broker as rungame's child: started, started again when it dies (a line in
+    the log each time), and given up on when it dies more than `restarts` times in `window`
+    seconds, which stops the site too: a game whose screens cannot follow is no game."""
+
+    def __init__(self, config: Path, say: Callable[[str], None], *, restarts: int = 3,
+                 window: float = 60.0) -> None:
+        self.config = config
+        self.say = say
+        self.restarts = restarts
+        self.window = window
+        self.process: subprocess.Popen[bytes] | None = None
+        self.gave_up = False
+        self._deaths: deque[float] = deque()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "broker", "--config", str(self.config)],
+            cwd=settings.BASE_DIR)
+        wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
+
+    def watch(self, give_up: Callable[[], None]) -> None:
+        """Check twice a second in a thread of its own until `stop()`."""
+        threading.Thread(target=self._watch, args=(give_up,), name="broker-supervisor",
+                         daemon=True).start()
+
+    def _watch(self, give_up: Callable[[], None]) -> None:
+        while not self._stopping.wait(0.5):
+            if self.process is None or self.process.poll() is None:
+                continue
+            now = time.monotonic()
+            self._deaths.append(now)
+            while self._deaths and self._deaths[0] < now - self.window:
+                self._deaths.popleft()
+            if len(self._deaths) > self.restarts:
+                self.gave_up = True
+                self.say(f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
+                         "stopping the site (the broker's errors are above).")
+                give_up()
+                return
+            # no status: gunicorn's arbiter reaps every child of its process, the broker too
+            self.say("The broker exited; starting it again.")
+            try:
+                self.start()
+            except CommandError as error:
+                self.say(str(error))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
 def default_workers() -> int:
     """One process on SQLite, whose writers queue inside a process (quiz/sqlite_backend);
     one per core on a database made for many writers."""
@@ -190,23 +252,22 @@ class Command(BaseCommand):
         # This run's own config (it holds the token secret: 0600), so a second `make run`
         # never rewrites the one a running broker reads.
         config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
-        broker = None
+        broker = BrokerSupervisor(config, lambda line: self.stderr.write(line))
         try:
             config.parent.mkdir(exist_ok=True)
             config.touch(mode=0o600)
             config.chmod(0o600)
             config.write_text(broker_config(site_host))
-            broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
-                                      cwd=settings.BASE_DIR)
-            wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
+            broker.start()
+            # gunicorn stops on SIGTERM and returns through the `finally` below
+            broker.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
             self.serve(addr)
+        except SystemExit:
+            if broker.gave_up:
+                raise CommandError("Stopped: the broker kept dying (see above).") from None
+            raise
         finally:
-            if broker is not None:
-                broker.terminate()
-                try:
-                    broker.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    broker.kill()
+            broker.stop()
             config.unlink(missing_ok=True)
 
     def use_external_broker(self) -> None:
