@@ -10,7 +10,6 @@ const LONGEST_RETRY_MS = 15_000;
 // runs out, so the broker never has to end the connection, and a kicked player learns it.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Connect to the broker and stay connected until `close()`.
@@ -23,6 +22,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state); if the server refuses the new token, `onRefused` hears it.
+ * When the browser says it is offline the page hears "offline" at once; when it says it is
+ * online again the page reconnects at once, whatever the backoff had reached.
  * The page only reads: this module never publishes.
  */
 export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady, onState,
@@ -31,6 +32,14 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
   let closed = false;
+  let wake = null; // ends the wait before the next token fetch early
+  const sleep = (ms) => new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
   const client = new Client({
     brokerURL: wsUrl,
     heartbeatIncoming: HEARTBEAT_MS,
@@ -85,6 +94,7 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
         }
         onState("offline");
         await sleep(retry);
+        wake = null;
         retry = Math.min(retry * 2, LONGEST_RETRY_MS);
       }
     }
@@ -109,11 +119,28 @@ export function openConnection({ wsUrl, tokenUrl, destinations, router, onReady,
     if (client.active) onState("offline");
   };
 
+  // A connection that outlived the network's drop may be dead without knowing it yet (the
+  // heart-beats would tell in 10–20 s): a new one, and the snapshot with it, is surer.
+  const reconnectNow = async () => {
+    if (closed) return;
+    if (wake) {
+      wake(); // waiting to fetch a token again: fetch it now
+      return;
+    }
+    await client.deactivate(); // waiting for stompjs's next try, or on an old socket: now
+    if (!closed) client.activate();
+  };
+  const wentOffline = () => onState("offline");
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", wentOffline);
+
   client.activate();
   return {
     close: () => {
       closed = true;
       clearTimeout(renewal);
+      window.removeEventListener("online", reconnectNow);
+      window.removeEventListener("offline", wentOffline);
       return client.deactivate();
     },
   };

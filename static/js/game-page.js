@@ -14,9 +14,11 @@ const AFTER_DEADLINE_MS = 2_500;
 /**
  * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
  * that the server will not let this page follow the game (kicked, not a player), after which
- * the page stops listening.
+ * the page stops listening. `onOffline(offline)` hears the connection go and come back: while
+ * it is gone the page shows the #offline banner and its countdown stops (the deadline is
+ * the server's; the countdown resumes from the snapshot that follows the reconnect).
  */
-export function startGamePage({ render, onRefused }) {
+export function startGamePage({ render, onRefused, onOffline = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -24,6 +26,8 @@ export function startGamePage({ render, onRefused }) {
   const countdown = new Countdown(clock);
   let phase = null;
   let connection = null;
+  let offline = false;
+  const banner = document.getElementById("offline");
 
   const stop = () => {
     countdown.stop();
@@ -87,17 +91,38 @@ export function startGamePage({ render, onRefused }) {
     });
   }
 
+  /** "offline" until "live" again ("connecting" in between is still offline). */
+  function connectionState(state) {
+    status.connection(state);
+    const nowOffline = state === "offline" || (offline && state !== "live");
+    if (nowOffline === offline) return;
+    offline = nowOffline;
+    banner.hidden = !offline;
+    document.body.classList.toggle("is-offline", offline);
+    if (offline) countdown.pause();
+    onOffline(offline);
+  }
+
+  /** Back online: the snapshot, then the countdown again if a question is open. */
+  async function catchUp() {
+    await sync.reload();
+    const state = sync.state;
+    if (state?.game.state === "question_open" && state.question) {
+      startCountdown(document.getElementById("countdown"), state.question);
+    }
+  }
+
   sync.reload();
   connection = openConnection({
     wsUrl: config.ws_url,
     tokenUrl: config.urls.token,
     destinations: Object.values(config.topics),
     router,
-    onReady: () => sync.reload(),
-    onState: (state) => status.connection(state),
+    onReady: catchUp,
+    onState: connectionState,
     onRefused: refuse,
   });
 
-  return { config, act, post, state: () => sync.state, startCountdown,
+  return { config, act, post, state: () => sync.state, offline: () => offline, startCountdown,
            stopCountdown: () => countdown.stop(), stop, status };
 }

@@ -210,3 +210,49 @@ def test_the_host_screen_says_when_frames_cannot_reach_the_players(
 
     expect(host.locator("#broker-warning")).to_be_visible()
     expect(host.locator("#broker-warning")).to_contain_text("Players' screens are not being")
+
+
+def test_a_player_who_goes_offline_sees_it_and_cannot_answer_until_back(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    link = BrokerLink(ann)
+    ann.reload()
+    expect(ann.locator("#connection")).to_have_text("Live")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+
+    link.cut()
+    ann.context.set_offline(True)
+
+    expect(ann.locator("#offline")).to_be_visible()
+    expect(ann.get_by_role("button", name="Mars")).to_be_disabled()
+    expect(ann.locator("#countdown")).to_have_class(re.compile(r"\bcountdown-paused\b"))
+    screens.shoot("offline", player=ann)
+
+    link.restore()
+    ann.context.set_offline(False)
+
+    expect(ann.locator("#offline")).to_be_hidden()
+    expect(ann.get_by_role("button", name="Mars")).to_be_enabled()
+    expect(ann.locator("#countdown")).not_to_have_class(re.compile(r"\bcountdown-paused\b"))
+    ann.get_by_role("button", name="Mars").click()
+    expect(ann.get_by_text("Answer sent")).to_be_visible()
+
+
+def test_a_page_reconnects_as_soon_as_the_browser_is_online_again(
+    screens: Screens, live_site: str
+) -> None:
+    _host, (ann,) = open_lobby(screens, live_site, "Ann")
+    link = BrokerLink(ann)
+    ann.reload()
+    expect(ann.locator("#connection")).to_have_text("Live")
+
+    link.cut()
+    while link.refused < 3:  # stompjs backs off 1, 2, then 4 s: its next try is 8 s away
+        ann.wait_for_timeout(100)
+    link.restore()
+    ann.context.set_offline(True)
+    ann.context.set_offline(False)  # the browser's `online` event
+
+    expect(ann.locator("#connection")).to_have_text("Live", timeout=4_000)
