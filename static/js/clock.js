@@ -25,7 +25,7 @@ export class Countdown {
   start(element, deadline, onExpired) {
     this.stop();
     this.element = element;
-    element.classList.remove("countdown-paused");
+    element.classList.toggle("countdown-paused", false);
     const tick = () => {
       const left = Math.max(0, Math.ceil((deadline - this.clock.now()) / 1000));
       element.textContent = String(left);
@@ -47,6 +47,6 @@ export class Countdown {
   /** Stop, and show that the number shown is no longer counting. */
   pause() {
     this.stop();
-    this.element?.classList.add("countdown-paused");
+    this.element?.classList.toggle("countdown-paused", true);
   }
 }
