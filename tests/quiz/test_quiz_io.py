@@ -1,5 +1,6 @@
 """Quizzes survive export and import unchanged; bad documents change nothing."""
 
+import json
 import re
 
 import pytest
@@ -131,3 +132,57 @@ def test_a_valid_document_imports_with_its_values(author) -> None:
     set_question(data, "image_url", "https://example.org/paris.png")
     quiz = import_quiz(author=author, data=data)
     assert export_quiz(quiz=quiz) == data
+
+
+# The smallest PNG: one transparent pixel.
+PIXEL_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_an_uploaded_picture_travels_inside_the_export_and_comes_back_on_import(
+        quiz: Quiz, author, settings, tmp_path) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path / "this-server"
+    question = quiz.questions.first()
+    question.image = SimpleUploadedFile("paris.png", PIXEL_PNG, content_type="image/png")
+    question.save()
+    exported = export_quiz(quiz=quiz)
+    assert exported["questions"][0]["image"]["data"].startswith("data:image/png;base64,")
+
+    settings.MEDIA_ROOT = tmp_path / "another-server"
+    copy = import_quiz(author=author, data=json.loads(json.dumps(exported)))
+
+    picture = copy.questions.first().image
+    assert picture.name.endswith(".png") and picture.read() == PIXEL_PNG
+    assert (tmp_path / "another-server" / picture.name).exists()
+    assert export_quiz(quiz=copy)["questions"][0]["image"]["data"] == (
+        exported["questions"][0]["image"]["data"])
+
+
+@pytest.mark.parametrize("image, message", [
+    ({"name": "x.png", "data": "https://example.org/x.png"},
+     "question 1, image, data: must be a data URL"),
+    ({"name": "x.png", "data": "data:image/png;base64,%%%"},
+     "question 1, image, data: is not valid base64."),
+    ({"name": "x.svg", "data": "data:image/svg+xml;base64,PHN2Zz4="},
+     "question 1, image: The image must be one of: gif, jpeg, jpg, png, webp."),
+    ({"data": "data:image/png;base64,AA=="}, "question 1, image, name: is missing."),
+])
+def test_import_refuses_a_bad_embedded_picture(author, image: dict, message: str) -> None:
+    data = document()
+    set_question(data, "image", image)
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        import_quiz(author=author, data=data)
+
+
+def test_import_refuses_a_picture_both_embedded_and_by_address(author) -> None:
+    import base64
+
+    data = document()
+    set_question(data, "image_url", "https://example.org/x.png")
+    set_question(data, "image", {"name": "x.png", "data": "data:image/png;base64,"
+                                 + base64.b64encode(PIXEL_PNG).decode()})
+    with pytest.raises(ValidationError, match="question 1, image_url: Upload a picture or give"):
+        import_quiz(author=author, data=data)
