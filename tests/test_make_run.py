@@ -239,3 +239,10 @@ def test_rungame_stops_with_a_clear_message_when_the_broker_keeps_dying(tmp_path
     assert "The broker died 4 times in 60 s; stopping the site" in output
     assert "Stopped: the broker kept dying" in output
     assert not listening(site.site)
+
+
+def test_the_phone_hint_keeps_the_chosen_port(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+    assert f"make run ADDR=0.0.0.0:{site.site}" in site.output()

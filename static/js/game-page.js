@@ -75,11 +75,29 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     }
   }
 
-  /** POST a host action, whose reply is the new snapshot. */
-  async function act(url, body = {}) {
-    const snapshot = await post(url, body);
-    if (snapshot) sync.accept(snapshot);
-    return snapshot !== null;
+  /** POST a host action, whose reply is the new snapshot. A refusal because the game is
+   *  already where the action would take it (another tab of the host did it first, and this
+   *  one had not heard yet) is no error: `alreadyDone(before, now)` tells, on a fresh
+   *  snapshot, and the page just shows it. */
+  async function act(url, body = {}, alreadyDone = null) {
+    const before = sync.state;
+    try {
+      const snapshot = await postJSON(url, body, config.csrf_token);
+      status.clear();
+      sync.accept(snapshot);
+      return true;
+    } catch (error) {
+      if (alreadyDone && before && error.refused) {
+        await sync.reload();
+        if (sync.state && alreadyDone(before, sync.state)) {
+          status.clear();
+          return true;
+        }
+      }
+      status.error(error.detail);
+      sync.reload();
+      return false;
+    }
   }
 
   /** Count down to the question's deadline; if no close arrives soon after, ask the server. */

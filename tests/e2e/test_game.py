@@ -256,3 +256,29 @@ def test_a_page_reconnects_as_soon_as_the_browser_is_online_again(
     ann.context.set_offline(False)  # the browser's `online` event
 
     expect(ann.locator("#connection")).to_have_text("Live", timeout=4_000)
+
+
+def test_a_second_host_tab_shows_no_error_for_a_kick_the_first_just_did(
+    screens: Screens, live_site: str
+) -> None:
+    host, _players = open_lobby(screens, live_site, "Ann")
+    second = screens.another_tab(host)
+    link = BrokerLink(second)  # the second tab hears nothing of what the first does
+    second.reload()
+    expect(second.get_by_role("button", name="Kick Ann")).to_be_visible()
+    link.cut()
+
+    host.get_by_role("button", name="Kick Ann").click()
+    expect(host.get_by_role("button", name="Kick Ann")).to_be_hidden()
+    second.get_by_role("button", name="Kick Ann").click()
+
+    expect(second.get_by_role("button", name="Kick Ann")).to_be_hidden()
+    expect(second.locator("#status")).to_have_text("")
+    expect(second.locator("#status")).not_to_have_class(re.compile("status-error"))
+
+
+def test_pages_name_an_icon_that_loads(screens: Screens, live_site: str) -> None:
+    page = screens.window()
+    page.goto(live_site)
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    assert page.request.get(f"{live_site}{icon}").status == 200

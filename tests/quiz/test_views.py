@@ -162,3 +162,12 @@ def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
 def test_player_snapshots_do_not_ask_about_the_broker(client: Client, game: Game) -> None:
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     assert "broker" not in client.get(f"/api/games/{game.id}/snapshot/").json()
+
+
+def test_favicon_ico_leads_to_the_sites_icon(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, "/static/favicon.svg")
+
+
+def test_pages_name_the_sites_icon(client: Client) -> None:
+    assert b'<link rel="icon" href="/static/favicon.svg"' in client.get("/").content

@@ -291,7 +291,7 @@ class Command(BaseCommand):
                               "(open the host screen at this address so its QR code works)")
         else:
             self.stdout.write("Only this computer can join; for phones on the same network: "
-                              "make run ADDR=0.0.0.0:8000")
+                              f"make run ADDR=0.0.0.0:{site_port}")
         self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         call_command("check")
         connections.close_all()  # the workers are forked: each opens its own
