@@ -1,15 +1,37 @@
 """Quizzes (authored content) and games (one live run of a quiz)."""
 
+import functools
 import unicodedata
 
+from confusable_homoglyphs.utils import load as load_unicode_data
 from django.conf import settings
 from django.db import models
 
 
+@functools.cache
+def _ascii_look_alikes() -> dict[str, str]:
+    """Each non-ASCII character that Unicode lists as confusable with one ASCII character, and
+    that character (Cyrillic "А" and Greek "Α" are "A"). Built once per process from the
+    table confusable-homoglyphs ships; the table itself is let go."""
+    table = {}
+    for char, glyphs in load_unicode_data("confusables.json").items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_glyph = next((g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()),
+                           None)
+        if ascii_glyph is not None:
+            table[char] = ascii_glyph
+    return table
+
+
 def nickname_key(nickname: str) -> str:
     """What makes two nicknames the same to a reader: NFKC folds compatibility forms
-    (full-width "Ａｎｎ" is "Ann"), case folding the case ("ANN", "ann", "ß"/"ss")."""
-    return unicodedata.normalize("NFKC", nickname).casefold()
+    (full-width "Ａｎｎ" is "Ann"), then letters of other scripts that look like ASCII ones
+    become those (Cyrillic "Аnn" is "Ann"), and case folding drops the case ("ANN", "ann",
+    "ß"/"ss"). ASCII look-alikes among themselves ("l" and "I") stay apart."""
+    folded = unicodedata.normalize("NFKC", nickname).casefold()
+    look_alikes = _ascii_look_alikes()
+    return "".join(look_alikes.get(char, char) for char in folded).casefold()
 
 
 class Quiz(models.Model):
