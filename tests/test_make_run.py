@@ -246,3 +246,24 @@ def test_the_phone_hint_keeps_the_chosen_port(tmp_path: Path) -> None:
     with rungame(site):
         fetch(f"http://127.0.0.1:{site.site}/")
     assert f"make run ADDR=0.0.0.0:{site.site}" in site.output()
+
+
+@pytest.mark.xfail(strict=True, reason="needs [[users]] listeners/loopback_only from branch "
+                   "broker-protocol, and broker_config() writing them for the publisher")
+def test_the_publisher_login_is_refused_on_the_websocket_port(tmp_path: Path) -> None:
+    """Even with its passcode, the publisher cannot log in where browsers connect."""
+    import hashlib
+
+    from websockets.sync.client import connect
+
+    key = "a-test-key-" + "k" * 40
+    site = prepare(tmp_path, SECRET_KEY=key)
+    passcode = hashlib.sha256(f"stomp-passcode:{key}".encode()).hexdigest()
+    connect_frame = (f"CONNECT\naccept-version:1.2\nhost:/\nlogin:quiz\npasscode:{passcode}"
+                     "\n\n\x00")
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+        with connect(f"ws://127.0.0.1:{site.ws}/ws", subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+            ws.send(connect_frame)
+            reply = ws.recv(timeout=WAIT_SECONDS)
+    assert reply.startswith("ERROR")
