@@ -267,3 +267,15 @@ def test_the_publisher_login_is_refused_on_the_websocket_port(tmp_path: Path) ->
             ws.send(connect_frame)
             reply = ws.recv(timeout=WAIT_SECONDS)
     assert reply.startswith("ERROR")
+
+
+def test_a_killed_rungame_takes_its_broker_along(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        broker = broker_child(process)
+        process.kill()
+        process.wait(timeout=WAIT_SECONDS)
+        broker.wait(timeout=WAIT_SECONDS)
+    (REPO / "var" / f"broker-{process.pid}.toml").unlink(missing_ok=True)  # killed: no cleanup
+    assert not listening(site.tcp)

@@ -1,6 +1,7 @@
 """`make run`: write the broker config, start the broker, then the site on gunicorn; with
 QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
+import ctypes
 import errno
 import ipaddress
 import os
@@ -129,6 +130,15 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in the broker's process before it starts: the kernel sends it SIGTERM when
+    rungame's thread that started it ends, even if rungame is killed outright (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class BrokerSupervisor:
     """The built-in broker as rungame's child: started, started again when it dies (a line in
     the log each time), and given up on when it dies more than `restarts` times in `window`
@@ -148,7 +158,8 @@ class BrokerSupervisor:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "broker", "--config", str(self.config)],
-            cwd=settings.BASE_DIR)
+            cwd=settings.BASE_DIR,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None)
         wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
 
     def watch(self, give_up: Callable[[], None]) -> None:
