@@ -127,7 +127,8 @@ class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
     nickname = models.CharField(max_length=20)
     # nickname_key(nickname): unique per game, so look-alike nicknames cannot both join.
-    nickname_key = models.CharField(max_length=200)
+    # (text: NFKC may make a 20-character nickname 18 times longer)
+    nickname_key = models.TextField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
     score = models.IntegerField(default=0)

@@ -89,10 +89,13 @@ def _game(game_id: int) -> Game:
     return game
 
 
-def _host_snapshot(game_id: int) -> JsonResponse:
+def _for_host(snapshot: dict[str, Any]) -> JsonResponse:
     """The host's snapshot, with whether the players' screens can be sent frames."""
-    return JsonResponse({**selectors.snapshot(game=_game(game_id)),
-                         "broker": publisher.broker_status()})
+    return JsonResponse({**snapshot, "broker": publisher.broker_status()})
+
+
+def _host_snapshot(game_id: int) -> JsonResponse:
+    return _for_host(selectors.snapshot(game=_game(game_id)))
 
 
 TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again."
@@ -190,9 +193,8 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     player = _viewer(request, game)
     if services.close_question_if_due(game_id=game.id):
         game = _game(game_id)
-    if player is None:
-        return _host_snapshot(game_id)
-    return JsonResponse(selectors.snapshot(game=game, player=player))
+    data = selectors.snapshot(game=game, player=player)
+    return _for_host(data) if player is None else JsonResponse(data)
 
 
 def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:

@@ -210,3 +210,8 @@ def test_the_same_nickname_may_play_in_another_game(game: Game, quiz, author) ->
     other = services.create_game(quiz=quiz, host=author)
     services.join_game(game_id=game.id, nickname="Ann")
     assert services.join_game(game_id=other.id, nickname="Ａｎｎ").nickname == "Ａｎｎ"
+
+
+def test_a_nickname_that_normalisation_lengthens_still_joins(game: Game) -> None:
+    long_one = "\ufdfa" * 20  # NFKC makes each of these 18 characters
+    assert services.join_game(game_id=game.id, nickname=long_one).nickname == long_one

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(model_name="player", name="nickname_key",
-                            field=models.CharField(default="", max_length=200),
+                            field=models.TextField(default=""),
                             preserve_default=False),
         migrations.RunPython(fill_keys, migrations.RunPython.noop),
         migrations.RemoveConstraint(model_name="player", name="unique_nickname_per_game"),
