@@ -10,7 +10,6 @@ const LONGEST_RETRY_MS = 15_000;
 // runs out, so the broker never has to end the connection, and a kicked player learns it.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 
-
 /**
  * Connect to the broker and stay connected until `close()`.
  *
