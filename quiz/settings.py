@@ -156,8 +156,11 @@ CACHES = {
         "LOCATION": "quiz_cache",
     }
 }
-QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "10"))
-QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "10"))
+# Per client address and minute. A class behind one address (a school's NAT, in front of a
+# site on the internet) shares them: enough for a class to join and mistype, far too few to
+# guess one of a million PINs or to fill a game.
+QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "20"))
+QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
 # A kicked player's address may not join that game again. Behind a proxy that does not pass
 # each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
 # bar everyone.
