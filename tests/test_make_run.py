@@ -277,5 +277,20 @@ def test_a_killed_rungame_takes_its_broker_along(tmp_path: Path) -> None:
         process.kill()
         process.wait(timeout=WAIT_SECONDS)
         broker.wait(timeout=WAIT_SECONDS)
-    (REPO / "var" / f"broker-{process.pid}.toml").unlink(missing_ok=True)  # killed: no cleanup
     assert not listening(site.tcp)
+
+
+def test_the_next_make_run_removes_the_config_a_killed_one_left(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as killed:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        killed.kill()
+    left = REPO / "var" / f"broker-{killed.pid}.toml"
+    assert left.exists()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while listening(site.site):  # gunicorn's orphaned worker, until it sees its master gone
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+        assert not left.exists()

@@ -130,6 +130,21 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
 
 
+def remove_stale_configs(directory: Path) -> None:
+    """The configs of runs that were killed before they could remove theirs (they hold the
+    token secret): every broker-<pid>.toml whose process is gone."""
+    for stale in directory.glob("broker-*.toml"):
+        pid = stale.stem.removeprefix("broker-")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # another user's process: alive
+
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -263,6 +278,7 @@ class Command(BaseCommand):
         # This run's own config (it holds the token secret: 0600), so a second `make run`
         # never rewrites the one a running broker reads.
         config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
+        remove_stale_configs(config.parent)
         broker = BrokerSupervisor(config, lambda line: self.stderr.write(line))
         try:
             config.parent.mkdir(exist_ok=True)
