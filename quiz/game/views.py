@@ -1,5 +1,6 @@
 """Thin views: HTTP in, a service call, JSON or a page out."""
 
+import ipaddress
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -38,6 +39,15 @@ def forget_player(request: HttpRequest, game_id: int) -> None:
     players = dict(request.session.get(SESSION_KEY, {}))
     players.pop(str(game_id), None)
     request.session[SESSION_KEY] = players
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer's IP address, or None if REMOTE_ADDR holds none (gunicorn on a Unix socket
+    behind a proxy leaves it empty), which the address column could not store."""
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
 
 
 def refuse_kicked_browser(request: HttpRequest, game_id: int) -> None:
@@ -122,7 +132,7 @@ def join(request: HttpRequest) -> HttpResponse:
             refuse_kicked_browser(request, game.id)
             player = services.join_game(game_id=game.id, nickname=context["nickname"],
                                         user=request.user,
-                                        address=request.META.get("REMOTE_ADDR") or None)
+                                        address=client_ip(request))
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)

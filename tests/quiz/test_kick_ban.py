@@ -64,3 +64,8 @@ def test_browser_tokens_live_a_minute(game: Game) -> None:
     browser = Client()
     join(browser, game, "Ann", REMOTE_ADDR="198.51.100.27")
     assert browser.get(f"/api/games/{game.id}/token/").json()["expires_in"] == 60
+
+
+def test_a_peer_address_the_database_cannot_store_joins_without_one(game: Game) -> None:
+    assert join(Client(), game, "Ann", REMOTE_ADDR="not-an-address").status_code == 302
+    assert game.players.get(nickname="Ann").address is None
