@@ -281,6 +281,8 @@ def _site_env(**overrides: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("STOMP_") and name not in ("DATABASE_URL", "QUIZ_BROKER")
     }
+    # every bench player joins from this machine's address: no per-client join limit
+    env.update({"QUIZ_JOINS_PER_MINUTE": "1000000", "QUIZ_PIN_GUESSES_PER_MINUTE": "1000000"})
     env.update(overrides)
     return env
 

@@ -123,7 +123,9 @@ class Player:
         if joined.status != 302:
             raise _JoinFailed(f"join: {joined.status}")
         page = await http.get(self.session, f"/play/{self.game_id}/")
-        token = re.search(rb'"token": "([^"]+)"', page.body) if page.status == 200 else None
+        token = re.search(rb'"token": \{"token": "([^"]+)"', page.body)
+        if page.status != 200:
+            token = None
         if token is None:
             raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
         endpoint = replace(self.team.site.ws, passcode=token.group(1).decode())

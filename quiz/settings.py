@@ -2,6 +2,9 @@
 
 import hashlib
 import os
+import secrets
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -20,8 +23,40 @@ def _derived(label: str) -> str:
     return hashlib.sha256(f"{label}:{SECRET_KEY}".encode()).hexdigest()
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-quiz-live-secret-key-change-me")
+# Keys anyone can read in this repository or its history: never good enough to serve with.
+KNOWN_SECRET_KEYS = frozenset({"dev-insecure-quiz-live-secret-key-change-me"})
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def _secret_key_from_file(path: Path) -> str:
+    """This installation's own random key, made on first use and kept out of the repository.
+
+    The file is written whole under a temporary name and linked into place, so processes that
+    start at once all end up with the one key that won, and nobody reads half a file; only its
+    owner can read it (0600)."""
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:  # mkstemp makes it 0600
+                file.write(secrets.token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
 DEBUG = _env_bool("DEBUG", True)
+SECRET_KEY = os.environ.get("SECRET_KEY")
+if SECRET_KEY is None:
+    SECRET_KEY = _secret_key_from_file(SECRET_KEY_FILE)
+if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is empty or a key published in the repository: with DEBUG off the site "
+        f"will not serve with it. Set SECRET_KEY to a long random value, or unset it to use "
+        f"this installation's own key in {SECRET_KEY_FILE}.")
 # In development any host name will do, so phones can reach a laptop by its LAN address.
 ALLOWED_HOSTS = [
     h for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")
@@ -43,7 +78,9 @@ STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "")
 STOMP_WS_PORT = int(os.environ.get("STOMP_WS_PORT", "15674"))
 STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
 STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
-STOMP_TOKEN_TTL_SECONDS = 300
+# Short, so a kicked player's page loses the game within a minute: pages fetch a new token
+# before theirs expires, and a kicked player is refused one.
+STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -53,6 +90,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "quiz.game",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "quiz.urls"
@@ -113,11 +153,41 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (the live server's, the ticker's) locks whole tables and fails where a file waits.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
+# The throttles' counts (quiz/game/throttle.py) and django-axes' lockouts are shared by every
+# site process: the database cache, in the site's own database (its table is made by a
+# migration), works for one process on SQLite and for several on PostgreSQL.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "quiz_cache",
+    }
+}
+# Per client address and minute. A class behind one address (a school's NAT, in front of a
+# site on the internet) shares them: enough for a class to join and mistype, far too few to
+# guess one of a million PINs or to fill a game.
+QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "20"))
+QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
+# A kicked player's address may not join that game again. Behind a proxy that does not pass
+# each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
+# bar everyone.
+QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# django-axes counts failed logins (author login and admin) per client address in the
+# database and refuses that address for a while after too many.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "quiz.game.author_views.login_locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "quiz_list"
 LOGOUT_REDIRECT_URL = "join"

@@ -63,17 +63,37 @@ def prepare(tmp_path: Path, **extra_env: str) -> Site:
 
 
 @contextlib.contextmanager
-def rungame(site: Site) -> Iterator[None]:
+def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
     """`manage.py rungame` as `make run` starts it, stopped with Ctrl-C afterwards."""
     with site.log.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
             cwd=REPO, env=site.env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            yield
+            yield process
         finally:
-            process.send_signal(signal.SIGINT)
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
             process.wait(timeout=WAIT_SECONDS)
+
+
+def rungame_once(site: Site) -> subprocess.CompletedProcess[str]:
+    """`manage.py rungame` that is expected to refuse to start."""
+    return subprocess.run(
+        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def broker_configs() -> dict[Path, str]:
+    return {path: path.read_text() for path in (REPO / "var").glob("broker*.toml")}
 
 
 def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
@@ -110,6 +130,149 @@ def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
         with pytest.raises(OSError):
             socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
     assert f"Broker: external, STOMP at 127.0.0.1:{site.tcp}" in site.output()
+
+
+def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
+        tmp_path: Path) -> None:
+    from quiz.settings import KNOWN_SECRET_KEYS
+
+    site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)))
+    result = subprocess.run(
+        [sys.executable, "manage.py", "rungame", "--addr", f"0.0.0.0:{site.site}"],
+        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+    assert result.returncode != 0
+    assert "Refusing to listen on 0.0.0.0 with the SECRET_KEY published" in result.stderr
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", site.tcp), timeout=1).close()
+
+
+def test_make_run_refuses_a_taken_site_port_before_starting_the_broker(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", site.site))
+        taken.listen()
+        result = rungame_once(site)
+    assert result.returncode != 0
+    assert f"127.0.0.1:{site.site}, for the site, is already in use" in result.stderr
+    assert "broker" not in result.stdout + result.stderr.split("CommandError")[0]
+    assert not listening(site.tcp)
+
+
+def test_a_second_make_run_leaves_the_running_games_broker_config_alone(
+        tmp_path: Path) -> None:
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = prepare(tmp_path / "first")
+    second = prepare(tmp_path / "second")
+    second.site = first.site  # the site's port is taken, the broker's are free
+    with rungame(first):
+        fetch(f"http://127.0.0.1:{first.site}/")
+        configs = broker_configs()
+        assert configs
+        assert rungame_once(second).returncode != 0
+        assert broker_configs() == configs
+    assert not listening(second.tcp)
+
+
+def test_sigterm_stops_rungame_with_its_broker_and_workers(tmp_path: Path) -> None:
+    import psutil
+
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        children = psutil.Process(process.pid).children(recursive=True)
+        assert children
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=WAIT_SECONDS)
+    _, alive = psutil.wait_procs(children, timeout=WAIT_SECONDS)
+    assert alive == []
+    assert not listening(site.tcp)
+
+
+def broker_child(process: subprocess.Popen[bytes], not_pid: int | None = None):
+    """rungame's broker process (a new one, not `not_pid`), once it listens."""
+    import psutil
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        for child in psutil.Process(process.pid).children():
+            try:
+                if "broker" in child.cmdline() and child.pid != not_pid:
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(0.1)
+    raise AssertionError("no broker child")
+
+
+def wait_listening(port: int) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not listening(port):
+        assert time.monotonic() < deadline, f"nothing listens on {port}"
+        time.sleep(0.1)
+
+
+def test_rungame_starts_the_broker_again_when_it_dies(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        first = broker_child(process)
+        first.kill()
+        second = broker_child(process, not_pid=first.pid)
+        wait_listening(site.tcp)
+        assert second.is_running()
+    assert "The broker exited; starting it again." in site.output()
+
+
+def test_rungame_stops_with_a_clear_message_when_the_broker_keeps_dying(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        broker = broker_child(process)
+        for _ in range(4):  # three restarts are allowed in a minute
+            broker.kill()
+            broker.wait(timeout=WAIT_SECONDS)
+            if _ < 3:
+                broker = broker_child(process, not_pid=broker.pid)
+        assert process.wait(timeout=WAIT_SECONDS) != 0
+    output = site.output()
+    assert "The broker died 4 times in 60 s; stopping the site" in output
+    assert "Stopped: the broker kept dying" in output
+    assert not listening(site.site)
+
+
+def test_the_phone_hint_keeps_the_chosen_port(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+    assert f"make run ADDR=0.0.0.0:{site.site}" in site.output()
+
+
+def test_a_killed_rungame_takes_its_broker_along(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as process:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        broker = broker_child(process)
+        process.kill()
+        process.wait(timeout=WAIT_SECONDS)
+        broker.wait(timeout=WAIT_SECONDS)
+    assert not listening(site.tcp)
+
+
+def test_the_next_make_run_removes_the_config_a_killed_one_left(tmp_path: Path) -> None:
+    site = prepare(tmp_path)
+    with rungame(site) as killed:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        killed.kill()
+    left = REPO / "var" / f"broker-{killed.pid}.toml"
+    assert left.exists()
+    deadline = time.monotonic() + WAIT_SECONDS
+    while listening(site.site):  # gunicorn's orphaned worker, until it sees its master gone
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.site}/")
+        assert not left.exists()
 
 
 def test_make_runs_broker_takes_the_publisher_login_only_over_tcp(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import json
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
 from django.http import (
     HttpRequest,
@@ -26,11 +26,21 @@ from quiz.game.models import Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
 
+LOCKED_OUT = ("Too many failed logins from this device. Wait 15 minutes, then try again.")
+
+
+def login_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
+                     credentials: dict | None = None) -> HttpResponse:
+    """django-axes' lockout: the login form again, saying why, with 429 Too Many Requests."""
+    form = AuthenticationForm(request)
+    return render(request, "registration/login.html", {"form": form, "error": LOCKED_OUT},
+                  status=429)
+
 
 def signup(request: HttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        login(request, form.save())
+        login(request, form.save(), backend="django.contrib.auth.backends.ModelBackend")
         return redirect("quiz_list")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -43,10 +53,13 @@ def quiz_list(request: HttpRequest) -> HttpResponse:
             quiz = import_quiz(author=request.user, data=json.load(request.FILES["file"]))
             messages.success(request, f"Imported “{quiz.title}”.")
             return redirect("quiz_list")
-        except (ValueError, ValidationError) as exc:
-            error = getattr(exc, "messages", [str(exc)])[0]
+        except ValidationError as exc:
+            error = exc.messages[0]
+        except (ValueError, RecursionError):
+            error = "The file is not a JSON document."
     quizzes = Quiz.objects.filter(author=request.user).prefetch_related("questions")
-    return render(request, "game/quiz_list.html", {"quizzes": quizzes, "error": error})
+    return render(request, "game/quiz_list.html", {"quizzes": quizzes, "error": error},
+                  status=400 if error else 200)
 
 
 @login_required

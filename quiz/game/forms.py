@@ -11,6 +11,7 @@ from quiz.game.validators import (
     MIN_TIME,
     validate_choices,
     validate_image_upload,
+    validate_picture_url,
     validate_points,
     validate_time_limit,
 )
@@ -29,7 +30,8 @@ class QuestionForm(forms.ModelForm):
         widget=forms.ClearableFileInput(
             attrs={"accept": ",".join(f".{ext}" for ext in IMAGE_EXTENSIONS)}))
     image_url = forms.URLField(
-        label="…or the address of a picture", required=False, assume_scheme="https")
+        label="…or the address of a picture", required=False, assume_scheme="https",
+        validators=[validate_picture_url])
     time_limit = forms.IntegerField(
         label="Time limit (seconds)", validators=[validate_time_limit],
         widget=forms.NumberInput(attrs={"min": MIN_TIME, "max": MAX_TIME}))

@@ -1,10 +1,38 @@
 """Quizzes (authored content) and games (one live run of a quiz)."""
 
+import functools
+import unicodedata
 from functools import cached_property
 
+from confusable_homoglyphs.utils import load as load_unicode_data
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+
+
+@functools.cache
+def _ascii_look_alikes() -> dict[str, str]:
+    """Each non-ASCII character that Unicode lists as confusable with one ASCII character, and
+    that character (Cyrillic "А" and Greek "Α" are "A"). Built once per process from the
+    table confusable-homoglyphs ships; the table itself is let go."""
+    table = {}
+    for char, glyphs in load_unicode_data("confusables.json").items():
+        if len(char) != 1 or char.isascii():
+            continue
+        ascii_glyph = next((g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()),
+                           None)
+        if ascii_glyph is not None:
+            table[char] = ascii_glyph
+    return table
+
+
+def nickname_key(nickname: str) -> str:
+    """What makes two nicknames the same to a reader: NFKC folds compatibility forms
+    (full-width "Ａｎｎ" is "Ann"), then letters of other scripts that look like ASCII ones
+    become those (Cyrillic "Аnn" is "Ann"), and case folding drops the case ("ANN", "ann",
+    "ß"/"ss"). ASCII look-alikes among themselves ("l" and "I") stay apart."""
+    folded = unicodedata.normalize("NFKC", nickname).casefold()
+    look_alikes = _ascii_look_alikes()
+    return "".join(look_alikes.get(char, char) for char in folded).casefold()
 
 
 class Quiz(models.Model):
@@ -104,11 +132,16 @@ class PlayerQuerySet(models.QuerySet["Player"]):
 class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
     nickname = models.CharField(max_length=20)
+    # nickname_key(nickname): unique per game, so look-alike nicknames cannot both join.
+    # (text: NFKC may make a 20-character nickname 18 times longer)
+    nickname_key = models.TextField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
     score = models.IntegerField(default=0)
     correct_count = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
+    # Where the player joined from: a kicked player's address cannot join that game again.
+    address = models.GenericIPAddressField(null=True, blank=True)
     left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 
@@ -117,7 +150,8 @@ class Player(models.Model):
     class Meta:
         ordering = ["joined_at", "id"]
         constraints = [
-            models.UniqueConstraint("game", Lower("nickname"), name="unique_nickname_per_game"),
+            models.UniqueConstraint(fields=["game", "nickname_key"],
+                                    name="unique_nickname_key_per_game"),
         ]
 
     def __str__(self) -> str:

@@ -37,6 +37,20 @@ def publish(destination: str, frame: dict[str, Any]) -> None:
             _drop_connection()
 
 
+def broker_status() -> str:
+    """"up" if this process can publish now (its connection is open, or opens at once),
+    else "down": for the host's screen, which asks on its actions, never on the answer path."""
+    global _connection
+    with _lock:
+        try:
+            if _connection is None or not _connection.is_connected():
+                _connection = _connect()
+        except Exception:  # noqa: BLE001 - whatever the failure, frames cannot go out
+            _drop_connection()
+            return "down"
+    return "up"
+
+
 def _drop_connection() -> None:
     global _connection
     if _connection is not None:

@@ -1,33 +1,173 @@
-"""Quizzes as JSON documents: export, and validated import."""
+"""Quizzes as JSON documents: export, and import under exactly the authoring forms' rules.
 
+A picture uploaded to the site travels inside the document, as a data URL under "image"
+(`{"name": "paris.png", "data": "data:image/png;base64,..."}`), so a quiz exported here
+imports with its pictures anywhere; a picture given by its address stays an "image_url".
+
+An imported document is checked whole before anything is written: first the JSON types
+(text is a string, numbers are whole numbers, `correct` is true or false), then the forms
+that authors fill in (lengths, http(s) picture addresses, time limits, points), then the
+question's own rules (2–4 choices, one correct at least). The first violation is refused
+with a message that names its field, e.g. "question 2, choice 1, correct: ..."."""
+
+import base64
+import binascii
+import logging
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
+from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
+from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import validate_quiz_data
+from quiz.game.validators import validate_question
+
+logger = logging.getLogger(__name__)
+DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
+
+
+def _embedded_image(question: Question) -> dict[str, str] | None:
+    """The uploaded picture as a data URL, or None if there is none (or its file is gone)."""
+    if not question.image:
+        return None
+    try:
+        with question.image.open("rb") as file:
+            content = file.read()
+    except OSError:
+        logger.warning("Exported question %s without its missing picture %s", question.pk,
+                       question.image.name)
+        return None
+    name = PurePath(question.image.name).name
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return {"name": name, "data": f"data:{kind};base64,{base64.b64encode(content).decode()}"}
 
 
 def export_quiz(*, quiz: Quiz) -> dict[str, Any]:
-    return {"title": quiz.title, "description": quiz.description, "questions": [
-        {"text": q.text, "image_url": q.picture_url or "", "time_limit": q.time_limit,
-         "points": q.points,
-         "choices": [{"text": c.text, "correct": c.is_correct} for c in q.choices.all()]}
-        for q in quiz.questions.all()]}
+    questions = []
+    for q in quiz.questions.all():
+        question = {"text": q.text, "image_url": q.image_url, "time_limit": q.time_limit,
+                    "points": q.points,
+                    "choices": [{"text": c.text, "correct": c.is_correct}
+                                for c in q.choices.all()]}
+        if image := _embedded_image(q):
+            question["image"] = image
+        questions.append(question)
+    return {"title": quiz.title, "description": quiz.description, "questions": questions}
+
+
+@dataclass(frozen=True)
+class _Field:
+    """A field of the document: its JSON type, and its value when it is left out."""
+
+    kind: type
+    default: Any = None  # None: required
+
+    def read(self, data: dict[str, Any], name: str, where: str) -> Any:
+        if name not in data:
+            if self.default is None:
+                raise ValidationError(f"{where}{name}: is missing.")
+            return self.default
+        value = data[name]
+        if self.kind is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.kind)
+        if not ok:
+            raise ValidationError(f"{where}{name}: must be {_TYPE_NAMES[self.kind]}.")
+        return value
+
+
+_TYPE_NAMES = {str: "text", int: "a whole number", bool: "true or false", list: "a list",
+               dict: "an object"}
+QUIZ_FIELDS = {"title": _Field(str), "description": _Field(str, ""),
+               "questions": _Field(list)}
+QUESTION_FIELDS = {"text": _Field(str), "image_url": _Field(str, ""), "image": _Field(dict, {}),
+                   "time_limit": _Field(int, 20), "points": _Field(int, 1000),
+                   "choices": _Field(list)}
+CHOICE_FIELDS = {"text": _Field(str), "correct": _Field(bool)}
+IMAGE_FIELDS = {"name": _Field(str), "data": _Field(str)}
+
+
+def _uploaded(image: dict[str, Any], where: str) -> dict[str, SimpleUploadedFile]:
+    """An embedded picture as the question form's upload, or no upload."""
+    if not image:
+        return {}
+    where = f"{where}image, "
+    fields = _typed(image, IMAGE_FIELDS, where)
+    match = DATA_URL.fullmatch(fields["data"])
+    if match is None:
+        raise ValidationError(f"{where}data: must be a data URL (data:<type>;base64,...).")
+    try:
+        content = base64.b64decode(match["data"], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError(f"{where}data: is not valid base64.") from None
+    name = PurePath(fields["name"]).name or "picture"
+    return {"image": SimpleUploadedFile(name, content, content_type=match["type"])}
+
+
+def _typed(data: Any, fields: dict[str, _Field], where: str) -> dict[str, Any]:
+    """The document's fields at `where` ("question 2, "), each of its JSON type."""
+    if not isinstance(data, dict):
+        raise ValidationError(f"{where.rstrip(', ') or 'the quiz'}: must be an object.")
+    return {name: field.read(data, name, where) for name, field in fields.items()}
+
+
+def _formed(form: forms.BaseForm, where: str) -> dict[str, Any]:
+    """The form's cleaned data, or its first error, named by field."""
+    if not form.is_valid():
+        name, errors = next(iter(form.errors.items()))
+        raise ValidationError(f"{where}{name}: {errors[0]}")
+    return form.cleaned_data
+
+
+def clean_quiz_data(data: Any) -> dict[str, Any]:
+    """The document as the authoring forms would save it, or a ValidationError naming the
+    first field that breaks a rule."""
+    quiz = _typed(data, QUIZ_FIELDS, "")
+    cleaned = _formed(QuizForm(data={"title": quiz["title"],
+                                     "description": quiz["description"]}), "")
+    if not quiz["questions"]:
+        raise ValidationError("questions: a quiz needs at least one question.")
+    cleaned["questions"] = []
+    for number, raw in enumerate(quiz["questions"], start=1):
+        where = f"question {number}, "
+        question = _typed(raw, QUESTION_FIELDS, where)
+        form = _formed(QuestionForm(data={name: question[name] for name in (
+            "text", "image_url", "time_limit", "points")},
+            files=_uploaded(question["image"], where)), where)
+        choices = []
+        for index, raw_choice in enumerate(question["choices"], start=1):
+            choice_where = f"{where}choice {index}, "
+            choice = _typed(raw_choice, CHOICE_FIELDS, choice_where)
+            text = _formed(ChoiceFormSet.form(data={"text": choice["text"]}), choice_where)
+            choices.append((text["text"], choice["correct"]))
+        try:
+            validate_question(text=form["text"], time_limit=form["time_limit"],
+                              points=form["points"], choices=choices)
+        except ValidationError as error:
+            raise ValidationError(f"{where}choices: {error.messages[0]}") from None
+        cleaned["questions"].append({**form, "choices": choices})
+    return cleaned
 
 
 @transaction.atomic
 def import_quiz(*, author: AbstractBaseUser, data: Any) -> Quiz:
-    """Validate the whole document first, then create the quiz."""
-    validate_quiz_data(data)
-    quiz = Quiz.objects.create(author=author, title=data["title"].strip(),
-                               description=data.get("description", ""))
-    for position, q in enumerate(data["questions"]):
+    """Check the whole document first (clean_quiz_data), then create the quiz."""
+    cleaned = clean_quiz_data(data)
+    quiz = Quiz.objects.create(author=author, title=cleaned["title"],
+                               description=cleaned["description"])
+    for position, q in enumerate(cleaned["questions"]):
         question = Question.objects.create(
-            quiz=quiz, position=position, text=q["text"], image_url=q.get("image_url", ""),
-            time_limit=int(q.get("time_limit", 20)), points=int(q.get("points", 1000)))
+            quiz=quiz, position=position, text=q["text"], image_url=q["image_url"],
+            image=q["image"], time_limit=q["time_limit"], points=q["points"])
         Choice.objects.bulk_create(
-            Choice(question=question, position=i, text=c["text"], is_correct=bool(c["correct"]))
-            for i, c in enumerate(q["choices"]))
+            Choice(question=question, position=i, text=text, is_correct=correct)
+            for i, (text, correct) in enumerate(q["choices"]))
     return quiz

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from quiz.game import answer_sql, frames, selectors
 from quiz.game.frames import Frame
-from quiz.game.models import Answer, Game, Player, Question, Quiz
+from quiz.game.models import Answer, Game, Player, Question, Quiz, nickname_key
 from quiz.game.publisher import publish_frame
 
 logger = logging.getLogger(__name__)
@@ -121,17 +121,22 @@ def clean_nickname(nickname: str) -> str:
 
 
 def find_live_game(*, pin: str) -> Game:
+    """The live game with this PIN. A finished game's PIN gets the same answer as an unknown
+    one, so guessing tells nothing about which PINs were ever used."""
     game = Game.objects.exclude(state=Game.State.FINISHED).filter(pin=(pin or "").strip()).first()
     if game is None:
-        if Game.objects.filter(pin=(pin or "").strip()).exists():
-            raise GameError("game_finished", "This game has already finished.", 409)
         raise GameError("wrong_pin", "No game with that PIN.", 404)
     return game
 
 
+KICKED = "The host removed you from this game."
+
+
 @transaction.atomic
-def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses.
+def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None,
+              address: str | None = None) -> Player:
+    """Add a player to a live game under a nickname nobody else in it uses, unless the host
+    kicked a player who joined from the same `address`.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
@@ -139,10 +144,14 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
-    if game.players.filter(nickname__iexact=nickname).exists():
+    if (address and settings.QUIZ_BAN_BY_ADDRESS
+            and game.players.filter(kicked=True, address=address).exists()):
+        raise GameError("kicked", KICKED, 403)
+    key = nickname_key(nickname)
+    if game.players.filter(nickname_key=key).exists():
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
-        game=game, nickname=nickname,
+        game=game, nickname=nickname, nickname_key=key, address=address,
         user=user if user is not None and user.is_authenticated else None)
     counts = selectors.player_counts(game=game, score=player.score)
     _publish(frames.player_joined(
@@ -158,7 +167,7 @@ def get_player(*, game_id: int, player_id: int | None) -> Player:
     if player is None:
         raise GameError("not_player", "You have not joined this game.", 403)
     if player.kicked:
-        raise GameError("kicked", "The host removed you from this game.", 403)
+        raise GameError("kicked", KICKED, 403)
     if player.left_at is not None:
         raise GameError("left", "You left this game.", 403)
     return player
@@ -355,7 +364,7 @@ def submit_answer(*, game_id: int, player_id: int | None, question_id: int,
         if not seen.player_found:
             raise GameError("not_player", "You have not joined this game.", 403)
         if seen.kicked:
-            raise GameError("kicked", "The host removed you from this game.", 403)
+            raise GameError("kicked", KICKED, 403)
         if seen.left:
             raise GameError("left", "You left this game.", 403)
         if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
@@ -401,7 +410,8 @@ def answers_arrived(game_id: int) -> None:
 
 @transaction.atomic
 def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
-    """Remove a player; they cannot come back under the same session."""
+    """Remove a player: neither their browser's session nor their address may join this game
+    again, and their page is refused a new broker token."""
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()

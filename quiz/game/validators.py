@@ -1,15 +1,19 @@
 """The authoring rules, in one place: forms, import, admin and the authoring services call these."""
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import URLValidator
 
 POINTS = (0, 1000, 2000)
 MIN_TIME, MAX_TIME = 5, 120
 MIN_CHOICES, MAX_CHOICES = 2, 4
 IMAGE_EXTENSIONS = ("gif", "jpeg", "jpg", "png", "webp")
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+
+# A picture's address is fetched by every player's browser: web addresses only.
+validate_picture_url = URLValidator(schemes=["http", "https"], code="not_web_address",
+                                   message="Enter an http:// or https:// address.")
 
 
 def validate_question_text(text: str) -> None:
@@ -61,23 +65,3 @@ def validate_question(*, text: str, time_limit: int, points: int,
             errors.extend(exc.error_list)
     if errors:
         raise ValidationError(errors)
-
-
-def validate_quiz_data(data: Any) -> None:
-    """Check an imported quiz document before anything is written."""
-    if not isinstance(data, dict) or not str(data.get("title", "")).strip():
-        raise ValidationError("A quiz needs a title.")
-    questions = data.get("questions")
-    if not isinstance(questions, list) or not questions:
-        raise ValidationError("A quiz needs at least one question.")
-    for number, q in enumerate(questions, start=1):
-        try:
-            validate_question(
-                text=str(q.get("text", "")), time_limit=int(q.get("time_limit", 20)),
-                points=int(q.get("points", 1000)),
-                choices=[(str(c.get("text", "")), bool(c.get("correct")))
-                         for c in q.get("choices", [])])
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise ValidationError(f"Question {number} is malformed.") from exc
-        except ValidationError as exc:
-            raise ValidationError(f"Question {number}: {exc.messages[0]}") from exc

@@ -1,5 +1,6 @@
 """Thin views: HTTP in, a service call, JSON or a page out."""
 
+import ipaddress
 import json
 from collections.abc import Callable
 from functools import wraps
@@ -16,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from quiz.game import broker_access, frames, selectors, services
+from quiz.game import broker_access, frames, publisher, selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
@@ -37,6 +38,23 @@ def forget_player(request: HttpRequest, game_id: int) -> None:
     players = dict(request.session.get(SESSION_KEY, {}))
     players.pop(str(game_id), None)
     request.session[SESSION_KEY] = players
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The peer's IP address, or None if REMOTE_ADDR holds none (gunicorn on a Unix socket
+    behind a proxy leaves it empty), which the address column could not store."""
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
+
+
+def refuse_kicked_browser(request: HttpRequest, game_id: int) -> None:
+    """A browser whose player was kicked stays out of that game under any nickname: the
+    session remembers its player after a kick (only leaving forgets it)."""
+    player_id = session_player_id(request, game_id)
+    if player_id and Player.objects.filter(pk=player_id, game_id=game_id, kicked=True).exists():
+        raise GameError("kicked", services.KICKED, 403)
 
 
 def error_response(error: GameError) -> JsonResponse:
@@ -80,8 +98,16 @@ def _game(game_id: int) -> Game:
     return game
 
 
+def _for_host(snapshot: dict[str, Any]) -> JsonResponse:
+    """The host's snapshot, with whether the players' screens can be sent frames."""
+    return JsonResponse({**snapshot, "broker": publisher.broker_status()})
+
+
 def _host_snapshot(game_id: int) -> JsonResponse:
-    return JsonResponse(selectors.snapshot(game=_game(game_id)))
+    return _for_host(selectors.snapshot(game=_game(game_id)))
+
+
+TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again."
 
 
 def join(request: HttpRequest) -> HttpResponse:
@@ -93,9 +119,19 @@ def join(request: HttpRequest) -> HttpResponse:
         context["pin"] = request.POST.get("pin", "").strip()
         context["nickname"] = request.POST.get("nickname", "")
         try:
-            game = services.find_live_game(pin=context["pin"])
+            if (throttle.exceeded(throttle.pin_guesses(), request)
+                    or throttle.exceeded(throttle.joins(), request)):
+                raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
+            try:
+                game = services.find_live_game(pin=context["pin"])
+            except GameError:
+                throttle.hit(throttle.pin_guesses(), request)
+                raise
+            throttle.hit(throttle.joins(), request)
+            refuse_kicked_browser(request, game.id)
             player = services.join_game(game_id=game.id, nickname=context["nickname"],
-                                        user=request.user)
+                                        user=request.user,
+                                        address=client_ip(request))
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)
@@ -126,7 +162,7 @@ def _game_config(request: HttpRequest, game: Game, role: str,
         "topics": frames.topics(game_id=game.id, role=role),
         # the first connect's token, so that a page needs no request for it
         "token": broker_access.browser_token(game=game, player=player,
-                                             host_id=request.user.pk)["token"],
+                                             host_id=request.user.pk),
         "urls": urls,
     }
     if role == "host":
@@ -169,7 +205,8 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
     player = _viewer(request, game)
     if services.close_question_if_overdue(game=game):
         game = _game(game_id)
-    return JsonResponse(selectors.snapshot(game=game, player=player))
+    data = selectors.snapshot(game=game, player=player)
+    return _for_host(data) if player is None else JsonResponse(data)
 
 
 @require_GET
@@ -237,6 +274,17 @@ def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """OWASP's rule against CSV injection: text a spreadsheet would read as a formula gets a
+    leading apostrophe, so it shows as the text it is. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 @login_required
 def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
     import csv
@@ -250,5 +298,6 @@ def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
     writer.writerow(["rank", "nickname", "score", "correct_answers"])
     correct = dict(game.players.values_list("id", "correct_count"))
     for entry in selectors.ranked_players(game=game):
-        writer.writerow([entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]]])
+        writer.writerow([spreadsheet_safe(value) for value in (
+            entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])])
     return response

@@ -24,6 +24,8 @@ export class Countdown {
 
   start(element, deadline, onExpired) {
     this.stop();
+    this.element = element;
+    element.classList.toggle("countdown-paused", false);
     const tick = () => {
       const left = Math.max(0, Math.ceil((deadline - this.clock.now()) / 1000));
       element.textContent = String(left);
@@ -40,5 +42,11 @@ export class Countdown {
   stop() {
     clearInterval(this.#timer);
     this.#timer = null;
+  }
+
+  /** Stop, and show that the number shown is no longer counting. */
+  pause() {
+    this.stop();
+    this.element?.classList.toggle("countdown-paused", true);
   }
 }

@@ -6,24 +6,41 @@ import { getJSON } from "./api.js";
 const HEARTBEAT_MS = 10_000;
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 15_000;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Tokens live a minute (STOMP_TOKEN_TTL_SECONDS); a page renews its own this long before it
+// runs out, so the broker never has to end the connection, and a kicked player learns it.
+const RENEW_BEFORE_EXPIRY_MS = 10_000;
 
 /**
  * Connect to the broker and stay connected until `close()`.
  *
- * The first connect uses `firstToken` (the page came with it); before every later one a fresh
- * broker token is fetched from `tokenUrl` (login "token", passcode = the token). After every connect the `destinations` are subscribed, and once the
+ * The first connect uses `firstToken` (`{token, expires_in}`, which the page came with); before
+ * every later one a fresh broker token is fetched from `tokenUrl` (login "token", passcode =
+ * the token). After every connect the `destinations` are subscribed, and once the
  * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
  * that nothing published while it was away is missed. Every message body is parsed as JSON and
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
+ * Before the token expires a new one is fetched and the page reconnects with it at once
+ * (quietly: no "connecting" state); if the server refuses the new token, `onRefused` hears it.
+ * When the browser says it is offline the page hears "offline" at once; when it says it is
+ * online again the page reconnects at once, whatever the backoff had reached.
  * The page only reads: this module never publishes.
  */
 export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
                                  onState, onRefused }) {
   let receipts = 0;
-  let unusedToken = firstToken;
+  let unusedToken = firstToken; // {token, expires_in}: the page came with it
+  let renewal = null; // the timer of the next token renewal
+  let renewed = null; // a token a renewal fetched, for the reconnect it starts
+  let closed = false;
+  let wake = null; // ends the wait before the next token fetch early
+  const sleep = (ms) => new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
   const client = new Client({
     brokerURL: wsUrl,
     heartbeatIncoming: HEARTBEAT_MS,
@@ -33,19 +50,47 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
   });
 
+  const useToken = ({ token, expires_in: expiresIn }) => {
+    client.connectHeaders = { login: "token", passcode: token };
+    clearTimeout(renewal);
+    const lifetimeMs = expiresIn * 1000;
+    renewal = setTimeout(renew, Math.max(lifetimeMs - RENEW_BEFORE_EXPIRY_MS, lifetimeMs / 2));
+  };
+
+  // A network failure leaves the connection as it is: when the broker ends it with the
+  // token, the reconnect below keeps trying.
+  const renew = async () => {
+    try {
+      renewed = await getJSON(tokenUrl);
+    } catch (error) {
+      if (error.refused) {
+        onRefused(error);
+        await client.deactivate();
+      }
+      return;
+    }
+    if (closed) return;
+    await client.deactivate();
+    client.activate();
+  };
+
   // stompjs gives up for good if this throws, so every failure is handled here.
   client.beforeConnect = async () => {
+    if (renewed) {
+      useToken(renewed);
+      renewed = null;
+      return;
+    }
     onState("connecting");
     if (unusedToken) {
-      client.connectHeaders = { login: "token", passcode: unusedToken };
+      useToken(unusedToken);
       unusedToken = null;
       return;
     }
     let retry = FIRST_RETRY_MS;
     while (client.active) {
       try {
-        const { token } = await getJSON(tokenUrl);
-        client.connectHeaders = { login: "token", passcode: token };
+        useToken(await getJSON(tokenUrl));
         return;
       } catch (error) {
         if (error.refused) {
@@ -55,6 +100,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
         }
         onState("offline");
         await sleep(retry);
+        wake = null;
         retry = Math.min(retry * 2, LONGEST_RETRY_MS);
       }
     }
@@ -79,8 +125,31 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     if (client.active) onState("offline");
   };
 
+  // A connection that outlived the network's drop may be dead without knowing it yet (the
+  // heart-beats would tell in 10–20 s): a new one, and the snapshot with it, is surer.
+  const reconnectNow = async () => {
+    if (closed) return;
+    if (wake) {
+      wake(); // waiting to fetch a token again: fetch it now
+      return;
+    }
+    await client.deactivate(); // waiting for stompjs's next try, or on an old socket: now
+    if (!closed) client.activate();
+  };
+  const wentOffline = () => onState("offline");
+  window.addEventListener("online", reconnectNow);
+  window.addEventListener("offline", wentOffline);
+
   client.activate();
-  return { close: () => client.deactivate() };
+  return {
+    close: () => {
+      closed = true;
+      clearTimeout(renewal);
+      window.removeEventListener("online", reconnectNow);
+      window.removeEventListener("offline", wentOffline);
+      return client.deactivate();
+    },
+  };
 }
 
 function deliver(router, message) {

@@ -17,9 +17,11 @@ const AFTER_DEADLINE_MS = 2_500;
 /**
  * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
  * that the server will not let this page follow the game (kicked, not a player), after which
- * the page stops listening.
+ * the page stops listening. `onOffline(offline)` hears the connection go and come back: while
+ * it is gone the page shows the #offline banner and its countdown stops (the deadline is
+ * the server's; the countdown resumes from the snapshot that follows the reconnect).
  */
-export function startGamePage({ render, onRefused }) {
+export function startGamePage({ render, onRefused, onOffline = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -27,6 +29,8 @@ export function startGamePage({ render, onRefused }) {
   const countdown = new Countdown(clock);
   let phase = null;
   let connection = null;
+  let offline = false;
+  const banner = document.getElementById("offline");
 
   const stop = () => {
     countdown.stop();
@@ -74,11 +78,29 @@ export function startGamePage({ render, onRefused }) {
     }
   }
 
-  /** POST a host action, whose reply is the new snapshot. */
-  async function act(url, body = {}) {
-    const snapshot = await post(url, body);
-    if (snapshot) sync.accept(snapshot);
-    return snapshot !== null;
+  /** POST a host action, whose reply is the new snapshot. A refusal because the game is
+   *  already where the action would take it (another tab of the host did it first, and this
+   *  one had not heard yet) is no error: `alreadyDone(before, now)` tells, on a fresh
+   *  snapshot, and the page just shows it. */
+  async function act(url, body = {}, alreadyDone = null) {
+    const before = sync.state;
+    try {
+      const snapshot = await postJSON(url, body, config.csrf_token);
+      status.clear();
+      sync.accept(snapshot);
+      return true;
+    } catch (error) {
+      if (alreadyDone && before && error.refused) {
+        await sync.reload();
+        if (sync.state && alreadyDone(before, sync.state)) {
+          status.clear();
+          return true;
+        }
+      }
+      status.error(error.detail);
+      sync.reload();
+      return false;
+    }
   }
 
   /** Count down to the question's deadline; if no close arrives soon after, ask the server. */
@@ -90,6 +112,27 @@ export function startGamePage({ render, onRefused }) {
     });
   }
 
+  /** "offline" until "live" again ("connecting" in between is still offline). */
+  function connectionState(state) {
+    status.connection(state);
+    const nowOffline = state === "offline" || (offline && state !== "live");
+    if (nowOffline === offline) return;
+    offline = nowOffline;
+    banner.hidden = !offline;
+    document.body.classList.toggle("is-offline", offline);
+    if (offline) countdown.pause();
+    onOffline(offline);
+  }
+
+  /** Back online: the snapshot, then the countdown again if a question is open. */
+  async function catchUp() {
+    await sync.reload();
+    const state = sync.state;
+    if (state?.game.state === "question_open" && state.question) {
+      startCountdown(document.getElementById("countdown"), state.question);
+    }
+  }
+
   setTimeout(() => {
     if (!sync.state) sync.reload();
   }, BROKER_WAIT_MS);
@@ -99,11 +142,11 @@ export function startGamePage({ render, onRefused }) {
     firstToken: config.token,
     destinations: Object.values(config.topics),
     router,
-    onReady: () => sync.reload(),
-    onState: (state) => status.connection(state),
+    onReady: catchUp,
+    onState: connectionState,
     onRefused: refuse,
   });
 
-  return { config, act, post, state: () => sync.state, startCountdown,
+  return { config, act, post, state: () => sync.state, offline: () => offline, startCountdown,
            stopCountdown: () => countdown.stop(), stop, status };
 }

@@ -35,20 +35,34 @@ function onClick(button, action) {
   });
 }
 
-onClick($("start"), () => act(config.urls.start));
-onClick($("close-now"), () => act(config.urls.close));
-onClick($("next"), () => act(config.urls.next));
+// What each action leaves behind, to tell "someone already did it" from a real refusal.
+const finished = (now) => now.game.state === "finished";
+const DONE = {
+  start: (before, now) => now.game.state !== "lobby",
+  close: (before, now) => now.game.state === "question_closed" || finished(now),
+  next: (before, now) => now.game.question_index > before.game.question_index || finished(now),
+  end: (before, now) => finished(now),
+};
+
+onClick($("start"), () => act(config.urls.start, {}, DONE.start));
+onClick($("close-now"), () => act(config.urls.close, {}, DONE.close));
+onClick($("next"), () => act(config.urls.next, {}, DONE.next));
 for (const id of ["end-open", "end"]) {
   onClick($(id), async () => {
-    if (window.confirm("End the game now? Scores so far stand.")) await act(config.urls.end);
+    if (window.confirm("End the game now? Scores so far stand.")) {
+      await act(config.urls.end, {}, DONE.end);
+    }
   });
 }
 
 function kick(player) {
-  return act(config.urls.kick.replace("{player_id}", String(player.id)));
+  return act(config.urls.kick.replace("{player_id}", String(player.id)), {},
+             (before, now) => !now.players.some((p) => p.id === player.id));
 }
 
 function render(state) {
+  // Snapshots and action replies say whether frames can reach the players' screens.
+  if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
   const key = `${state.game.state}:${state.question?.id ?? ""}`;
   if (key !== shown) {
     shown = key;

@@ -19,6 +19,7 @@ const page = startGamePage({
     if (GONE.includes(error.code)) showGone(error.code);
     else page.status.error(error.detail);
   },
+  onOffline: (offline) => holdAnswers(offline),
 });
 const { config, post } = page;
 
@@ -56,6 +57,19 @@ function render(state) {
   $("leave").hidden = state.game.state === "finished";
 }
 
+/** No answering while offline: the buttons are disabled, and enabled again as they were. */
+function holdAnswers(offline) {
+  for (const button of $("answer-area").querySelectorAll("button")) {
+    if (offline) {
+      button.dataset.beforeOffline = String(button.disabled);
+      button.disabled = true;
+    } else if (button.dataset.beforeOffline !== undefined) {
+      button.disabled = button.dataset.beforeOffline === "true";
+      delete button.dataset.beforeOffline;
+    }
+  }
+}
+
 function hasAnswered(state) {
   return Boolean(state.me?.answered || (state.question && answered.has(state.question.id)));
 }
@@ -72,6 +86,7 @@ async function answer(question, choiceIds, buttons) {
     if (page.state()) render(page.state());
   } else {
     buttons.forEach((b) => { b.disabled = false; });
+    if (page.offline()) holdAnswers(true);
   }
 }
 
@@ -111,6 +126,7 @@ const build = {
       ? [h("p", { class: "answer-sent" }, "Answer sent"),
          h("p", { class: "hint" }, "Waiting for the others…")]
       : answerButtons(question)));
+    if (page.offline()) holdAnswers(true);
     shownAt = performance.now();
     page.startCountdown($("countdown"), question);
   },

@@ -91,6 +91,7 @@ class BrokerLink:
 
     def __init__(self, page: Page, *, lose: str | None = None) -> None:
         self.up = True
+        self.refused = 0  # connections refused while cut
         self.lose = lose
         self.lost: list[str] = []
         self.open: list[tuple[WebSocketRoute, WebSocketRoute]] = []
@@ -98,6 +99,7 @@ class BrokerLink:
 
     def _connect(self, page_side: WebSocketRoute) -> None:
         if not self.up:
+            self.refused += 1
             page_side.close()
             return
         broker_side = page_side.connect_to_server()

@@ -169,3 +169,119 @@ def test_a_player_sees_the_game_while_the_broker_is_unreachable(
 
     expect(ann.locator("#connection")).to_have_text("Reconnecting…")
     expect(ann.locator(".nickname")).to_have_text("Ann")
+
+
+def test_a_kicked_player_whose_kick_frame_was_lost_is_stopped_at_its_token_renewal(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.STOMP_TOKEN_TTL_SECONDS = 4  # renewed after 2 s
+    host, (bob,) = open_lobby(screens, live_site, "Bob")
+    link = BrokerLink(bob, lose='"type":"player_kicked"')
+    bob.reload()
+    expect(bob.locator("#connection")).to_have_text("Live")
+
+    host.get_by_role("button", name="Kick Bob").click()
+
+    expect(heading(bob, "You were removed")).to_be_visible()
+    assert len(link.lost) == 1
+
+
+def test_a_kicked_browser_cannot_join_again_under_another_nickname(
+    screens: Screens, live_site: str
+) -> None:
+    host, (bob,) = open_lobby(screens, live_site, "Bob")
+    host.get_by_role("button", name="Kick Bob").click()
+    expect(heading(bob, "You were removed")).to_be_visible()
+
+    bob.goto(host.locator("#join-link").inner_text())
+    bob.get_by_label("Nickname").fill("Robert")
+    bob.get_by_role("button", name="Join").click()
+
+    expect(bob.get_by_role("alert")).to_have_text("The host removed you from this game.")
+    expect(host.get_by_role("list", name="Players").get_by_role("listitem")).to_have_count(0)
+
+
+def test_the_host_screen_says_when_frames_cannot_reach_the_players(
+    screens: Screens, site: str, settings
+) -> None:
+    from quiz.game import publisher
+
+    settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
+    settings.STOMP_PORT = closed_port()
+    publisher._drop_connection()  # one left open to another test's broker
+    host = screens.host(site)
+
+    expect(host.locator("#broker-warning")).to_be_visible()
+    expect(host.locator("#broker-warning")).to_contain_text("Players' screens are not being")
+
+
+def test_a_player_who_goes_offline_sees_it_and_cannot_answer_until_back(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    link = BrokerLink(ann)
+    ann.reload()
+    expect(ann.locator("#connection")).to_have_text("Live")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+
+    link.cut()
+    ann.context.set_offline(True)
+
+    expect(ann.locator("#offline")).to_be_visible()
+    expect(ann.get_by_role("button", name="Mars")).to_be_disabled()
+    expect(ann.locator("#countdown")).to_have_class(re.compile(r"\bcountdown-paused\b"))
+    screens.shoot("offline", player=ann)
+
+    link.restore()
+    ann.context.set_offline(False)
+
+    expect(ann.locator("#offline")).to_be_hidden()
+    expect(ann.get_by_role("button", name="Mars")).to_be_enabled()
+    expect(ann.locator("#countdown")).not_to_have_class(re.compile(r"\bcountdown-paused\b"))
+    ann.get_by_role("button", name="Mars").click()
+    expect(ann.get_by_text("Answer sent")).to_be_visible()
+
+
+def test_a_page_reconnects_as_soon_as_the_browser_is_online_again(
+    screens: Screens, live_site: str
+) -> None:
+    _host, (ann,) = open_lobby(screens, live_site, "Ann")
+    link = BrokerLink(ann)
+    ann.reload()
+    expect(ann.locator("#connection")).to_have_text("Live")
+
+    link.cut()
+    while link.refused < 3:  # stompjs backs off 1, 2, then 4 s: its next try is 8 s away
+        ann.wait_for_timeout(100)
+    link.restore()
+    ann.context.set_offline(True)
+    ann.context.set_offline(False)  # the browser's `online` event
+
+    expect(ann.locator("#connection")).to_have_text("Live", timeout=4_000)
+
+
+def test_a_second_host_tab_shows_no_error_for_a_kick_the_first_just_did(
+    screens: Screens, live_site: str
+) -> None:
+    host, _players = open_lobby(screens, live_site, "Ann")
+    second = screens.another_tab(host)
+    link = BrokerLink(second)  # the second tab hears nothing of what the first does
+    second.reload()
+    expect(second.get_by_role("button", name="Kick Ann")).to_be_visible()
+    link.cut()
+
+    host.get_by_role("button", name="Kick Ann").click()
+    expect(host.get_by_role("button", name="Kick Ann")).to_be_hidden()
+    second.get_by_role("button", name="Kick Ann").click()
+
+    expect(second.get_by_role("button", name="Kick Ann")).to_be_hidden()
+    expect(second.locator("#status")).to_have_text("")
+    expect(second.locator("#status")).not_to_have_class(re.compile("status-error"))
+
+
+def test_pages_name_an_icon_that_loads(screens: Screens, live_site: str) -> None:
+    page = screens.window()
+    page.goto(live_site)
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    assert page.request.get(f"{live_site}{icon}").status == 200

@@ -113,6 +113,21 @@ test("a stopped countdown neither ticks nor expires", (t) => {
   assert.deepEqual([element.textContent, expired], ["2", 0]);
 });
 
+test("a paused countdown stops and says so until it starts again", (t) => {
+  const intervals = handIntervals(t);
+  const element = fakeElement();
+  const clock = handClock(0);
+  const countdown = new Countdown(clock);
+  countdown.start(element, 5_000);
+  countdown.pause();
+  clock.set(2_000);
+  intervals.tick();
+  const paused = [element.textContent, element.classList.contains("countdown-paused")];
+  countdown.start(element, 5_000);
+  assert.deepEqual([paused, element.textContent, element.classList.contains("countdown-paused")],
+                   [["5", true], "3", false]);
+});
+
 test("starting again replaces the running countdown", (t) => {
   const intervals = handIntervals(t);
   const element = fakeElement();

@@ -12,6 +12,7 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     """Capture frames instead of sending them."""
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
+    monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
     return sent
 
 

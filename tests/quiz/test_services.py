@@ -176,3 +176,42 @@ def test_player_who_left_cannot_answer_or_leave_again(game: Game, author) -> Non
         game_id=game.id, player_id=ann.id, question_id=q.id,
         choice_ids=[q.choices.first().id], now=T0))
     refused("left", game, lambda: services.leave_game(game_id=game.id, player_id=ann.id))
+
+
+@pytest.mark.parametrize("look_alike", [
+    "ANN", "Ａｎｎ", "ａｎｎ", "Ann",
+    "\u0410nn",  # Cyrillic capital A
+    "\u0430nn",  # Cyrillic small a
+    "\u0391nn",  # Greek capital alpha
+])
+def test_nicknames_that_only_look_different_are_taken(game: Game, look_alike: str) -> None:
+    services.join_game(game_id=game.id, nickname="ann")
+    refused("nickname_taken", game,
+            lambda: services.join_game(game_id=game.id, nickname=look_alike))
+
+
+def test_the_nickname_key_is_unique_per_game_in_the_database(game: Game) -> None:
+    from django.db import IntegrityError
+
+    from quiz.game.models import Player
+
+    services.join_game(game_id=game.id, nickname="Ａｎｎ")
+    with pytest.raises(IntegrityError):
+        Player.objects.create(game=game, nickname="ann", nickname_key="ann")
+
+
+@pytest.mark.parametrize("nickname", ["Anna", "Al", "AI", "Вера", "Zoë"])
+def test_different_nicknames_stay_different(game: Game, nickname: str) -> None:
+    services.join_game(game_id=game.id, nickname="Ann")
+    assert services.join_game(game_id=game.id, nickname=nickname).nickname == nickname
+
+
+def test_the_same_nickname_may_play_in_another_game(game: Game, quiz, author) -> None:
+    other = services.create_game(quiz=quiz, host=author)
+    services.join_game(game_id=game.id, nickname="Ann")
+    assert services.join_game(game_id=other.id, nickname="Ａｎｎ").nickname == "Ａｎｎ"
+
+
+def test_a_nickname_that_normalisation_lengthens_still_joins(game: Game) -> None:
+    long_one = "\ufdfa" * 20  # NFKC makes each of these 18 characters
+    assert services.join_game(game_id=game.id, nickname=long_one).nickname == long_one

@@ -118,3 +118,56 @@ def test_a_players_snapshot_names_the_top_players_and_its_own_line(client: Clien
     snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
     assert (len(snapshot["players"]), snapshot["game"]["player_count"],
             snapshot["me"]["nickname"], snapshot["me"]["rank"]) == (5, 8, "Ann", 1)
+
+
+@pytest.mark.parametrize("nickname", ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(1+1)*cmd|' /C"])
+def test_results_csv_neutralises_spreadsheet_formulas(client: Client, game: Game, author,
+                                                      nickname: str) -> None:
+    import csv
+
+    Client().post("/join/", {"pin": game.pin, "nickname": "x"})  # a line before, unchanged
+    services.join_game(game_id=game.id, nickname=nickname)
+    client.force_login(author)
+    rows = list(csv.reader(client.get(f"/games/{game.id}/results.csv").content.decode()
+                           .splitlines()))
+    nicknames = {row[1] for row in rows[1:]}
+    assert nicknames == {"x", "'" + nickname}
+
+
+@pytest.mark.parametrize("cell, safe", [
+    ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"), ("Ann", "Ann"), ("a=b", "a=b"), (-5, -5),
+])
+def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
+    from quiz.game.views import spreadsheet_safe
+
+    assert spreadsheet_safe(cell) == safe
+
+
+def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
+        client: Client, game: Game, author, settings, monkeypatch) -> None:
+    import socket
+
+    from quiz.game import publisher
+
+    monkeypatch.undo()  # the real publisher, to a port nobody listens on
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings.STOMP_HOST, settings.STOMP_PORT = sock.getsockname()
+    publisher._drop_connection()
+    client.force_login(author)
+    assert client.post(f"/api/games/{game.id}/start/").json()["broker"] == "down"
+    assert client.get(f"/api/games/{game.id}/snapshot/").json()["broker"] == "down"
+
+
+def test_player_snapshots_do_not_ask_about_the_broker(client: Client, game: Game) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert "broker" not in client.get(f"/api/games/{game.id}/snapshot/").json()
+
+
+def test_favicon_ico_leads_to_the_sites_icon(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (301, "/static/favicon.svg")
+
+
+def test_pages_name_the_sites_icon(client: Client) -> None:
+    assert b'<link rel="icon" href="/static/favicon.svg"' in client.get("/").content

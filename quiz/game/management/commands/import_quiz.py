@@ -21,6 +21,8 @@ class Command(BaseCommand):
         try:
             with open(file, encoding="utf-8") as fh:
                 quiz = import_quiz(author=user, data=json.load(fh))
-        except (OSError, ValueError, ValidationError) as exc:
-            raise CommandError(str(exc)) from exc
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0]) from exc
+        except (OSError, ValueError, RecursionError) as exc:
+            raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(f"Imported quiz {quiz.id}: {quiz.title}")

@@ -1,11 +1,18 @@
 """`make run`: write the broker config, start the broker, then the site on gunicorn; with
 QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
+import ctypes
+import errno
+import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -51,15 +58,58 @@ def broker_config(site_host: str) -> str:
         f'passcode_hash = "{hash_passcode(settings.STOMP_PASSCODE)}"',
         'read = ["/topic/games.*"]',
         'write = ["/topic/games.*"]',
-        # only the site publishes: over TCP from this machine, never from a browser or the LAN
+        # only the site publishes: over TCP (from this machine when it listens on loopback)
         'listeners = ["tcp"]',
-        "loopback_only = true",
+        f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
         "",
         "[tokens]",
         f'secret = "{settings.STOMP_TOKEN_SECRET}"',
         f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
         "",
     ])
+
+
+def is_loopback(host: str) -> bool:
+    """Only this computer can reach an address on the loopback interface."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def refuse_known_key_beyond_loopback(*hosts: str) -> None:
+    """A key from the repository signs sessions and derives the broker's publisher passcode
+    and token secret: with it, anyone who can reach the ports could publish and read games."""
+    exposed = [host for host in hosts if not is_loopback(host)]
+    if exposed and settings.SECRET_KEY in settings.KNOWN_SECRET_KEYS:
+        raise CommandError(
+            f"Refusing to listen on {exposed[0]} with the SECRET_KEY published in the repository. "
+            "Unset SECRET_KEY (the site then makes its own in var/secret_key) or set it to a "
+            "long random value.")
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port now (taken, or no such address), or None.
+    Tried by binding, as the server will, so a port taken on another interface counts."""
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return "already in use" if error.errno == errno.EADDRINUSE else str(error)
+    return None
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the broker is stopped on the way out (gunicorn, once it
+    runs, handles SIGTERM itself and also returns through the same cleanup)."""
+    def exit_now(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_now)
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -81,6 +131,90 @@ def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
             return
         time.sleep(0.1)
     raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
+
+
+def remove_stale_configs(directory: Path) -> None:
+    """The configs of runs that were killed before they could remove theirs (they hold the
+    token secret): every broker-<pid>.toml whose process is gone."""
+    for stale in directory.glob("broker-*.toml"):
+        pid = stale.stem.removeprefix("broker-")
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except PermissionError:
+            pass  # another user's process: alive
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Run in the broker's process before it starts: the kernel sends it SIGTERM when
+    rungame's thread that started it ends, even if rungame is killed outright (Linux)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class BrokerSupervisor:
+    """The built-in broker as rungame's child: started, started again when it dies (a line in
+    the log each time), and given up on when it dies more than `restarts` times in `window`
+    seconds, which stops the site too: a game whose screens cannot follow is no game."""
+
+    def __init__(self, config: Path, say: Callable[[str], None], *, restarts: int = 3,
+                 window: float = 60.0) -> None:
+        self.config = config
+        self.say = say
+        self.restarts = restarts
+        self.window = window
+        self.process: subprocess.Popen[bytes] | None = None
+        self.gave_up = False
+        self._deaths: deque[float] = deque()
+        self._stopping = threading.Event()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "broker", "--config", str(self.config)],
+            cwd=settings.BASE_DIR,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None)
+        wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
+
+    def watch(self, give_up: Callable[[], None]) -> None:
+        """Check twice a second in a thread of its own until `stop()`."""
+        threading.Thread(target=self._watch, args=(give_up,), name="broker-supervisor",
+                         daemon=True).start()
+
+    def _watch(self, give_up: Callable[[], None]) -> None:
+        while not self._stopping.wait(0.5):
+            if self.process is None or self.process.poll() is None:
+                continue
+            now = time.monotonic()
+            self._deaths.append(now)
+            while self._deaths and self._deaths[0] < now - self.window:
+                self._deaths.popleft()
+            if len(self._deaths) > self.restarts:
+                self.gave_up = True
+                self.say(f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
+                         "stopping the site (the broker's errors are above).")
+                give_up()
+                return
+            # no status: gunicorn's arbiter reaps every child of its process, the broker too
+            self.say("The broker exited; starting it again.")
+            try:
+                self.start()
+            except CommandError as error:
+                self.say(str(error))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 def default_workers() -> int:
@@ -127,30 +261,44 @@ class Command(BaseCommand):
         if not site_host or not site_port.isdigit():
             raise CommandError(f"--addr: expected HOST:PORT, got {addr!r}")
         self.server_options = {"workers": options["workers"], "threads": options["threads"]}
+        refuse_known_key_beyond_loopback(site_host, ws_address(site_host)[0])
+        listeners = [("the site", site_host, int(site_port))]
+        if settings.QUIZ_BROKER == "builtin":
+            listeners += [("the broker's STOMP port", settings.STOMP_HOST, settings.STOMP_PORT),
+                          ("the broker's WebSocket port", *ws_address(site_host))]
+        for what, host, port in listeners:
+            if why := cannot_listen(host, port):
+                raise CommandError(
+                    f"{host}:{port}, for {what}, is {why} (an earlier `make run`?). Stop what "
+                    "holds it, or choose other ports: ADDR=HOST:PORT for the site, STOMP_PORT "
+                    "and STOMP_WS_PORT for the broker (or use a running broker: "
+                    "QUIZ_BROKER=external).")
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
             self.serve(addr)
             return
-        for host, port in ((settings.STOMP_HOST, settings.STOMP_PORT), ws_address(site_host)):
-            if port_in_use(host, port):
-                raise CommandError(
-                    f"{host}:{port} is already in use (another broker, or an earlier `make run`?). "
-                    "Stop it, or choose other ports with STOMP_PORT and STOMP_WS_PORT "
-                    "(or use it: QUIZ_BROKER=external).")
-        config = Path(settings.BASE_DIR) / "var" / "broker.toml"
-        config.parent.mkdir(exist_ok=True)
-        config.write_text(broker_config(site_host))
-        broker = subprocess.Popen([sys.executable, "-m", "broker", "--config", str(config)],
-                                  cwd=settings.BASE_DIR)
+        stop_on_sigterm()
+        # This run's own config (it holds the token secret: 0600), so a second `make run`
+        # never rewrites the one a running broker reads.
+        config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
+        remove_stale_configs(config.parent)
+        broker = BrokerSupervisor(config, lambda line: self.stderr.write(line))
         try:
-            wait_for_broker(broker, settings.STOMP_HOST, settings.STOMP_PORT)
+            config.parent.mkdir(exist_ok=True)
+            config.touch(mode=0o600)
+            config.chmod(0o600)
+            config.write_text(broker_config(site_host))
+            broker.start()
+            # gunicorn stops on SIGTERM and returns through the `finally` below
+            broker.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
             self.serve(addr)
+        except SystemExit:
+            if broker.gave_up:
+                raise CommandError("Stopped: the broker kept dying (see above).") from None
+            raise
         finally:
-            broker.terminate()
-            try:
-                broker.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                broker.kill()
+            broker.stop()
+            config.unlink(missing_ok=True)
 
     def use_external_broker(self) -> None:
         """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
@@ -173,7 +321,7 @@ class Command(BaseCommand):
                               "(open the host screen at this address so its QR code works)")
         else:
             self.stdout.write("Only this computer can join; for phones on the same network: "
-                              "make run ADDR=0.0.0.0:8000")
+                              f"make run ADDR=0.0.0.0:{site_port}")
         self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         call_command("check")
         connections.close_all()  # the workers are forked: each opens its own

@@ -1,0 +1,71 @@
+"""A kicked player stays out: not back from the same browser under another nickname, not
+from the same address with a fresh browser, and no new broker token for the old page."""
+
+from django.contrib.auth.models import User
+from django.test import Client
+
+from quiz.game import services
+from quiz.game.models import Game
+
+ADDRESS = {"REMOTE_ADDR": "198.51.100.20"}
+
+
+def join(client: Client, game: Game, nickname: str, **extra: str):
+    return client.post("/join/", {"pin": game.pin, "nickname": nickname}, **extra)
+
+
+def kick(game: Game, author: User, nickname: str) -> None:
+    player = game.players.get(nickname=nickname)
+    services.kick_player(game_id=game.id, player_id=player.id, user=author)
+
+
+def test_a_kicked_browser_cannot_rejoin_under_another_nickname(game: Game, author: User) -> None:
+    browser = Client()
+    join(browser, game, "Ann", REMOTE_ADDR="198.51.100.21")
+    kick(game, author, "Ann")
+    again = join(browser, game, "Anne", REMOTE_ADDR="198.51.100.22")
+    assert again.status_code == 403
+    assert b"The host removed you from this game." in again.content
+    assert not game.players.filter(nickname="Anne").exists()
+
+
+def test_a_kicked_address_cannot_rejoin_with_a_fresh_browser(game: Game, author: User) -> None:
+    join(Client(), game, "Ann", **ADDRESS)
+    kick(game, author, "Ann")
+    again = join(Client(), game, "Anne", **ADDRESS)
+    assert again.status_code == 403
+    assert b"The host removed you from this game." in again.content
+
+
+def test_a_kick_bars_nobody_else(game: Game, author: User) -> None:
+    join(Client(), game, "Ann", REMOTE_ADDR="198.51.100.23")
+    kick(game, author, "Ann")
+    assert join(Client(), game, "Bob", REMOTE_ADDR="198.51.100.24").status_code == 302
+
+
+def test_the_address_ban_can_be_turned_off_for_sites_behind_a_proxy(
+        game: Game, author: User, settings) -> None:
+    settings.QUIZ_BAN_BY_ADDRESS = False
+    join(Client(), game, "Ann", REMOTE_ADDR="198.51.100.25")
+    kick(game, author, "Ann")
+    assert join(Client(), game, "Bob", REMOTE_ADDR="198.51.100.25").status_code == 302
+
+
+def test_a_kicked_player_is_refused_a_new_broker_token(game: Game, author: User) -> None:
+    browser = Client()
+    join(browser, game, "Ann", REMOTE_ADDR="198.51.100.26")
+    assert browser.get(f"/api/games/{game.id}/token/").status_code == 200
+    kick(game, author, "Ann")
+    refused = browser.get(f"/api/games/{game.id}/token/")
+    assert (refused.status_code, refused.json()["error"]) == (403, "kicked")
+
+
+def test_browser_tokens_live_a_minute(game: Game) -> None:
+    browser = Client()
+    join(browser, game, "Ann", REMOTE_ADDR="198.51.100.27")
+    assert browser.get(f"/api/games/{game.id}/token/").json()["expires_in"] == 60
+
+
+def test_a_peer_address_the_database_cannot_store_joins_without_one(game: Game) -> None:
+    assert join(Client(), game, "Ann", REMOTE_ADDR="not-an-address").status_code == 302
+    assert game.players.get(nickname="Ann").address is None
