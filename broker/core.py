@@ -14,14 +14,13 @@ from pathlib import Path
 
 from coilmq.store import QueueStore
 from coilmq.store.dbm import DbmQueue
-from coilmq.store.memory import MemoryQueue
-from coilmq.util.frames import Frame as StoredFrame
 
 from broker.auth import Authority, ConfigAuthenticator
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
 from broker.session import TOPIC_ACK_PREFIX, Delivery, ProtocolError, Session, Subscription
+from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import TokenError, looks_like_token, verify_token
 
 
@@ -32,7 +31,7 @@ def open_store(store: Store) -> QueueStore:
         Path(store.directory).mkdir(parents=True, exist_ok=True)
         # Sync to disk on every operation: a queued message is on disk once it is accepted.
         return DbmQueue(str(store.directory), checkpoint_operations=0)
-    return MemoryQueue()
+    return MemoryStore()
 
 
 class TopicMessage:
@@ -195,7 +194,7 @@ class Broker:
                 f"{text} is full: it holds limits.max_queue_messages="
                 f"{self.config.limits.max_queue_messages} messages"
             )
-        self._store.enqueue(text, StoredFrame("MESSAGE", headers=dict(headers), body=body))
+        self._store.enqueue(text, StoredMessage(dict(headers), body))
         self.dispatch(destination)
 
     def _fan_out(self, name: str, message: TopicMessage) -> None:
@@ -233,7 +232,7 @@ class Broker:
                 return subscription
         return None
 
-    def _deliver(self, subscription: Subscription, frame: StoredFrame) -> None:
+    def _deliver(self, subscription: Subscription, frame: StoredMessage) -> None:
         session = subscription.session
         message_id = frame.headers["message-id"]
         headers = list(frame.headers.items())
@@ -246,7 +245,7 @@ class Broker:
         session.push_message(prefix, tail)
         self.messages_out += 1
 
-    def requeue(self, destination: Destination, frame: StoredFrame) -> None:
+    def requeue(self, destination: Destination, frame: StoredMessage) -> None:
         """A message that was NACKed or whose session left goes back for redelivery."""
         frame.headers["redelivered"] = "true"
         self._store.requeue(f"/queue/{destination.name}", frame)

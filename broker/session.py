@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from coilmq.util.frames import Frame as StoredFrame
-
 from broker.auth import Authority
 from broker.destinations import Destination, DestinationError, parse_destination
 from broker.frames import VERSIONS, Frame, FrameError, FrameParser, encode_frame, encode_headers
+from broker.stores import StoredMessage
 
 if TYPE_CHECKING:
     from broker.core import Broker
@@ -55,7 +54,7 @@ class Delivery:
     """A queued message handed to a client-ack subscription and not yet acknowledged."""
 
     subscription: Subscription
-    frame: StoredFrame
+    frame: StoredMessage
 
 
 class Session:

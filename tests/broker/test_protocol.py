@@ -250,6 +250,30 @@ def test_unacked_messages_go_to_another_subscriber_when_a_session_leaves(broker:
     assert stayer.frame().body == b"orphan"
 
 
+@pytest.mark.parametrize("ack", ["auto", "client-individual"])
+def test_empty_body_queued_before_subscribe_is_delivered(broker: Broker, ack: str) -> None:
+    publisher = connected(broker)
+    publisher.publish("/queue/empty", "")
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/empty", ack=ack)
+    message = subscriber.frame()
+    assert (message.command, message.body, message.headers["content-length"]) == (
+        "MESSAGE",
+        b"",
+        "0",
+    )
+    assert not subscriber.session.closing and not publisher.session.closing
+
+
+def test_empty_body_reaches_a_waiting_subscriber_and_the_publisher_stays(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/empty", ack="client-individual")
+    publisher = connected(broker)
+    publisher.publish("/queue/empty", "", headers="receipt:sent\n")
+    assert subscriber.frame().body == b""
+    assert publisher.frame().headers["receipt-id"] == "sent"
+
+
 def test_ack_of_an_unknown_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.send("ACK\nid:nothing\n\n\x00")
