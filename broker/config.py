@@ -73,7 +73,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Store:
-    """Where queued messages live: `memory`, or `dbm` in `directory` to survive restarts."""
+    """Where queued messages live: `memory`, or `sqlite` in `directory` to survive crashes."""
 
     kind: str = "memory"
     directory: Path | None = None
@@ -97,7 +97,7 @@ class BrokerConfig:
 
 
 SLOW_CONSUMER_POLICIES = ("disconnect", "drop")
-STORE_KINDS = ("memory", "dbm")
+STORE_KINDS = ("memory", "sqlite")
 
 
 def parse_address(value: str, *, name: str) -> Listener | None:
@@ -228,8 +228,8 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
         if kind not in STORE_KINDS:
             raise ConfigError(f"store.kind: expected one of {', '.join(STORE_KINDS)}, got {kind!r}")
         directory = base / _take(store, "directory", str, "store") if "directory" in store else None
-        if kind == "dbm" and directory is None:
-            raise ConfigError("store.directory: required when store.kind is 'dbm'")
+        if kind == "sqlite" and directory is None:
+            raise ConfigError("store.directory: required when store.kind is 'sqlite'")
         _no_leftovers(store, "store")
         values["store"] = Store(kind=kind, directory=directory)
     _no_leftovers(data, "config")

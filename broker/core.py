@@ -12,25 +12,21 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coilmq.store import QueueStore
-from coilmq.store.dbm import DbmQueue
-
 from broker.auth import Authority, ConfigAuthenticator
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
 from broker.session import TOPIC_ACK_PREFIX, Delivery, ProtocolError, Session, Subscription
-from broker.stores import MemoryStore, StoredMessage
+from broker.stores import MemoryStore, SqliteStore, StoredMessage
 from broker.tokens import TokenError, looks_like_token, verify_token
 
 
-def open_store(store: Store) -> QueueStore:
-    """coilmq's memory store, or its DBM store (durable across restarts) in a directory."""
-    if store.kind == "dbm":
+def open_store(store: Store) -> MemoryStore | SqliteStore:
+    """Queues in memory, or in a SQLite file in a directory (durable across crashes)."""
+    if store.kind == "sqlite":
         assert store.directory is not None
         Path(store.directory).mkdir(parents=True, exist_ok=True)
-        # Sync to disk on every operation: a queued message is on disk once it is accepted.
-        return DbmQueue(str(store.directory), checkpoint_operations=0)
+        return SqliteStore(Path(store.directory) / "queues.sqlite3")
     return MemoryStore()
 
 
@@ -80,7 +76,7 @@ class Broker:
         self._topics: TopicRouter[Subscription] = TopicRouter()
         self._queues: dict[str, list[Subscription]] = {}
         self._turns: dict[str, int] = {}
-        self._store = open_store(config.store)
+        self.store = open_store(config.store)
         self._authenticator = ConfigAuthenticator(config.users)
 
     # Sessions
@@ -189,12 +185,12 @@ class Broker:
         if destination.kind == "topic":
             self._fan_out(destination.name, TopicMessage(message_id, headers, body))
             return
-        if self._store.size(text) >= self.config.limits.max_queue_messages:
+        if self.store.size(text) >= self.config.limits.max_queue_messages:
             raise ProtocolError(
                 f"{text} is full: it holds limits.max_queue_messages="
                 f"{self.config.limits.max_queue_messages} messages"
             )
-        self._store.enqueue(text, StoredMessage(dict(headers), body))
+        self.store.enqueue(text, StoredMessage(dict(headers), body))
         self.dispatch(destination)
 
     def _fan_out(self, name: str, message: TopicMessage) -> None:
@@ -216,12 +212,12 @@ class Broker:
         if not subscribers:
             return
         text = f"/queue/{destination.name}"
-        while self._store.has_frames(text):
+        while self.store.has_frames(text):
             subscription = self._next_with_room(destination.name, subscribers)
             if subscription is None:
                 return
-            frame = self._store.dequeue(text)
-            self._deliver(subscription, frame)
+            frame = self.store.dequeue(text)
+            self._deliver(subscription, text, frame)
 
     def _next_with_room(self, name: str, subscribers: list[Subscription]) -> Subscription | None:
         turn = self._turns.get(name, 0)
@@ -232,12 +228,14 @@ class Broker:
                 return subscription
         return None
 
-    def _deliver(self, subscription: Subscription, frame: StoredMessage) -> None:
+    def _deliver(self, subscription: Subscription, text: str, frame: StoredMessage) -> None:
         session = subscription.session
         message_id = frame.headers["message-id"]
         headers = list(frame.headers.items())
         prefix = subscription.prefix
-        if subscription.ack != "auto":
+        if subscription.ack == "auto":
+            self.store.ack(text, frame)
+        else:
             session.unacked[message_id] = Delivery(subscription, frame)
             if session.version == "1.2":
                 prefix += f"ack:{message_id}\n".encode()
@@ -248,7 +246,7 @@ class Broker:
     def requeue(self, destination: Destination, frame: StoredMessage) -> None:
         """A message that was NACKed or whose session left goes back for redelivery."""
         frame.headers["redelivered"] = "true"
-        self._store.requeue(f"/queue/{destination.name}", frame)
+        self.store.requeue(f"/queue/{destination.name}", frame)
         self.dispatch(destination)
 
     # Time
@@ -280,15 +278,15 @@ class Broker:
             "messages_out": self.messages_out,
             "slow_consumers_dropped": self.slow_consumers_dropped,
             "messages_dropped": self.messages_dropped,
-            "queues": self._queue_sizes(self._store.destinations()),
+            "queues": self._queue_sizes(self.store.destinations()),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
 
     def _queue_sizes(self, destinations: Iterable[str]) -> dict[str, int]:
-        return {text: self._store.size(text) for text in sorted(destinations)}
+        return {text: self.store.size(text) for text in sorted(destinations)}
 
     def shutdown(self, reason: str = "broker shutting down") -> None:
         """Tell every client, put unacknowledged messages back, and flush the store."""
         for session in list(self._sessions):
             session.fail(reason)
-        self._store.close()
+        self.store.close()

@@ -120,11 +120,13 @@ class Session:
                 self.fail(str(error))
                 return
             if frame is None:
-                return
+                break
             try:
                 self._handle(frame)
             except (ProtocolError, DestinationError) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
+        if self._broker.store.dirty:
+            self._signal_output()  # data_to_send() commits what these frames wrote
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
@@ -309,7 +311,8 @@ class Session:
                     break
         if settle:
             for key in keys:
-                del self.unacked[key]
+                settled = self.unacked.pop(key)
+                self._broker.store.ack(settled.subscription.destination, settled.frame)
             self._broker.dispatch(subscription.parsed)
         else:
             self._release(keys)
@@ -414,8 +417,10 @@ class Session:
         return False
 
     def data_to_send(self) -> list[bytes]:
-        """Everything queued since the last call, as chunks to write in order."""
+        """Everything queued since the last call, as chunks to write in order; the store
+        commits first, so no RECEIPT leaves before what it confirms is on disk."""
         self._signalled = False
+        self._broker.store.commit()
         if not self._chunks:
             return []
         chunks = self._chunks

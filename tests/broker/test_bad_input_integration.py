@@ -182,7 +182,7 @@ def test_subscriber_that_stops_reading_is_dropped(
 
 
 def test_durable_queue_keeps_unacked_messages_across_restart(tmp_path: Path) -> None:
-    toml = f'[store]\nkind = "dbm"\ndirectory = "{tmp_path / "store"}"\n'
+    toml = f'[store]\nkind = "sqlite"\ndirectory = "{tmp_path / "store"}"\n'
     with start_broker(tmp_path / "first", toml=toml) as broker:
         conn = stomp.Connection([("127.0.0.1", broker.tcp_port)])
         conn.connect("guest", "guest", wait=True)

@@ -516,7 +516,7 @@ def test_shutdown_tells_every_client(broker: Broker) -> None:
 
 
 def test_durable_store_keeps_unacked_messages_across_brokers(tmp_path: Path) -> None:
-    store = Store(kind="dbm", directory=tmp_path)
+    store = Store(kind="sqlite", directory=tmp_path)
     first = make_broker(store=store)
     consumer = connected(first)
     consumer.subscribe("/queue/durable", ack="client")
