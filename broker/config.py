@@ -66,8 +66,14 @@ class Limits:
     max_connections: int = 100_000
     max_subscriptions_per_connection: int = 1_000
     max_queue_messages: int = 100_000
-    max_output_buffer_bytes: int = 1024 * 1024
+    # A connection's unsent output above this pauses its queues and the publishers feeding
+    # it topic messages; held above it for the grace period, the subscriber is slow.
+    output_high_water_bytes: int = 1024 * 1024
+    slow_consumer_grace_seconds: float = 5.0
+    # The hard cap: room for one max_frame_bytes message on top of high water.
+    max_output_buffer_bytes: int = 8 * 1024 * 1024
     slow_consumer_policy: str = "disconnect"
+    default_prefetch_count: int = 100
     heartbeat_grace: float = 1.5
 
 
@@ -133,6 +139,18 @@ def _permissions(table: dict[str, Any], where: str, default: Permissions) -> Per
         if not isinstance(pattern, str):
             raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
     return Permissions(read=read, write=write)
+
+
+def _checked_limits(limits: Limits) -> Limits:
+    """Refuse limits that contradict each other, such as a frame that can never be sent."""
+    room = limits.max_frame_bytes + limits.output_high_water_bytes
+    if limits.max_output_buffer_bytes < room:
+        raise ConfigError(
+            f"limits.max_output_buffer_bytes={limits.max_output_buffer_bytes} must be at least "
+            f"limits.max_frame_bytes + limits.output_high_water_bytes = {room}, or a subscriber "
+            "below high water could not take one large message"
+        )
+    return limits
 
 
 def load_config(path: Path) -> BrokerConfig:
@@ -207,7 +225,7 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
                 settings[key] = _take(
                     limits,
                     key,
-                    type(default) if key != "heartbeat_grace" else (int, float),
+                    (int, float) if isinstance(default, float) else type(default),
                     "limits",
                 )
                 if (
@@ -221,7 +239,7 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             raise ConfigError(
                 f"limits.slow_consumer_policy: expected one of {', '.join(SLOW_CONSUMER_POLICIES)}"
             )
-        values["limits"] = Limits(**settings)
+        values["limits"] = _checked_limits(Limits(**settings))
     if "store" in data:
         store = dict(_take(data, "store", dict, "config"))
         kind = _take(store, "kind", str, "store") if "kind" in store else "memory"

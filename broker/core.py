@@ -171,8 +171,9 @@ class Broker:
 
     def publish(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
-    ) -> None:
-        """Route one SEND: to every topic subscriber, or into the queue's store."""
+    ) -> list[Session]:
+        """Route one SEND: to every topic subscriber, or into the queue's store; returns the
+        subscribers that are above high water now, for the publisher to wait on."""
         self.messages_in += 1
         kind = TOPIC_ACK_PREFIX if destination.kind == "topic" else "q-"
         message_id = f"{kind}{self._boot}-{next(self._ids)}"
@@ -183,8 +184,7 @@ class Broker:
             ("content-length", str(len(body))),
         ]
         if destination.kind == "topic":
-            self._fan_out(destination.name, TopicMessage(message_id, headers, body))
-            return
+            return self._fan_out(destination.name, TopicMessage(message_id, headers, body))
         if self.store.size(text) >= self.config.limits.max_queue_messages:
             raise ProtocolError(
                 f"{text} is full: it holds limits.max_queue_messages="
@@ -192,9 +192,11 @@ class Broker:
             )
         self.store.enqueue(text, StoredMessage(dict(headers), body))
         self.dispatch(destination)
+        return []
 
-    def _fan_out(self, name: str, message: TopicMessage) -> None:
+    def _fan_out(self, name: str, message: TopicMessage) -> list[Session]:
         delivered = 0
+        congested = []
         for subscription in self._topics.route(name):
             session = subscription.session
             prefix = subscription.prefix
@@ -202,7 +204,10 @@ class Broker:
                 prefix += message.ack_line
             if session.push_message(prefix, message.tail(session.version)):
                 delivered += 1
+                if session.congested:
+                    congested.append(session)
         self.messages_out += delivered
+        return congested
 
     def dispatch(self, destination: Destination) -> None:
         """Hand queued messages to the queue's subscribers in turn, while they have room."""
@@ -223,7 +228,9 @@ class Broker:
         turn = self._turns.get(name, 0)
         for offset in range(len(subscribers)):
             subscription = subscribers[(turn + offset) % len(subscribers)]
-            if subscription.session.has_room():
+            if subscription.session.has_room() and (
+                subscription.ack == "auto" or subscription.unacked < subscription.prefetch
+            ):
                 self._turns[name] = turn + offset + 1
                 return subscription
         return None
@@ -237,10 +244,11 @@ class Broker:
             self.store.ack(text, frame)
         else:
             session.unacked[message_id] = Delivery(subscription, frame)
+            subscription.unacked += 1
             if session.version == "1.2":
                 prefix += f"ack:{message_id}\n".encode()
         tail = b"".join((encode_headers(headers, session.version), b"\n", frame.body, b"\x00"))
-        session.push_message(prefix, tail)
+        session.push_queued(prefix, tail)
         self.messages_out += 1
 
     def requeue(self, destination: Destination, frame: StoredMessage) -> None:

@@ -75,11 +75,16 @@ class TcpConnection(asyncio.Protocol):
         self._flusher = flusher
         self._transport: asyncio.Transport | None = None
         self._lingering = False
+        self._reading_paused = False
         self.session: Session | None = None
         self.peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        # Above the session's high water the transport calls pause_writing(), and
+        # resume_writing() once drained, which tells the session (see flush()).
+        high_water = self._broker.config.limits.output_high_water_bytes
+        self._transport.set_write_buffer_limits(high=high_water, low=high_water // 4)
         host, port = self._transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self._connections.add(self)
@@ -98,7 +103,21 @@ class TcpConnection(asyncio.Protocol):
             transport.writelines(chunks)
         self.session.note_backlog(transport.get_write_buffer_size())
         if self.session.closing and not self._lingering:
+            # Input held back until now may have ended the session with a last frame.
+            transport.writelines(self.session.data_to_send())
             self._close_gently()
+        self._follow_session_reading()
+
+    def _follow_session_reading(self) -> None:
+        """Read from the socket only while the session can take frames (see reading_paused)."""
+        assert self._transport is not None and self.session is not None
+        paused = self.session.reading_paused and not self.session.closing
+        if paused != self._reading_paused and not self._transport.is_closing():
+            self._reading_paused = paused
+            if paused:
+                self._transport.pause_reading()
+            else:
+                self._transport.resume_reading()
 
     def _close_gently(self) -> None:
         """Half-close and drop further input for a while, so unread bytes from the peer do
@@ -116,15 +135,11 @@ class TcpConnection(asyncio.Protocol):
         if self._lingering:
             return
         self.session.receive_data(data)
-
-    def pause_writing(self) -> None:
-        """The peer is not taking our bytes: stop reading what it sends until it does."""
-        assert self._transport is not None
-        self._transport.pause_reading()
+        self._follow_session_reading()
 
     def resume_writing(self) -> None:
-        assert self._transport is not None
-        self._transport.resume_reading()
+        """The socket drained: tell the session, which may take input and messages again."""
+        self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
@@ -146,6 +161,7 @@ class WsConnection:
         host, port = websocket.remote_address[:2]
         self.peer = f"{host}:{port}"
         self._closer: asyncio.Task[None] | None = None
+        self._readable: asyncio.Future[None] | None = None
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=lambda: flusher.mark(self)
         )
@@ -157,6 +173,7 @@ class WsConnection:
             async for message in self.websocket:
                 data = message.encode() if isinstance(message, str) else message
                 self.session.receive_data(data)
+                await self._until_readable()
         except ConnectionClosed as error:
             reason = str(error)
         finally:
@@ -165,20 +182,41 @@ class WsConnection:
             if self._closer is not None:
                 await self._closer
 
+    async def _until_readable(self) -> None:
+        """Take no more messages while the session's reading is paused: websockets then stops
+        reading the socket once its small queue (max_queue) is full, as TCP does."""
+        websocket = self.websocket
+        lost = websocket.connection_lost_waiter
+        while self.session.reading_paused and not self.session.closing and not lost.done():
+            if websocket.paused:
+                await websocket.drain()  # our own output is above high water
+                self.flush()
+            else:
+                self._readable = asyncio.get_running_loop().create_future()
+                await asyncio.wait((self._readable, lost), return_when=asyncio.FIRST_COMPLETED)
+                self._readable = None
+
     def flush(self) -> None:
         websocket = self.websocket
         if websocket.protocol.state is not State.OPEN or self._closer is not None:
             return
-        chunks = self.session.data_to_send()
-        if chunks:
-            # One unmasked, uncompressed data frame, its header written ahead of the shared
-            # message bytes: no copy of the payload per connection.
-            opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
-            websocket.transport.writelines([_frame_header(opcode, sum(map(len, chunks))), *chunks])
+        self._write(self.session.data_to_send())
         self.session.note_backlog(websocket.transport.get_write_buffer_size())
+        if self._readable is not None and not self._readable.done():
+            if not self.session.reading_paused:
+                self._readable.set_result(None)
         if self.session.closing:
+            self._write(self.session.data_to_send())  # what held input ended with
             reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
             self._closer = asyncio.create_task(websocket.close(1000, reason))
+
+    def _write(self, chunks: list[bytes]) -> None:
+        """One unmasked, uncompressed data frame, its header written ahead of the shared
+        message bytes: no copy of the payload per connection."""
+        if chunks:
+            opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
+            header = _frame_header(opcode, sum(map(len, chunks)))
+            self.websocket.transport.writelines([header, *chunks])
 
 
 def _frame_header(opcode: int, length: int) -> bytes:
@@ -241,7 +279,7 @@ class BrokerServer:
                 port,
             )
         if self.config.ws is not None:
-            limit = self.config.limits.max_output_buffer_bytes
+            limit = self.config.limits.output_high_water_bytes
             self._ws_server = await serve(
                 self._handle_ws,
                 self.config.ws.host,
@@ -251,6 +289,8 @@ class BrokerServer:
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
                 write_limit=limit,
+                # Messages websockets reads ahead while the session's reading is paused.
+                max_queue=4,
                 # Browsers offer permessage-deflate; accepting it would triple the memory of an
                 # idle connection and double the CPU per delivery (see README, Benchmarks).
                 compression=None,

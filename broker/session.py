@@ -1,9 +1,11 @@
 """One client connection's STOMP state machine: bytes in, bytes out, no I/O.
 
 A transport feeds `receive_data()`, writes what `data_to_send()` returns whenever
-`on_output` fires, reports its own unsent bytes with `note_backlog()`, and closes the socket
-once `closing` is true and the output is written. Routing between sessions is the broker's
-(`broker.core`); everything one client may or may not do is decided here.
+`on_output` fires, reports its own unsent bytes with `note_backlog()` after each write and
+whenever its socket drains, stops reading from the socket while `reading_paused` is true,
+and closes the socket once `closing` is true and the output is written. Routing between
+sessions is the broker's (`broker.core`); everything one client may or may not do is decided
+here.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ class Subscription:
     parsed: Destination
     ack: str
     prefix: bytes
+    # Client-ack queue messages this subscription may hold unacknowledged (its credit).
+    prefetch: int = 0
+    unacked: int = 0
 
 
 @dataclass(slots=True)
@@ -96,7 +101,14 @@ class Session:
         self._pending = 0
         self._in_flight = 0
         self._backlog = 0
+        self._high_water = limits.output_high_water_bytes
         self._signalled = False
+        # Flow control: since when this session's socket has been above high water with topic
+        # messages for it (None: it is not), the publishers that wait for it to drain, and
+        # the subscribers this session (as a publisher) waits for.
+        self._congested_at: float | None = None
+        self._blocked_publishers: dict[Session, None] = {}
+        self._waiting_on: dict[Session, None] = {}
         self._send_interval = 0.0
         self._receive_window = 0.0
         self._next_send_check = 0.0
@@ -108,12 +120,23 @@ class Session:
     # Bytes in
 
     def receive_data(self, data: bytes) -> None:
-        """Parse and act on every complete frame in `data`; an error ends the session."""
+        """Parse and act on the complete frames in `data` until `reading_paused`; the rest
+        waits in the parser until the session can take it. An error ends the session."""
         if self.closing:
             return
         self._received_since_check = True
         self._parser.feed(data)
-        while not self.closing:
+        self._handle_input()
+
+    @property
+    def reading_paused(self) -> bool:
+        """True while this client must wait: its own output is above high water, or it
+        publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
+        """
+        return bool(self._waiting_on) or self._used() > self._high_water
+
+    def _handle_input(self) -> None:
+        while not self.closing and not self.reading_paused:
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:
@@ -240,7 +263,10 @@ class Session:
             for name, value in frame.headers.items()
             if name not in RESERVED_MESSAGE_HEADERS
         ]
-        self._broker.publish(destination, text, headers, frame.body)
+        for subscriber in self._broker.publish(destination, text, headers, frame.body):
+            if subscriber is not self:
+                self._waiting_on[subscriber] = None
+                subscriber._blocked_publishers[self] = None
 
     def _subscribe(self, frame: Frame) -> None:
         text, destination = self._destination(frame)
@@ -261,15 +287,26 @@ class Session:
             raise ProtocolError(f"ack mode {ack!r} is unknown: use {', '.join(ACK_MODES)}")
         if destination.kind == "queue" and destination.is_pattern:
             raise ProtocolError(f"cannot SUBSCRIBE to {text}: wildcards are for /topic/ only")
+        prefetch = self._prefetch(frame.headers.get("prefetch-count"))
         self._check_token()
         assert self.authority is not None
         if not self.authority.may_read(text):
             raise ProtocolError(f"access refused: {self.login!r} may not subscribe to {text}")
         id_header = [] if "id" not in frame.headers else [("subscription", subscription_id)]
         prefix = b"MESSAGE\n" + encode_headers(id_header, self.version)
-        subscription = Subscription(self, subscription_id, text, destination, ack, prefix)
+        subscription = Subscription(
+            self, subscription_id, text, destination, ack, prefix, prefetch=prefetch
+        )
         self.subscriptions[subscription_id] = subscription
         self._broker.subscribe(subscription)
+
+    def _prefetch(self, value: str | None) -> int:
+        """How many client-ack queue messages a subscription may hold unacknowledged."""
+        if value is None:
+            return self._limits.default_prefetch_count
+        if not value.isdigit() or int(value) == 0:
+            raise ProtocolError(f"prefetch-count must be a positive whole number, got {value!r}")
+        return int(value)
 
     def _unsubscribe(self, frame: Frame) -> None:
         subscription_id = frame.headers.get("id")
@@ -312,6 +349,7 @@ class Session:
         if settle:
             for key in keys:
                 settled = self.unacked.pop(key)
+                settled.subscription.unacked -= 1
                 self._broker.store.ack(settled.subscription.destination, settled.frame)
             self._broker.dispatch(subscription.parsed)
         else:
@@ -321,6 +359,7 @@ class Session:
         """Give unacknowledged messages back to their queues for redelivery."""
         for key in keys:
             delivery = self.unacked.pop(key)
+            delivery.subscription.unacked -= 1
             self._broker.requeue(delivery.subscription.parsed, delivery.frame)
 
     def _transaction(self, name: str, command: str) -> list[Frame]:
@@ -387,34 +426,77 @@ class Session:
             self._signalled = True
             self._on_output()
 
+    def _used(self) -> int:
+        """Output bytes not yet on the wire: queued here, handed over, or in the transport."""
+        return self._pending + self._in_flight + self._backlog
+
     def push_message(self, prefix: bytes, tail: bytes) -> bool:
-        """Queue one MESSAGE; False if this session cannot take it (see slow_consumer_policy)."""
+        """Queue one topic MESSAGE; False if this session cannot take it.
+
+        Above high water the message is still queued (the publisher is then paused, see
+        `reading_paused`) unless `slow_consumer_policy` is `drop`; past
+        `max_output_buffer_bytes` the session is cut (or, with `drop`, the message skipped).
+        """
         if self.closing:
             return False
-        used = self._pending + self._in_flight + self._backlog
-        if used and used + len(prefix) + len(tail) > self._limits.max_output_buffer_bytes:
-            return self._overflow(used)
+        used = self._used()
+        drop = self._limits.slow_consumer_policy == "drop"
+        if drop and used > self._high_water:
+            self._broker.messages_dropped += 1
+            return False
+        size = len(prefix) + len(tail)
+        if used + size > self._limits.max_output_buffer_bytes:
+            return self._overflow(used + size)
         self._push(prefix, tail)
+        if not drop and used + size > self._high_water and self._congested_at is None:
+            self._congested_at = self._broker.now()
+            self._reschedule()
         return True
 
+    def push_queued(self, prefix: bytes, tail: bytes) -> None:
+        """Queue one queue MESSAGE; the broker gives these only while `has_room()`."""
+        self._push(prefix, tail)
+
+    @property
+    def congested(self) -> bool:
+        """Above high water with topic messages: publishers to it wait, and it is cut
+        if its socket does not drain within limits.slow_consumer_grace_seconds."""
+        return self._congested_at is not None
+
     def has_room(self) -> bool:
-        return not self.closing and (
-            self._pending + self._in_flight + self._backlog < self._limits.max_output_buffer_bytes
-        )
+        """Whether a queue may hand this session another message (credit by output bytes)."""
+        return not self.closing and self._used() <= self._high_water
 
     def _overflow(self, used: int) -> bool:
         if self._limits.slow_consumer_policy == "drop":
             self._broker.messages_dropped += 1
             return False
-        self._broker.slow_consumers_dropped += 1
-        self._chunks.clear()
-        self._pending = 0
-        self.fail(
-            f"slow consumer: {used} bytes are waiting to be sent, more than "
+        self._cut(
+            f"slow consumer: {used} bytes would be waiting to be sent, more than "
             f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; "
             "disconnected (limits.slow_consumer_policy=disconnect)"
         )
         return False
+
+    def _cut(self, reason: str) -> None:
+        """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
+        self._broker.slow_consumers_dropped += 1
+        self._chunks.clear()
+        self._pending = 0
+        self.fail(reason)
+
+    def _relieve(self) -> None:
+        """The socket drained below high water: publishers waiting for it may go on."""
+        self._congested_at = None
+        publishers, self._blocked_publishers = self._blocked_publishers, {}
+        for publisher in publishers:
+            publisher._stop_waiting_on(self)
+        self._reschedule()
+
+    def _stop_waiting_on(self, subscriber: Session) -> None:
+        self._waiting_on.pop(subscriber, None)
+        if not self._waiting_on:
+            self._signal_output()  # the transport's next flush resumes reading
 
     def data_to_send(self) -> list[bytes]:
         """Everything queued since the last call, as chunks to write in order; the store
@@ -430,13 +512,19 @@ class Session:
         return chunks
 
     def note_backlog(self, nbytes: int) -> None:
-        """The transport's own unsent bytes, after it has taken what data_to_send gave it."""
+        """The transport's own unsent bytes, after it has taken what data_to_send gave it
+        and whenever its socket drains: below high water, held work goes on."""
         self._backlog = nbytes
         self._in_flight = 0
-        if self.connected and not self.closing and self.has_room():
-            for subscription in self.subscriptions.values():
+        if self.closing or self._used() > self._high_water:
+            return
+        if self._congested_at is not None:
+            self._relieve()
+        if self.connected:
+            for subscription in list(self.subscriptions.values()):
                 if subscription.parsed.kind == "queue":
                     self._broker.dispatch(subscription.parsed)
+        self._handle_input()
 
     # Ending
 
@@ -471,6 +559,11 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
+        if self._congested_at is not None:
+            self._relieve()
+        for subscriber in self._waiting_on:
+            subscriber._blocked_publishers.pop(self, None)
+        self._waiting_on.clear()
         for subscription in self.subscriptions.values():
             self._broker.unsubscribe(subscription)
         self.subscriptions.clear()
@@ -482,10 +575,19 @@ class Session:
     # Time
 
     def on_timer(self, now: float) -> None:
-        """Send heart-beats that are due, and close a peer that went silent."""
+        """Send heart-beats that are due, and close a peer that went silent or whose socket
+        stayed above high water too long."""
         if not self.connected:
             if self.deadline is not None and now >= self.deadline:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
+            return
+        grace = self._limits.slow_consumer_grace_seconds
+        if self._congested_at is not None and now >= self._congested_at + grace:
+            self._cut(
+                f"slow consumer: its socket stayed above limits.output_high_water_bytes="
+                f"{self._high_water} for limits.slow_consumer_grace_seconds={grace:g}; "
+                "disconnected (limits.slow_consumer_policy=disconnect)"
+            )
             return
         if self._receive_window and now >= self._next_receive_check:
             if not self._received_since_check:
@@ -510,5 +612,7 @@ class Session:
             times.append(self._next_send_check)
         if self._receive_window:
             times.append(self._next_receive_check)
+        if self._congested_at is not None:
+            times.append(self._congested_at + self._limits.slow_consumer_grace_seconds)
         self.deadline = min(times) if times else None
         self._broker.schedule(self)

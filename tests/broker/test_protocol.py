@@ -274,6 +274,52 @@ def test_empty_body_reaches_a_waiting_subscriber_and_the_publisher_stays(broker:
     assert publisher.frame().headers["receipt-id"] == "sent"
 
 
+def test_nacked_message_keeps_its_place_at_the_front(broker: Broker) -> None:
+    client = connected(broker)
+    client.send(
+        "SUBSCRIBE\nid:1\ndestination:/queue/order\nack:client-individual\nprefetch-count:1\n\n\x00"
+    )
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/order", body)
+    first = client.frame()
+    client.send(f"NACK\nid:{first.headers['ack']}\n\n\x00")
+    again = client.frame()
+    assert (again.body, again.headers["redelivered"]) == (b"1", "true")
+
+
+def test_client_ack_subscription_holds_at_most_its_prefetch_count(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:2\n\n\x00")
+    publisher = connected(broker)
+    for body in ("1", "2", "3", "4"):
+        publisher.publish("/queue/p", body)
+    first, second = client.frames()
+    assert broker.stats()["queues"]["/queue/p"] == 2
+    client.send(f"ACK\nid:{first.headers['ack']}\n\n\x00")
+    assert [f.body for f in client.frames()] == [b"3"]
+
+
+def test_bad_prefetch_count_is_refused(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:0\n\n\x00")
+    assert "prefetch-count must be a positive" in client.frame().headers["message"]
+
+
+def test_auto_ack_queue_keeps_messages_while_the_consumer_socket_is_full() -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000})
+    consumer = connected(broker)
+    consumer.subscribe("/queue/q")
+    consumer.session.note_backlog(1001)  # its socket is not draining
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/q", body)
+    assert consumer.raw() == b"" and broker.stats()["queues"]["/queue/q"] == 3
+    consumer.session.note_backlog(0)
+    assert [f.body for f in consumer.frames()] == [b"1", b"2", b"3"]
+    assert not consumer.session.closing and broker.stats()["slow_consumers_dropped"] == 0
+
+
 def test_ack_of_an_unknown_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.send("ACK\nid:nothing\n\n\x00")
@@ -472,18 +518,59 @@ def test_client_that_never_connects_is_closed() -> None:
 # Slow consumers, stats, shutdown
 
 
-def test_slow_consumer_is_disconnected_and_others_keep_receiving() -> None:
+def test_publisher_waits_while_a_topic_subscriber_is_above_high_water() -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000})
+    slow, fast = connected(broker), connected(broker)
+    slow.subscribe("/topic/flood")
+    fast.subscribe("/topic/flood")
+    publisher = connected(broker)
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    publisher.publish("/topic/flood", "b" * 100)
+    assert [f.body for f in fast.frames()] == [b"a" * 100]
+    assert publisher.session.reading_paused and not slow.session.closing
+    slow.session.data_to_send()
+    slow.session.note_backlog(0)  # it drained
+    assert not publisher.session.reading_paused and publisher.outputs
+    publisher.flush()  # what the transport does when the session signals output
+    assert [f.body for f in fast.frames()] == [b"b" * 100]
+
+
+def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_on() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    slow, fast = connected(broker), connected(broker)
+    slow.subscribe("/topic/flood")
+    fast.subscribe("/topic/flood")
+    publisher = connected(broker)
+    slow.session.data_to_send()
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    publisher.publish("/topic/flood", "b" * 100)
+    clock.advance(4.9)
+    broker.tick()
+    assert not slow.session.closing
+    clock.advance(0.2)
+    broker.tick()
+    publisher.flush()
+    error = slow.frame()
+    assert "slow consumer" in error.headers["message"]
+    assert "limits.slow_consumer_grace_seconds=5" in error.headers["message"]
+    assert [f.body for f in fast.frames()] == [b"a" * 100, b"b" * 100]
+    assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000})
     slow, fast = connected(broker), connected(broker)
     slow.subscribe("/topic/flood")
     fast.subscribe("/topic/flood")
     publisher = connected(broker)
     slow.session.data_to_send()
-    slow.session.note_backlog(900)  # its socket is not draining
-    for _ in range(3):
-        publisher.publish("/topic/flood", "x" * 100)
-        assert fast.frame().body == b"x" * 100
-    assert "slow consumer" in slow.frame().headers["message"]
+    slow.session.note_backlog(900)
+    publisher.publish("/topic/flood", "x" * 100)
+    assert fast.frame().body == b"x" * 100
+    assert "limits.max_output_buffer_bytes=1000" in slow.frame().headers["message"]
     assert broker.stats()["slow_consumers_dropped"] == 1
 
 

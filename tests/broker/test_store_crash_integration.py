@@ -60,8 +60,10 @@ def drain(broker: BrokerProcess, queue: str) -> list[bytes]:
     consumer = RawStomp(broker.tcp_port)
     consumer.connect()
     consumer.send(f"SUBSCRIBE\nid:1\ndestination:{queue}\nack:client-individual\n\n\x00")
-    messages = [consumer.next_frame() for _ in range(depth)]
-    consumer.send("".join(f"ACK\nid:{m.headers['ack']}\n\n\x00" for m in messages))
+    messages = []
+    for _ in range(depth):
+        messages.append(consumer.next_frame())
+        consumer.send(f"ACK\nid:{messages[-1].headers['ack']}\n\n\x00")
     consumer.send("DISCONNECT\nreceipt:done\n\n\x00")
     assert consumer.next_frame().headers["receipt-id"] == "done"
     consumer.close()
