@@ -6,6 +6,7 @@ comes; nothing here touches a socket or sleeps, so tests drive it with bytes and
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import secrets
 import time
@@ -72,7 +73,13 @@ class Broker:
         self._boot = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._sessions: dict[Session, None] = {}
-        self._timed: dict[Session, None] = {}
+        # Timer heap of (deadline, sequence, session): tick() visits only sessions that are
+        # due, whatever the number of idle ones. An entry whose session has since been given
+        # an earlier one (see Session.timer_at) is skipped.
+        self._timers: list[tuple[float, int, Session]] = []
+        self._timer_sequence = itertools.count()
+        self.on_earlier_deadline: Callable[[], object] | None = None
+        self._ticking = False
         self._topics: TopicRouter[Subscription] = TopicRouter()
         self._queues: dict[str, list[Subscription]] = {}
         self._turns: dict[str, int] = {}
@@ -100,7 +107,7 @@ class Broker:
             )
             return session
         self._sessions[session] = None
-        self._timed[session] = None
+        self.schedule(session)
         return session
 
     def sessions(self) -> list[Session]:
@@ -109,14 +116,20 @@ class Broker:
     def forget(self, session: Session) -> None:
         """Called by a session that has closed."""
         self._sessions.pop(session, None)
-        self._timed.pop(session, None)
 
     def schedule(self, session: Session) -> None:
-        """A session's `deadline` changed; only sessions with one are looked at by tick()."""
-        if session.deadline is None:
-            self._timed.pop(session, None)
-        elif session in self._sessions:
-            self._timed[session] = None
+        """A session's `deadline` changed: make sure tick() visits it no later than that.
+        `on_earlier_deadline` (the server's timer) hears when the next deadline moves up."""
+        deadline = session.deadline
+        if deadline is None or session not in self._sessions:
+            return
+        if session.timer_at is not None and session.timer_at <= deadline:
+            return  # its entry fires no later; on_timer reschedules then
+        earlier = not self._timers or deadline < self._timers[0][0]
+        session.timer_at = deadline
+        heapq.heappush(self._timers, (deadline, next(self._timer_sequence), session))
+        if earlier and not self._ticking and self.on_earlier_deadline is not None:
+            self.on_earlier_deadline()
 
     def authenticate(self, *, login: str | None, passcode: str | None, vhost: str) -> Authority:
         """The rights of a CONNECT's credentials: a token, a configured user, or anonymous."""
@@ -260,14 +273,26 @@ class Broker:
     # Time
 
     def next_deadline(self) -> float | None:
-        """When tick() next has something to do (heart-beats, CONNECT timeouts), if ever."""
-        return min((s.deadline for s in self._timed if s.deadline is not None), default=None)
+        """When tick() next has something to do (heart-beats, timeouts), if ever."""
+        return self._timers[0][0] if self._timers else None
 
-    def tick(self) -> None:
+    def tick(self) -> int:
+        """Run the timers that are due; returns how many sessions it visited."""
         now = self.now()
-        for session in list(self._timed):
-            if session.deadline is not None and session.deadline <= now:
-                session.on_timer(now)
+        visited = 0
+        self._ticking = True
+        try:
+            while self._timers and self._timers[0][0] <= now:
+                at, _, session = heapq.heappop(self._timers)
+                if session.timer_at != at:
+                    continue
+                session.timer_at = None
+                if session in self._sessions:
+                    visited += 1
+                    session.on_timer(now)
+        finally:
+            self._ticking = False
+        return visited
 
     # Operations
 

@@ -29,7 +29,8 @@ from broker.session import Session
 log = logging.getLogger("broker")
 
 SUBPROTOCOLS = ["v10.stomp", "v11.stomp", "v12.stomp"]
-TICK_CAP_SECONDS = 1.0
+# Timers due within this of each other run in one tick: heart-beats need no finer grain.
+TIMER_SLACK_SECONDS = 0.01
 OP_TEXT, OP_BINARY = 0x1, 0x2
 LINGER_SECONDS = 2.0
 
@@ -250,7 +251,8 @@ class BrokerServer:
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
         self._flusher = Flusher()
-        self._ticker: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.tls is None:
@@ -315,15 +317,26 @@ class BrokerServer:
                 "refused; add --user LOGIN:PASSCODE, --allow-anonymous "
                 "or a [[users]] table in --config"
             )
-        self._ticker = asyncio.create_task(self._tick_forever())
+        self.broker.on_earlier_deadline = self._arm_timer
+        self._arm_timer()
 
-    async def _tick_forever(self) -> None:
-        """One heart-beat task for the whole process, not a timer per connection."""
-        while True:
-            deadline = self.broker.next_deadline()
-            delay = TICK_CAP_SECONDS if deadline is None else deadline - time.monotonic()
-            await asyncio.sleep(min(max(delay, 0.0), TICK_CAP_SECONDS))
-            self.broker.tick()
+    def _arm_timer(self) -> None:
+        """One loop timer for the whole process, set for the broker's next deadline, so an
+        idle broker sleeps until a heart-beat is due."""
+        deadline = self.broker.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, deadline
+        if deadline is not None:
+            delay = max(deadline - time.monotonic(), 0.0) + TIMER_SLACK_SECONDS
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, None
+        self.broker.tick()
+        self._arm_timer()
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer /stats and /healthz on the WebSocket port; only ws_path upgrades."""
@@ -370,8 +383,9 @@ class BrokerServer:
             self._tcp_server.close()
         if self._ws_server is not None:
             self._ws_server.close(close_connections=False)
-        if self._ticker is not None:
-            self._ticker.cancel()
+        self.broker.on_earlier_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
         self.broker.shutdown()
         self._flusher.flush_all()
         await asyncio.sleep(0)

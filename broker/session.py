@@ -109,13 +109,16 @@ class Session:
         self._congested_at: float | None = None
         self._blocked_publishers: dict[Session, None] = {}
         self._waiting_on: dict[Session, None] = {}
+        # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
+        # when the token expires (monotonic), and the earliest of these deadlines.
         self._send_interval = 0.0
         self._receive_window = 0.0
-        self._next_send_check = 0.0
-        self._next_receive_check = 0.0
-        self._sent_since_check = False
-        self._received_since_check = False
+        self._last_output = now
+        self._last_input = now
+        self._token_deadline: float | None = None
         self.deadline: float | None = now + CONNECT_TIMEOUT_SECONDS
+        # The deadline of this session's entry in the broker's timer heap (None: no entry).
+        self.timer_at: float | None = None
 
     # Bytes in
 
@@ -124,7 +127,7 @@ class Session:
         waits in the parser until the session can take it. An error ends the session."""
         if self.closing:
             return
-        self._received_since_check = True
+        self._last_input = self._broker.now()
         self._parser.feed(data)
         self._handle_input()
 
@@ -193,6 +196,10 @@ class Session:
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
         self.login = self.authority.login
+        if self.authority.expires_at is not None:
+            self._token_deadline = self._broker.now() + (
+                self.authority.expires_at - self._broker.wall_time()
+            )
         self.connected = True
         server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
         self._start_heartbeats(
@@ -220,12 +227,8 @@ class Session:
         return int(parts[0]), int(parts[1])
 
     def _start_heartbeats(self, *, send_ms: int, receive_ms: int) -> None:
-        now = self._broker.now()
         self._send_interval = send_ms / 1000
         self._receive_window = receive_ms / 1000 * self._limits.heartbeat_grace
-        self._next_send_check = now + self._send_interval / 2
-        self._next_receive_check = now + self._receive_window
-        self._received_since_check = False  # the window starts with the CONNECT frame
         self._reschedule()
 
     def _disconnect(self, frame: Frame) -> None:
@@ -417,7 +420,6 @@ class Session:
     def _push(self, *chunks: bytes) -> None:
         self._chunks.extend(chunks)
         self._pending += sum(map(len, chunks))
-        self._sent_since_check = True
         self._signal_output()
 
     def _signal_output(self) -> None:
@@ -505,6 +507,7 @@ class Session:
         self._broker.store.commit()
         if not self._chunks:
             return []
+        self._last_output = self._broker.now()
         chunks = self._chunks
         self._chunks = []
         self._in_flight += self._pending
@@ -575,8 +578,8 @@ class Session:
     # Time
 
     def on_timer(self, now: float) -> None:
-        """Send heart-beats that are due, and close a peer that went silent or whose socket
-        stayed above high water too long."""
+        """Close a client that never connected, went silent, outlived its token or whose
+        socket stayed above high water too long; send a heart-beat that is due."""
         if not self.connected:
             if self.deadline is not None and now >= self.deadline:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
@@ -589,30 +592,32 @@ class Session:
                 "disconnected (limits.slow_consumer_policy=disconnect)"
             )
             return
-        if self._receive_window and now >= self._next_receive_check:
-            if not self._received_since_check:
-                self.fail(
-                    f"no heart-beat from the client for {self._receive_window:g} s "
-                    f"(negotiated interval × limits.heartbeat_grace="
-                    f"{self._limits.heartbeat_grace:g})"
-                )
-                return
-            self._received_since_check = False
-            self._next_receive_check = now + self._receive_window
-        if self._send_interval and now >= self._next_send_check:
-            if not self._sent_since_check:
-                self._push(b"\n")
-            self._sent_since_check = False
-            self._next_send_check = now + self._send_interval / 2
+        if self._token_deadline is not None and now >= self._token_deadline:
+            self.fail("token expired: the connection ends with its token; reconnect with a new one")
+            return
+        if self._receive_window and now >= self._last_input + self._receive_window:
+            self.fail(
+                f"no heart-beat from the client for {self._receive_window:g} s "
+                f"(negotiated interval × limits.heartbeat_grace="
+                f"{self._limits.heartbeat_grace:g})"
+            )
+            return
+        if self._send_interval and now >= self._last_output + self._send_interval:
+            self._push(b"\n")
+            self._last_output = now
         self._reschedule()
 
     def _reschedule(self) -> None:
+        """Recompute the earliest deadline; an output or input since only makes the broker's
+        timer fire early, once, after which this runs again."""
         times = []
         if self._send_interval:
-            times.append(self._next_send_check)
+            times.append(self._last_output + self._send_interval)
         if self._receive_window:
-            times.append(self._next_receive_check)
+            times.append(self._last_input + self._receive_window)
         if self._congested_at is not None:
             times.append(self._congested_at + self._limits.slow_consumer_grace_seconds)
+        if self._token_deadline is not None:
+            times.append(self._token_deadline)
         self.deadline = min(times) if times else None
         self._broker.schedule(self)

@@ -493,6 +493,50 @@ def test_heart_beats_are_negotiated_as_the_max_of_both_sides() -> None:
     assert client.raw() == b"\n"
 
 
+def test_heart_beats_go_out_at_the_negotiated_interval_not_half_of_it() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    client = Client(broker)
+    client.connect(extra="heart-beat:0,5000\n")
+    beats = []
+    for _ in range(40):
+        clock.advance(0.5)
+        broker.tick()
+        beats.append(client.raw())
+    assert beats == ([b""] * 9 + [b"\n"]) * 4
+
+
+@pytest.mark.parametrize("idle", [10, 2000])
+def test_a_tick_visits_only_the_sessions_that_are_due(idle: int) -> None:
+    clock = Clock()
+    broker = make_broker(clock, allow_anonymous=True)
+    connect = "CONNECT\naccept-version:1.2\nheart-beat:10000,10000\n\n\x00"
+    due = Client(broker)
+    due.send(connect)
+    due.raw()
+    clock.advance(5)
+    for _ in range(idle):
+        Client(broker).send(connect)
+    clock.advance(5.1)
+    assert broker.tick() == 1
+    assert due.raw() == b"\n"
+
+
+def test_token_expiry_closes_the_connection_with_an_error() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    browser.connect(passcode=token(clock, ttl=30))
+    browser.subscribe("/topic/games.42.status")
+    clock.advance(29.9)
+    broker.tick()
+    assert not browser.session.closing
+    clock.advance(0.2)
+    broker.tick()
+    assert "token expired" in browser.frame().headers["message"]
+    assert broker.stats()["subscriptions"] == {}
+
+
 def test_silent_client_is_closed_after_the_grace_period() -> None:
     clock = Clock()
     broker = make_broker(clock)
