@@ -61,6 +61,8 @@ class Limits:
     """Caps that protect the broker; breaking one gets an ERROR frame naming it."""
 
     max_frame_bytes: int = 4 * 1024 * 1024
+    # Before authentication: a CONNECT (with a token as passcode) needs a few KiB.
+    max_connect_frame_bytes: int = 16 * 1024
     max_headers: int = 100
     max_header_bytes: int = 8 * 1024
     max_connections: int = 100_000
@@ -75,6 +77,10 @@ class Limits:
     slow_consumer_policy: str = "disconnect"
     default_prefetch_count: int = 100
     heartbeat_grace: float = 1.5
+    # What open transactions may hold per connection until COMMIT or ABORT.
+    max_transactions_per_connection: int = 10
+    max_transaction_frames: int = 1_000
+    max_transaction_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,9 @@ class WsConnection:
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=lambda: flusher.mark(self)
         )
+        # Until CONNECT succeeds a message may be only as large as a CONNECT frame may be.
+        self._max_message_bytes = broker.config.limits.max_frame_bytes + 1024
+        websocket.protocol.max_message_size = broker.config.limits.max_connect_frame_bytes + 1024
 
     async def run(self) -> None:
         log.info("opened ws %s subprotocol=%s", self.peer, self.websocket.subprotocol)
@@ -174,6 +177,8 @@ class WsConnection:
             async for message in self.websocket:
                 data = message.encode() if isinstance(message, str) else message
                 self.session.receive_data(data)
+                if self.session.connected:
+                    self.websocket.protocol.max_message_size = self._max_message_bytes
                 await self._until_readable()
         except ConnectionClosed as error:
             reason = str(error)

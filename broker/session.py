@@ -96,6 +96,8 @@ class Session:
             max_header_bytes=limits.max_header_bytes,
         )
         self._transactions: dict[str, list[Frame]] = {}
+        self._transaction_bytes = 0  # held by all open transactions together
+        self._bytes_before_connect = 0
         self._on_output = on_output
         self._chunks: list[bytes] = []
         self._pending = 0
@@ -130,6 +132,16 @@ class Session:
         self._last_input = self._broker.now()
         self._parser.feed(data)
         self._handle_input()
+        if not self.connected and not self.closing:
+            self._bytes_before_connect += len(data)
+            if self._bytes_before_connect > self._limits.max_connect_frame_bytes:
+                self.fail(self._connect_too_large())
+
+    def _connect_too_large(self) -> str:
+        return (
+            f"CONNECT frame is larger than limits.max_connect_frame_bytes="
+            f"{self._limits.max_connect_frame_bytes} (the frame limit before authentication)"
+        )
 
     @property
     def reading_paused(self) -> bool:
@@ -170,7 +182,7 @@ class Session:
         if transaction is not None and command in ("SEND", "ACK", "NACK"):
             if command == "SEND":
                 self._permitted_send(frame)
-            self._transaction(transaction, command).append(frame)
+            self._hold(transaction, frame)
         else:
             self._HANDLERS[command](self, frame)
         receipt = frame.headers.get("receipt")
@@ -178,6 +190,8 @@ class Session:
             self.send_frame("RECEIPT", [("receipt-id", receipt)])
 
     def _connect(self, frame: Frame) -> None:
+        if _frame_size(frame) > self._limits.max_connect_frame_bytes:
+            raise ProtocolError(self._connect_too_large())
         headers = frame.headers
         offered = [v.strip() for v in headers.get("accept-version", "1.0").split(",")]
         common = [version for version in VERSIONS if version in offered]
@@ -369,29 +383,49 @@ class Session:
         frames = self._transactions.get(name)
         if frames is None:
             raise ProtocolError(f"{command} names transaction {name!r}, which was not begun")
-        if len(frames) >= self._limits.max_queue_messages:
+        return frames
+
+    def _hold(self, name: str, frame: Frame) -> None:
+        """Keep a frame for COMMIT, within the limits on what transactions may pin."""
+        frames = self._transaction(name, frame.command)
+        limits = self._limits
+        if len(frames) >= limits.max_transaction_frames:
             raise ProtocolError(
                 f"transaction {name!r} holds too many frames "
-                f"(limits.max_queue_messages={self._limits.max_queue_messages})"
+                f"(limits.max_transaction_frames={limits.max_transaction_frames})"
             )
+        size = _frame_size(frame)
+        if self._transaction_bytes + size > limits.max_transaction_bytes:
+            raise ProtocolError(
+                f"open transactions hold too many bytes "
+                f"(limits.max_transaction_bytes={limits.max_transaction_bytes})"
+            )
+        self._transaction_bytes += size
+        frames.append(frame)
+
+    def _end_transaction(self, name: str, command: str) -> list[Frame]:
+        frames = self._transaction(name, command)
+        del self._transactions[name]
+        self._transaction_bytes -= sum(map(_frame_size, frames))
         return frames
 
     def _begin(self, frame: Frame) -> None:
         name = self._transaction_header(frame)
         if name in self._transactions:
             raise ProtocolError(f"transaction {name!r} is already in progress")
+        limit = self._limits.max_transactions_per_connection
+        if len(self._transactions) >= limit:
+            raise ProtocolError(
+                f"too many open transactions (limits.max_transactions_per_connection={limit})"
+            )
         self._transactions[name] = []
 
     def _commit(self, frame: Frame) -> None:
-        name = self._transaction_header(frame)
-        for held in self._transaction(name, "COMMIT"):
+        for held in self._end_transaction(self._transaction_header(frame), "COMMIT"):
             self._HANDLERS[held.command](self, held)
-        del self._transactions[name]
 
     def _abort(self, frame: Frame) -> None:
-        name = self._transaction_header(frame)
-        self._transaction(name, "ABORT")
-        del self._transactions[name]
+        self._end_transaction(self._transaction_header(frame), "ABORT")
 
     @staticmethod
     def _transaction_header(frame: Frame) -> str:
@@ -572,6 +606,7 @@ class Session:
         self.subscriptions.clear()
         self._release(list(self.unacked))
         self._transactions.clear()
+        self._transaction_bytes = 0
         self.deadline = None
         self._broker.forget(self)
 
@@ -621,3 +656,10 @@ class Session:
             times.append(self._token_deadline)
         self.deadline = min(times) if times else None
         self._broker.schedule(self)
+
+
+def _frame_size(frame: Frame) -> int:
+    """Roughly the bytes a parsed frame holds: its headers and body."""
+    return len(frame.body) + sum(
+        len(name) + len(value) + 2 for name, value in frame.headers.items()
+    )

@@ -56,6 +56,23 @@ def test_any_host_header_or_none_is_accepted(broker: Broker, host: str) -> None:
     assert client.frame().command == "CONNECTED"
 
 
+def test_connect_larger_than_its_limit_is_refused_before_it_is_whole(broker: Broker) -> None:
+    client = Client(broker)
+    client.send("CONNECT\naccept-version:1.2\n")
+    for n in range(3):
+        client.send(f"pad{n}:{'x' * 7000}\n")
+    error = client.frame()
+    assert "limits.max_connect_frame_bytes=16384" in error.headers["message"]
+    assert client.session.closing
+    assert connected(broker).session.connected  # others still get in
+
+
+def test_whole_connect_larger_than_its_limit_is_refused() -> None:
+    client = Client(make_broker(limits={"max_connect_frame_bytes": 100}))
+    error = client.connect(extra=f"pad:{'x' * 100}\n")
+    assert "limits.max_connect_frame_bytes=100" in error.headers["message"]
+
+
 def test_wrong_passcode_is_refused(broker: Broker) -> None:
     error = Client(broker).connect(passcode="nope")
     assert error.command == "ERROR" and "login failed" in error.headers["message"]
@@ -350,6 +367,44 @@ def test_aborted_transaction_sends_nothing_and_leaves_acks_undone(broker: Broker
     subscriber.publish("/topic/none", headers="transaction:t\n")
     subscriber.send("ABORT\ntransaction:t\n\n\x00")
     assert list(subscriber.session.unacked) == [ack]
+
+
+def test_too_many_open_transactions_is_an_error() -> None:
+    client = connected(make_broker(limits={"max_transactions_per_connection": 2}))
+    client.send("".join(f"BEGIN\ntransaction:t{n}\n\n\x00" for n in range(3)))
+    assert "limits.max_transactions_per_connection=2" in client.frame().headers["message"]
+
+
+def test_transaction_of_too_many_frames_is_an_error() -> None:
+    client = connected(make_broker(limits={"max_transaction_frames": 2}))
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    for _ in range(3):
+        client.publish("/topic/t", headers="transaction:t\n")
+    assert "limits.max_transaction_frames=2" in client.frame().headers["message"]
+
+
+def test_transactions_holding_too_many_bytes_is_an_error_and_others_are_served(
+    broker: Broker,
+) -> None:
+    listener = connected(broker)
+    listener.subscribe("/topic/t")
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:a\n\n\x00BEGIN\ntransaction:b\n\n\x00")
+    body = "x" * (1024 * 1024)
+    for name in ("a", "b", "a", "b"):
+        client.send(f"ACK\nid:t-1\ntransaction:{name}\n\n{body}\x00")
+    assert "limits.max_transaction_bytes=4194304" in client.frame().headers["message"]
+    connected(broker).publish("/topic/t", "still served")
+    assert listener.frame().body == b"still served"
+
+
+def test_committed_transaction_frees_its_bytes_for_the_next() -> None:
+    client = connected(make_broker(limits={"max_transaction_bytes": 300}))
+    for name in ("a", "b", "c"):
+        client.send(f"BEGIN\ntransaction:{name}\n\n\x00")
+        client.publish("/topic/t", "x" * 200, headers=f"transaction:{name}\n")
+        client.send(f"COMMIT\ntransaction:{name}\nreceipt:{name}\n\n\x00")
+    assert [f.headers["receipt-id"] for f in client.frames()] == ["a", "b", "c"]
 
 
 def test_commit_of_an_unknown_transaction_is_an_error(broker: Broker) -> None:
