@@ -29,7 +29,8 @@ def rss(broker: BrokerProcess) -> int:
 
 
 def websocket_that_never_reads(broker: BrokerProcess) -> socket.socket:
-    """A STOMP 1.2 WebSocket connection, connected, with a tiny receive buffer."""
+    """A STOMP 1.2 WebSocket connection with a tiny receive buffer that reads its CONNECTED
+    frame and nothing after."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", broker.ws_port))
@@ -46,6 +47,10 @@ def websocket_that_never_reads(broker: BrokerProcess) -> socket.socket:
     sock.sendall(
         ws_message(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
     )
+    received = b""
+    while b"\x00" not in received:
+        received += sock.recv(4096)
+    assert b"CONNECTED" in received, received
     return sock
 
 
@@ -73,3 +78,24 @@ def test_websocket_client_that_never_reads_its_receipts_is_not_read_either(
     sock.close()
     assert sent < 100 * MIB, f"the broker read {sent // MIB} MiB from a client that never reads"
     assert grown < RSS_BOUND_BYTES, f"RSS grew by {grown // MIB} MiB"
+
+
+def test_unauthenticated_clients_sending_huge_connect_frames_get_an_error_naming_the_limit(
+    broker: BrokerProcess,
+) -> None:
+    clients = []
+    for _ in range(50):
+        sock = socket.create_connection(("127.0.0.1", broker.tcp_port))
+        sock.settimeout(5.0)
+        clients.append(sock)
+    padding = b"".join(b"pad%d:%s\n" % (n, b"x" * 8000) for n in range(100))
+    replies = []
+    for sock in clients:
+        sock.sendall(b"CONNECT\naccept-version:1.2\n" + padding[:65536])
+        reply = b""
+        while b"\x00" not in reply:
+            reply += sock.recv(65536)
+        replies.append(reply)
+    for sock in clients:
+        sock.close()
+    assert all(b"limits.max_connect_frame_bytes=16384" in reply for reply in replies)
