@@ -68,6 +68,8 @@ class Limits:
     max_connections: int = 100_000
     max_subscriptions_per_connection: int = 1_000
     max_queue_messages: int = 100_000
+    # A consumed queue deeper than this pauses its publishers until its consumers catch up.
+    queue_high_water_messages: int = 10_000
     # A connection's unsent output above this pauses its queues and the publishers feeding
     # it topic messages; held above it for the grace period, the subscriber is slow.
     output_high_water_bytes: int = 1024 * 1024

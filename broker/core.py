@@ -17,7 +17,14 @@ from broker.auth import Authority, ConfigAuthenticator
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
-from broker.session import TOPIC_ACK_PREFIX, Delivery, ProtocolError, Session, Subscription
+from broker.session import (
+    TOPIC_ACK_PREFIX,
+    Delivery,
+    FlowGate,
+    ProtocolError,
+    Session,
+    Subscription,
+)
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
 from broker.tokens import TokenError, looks_like_token, verify_token
 
@@ -83,6 +90,8 @@ class Broker:
         self._topics: TopicRouter[Subscription] = TopicRouter()
         self._queues: dict[str, list[Subscription]] = {}
         self._turns: dict[str, int] = {}
+        # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
+        self._queue_gates: dict[str, FlowGate] = {}
         self.store = open_store(config.store)
         self._authenticator = ConfigAuthenticator(config.users)
 
@@ -181,12 +190,13 @@ class Broker:
         if not subscribers:
             self._queues.pop(destination.name, None)
             self._turns.pop(destination.name, None)
+            self._open_gate(destination.name)
 
     def publish(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
-    ) -> list[Session]:
-        """Route one SEND: to every topic subscriber, or into the queue's store; returns the
-        subscribers that are above high water now, for the publisher to wait on."""
+    ) -> list[FlowGate]:
+        """Route one SEND: to every topic subscriber, or into the queue's store; returns what
+        the publisher must wait for (subscribers or a queue above high water)."""
         self.messages_in += 1
         kind = TOPIC_ACK_PREFIX if destination.kind == "topic" else "q-"
         message_id = f"{kind}{self._boot}-{next(self._ids)}"
@@ -205,9 +215,14 @@ class Broker:
             )
         self.store.enqueue(text, StoredMessage(dict(headers), body))
         self.dispatch(destination)
-        return []
+        gate = self._queue_gates.get(destination.name)
+        if gate is None and self.store.size(text) > self.config.limits.queue_high_water_messages:
+            if destination.name not in self._queues:
+                return []  # nobody consumes it: it fills up to max_queue_messages
+            gate = self._queue_gates[destination.name] = FlowGate()
+        return [] if gate is None else [gate]
 
-    def _fan_out(self, name: str, message: TopicMessage) -> list[Session]:
+    def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
         delivered = 0
         congested = []
         for subscription in self._topics.route(name):
@@ -218,7 +233,7 @@ class Broker:
             if session.push_message(prefix, message.tail(session.version)):
                 delivered += 1
                 if session.congested:
-                    congested.append(session)
+                    congested.append(session.gate)
         self.messages_out += delivered
         return congested
 
@@ -233,9 +248,16 @@ class Broker:
         while self.store.has_frames(text):
             subscription = self._next_with_room(destination.name, subscribers)
             if subscription is None:
-                return
+                break
             frame = self.store.dequeue(text)
             self._deliver(subscription, text, frame)
+        if self.store.size(text) <= self.config.limits.queue_high_water_messages:
+            self._open_gate(destination.name)
+
+    def _open_gate(self, name: str) -> None:
+        gate = self._queue_gates.pop(name, None)
+        if gate is not None:
+            gate.open()
 
     def _next_with_room(self, name: str, subscribers: list[Subscription]) -> Subscription | None:
         turn = self._turns.get(name, 0)

@@ -39,6 +39,26 @@ class ProtocolError(Exception):
     """A frame the broker refuses; the message goes into the ERROR frame."""
 
 
+class FlowGate:
+    """What publishers wait for before they are read again: a subscriber whose socket is above
+    high water, or a queue that holds more than its consumers take (RabbitMQ's flow control).
+    """
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting: dict[Session, None] = {}
+
+    def hold(self, publisher: Session) -> None:
+        self.waiting[publisher] = None
+        publisher._waiting_on[self] = None
+
+    def open(self) -> None:
+        waiting, self.waiting = self.waiting, {}
+        for publisher in waiting:
+            publisher._stop_waiting_on(self)
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     """One SUBSCRIBE of one session; `prefix` is its MESSAGE header lines, encoded once."""
@@ -109,8 +129,8 @@ class Session:
         # messages for it (None: it is not), the publishers that wait for it to drain, and
         # the subscribers this session (as a publisher) waits for.
         self._congested_at: float | None = None
-        self._blocked_publishers: dict[Session, None] = {}
-        self._waiting_on: dict[Session, None] = {}
+        self.gate = FlowGate()
+        self._waiting_on: dict[FlowGate, None] = {}
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
         # when the token expires (monotonic), and the earliest of these deadlines.
         self._send_interval = 0.0
@@ -280,10 +300,9 @@ class Session:
             for name, value in frame.headers.items()
             if name not in RESERVED_MESSAGE_HEADERS
         ]
-        for subscriber in self._broker.publish(destination, text, headers, frame.body):
-            if subscriber is not self:
-                self._waiting_on[subscriber] = None
-                subscriber._blocked_publishers[self] = None
+        for gate in self._broker.publish(destination, text, headers, frame.body):
+            if gate is not self.gate:
+                gate.hold(self)
 
     def _subscribe(self, frame: Frame) -> None:
         text, destination = self._destination(frame)
@@ -524,13 +543,11 @@ class Session:
     def _relieve(self) -> None:
         """The socket drained below high water: publishers waiting for it may go on."""
         self._congested_at = None
-        publishers, self._blocked_publishers = self._blocked_publishers, {}
-        for publisher in publishers:
-            publisher._stop_waiting_on(self)
+        self.gate.open()
         self._reschedule()
 
-    def _stop_waiting_on(self, subscriber: Session) -> None:
-        self._waiting_on.pop(subscriber, None)
+    def _stop_waiting_on(self, gate: FlowGate) -> None:
+        self._waiting_on.pop(gate, None)
         if not self._waiting_on:
             self._signal_output()  # the transport's next flush resumes reading
 
@@ -598,8 +615,8 @@ class Session:
     def _detach(self) -> None:
         if self._congested_at is not None:
             self._relieve()
-        for subscriber in self._waiting_on:
-            subscriber._blocked_publishers.pop(self, None)
+        for gate in self._waiting_on:
+            gate.waiting.pop(self, None)
         self._waiting_on.clear()
         for subscription in self.subscriptions.values():
             self._broker.unsubscribe(subscription)

@@ -337,6 +337,21 @@ def test_auto_ack_queue_keeps_messages_while_the_consumer_socket_is_full() -> No
     assert not consumer.session.closing and broker.stats()["slow_consumers_dropped"] == 0
 
 
+def test_publisher_waits_while_a_consumed_queue_is_above_its_high_water() -> None:
+    broker = make_broker(limits={"queue_high_water_messages": 2, "output_high_water_bytes": 1000})
+    consumer = connected(broker)
+    consumer.subscribe("/queue/deep")
+    consumer.session.note_backlog(1001)  # its socket is not draining
+    publisher = connected(broker)
+    publisher.send("".join(f"SEND\ndestination:/queue/deep\n\n{n}\x00" for n in range(4)))
+    assert publisher.session.reading_paused
+    assert broker.stats()["queues"]["/queue/deep"] == 3
+    consumer.session.note_backlog(0)
+    publisher.flush()
+    assert [f.body for f in consumer.frames()] == [b"0", b"1", b"2", b"3"]
+    assert not publisher.session.closing
+
+
 def test_ack_of_an_unknown_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.send("ACK\nid:nothing\n\n\x00")
