@@ -647,6 +647,8 @@ class Session:
         if self._token_deadline is not None and now >= self._token_deadline:
             self.fail("token expired: the connection ends with its token; reconnect with a new one")
             return
+        if self.reading_paused:
+            self._last_input = now  # the broker is not listening, so silence proves nothing
         if self._receive_window and now >= self._last_input + self._receive_window:
             self.fail(
                 f"no heart-beat from the client for {self._receive_window:g} s "

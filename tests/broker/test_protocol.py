@@ -650,6 +650,21 @@ def test_publisher_waits_while_a_topic_subscriber_is_above_high_water() -> None:
     assert [f.body for f in fast.frames()] == [b"b" * 100]
 
 
+def test_publisher_held_back_is_not_closed_for_the_heart_beats_it_could_not_send() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    slow = connected(broker)
+    slow.subscribe("/topic/flood")
+    publisher = Client(broker)
+    publisher.connect(extra="heart-beat:1000,0\n")
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    for _ in range(4):
+        clock.advance(1.0)
+        broker.tick()
+    assert publisher.session.reading_paused and not publisher.session.closing
+
+
 def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_on() -> None:
     clock = Clock()
     broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
