@@ -92,6 +92,9 @@ class Broker:
         self._turns: dict[str, int] = {}
         # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
         self._queue_gates: dict[str, FlowGate] = {}
+        # Subscribers above high water that the message being fanned out reached (each adds
+        # its own gate: see Session.push_message), for its publisher to wait on.
+        self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
         self._authenticator = ConfigAuthenticator(config.users)
 
@@ -224,7 +227,7 @@ class Broker:
 
     def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
         delivered = 0
-        congested = []
+        self.congested_gates = congested = []
         for subscription in self._topics.route(name):
             session = subscription.session
             prefix = subscription.prefix
@@ -232,8 +235,6 @@ class Broker:
                 prefix += message.ack_line
             if session.push_message(prefix, message.tail(session.version)):
                 delivered += 1
-                if session.congested:
-                    congested.append(session.gate)
         self.messages_out += delivered
         return congested
 

@@ -109,7 +109,11 @@ class Session:
         self.subscriptions: dict[str, Subscription] = {}
         self.unacked: dict[str, Delivery] = {}
         self._broker = broker
+        self._store = broker.store
+        self._now = broker.now
         self._limits = limits
+        self._input_held = False  # frames wait in the parser until reading is not paused
+        self._queue_subscriptions = 0
         self._parser = FrameParser(
             max_frame_bytes=limits.max_frame_bytes,
             max_headers=limits.max_headers,
@@ -124,11 +128,13 @@ class Session:
         self._in_flight = 0
         self._backlog = 0
         self._high_water = limits.output_high_water_bytes
+        # Below this (or into empty output) a topic message needs no further checks.
+        self._easy_limit = min(self._high_water, limits.max_output_buffer_bytes)
         self._signalled = False
         # Flow control: since when this session's socket has been above high water with topic
         # messages for it (None: it is not), the publishers that wait for it to drain, and
         # the subscribers this session (as a publisher) waits for.
-        self._congested_at: float | None = None
+        self.congested_since: float | None = None
         self.gate = FlowGate()
         self._waiting_on: dict[FlowGate, None] = {}
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
@@ -171,6 +177,7 @@ class Session:
         return bool(self._waiting_on) or self._used() > self._high_water
 
     def _handle_input(self) -> None:
+        self._input_held = True
         while not self.closing and not self.reading_paused:
             try:
                 frame = self._parser.next_frame()
@@ -178,6 +185,7 @@ class Session:
                 self.fail(str(error))
                 return
             if frame is None:
+                self._input_held = False
                 break
             try:
                 self._handle(frame)
@@ -334,6 +342,7 @@ class Session:
             self, subscription_id, text, destination, ack, prefix, prefetch=prefetch
         )
         self.subscriptions[subscription_id] = subscription
+        self._queue_subscriptions += destination.kind == "queue"
         self._broker.subscribe(subscription)
 
     def _prefetch(self, value: str | None) -> int:
@@ -353,6 +362,7 @@ class Session:
         subscription = self.subscriptions.pop(subscription_id, None)
         if subscription is None:
             raise ProtocolError(f"there is no subscription with id {subscription_id!r}")
+        self._queue_subscriptions -= subscription.parsed.kind == "queue"
         self._broker.unsubscribe(subscription)
         self._release([k for k, d in self.unacked.items() if d.subscription is subscription])
 
@@ -494,29 +504,30 @@ class Session:
         """
         if self.closing:
             return False
-        used = self._used()
+        used = self._pending + self._in_flight + self._backlog
+        if used and used + len(prefix) + len(tail) > self._easy_limit:
+            return self._push_above_high_water(prefix, tail, used, len(prefix) + len(tail))
+        self._push(prefix, tail)
+        return True
+
+    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> bool:
         drop = self._limits.slow_consumer_policy == "drop"
         if drop and used > self._high_water:
             self._broker.messages_dropped += 1
             return False
-        size = len(prefix) + len(tail)
         if used + size > self._limits.max_output_buffer_bytes:
             return self._overflow(used + size)
         self._push(prefix, tail)
-        if not drop and used + size > self._high_water and self._congested_at is None:
-            self._congested_at = self._broker.now()
-            self._reschedule()
+        if not drop and used + size > self._high_water:
+            self._broker.congested_gates.append(self.gate)
+            if self.congested_since is None:
+                self.congested_since = self._broker.now()
+                self._reschedule()
         return True
 
     def push_queued(self, prefix: bytes, tail: bytes) -> None:
         """Queue one queue MESSAGE; the broker gives these only while `has_room()`."""
         self._push(prefix, tail)
-
-    @property
-    def congested(self) -> bool:
-        """Above high water with topic messages: publishers to it wait, and it is cut
-        if its socket does not drain within limits.slow_consumer_grace_seconds."""
-        return self._congested_at is not None
 
     def has_room(self) -> bool:
         """Whether a queue may hand this session another message (credit by output bytes)."""
@@ -542,7 +553,7 @@ class Session:
 
     def _relieve(self) -> None:
         """The socket drained below high water: publishers waiting for it may go on."""
-        self._congested_at = None
+        self.congested_since = None
         self.gate.open()
         self._reschedule()
 
@@ -555,10 +566,12 @@ class Session:
         """Everything queued since the last call, as chunks to write in order; the store
         commits first, so no RECEIPT leaves before what it confirms is on disk."""
         self._signalled = False
-        self._broker.store.commit()
+        if self._store.dirty:
+            self._store.commit()
         if not self._chunks:
             return []
-        self._last_output = self._broker.now()
+        if self._send_interval:
+            self._last_output = self._now()
         chunks = self._chunks
         self._chunks = []
         self._in_flight += self._pending
@@ -570,9 +583,11 @@ class Session:
         and whenever its socket drains: below high water, held work goes on."""
         self._backlog = nbytes
         self._in_flight = 0
+        if not (self.congested_since is not None or self._input_held or self._queue_subscriptions):
+            return  # nothing waits for this session's output to drain (the common case)
         if self.closing or self._used() > self._high_water:
             return
-        if self._congested_at is not None:
+        if self.congested_since is not None:
             self._relieve()
         if self.connected:
             for subscription in list(self.subscriptions.values()):
@@ -613,7 +628,7 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
-        if self._congested_at is not None:
+        if self.congested_since is not None:
             self._relieve()
         for gate in self._waiting_on:
             gate.waiting.pop(self, None)
@@ -621,6 +636,7 @@ class Session:
         for subscription in self.subscriptions.values():
             self._broker.unsubscribe(subscription)
         self.subscriptions.clear()
+        self._queue_subscriptions = 0
         self._release(list(self.unacked))
         self._transactions.clear()
         self._transaction_bytes = 0
@@ -637,7 +653,7 @@ class Session:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
             return
         grace = self._limits.slow_consumer_grace_seconds
-        if self._congested_at is not None and now >= self._congested_at + grace:
+        if self.congested_since is not None and now >= self.congested_since + grace:
             self._cut(
                 f"slow consumer: its socket stayed above limits.output_high_water_bytes="
                 f"{self._high_water} for limits.slow_consumer_grace_seconds={grace:g}; "
@@ -669,8 +685,8 @@ class Session:
             times.append(self._last_output + self._send_interval)
         if self._receive_window:
             times.append(self._last_input + self._receive_window)
-        if self._congested_at is not None:
-            times.append(self._congested_at + self._limits.slow_consumer_grace_seconds)
+        if self.congested_since is not None:
+            times.append(self.congested_since + self._limits.slow_consumer_grace_seconds)
         if self._token_deadline is not None:
             times.append(self._token_deadline)
         self.deadline = min(times) if times else None
