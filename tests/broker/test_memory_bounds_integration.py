@@ -1,4 +1,5 @@
-"""Clients that send much and read nothing cannot grow the broker's memory without bound."""
+"""Clients that send much and read nothing, or send much before they authenticate, cannot
+grow the broker's memory without bound."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Iterator
 import psutil
 import pytest
 from real_broker import BrokerProcess, start_broker
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 MIB = 1024 * 1024
 # RSS a broker may gain while one client pushes hundreds of MiB at it (the limits allow a few
@@ -99,3 +102,21 @@ def test_unauthenticated_clients_sending_huge_connect_frames_get_an_error_naming
     for sock in clients:
         sock.close()
     assert all(b"limits.max_connect_frame_bytes=16384" in reply for reply in replies)
+
+
+def test_websocket_message_larger_than_a_connect_before_connected_is_refused(
+    broker: BrokerProcess,
+) -> None:
+    with ws_connect(broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send("CONNECT\naccept-version:1.2\nhost:/\n" + "x" * 100_000 + "\n\n\x00")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5.0)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def test_websocket_may_send_large_messages_once_connected(broker: BrokerProcess) -> None:
+    with ws_connect(broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+        assert str(ws.recv(timeout=5.0)).startswith("CONNECTED")
+        ws.send("SEND\ndestination:/topic/big\nreceipt:r\n\n" + "x" * MIB + "\x00")
+        assert str(ws.recv(timeout=5.0)).startswith("RECEIPT")
