@@ -191,7 +191,7 @@ class Session:
                 self._handle(frame)
             except (ProtocolError, DestinationError) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
-        if self._broker.store.dirty:
+        if self._store.dirty:
             self._signal_output()  # data_to_send() commits what these frames wrote
 
     def _handle(self, frame: Frame) -> None:
@@ -396,7 +396,7 @@ class Session:
             for key in keys:
                 settled = self.unacked.pop(key)
                 settled.subscription.unacked -= 1
-                self._broker.store.ack(settled.subscription.destination, settled.frame)
+                self._store.ack(settled.subscription.destination, settled.frame)
             self._broker.dispatch(subscription.parsed)
         else:
             self._release(keys)
