@@ -163,6 +163,7 @@ class WsConnection:
         self.peer = f"{host}:{port}"
         self._closer: asyncio.Task[None] | None = None
         self._readable: asyncio.Future[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=lambda: flusher.mark(self)
         )
@@ -191,16 +192,22 @@ class WsConnection:
     async def _until_readable(self) -> None:
         """Take no more messages while the session's reading is paused: websockets then stops
         reading the socket once its small queue (max_queue) is full, as TCP does."""
-        websocket = self.websocket
-        lost = websocket.connection_lost_waiter
+        lost = self.websocket.connection_lost_waiter
         while self.session.reading_paused and not self.session.closing and not lost.done():
-            if websocket.paused:
-                await websocket.drain()  # our own output is above high water
-                self.flush()
-            else:
-                self._readable = asyncio.get_running_loop().create_future()
-                await asyncio.wait((self._readable, lost), return_when=asyncio.FIRST_COMPLETED)
-                self._readable = None
+            self._readable = asyncio.get_running_loop().create_future()
+            await asyncio.wait((self._readable, lost), return_when=asyncio.FIRST_COMPLETED)
+            self._readable = None
+
+    async def _flush_when_drained(self) -> None:
+        """What resume_writing() does for TCP: websockets owns the protocol's flow-control
+        callbacks, so wait on its drain() and tell the session the socket took the bytes."""
+        try:
+            await self.websocket.drain()
+        except Exception:  # the connection is gone with its error, which run() reports
+            return
+        finally:
+            self._drainer = None
+        self.flush()
 
     def flush(self) -> None:
         websocket = self.websocket
@@ -208,6 +215,8 @@ class WsConnection:
             return
         self._write(self.session.data_to_send())
         self.session.note_backlog(websocket.transport.get_write_buffer_size())
+        if websocket.paused and self._drainer is None:
+            self._drainer = asyncio.create_task(self._flush_when_drained())
         if self._readable is not None and not self._readable.done():
             if not self.session.reading_paused:
                 self._readable.set_result(None)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import socket
+import struct
 
 from stomp_bytes import ServerFrame, read_frames
 
@@ -63,3 +66,35 @@ class RawStomp:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def raw_websocket(port: int, *, receive_buffer: int) -> socket.socket:
+    """A STOMP 1.2 WebSocket connection on a bare socket, through its CONNECTED frame: the
+    test decides when (and whether) to read anything after that."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(WAIT_SECONDS)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: v12.stomp\r\n\r\n".encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(4096)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    sock.sendall(
+        ws_message(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+    )
+    received = b""
+    while b"\x00" not in received:
+        received += sock.recv(4096)
+    assert b"CONNECTED" in received, received
+    return sock
+
+
+def ws_message(payload: bytes) -> bytes:
+    """A client text frame with an all-zero mask, so the payload goes as it is."""
+    return struct.pack("!BBQ", 0x81, 0x80 | 127, len(payload)) + b"\0\0\0\0" + payload

@@ -3,14 +3,12 @@ grow the broker's memory without bound."""
 
 from __future__ import annotations
 
-import base64
-import os
 import socket
-import struct
 from collections.abc import Iterator
 
 import psutil
 import pytest
+from raw_stomp import raw_websocket, ws_message
 from real_broker import BrokerProcess, start_broker
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
@@ -31,41 +29,10 @@ def rss(broker: BrokerProcess) -> int:
     return psutil.Process(broker.process.pid).memory_info().rss
 
 
-def websocket_that_never_reads(broker: BrokerProcess) -> socket.socket:
-    """A STOMP 1.2 WebSocket connection with a tiny receive buffer that reads its CONNECTED
-    frame and nothing after."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect(("127.0.0.1", broker.ws_port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-        f"Sec-WebSocket-Protocol: v12.stomp\r\n\r\n".encode()
-    )
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(4096)
-    assert response.startswith(b"HTTP/1.1 101"), response
-    sock.sendall(
-        ws_message(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-    )
-    received = b""
-    while b"\x00" not in received:
-        received += sock.recv(4096)
-    assert b"CONNECTED" in received, received
-    return sock
-
-
-def ws_message(payload: bytes) -> bytes:
-    """A client text frame with an all-zero mask, so the payload goes as it is."""
-    return struct.pack("!BBQ", 0x81, 0x80 | 127, len(payload)) + b"\0\0\0\0" + payload
-
-
 def test_websocket_client_that_never_reads_its_receipts_is_not_read_either(
     broker: BrokerProcess,
 ) -> None:
-    sock = websocket_that_never_reads(broker)
+    sock = raw_websocket(broker.ws_port, receive_buffer=4096)  # reads nothing after CONNECTED
     before = rss(broker)
     acks = b"".join(b"ACK\nid:t-1\nreceipt:%s\n\n\x00" % (b"r" * 8000) for _ in range(16))
     message = ws_message(acks)
