@@ -279,6 +279,8 @@ class Broker:
         if subscription.ack == "auto":
             self.store.ack(text, frame)
         else:
+            if "redelivered" not in frame.headers:
+                self.store.delivered(text, frame)
             session.unacked[message_id] = Delivery(subscription, frame)
             subscription.unacked += 1
             if session.version == "1.2":

@@ -51,6 +51,9 @@ class MemoryStore(QueueStore):
     def ack(self, destination: str, frame: StoredMessage) -> None:
         """Nothing is kept once handed out, so there is nothing to remove."""
 
+    def delivered(self, destination: str, frame: StoredMessage) -> None:
+        """Nothing outlives the process, so nothing needs marking."""
+
     def commit(self) -> None:
         """Nothing to write."""
 
@@ -91,7 +94,8 @@ class SqliteStore(QueueStore):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, "
-            "destination TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL)"
+            "destination TEXT NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, "
+            "delivered INTEGER NOT NULL DEFAULT 0)"
         )
         self._db.execute(
             "CREATE INDEX IF NOT EXISTS messages_by_destination ON messages (destination, id)"
@@ -145,11 +149,15 @@ class SqliteStore(QueueStore):
         ahead = self._ahead[destination]
         if not ahead:
             rows = self._db.execute(
-                "SELECT id, headers, body FROM messages WHERE destination = ? AND id > ? "
-                "ORDER BY id LIMIT ?",
+                "SELECT id, headers, body, delivered FROM messages "
+                "WHERE destination = ? AND id > ? ORDER BY id LIMIT ?",
                 (destination, self._cursor.get(destination, 0), READ_AHEAD),
             )
-            ahead.extend(StoredMessage(json.loads(h), body, key) for key, h, body in rows)
+            for key, headers, body, delivered in rows:
+                message = StoredMessage(json.loads(headers), body, key)
+                if delivered:  # handed out before a crash, never acknowledged
+                    message.headers["redelivered"] = "true"
+                ahead.append(message)
             self._cursor[destination] = ahead[-1].key
         return ahead.popleft()
 
@@ -160,6 +168,10 @@ class SqliteStore(QueueStore):
 
     def ack(self, destination: str, frame: StoredMessage) -> None:
         self._write("DELETE FROM messages WHERE id = ?", (frame.key,))
+
+    def delivered(self, destination: str, frame: StoredMessage) -> None:
+        """Handed to a client-ack subscription: after a crash it comes back `redelivered`."""
+        self._write("UPDATE messages SET delivered = 1 WHERE id = ?", (frame.key,))
 
     def commit(self) -> None:
         """End the open transaction: everything enqueued or acknowledged so far is on disk."""

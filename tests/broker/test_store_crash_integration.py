@@ -14,6 +14,7 @@ from pathlib import Path
 
 from raw_stomp import RawStomp
 from real_broker import BrokerProcess, start_broker
+from stomp_bytes import ServerFrame
 
 KILL_LOOPS = int(os.environ.get("BROKER_KILL_LOOPS", "6"))
 BATCH = 20
@@ -54,7 +55,7 @@ def publish_until_killed(broker: BrokerProcess, run: int, rng: random.Random) ->
     return receipted
 
 
-def drain(broker: BrokerProcess, queue: str) -> list[bytes]:
+def drain(broker: BrokerProcess, queue: str) -> list[ServerFrame]:
     """Every message the queue holds, acknowledged one by one."""
     depth = queue_depth(broker, queue)
     consumer = RawStomp(broker.tcp_port)
@@ -67,7 +68,7 @@ def drain(broker: BrokerProcess, queue: str) -> list[bytes]:
     consumer.send("DISCONNECT\nreceipt:done\n\n\x00")
     assert consumer.next_frame().headers["receipt-id"] == "done"
     consumer.close()
-    return [m.body for m in messages]
+    return messages
 
 
 def test_receipted_messages_survive_kill_9_at_any_moment(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_receipted_messages_survive_kill_9_at_any_moment(tmp_path: Path) -> None
         with start_broker(tmp_path / f"run-{run}", toml=toml) as broker:
             receipted = publish_until_killed(broker, run, rng)
         with start_broker(tmp_path / f"check-{run}", toml=toml) as broker:
-            survivors = set(drain(broker, "/queue/crash"))
+            survivors = {message.body for message in drain(broker, "/queue/crash")}
             assert receipted <= survivors, sorted(receipted - survivors)[:5]
 
 
@@ -98,4 +99,7 @@ def test_delivered_but_unacknowledged_messages_are_redelivered_after_kill_9(
         broker.process.kill()
         broker.process.wait()
     with start_broker(tmp_path / "second", toml=toml) as broker:
-        assert sorted(drain(broker, "/queue/unacked")) == [b"%d" % n for n in range(7)]
+        redelivered = sorted(
+            (m.body, m.headers.get("redelivered")) for m in drain(broker, "/queue/unacked")
+        )
+        assert redelivered == [(b"%d" % n, "true") for n in range(7)]

@@ -61,23 +61,28 @@ def test_empty_body_survives_the_sqlite_store(tmp_path: Path) -> None:
     assert bodies(SqliteStore(tmp_path / "q.sqlite3"), "/queue/q") == [b""]
 
 
-def test_acknowledged_message_is_gone_after_a_crash_and_the_rest_come_back(
+def test_after_a_crash_acked_messages_are_gone_and_delivered_ones_come_back_redelivered(
     tmp_path: Path,
 ) -> None:
     store = Store(kind="sqlite", directory=tmp_path)
     first = make_broker(store=store)
     consumer = Client(first)
     consumer.connect()
-    consumer.subscribe("/queue/durable", ack="client-individual")
+    consumer.send(
+        "SUBSCRIBE\nid:1\ndestination:/queue/durable\nack:client-individual\n"
+        "prefetch-count:3\n\n\x00"
+    )
     publisher = Client(first)
     publisher.connect()
-    for body in ("1", "2", "3"):
+    for body in ("1", "2", "3", "4", "5"):
         publisher.publish("/queue/durable", body)
     frames = consumer.frames()
     consumer.send(f"ACK\nid:{frames[1].headers['ack']}\nreceipt:acked\n\n\x00")
-    assert consumer.frame().headers["receipt-id"] == "acked"
+    # Acknowledging one makes room (prefetch-count:3) for "4"; "5" is never handed out.
+    assert [f.command for f in consumer.frames()] == ["MESSAGE", "RECEIPT"]
     second = make_broker(store=store)  # the first never shuts down: as after kill -9
     survivor = Client(second)
     survivor.connect()
     survivor.subscribe("/queue/durable")
-    assert [f.body for f in survivor.frames()] == [b"1", b"3"]
+    redelivered = [(f.body, f.headers.get("redelivered")) for f in survivor.frames()]
+    assert redelivered == [(b"1", "true"), (b"3", "true"), (b"4", "true"), (b"5", None)]
