@@ -85,6 +85,51 @@ class Delivery:
 class Session:
     """The protocol state of one connection, over TCP or WebSocket alike."""
 
+    # Slots: ten thousand idle sessions each keep 40-odd attributes, which a per-instance
+    # __dict__ (past CPython's 30 shared keys) would hold at ~2 KiB more apiece.
+    __slots__ = (
+        "_backlog",
+        "_broker",
+        "_bytes_before_connect",
+        "_chunks",
+        "_easy_limit",
+        "_high_water",
+        "_in_flight",
+        "_input_held",
+        "_last_input",
+        "_last_output",
+        "_limits",
+        "_now",
+        "_on_output",
+        "_parser",
+        "_pending",
+        "_queue_subscriptions",
+        "_receive_window",
+        "_send_interval",
+        "_signalled",
+        "_store",
+        "_token_deadline",
+        "_transaction_bytes",
+        "_transactions",
+        "_waiting_on",
+        "authority",
+        "close_reason",
+        "closing",
+        "congested_since",
+        "connected",
+        "deadline",
+        "gate",
+        "id",
+        "login",
+        "peer",
+        "subscriptions",
+        "timer_at",
+        "transport",
+        "unacked",
+        "version",
+        "vhost",
+    )
+
     def __init__(
         self,
         broker: Broker,
@@ -135,7 +180,7 @@ class Session:
         # messages for it (None: it is not), the publishers that wait for it to drain, and
         # the subscribers this session (as a publisher) waits for.
         self.congested_since: float | None = None
-        self.gate = FlowGate()
+        self.gate: FlowGate | None = None  # made when first congested: most never are
         self._waiting_on: dict[FlowGate, None] = {}
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
         # when the token expires (monotonic), and the earliest of these deadlines.
@@ -519,6 +564,8 @@ class Session:
             return self._overflow(used + size)
         self._push(prefix, tail)
         if not drop and used + size > self._high_water:
+            if self.gate is None:
+                self.gate = FlowGate()
             self._broker.congested_gates.append(self.gate)
             if self.congested_since is None:
                 self.congested_since = self._broker.now()
@@ -554,7 +601,8 @@ class Session:
     def _relieve(self) -> None:
         """The socket drained below high water: publishers waiting for it may go on."""
         self.congested_since = None
-        self.gate.open()
+        if self.gate is not None:
+            self.gate.open()
         self._reschedule()
 
     def _stop_waiting_on(self, gate: FlowGate) -> None:
