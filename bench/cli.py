@@ -23,6 +23,7 @@ from bench.games import (
     start_services,
 )
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
+from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
 from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
     Latency,
@@ -35,7 +36,10 @@ from bench.workloads import (
     latency,
 )
 
-WORKLOADS = ("memory", "fanout", "topics", "latency", "game")
+BROKER_WORKLOADS = ("memory", "fanout", "topics", "latency")
+# Each on a built-in broker of its own (see bench/queues.py).
+OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable")
+WORKLOADS = (*BROKER_WORKLOADS, *OWN_BROKER_WORKLOADS, "game")
 TRANSPORTS = ("ws", "tcp")
 
 
@@ -50,6 +54,7 @@ class Plan:
     latency_subscribers: int
     latency_rounds: int
     idle_connections: int
+    heartbeat_connections: int  # idle, with 10 s heart-beats
     games: tuple[GameShape, ...]
 
 
@@ -60,9 +65,11 @@ BURST = GameShape("burst", 1, 1000, 2, 5, (0.5, 3.0))
 MANY_GAMES = GameShape("many", 10, 100, 2, 5, (0.5, 3.0))
 FLOOD = GameShape("flood", 1, 1000, 1, 5, (0.0, 1.0))
 GAME_SHAPES = {shape.name: shape for shape in (BURST, MANY_GAMES, FLOOD)}
-FULL = Plan((10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, (BURST, MANY_GAMES, FLOOD))
+FULL = Plan(
+    (10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, 10_000, (BURST, MANY_GAMES, FLOOD)
+)
 QUICK = Plan(
-    (10, 100), 0.5, 10, 10, 100, 20, 1_000, (GameShape("quick", 1, 50, 2, 5, (0.5, 3.0)),)
+    (10, 100), 0.5, 10, 10, 100, 20, 1_000, 1_000, (GameShape("quick", 1, 50, 2, 5, (0.5, 3.0)),)
 )
 
 
@@ -176,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.game:
         plan = replace(plan, games=tuple(GAME_SHAPES[name] for name in dict.fromkeys(args.game)))
-    raise_fd_limit(plan.idle_connections + 1024)
+    raise_fd_limit(max(plan.idle_connections, plan.heartbeat_connections) + 1024)
     # Fork the workers before any event loop exists.
     loadgen = LoadGenerator(args.workers, connections=plan.idle_connections)
     loop = new_event_loop()
@@ -195,8 +202,10 @@ async def _bench(args: argparse.Namespace, plan: Plan, loadgen: LoadGenerator) -
     runs: list[Run] = []
     preamble: list[str] = []
     healthy = True
-    if any(workload != "game" for workload in workloads):
+    if any(workload in BROKER_WORKLOADS for workload in workloads):
         healthy = await _bench_brokers(args, plan, loadgen, workloads, progress, runs, preamble)
+    if own := [workload for workload in workloads if workload in OWN_BROKER_WORKLOADS]:
+        healthy &= await _bench_own_brokers(plan, own, progress, runs)
     if "game" in workloads:
         healthy &= await _bench_games(args, plan, loadgen, progress, runs, preamble)
     games = any(isinstance(run, GameRun) for run in runs)
@@ -261,6 +270,26 @@ async def _bench_brokers(
     started = any(target.name == report.OURS for target in targets)
     ours = [run for run in broker_runs if run.target == report.OURS]
     return started and not any(run.failure or run.lost or run.dropped for run in ours)
+
+
+async def _bench_own_brokers(
+    plan: Plan, workloads: list[str], progress: Progress, runs: list[Run]
+) -> bool:
+    """Issue 8's workloads, each on a fresh built-in broker; False when one failed or lost."""
+    ran: list[Run] = []
+    if "heartbeats" in workloads:
+        progress(f"ours tcp idle CPU, {plan.heartbeat_connections:,} connections ...")
+        ran.append(await idle_heartbeats(plan.heartbeat_connections))
+    if "queue" in workloads:
+        progress("ours tcp queue to one consumer ...")
+        ran.append(await queue_throughput())
+    if "durable" in workloads:
+        progress("ours tcp durable enqueue at depth 0 and deep ...")
+        ran += await durable_enqueue()
+    for run in ran:
+        progress(f"ours {run.transport} {run.workload}: {_summary(run)}")
+    runs += ran
+    return not any(run.failure or run.lost or run.dropped for run in ran)
 
 
 async def _bench_games(
@@ -426,6 +455,8 @@ def _summary(run: Run) -> str:
         )
     elif isinstance(run, Memory):
         text = f"{run.bytes_per_connection / 1024:.1f} KiB per connection"
+    elif isinstance(run, Measure):
+        text = f"{run.value:,.1f} {run.unit} (goal {run.goal}: {'met' if run.met else 'NOT met'})"
     else:
         text = ""
     cpu = (

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from bench.games import GameRun
+from bench.queues import Measure
 from bench.workloads import Latency, Memory, Run, Throughput
 
 OURS = "ours"
@@ -202,6 +203,24 @@ def goals_table(runs: Sequence[Run]) -> str:
     return table(["goal (ours)", "transport", "measured", "met"], rows)
 
 
+def measure_table(runs: Sequence[Measure]) -> str:
+    """Issue 8's figures, each against its goal."""
+    rows = [
+        [
+            run.workload,
+            run.transport,
+            "failed" if run.failure else f"{_number(run.value, 1)} {run.unit}",
+            run.goal,
+            _met(run.met and not run.failure),
+            _loss(run),
+            _number(run.broker_cpu, 1),
+        ]
+        for run in runs
+    ]
+    header = ["workload (ours)", "transport", "measured", "goal", "met", "lost", "broker CPU s"]
+    return table(header, rows)
+
+
 def _met(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 
@@ -339,6 +358,7 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     latency = [run for run in runs if isinstance(run, Latency)]
     memory = [run for run in runs if isinstance(run, Memory)]
     games = [run for run in runs if isinstance(run, GameRun)]
+    measures = [run for run in runs if isinstance(run, Measure)]
     if throughput:
         lines += ["", "## Fan-out: deliveries per second", "", throughput_table(throughput)]
     if latency:
@@ -347,8 +367,11 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     if memory:
         title = "Memory of idle subscribed connections (broker RSS after - before)"
         lines += ["", f"## {title}", "", memory_table(memory)]
-    if any(run.target == OURS for run in runs):
+    if any(run.target == OURS and not isinstance(run, Measure) for run in runs):
         lines += ["", "## Goals (issue 2)", "", goals_table(runs)]
+    if measures:
+        title = "Queues, durable store and idle heart-beats (issue 8), each on its own broker"
+        lines += ["", f"## {title}", "", measure_table(measures)]
     if games:
         title = "Whole games: host's start/next to each player's question_open, answers"
         lines += ["", f"## {title}", "", game_table(games)]

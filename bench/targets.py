@@ -74,9 +74,12 @@ def free_port() -> int:
 class BuiltinBroker:
     """`python -m broker` as a child process on free ports, stopped on exit."""
 
-    def __init__(self, connections: int, *, deflate: bool = False) -> None:
+    def __init__(
+        self, connections: int, *, deflate: bool = False, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self._wanted_fds = connections + 1024
         self._deflate = deflate
+        self._extra_args = extra_args
         self._process: subprocess.Popen[bytes] | None = None
         self.command: list[str] = []
 
@@ -94,6 +97,7 @@ class BuiltinBroker:
             f"{BUILTIN_LOGIN}:{BUILTIN_LOGIN}",
             "--log-level",
             "warning",
+            *self._extra_args,
         ]
         self._process = subprocess.Popen(
             self.command,

@@ -81,19 +81,33 @@ class Limits:
     """Caps that protect the broker; breaking one gets an ERROR frame naming it."""
 
     max_frame_bytes: int = 4 * 1024 * 1024
+    # Before authentication: a CONNECT (with a token as passcode) needs a few KiB.
+    max_connect_frame_bytes: int = 16 * 1024
     max_headers: int = 100
     max_header_bytes: int = 8 * 1024
     max_connections: int = 100_000
     max_subscriptions_per_connection: int = 1_000
     max_queue_messages: int = 100_000
-    max_output_buffer_bytes: int = 1024 * 1024
+    # A consumed queue deeper than this pauses its publishers until its consumers catch up.
+    queue_high_water_messages: int = 10_000
+    # A connection's unsent output above this pauses its queues and the publishers feeding
+    # it topic messages; held above it for the grace period, the subscriber is slow.
+    output_high_water_bytes: int = 1024 * 1024
+    slow_consumer_grace_seconds: float = 5.0
+    # The hard cap: room for one max_frame_bytes message on top of high water.
+    max_output_buffer_bytes: int = 8 * 1024 * 1024
     slow_consumer_policy: str = "disconnect"
+    default_prefetch_count: int = 100
     heartbeat_grace: float = 1.5
+    # What open transactions may hold per connection until COMMIT or ABORT.
+    max_transactions_per_connection: int = 10
+    max_transaction_frames: int = 1_000
+    max_transaction_bytes: int = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Store:
-    """Where queued messages live: `memory`, or `dbm` in `directory` to survive restarts."""
+    """Where queued messages live: `memory`, or `sqlite` in `directory` to survive crashes."""
 
     kind: str = "memory"
     directory: Path | None = None
@@ -119,7 +133,7 @@ class BrokerConfig:
 
 SLOW_CONSUMER_POLICIES = ("disconnect", "drop")
 LISTENERS = ("tcp", "ws")
-STORE_KINDS = ("memory", "dbm")
+STORE_KINDS = ("memory", "sqlite")
 
 
 def parse_address(value: str, *, name: str) -> Listener | None:
@@ -180,6 +194,18 @@ def _http(table: dict[str, Any]) -> Http:
     )
     _no_leftovers(table, "http")
     return http
+
+
+def _checked_limits(limits: Limits) -> Limits:
+    """Refuse limits that contradict each other, such as a frame that can never be sent."""
+    room = limits.max_frame_bytes + limits.output_high_water_bytes
+    if limits.max_output_buffer_bytes < room:
+        raise ConfigError(
+            f"limits.max_output_buffer_bytes={limits.max_output_buffer_bytes} must be at least "
+            f"limits.max_frame_bytes + limits.output_high_water_bytes = {room}, or a subscriber "
+            "below high water could not take one large message"
+        )
+    return limits
 
 
 def load_config(path: Path) -> BrokerConfig:
@@ -275,7 +301,7 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
                 settings[key] = _take(
                     limits,
                     key,
-                    type(default) if key != "heartbeat_grace" else (int, float),
+                    (int, float) if isinstance(default, float) else type(default),
                     "limits",
                 )
                 if (
@@ -289,15 +315,15 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             raise ConfigError(
                 f"limits.slow_consumer_policy: expected one of {', '.join(SLOW_CONSUMER_POLICIES)}"
             )
-        values["limits"] = Limits(**settings)
+        values["limits"] = _checked_limits(Limits(**settings))
     if "store" in data:
         store = dict(_take(data, "store", dict, "config"))
         kind = _take(store, "kind", str, "store") if "kind" in store else "memory"
         if kind not in STORE_KINDS:
             raise ConfigError(f"store.kind: expected one of {', '.join(STORE_KINDS)}, got {kind!r}")
         directory = base / _take(store, "directory", str, "store") if "directory" in store else None
-        if kind == "dbm" and directory is None:
-            raise ConfigError("store.directory: required when store.kind is 'dbm'")
+        if kind == "sqlite" and directory is None:
+            raise ConfigError("store.directory: required when store.kind is 'sqlite'")
         _no_leftovers(store, "store")
         values["store"] = Store(kind=kind, directory=directory)
     _no_leftovers(data, "config")

@@ -6,33 +6,36 @@ comes; nothing here touches a socket or sleeps, so tests drive it with bytes and
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import secrets
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from coilmq.store import QueueStore
-from coilmq.store.dbm import DbmQueue
-from coilmq.store.memory import MemoryQueue
-from coilmq.util.frames import Frame as StoredFrame
-
 from broker.auth import Authority, ConfigAuthenticator, LoginRestricted, PasscodeCheck
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
-from broker.session import TOPIC_ACK_PREFIX, Delivery, ProtocolError, Session, Subscription
+from broker.session import (
+    TOPIC_ACK_PREFIX,
+    Delivery,
+    FlowGate,
+    ProtocolError,
+    Session,
+    Subscription,
+)
+from broker.stores import MemoryStore, SqliteStore, StoredMessage
 from broker.tokens import TokenError, looks_like_token, verify_token
 
 
-def open_store(store: Store) -> QueueStore:
-    """coilmq's memory store, or its DBM store (durable across restarts) in a directory."""
-    if store.kind == "dbm":
+def open_store(store: Store) -> MemoryStore | SqliteStore:
+    """Queues in memory, or in a SQLite file in a directory (durable across crashes)."""
+    if store.kind == "sqlite":
         assert store.directory is not None
         Path(store.directory).mkdir(parents=True, exist_ok=True)
-        # Sync to disk on every operation: a queued message is on disk once it is accepted.
-        return DbmQueue(str(store.directory), checkpoint_operations=0)
-    return MemoryQueue()
+        return SqliteStore(Path(store.directory) / "queues.sqlite3")
+    return MemoryStore()
 
 
 # Runs a passcode check and calls back with its result, on the broker's thread.
@@ -87,11 +90,22 @@ class Broker:
         self._boot = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._sessions: dict[Session, None] = {}
-        self._timed: dict[Session, None] = {}
+        # Timer heap of (deadline, sequence, session): tick() visits only sessions that are
+        # due, whatever the number of idle ones. An entry whose session has since been given
+        # an earlier one (see Session.timer_at) is skipped.
+        self._timers: list[tuple[float, int, Session]] = []
+        self._timer_sequence = itertools.count()
+        self.on_earlier_deadline: Callable[[], object] | None = None
+        self._ticking = False
         self._topics: TopicRouter[Subscription] = TopicRouter()
         self._queues: dict[str, list[Subscription]] = {}
         self._turns: dict[str, int] = {}
-        self._store = open_store(config.store)
+        # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
+        self._queue_gates: dict[str, FlowGate] = {}
+        # Subscribers above high water that the message being fanned out reached (each adds
+        # its own gate: see Session.push_message), for its publisher to wait on.
+        self.congested_gates: list[FlowGate] = []
+        self.store = open_store(config.store)
         self._authenticator = ConfigAuthenticator(config.users)
         self._verifier = verifier or verify_now
 
@@ -116,7 +130,7 @@ class Broker:
             )
             return session
         self._sessions[session] = None
-        self._timed[session] = None
+        self.schedule(session)
         return session
 
     def sessions(self) -> list[Session]:
@@ -125,14 +139,20 @@ class Broker:
     def forget(self, session: Session) -> None:
         """Called by a session that has closed."""
         self._sessions.pop(session, None)
-        self._timed.pop(session, None)
 
     def schedule(self, session: Session) -> None:
-        """A session's `deadline` changed; only sessions with one are looked at by tick()."""
-        if session.deadline is None:
-            self._timed.pop(session, None)
-        elif session in self._sessions:
-            self._timed[session] = None
+        """A session's `deadline` changed: make sure tick() visits it no later than that.
+        `on_earlier_deadline` (the server's timer) hears when the next deadline moves up."""
+        deadline = session.deadline
+        if deadline is None or session not in self._sessions:
+            return
+        if session.timer_at is not None and session.timer_at <= deadline:
+            return  # its entry fires no later; on_timer reschedules then
+        earlier = not self._timers or deadline < self._timers[0][0]
+        session.timer_at = deadline
+        heapq.heappush(self._timers, (deadline, next(self._timer_sequence), session))
+        if earlier and not self._ticking and self.on_earlier_deadline is not None:
+            self.on_earlier_deadline()
 
     def authenticate(
         self, *, login: str | None, passcode: str | None, vhost: str
@@ -205,11 +225,13 @@ class Broker:
         if not subscribers:
             self._queues.pop(destination.name, None)
             self._turns.pop(destination.name, None)
+            self._open_gate(destination.name)
 
     def publish(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
-    ) -> None:
-        """Route one SEND: to every topic subscriber, or into the queue's store."""
+    ) -> list[FlowGate]:
+        """Route one SEND: to every topic subscriber, or into the queue's store; returns what
+        the publisher must wait for (subscribers or a queue above high water)."""
         self.messages_in += 1
         kind = TOPIC_ACK_PREFIX if destination.kind == "topic" else "q-"
         message_id = f"{kind}{self._boot}-{next(self._ids)}"
@@ -220,18 +242,24 @@ class Broker:
             ("content-length", str(len(body))),
         ]
         if destination.kind == "topic":
-            self._fan_out(destination.name, TopicMessage(message_id, headers, body))
-            return
-        if self._store.size(text) >= self.config.limits.max_queue_messages:
+            return self._fan_out(destination.name, TopicMessage(message_id, headers, body))
+        if self.store.size(text) >= self.config.limits.max_queue_messages:
             raise ProtocolError(
                 f"{text} is full: it holds limits.max_queue_messages="
                 f"{self.config.limits.max_queue_messages} messages"
             )
-        self._store.enqueue(text, StoredFrame("MESSAGE", headers=dict(headers), body=body))
+        self.store.enqueue(text, StoredMessage(dict(headers), body))
         self.dispatch(destination)
+        gate = self._queue_gates.get(destination.name)
+        if gate is None and self.store.size(text) > self.config.limits.queue_high_water_messages:
+            if destination.name not in self._queues:
+                return []  # nobody consumes it: it fills up to max_queue_messages
+            gate = self._queue_gates[destination.name] = FlowGate()
+        return [] if gate is None else [gate]
 
-    def _fan_out(self, name: str, message: TopicMessage) -> None:
+    def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
         delivered = 0
+        self.congested_gates = congested = []
         for subscription in self._topics.route(name):
             session = subscription.session
             prefix = subscription.prefix
@@ -240,6 +268,7 @@ class Broker:
             if session.push_message(prefix, message.tail(session.version)):
                 delivered += 1
         self.messages_out += delivered
+        return congested
 
     def dispatch(self, destination: Destination) -> None:
         """Hand queued messages to the queue's subscribers in turn, while they have room."""
@@ -249,52 +278,78 @@ class Broker:
         if not subscribers:
             return
         text = f"/queue/{destination.name}"
-        while self._store.has_frames(text):
+        while self.store.has_frames(text):
             subscription = self._next_with_room(destination.name, subscribers)
             if subscription is None:
-                return
-            frame = self._store.dequeue(text)
-            self._deliver(subscription, frame)
+                break
+            frame = self.store.dequeue(text)
+            self._deliver(subscription, text, frame)
+        if self.store.size(text) <= self.config.limits.queue_high_water_messages:
+            self._open_gate(destination.name)
+
+    def _open_gate(self, name: str) -> None:
+        gate = self._queue_gates.pop(name, None)
+        if gate is not None:
+            gate.open()
 
     def _next_with_room(self, name: str, subscribers: list[Subscription]) -> Subscription | None:
         turn = self._turns.get(name, 0)
         for offset in range(len(subscribers)):
             subscription = subscribers[(turn + offset) % len(subscribers)]
-            if subscription.session.has_room():
+            if subscription.session.has_room() and (
+                subscription.ack == "auto" or subscription.unacked < subscription.prefetch
+            ):
                 self._turns[name] = turn + offset + 1
                 return subscription
         return None
 
-    def _deliver(self, subscription: Subscription, frame: StoredFrame) -> None:
+    def _deliver(self, subscription: Subscription, text: str, frame: StoredMessage) -> None:
         session = subscription.session
         message_id = frame.headers["message-id"]
         headers = list(frame.headers.items())
         prefix = subscription.prefix
-        if subscription.ack != "auto":
+        if subscription.ack == "auto":
+            self.store.ack(text, frame)
+        else:
+            if "redelivered" not in frame.headers:
+                self.store.delivered(text, frame)
             session.unacked[message_id] = Delivery(subscription, frame)
+            subscription.unacked += 1
             if session.version == "1.2":
                 prefix += f"ack:{message_id}\n".encode()
         tail = b"".join((encode_headers(headers, session.version), b"\n", frame.body, b"\x00"))
-        session.push_message(prefix, tail)
+        session.push_queued(prefix, tail)
         self.messages_out += 1
 
-    def requeue(self, destination: Destination, frame: StoredFrame) -> None:
+    def requeue(self, destination: Destination, frame: StoredMessage) -> None:
         """A message that was NACKed or whose session left goes back for redelivery."""
         frame.headers["redelivered"] = "true"
-        self._store.requeue(f"/queue/{destination.name}", frame)
+        self.store.requeue(f"/queue/{destination.name}", frame)
         self.dispatch(destination)
 
     # Time
 
     def next_deadline(self) -> float | None:
-        """When tick() next has something to do (heart-beats, CONNECT timeouts), if ever."""
-        return min((s.deadline for s in self._timed if s.deadline is not None), default=None)
+        """When tick() next has something to do (heart-beats, timeouts), if ever."""
+        return self._timers[0][0] if self._timers else None
 
-    def tick(self) -> None:
+    def tick(self) -> int:
+        """Run the timers that are due; returns how many sessions it visited."""
         now = self.now()
-        for session in list(self._timed):
-            if session.deadline is not None and session.deadline <= now:
-                session.on_timer(now)
+        visited = 0
+        self._ticking = True
+        try:
+            while self._timers and self._timers[0][0] <= now:
+                at, _, session = heapq.heappop(self._timers)
+                if session.timer_at != at:
+                    continue
+                session.timer_at = None
+                if session in self._sessions:
+                    visited += 1
+                    session.on_timer(now)
+        finally:
+            self._ticking = False
+        return visited
 
     # Operations
 
@@ -313,15 +368,15 @@ class Broker:
             "messages_out": self.messages_out,
             "slow_consumers_dropped": self.slow_consumers_dropped,
             "messages_dropped": self.messages_dropped,
-            "queues": self._queue_sizes(self._store.destinations()),
+            "queues": self._queue_sizes(self.store.destinations()),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
 
     def _queue_sizes(self, destinations: Iterable[str]) -> dict[str, int]:
-        return {text: self._store.size(text) for text in sorted(destinations)}
+        return {text: self.store.size(text) for text in sorted(destinations)}
 
     def shutdown(self, reason: str = "broker shutting down") -> None:
         """Tell every client, put unacknowledged messages back, and flush the store."""
         for session in list(self._sessions):
             session.fail(reason)
-        self._store.close()
+        self.store.close()

@@ -36,7 +36,8 @@ log = logging.getLogger("broker")
 
 # Highest version first: a client offering several gets the highest.
 SUBPROTOCOLS = [Subprotocol("v12.stomp"), Subprotocol("v11.stomp"), Subprotocol("v10.stomp")]
-TICK_CAP_SECONDS = 1.0
+# Timers due within this of each other run in one tick: heart-beats need no finer grain.
+TIMER_SLACK_SECONDS = 0.01
 OP_TEXT, OP_BINARY = 0x1, 0x2
 LINGER_SECONDS = 2.0
 
@@ -82,11 +83,16 @@ class TcpConnection(asyncio.Protocol):
         self._flusher = flusher
         self._transport: asyncio.Transport | None = None
         self._lingering = False
+        self._reading_paused = False
         self.session: Session | None = None
         self.peer = "?"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        # Above the session's high water the transport calls pause_writing(), and
+        # resume_writing() once drained, which tells the session (see flush()).
+        high_water = self._broker.config.limits.output_high_water_bytes
+        self._transport.set_write_buffer_limits(high=high_water, low=high_water // 4)
         host, port = self._transport.get_extra_info("peername")[:2]
         self.peer = f"{host}:{port}"
         self._connections.add(self)
@@ -105,7 +111,21 @@ class TcpConnection(asyncio.Protocol):
             transport.writelines(chunks)
         self.session.note_backlog(transport.get_write_buffer_size())
         if self.session.closing and not self._lingering:
+            # Input held back until now may have ended the session with a last frame.
+            transport.writelines(self.session.data_to_send())
             self._close_gently()
+        self._follow_session_reading()
+
+    def _follow_session_reading(self) -> None:
+        """Read from the socket only while the session can take frames (see reading_paused)."""
+        assert self._transport is not None and self.session is not None
+        paused = self.session.reading_paused and not self.session.closing
+        if paused != self._reading_paused and not self._transport.is_closing():
+            self._reading_paused = paused
+            if paused:
+                self._transport.pause_reading()
+            else:
+                self._transport.resume_reading()
 
     def _close_gently(self) -> None:
         """Half-close and drop further input for a while, so unread bytes from the peer do
@@ -123,15 +143,11 @@ class TcpConnection(asyncio.Protocol):
         if self._lingering:
             return
         self.session.receive_data(data)
-
-    def pause_writing(self) -> None:
-        """The peer is not taking our bytes: stop reading what it sends until it does."""
-        assert self._transport is not None
-        self._transport.pause_reading()
+        self._follow_session_reading()
 
     def resume_writing(self) -> None:
-        assert self._transport is not None
-        self._transport.resume_reading()
+        """The socket drained: tell the session, which may take input and messages again."""
+        self.flush()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connections.discard(self)
@@ -153,9 +169,14 @@ class WsConnection:
         host, port = websocket.remote_address[:2]
         self.peer = f"{host}:{port}"
         self._closer: asyncio.Task[None] | None = None
+        self._readable: asyncio.Future[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=lambda: flusher.mark(self)
         )
+        # Until CONNECT succeeds a message may be only as large as a CONNECT frame may be.
+        self._max_message_bytes = broker.config.limits.max_frame_bytes + 1024
+        websocket.protocol.max_message_size = broker.config.limits.max_connect_frame_bytes + 1024
 
     async def run(self) -> None:
         log.info("opened ws %s subprotocol=%s", self.peer, self.websocket.subprotocol)
@@ -164,6 +185,11 @@ class WsConnection:
             async for message in self.websocket:
                 data = message.encode() if isinstance(message, str) else message
                 self.session.receive_data(data)
+                # Once a CONNECT has come: while its passcode is checked the session bounds
+                # what it buffers, and the client may send the frames that follow it.
+                if self.session.connected or self.session.verifying:
+                    self.websocket.protocol.max_message_size = self._max_message_bytes
+                await self._until_readable()
         except ConnectionClosed as error:
             reason = str(error)
         finally:
@@ -172,20 +198,49 @@ class WsConnection:
             if self._closer is not None:
                 await self._closer
 
+    async def _until_readable(self) -> None:
+        """Take no more messages while the session's reading is paused: websockets then stops
+        reading the socket once its small queue (max_queue) is full, as TCP does."""
+        lost = self.websocket.connection_lost_waiter
+        while self.session.reading_paused and not self.session.closing and not lost.done():
+            self._readable = asyncio.get_running_loop().create_future()
+            await asyncio.wait((self._readable, lost), return_when=asyncio.FIRST_COMPLETED)
+            self._readable = None
+
+    async def _flush_when_drained(self) -> None:
+        """What resume_writing() does for TCP: websockets owns the protocol's flow-control
+        callbacks, so wait on its drain() and tell the session the socket took the bytes."""
+        try:
+            await self.websocket.drain()
+        except Exception:  # the connection is gone with its error, which run() reports
+            return
+        finally:
+            self._drainer = None
+        self.flush()
+
     def flush(self) -> None:
         websocket = self.websocket
         if websocket.protocol.state is not State.OPEN or self._closer is not None:
             return
-        chunks = self.session.data_to_send()
-        if chunks:
-            # One unmasked, uncompressed data frame, its header written ahead of the shared
-            # message bytes: no copy of the payload per connection.
-            opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
-            websocket.transport.writelines([_frame_header(opcode, sum(map(len, chunks))), *chunks])
+        self._write(self.session.data_to_send())
         self.session.note_backlog(websocket.transport.get_write_buffer_size())
+        if websocket.paused and self._drainer is None:
+            self._drainer = asyncio.create_task(self._flush_when_drained())
+        if self._readable is not None and not self._readable.done():
+            if not self.session.reading_paused:
+                self._readable.set_result(None)
         if self.session.closing:
+            self._write(self.session.data_to_send())  # what held input ended with
             reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
             self._closer = asyncio.create_task(websocket.close(1000, reason))
+
+    def _write(self, chunks: list[bytes]) -> None:
+        """One unmasked, uncompressed data frame, its header written ahead of the shared
+        message bytes: no copy of the payload per connection."""
+        if chunks:
+            opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
+            header = _frame_header(opcode, sum(map(len, chunks)))
+            self.websocket.transport.writelines([header, *chunks])
 
 
 def _frame_header(opcode: int, length: int) -> bytes:
@@ -248,7 +303,8 @@ class BrokerServer:
         self._tcp_server: asyncio.Server | None = None
         self._ws_server: Server | None = None
         self._flusher = Flusher()
-        self._ticker: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
 
     def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
         future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
@@ -283,7 +339,7 @@ class BrokerServer:
                 port,
             )
         if self.config.ws is not None:
-            limit = self.config.limits.max_output_buffer_bytes
+            limit = self.config.limits.output_high_water_bytes
             allowed_origins = self.config.http.allowed_origins
             # None in the list takes a request without Origin: only browsers send one.
             origins = [*allowed_origins, None] if allowed_origins else None
@@ -298,6 +354,8 @@ class BrokerServer:
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
                 write_limit=limit,
+                # Messages websockets reads ahead while the session's reading is paused.
+                max_queue=4,
                 # Browsers offer permessage-deflate; accepting it would triple the memory of an
                 # idle connection and double the CPU per delivery (see README, Benchmarks).
                 compression=None,
@@ -322,15 +380,26 @@ class BrokerServer:
                 "refused; add --user LOGIN:PASSCODE, --allow-anonymous "
                 "or a [[users]] table in --config"
             )
-        self._ticker = asyncio.create_task(self._tick_forever())
+        self.broker.on_earlier_deadline = self._arm_timer
+        self._arm_timer()
 
-    async def _tick_forever(self) -> None:
-        """One heart-beat task for the whole process, not a timer per connection."""
-        while True:
-            deadline = self.broker.next_deadline()
-            delay = TICK_CAP_SECONDS if deadline is None else deadline - time.monotonic()
-            await asyncio.sleep(min(max(delay, 0.0), TICK_CAP_SECONDS))
-            self.broker.tick()
+    def _arm_timer(self) -> None:
+        """One loop timer for the whole process, set for the broker's next deadline, so an
+        idle broker sleeps until a heart-beat is due."""
+        deadline = self.broker.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = None, deadline
+        if deadline is not None:
+            delay = max(deadline - time.monotonic(), 0.0) + TIMER_SLACK_SECONDS
+            self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, None
+        self.broker.tick()
+        self._arm_timer()
 
     async def _process_request(
         self, connection: ServerConnection, request: Request
@@ -421,8 +490,9 @@ class BrokerServer:
             self._tcp_server.close()
         if self._ws_server is not None:
             self._ws_server.close(close_connections=False)
-        if self._ticker is not None:
-            self._ticker.cancel()
+        self.broker.on_earlier_deadline = None
+        if self._timer is not None:
+            self._timer.cancel()
         self.broker.shutdown()
         self._hasher.shutdown(wait=False, cancel_futures=True)
         self._flusher.flush_all()

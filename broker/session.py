@@ -1,9 +1,11 @@
 """One client connection's STOMP state machine: bytes in, bytes out, no I/O.
 
 A transport feeds `receive_data()`, writes what `data_to_send()` returns whenever
-`on_output` fires, reports its own unsent bytes with `note_backlog()`, and closes the socket
-once `closing` is true and the output is written. Routing between sessions is the broker's
-(`broker.core`); everything one client may or may not do is decided here.
+`on_output` fires, reports its own unsent bytes with `note_backlog()` after each write and
+whenever its socket drains, stops reading from the socket while `reading_paused` is true,
+and closes the socket once `closing` is true and the output is written. Routing between
+sessions is the broker's (`broker.core`); everything one client may or may not do is decided
+here.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from coilmq.util.frames import Frame as StoredFrame
 
 from broker.auth import Authority
 from broker.destinations import Destination, DestinationError, parse_destination
@@ -25,6 +25,7 @@ from broker.frames import (
     encode_frame,
     encode_headers,
 )
+from broker.stores import StoredMessage
 
 if TYPE_CHECKING:
     from broker.core import Broker
@@ -46,6 +47,26 @@ class ProtocolError(Exception):
     """A frame the broker refuses; the message goes into the ERROR frame."""
 
 
+class FlowGate:
+    """What publishers wait for before they are read again: a subscriber whose socket is above
+    high water, or a queue that holds more than its consumers take (RabbitMQ's flow control).
+    """
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting: dict[Session, None] = {}
+
+    def hold(self, publisher: Session) -> None:
+        self.waiting[publisher] = None
+        publisher._waiting_on[self] = None
+
+    def open(self) -> None:
+        waiting, self.waiting = self.waiting, {}
+        for publisher in waiting:
+            publisher._stop_waiting_on(self)
+
+
 @dataclass(eq=False, slots=True)
 class Subscription:
     """One SUBSCRIBE of one session; `prefix` is its MESSAGE header lines, encoded once."""
@@ -56,6 +77,9 @@ class Subscription:
     parsed: Destination
     ack: str
     prefix: bytes
+    # Client-ack queue messages this subscription may hold unacknowledged (its credit).
+    prefetch: int = 0
+    unacked: int = 0
 
 
 @dataclass(slots=True)
@@ -63,11 +87,57 @@ class Delivery:
     """A queued message handed to a client-ack subscription and not yet acknowledged."""
 
     subscription: Subscription
-    frame: StoredFrame
+    frame: StoredMessage
 
 
 class Session:
     """The protocol state of one connection, over TCP or WebSocket alike."""
+
+    # Slots: ten thousand idle sessions each keep 40-odd attributes, which a per-instance
+    # __dict__ (past CPython's 30 shared keys) would hold at ~2 KiB more apiece.
+    __slots__ = (
+        "_backlog",
+        "_broker",
+        "_bytes_before_connect",
+        "_chunks",
+        "_easy_limit",
+        "_high_water",
+        "_in_flight",
+        "_input_held",
+        "_last_input",
+        "_last_output",
+        "_limits",
+        "_now",
+        "_on_output",
+        "_parser",
+        "_pending",
+        "_queue_subscriptions",
+        "_receive_window",
+        "_send_interval",
+        "_signalled",
+        "_store",
+        "_token_deadline",
+        "_transaction_bytes",
+        "_transactions",
+        "_waiting_on",
+        "authority",
+        "close_reason",
+        "closing",
+        "congested_since",
+        "connected",
+        "deadline",
+        "gate",
+        "id",
+        "login",
+        "peer",
+        "subscriptions",
+        "timer_at",
+        "transport",
+        "unacked",
+        "verifying",
+        "version",
+        "vhost",
+    )
 
     def __init__(
         self,
@@ -95,34 +165,53 @@ class Session:
         self.subscriptions: dict[str, Subscription] = {}
         self.unacked: dict[str, Delivery] = {}
         self._broker = broker
+        self._store = broker.store
+        self._now = broker.now
         self._limits = limits
+        self._input_held = False  # frames wait in the parser until reading is not paused
+        self._queue_subscriptions = 0
         self._parser = FrameParser(
             max_frame_bytes=limits.max_frame_bytes,
             max_headers=limits.max_headers,
             max_header_bytes=limits.max_header_bytes,
         )
         self._transactions: dict[str, list[Frame]] = {}
+        self._transaction_bytes = 0  # held by all open transactions together
+        self._bytes_before_connect = 0
         self._on_output = on_output
         self._chunks: list[bytes] = []
         self._pending = 0
         self._in_flight = 0
         self._backlog = 0
+        self._high_water = limits.output_high_water_bytes
+        # Below this (or into empty output) a topic message needs no further checks.
+        self._easy_limit = min(self._high_water, limits.max_output_buffer_bytes)
         self._signalled = False
+        # Flow control: since when this session's socket has been above high water with topic
+        # messages for it (None: it is not), the publishers that wait for it to drain, and
+        # the subscribers this session (as a publisher) waits for.
+        self.congested_since: float | None = None
+        self.gate: FlowGate | None = None  # made when first congested: most never are
+        self._waiting_on: dict[FlowGate, None] = {}
+        # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
+        # when the token expires (monotonic), and the earliest of these deadlines.
         self._send_interval = 0.0
         self._receive_window = 0.0
-        self._next_send_check = 0.0
-        self._next_receive_check = 0.0
-        self._sent_since_check = False
-        self._received_since_check = False
+        self._last_output = now
+        self._last_input = now
+        self._token_deadline: float | None = None
         self.deadline: float | None = now + CONNECT_TIMEOUT_SECONDS
+        # The deadline of this session's entry in the broker's timer heap (None: no entry).
+        self.timer_at: float | None = None
 
     # Bytes in
 
     def receive_data(self, data: bytes) -> None:
-        """Parse and act on every complete frame in `data`; an error ends the session."""
+        """Parse and act on the complete frames in `data` until `reading_paused`; the rest
+        waits in the parser until the session can take it. An error ends the session."""
         if self.closing:
             return
-        self._received_since_check = True
+        self._last_input = self._broker.now()
         self._parser.feed(data)
         if self.verifying and self._parser.buffered > self._limits.max_frame_bytes:
             # Nothing is parsed while the passcode is checked, so nothing else bounds this.
@@ -131,22 +220,45 @@ class Session:
                 "before the CONNECT was answered"
             )
             return
-        self._process_frames()
+        self._handle_input()
+        # Until a CONNECT has come (a CONNECT being verified is bounded above).
+        if not self.connected and not self.verifying and not self.closing:
+            self._bytes_before_connect += len(data)
+            if self._bytes_before_connect > self._limits.max_connect_frame_bytes:
+                self.fail(self._connect_too_large())
 
-    def _process_frames(self) -> None:
-        """Act on the parsed frames, until a CONNECT waits for its passcode check."""
-        while not self.closing and not self.verifying:
+    def _connect_too_large(self) -> str:
+        return (
+            f"CONNECT frame is larger than limits.max_connect_frame_bytes="
+            f"{self._limits.max_connect_frame_bytes} (the frame limit before authentication)"
+        )
+
+    @property
+    def reading_paused(self) -> bool:
+        """True while this client must wait: its own output is above high water, or it
+        publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
+        """
+        return bool(self._waiting_on) or self._used() > self._high_water
+
+    def _handle_input(self) -> None:
+        """Act on the parsed frames, until the session must wait: reading is paused, or a
+        CONNECT waits for its passcode check."""
+        self._input_held = True
+        while not self.closing and not self.reading_paused and not self.verifying:
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:
                 self.fail(str(error))
                 return
             if frame is None:
-                return
+                self._input_held = False
+                break
             try:
                 self._handle(frame)
             except (ProtocolError, DestinationError) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
+        if self._store.dirty:
+            self._signal_output()  # data_to_send() commits what these frames wrote
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
@@ -164,7 +276,7 @@ class Session:
         if transaction is not None and command in ("SEND", "ACK", "NACK"):
             if command == "SEND":
                 self._permitted_send(frame)
-            self._transaction(transaction, command).append(frame)
+            self._hold(transaction, frame)
         else:
             self._HANDLERS[command](self, frame)
         receipt = frame.headers.get("receipt")
@@ -172,6 +284,8 @@ class Session:
             self.send_frame("RECEIPT", [("receipt-id", receipt)])
 
     def _connect(self, frame: Frame) -> None:
+        if _frame_size(frame) > self._limits.max_connect_frame_bytes:
+            raise ProtocolError(self._connect_too_large())
         headers = frame.headers
         offered = [v.strip() for v in headers.get("accept-version", "1.0").split(",")]
         common = [version for version in VERSIONS if version in offered]
@@ -204,7 +318,7 @@ class Session:
             except ProtocolError as error:
                 self.fail(str(error), receipt=receipt)
                 return
-            self._process_frames()
+            self._handle_input()
 
         self._broker.verify(credentials, checked)
 
@@ -213,6 +327,10 @@ class Session:
         client_send, client_receive = heartbeat
         self.authority = authority
         self.login = authority.login
+        if authority.expires_at is not None:
+            self._token_deadline = self._broker.now() + (
+                authority.expires_at - self._broker.wall_time()
+            )
         self.connected = True
         server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
         self._start_heartbeats(
@@ -240,12 +358,8 @@ class Session:
         return parts[0], parts[1]
 
     def _start_heartbeats(self, *, send_ms: int, receive_ms: int) -> None:
-        now = self._broker.now()
         self._send_interval = send_ms / 1000
         self._receive_window = receive_ms / 1000 * self._limits.heartbeat_grace
-        self._next_send_check = now + self._send_interval / 2
-        self._next_receive_check = now + self._receive_window
-        self._received_since_check = False  # the window starts with the CONNECT frame
         self._reschedule()
 
     def _disconnect(self, frame: Frame) -> None:
@@ -283,7 +397,9 @@ class Session:
             for name, value in frame.headers.items()
             if name not in RESERVED_MESSAGE_HEADERS
         ]
-        self._broker.publish(destination, text, headers, frame.body)
+        for gate in self._broker.publish(destination, text, headers, frame.body):
+            if gate is not self.gate:
+                gate.hold(self)
 
     def _subscribe(self, frame: Frame) -> None:
         text, destination = self._destination(frame)
@@ -304,15 +420,27 @@ class Session:
             raise ProtocolError(f"ack mode {ack!r} is unknown: use {', '.join(ACK_MODES)}")
         if destination.kind == "queue" and destination.is_pattern:
             raise ProtocolError(f"cannot SUBSCRIBE to {text}: wildcards are for /topic/ only")
+        prefetch = self._prefetch(frame.headers.get("prefetch-count"))
         self._check_token()
         assert self.authority is not None
         if not self.authority.may_read(text):
             raise ProtocolError(f"access refused: {self.login!r} may not subscribe to {text}")
         id_header = [] if "id" not in frame.headers else [("subscription", subscription_id)]
         prefix = b"MESSAGE\n" + encode_headers(id_header, self.version)
-        subscription = Subscription(self, subscription_id, text, destination, ack, prefix)
+        subscription = Subscription(
+            self, subscription_id, text, destination, ack, prefix, prefetch=prefetch
+        )
         self.subscriptions[subscription_id] = subscription
+        self._queue_subscriptions += destination.kind == "queue"
         self._broker.subscribe(subscription)
+
+    def _prefetch(self, value: str | None) -> int:
+        """How many client-ack queue messages a subscription may hold unacknowledged."""
+        if value is None:
+            return self._limits.default_prefetch_count
+        if not value.isdigit() or int(value) == 0:
+            raise ProtocolError(f"prefetch-count must be a positive whole number, got {value!r}")
+        return int(value)
 
     def _unsubscribe(self, frame: Frame) -> None:
         subscription_id = frame.headers.get("id")
@@ -323,6 +451,7 @@ class Session:
         subscription = self.subscriptions.pop(subscription_id, None)
         if subscription is None:
             raise ProtocolError(f"there is no subscription with id {subscription_id!r}")
+        self._queue_subscriptions -= subscription.parsed.kind == "queue"
         self._broker.unsubscribe(subscription)
         self._release([k for k, d in self.unacked.items() if d.subscription is subscription])
 
@@ -354,7 +483,9 @@ class Session:
                     break
         if settle:
             for key in keys:
-                del self.unacked[key]
+                settled = self.unacked.pop(key)
+                settled.subscription.unacked -= 1
+                self._store.ack(settled.subscription.destination, settled.frame)
             self._broker.dispatch(subscription.parsed)
         else:
             self._release(keys)
@@ -363,35 +494,56 @@ class Session:
         """Give unacknowledged messages back to their queues for redelivery."""
         for key in keys:
             delivery = self.unacked.pop(key)
+            delivery.subscription.unacked -= 1
             self._broker.requeue(delivery.subscription.parsed, delivery.frame)
 
     def _transaction(self, name: str, command: str) -> list[Frame]:
         frames = self._transactions.get(name)
         if frames is None:
             raise ProtocolError(f"{command} names transaction {name!r}, which was not begun")
-        if len(frames) >= self._limits.max_queue_messages:
+        return frames
+
+    def _hold(self, name: str, frame: Frame) -> None:
+        """Keep a frame for COMMIT, within the limits on what transactions may pin."""
+        frames = self._transaction(name, frame.command)
+        limits = self._limits
+        if len(frames) >= limits.max_transaction_frames:
             raise ProtocolError(
                 f"transaction {name!r} holds too many frames "
-                f"(limits.max_queue_messages={self._limits.max_queue_messages})"
+                f"(limits.max_transaction_frames={limits.max_transaction_frames})"
             )
+        size = _frame_size(frame)
+        if self._transaction_bytes + size > limits.max_transaction_bytes:
+            raise ProtocolError(
+                f"open transactions hold too many bytes "
+                f"(limits.max_transaction_bytes={limits.max_transaction_bytes})"
+            )
+        self._transaction_bytes += size
+        frames.append(frame)
+
+    def _end_transaction(self, name: str, command: str) -> list[Frame]:
+        frames = self._transaction(name, command)
+        del self._transactions[name]
+        self._transaction_bytes -= sum(map(_frame_size, frames))
         return frames
 
     def _begin(self, frame: Frame) -> None:
         name = self._transaction_header(frame)
         if name in self._transactions:
             raise ProtocolError(f"transaction {name!r} is already in progress")
+        limit = self._limits.max_transactions_per_connection
+        if len(self._transactions) >= limit:
+            raise ProtocolError(
+                f"too many open transactions (limits.max_transactions_per_connection={limit})"
+            )
         self._transactions[name] = []
 
     def _commit(self, frame: Frame) -> None:
-        name = self._transaction_header(frame)
-        for held in self._transaction(name, "COMMIT"):
+        for held in self._end_transaction(self._transaction_header(frame), "COMMIT"):
             self._HANDLERS[held.command](self, held)
-        del self._transactions[name]
 
     def _abort(self, frame: Frame) -> None:
-        name = self._transaction_header(frame)
-        self._transaction(name, "ABORT")
-        del self._transactions[name]
+        self._end_transaction(self._transaction_header(frame), "ABORT")
 
     @staticmethod
     def _transaction_header(frame: Frame) -> str:
@@ -420,7 +572,6 @@ class Session:
     def _push(self, *chunks: bytes) -> None:
         self._chunks.extend(chunks)
         self._pending += sum(map(len, chunks))
-        self._sent_since_check = True
         self._signal_output()
 
     def _signal_output(self) -> None:
@@ -429,40 +580,90 @@ class Session:
             self._signalled = True
             self._on_output()
 
+    def _used(self) -> int:
+        """Output bytes not yet on the wire: queued here, handed over, or in the transport."""
+        return self._pending + self._in_flight + self._backlog
+
     def push_message(self, prefix: bytes, tail: bytes) -> bool:
-        """Queue one MESSAGE; False if this session cannot take it (see slow_consumer_policy)."""
+        """Queue one topic MESSAGE; False if this session cannot take it.
+
+        Above high water the message is still queued (the publisher is then paused, see
+        `reading_paused`) unless `slow_consumer_policy` is `drop`; past
+        `max_output_buffer_bytes` the session is cut (or, with `drop`, the message skipped).
+        """
         if self.closing:
             return False
         used = self._pending + self._in_flight + self._backlog
-        if used and used + len(prefix) + len(tail) > self._limits.max_output_buffer_bytes:
-            return self._overflow(used)
+        if used and used + len(prefix) + len(tail) > self._easy_limit:
+            return self._push_above_high_water(prefix, tail, used, len(prefix) + len(tail))
         self._push(prefix, tail)
         return True
 
+    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> bool:
+        drop = self._limits.slow_consumer_policy == "drop"
+        if drop and used > self._high_water:
+            self._broker.messages_dropped += 1
+            return False
+        if used + size > self._limits.max_output_buffer_bytes:
+            return self._overflow(used + size)
+        self._push(prefix, tail)
+        if not drop and used + size > self._high_water:
+            if self.gate is None:
+                self.gate = FlowGate()
+            self._broker.congested_gates.append(self.gate)
+            if self.congested_since is None:
+                self.congested_since = self._broker.now()
+                self._reschedule()
+        return True
+
+    def push_queued(self, prefix: bytes, tail: bytes) -> None:
+        """Queue one queue MESSAGE; the broker gives these only while `has_room()`."""
+        self._push(prefix, tail)
+
     def has_room(self) -> bool:
-        return not self.closing and (
-            self._pending + self._in_flight + self._backlog < self._limits.max_output_buffer_bytes
-        )
+        """Whether a queue may hand this session another message (credit by output bytes)."""
+        return not self.closing and self._used() <= self._high_water
 
     def _overflow(self, used: int) -> bool:
         if self._limits.slow_consumer_policy == "drop":
             self._broker.messages_dropped += 1
             return False
-        self._broker.slow_consumers_dropped += 1
-        self._chunks.clear()
-        self._pending = 0
-        self.fail(
-            f"slow consumer: {used} bytes are waiting to be sent, more than "
+        self._cut(
+            f"slow consumer: {used} bytes would be waiting to be sent, more than "
             f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; "
             "disconnected (limits.slow_consumer_policy=disconnect)"
         )
         return False
 
+    def _cut(self, reason: str) -> None:
+        """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
+        self._broker.slow_consumers_dropped += 1
+        self._chunks.clear()
+        self._pending = 0
+        self.fail(reason)
+
+    def _relieve(self) -> None:
+        """The socket drained below high water: publishers waiting for it may go on."""
+        self.congested_since = None
+        if self.gate is not None:
+            self.gate.open()
+        self._reschedule()
+
+    def _stop_waiting_on(self, gate: FlowGate) -> None:
+        self._waiting_on.pop(gate, None)
+        if not self._waiting_on:
+            self._signal_output()  # the transport's next flush resumes reading
+
     def data_to_send(self) -> list[bytes]:
-        """Everything queued since the last call, as chunks to write in order."""
+        """Everything queued since the last call, as chunks to write in order; the store
+        commits first, so no RECEIPT leaves before what it confirms is on disk."""
         self._signalled = False
+        if self._store.dirty:
+            self._store.commit()
         if not self._chunks:
             return []
+        if self._send_interval:
+            self._last_output = self._now()
         chunks = self._chunks
         self._chunks = []
         self._in_flight += self._pending
@@ -470,13 +671,21 @@ class Session:
         return chunks
 
     def note_backlog(self, nbytes: int) -> None:
-        """The transport's own unsent bytes, after it has taken what data_to_send gave it."""
+        """The transport's own unsent bytes, after it has taken what data_to_send gave it
+        and whenever its socket drains: below high water, held work goes on."""
         self._backlog = nbytes
         self._in_flight = 0
-        if self.connected and not self.closing and self.has_room():
-            for subscription in self.subscriptions.values():
+        if not (self.congested_since is not None or self._input_held or self._queue_subscriptions):
+            return  # nothing waits for this session's output to drain (the common case)
+        if self.closing or self._used() > self._high_water:
+            return
+        if self.congested_since is not None:
+            self._relieve()
+        if self.connected:
+            for subscription in list(self.subscriptions.values()):
                 if subscription.parsed.kind == "queue":
                     self._broker.dispatch(subscription.parsed)
+        self._handle_input()
 
     # Ending
 
@@ -511,44 +720,73 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
+        if self.congested_since is not None:
+            self._relieve()
+        for gate in self._waiting_on:
+            gate.waiting.pop(self, None)
+        self._waiting_on.clear()
         for subscription in self.subscriptions.values():
             self._broker.unsubscribe(subscription)
         self.subscriptions.clear()
+        self._queue_subscriptions = 0
         self._release(list(self.unacked))
         self._transactions.clear()
+        self._transaction_bytes = 0
         self.deadline = None
         self._broker.forget(self)
 
     # Time
 
     def on_timer(self, now: float) -> None:
-        """Send heart-beats that are due, and close a peer that went silent."""
+        """Close a client that never connected, went silent, outlived its token or whose
+        socket stayed above high water too long; send a heart-beat that is due."""
         if not self.connected:
             if self.deadline is not None and now >= self.deadline:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
             return
-        if self._receive_window and now >= self._next_receive_check:
-            if not self._received_since_check:
-                self.fail(
-                    f"no heart-beat from the client for {self._receive_window:g} s "
-                    f"(negotiated interval × limits.heartbeat_grace="
-                    f"{self._limits.heartbeat_grace:g})"
-                )
-                return
-            self._received_since_check = False
-            self._next_receive_check = now + self._receive_window
-        if self._send_interval and now >= self._next_send_check:
-            if not self._sent_since_check:
-                self._push(b"\n")
-            self._sent_since_check = False
-            self._next_send_check = now + self._send_interval / 2
+        grace = self._limits.slow_consumer_grace_seconds
+        if self.congested_since is not None and now >= self.congested_since + grace:
+            self._cut(
+                f"slow consumer: its socket stayed above limits.output_high_water_bytes="
+                f"{self._high_water} for limits.slow_consumer_grace_seconds={grace:g}; "
+                "disconnected (limits.slow_consumer_policy=disconnect)"
+            )
+            return
+        if self._token_deadline is not None and now >= self._token_deadline:
+            self.fail("token expired: the connection ends with its token; reconnect with a new one")
+            return
+        if self.reading_paused:
+            self._last_input = now  # the broker is not listening, so silence proves nothing
+        if self._receive_window and now >= self._last_input + self._receive_window:
+            self.fail(
+                f"no heart-beat from the client for {self._receive_window:g} s "
+                f"(negotiated interval × limits.heartbeat_grace="
+                f"{self._limits.heartbeat_grace:g})"
+            )
+            return
+        if self._send_interval and now >= self._last_output + self._send_interval:
+            self._push(b"\n")
+            self._last_output = now
         self._reschedule()
 
     def _reschedule(self) -> None:
+        """Recompute the earliest deadline; an output or input since only makes the broker's
+        timer fire early, once, after which this runs again."""
         times = []
         if self._send_interval:
-            times.append(self._next_send_check)
+            times.append(self._last_output + self._send_interval)
         if self._receive_window:
-            times.append(self._next_receive_check)
+            times.append(self._last_input + self._receive_window)
+        if self.congested_since is not None:
+            times.append(self.congested_since + self._limits.slow_consumer_grace_seconds)
+        if self._token_deadline is not None:
+            times.append(self._token_deadline)
         self.deadline = min(times) if times else None
         self._broker.schedule(self)
+
+
+def _frame_size(frame: Frame) -> int:
+    """Roughly the bytes a parsed frame holds: its headers and body."""
+    return len(frame.body) + sum(
+        len(name) + len(value) + 2 for name, value in frame.headers.items()
+    )

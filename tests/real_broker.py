@@ -7,16 +7,20 @@ tests and the game tests both start their brokers with it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 15.0
@@ -27,6 +31,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Config that lets the test user `guest` read /stats, which is closed by default.
+STATS_TOML = '[http]\nstats_users = ["guest"]\n'
+
+
+def get_json(url: str, login: str | None = None, passcode: str = "") -> dict[str, Any]:
+    """GET a JSON document, with HTTP basic authentication when `login` is given."""
+    headers = {}
+    if login is not None:
+        credentials = base64.b64encode(f"{login}:{passcode}".encode()).decode()
+        headers["Authorization"] = f"Basic {credentials}"
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=STARTUP_TIMEOUT_SECONDS) as response:
+        assert response.headers["Content-Type"] == "application/json"
+        return json.load(response)
 
 
 @dataclass
@@ -48,6 +68,10 @@ class BrokerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def stats(self, login: str = "guest", passcode: str = "guest") -> dict[str, Any]:
+        """/stats, as a user of `[http] stats_users` (STATS_TOML names guest)."""
+        return get_json(f"{self.http_url}/stats", login, passcode)
 
     def stop(self) -> int:
         """SIGTERM, then wait; returns the exit status."""

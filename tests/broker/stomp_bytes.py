@@ -78,6 +78,13 @@ class Client:
     def raw(self) -> bytes:
         return b"".join(self.session.data_to_send())
 
+    def flush(self) -> bytes:
+        """What a transport does when the session signals output: take it, report the socket
+        empty (so held input goes on)."""
+        data = self.raw()
+        self.session.note_backlog(0)
+        return data
+
     def frames(self) -> list[ServerFrame]:
         return read_frames(self.raw())
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import stomp
 from real_broker import BrokerProcess, start_broker
-from test_tcp_integration import Inbox, get_json
+from test_tcp_integration import Inbox
 
 WAIT_SECONDS = 5.0
 SECRET = "test-secret-for-tokens-long-enough-for-hs256"
@@ -41,7 +40,9 @@ stats_users = ["guest"]
 
 [limits]
 max_frame_bytes = {MAX_FRAME_BYTES}
-max_output_buffer_bytes = 65536
+output_high_water_bytes = 16384
+max_output_buffer_bytes = 131072
+slow_consumer_grace_seconds = 1.0
 """
     with start_broker(tmp_path_factory.mktemp("strict"), toml=toml, args=()) as broker:
         yield broker
@@ -165,35 +166,42 @@ def test_bad_token_is_refused(
     assert still_served(bystander)
 
 
-def test_subscriber_that_stops_reading_is_dropped(
+def test_subscriber_that_stops_reading_is_cut_with_an_error_and_others_keep_receiving(
     strict_broker: BrokerProcess,
     bystander: tuple[stomp.Connection, Inbox],
 ) -> None:
     conn, inbox = bystander
     with socket.create_connection(("127.0.0.1", strict_broker.tcp_port)) as stalled:
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         stalled.sendall(
             b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00"
             b"SUBSCRIBE\nid:1\ndestination:/topic/bystander\nreceipt:r\n\n\x00"
         )
-        time.sleep(0.2)
+        received = b""
+        while b"receipt-id:r" not in received:
+            received += stalled.recv(65536)
         body = "x" * 16384
         dropped = 0
-        # The kernel's socket buffers take up to ~4 MiB before the broker's own buffer fills.
+        # The kernel's socket buffers take up to ~4 MiB before the broker's own buffer fills;
+        # then the publisher waits for the stalled reader, which is cut after the grace period.
         for sent in range(1, 1001):
             conn.send("/topic/bystander", body)
             inbox.next_message()
             if sent % 10 == 0:
-                stats = get_json(f"{strict_broker.http_url}/stats", "guest", "guest")
+                stats = strict_broker.stats()
                 dropped = stats["slow_consumers_dropped"]
                 if dropped:
                     break
-    assert dropped >= 1
+        while chunk := stalled.recv(1 << 20):
+            received += chunk
+    assert dropped == 1
+    assert "slow consumer" in error_text(received.decode(errors="replace"))
+    assert "limits.slow_consumer_grace_seconds=1" in error_text(received.decode(errors="replace"))
     assert still_served(bystander)
 
 
 def test_durable_queue_keeps_unacked_messages_across_restart(tmp_path: Path) -> None:
-    toml = f'[store]\nkind = "dbm"\ndirectory = "{tmp_path / "store"}"\n'
+    toml = f'[store]\nkind = "sqlite"\ndirectory = "{tmp_path / "store"}"\n'
     with start_broker(tmp_path / "first", toml=toml) as broker:
         conn = stomp.Connection([("127.0.0.1", broker.tcp_port)])
         conn.connect("guest", "guest", wait=True)

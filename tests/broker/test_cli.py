@@ -69,6 +69,14 @@ def test_bad_config_value_is_one_line_naming_it(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1 and "limits.max_frame_bytes" in result.stderr
 
 
+def test_output_cap_below_one_frame_above_high_water_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "broker.toml"
+    config.write_text("[limits]\nmax_output_buffer_bytes = 1048576\n")
+    result = run_broker("--config", str(config))
+    assert result.returncode == 2
+    assert "limits.max_frame_bytes + limits.output_high_water_bytes" in result.stderr
+
+
 def test_command_line_overrides_config_file(tmp_path: Path) -> None:
     config = tmp_path / "broker.toml"
     config.write_text('tcp = "127.0.0.1:1111"\nws = "127.0.0.1:2222"\nlog_level = "DEBUG"\n')

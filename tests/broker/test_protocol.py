@@ -58,6 +58,23 @@ def test_any_host_header_or_none_is_accepted(broker: Broker, host: str) -> None:
     assert client.frame().command == "CONNECTED"
 
 
+def test_connect_larger_than_its_limit_is_refused_before_it_is_whole(broker: Broker) -> None:
+    client = Client(broker)
+    client.send("CONNECT\naccept-version:1.2\n")
+    for n in range(3):
+        client.send(f"pad{n}:{'x' * 7000}\n")
+    error = client.frame()
+    assert "limits.max_connect_frame_bytes=16384" in error.headers["message"]
+    assert client.session.closing
+    assert connected(broker).session.connected  # others still get in
+
+
+def test_whole_connect_larger_than_its_limit_is_refused() -> None:
+    client = Client(make_broker(limits={"max_connect_frame_bytes": 100}))
+    error = client.connect(extra=f"pad:{'x' * 100}\n")
+    assert "limits.max_connect_frame_bytes=100" in error.headers["message"]
+
+
 def test_wrong_passcode_is_refused(broker: Broker) -> None:
     error = Client(broker).connect(passcode="nope")
     assert error.command == "ERROR" and "login failed" in error.headers["message"]
@@ -384,6 +401,94 @@ def test_unacked_messages_go_to_another_subscriber_when_a_session_leaves(broker:
     assert stayer.frame().body == b"orphan"
 
 
+@pytest.mark.parametrize("ack", ["auto", "client-individual"])
+def test_empty_body_queued_before_subscribe_is_delivered(broker: Broker, ack: str) -> None:
+    publisher = connected(broker)
+    publisher.publish("/queue/empty", "")
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/empty", ack=ack)
+    message = subscriber.frame()
+    assert (message.command, message.body, message.headers["content-length"]) == (
+        "MESSAGE",
+        b"",
+        "0",
+    )
+    assert not subscriber.session.closing and not publisher.session.closing
+
+
+def test_empty_body_reaches_a_waiting_subscriber_and_the_publisher_stays(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/queue/empty", ack="client-individual")
+    publisher = connected(broker)
+    publisher.publish("/queue/empty", "", headers="receipt:sent\n")
+    assert subscriber.frame().body == b""
+    assert publisher.frame().headers["receipt-id"] == "sent"
+
+
+def test_nacked_message_keeps_its_place_at_the_front(broker: Broker) -> None:
+    client = connected(broker)
+    client.send(
+        "SUBSCRIBE\nid:1\ndestination:/queue/order\nack:client-individual\nprefetch-count:1\n\n\x00"
+    )
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/order", body)
+    first = client.frame()
+    client.send(f"NACK\nid:{first.headers['ack']}\n\n\x00")
+    again = client.frame()
+    assert (again.body, again.headers["redelivered"]) == (b"1", "true")
+
+
+def test_client_ack_subscription_holds_at_most_its_prefetch_count(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:2\n\n\x00")
+    publisher = connected(broker)
+    for body in ("1", "2", "3", "4"):
+        publisher.publish("/queue/p", body)
+    first, second = client.frames()
+    assert broker.stats()["queues"]["/queue/p"] == 2
+    client.send(f"ACK\nid:{first.headers['ack']}\n\n\x00")
+    assert [f.body for f in client.frames()] == [b"3"]
+
+
+def test_bad_prefetch_count_is_refused(broker: Broker) -> None:
+    client = connected(broker)
+    client.send("SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:0\n\n\x00")
+    assert "prefetch-count must be a positive" in client.frame().headers["message"]
+
+
+@pytest.mark.parametrize("policy", ["disconnect", "drop"])
+def test_auto_ack_queue_keeps_messages_while_the_consumer_socket_is_full(policy: str) -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000, "slow_consumer_policy": policy})
+    consumer = connected(broker)
+    consumer.subscribe("/queue/q")
+    consumer.session.note_backlog(1001)  # its socket is not draining
+    publisher = connected(broker)
+    for body in ("1", "2", "3"):
+        publisher.publish("/queue/q", body)
+    assert consumer.raw() == b"" and broker.stats()["queues"]["/queue/q"] == 3
+    consumer.session.note_backlog(0)
+    assert [f.body for f in consumer.frames()] == [b"1", b"2", b"3"]
+    stats = broker.stats()
+    assert not consumer.session.closing
+    assert (stats["slow_consumers_dropped"], stats["messages_dropped"]) == (0, 0)
+
+
+def test_publisher_waits_while_a_consumed_queue_is_above_its_high_water() -> None:
+    broker = make_broker(limits={"queue_high_water_messages": 2, "output_high_water_bytes": 1000})
+    consumer = connected(broker)
+    consumer.subscribe("/queue/deep")
+    consumer.session.note_backlog(1001)  # its socket is not draining
+    publisher = connected(broker)
+    publisher.send("".join(f"SEND\ndestination:/queue/deep\n\n{n}\x00" for n in range(4)))
+    assert publisher.session.reading_paused
+    assert broker.stats()["queues"]["/queue/deep"] == 3
+    consumer.session.note_backlog(0)
+    publisher.flush()
+    assert [f.body for f in consumer.frames()] == [b"0", b"1", b"2", b"3"]
+    assert not publisher.session.closing
+
+
 def test_ack_of_an_unknown_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.send("ACK\nid:nothing\n\n\x00")
@@ -414,6 +519,44 @@ def test_aborted_transaction_sends_nothing_and_leaves_acks_undone(broker: Broker
     subscriber.publish("/topic/none", headers="transaction:t\n")
     subscriber.send("ABORT\ntransaction:t\n\n\x00")
     assert list(subscriber.session.unacked) == [ack]
+
+
+def test_too_many_open_transactions_is_an_error() -> None:
+    client = connected(make_broker(limits={"max_transactions_per_connection": 2}))
+    client.send("".join(f"BEGIN\ntransaction:t{n}\n\n\x00" for n in range(3)))
+    assert "limits.max_transactions_per_connection=2" in client.frame().headers["message"]
+
+
+def test_transaction_of_too_many_frames_is_an_error() -> None:
+    client = connected(make_broker(limits={"max_transaction_frames": 2}))
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    for _ in range(3):
+        client.publish("/topic/t", headers="transaction:t\n")
+    assert "limits.max_transaction_frames=2" in client.frame().headers["message"]
+
+
+def test_transactions_holding_too_many_bytes_is_an_error_and_others_are_served(
+    broker: Broker,
+) -> None:
+    listener = connected(broker)
+    listener.subscribe("/topic/t")
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:a\n\n\x00BEGIN\ntransaction:b\n\n\x00")
+    body = "x" * (1024 * 1024)
+    for name in ("a", "b", "a", "b"):
+        client.send(f"ACK\nid:t-1\ntransaction:{name}\n\n{body}\x00")
+    assert "limits.max_transaction_bytes=4194304" in client.frame().headers["message"]
+    connected(broker).publish("/topic/t", "still served")
+    assert listener.frame().body == b"still served"
+
+
+def test_committed_transaction_frees_its_bytes_for_the_next() -> None:
+    client = connected(make_broker(limits={"max_transaction_bytes": 300}))
+    for name in ("a", "b", "c"):
+        client.send(f"BEGIN\ntransaction:{name}\n\n\x00")
+        client.publish("/topic/t", "x" * 200, headers=f"transaction:{name}\n")
+        client.send(f"COMMIT\ntransaction:{name}\nreceipt:{name}\n\n\x00")
+    assert [f.headers["receipt-id"] for f in client.frames()] == ["a", "b", "c"]
 
 
 def test_commit_of_an_unknown_transaction_is_an_error(broker: Broker) -> None:
@@ -614,6 +757,50 @@ def test_heart_beats_are_negotiated_as_the_max_of_both_sides() -> None:
     assert client.raw() == b"\n"
 
 
+def test_heart_beats_go_out_at_the_negotiated_interval_not_half_of_it() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    client = Client(broker)
+    client.connect(extra="heart-beat:0,5000\n")
+    beats = []
+    for _ in range(40):
+        clock.advance(0.5)
+        broker.tick()
+        beats.append(client.raw())
+    assert beats == ([b""] * 9 + [b"\n"]) * 4
+
+
+@pytest.mark.parametrize("idle", [10, 2000])
+def test_a_tick_visits_only_the_sessions_that_are_due(idle: int) -> None:
+    clock = Clock()
+    broker = make_broker(clock, allow_anonymous=True)
+    connect = "CONNECT\naccept-version:1.2\nheart-beat:10000,10000\n\n\x00"
+    due = Client(broker)
+    due.send(connect)
+    due.raw()
+    clock.advance(5)
+    for _ in range(idle):
+        Client(broker).send(connect)
+    clock.advance(5.1)
+    assert broker.tick() == 1
+    assert due.raw() == b"\n"
+
+
+def test_token_expiry_closes_the_connection_with_an_error() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    browser = Client(broker)
+    browser.connect(passcode=token(clock, ttl=30))
+    browser.subscribe("/topic/games.42.status")
+    clock.advance(29.9)
+    broker.tick()
+    assert not browser.session.closing
+    clock.advance(0.2)
+    broker.tick()
+    assert "token expired" in browser.frame().headers["message"]
+    assert broker.stats()["subscriptions"] == {}
+
+
 def test_silent_client_is_closed_after_the_grace_period() -> None:
     clock = Clock()
     broker = make_broker(clock)
@@ -639,18 +826,74 @@ def test_client_that_never_connects_is_closed() -> None:
 # Slow consumers, stats, shutdown
 
 
-def test_slow_consumer_is_disconnected_and_others_keep_receiving() -> None:
+def test_publisher_waits_while_a_topic_subscriber_is_above_high_water() -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000})
+    slow, fast = connected(broker), connected(broker)
+    slow.subscribe("/topic/flood")
+    fast.subscribe("/topic/flood")
+    publisher = connected(broker)
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    publisher.publish("/topic/flood", "b" * 100)
+    assert [f.body for f in fast.frames()] == [b"a" * 100]
+    assert publisher.session.reading_paused and not slow.session.closing
+    slow.session.data_to_send()
+    slow.session.note_backlog(0)  # it drained
+    assert not publisher.session.reading_paused and publisher.outputs
+    publisher.flush()  # what the transport does when the session signals output
+    assert [f.body for f in fast.frames()] == [b"b" * 100]
+
+
+def test_publisher_held_back_is_not_closed_for_the_heart_beats_it_could_not_send() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    slow = connected(broker)
+    slow.subscribe("/topic/flood")
+    publisher = Client(broker)
+    publisher.connect(extra="heart-beat:1000,0\n")
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    for _ in range(4):
+        clock.advance(1.0)
+        broker.tick()
+    assert publisher.session.reading_paused and not publisher.session.closing
+
+
+def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_on() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    slow, fast = connected(broker), connected(broker)
+    slow.subscribe("/topic/flood")
+    fast.subscribe("/topic/flood")
+    publisher = connected(broker)
+    slow.session.data_to_send()
+    slow.session.note_backlog(950)
+    publisher.publish("/topic/flood", "a" * 100)
+    publisher.publish("/topic/flood", "b" * 100)
+    clock.advance(4.9)
+    broker.tick()
+    assert not slow.session.closing
+    clock.advance(0.2)
+    broker.tick()
+    publisher.flush()
+    error = slow.frame()
+    assert "slow consumer" in error.headers["message"]
+    assert "limits.slow_consumer_grace_seconds=5" in error.headers["message"]
+    assert [f.body for f in fast.frames()] == [b"a" * 100, b"b" * 100]
+    assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000})
     slow, fast = connected(broker), connected(broker)
     slow.subscribe("/topic/flood")
     fast.subscribe("/topic/flood")
     publisher = connected(broker)
     slow.session.data_to_send()
-    slow.session.note_backlog(900)  # its socket is not draining
-    for _ in range(3):
-        publisher.publish("/topic/flood", "x" * 100)
-        assert fast.frame().body == b"x" * 100
-    assert "slow consumer" in slow.frame().headers["message"]
+    slow.session.note_backlog(900)
+    publisher.publish("/topic/flood", "x" * 100)
+    assert fast.frame().body == b"x" * 100
+    assert "limits.max_output_buffer_bytes=1000" in slow.frame().headers["message"]
     assert broker.stats()["slow_consumers_dropped"] == 1
 
 
@@ -683,7 +926,7 @@ def test_shutdown_tells_every_client(broker: Broker) -> None:
 
 
 def test_durable_store_keeps_unacked_messages_across_brokers(tmp_path: Path) -> None:
-    store = Store(kind="dbm", directory=tmp_path)
+    store = Store(kind="sqlite", directory=tmp_path)
     first = make_broker(store=store)
     consumer = connected(first)
     consumer.subscribe("/queue/durable", ack="client")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import queue
 import time
-import urllib.request
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import stomp
-from real_broker import BrokerProcess
+from real_broker import BrokerProcess, get_json
 from stomp.utils import Frame
 
 WAIT_SECONDS = 5.0
@@ -137,18 +133,6 @@ def test_disconnect_with_receipt(broker_process: BrokerProcess) -> None:
     conn, inbox = connect(broker_process)
     conn.disconnect(receipt="bye")
     assert not conn.is_connected()
-
-
-def get_json(url: str, login: str | None = None, passcode: str = "") -> dict[str, Any]:
-    """GET a JSON document, with HTTP basic authentication when `login` is given."""
-    headers = {}
-    if login is not None:
-        credentials = base64.b64encode(f"{login}:{passcode}".encode()).decode()
-        headers["Authorization"] = f"Basic {credentials}"
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-        assert response.headers["Content-Type"] == "application/json"
-        return json.load(response)
 
 
 def test_healthz_says_ok(broker_process: BrokerProcess) -> None:

@@ -1,0 +1,100 @@
+"""A STOMP client on a bare socket, for tests that need to control every byte and read."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import struct
+
+from stomp_bytes import ServerFrame, read_frames
+
+WAIT_SECONDS = 10.0
+
+
+class RawStomp:
+    """One TCP connection to a real broker: write raw frames, read frames one at a time."""
+
+    def __init__(self, port: int, *, receive_buffer: int | None = None) -> None:
+        self.sock = socket.socket()
+        if receive_buffer is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.sock.settimeout(WAIT_SECONDS)
+        self.sock.connect(("127.0.0.1", port))
+        self._buffer = bytearray()
+
+    def connect(self, headers: str = "") -> ServerFrame:
+        self.send(
+            f"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n{headers}\n\x00"
+        )
+        return self.next_frame()
+
+    def send(self, data: bytes | str) -> None:
+        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+
+    def next_frame(self) -> ServerFrame:
+        """The next frame (heart-beats skipped); ConnectionError once the broker closed."""
+        while True:
+            end = self._frame_end()
+            if end is not None:
+                (frame,) = read_frames(bytes(self._buffer[:end]))
+                del self._buffer[:end]
+                return frame
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("the broker closed the connection")
+            self._buffer += chunk
+
+    def _frame_end(self) -> int | None:
+        start = 0
+        while start < len(self._buffer) and self._buffer[start] == 0x0A:
+            start += 1
+        del self._buffer[:start]
+        head_end = self._buffer.find(b"\n\n")
+        if head_end < 0:
+            return None
+        head = bytes(self._buffer[:head_end]).decode()
+        length = next(
+            (int(line[15:]) for line in head.split("\n") if line.startswith("content-length:")),
+            None,
+        )
+        if length is None:
+            end = self._buffer.find(b"\x00", head_end)
+            return None if end < 0 else end + 1
+        end = head_end + 2 + length
+        return end + 1 if len(self._buffer) > end else None
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def raw_websocket(port: int, *, receive_buffer: int) -> socket.socket:
+    """A STOMP 1.2 WebSocket connection on a bare socket, through its CONNECTED frame: the
+    test decides when (and whether) to read anything after that."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.settimeout(WAIT_SECONDS)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Sec-WebSocket-Protocol: v12.stomp\r\n\r\n".encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(4096)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    sock.sendall(
+        ws_message(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
+    )
+    received = b""
+    while b"\x00" not in received:
+        received += sock.recv(4096)
+    assert b"CONNECTED" in received, received
+    return sock
+
+
+def ws_message(payload: bytes) -> bytes:
+    """A client text frame with an all-zero mask, so the payload goes as it is."""
+    return struct.pack("!BBQ", 0x81, 0x80 | 127, len(payload)) + b"\0\0\0\0" + payload
