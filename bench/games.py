@@ -90,7 +90,8 @@ class GameRun(Run):
     answer_seconds: float = 0.0  # per question, first answer sent to last accepted, summed
     points_error: tuple[float, float, float] | None = None  # p50, p99, max, of 1000 points
     frames_missing: int = 0
-    http_errors: list[str] = field(default_factory=list)  # joins and host actions
+    renewals: int = 0  # broker tokens the players renewed, each with a new connection
+    http_errors: list[str] = field(default_factory=list)  # joins, renewals and host actions
     site_cpu: float | None = None
     db_cpu: float | None = None
     skipped: str | None = None
@@ -708,6 +709,7 @@ def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: 
             run.frames_missing += sum(
                 abs(count - frames[kind]) for kind, count in expected_frames.items()
             )
+    run.renewals = report.renewals
     run.http_errors += report.join_errors + host.errors
     run.dropped = report.dropped
     failures = [game.failure for game in hosted if game.failure]

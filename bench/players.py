@@ -4,7 +4,8 @@ Each player is a phone in miniature: its own HTTP connection (kept alive while t
 it, opened again when the site closed it) and cookie session; the requests play.html makes
 (join form, join, the play page with the first broker token in it, the snapshot once
 subscribed; the static files a browser fetches once are left out); one WebSocket STOMP
-connection with the page's heart-beats, subscribed to its game's status topic; and for every
+connection with the page's heart-beats, subscribed to its game's status topic and renewed
+with a new token before the old one runs out, as connection.js does; and for every
 question_open frame an answer posted after a random think time, with that think time as the
 reaction time the page would measure. The worker records when each question reached each
 player and what each answer got back; the main process, which knows when the host asked,
@@ -27,6 +28,9 @@ from bench.http import HttpError, HttpPool, Session
 from bench.stomp import Frame
 
 CONNECT_TIMEOUT = 60.0
+RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
+TOKEN_IN_PAGE = re.compile(rb'"token": \{"token": "([^"]+)", "expires_in": (\d+)\}')
+VERSION_IN_FRAME = re.compile(rb'"version":(\d+)')
 WS_HANDSHAKES_IN_FLIGHT = 25
 
 
@@ -76,6 +80,7 @@ class PlayersReport:
     frames: list[Counter[str]] = field(default_factory=list)  # per player: frames by type
     join_errors: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    renewals: int = 0  # broker tokens renewed, each with a new connection
 
     def merge(self, other: PlayersReport) -> None:
         self.players += other.players
@@ -85,6 +90,7 @@ class PlayersReport:
         self.frames += other.frames
         self.join_errors += other.join_errors
         self.dropped += other.dropped
+        self.renewals += other.renewals
 
 
 class _JoinFailed(Exception):
@@ -110,6 +116,9 @@ class Player:
         self.http = HttpPool(team.site.host, team.site.port, 1, self.address)
         self.client: StompClient | None = None
         self.frames: Counter[str] = Counter()
+        self.version = 0  # of the newest status frame: the renewal's overlap delivers some twice
+        self.token_seconds = 0  # the broker token's lifetime
+        self.renewals = 0
 
     async def join(self) -> None:
         """What a phone does from the join form to a live game screen, as play.html does."""
@@ -123,26 +132,51 @@ class Player:
         if joined.status != 302:
             raise _JoinFailed(f"join: {joined.status}")
         page = await http.get(self.session, f"/play/{self.game_id}/")
-        token = re.search(rb'"token": \{"token": "([^"]+)"', page.body)
-        if page.status != 200:
-            token = None
+        token = TOKEN_IN_PAGE.search(page.body) if page.status == 200 else None
         if token is None:
             raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
-        endpoint = replace(self.team.site.ws, passcode=token.group(1).decode())
+        self.token_seconds = int(token.group(2))
         async with self.team.handshakes:
-            self.client = await asyncio.wait_for(
-                open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
-            )
-            await asyncio.wait_for(
-                self.client.subscribe(f"/topic/games.{self.game_id}.status", "status"),
-                CONNECT_TIMEOUT,
-            )
-        self.client.fast(self.on_message)
+            self.client = await self.follow(token.group(1).decode())
         snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
         if snapshot.status != 200:  # the page's reload once subscribed (onReady)
             raise _JoinFailed(f"snapshot once subscribed: {snapshot.error}")
 
+    async def follow(self, token: str) -> StompClient:
+        """A connection with `token`, subscribed to the game's status topic."""
+        endpoint = replace(self.team.site.ws, passcode=token)
+        client = await asyncio.wait_for(
+            open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
+        )
+        await asyncio.wait_for(
+            client.subscribe(f"/topic/games.{self.game_id}.status", "status"), CONNECT_TIMEOUT
+        )
+        client.fast(self.on_message)
+        return client
+
+    async def renew_tokens(self) -> None:
+        """As connection.js does, 10 s before the token runs out: a new token, a second
+        connection subscribed with it, then the old one closed (no snapshot needed)."""
+        while True:
+            await asyncio.sleep(max(self.token_seconds - RENEW_BEFORE_EXPIRY_S,
+                                    self.token_seconds / 2))
+            reply = await self.http.get(self.session, f"/api/games/{self.game_id}/token/")
+            if reply.status != 200:
+                self.team.report.join_errors.append(f"{self.nickname}: renewal: {reply.error}")
+                return
+            token = reply.json()
+            self.token_seconds = token["expires_in"]
+            old, self.client = self.client, await self.follow(token["token"])
+            if old is not None:
+                old.close()
+            self.renewals += 1
+
     def on_message(self, client: StompClient, frame: Frame, now: int) -> None:
+        version = VERSION_IN_FRAME.search(frame.body, 0, 80)
+        if version is not None:
+            if int(version.group(1)) <= self.version:
+                return  # the other connection of a renewal had it first
+            self.version = int(version.group(1))
         kind = _frame_type(frame.body)
         self.frames[kind] += 1
         if kind == "question_open":
@@ -192,6 +226,7 @@ class Players:
         self.report = PlayersReport(players=len(command.players))
         self.players = [Player(self, *player) for player in command.players]
         self._tasks: set[asyncio.Task[None]] = set()
+        self._renewals: list[asyncio.Task[None]] = []
 
     async def join(self) -> list[str]:
         """Why players could not join: nothing when all did."""
@@ -204,6 +239,8 @@ class Players:
 
         self.progress.value = 0
         await asyncio.gather(*(join_one(player) for player in self.players))
+        self._renewals = [asyncio.get_running_loop().create_task(player.renew_tokens())
+                          for player in self.players if player.client is not None]
         return self.report.join_errors
 
     def spawn(self, work: Any) -> None:
@@ -215,7 +252,10 @@ class Players:
         """Wait for answers still in flight, then report and close."""
         if self._tasks:
             await asyncio.wait(list(self._tasks))
+        for renewal in self._renewals:
+            renewal.cancel()
         report = self.report
+        report.renewals = sum(player.renewals for player in self.players)
         for player in self.players:
             report.frames.append(player.frames)
             if player.client is not None:

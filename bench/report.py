@@ -250,7 +250,8 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "site CPU ms per answer (whole run)": lambda run: _number(run.site_cpu_ms_per_answer, 1),
     "lost answers": _loss,
     "frames missing": lambda run: _bold_if(run.frames_missing),
-    "join and host errors": lambda run: _bold_if(len(run.http_errors)),
+    "join, renewal and host errors": lambda run: _bold_if(len(run.http_errors)),
+    "broker token renewals (each a new connection)": lambda run: f"{run.renewals:,}",
     "CPU s: site / broker / db": lambda run: " / ".join(
         _number(value, 1) for value in (run.site_cpu, run.broker_cpu, run.db_cpu)),
     "CPU s: load gen / other": lambda run: " / ".join(

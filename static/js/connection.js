@@ -9,6 +9,7 @@ const LONGEST_RETRY_MS = 15_000;
 // Tokens live a minute (STOMP_TOKEN_TTL_SECONDS); a page renews its own this long before it
 // runs out, so the broker never has to end the connection, and a kicked player learns it.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
+const BRIDGE_WAIT_MS = 5_000;
 
 /**
  * Connect to the broker and stay connected until `close()`.
@@ -21,7 +22,8 @@ const RENEW_BEFORE_EXPIRY_MS = 10_000;
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
- * (quietly: no "connecting" state); if the server refuses the new token, `onRefused` hears it.
+ * (quietly: no "connecting" state), a second connection following the topics meanwhile so
+ * that no snapshot is needed; if the server refuses the new token, `onRefused` hears it.
  * When the browser says it is offline the page hears "offline" at once; when it says it is
  * online again the page reconnects at once, whatever the backoff had reached.
  * The page only reads: this module never publishes.
@@ -32,6 +34,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
   let unusedToken = firstToken; // {token, expires_in}: the page came with it
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
+  let bridge = null; // the connection that follows the topics while a renewal reconnects
   let closed = false;
   let wake = null; // ends the wait before the next token fetch early
   const sleep = (ms) => new Promise((resolve) => {
@@ -70,8 +73,48 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
       return;
     }
     if (closed) return;
+    // Make before break: a second connection with the new token follows the topics while this
+    // one reconnects with it, so no frame falls in between and no snapshot is needed. Frames
+    // both deliver are dropped by version (live ones apply twice to the same effect).
+    bridge = await openBridge(renewed.token);
+    if (closed) {
+      bridge?.deactivate();
+      return;
+    }
     await client.deactivate();
     client.activate();
+  };
+
+  /** A connection subscribed to the destinations with `token` (null if the broker does not
+   *  take it within BRIDGE_WAIT_MS); it does not reconnect. */
+  const openBridge = (token) => new Promise((resolve) => {
+    const other = new Client({
+      brokerURL: wsUrl,
+      connectHeaders: { login: "token", passcode: token },
+      heartbeatIncoming: HEARTBEAT_MS,
+      heartbeatOutgoing: HEARTBEAT_MS,
+      reconnectDelay: 0,
+    });
+    const done = (value) => {
+      clearTimeout(timer);
+      if (value === null) other.deactivate();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(null), BRIDGE_WAIT_MS);
+    other.onConnect = () => subscribe(other, () => done(other));
+    other.onStompError = () => done(null);
+    other.onWebSocketClose = () => done(null);
+    other.activate();
+  });
+
+  /** Subscribe `stomp` to every destination; `then` runs once the broker confirms them. */
+  const subscribe = (stomp, then) => {
+    const receipt = `subscribed-${++receipts}`;
+    stomp.watchForReceipt(receipt, then);
+    destinations.forEach((destination, index) => {
+      const headers = index === destinations.length - 1 ? { receipt } : {};
+      stomp.subscribe(destination, (message) => deliver(router, message), headers);
+    });
   };
 
   // stompjs gives up for good if this throws, so every failure is handled here.
@@ -106,17 +149,15 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     }
   };
 
-  client.onConnect = () => {
-    const receipt = `subscribed-${++receipts}`;
-    client.watchForReceipt(receipt, () => {
-      onState("live");
+  client.onConnect = () => subscribe(client, () => {
+    onState("live");
+    if (bridge) {
+      bridge.deactivate(); // it covered the reconnect: nothing was missed
+      bridge = null;
+    } else {
       onReady();
-    });
-    destinations.forEach((destination, index) => {
-      const headers = index === destinations.length - 1 ? { receipt } : {};
-      client.subscribe(destination, (message) => deliver(router, message), headers);
-    });
-  };
+    }
+  });
   client.onStompError = (frame) => {
     console.warn("broker error:", frame.headers.message);
     onState("offline");
@@ -145,6 +186,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     close: () => {
       closed = true;
       clearTimeout(renewal);
+      bridge?.deactivate();
       window.removeEventListener("online", reconnectNow);
       window.removeEventListener("offline", wentOffline);
       return client.deactivate();

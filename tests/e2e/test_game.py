@@ -186,6 +186,25 @@ def test_a_kicked_player_whose_kick_frame_was_lost_is_stopped_at_its_token_renew
     assert len(link.lost) == 1
 
 
+def test_a_token_renewal_keeps_the_page_live_without_reloading_the_game(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.STOMP_TOKEN_TTL_SECONDS = 4  # renewed every 2 s
+    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    ann.reload()
+    expect(ann.locator("#connection")).to_have_text("Live")
+    requested: list[str] = []
+    ann.on("request", lambda request: requested.append(request.url))
+    for _ in range(2):  # two renewals: the first has reconnected when the second begins
+        with ann.expect_request(lambda request: "/token/" in request.url, timeout=10_000):
+            pass
+
+    host.get_by_role("button", name="Start").click()
+
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+    assert [url for url in requested if "/snapshot/" in url] == []
+
+
 def test_a_kicked_browser_cannot_join_again_under_another_nickname(
     screens: Screens, live_site: str
 ) -> None:
