@@ -8,12 +8,12 @@ publisher and one consumer, or many connections that only exchange heart-beats.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.stomp import Frame, FrameParser, connect_frame, encode
 from bench.targets import BUILTIN_LOGIN, BuiltinBroker, Target
@@ -76,7 +76,13 @@ class _Connection:
 
 
 def _stats(target: Target) -> dict:
-    with urllib.request.urlopen(f"http://{target.ws.host}:{target.ws.port}/stats") as response:
+    """/stats, as the bench's user (BuiltinBroker lists it in [http] stats_users)."""
+    credentials = base64.b64encode(f"{target.ws.login}:{target.ws.passcode}".encode()).decode()
+    request = urllib.request.Request(
+        f"http://{target.ws.host}:{target.ws.port}/stats",
+        headers={"Authorization": f"Basic {credentials}"},
+    )
+    with urllib.request.urlopen(request) as response:
         return json.load(response)
 
 
@@ -198,9 +204,9 @@ async def durable_enqueue() -> list[Measure]:
     for run in (empty, deep):
         run.unit, run.goal = "msg/s", "deep within 2x of empty"
     with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
-        config = Path(directory) / "broker.toml"
-        config.write_text(f'[store]\nkind = "sqlite"\ndirectory = "{directory}/store"\n')
-        broker = BuiltinBroker(16, extra_args=("--config", str(config)))
+        broker = BuiltinBroker(
+            16, toml=f'[store]\nkind = "sqlite"\ndirectory = "{directory}/store"\n'
+        )
         target = broker.start()
         try:
             publisher = await _Connection.open(target)

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,19 +73,31 @@ def free_port() -> int:
 
 
 class BuiltinBroker:
-    """`python -m broker` as a child process on free ports, stopped on exit."""
+    """`python -m broker` as a child process on free ports, stopped on exit; its config is
+    `toml` and lets the bench's user read /stats."""
 
     def __init__(
-        self, connections: int, *, deflate: bool = False, extra_args: tuple[str, ...] = ()
+        self,
+        connections: int,
+        *,
+        deflate: bool = False,
+        extra_args: tuple[str, ...] = (),
+        toml: str = "",
     ) -> None:
         self._wanted_fds = connections + 1024
         self._deflate = deflate
         self._extra_args = extra_args
+        self._toml = f'[http]\nstats_users = ["{BUILTIN_LOGIN}"]\n{toml}'
+        self._config: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.command: list[str] = []
 
     def start(self) -> Target:
         tcp_port, ws_port = free_port(), free_port()
+        handle, name = tempfile.mkstemp(prefix="bench-broker-", suffix=".toml")
+        os.close(handle)
+        self._config = Path(name)
+        self._config.write_text(self._toml)
         self.command = [
             sys.executable,
             "-m",
@@ -97,6 +110,8 @@ class BuiltinBroker:
             f"{BUILTIN_LOGIN}:{BUILTIN_LOGIN}",
             "--log-level",
             "warning",
+            "--config",
+            str(self._config),
             *self._extra_args,
         ]
         self._process = subprocess.Popen(
@@ -128,6 +143,9 @@ class BuiltinBroker:
         process, self._process = self._process, None
         if process is not None:
             terminate(process)
+        if self._config is not None:
+            self._config.unlink(missing_ok=True)
+            self._config = None
 
 
 def wait_for_port(process: subprocess.Popen[bytes], port: int, timeout: float = 20.0) -> None:
