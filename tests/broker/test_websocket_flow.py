@@ -14,7 +14,9 @@ from websockets.asyncio.client import connect
 from broker.config import BrokerConfig, Limits, Listener, User
 from broker.server import BrokerServer
 
-FRAMES = 16
+# 8 MiB: the client's kernel grows its receive buffer only as fast as the client reads, and
+# it reads nothing, so the broker's socket backs up (with 2 MiB it sometimes did not).
+FRAMES = 64
 BODY = b"a" * 131072
 
 
@@ -51,8 +53,11 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
             writer.write(b"CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
             frame = b"SEND\ndestination:/topic/drain\n\n" + BODY + b"\x00"
             writer.write(frame * FRAMES)
-            while connection.session.congested_since is None:  # the subscriber fell behind
+            for _ in range(2000):  # until the subscriber fell behind
+                if connection.session.congested_since is not None:
+                    break
                 await asyncio.sleep(0.01)
+            assert connection.session.congested_since is not None, "never fell behind"
             received = 0
             while received < FRAMES:  # now it reads steadily, and sends nothing
                 message = await asyncio.wait_for(ws.recv(), 10)
