@@ -57,8 +57,10 @@ FUZZ_EXAMPLES ?= 20000
 fuzz: setup
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/broker/test_fuzz.py -q -o timeout=0
 
+# One house style: ruff's checks, and its formatting left as it is.
 lint: setup
 	$(VENV)/bin/ruff check broker quiz tests bench
+	$(VENV)/bin/ruff format --check .
 
 bench: setup
 	$(PY) -m bench
