@@ -66,8 +66,10 @@ class GameShape:
 
     def __str__(self) -> str:
         size = f"{self.games} games x {self.players}" if self.games > 1 else f"1 x {self.players}"
-        return (f"{self.name}: {size}, {self.questions} q of {self.time_limit} s, "
-                f"think {self.think[0]:g}-{self.think[1]:g} s")
+        return (
+            f"{self.name}: {size}, {self.questions} q of {self.time_limit} s, "
+            f"think {self.think[0]:g}-{self.think[1]:g} s"
+        )
 
 
 @dataclass
@@ -258,8 +260,10 @@ async def start_services(
             sys.executable, "manage.py", "rungame", "--workers", str(web_workers),
             "--addr", f"127.0.0.1:{http_port}",
         ]  # fmt: skip
-        how = (f"`manage.py rungame --workers {web_workers}` (gunicorn, gthread workers of 32 "
-               "threads, DEBUG off)")
+        how = (
+            f"`manage.py rungame --workers {web_workers}` (gunicorn, gthread workers of 32 "
+            "threads, DEBUG off)"
+        )
         setup._processes.append(_spawn(server, env, workdir / "site.log"))
         wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
@@ -509,8 +513,15 @@ class Host:
 
 
 def skipped_run(setup_name: str, shape: GameShape, why: str) -> GameRun:
-    return GameRun(setup_name, "ws", str(shape), games=shape.games, players=shape.players,
-                   questions=shape.questions, skipped=why)
+    return GameRun(
+        setup_name,
+        "ws",
+        str(shape),
+        games=shape.games,
+        players=shape.players,
+        questions=shape.questions,
+        skipped=why,
+    )
 
 
 async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> GameRun:
@@ -596,7 +607,10 @@ def _points_error(setup: Setup, report: PlayersReport) -> tuple[float, float, fl
 
 
 async def _host_game(
-    host: Host, game: HostedGame, hosted: list[HostedGame], loadgen: LoadGenerator,
+    host: Host,
+    game: HostedGame,
+    hosted: list[HostedGame],
+    loadgen: LoadGenerator,
     shape: GameShape,
 ) -> None:
     """start, then next after each question closes (everyone answered, or its time is up),

@@ -158,8 +158,9 @@ class Player:
         """As connection.js does, 10 s before the token runs out: a new token, a second
         connection subscribed with it, then the old one closed (no snapshot needed)."""
         while True:
-            await asyncio.sleep(max(self.token_seconds - RENEW_BEFORE_EXPIRY_S,
-                                    self.token_seconds / 2))
+            await asyncio.sleep(
+                max(self.token_seconds - RENEW_BEFORE_EXPIRY_S, self.token_seconds / 2)
+            )
             reply = await self.http.get(self.session, f"/api/games/{self.game_id}/token/")
             if reply.status != 200:
                 self.team.report.join_errors.append(f"{self.nickname}: renewal: {reply.error}")
@@ -201,7 +202,12 @@ class Player:
             outcome = str(error) or type(error).__name__
         self.team.report.answers.append(
             AnswerRecord(
-                self.game_id, question["id"], self.nickname, reaction_ms, outcome, sent,
+                self.game_id,
+                question["id"],
+                self.nickname,
+                reaction_ms,
+                outcome,
+                sent,
                 time.perf_counter_ns(),
             )
         )
@@ -239,8 +245,11 @@ class Players:
 
         self.progress.value = 0
         await asyncio.gather(*(join_one(player) for player in self.players))
-        self._renewals = [asyncio.get_running_loop().create_task(player.renew_tokens())
-                          for player in self.players if player.client is not None]
+        self._renewals = [
+            asyncio.get_running_loop().create_task(player.renew_tokens())
+            for player in self.players
+            if player.client is not None
+        ]
         return self.report.join_errors
 
     def spawn(self, work: Any) -> None:

@@ -237,15 +237,19 @@ def _refused(run: GameRun) -> str:
 
 GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "joins/s (all players joined in)": lambda run: (
-        f"{run.joins_per_second:,.0f} ({run.join_seconds:.1f} s)"),
+        f"{run.joins_per_second:,.0f} ({run.join_seconds:.1f} s)"
+    ),
     "question to player p50 / p99 / max ms": lambda run: (
-        f"{run.p50_ms:,.0f} / {run.p99_ms:,.0f} / {run.max_ms:,.0f}"),
+        f"{run.p50_ms:,.0f} / {run.p99_ms:,.0f} / {run.max_ms:,.0f}"
+    ),
     "answers accepted / sent": lambda run: f"{run.answers:,} / {run.answers_sent:,}",
     "answers refused (by error)": _refused,
     "answer request p50 / p99 ms": lambda run: (
-        f"{run.answer_p50_ms:,.0f} / {run.answer_p99_ms:,.0f}"),
+        f"{run.answer_p50_ms:,.0f} / {run.answer_p99_ms:,.0f}"
+    ),
     "answers/s (accepted, per question's answer window)": lambda run: _number(
-        run.answers_per_second),
+        run.answers_per_second
+    ),
     "points error p50 / p99 / max (of 1,000)": _points_error,
     "site CPU ms per answer (whole run)": lambda run: _number(run.site_cpu_ms_per_answer, 1),
     "lost answers": _loss,
@@ -253,9 +257,11 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "join, renewal and host errors": lambda run: _bold_if(len(run.http_errors)),
     "broker token renewals (each a new connection)": lambda run: f"{run.renewals:,}",
     "CPU s: site / broker / db": lambda run: " / ".join(
-        _number(value, 1) for value in (run.site_cpu, run.broker_cpu, run.db_cpu)),
+        _number(value, 1) for value in (run.site_cpu, run.broker_cpu, run.db_cpu)
+    ),
     "CPU s: load gen / other": lambda run: " / ".join(
-        _number(value, 1) for value in (run.loadgen_cpu, run.other_cpu)),
+        _number(value, 1) for value in (run.loadgen_cpu, run.other_cpu)
+    ),
 }
 
 
@@ -264,9 +270,19 @@ def game_table(runs: Sequence[GameRun]) -> str:
     header = ["measure", *(f"{run.workload}: {run.target}" for run in runs)]
     rows = []
     for name, measure in GAME_MEASURES.items():
-        rows.append([name, *(
-            f"skipped: {run.skipped}" if run.skipped else "failed" if run.failure
-            else measure(run) for run in runs)])
+        rows.append(
+            [
+                name,
+                *(
+                    f"skipped: {run.skipped}"
+                    if run.skipped
+                    else "failed"
+                    if run.failure
+                    else measure(run)
+                    for run in runs
+                ),
+            ]
+        )
     return table(header, rows, text_columns=len(header))
 
 
@@ -285,24 +301,45 @@ class GameGoal:
 
 
 GAME_GOALS = (
-    GameGoal("100% of answers accepted", lambda run: run.answers == run.answers_sent > 0,
-             lambda run: f"{run.answers:,} of {run.answers_sent:,}"),
-    GameGoal("answer request p99 < 500 ms", lambda run: run.answer_p99_ms < 500,
-             lambda run: f"{run.answer_p99_ms:,.0f} ms"),
-    GameGoal("question-to-player p99 < 250 ms (host's start/next to the phone)",
-             lambda run: run.p99_ms < 250, lambda run: f"{run.p99_ms:,.0f} ms"),
-    GameGoal("points error p99 ≤ 10 of 1,000",
-             lambda run: run.points_error is not None and run.points_error[1] <= 10,
-             _points_error),
-    GameGoal("≥ 200 joins/s (1,000 players)", lambda run: run.joins_per_second >= 200,
-             lambda run: f"{run.joins_per_second:,.0f}/s", ("burst", "flood")),
-    GameGoal("sustained ≥ 500 answers/s (stretch 1,000/s), where answers come faster",
-             lambda run: run.answers_per_second >= 500,
-             lambda run: f"{run.answers_per_second:,.0f}/s", ("flood",)),
-    GameGoal("nothing lost: answers, frames, joins", lambda run: not (
-        run.lost or run.frames_missing or run.http_errors or run.dropped),
-        lambda run: f"lost {run.lost}, frames missing {run.frames_missing}, "
-                    f"errors {len(run.http_errors)}"),
+    GameGoal(
+        "100% of answers accepted",
+        lambda run: run.answers == run.answers_sent > 0,
+        lambda run: f"{run.answers:,} of {run.answers_sent:,}",
+    ),
+    GameGoal(
+        "answer request p99 < 500 ms",
+        lambda run: run.answer_p99_ms < 500,
+        lambda run: f"{run.answer_p99_ms:,.0f} ms",
+    ),
+    GameGoal(
+        "question-to-player p99 < 250 ms (host's start/next to the phone)",
+        lambda run: run.p99_ms < 250,
+        lambda run: f"{run.p99_ms:,.0f} ms",
+    ),
+    GameGoal(
+        "points error p99 ≤ 10 of 1,000",
+        lambda run: run.points_error is not None and run.points_error[1] <= 10,
+        _points_error,
+    ),
+    GameGoal(
+        "≥ 200 joins/s (1,000 players)",
+        lambda run: run.joins_per_second >= 200,
+        lambda run: f"{run.joins_per_second:,.0f}/s",
+        ("burst", "flood"),
+    ),
+    GameGoal(
+        "sustained ≥ 500 answers/s (stretch 1,000/s), where answers come faster",
+        lambda run: run.answers_per_second >= 500,
+        lambda run: f"{run.answers_per_second:,.0f}/s",
+        ("flood",),
+    ),
+    GameGoal(
+        "nothing lost: answers, frames, joins",
+        lambda run: not (run.lost or run.frames_missing or run.http_errors or run.dropped),
+        lambda run: (
+            f"lost {run.lost}, frames missing {run.frames_missing}, errors {len(run.http_errors)}"
+        ),
+    ),
 )
 
 

@@ -56,10 +56,12 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
     raise ImproperlyConfigured(
         "SECRET_KEY is empty or a key published in the repository: with DEBUG off the site "
         f"will not serve with it. Set SECRET_KEY to a long random value, or unset it to use "
-        f"this installation's own key in {SECRET_KEY_FILE}.")
+        f"this installation's own key in {SECRET_KEY_FILE}."
+    )
 # In development any host name will do, so phones can reach a laptop by its LAN address.
 ALLOWED_HOSTS = [
-    h for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")
+    h
+    for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")
     if h
 ]
 
@@ -136,7 +138,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # holding one each: 4 workers of 32 threads would want more than PostgreSQL's 100.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2, "max_size": int(os.environ.get("QUIZ_DB_POOL_SIZE", "12")), "timeout": 20}
+        "min_size": 2,
+        "max_size": int(os.environ.get("QUIZ_DB_POOL_SIZE", "12")),
+        "timeout": 20,
+    }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(exist_ok=True)
     # Many players joining at once: a transaction takes the write lock when it begins (a
@@ -144,11 +149,13 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one process queue for it in Python (quiz/sqlite_backend), other processes wait up to
     # 20 s, and WAL lets the snapshot reads go on meanwhile.
     DATABASES["default"]["ENGINE"] = "quiz.sqlite_backend"
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    })
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
     # Tests too use a file, as the site does: an in-memory database shared between threads
     # (the live server's, the ticker's) locks whole tables and fails where a file waits.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}

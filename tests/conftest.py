@@ -36,14 +36,29 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
     """Start `python -m broker` with a publisher user and a token secret."""
     from broker.auth import hash_passcode
 
-    toml = "\n".join([
-        "[[users]]", f'login = "{PUBLISHER_LOGIN}"',
-        f'passcode_hash = "{hash_passcode(PUBLISHER_PASSCODE)}"',
-        'read = ["/topic/games.*"]', 'write = ["/topic/games.*"]', "",
-        "[tokens]", f'secret = "{TOKEN_SECRET}"', 'resource_server_id = "broker"', ""])
+    toml = "\n".join(
+        [
+            "[[users]]",
+            f'login = "{PUBLISHER_LOGIN}"',
+            f'passcode_hash = "{hash_passcode(PUBLISHER_PASSCODE)}"',
+            'read = ["/topic/games.*"]',
+            'write = ["/topic/games.*"]',
+            "",
+            "[tokens]",
+            f'secret = "{TOKEN_SECRET}"',
+            'resource_server_id = "broker"',
+            "",
+        ]
+    )
     with start_broker(tmp_path_factory.mktemp("game-broker"), toml=toml, args=()) as broker:
-        yield GameBroker("127.0.0.1", broker.tcp_port, broker.ws_url, PUBLISHER_LOGIN,
-                         PUBLISHER_PASSCODE, TOKEN_SECRET)
+        yield GameBroker(
+            "127.0.0.1",
+            broker.tcp_port,
+            broker.ws_url,
+            PUBLISHER_LOGIN,
+            PUBLISHER_PASSCODE,
+            TOKEN_SECRET,
+        )
 
 
 def point_django_at(broker: GameBroker, settings) -> GameBroker:
@@ -100,8 +115,14 @@ def rabbitmq() -> GameBroker:
             pytest.fail(message)
         pytest.skip(message)
     host, port = RABBITMQ_STOMP
-    return GameBroker(host, port, RABBITMQ_WS_URL, settings.STOMP_LOGIN, settings.STOMP_PASSCODE,
-                      settings.STOMP_TOKEN_SECRET)
+    return GameBroker(
+        host,
+        port,
+        RABBITMQ_WS_URL,
+        settings.STOMP_LOGIN,
+        settings.STOMP_PASSCODE,
+        settings.STOMP_TOKEN_SECRET,
+    )
 
 
 @pytest.fixture
@@ -125,10 +146,12 @@ def author(db) -> User:
 @pytest.fixture
 def quiz(author: User) -> Quiz:
     quiz = Quiz.objects.create(author=author, title="Capitals")
-    for i, (text, choices) in enumerate([
-        ("Capital of France?", [("Paris", True), ("Rome", False)]),
-        ("Even numbers?", [("2", True), ("3", False), ("4", True)]),
-    ]):
+    for i, (text, choices) in enumerate(
+        [
+            ("Capital of France?", [("Paris", True), ("Rome", False)]),
+            ("Even numbers?", [("2", True), ("3", False), ("4", True)]),
+        ]
+    ):
         q = Question.objects.create(quiz=quiz, position=i, text=text, time_limit=20, points=1000)
         for j, (ct, ok) in enumerate(choices):
             Choice.objects.create(question=q, position=j, text=ct, is_correct=ok)

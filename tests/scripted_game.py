@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 
 EXPECTED_FRAME_TYPES = [
     "player_joined",
-    "question_open", "answer_count", "question_closed", "leaderboard",
-    "question_open", "answer_count", "question_closed", "leaderboard", "finished",
+    "question_open",
+    "answer_count",
+    "question_closed",
+    "leaderboard",
+    "question_open",
+    "answer_count",
+    "question_closed",
+    "leaderboard",
+    "finished",
 ]
 
 
@@ -66,8 +73,11 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
     for action in ("start", "next"):
         snap = host.post(f"/api/games/{game.id}/{action}/").json()
         q = snap["question"]
-        ann.post(f"/api/games/{game.id}/answer/", content_type="application/json",
-                 data={"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]})
+        ann.post(
+            f"/api/games/{game.id}/answer/",
+            content_type="application/json",
+            data={"question_id": q["id"], "choice_ids": [q["choices"][0]["id"]]},
+        )
         services.report_answers(game_id=game.id)  # the ticker's work, done here and now
     host.post(f"/api/games/{game.id}/next/")
     frames = drain(collector, len(EXPECTED_FRAME_TYPES))
@@ -86,7 +96,8 @@ def assert_frames_of_the_scripted_game(frames: list[dict]) -> None:
     assert versioned == sorted(versioned) and len(set(versioned)) == len(versioned)
     previous = [1] + [f["version"] for f in frames[:-1]]
     assert [f["version"] for f in frames if f["type"] in LIVE_TYPES] == [
-        v for f, v in zip(frames, previous, strict=True) if f["type"] in LIVE_TYPES]
+        v for f, v in zip(frames, previous, strict=True) if f["type"] in LIVE_TYPES
+    ]
     for frame in frames:
         if frame["type"] in ("question_open", "answer_count"):
             assert "correct" not in json.dumps(frame)

@@ -10,13 +10,31 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_a_quick_bench_of_latency_and_a_whole_game_loses_nothing() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "latency", "--only", "game",
-         "--transport", "ws", "--no-rabbitmq"],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "latency",
+            "--only",
+            "game",
+            "--transport",
+            "ws",
+            "--no-rabbitmq",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "## Broadcast latency" in result.stdout
-    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()
-            if line.startswith("| ")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in result.stdout.splitlines()
+        if line.startswith("| ")
+    }
     assert "| 100 / 100 " in rows["answers accepted / sent"]
     assert rows["lost answers"].split("|")[2].strip() == "0"
     assert rows["frames missing"].split("|")[2].strip() == "0"

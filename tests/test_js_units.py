@@ -9,6 +9,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_browser_module_unit_tests_pass_under_node_test() -> None:
-    node = subprocess.run(["node", "--test", "tests/js/"], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    node = subprocess.run(
+        ["node", "--test", "tests/js/"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert node.returncode == 0, node.stdout + node.stderr

@@ -23,8 +23,15 @@ WAIT_SECONDS = 30.0
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120, check=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -55,9 +62,14 @@ class Site:
 
 def prepare(tmp_path: Path, **extra_env: str) -> Site:
     site, tcp, ws = free_port(), free_port(), free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-           "STOMP_PORT": str(tcp), "STOMP_WS_PORT": str(ws), "PYTHONUNBUFFERED": "1",
-           **extra_env}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STOMP_PORT": str(tcp),
+        "STOMP_WS_PORT": str(ws),
+        "PYTHONUNBUFFERED": "1",
+        **extra_env,
+    }
     manage("migrate", "--noinput", env=env)
     return Site(site, tcp, ws, env, tmp_path / "rungame.log")
 
@@ -68,7 +80,11 @@ def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
     with site.log.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
-            cwd=REPO, env=site.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=REPO,
+            env=site.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             yield process
         finally:
@@ -81,7 +97,12 @@ def rungame_once(site: Site) -> subprocess.CompletedProcess[str]:
     """`manage.py rungame` that is expected to refuse to start."""
     return subprocess.run(
         [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
-        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+        cwd=REPO,
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
 
 
 def listening(port: int) -> bool:
@@ -111,8 +132,7 @@ def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
     assert "Author login: demo / demo-quiz-123" in output
 
 
-def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(
-        tmp_path: Path) -> None:
+def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(tmp_path: Path) -> None:
     site = prepare(tmp_path)
     with rungame(site):
         fetch(f"http://127.0.0.1:{site.site}/")
@@ -133,13 +153,19 @@ def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
 
 
 def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from quiz.settings import KNOWN_SECRET_KEYS
 
     site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)))
     result = subprocess.run(
         [sys.executable, "manage.py", "rungame", "--addr", f"0.0.0.0:{site.site}"],
-        cwd=REPO, env=site.env, capture_output=True, text=True, timeout=WAIT_SECONDS)
+        cwd=REPO,
+        env=site.env,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_SECONDS,
+    )
     assert result.returncode != 0
     assert "Refusing to listen on 0.0.0.0 with the SECRET_KEY published" in result.stderr
     with pytest.raises(OSError):
@@ -158,8 +184,7 @@ def test_make_run_refuses_a_taken_site_port_before_starting_the_broker(tmp_path:
     assert not listening(site.tcp)
 
 
-def test_a_second_make_run_leaves_the_running_games_broker_config_alone(
-        tmp_path: Path) -> None:
+def test_a_second_make_run_leaves_the_running_games_broker_config_alone(tmp_path: Path) -> None:
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
     first = prepare(tmp_path / "first")
@@ -281,8 +306,10 @@ def test_make_runs_broker_takes_the_publisher_login_only_over_tcp(tmp_path: Path
     from websockets.sync.client import connect
 
     site = prepare(tmp_path)
-    frame = (f"CONNECT\naccept-version:1.2\nhost:/\nlogin:{settings.STOMP_LOGIN}\n"
-             f"passcode:{settings.STOMP_PASSCODE}\n\n\0")
+    frame = (
+        f"CONNECT\naccept-version:1.2\nhost:/\nlogin:{settings.STOMP_LOGIN}\n"
+        f"passcode:{settings.STOMP_PASSCODE}\n\n\0"
+    )
     with rungame(site):
         fetch(f"http://127.0.0.1:{site.ws}/healthz")
         with connect(f"ws://127.0.0.1:{site.ws}/ws", subprotocols=["v12.stomp"]) as ws:

@@ -12,12 +12,18 @@ class ChoiceFormSet(BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         question = self.instance
-        choices = [(f.cleaned_data.get("text", ""), f.cleaned_data.get("is_correct", False))
-                   for f in self.forms
-                   if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        choices = [
+            (f.cleaned_data.get("text", ""), f.cleaned_data.get("is_correct", False))
+            for f in self.forms
+            if f.cleaned_data and not f.cleaned_data.get("DELETE")
+        ]
         try:
-            validate_question(text=question.text, time_limit=question.time_limit,
-                              points=question.points, choices=choices)
+            validate_question(
+                text=question.text,
+                time_limit=question.time_limit,
+                points=question.points,
+                choices=choices,
+            )
         except ValidationError as exc:
             raise ValidationError(exc.messages) from exc
 

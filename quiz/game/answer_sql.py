@@ -64,34 +64,56 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
         cursor.execute(
             f"SELECT g.state, g.current_question_id, g.opened_at, g.deadline, p.id, p.kicked, "
             f"p.left_at FROM {GAME} g LEFT JOIN {PLAYER} p ON p.id = %s AND p.game_id = g.id "
-            f"WHERE g.id = %s", [player_id, game_id])
+            f"WHERE g.id = %s",
+            [player_id, game_id],
+        )
         row = cursor.fetchone()
     if row is None:
         return None
     state, question_id, opened_at, deadline, found, kicked, left_at = row
-    return GameAndPlayer(state, question_id, _moment(opened_at), _moment(deadline),
-                         found is not None, bool(kicked), left_at is not None)
+    return GameAndPlayer(
+        state,
+        question_id,
+        _moment(opened_at),
+        _moment(deadline),
+        found is not None,
+        bool(kicked),
+        left_at is not None,
+    )
 
 
 def read_choices(*, question_id: int) -> dict[int, bool]:
     """The question's choices: id to correctness."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, is_correct FROM {CHOICE} WHERE question_id = %s",
-                       [question_id])
+        cursor.execute(f"SELECT id, is_correct FROM {CHOICE} WHERE question_id = %s", [question_id])
         return {choice_id: bool(correct) for choice_id, correct in cursor.fetchall()}
 
 
-def insert_answer(*, player_id: int | None, question_id: int, answered_at: datetime,
-                  response_ms: int, choice_ids: list[int]) -> int:
+def insert_answer(
+    *,
+    player_id: int | None,
+    question_id: int,
+    answered_at: datetime,
+    response_ms: int,
+    choice_ids: list[int],
+) -> int:
     """Insert the answer and its choices; its id. IntegrityError if the player has one."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ANSWER} (player_id, question_id, answered_at, response_ms, correct, "
             f"points) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-            [player_id, question_id, connection.ops.adapt_datetimefield_value(answered_at),
-             response_ms, False, 0])
+            [
+                player_id,
+                question_id,
+                connection.ops.adapt_datetimefield_value(answered_at),
+                response_ms,
+                False,
+                0,
+            ],
+        )
         (answer_id,) = cursor.fetchone()
         cursor.executemany(
             f"INSERT INTO {ANSWER_CHOICES} (answer_id, choice_id) VALUES (%s, %s)",
-            [(answer_id, choice_id) for choice_id in choice_ids])
+            [(answer_id, choice_id) for choice_id in choice_ids],
+        )
     return answer_id

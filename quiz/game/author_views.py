@@ -26,15 +26,19 @@ from quiz.game.models import Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
 
-LOCKED_OUT = ("Too many failed logins from this device. Wait 15 minutes, then try again.")
+LOCKED_OUT = "Too many failed logins from this device. Wait 15 minutes, then try again."
 
 
-def login_locked_out(request: HttpRequest, original_response: HttpResponse | None = None,
-                     credentials: dict | None = None) -> HttpResponse:
+def login_locked_out(
+    request: HttpRequest,
+    original_response: HttpResponse | None = None,
+    credentials: dict | None = None,
+) -> HttpResponse:
     """django-axes' lockout: the login form again, saying why, with 429 Too Many Requests."""
     form = AuthenticationForm(request)
-    return render(request, "registration/login.html", {"form": form, "error": LOCKED_OUT},
-                  status=429)
+    return render(
+        request, "registration/login.html", {"form": form, "error": LOCKED_OUT}, status=429
+    )
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -58,8 +62,12 @@ def quiz_list(request: HttpRequest) -> HttpResponse:
         except (ValueError, RecursionError):
             error = "The file is not a JSON document."
     quizzes = Quiz.objects.filter(author=request.user).prefetch_related("questions")
-    return render(request, "game/quiz_list.html", {"quizzes": quizzes, "error": error},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "game/quiz_list.html",
+        {"quizzes": quizzes, "error": error},
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -86,8 +94,12 @@ def _own_quiz(request: HttpRequest, quiz_id: int) -> Quiz:
 
 
 def _own_question(request: HttpRequest, quiz_id: int, question_id: int) -> Question:
-    return get_object_or_404(Question.objects.select_related("quiz"), pk=question_id,
-                             quiz_id=quiz_id, quiz__author=request.user)
+    return get_object_or_404(
+        Question.objects.select_related("quiz"),
+        pk=question_id,
+        quiz_id=quiz_id,
+        quiz__author=request.user,
+    )
 
 
 @login_required
@@ -112,8 +124,9 @@ def quiz_edit(request: HttpRequest, quiz_id: int) -> HttpResponse:
         messages.success(request, "Saved the title and description.")
         return redirect("quiz_edit", quiz_id=quiz.id)
     questions = quiz.questions.prefetch_related("choices")
-    return render(request, "game/quiz_edit.html",
-                  {"quiz": quiz, "form": form, "questions": questions})
+    return render(
+        request, "game/quiz_edit.html", {"quiz": quiz, "form": form, "questions": questions}
+    )
 
 
 def _quiz_contents(quiz: Quiz) -> str:
@@ -132,10 +145,17 @@ def quiz_delete(request: HttpRequest, quiz_id: int) -> HttpResponse:
         quiz.delete()
         messages.success(request, f"Deleted “{quiz.title}”.")
         return redirect("quiz_list")
-    return render(request, "game/confirm_delete.html", {
-        "kind": "quiz", "name": quiz.title, "quiz": quiz,
-        "cancel_url": reverse("quiz_edit", args=[quiz.id]),
-        "also": _quiz_contents(quiz)})
+    return render(
+        request,
+        "game/confirm_delete.html",
+        {
+            "kind": "quiz",
+            "name": quiz.title,
+            "quiz": quiz,
+            "cancel_url": reverse("quiz_edit", args=[quiz.id]),
+            "also": _quiz_contents(quiz),
+        },
+    )
 
 
 def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
@@ -143,13 +163,14 @@ def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
     form = QuestionForm(request.POST or None, request.FILES or None, instance=question)
     choices = ChoiceFormSet(request.POST or None, instance=question, prefix="choices")
     if request.method == "POST" and all([form.is_valid(), choices.is_valid()]):
-        authoring.save_question(question=form.save(commit=False),
-                                choices=choices.choice_inputs())
+        authoring.save_question(question=form.save(commit=False), choices=choices.choice_inputs())
         messages.success(request, "Question saved.")
         return redirect("quiz_edit", quiz_id=question.quiz_id)
-    return render(request, "game/question_form.html",
-                  {"quiz": question.quiz, "question": question, "form": form,
-                   "choices": choices})
+    return render(
+        request,
+        "game/question_form.html",
+        {"quiz": question.quiz, "question": question, "form": form, "choices": choices},
+    )
 
 
 @login_required
@@ -172,9 +193,17 @@ def question_delete(request: HttpRequest, quiz_id: int, question_id: int) -> Htt
         authoring.delete_question(question=question)
         messages.success(request, f"Deleted the question “{question.text}”.")
         return redirect("quiz_edit", quiz_id=quiz_id)
-    return render(request, "game/confirm_delete.html", {
-        "kind": "question", "name": question.text, "quiz": question.quiz,
-        "cancel_url": reverse("quiz_edit", args=[quiz_id]), "also": "its choices"})
+    return render(
+        request,
+        "game/confirm_delete.html",
+        {
+            "kind": "question",
+            "name": question.text,
+            "quiz": question.quiz,
+            "cancel_url": reverse("quiz_edit", args=[quiz_id]),
+            "also": "its choices",
+        },
+    )
 
 
 @login_required
@@ -187,7 +216,8 @@ def question_move(request: HttpRequest, quiz_id: int, question_id: int) -> HttpR
     if authoring.move_question(question=question, direction=direction):
         messages.success(request, f"Moved “{question.text}” {direction}.")
     else:
-        messages.info(request, f"“{question.text}” is already "
-                               f"{'first' if direction == 'up' else 'last'}.")
+        messages.info(
+            request, f"“{question.text}” is already {'first' if direction == 'up' else 'last'}."
+        )
     url = reverse("quiz_edit", args=[quiz_id])
     return HttpResponseRedirect(f"{url}#question-{question.id}")

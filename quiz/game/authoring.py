@@ -27,9 +27,12 @@ def save_question(*, question: Question, choices: Sequence[ChoiceInput]) -> Ques
 
     A new question goes last. Choices that are kept are updated in place, so past answers
     still point at them; choices left out are deleted."""
-    validate_question(text=question.text, time_limit=question.time_limit,
-                      points=question.points,
-                      choices=[(c.text, c.is_correct) for c in choices])
+    validate_question(
+        text=question.text,
+        time_limit=question.time_limit,
+        points=question.points,
+        choices=[(c.text, c.is_correct) for c in choices],
+    )
     if question.pk is None:
         last = question.quiz.questions.aggregate(last=Max("position"))["last"]
         question.position = 0 if last is None else last + 1

@@ -16,8 +16,10 @@ def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
     auto-delete queue named stomp-subscription-<random>, which the subscriber declares
     (configure), binds (write) and consumes (read). Writing to a queue is not publishing: that
     needs write on an exchange, and the token grants none. Our broker ignores these."""
-    return tuple(f"{resource_server_id}.{permission}:*/stomp-subscription-*"
-                 for permission in ("configure", "write", "read"))
+    return tuple(
+        f"{resource_server_id}.{permission}:*/stomp-subscription-*"
+        for permission in ("configure", "write", "read")
+    )
 
 
 def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
@@ -25,8 +27,13 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
     subject = f"player:{player.id}" if player is not None else f"host:{host_id}"
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
-    jwt = issue_token(secret=settings.STOMP_TOKEN_SECRET, subject=subject,
-                      read=(frames.read_pattern(game_id=game.id),), write=(), ttl_seconds=ttl,
-                      resource_server_id=server_id,
-                      extra_scopes=rabbitmq_subscription_scopes(server_id))
+    jwt = issue_token(
+        secret=settings.STOMP_TOKEN_SECRET,
+        subject=subject,
+        read=(frames.read_pattern(game_id=game.id),),
+        write=(),
+        ttl_seconds=ttl,
+        resource_server_id=server_id,
+        extra_scopes=rabbitmq_subscription_scopes(server_id),
+    )
     return {"token": jwt, "expires_in": ttl}

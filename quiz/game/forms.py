@@ -26,17 +26,32 @@ class QuizForm(forms.ModelForm):
 
 class QuestionForm(forms.ModelForm):
     image = forms.FileField(
-        label="Picture to upload", required=False, validators=[validate_image_upload],
+        label="Picture to upload",
+        required=False,
+        validators=[validate_image_upload],
         widget=forms.ClearableFileInput(
-            attrs={"accept": ",".join(f".{ext}" for ext in IMAGE_EXTENSIONS)}))
+            attrs={"accept": ",".join(f".{ext}" for ext in IMAGE_EXTENSIONS)}
+        ),
+    )
     image_url = forms.URLField(
-        label="…or the address of a picture", required=False, assume_scheme="https",
-        validators=[validate_picture_url])
+        label="…or the address of a picture",
+        required=False,
+        assume_scheme="https",
+        validators=[validate_picture_url],
+    )
     time_limit = forms.IntegerField(
-        label="Time limit (seconds)", validators=[validate_time_limit],
-        widget=forms.NumberInput(attrs={"min": MIN_TIME, "max": MAX_TIME}))
-    points = forms.IntegerField(validators=[validate_points], widget=forms.RadioSelect(
-        choices=[(value, f"{value} ({name.lower()})") for value, name in Question.POINTS_CHOICES]))
+        label="Time limit (seconds)",
+        validators=[validate_time_limit],
+        widget=forms.NumberInput(attrs={"min": MIN_TIME, "max": MAX_TIME}),
+    )
+    points = forms.IntegerField(
+        validators=[validate_points],
+        widget=forms.RadioSelect(
+            choices=[
+                (value, f"{value} ({name.lower()})") for value, name in Question.POINTS_CHOICES
+            ]
+        ),
+    )
 
     class Meta:
         model = Question
@@ -46,8 +61,11 @@ class QuestionForm(forms.ModelForm):
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("image") and cleaned.get("image_url"):
-            self.add_error("image_url", "Upload a picture or give its address, not both "
-                                        "(tick Clear to drop an uploaded one).")
+            self.add_error(
+                "image_url",
+                "Upload a picture or give its address, not both "
+                "(tick Clear to drop an uploaded one).",
+            )
         return cleaned
 
 
@@ -56,10 +74,15 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
 
     def choice_inputs(self) -> list[ChoiceInput]:
         """The choices to keep, in the order shown; call after `is_valid()`."""
-        return [ChoiceInput(text=form.cleaned_data["text"],
-                            is_correct=form.cleaned_data["is_correct"], id=form.instance.pk)
-                for form in self.forms
-                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        return [
+            ChoiceInput(
+                text=form.cleaned_data["text"],
+                is_correct=form.cleaned_data["is_correct"],
+                id=form.instance.pk,
+            )
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
 
     def clean(self) -> None:
         super().clean()
@@ -69,6 +92,13 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
 
 
 ChoiceFormSet = forms.inlineformset_factory(
-    Question, Choice, formset=BaseChoiceFormSet, fields=["text", "is_correct"],
-    labels={"is_correct": "Correct"}, extra=MAX_CHOICES, max_num=MAX_CHOICES,
-    can_delete=True, can_delete_extra=False)
+    Question,
+    Choice,
+    formset=BaseChoiceFormSet,
+    fields=["text", "is_correct"],
+    labels={"is_correct": "Correct"},
+    extra=MAX_CHOICES,
+    max_num=MAX_CHOICES,
+    can_delete=True,
+    can_delete_extra=False,
+)

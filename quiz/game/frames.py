@@ -27,8 +27,10 @@ def topic(*, game_id: int, name: str) -> str:
 def topics(*, game_id: int, role: str) -> dict[str, str]:
     """What a screen subscribes to: players follow the status topic, the host both."""
     if role == "host":
-        return {STATUS: topic(game_id=game_id, name=STATUS),
-                PLAYERS: topic(game_id=game_id, name=PLAYERS)}
+        return {
+            STATUS: topic(game_id=game_id, name=STATUS),
+            PLAYERS: topic(game_id=game_id, name=PLAYERS),
+        }
     return {STATUS: topic(game_id=game_id, name=STATUS)}
 
 
@@ -59,14 +61,25 @@ def lobby(*, game_id: int, version: int, game: dict[str, Any]) -> Frame:
     return Frame(game_id, "lobby", version, {"game": game})
 
 
-def question_open(*, game_id: int, version: int, game: dict[str, Any],
-                  question: dict[str, Any] | None, server_time: int) -> Frame:
-    return Frame(game_id, "question_open", version,
-                 {"game": game, "question": question, "server_time": server_time})
+def question_open(
+    *,
+    game_id: int,
+    version: int,
+    game: dict[str, Any],
+    question: dict[str, Any] | None,
+    server_time: int,
+) -> Frame:
+    return Frame(
+        game_id,
+        "question_open",
+        version,
+        {"game": game, "question": question, "server_time": server_time},
+    )
 
 
-def question_closed(*, game_id: int, version: int, game: dict[str, Any],
-                    results: dict[str, Any] | None) -> Frame:
+def question_closed(
+    *, game_id: int, version: int, game: dict[str, Any], results: dict[str, Any] | None
+) -> Frame:
     return Frame(game_id, "question_closed", version, {"game": game, "results": results})
 
 
@@ -74,13 +87,20 @@ def leaderboard(*, game_id: int, version: int, players: list[dict[str, Any]]) ->
     return Frame(game_id, "leaderboard", version, {"players": players})
 
 
-def finished(*, game_id: int, version: int, game: dict[str, Any],
-             podium: list[dict[str, Any]] | None, players: list[dict[str, Any]]) -> Frame:
+def finished(
+    *,
+    game_id: int,
+    version: int,
+    game: dict[str, Any],
+    podium: list[dict[str, Any]] | None,
+    players: list[dict[str, Any]],
+) -> Frame:
     return Frame(game_id, "finished", version, {"game": game, "podium": podium, "players": players})
 
 
-def player_departed(*, game_id: int, version: int, why: str, player: dict[str, Any],
-                    count: int) -> Frame:
+def player_departed(
+    *, game_id: int, version: int, why: str, player: dict[str, Any], count: int
+) -> Frame:
     """`why` is "left" or "kicked"; the player's own screen learns it from this frame."""
     return Frame(game_id, f"player_{why}", version, {"player": player, "count": count})
 
@@ -89,7 +109,10 @@ def player_joined(*, game_id: int, version: int, player: dict[str, Any], count: 
     return Frame(game_id, "player_joined", version, {"player": player, "count": count})
 
 
-def answer_count(*, game_id: int, version: int, question_id: int, count: int,
-                 total: int) -> Frame:
-    return Frame(game_id, "answer_count", version,
-                 {"question_id": question_id, "count": count, "total": total})
+def answer_count(*, game_id: int, version: int, question_id: int, count: int, total: int) -> Frame:
+    return Frame(
+        game_id,
+        "answer_count",
+        version,
+        {"question_id": question_id, "count": count, "total": total},
+    )

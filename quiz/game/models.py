@@ -18,8 +18,7 @@ def _ascii_look_alikes() -> dict[str, str]:
     for char, glyphs in load_unicode_data("confusables.json").items():
         if len(char) != 1 or char.isascii():
             continue
-        ascii_glyph = next((g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()),
-                           None)
+        ascii_glyph = next((g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()), None)
         if ascii_glyph is not None:
             table[char] = ascii_glyph
     return table
@@ -36,8 +35,9 @@ def nickname_key(nickname: str) -> str:
 
 
 class Quiz(models.Model):
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                               related_name="quizzes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quizzes"
+    )
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,14 +100,16 @@ class Game(models.Model):
         FINISHED = "finished"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="games")
-    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="hosted_games")
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hosted_games"
+    )
     pin = models.CharField(max_length=6)
     state = models.CharField(max_length=20, choices=State.choices, default=State.LOBBY)
     version = models.PositiveIntegerField(default=1)
     question_index = models.IntegerField(default=-1)
-    current_question = models.ForeignKey(Question, null=True, blank=True,
-                                         on_delete=models.SET_NULL, related_name="+")
+    current_question = models.ForeignKey(
+        Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     opened_at = models.DateTimeField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -115,8 +117,11 @@ class Game(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["pin"], condition=~models.Q(state="finished"),
-                                    name="unique_pin_among_live_games"),
+            models.UniqueConstraint(
+                fields=["pin"],
+                condition=~models.Q(state="finished"),
+                name="unique_pin_among_live_games",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -135,8 +140,9 @@ class Player(models.Model):
     # nickname_key(nickname): unique per game, so look-alike nicknames cannot both join.
     # (text: NFKC may make a 20-character nickname 18 times longer)
     nickname_key = models.TextField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     score = models.IntegerField(default=0)
     correct_count = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
@@ -150,8 +156,9 @@ class Player(models.Model):
     class Meta:
         ordering = ["joined_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["game", "nickname_key"],
-                                    name="unique_nickname_key_per_game"),
+            models.UniqueConstraint(
+                fields=["game", "nickname_key"], name="unique_nickname_key_per_game"
+            ),
         ]
 
     def __str__(self) -> str:

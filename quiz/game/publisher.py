@@ -17,8 +17,9 @@ _connection: stomp.Connection | None = None
 
 
 def _connect() -> stomp.Connection:
-    conn = stomp.Connection([(settings.STOMP_HOST, settings.STOMP_PORT)],
-                            reconnect_attempts_max=1, timeout=2)
+    conn = stomp.Connection(
+        [(settings.STOMP_HOST, settings.STOMP_PORT)], reconnect_attempts_max=1, timeout=2
+    )
     conn.connect(settings.STOMP_LOGIN, settings.STOMP_PASSCODE, wait=True)
     return conn
 
@@ -38,7 +39,7 @@ def publish(destination: str, frame: dict[str, Any]) -> None:
 
 
 def broker_status() -> str:
-    """"up" if this process can publish now (its connection is open, or opens at once),
+    """ "up" if this process can publish now (its connection is open, or opens at once),
     else "down": for the host's screen, which asks on its actions, never on the answer path."""
     global _connection
     with _lock:

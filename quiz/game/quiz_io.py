@@ -41,8 +41,9 @@ def _embedded_image(question: Question) -> dict[str, str] | None:
         with question.image.open("rb") as file:
             content = file.read()
     except OSError:
-        logger.warning("Exported question %s without its missing picture %s", question.pk,
-                       question.image.name)
+        logger.warning(
+            "Exported question %s without its missing picture %s", question.pk, question.image.name
+        )
         return None
     name = PurePath(question.image.name).name
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -52,10 +53,13 @@ def _embedded_image(question: Question) -> dict[str, str] | None:
 def export_quiz(*, quiz: Quiz) -> dict[str, Any]:
     questions = []
     for q in quiz.questions.all():
-        question = {"text": q.text, "image_url": q.image_url, "time_limit": q.time_limit,
-                    "points": q.points,
-                    "choices": [{"text": c.text, "correct": c.is_correct}
-                                for c in q.choices.all()]}
+        question = {
+            "text": q.text,
+            "image_url": q.image_url,
+            "time_limit": q.time_limit,
+            "points": q.points,
+            "choices": [{"text": c.text, "correct": c.is_correct} for c in q.choices.all()],
+        }
         if image := _embedded_image(q):
             question["image"] = image
         questions.append(question)
@@ -84,13 +88,22 @@ class _Field:
         return value
 
 
-_TYPE_NAMES = {str: "text", int: "a whole number", bool: "true or false", list: "a list",
-               dict: "an object"}
-QUIZ_FIELDS = {"title": _Field(str), "description": _Field(str, ""),
-               "questions": _Field(list)}
-QUESTION_FIELDS = {"text": _Field(str), "image_url": _Field(str, ""), "image": _Field(dict, {}),
-                   "time_limit": _Field(int, 20), "points": _Field(int, 1000),
-                   "choices": _Field(list)}
+_TYPE_NAMES = {
+    str: "text",
+    int: "a whole number",
+    bool: "true or false",
+    list: "a list",
+    dict: "an object",
+}
+QUIZ_FIELDS = {"title": _Field(str), "description": _Field(str, ""), "questions": _Field(list)}
+QUESTION_FIELDS = {
+    "text": _Field(str),
+    "image_url": _Field(str, ""),
+    "image": _Field(dict, {}),
+    "time_limit": _Field(int, 20),
+    "points": _Field(int, 1000),
+    "choices": _Field(list),
+}
 CHOICE_FIELDS = {"text": _Field(str), "correct": _Field(bool)}
 IMAGE_FIELDS = {"name": _Field(str), "data": _Field(str)}
 
@@ -131,17 +144,24 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
     """The document as the authoring forms would save it, or a ValidationError naming the
     first field that breaks a rule."""
     quiz = _typed(data, QUIZ_FIELDS, "")
-    cleaned = _formed(QuizForm(data={"title": quiz["title"],
-                                     "description": quiz["description"]}), "")
+    cleaned = _formed(
+        QuizForm(data={"title": quiz["title"], "description": quiz["description"]}), ""
+    )
     if not quiz["questions"]:
         raise ValidationError("questions: a quiz needs at least one question.")
     cleaned["questions"] = []
     for number, raw in enumerate(quiz["questions"], start=1):
         where = f"question {number}, "
         question = _typed(raw, QUESTION_FIELDS, where)
-        form = _formed(QuestionForm(data={name: question[name] for name in (
-            "text", "image_url", "time_limit", "points")},
-            files=_uploaded(question["image"], where)), where)
+        form = _formed(
+            QuestionForm(
+                data={
+                    name: question[name] for name in ("text", "image_url", "time_limit", "points")
+                },
+                files=_uploaded(question["image"], where),
+            ),
+            where,
+        )
         choices = []
         for index, raw_choice in enumerate(question["choices"], start=1):
             choice_where = f"{where}choice {index}, "
@@ -149,8 +169,12 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
             text = _formed(ChoiceFormSet.form(data={"text": choice["text"]}), choice_where)
             choices.append((text["text"], choice["correct"]))
         try:
-            validate_question(text=form["text"], time_limit=form["time_limit"],
-                              points=form["points"], choices=choices)
+            validate_question(
+                text=form["text"],
+                time_limit=form["time_limit"],
+                points=form["points"],
+                choices=choices,
+            )
         except ValidationError as error:
             raise ValidationError(f"{where}choices: {error.messages[0]}") from None
         cleaned["questions"].append({**form, "choices": choices})
@@ -161,13 +185,21 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
 def import_quiz(*, author: AbstractBaseUser, data: Any) -> Quiz:
     """Check the whole document first (clean_quiz_data), then create the quiz."""
     cleaned = clean_quiz_data(data)
-    quiz = Quiz.objects.create(author=author, title=cleaned["title"],
-                               description=cleaned["description"])
+    quiz = Quiz.objects.create(
+        author=author, title=cleaned["title"], description=cleaned["description"]
+    )
     for position, q in enumerate(cleaned["questions"]):
         question = Question.objects.create(
-            quiz=quiz, position=position, text=q["text"], image_url=q["image_url"],
-            image=q["image"], time_limit=q["time_limit"], points=q["points"])
+            quiz=quiz,
+            position=position,
+            text=q["text"],
+            image_url=q["image_url"],
+            image=q["image"],
+            time_limit=q["time_limit"],
+            points=q["points"],
+        )
         Choice.objects.bulk_create(
             Choice(question=question, position=i, text=text, is_correct=correct)
-            for i, (text, correct) in enumerate(q["choices"]))
+            for i, (text, correct) in enumerate(q["choices"])
+        )
     return quiz

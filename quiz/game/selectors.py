@@ -12,6 +12,7 @@ from quiz.game.models import Answer, Game, Player, Question
 # thousand players, a whole ranking in every phone's snapshot is most of the site's work.
 TOP_PLAYERS = 5
 
+
 def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -19,8 +20,11 @@ def ms(moment: datetime) -> int:
 def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, Any]]:
     """Active players by score (ties share a rank), the shape every frame uses; the first
     `limit` of them, if given."""
-    players = (game.players.active().order_by("-score", "joined_at", "id")
-               .values_list("id", "nickname", "score"))[:limit]
+    players = (
+        game.players.active()
+        .order_by("-score", "joined_at", "id")
+        .values_list("id", "nickname", "score")
+    )[:limit]
     ranked: list[dict[str, Any]] = []
     rank = 0
     previous: int | None = None
@@ -47,16 +51,22 @@ def player_counts(*, game: Game, score: int) -> dict[str, int]:
     """How many players are still in (`total`), and how many of them have more than `score`
     points (`above`): a player's rank and its "of N", in one query."""
     return game.players.active().aggregate(
-        total=Count("id"), above=Count("id", filter=Q(score__gt=score)))
+        total=Count("id"), above=Count("id", filter=Q(score__gt=score))
+    )
 
 
 def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
     """The game's line of every snapshot and frame (`player_count`, if the caller has it)."""
     if player_count is None:
         player_count = game.players.active().count()
-    return {"id": game.id, "pin": game.pin, "state": game.state,
-            "question_index": game.question_index, "question_count": game.quiz.question_count,
-            "player_count": player_count}
+    return {
+        "id": game.id,
+        "pin": game.pin,
+        "state": game.state,
+        "question_index": game.question_index,
+        "question_count": game.quiz.question_count,
+        "player_count": player_count,
+    }
 
 
 def question_data(*, game: Game) -> dict[str, Any] | None:
@@ -65,21 +75,27 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
     if question is None or game.state == Game.State.LOBBY:
         return None
     choices = list(question.choices.all())
-    return {"id": question.id, "index": game.question_index,
-            "count": game.quiz.question_count, "text": question.text,
-            "image_url": question.picture_url,
-            "choices": [{"id": c.id, "text": c.text} for c in choices],
-            "multiple": sum(c.is_correct for c in choices) > 1,
-            "time_limit": question.time_limit, "points": question.points,
-            "opened_at": ms(game.opened_at) if game.opened_at else None,
-            "deadline": ms(game.deadline) if game.deadline else None}
+    return {
+        "id": question.id,
+        "index": game.question_index,
+        "count": game.quiz.question_count,
+        "text": question.text,
+        "image_url": question.picture_url,
+        "choices": [{"id": c.id, "text": c.text} for c in choices],
+        "multiple": sum(c.is_correct for c in choices) > 1,
+        "time_limit": question.time_limit,
+        "points": question.points,
+        "opened_at": ms(game.opened_at) if game.opened_at else None,
+        "deadline": ms(game.deadline) if game.deadline else None,
+    }
 
 
 def answer_counts(*, game: Game) -> dict[str, int]:
     """Answers to the current question from players still in, and how many are still in."""
     counts = game.players.active().aggregate(
         count=Count("answers", filter=Q(answers__question_id=game.current_question_id)),
-        total=Count("id", distinct=True))
+        total=Count("id", distinct=True),
+    )
     return {"count": counts["count"], "total": counts["total"]}
 
 
@@ -96,9 +112,12 @@ def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] 
         return None
     correct_ids = list(question.choices.filter(is_correct=True).values_list("id", flat=True))
     distribution = {str(c.id): 0 for c in question.choices.all()}
-    rows = (Answer.choices.through.objects
-            .filter(answer__question=question, answer__player__game=game)
-            .values("choice_id").annotate(n=Count("id")).values_list("choice_id", "n"))
+    rows = (
+        Answer.choices.through.objects.filter(answer__question=question, answer__player__game=game)
+        .values("choice_id")
+        .annotate(n=Count("id"))
+        .values_list("choice_id", "n")
+    )
     for choice_id, n in rows:
         distribution[str(choice_id)] = n
     answers_of = Answer.objects.filter(question=question, player__game=game)
@@ -111,10 +130,19 @@ def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] 
     players = []
     for entry in ranking:
         answer = answers.get(entry["id"])
-        players.append({**entry, "correct": bool(answer and answer.correct),
-                        "points": answer.points if answer else 0})
-    return {"question_id": question.id, "correct_choice_ids": correct_ids,
-            "distribution": distribution, "players": players}
+        players.append(
+            {
+                **entry,
+                "correct": bool(answer and answer.correct),
+                "points": answer.points if answer else 0,
+            }
+        )
+    return {
+        "question_id": question.id,
+        "correct_choice_ids": correct_ids,
+        "distribution": distribution,
+        "players": players,
+    }
 
 
 def podium(*, game: Game) -> list[dict[str, Any]] | None:
@@ -123,24 +151,39 @@ def podium(*, game: Game) -> list[dict[str, Any]] | None:
     return ranked_players(game=game)[:3]
 
 
-def snapshot(*, game: Game, player: Player | None = None,
-             now: datetime | None = None) -> dict[str, Any]:
+def snapshot(
+    *, game: Game, player: Player | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Everything a page needs to draw the game at `game.version`: the host's (no `player`)
     with every player and the answers so far; a player's with the top of the ranking and its
     own line (every phone loads one when it joins, so it is kept to a few small queries)."""
     now = now or timezone.now()
     if player is None:
-        return {"version": game.version, "server_time": ms(now), "game": game_data(game=game),
-                "players": ranked_players(game=game), "question": question_data(game=game),
-                "answers": answer_counts(game=game), "results": results_data(game=game),
-                "podium": podium(game=game), "me": None}
+        return {
+            "version": game.version,
+            "server_time": ms(now),
+            "game": game_data(game=game),
+            "players": ranked_players(game=game),
+            "question": question_data(game=game),
+            "answers": answer_counts(game=game),
+            "results": results_data(game=game),
+            "podium": podium(game=game),
+            "me": None,
+        }
     counts = player_counts(game=game, score=player.score)
-    answered = bool(game.current_question_id) and Answer.objects.filter(
-        player=player, question_id=game.current_question_id).exists()
+    answered = (
+        bool(game.current_question_id)
+        and Answer.objects.filter(player=player, question_id=game.current_question_id).exists()
+    )
     me = {**player_entry(game=game, player=player, above=counts["above"]), "answered": answered}
-    return {"version": game.version, "server_time": ms(now),
-            "game": game_data(game=game, player_count=counts["total"]),
-            "players": ranked_players(game=game, limit=TOP_PLAYERS),
-            "question": question_data(game=game), "answers": None,
-            "results": results_data(game=game, player=player), "podium": podium(game=game),
-            "me": me}
+    return {
+        "version": game.version,
+        "server_time": ms(now),
+        "game": game_data(game=game, player_count=counts["total"]),
+        "players": ranked_players(game=game, limit=TOP_PLAYERS),
+        "question": question_data(game=game),
+        "answers": None,
+        "results": results_data(game=game, player=player),
+        "podium": podium(game=game),
+        "me": me,
+    }

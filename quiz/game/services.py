@@ -50,8 +50,7 @@ def _lock(game_id: int) -> Game:
     """The game row, locked until the transaction ends (its quiz row stays unlocked), with
     no answer to it under way (answer_sql.exclude_answers)."""
     try:
-        game = (Game.objects.select_for_update(of=("self",)).select_related("quiz")
-                .get(pk=game_id))
+        game = Game.objects.select_for_update(of=("self",)).select_related("quiz").get(pk=game_id)
     except Game.DoesNotExist:
         raise GameError("unknown_game", "There is no such game.", 404) from None
     answer_sql.exclude_answers(game_id=game_id)
@@ -80,8 +79,11 @@ def _publish(frame: Frame) -> None:
 
 
 def _publish_leaderboard(game: Game) -> None:
-    _publish(frames.leaderboard(game_id=game.id, version=_bump(game),
-                                players=selectors.ranked_players(game=game)))
+    _publish(
+        frames.leaderboard(
+            game_id=game.id, version=_bump(game), players=selectors.ranked_players(game=game)
+        )
+    )
 
 
 def _new_pin() -> str:
@@ -102,8 +104,11 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
         try:
             with transaction.atomic():
                 game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin())
-                _publish(frames.lobby(game_id=game.id, version=game.version,
-                                      game=selectors.game_data(game=game)))
+                _publish(
+                    frames.lobby(
+                        game_id=game.id, version=game.version, game=selectors.game_data(game=game)
+                    )
+                )
                 return game
         except IntegrityError:
             continue
@@ -133,8 +138,9 @@ KICKED = "The host removed you from this game."
 
 
 @transaction.atomic
-def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = None,
-              address: str | None = None) -> Player:
+def join_game(
+    *, game_id: int, nickname: str, user: AbstractBaseUser | None = None, address: str | None = None
+) -> Player:
     """Add a player to a live game under a nickname nobody else in it uses, unless the host
     kicked a player who joined from the same `address`.
 
@@ -144,20 +150,31 @@ def join_game(*, game_id: int, nickname: str, user: AbstractBaseUser | None = No
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
-    if (address and settings.QUIZ_BAN_BY_ADDRESS
-            and game.players.filter(kicked=True, address=address).exists()):
+    if (
+        address
+        and settings.QUIZ_BAN_BY_ADDRESS
+        and game.players.filter(kicked=True, address=address).exists()
+    ):
         raise GameError("kicked", KICKED, 403)
     key = nickname_key(nickname)
     if game.players.filter(nickname_key=key).exists():
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
-        game=game, nickname=nickname, nickname_key=key, address=address,
-        user=user if user is not None and user.is_authenticated else None)
+        game=game,
+        nickname=nickname,
+        nickname_key=key,
+        address=address,
+        user=user if user is not None and user.is_authenticated else None,
+    )
     counts = selectors.player_counts(game=game, score=player.score)
-    _publish(frames.player_joined(
-        game_id=game.id, version=game.version,
-        player=selectors.player_entry(game=game, player=player, above=counts["above"]),
-        count=counts["total"]))
+    _publish(
+        frames.player_joined(
+            game_id=game.id,
+            version=game.version,
+            player=selectors.player_entry(game=game, player=player, above=counts["above"]),
+            count=counts["total"],
+        )
+    )
     return player
 
 
@@ -184,14 +201,19 @@ def _open_question(game: Game, index: int, now: datetime) -> None:
     game.state = Game.State.QUESTION_OPEN
     game.opened_at = now
     game.deadline = now + timedelta(seconds=question.time_limit)
-    _publish(frames.question_open(
-        game_id=game.id, version=_bump(game), game=selectors.game_data(game=game),
-        question=selectors.question_data(game=game), server_time=selectors.ms(timezone.now())))
+    _publish(
+        frames.question_open(
+            game_id=game.id,
+            version=_bump(game),
+            game=selectors.game_data(game=game),
+            question=selectors.question_data(game=game),
+            server_time=selectors.ms(timezone.now()),
+        )
+    )
 
 
 @transaction.atomic
-def start_game(*, game_id: int, user: AbstractBaseUser | None,
-               now: datetime | None = None) -> Game:
+def start_game(*, game_id: int, user: AbstractBaseUser | None, now: datetime | None = None) -> Game:
     """Leave the lobby and open the first question."""
     game = _lock(game_id)
     _require_host(game, user)
@@ -202,8 +224,9 @@ def start_game(*, game_id: int, user: AbstractBaseUser | None,
 
 
 @transaction.atomic
-def open_next_question(*, game_id: int, user: AbstractBaseUser | None,
-                       now: datetime | None = None) -> Game:
+def open_next_question(
+    *, game_id: int, user: AbstractBaseUser | None, now: datetime | None = None
+) -> Game:
     """After a closed question: open the next one, or finish after the last."""
     game = _lock(game_id)
     _require_host(game, user)
@@ -221,31 +244,49 @@ def _close(game: Game) -> None:
     question = game.current_question
     assert question is not None
     correct_ids = set(question.choices.filter(is_correct=True).values_list("id", flat=True))
-    answers = list(Answer.objects.filter(question=question, player__game=game)
-                   .select_related("player").prefetch_related("choices"))
+    answers = list(
+        Answer.objects.filter(question=question, player__game=game)
+        .select_related("player")
+        .prefetch_related("choices")
+    )
     for answer in answers:
         answer.correct = {c.id for c in answer.choices.all()} == correct_ids
-        answer.points = score_answer(points=question.points, time_limit=question.time_limit,
-                                     response_ms=answer.response_ms, correct=answer.correct)
+        answer.points = score_answer(
+            points=question.points,
+            time_limit=question.time_limit,
+            response_ms=answer.response_ms,
+            correct=answer.correct,
+        )
         answer.player.correct_count += answer.correct
         answer.player.score += answer.points
     Answer.objects.bulk_update(answers, ["correct", "points"], batch_size=500)
-    Player.objects.bulk_update([a.player for a in answers], ["score", "correct_count"],
-                               batch_size=500)
+    Player.objects.bulk_update(
+        [a.player for a in answers], ["score", "correct_count"], batch_size=500
+    )
     game.state = Game.State.QUESTION_CLOSED
-    _publish(frames.question_closed(game_id=game.id, version=_bump(game),
-                                    game=selectors.game_data(game=game),
-                                    results=selectors.results_data(game=game)))
+    _publish(
+        frames.question_closed(
+            game_id=game.id,
+            version=_bump(game),
+            game=selectors.game_data(game=game),
+            results=selectors.results_data(game=game),
+        )
+    )
     _publish_leaderboard(game)
 
 
 def _finish(game: Game, now: datetime) -> None:
     game.state = Game.State.FINISHED
     game.finished_at = now
-    _publish(frames.finished(game_id=game.id, version=_bump(game),
-                             game=selectors.game_data(game=game),
-                             podium=selectors.podium(game=game),
-                             players=selectors.ranked_players(game=game)))
+    _publish(
+        frames.finished(
+            game_id=game.id,
+            version=_bump(game),
+            game=selectors.game_data(game=game),
+            podium=selectors.podium(game=game),
+            players=selectors.ranked_players(game=game),
+        )
+    )
 
 
 @transaction.atomic
@@ -276,8 +317,9 @@ def _due_for_close(game: Game | None, question_id: int | None, now: datetime) ->
     return selectors.everyone_answered(selectors.answer_counts(game=game))
 
 
-def close_question_if_due(*, game_id: int, question_id: int | None = None,
-                          now: datetime | None = None) -> bool:
+def close_question_if_due(
+    *, game_id: int, question_id: int | None = None, now: datetime | None = None
+) -> bool:
     """Close the open question if its time (deadline and grace) is up or everyone answered;
     idempotent.
 
@@ -312,8 +354,11 @@ def close_overdue_questions(*, now: datetime | None = None) -> list[int]:
     the games closed."""
     now = now or timezone.now()
     overdue = Game.objects.filter(state=Game.State.QUESTION_OPEN, deadline__lte=now - grace())
-    return [game_id for game_id in overdue.values_list("id", flat=True)
-            if close_question_if_due(game_id=game_id, now=now)]
+    return [
+        game_id
+        for game_id in overdue.values_list("id", flat=True)
+        if close_question_if_due(game_id=game_id, now=now)
+    ]
 
 
 def report_answers(*, game_id: int) -> None:
@@ -325,8 +370,11 @@ def report_answers(*, game_id: int) -> None:
     if game is None or game.state != Game.State.QUESTION_OPEN:
         return
     counts = selectors.answer_counts(game=game)
-    publish_frame(frames.answer_count(game_id=game.id, version=game.version,
-                                      question_id=game.current_question_id, **counts))
+    publish_frame(
+        frames.answer_count(
+            game_id=game.id, version=game.version, question_id=game.current_question_id, **counts
+        )
+    )
     if selectors.everyone_answered(counts):
         close_question_if_due(game_id=game.id, question_id=game.current_question_id)
 
@@ -347,9 +395,15 @@ def fair_response_ms(*, reaction_ms: int | None, elapsed_ms: int) -> int:
     return min(max(reaction_ms, floor), elapsed_ms)
 
 
-def submit_answer(*, game_id: int, player_id: int | None, question_id: int,
-                  choice_ids: Iterable[int], reaction_ms: int | None = None,
-                  now: datetime | None = None) -> Answer:
+def submit_answer(
+    *,
+    game_id: int,
+    player_id: int | None,
+    question_id: int,
+    choice_ids: Iterable[int],
+    reaction_ms: int | None = None,
+    now: datetime | None = None,
+) -> Answer:
     """Record a player's one answer to the open question, if it left the player in time.
 
     Constant work: no count, no score and no frame here (see report_answers and _close), and
@@ -376,19 +430,30 @@ def submit_answer(*, game_id: int, player_id: int | None, question_id: int,
         response_ms = fair_response_ms(reaction_ms=reaction_ms, elapsed_ms=elapsed_ms)
         if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
             raise GameError("too_late", "The time for this question is up.", 409)
-        chosen = _chosen(choices=answer_sql.read_choices(question_id=question_id),
-                         choice_ids=set(choice_ids))
+        chosen = _chosen(
+            choices=answer_sql.read_choices(question_id=question_id), choice_ids=set(choice_ids)
+        )
         try:
             with transaction.atomic():
                 answer_id = answer_sql.insert_answer(
-                    player_id=player_id, question_id=question_id, answered_at=now,
-                    response_ms=response_ms, choice_ids=chosen)
+                    player_id=player_id,
+                    question_id=question_id,
+                    answered_at=now,
+                    response_ms=response_ms,
+                    choice_ids=chosen,
+                )
         except IntegrityError:  # one_answer_per_question: the database has the last word
-            raise GameError("already_answered",
-                            "You have already answered this question.", 409) from None
+            raise GameError(
+                "already_answered", "You have already answered this question.", 409
+            ) from None
         transaction.on_commit(lambda: answers_arrived(game_id))
-    return Answer(id=answer_id, player_id=player_id, question_id=question_id, answered_at=now,
-                  response_ms=response_ms)
+    return Answer(
+        id=answer_id,
+        player_id=player_id,
+        question_id=question_id,
+        answered_at=now,
+        response_ms=response_ms,
+    )
 
 
 def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:
@@ -442,10 +507,18 @@ def _publish_departure(game: Game, player: Player, why: str) -> None:
     """Tell every screen (the player's own too), and close the open question if everyone
     still in has answered."""
     entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
-    _publish(frames.player_departed(game_id=game.id, version=_bump(game), why=why,
-                                    player=entry, count=game.players.active().count()))
+    _publish(
+        frames.player_departed(
+            game_id=game.id,
+            version=_bump(game),
+            why=why,
+            player=entry,
+            count=game.players.active().count(),
+        )
+    )
     if game.state == Game.State.QUESTION_OPEN and selectors.everyone_answered(
-            selectors.answer_counts(game=game)):
+        selectors.answer_counts(game=game)
+    ):
         _close(game)
 
 

@@ -27,12 +27,22 @@ urlpatterns += [
     path("quizzes/new/", author_views.quiz_create, name="quiz_create"),
     path("quizzes/<int:quiz_id>/edit/", author_views.quiz_edit, name="quiz_edit"),
     path("quizzes/<int:quiz_id>/delete/", author_views.quiz_delete, name="quiz_delete"),
-    path("quizzes/<int:quiz_id>/questions/new/", author_views.question_create,
-         name="question_create"),
-    path("quizzes/<int:quiz_id>/questions/<int:question_id>/edit/", author_views.question_edit,
-         name="question_edit"),
-    path("quizzes/<int:quiz_id>/questions/<int:question_id>/delete/",
-         author_views.question_delete, name="question_delete"),
-    path("quizzes/<int:quiz_id>/questions/<int:question_id>/move/", author_views.question_move,
-         name="question_move"),
+    path(
+        "quizzes/<int:quiz_id>/questions/new/", author_views.question_create, name="question_create"
+    ),
+    path(
+        "quizzes/<int:quiz_id>/questions/<int:question_id>/edit/",
+        author_views.question_edit,
+        name="question_edit",
+    ),
+    path(
+        "quizzes/<int:quiz_id>/questions/<int:question_id>/delete/",
+        author_views.question_delete,
+        name="question_delete",
+    ),
+    path(
+        "quizzes/<int:quiz_id>/questions/<int:question_id>/move/",
+        author_views.question_move,
+        name="question_move",
+    ),
 ]

@@ -12,8 +12,11 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 
 # A picture's address is fetched by every player's browser: web addresses only.
-validate_picture_url = URLValidator(schemes=["http", "https"], code="not_web_address",
-                                   message="Enter an http:// or https:// address.")
+validate_picture_url = URLValidator(
+    schemes=["http", "https"],
+    code="not_web_address",
+    message="Enter an http:// or https:// address.",
+)
 
 
 def validate_question_text(text: str) -> None:
@@ -53,12 +56,17 @@ def validate_image_upload(file: File) -> None:
         raise ValidationError(f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
 
 
-def validate_question(*, text: str, time_limit: int, points: int,
-                      choices: list[tuple[str, bool]]) -> None:
+def validate_question(
+    *, text: str, time_limit: int, points: int, choices: list[tuple[str, bool]]
+) -> None:
     """All of a question's rules at once, every broken one reported, text first."""
     errors: list[ValidationError] = []
-    for rule, value in [(validate_question_text, text), (validate_time_limit, time_limit),
-                        (validate_points, points), (validate_choices, choices)]:
+    for rule, value in [
+        (validate_question_text, text),
+        (validate_time_limit, time_limit),
+        (validate_points, points),
+        (validate_choices, choices),
+    ]:
         try:
             rule(value)
         except ValidationError as exc:

@@ -119,8 +119,9 @@ def join(request: HttpRequest) -> HttpResponse:
         context["pin"] = request.POST.get("pin", "").strip()
         context["nickname"] = request.POST.get("nickname", "")
         try:
-            if (throttle.exceeded(throttle.pin_guesses(), request)
-                    or throttle.exceeded(throttle.joins(), request)):
+            if throttle.exceeded(throttle.pin_guesses(), request) or throttle.exceeded(
+                throttle.joins(), request
+            ):
                 raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
             try:
                 game = services.find_live_game(pin=context["pin"])
@@ -129,9 +130,12 @@ def join(request: HttpRequest) -> HttpResponse:
                 raise
             throttle.hit(throttle.joins(), request)
             refuse_kicked_browser(request, game.id)
-            player = services.join_game(game_id=game.id, nickname=context["nickname"],
-                                        user=request.user,
-                                        address=client_ip(request))
+            player = services.join_game(
+                game_id=game.id,
+                nickname=context["nickname"],
+                user=request.user,
+                address=client_ip(request),
+            )
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)
@@ -150,26 +154,38 @@ def broker_ws_url(request: HttpRequest) -> str:
     return f"{scheme}://{host}:{settings.STOMP_WS_PORT}/ws"
 
 
-def _game_config(request: HttpRequest, game: Game, role: str,
-                 player: Player | None) -> dict[str, Any]:
+def _game_config(
+    request: HttpRequest, game: Game, role: str, player: Player | None
+) -> dict[str, Any]:
     api = f"/api/games/{game.id}/"
     join_url = request.build_absolute_uri(reverse("join")) + f"?pin={game.pin}"
     urls = {"snapshot": api + "snapshot/", "token": api + "token/"}
     config: dict[str, Any] = {
-        "game_id": game.id, "role": role, "player_id": player.id if player else None,
-        "nickname": player.nickname if player else None, "pin": game.pin,
-        "join_url": join_url, "ws_url": broker_ws_url(request), "csrf_token": get_token(request),
+        "game_id": game.id,
+        "role": role,
+        "player_id": player.id if player else None,
+        "nickname": player.nickname if player else None,
+        "pin": game.pin,
+        "join_url": join_url,
+        "ws_url": broker_ws_url(request),
+        "csrf_token": get_token(request),
         "topics": frames.topics(game_id=game.id, role=role),
         # the first connect's token, so that a page needs no request for it
-        "token": broker_access.browser_token(game=game, player=player,
-                                             host_id=request.user.pk),
+        "token": broker_access.browser_token(game=game, player=player, host_id=request.user.pk),
         "urls": urls,
     }
     if role == "host":
         config["qr_svg"] = segno.make(join_url).svg_inline(scale=6)
-        urls.update({"start": api + "start/", "next": api + "next/", "close": api + "close/",
-                     "end": api + "end/", "kick": api + "players/{player_id}/kick/",
-                     "results_csv": reverse("results_csv", args=[game.id])})
+        urls.update(
+            {
+                "start": api + "start/",
+                "next": api + "next/",
+                "close": api + "close/",
+                "end": api + "end/",
+                "kick": api + "players/{player_id}/kick/",
+                "results_csv": reverse("results_csv", args=[game.id]),
+            }
+        )
     else:
         urls["answer"] = api + "answer/"
         urls["leave"] = api + "leave/"
@@ -181,21 +197,29 @@ def host(request: HttpRequest, game_id: int) -> HttpResponse:
     game = get_object_or_404(Game, pk=game_id)
     if request.user.pk != game.host_id:
         return HttpResponse("Only the host of this game can open this page.", status=403)
-    return render(request, "game/host.html",
-                  {"game": game, "game_config": _game_config(request, game, "host", None)})
+    return render(
+        request,
+        "game/host.html",
+        {"game": game, "game_config": _game_config(request, game, "host", None)},
+    )
 
 
 def play(request: HttpRequest, game_id: int) -> HttpResponse:
     game = get_object_or_404(Game, pk=game_id)
     try:
-        player = services.get_player(game_id=game.id,
-                                     player_id=session_player_id(request, game.id))
+        player = services.get_player(game_id=game.id, player_id=session_player_id(request, game.id))
     except GameError as error:
-        return render(request, "game/join.html",
-                      {"pin": game.pin, "nickname": "", "error": error.detail},
-                      status=error.status)
-    return render(request, "game/play.html",
-                  {"game": game, "game_config": _game_config(request, game, "player", player)})
+        return render(
+            request,
+            "game/join.html",
+            {"pin": game.pin, "nickname": "", "error": error.detail},
+            status=error.status,
+        )
+    return render(
+        request,
+        "game/play.html",
+        {"game": game, "game_config": _game_config(request, game, "player", player)},
+    )
 
 
 @require_GET
@@ -214,8 +238,9 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
 def token(request: HttpRequest, game_id: int) -> JsonResponse:
     game = _game(game_id)
     player = _viewer(request, game)
-    return JsonResponse(broker_access.browser_token(game=game, player=player,
-                                                    host_id=request.user.pk))
+    return JsonResponse(
+        broker_access.browser_token(game=game, player=player, host_id=request.user.pk)
+    )
 
 
 def _is_int(value: Any) -> bool:
@@ -230,16 +255,25 @@ def answer(request: HttpRequest, game_id: int) -> JsonResponse:
     data = _body(request)
     question_id, choice_ids = data.get("question_id"), data.get("choice_ids")
     reaction_ms = data.get("reaction_ms")
-    if not _is_int(question_id) or not isinstance(choice_ids, list) or not all(
-            _is_int(c) for c in choice_ids):
+    if (
+        not _is_int(question_id)
+        or not isinstance(choice_ids, list)
+        or not all(_is_int(c) for c in choice_ids)
+    ):
         raise GameError("invalid_input", "Send question_id and a list of choice_ids.", 400)
     if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
         raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
     answer = services.submit_answer(
-        game_id=game_id, player_id=session_player_id(request, game_id), question_id=question_id,
-        choice_ids=choice_ids, reaction_ms=reaction_ms, now=arrived)
-    return JsonResponse({"answered": True, "question_id": question_id,
-                         "response_ms": answer.response_ms})
+        game_id=game_id,
+        player_id=session_player_id(request, game_id),
+        question_id=question_id,
+        choice_ids=choice_ids,
+        reaction_ms=reaction_ms,
+        now=arrived,
+    )
+    return JsonResponse(
+        {"answered": True, "question_id": question_id, "response_ms": answer.response_ms}
+    )
 
 
 def _host_action(action: Callable[..., Any]) -> Callable[..., JsonResponse]:
@@ -298,6 +332,15 @@ def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
     writer.writerow(["rank", "nickname", "score", "correct_answers"])
     correct = dict(game.players.values_list("id", "correct_count"))
     for entry in selectors.ranked_players(game=game):
-        writer.writerow([spreadsheet_safe(value) for value in (
-            entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])])
+        writer.writerow(
+            [
+                spreadsheet_safe(value)
+                for value in (
+                    entry["rank"],
+                    entry["nickname"],
+                    entry["score"],
+                    correct[entry["id"]],
+                )
+            ]
+        )
     return response

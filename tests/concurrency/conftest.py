@@ -35,9 +35,11 @@ def postgres_admin() -> psycopg.Connection:
     try:
         return psycopg.connect(**POSTGRES, dbname="quiz", autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
-        message = (f"PostgreSQL is not reachable at {POSTGRES['host']}:{POSTGRES['port']} "
-                   f"as quiz/quiz ({error}). "
-                   "Run `make services` (as root).")
+        message = (
+            f"PostgreSQL is not reachable at {POSTGRES['host']}:{POSTGRES['port']} "
+            f"as quiz/quiz ({error}). "
+            "Run `make services` (as root)."
+        )
         if os.environ.get("QUIZ_REQUIRE_SERVICES") == "1":
             pytest.fail(message)
         pytest.skip(message)
@@ -50,8 +52,10 @@ def postgres_url() -> Iterator[str]:
     with postgres_admin() as admin:
         admin.execute(f"CREATE DATABASE {name}")
         try:
-            yield (f"postgres://{POSTGRES['user']}:{POSTGRES['password']}@"
-                   f"{POSTGRES['host']}:{POSTGRES['port']}/{name}")
+            yield (
+                f"postgres://{POSTGRES['user']}:{POSTGRES['password']}@"
+                f"{POSTGRES['host']}:{POSTGRES['port']}/{name}"
+            )
         finally:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
@@ -59,8 +63,9 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def database(postgres_url: str) -> Iterator[psycopg.Connection]:
     """The test database, to read what the site recorded."""
-    with psycopg.connect(postgres_url.replace("postgres://", "postgresql://"),
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        postgres_url.replace("postgres://", "postgresql://"), autocommit=True
+    ) as conn:
         yield conn
 
 
@@ -69,19 +74,38 @@ SHORT_TIME_LIMIT = 5  # the shortest a question may have
 
 
 def quiz(title: str, time_limit: int) -> dict:
-    return {"title": title, "questions": [
-        {"text": f"Question {n}", "time_limit": time_limit, "points": 1000,
-         "choices": [{"text": "right", "correct": True}, {"text": "wrong", "correct": False}]}
-        for n in (1, 2)]}
+    return {
+        "title": title,
+        "questions": [
+            {
+                "text": f"Question {n}",
+                "time_limit": time_limit,
+                "points": 1000,
+                "choices": [
+                    {"text": "right", "correct": True},
+                    {"text": "wrong", "correct": False},
+                ],
+            }
+            for n in (1, 2)
+        ],
+    }
 
 
-QUIZZES = {"long": quiz("Under load", LONG_TIME_LIMIT), "short": quiz("Against the clock",
-                                                                       SHORT_TIME_LIMIT)}
+QUIZZES = {
+    "long": quiz("Under load", LONG_TIME_LIMIT),
+    "short": quiz("Against the clock", SHORT_TIME_LIMIT),
+}
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
     return done.stdout
 
@@ -101,31 +125,49 @@ def _wait_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None
 
 
 @pytest.fixture(scope="session")
-def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[Site]:
+def site(
+    postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     """migrate, collectstatic, a host with two quizzes (questions of 60 s and of 5 s), then
     gunicorn with 4 workers; stopped after."""
     directory = tmp_path_factory.mktemp("site")
     env = {
-        **os.environ, "DATABASE_URL": postgres_url, "DEBUG": "0",
-        "SECRET_KEY": secrets.token_hex(32), "STATIC_ROOT": str(directory / "static"),
-        "STOMP_HOST": game_broker.tcp_host, "STOMP_PORT": str(game_broker.tcp_port),
-        "STOMP_LOGIN": game_broker.login, "STOMP_PASSCODE": game_broker.passcode,
-        "STOMP_WS_URL": game_broker.ws_url, "STOMP_TOKEN_SECRET": game_broker.token_secret,
+        **os.environ,
+        "DATABASE_URL": postgres_url,
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_hex(32),
+        "STATIC_ROOT": str(directory / "static"),
+        "STOMP_HOST": game_broker.tcp_host,
+        "STOMP_PORT": str(game_broker.tcp_port),
+        "STOMP_LOGIN": game_broker.login,
+        "STOMP_PASSCODE": game_broker.passcode,
+        "STOMP_WS_URL": game_broker.ws_url,
+        "STOMP_TOKEN_SECRET": game_broker.token_secret,
         "DJANGO_SUPERUSER_PASSWORD": HOST_PASSWORD,
         # every player joins from this machine's address
         "QUIZ_JOINS_PER_MINUTE": "1000000",
     }
     with ThreadPoolExecutor() as pool:  # independent; each starts Django, which takes a while
-        list(pool.map(lambda command: _manage(env, command, "--noinput"),
-                      ["migrate", "collectstatic"]))
-    _manage(env, "createsuperuser", "--noinput", "--username", HOST_USERNAME,
-            "--email", "host@example.com")
+        list(
+            pool.map(
+                lambda command: _manage(env, command, "--noinput"), ["migrate", "collectstatic"]
+            )
+        )
+    _manage(
+        env,
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        HOST_USERNAME,
+        "--email",
+        "host@example.com",
+    )
     quiz_ids = {}
     for name, content in QUIZZES.items():
         (directory / f"{name}.json").write_text(json.dumps(content))
-        imported = _manage(env, "import_quiz", str(directory / f"{name}.json"),
-                           "--author", HOST_USERNAME)
+        imported = _manage(
+            env, "import_quiz", str(directory / f"{name}.json"), "--author", HOST_USERNAME
+        )
         quiz_ids[name] = int(imported.split()[2].rstrip(":"))  # "Imported quiz 1: Under load"
 
     port = free_port()
@@ -133,10 +175,26 @@ def site(postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactor
     log, access_log = directory / "gunicorn.log", directory / "access.log"
     with log.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "quiz.wsgi", "--workers", str(WORKERS),
-             "--bind", f"127.0.0.1:{port}", "--no-control-socket",
-             "--access-logfile", str(access_log), "--access-logformat", "%(p)s %(m)s %(U)s %(M)s"],
-            cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "quiz.wsgi",
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--no-control-socket",
+                "--access-logfile",
+                str(access_log),
+                "--access-logformat",
+                "%(p)s %(m)s %(U)s %(M)s",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         _wait_serving(process, url, log)
         yield Site(url, quiz_ids, access_log)
@@ -154,7 +212,8 @@ def host(site: Site) -> Browser:
     """The quiz's author, logged in."""
     browser = Browser(site.url)
     browser.get("/accounts/login/")
-    reply = browser.post_form("/accounts/login/",
-                              {"username": HOST_USERNAME, "password": HOST_PASSWORD})
+    reply = browser.post_form(
+        "/accounts/login/", {"username": HOST_USERNAME, "password": HOST_PASSWORD}
+    )
     assert reply.status == 302, reply.body[:500]
     return browser

@@ -44,8 +44,9 @@ class Browser:
         self.cookies = CookieJar()
         self._opener = build_opener(HTTPCookieProcessor(self.cookies), _KeepRedirects)
 
-    def request(self, method: str, path: str, *, data: bytes | None = None,
-                content_type: str | None = None) -> Response:
+    def request(
+        self, method: str, path: str, *, data: bytes | None = None, content_type: str | None = None
+    ) -> Response:
         headers = {"X-CSRFToken": self.csrf_token()} if method == "POST" else {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -60,12 +61,17 @@ class Browser:
         return self.request("GET", path)
 
     def post_form(self, path: str, fields: dict[str, str]) -> Response:
-        return self.request("POST", path, data=urlencode(fields).encode(),
-                            content_type="application/x-www-form-urlencoded")
+        return self.request(
+            "POST",
+            path,
+            data=urlencode(fields).encode(),
+            content_type="application/x-www-form-urlencoded",
+        )
 
     def post_json(self, path: str, body: dict[str, Any] | None = None) -> Response:
-        return self.request("POST", path, data=json.dumps(body or {}).encode(),
-                            content_type="application/json")
+        return self.request(
+            "POST", path, data=json.dumps(body or {}).encode(), content_type="application/json"
+        )
 
     def csrf_token(self) -> str:
         return next((c.value for c in self.cookies if c.name == "csrftoken"), "")

@@ -73,8 +73,9 @@ class StatusFrames(stomp.ConnectionListener):
 
 
 @pytest.fixture
-def new_game(site: Site, host: Browser,
-             game_broker) -> Iterator[Callable[[], tuple[dict, StatusFrames]]]:
+def new_game(
+    site: Site, host: Browser, game_broker
+) -> Iterator[Callable[[], tuple[dict, StatusFrames]]]:
     """Open games of the site's quizzes, each with a subscriber on its status topic."""
     subscribers: list[StatusFrames] = []
 
@@ -101,8 +102,9 @@ def join(site: Site, pin: str, nickname: str) -> Browser:
 def join_all(site: Site, pin: str, count: int) -> dict[str, Browser]:
     with ThreadPoolExecutor(max_workers=16) as pool:
         nicknames = [f"p{n:03d}" for n in range(count)]
-        return dict(zip(nicknames, pool.map(lambda name: join(site, pin, name), nicknames),
-                        strict=True))
+        return dict(
+            zip(nicknames, pool.map(lambda name: join(site, pin, name), nicknames), strict=True)
+        )
 
 
 def at_once(actions: list[Callable[[], T]]) -> list[T]:
@@ -127,8 +129,9 @@ def choice_ids(question: dict) -> dict[str, int]:
 
 
 def answer(player: Browser, game_id: int, question_id: int, choice_id: int) -> Response:
-    return player.post_json(f"/api/games/{game_id}/answer/",
-                            {"question_id": question_id, "choice_ids": [choice_id]})
+    return player.post_json(
+        f"/api/games/{game_id}/answer/", {"question_id": question_id, "choice_ids": [choice_id]}
+    )
 
 
 def workers_that_served(site: Site, path: str, requests: int) -> set[str]:
@@ -142,43 +145,57 @@ def workers_that_served(site: Site, path: str, requests: int) -> set[str]:
 
 
 def test_200_players_answering_at_once_each_count_once_and_close_the_question_once(
-        site: Site, host: Browser, new_game, database: psycopg.Connection) -> None:
+    site: Site, host: Browser, new_game, database: psycopg.Connection
+) -> None:
     game, status = new_game()
     players = join_all(site, game["pin"], PLAYERS)
     question = host.post_json(f"/api/games/{game['id']}/start/").json()["question"]
     ids = choice_ids(question)
     picks = {name: "wrong" if n % 3 == 0 else "right" for n, name in enumerate(players)}
 
-    replies = at_once([
-        lambda player=player, name=name: answer(player, game["id"], question["id"],
-                                                ids[picks[name]])
-        for name, player in players.items()])
+    replies = at_once(
+        [
+            lambda player=player, name=name: answer(
+                player, game["id"], question["id"], ids[picks[name]]
+            )
+            for name, player in players.items()
+        ]
+    )
 
     assert [reply.status for reply in replies] == [200] * PLAYERS
     assert len(workers_that_served(site, f"/api/games/{game['id']}/answer/", PLAYERS)) > 1
     frames = status.settled_after("leaderboard")  # a ticker closes it: everyone answered
-    assert [frame["type"] for frame in frames] == ["question_open", "question_closed",
-                                                   "leaderboard"]
+    assert [frame["type"] for frame in frames] == [
+        "question_open",
+        "question_closed",
+        "leaderboard",
+    ]
     rows = database.execute(
         """SELECT p.nickname, a.response_ms, a.correct, a.points, p.score, c.text
            FROM game_answer a JOIN game_player p ON p.id = a.player_id
            JOIN game_answer_choices ac ON ac.answer_id = a.id
            JOIN game_choice c ON c.id = ac.choice_id
            WHERE p.game_id = %s AND a.question_id = %s""",
-        (game["id"], question["id"])).fetchall()
+        (game["id"], question["id"]),
+    ).fetchall()
     assert sorted(row[0] for row in rows) == sorted(players)
     for nickname, response_ms, correct, points, score, chosen in rows:
         assert chosen == picks[nickname]
         assert correct == (chosen == "right")
-        assert points == score == score_answer(points=1000, time_limit=60,
-                                               response_ms=response_ms, correct=correct)
+        assert (
+            points
+            == score
+            == score_answer(points=1000, time_limit=60, response_ms=response_ms, correct=correct)
+        )
     results = frames[1]["data"]["results"]["players"]
     assert sorted((p["nickname"], p["points"]) for p in results) == sorted(
-        (row[0], row[3]) for row in rows)
+        (row[0], row[3]) for row in rows
+    )
 
 
 def test_50_copies_of_one_answer_at_once_are_accepted_once(
-        site: Site, host: Browser, new_game, database: psycopg.Connection) -> None:
+    site: Site, host: Browser, new_game, database: psycopg.Connection
+) -> None:
     game, _ = new_game()
     players = join_all(site, game["pin"], 2)  # one answer must not close the question
     question = host.post_json(f"/api/games/{game['id']}/start/").json()["question"]
@@ -189,15 +206,18 @@ def test_50_copies_of_one_answer_at_once_are_accepted_once(
 
     assert sorted(reply.status for reply in replies) == [200] + [409] * (DUPLICATES - 1)
     assert {reply.json().get("error") for reply in replies if reply.status == 409} == {
-        "already_answered"}
+        "already_answered"
+    }
     assert database.execute(
         """SELECT count(*) FROM game_answer a JOIN game_player p ON p.id = a.player_id
            WHERE p.game_id = %s AND a.question_id = %s AND p.nickname = 'p000'""",
-        (game["id"], question["id"])).fetchone() == (1,)
+        (game["id"], question["id"]),
+    ).fetchone() == (1,)
 
 
 def test_next_twice_at_once_opens_the_next_question_once(
-        site: Site, host: Browser, new_game) -> None:
+    site: Site, host: Browser, new_game
+) -> None:
     game, status = new_game()
     join_all(site, game["pin"], 1)
     host.post_json(f"/api/games/{game['id']}/start/")
@@ -207,26 +227,38 @@ def test_next_twice_at_once_opens_the_next_question_once(
 
     assert sorted(reply.status for reply in replies) == [200, 409]
     assert [reply.json().get("error") for reply in replies if reply.status == 409] == [
-        "wrong_state"]
-    opened = [frame["data"]["question"]["index"] for frame in status.settled()
-              if frame["type"] == "question_open"]
+        "wrong_state"
+    ]
+    opened = [
+        frame["data"]["question"]["index"]
+        for frame in status.settled()
+        if frame["type"] == "question_open"
+    ]
     assert opened == [0, 1]
 
 
 def test_deadline_closes_once_when_the_timer_and_page_loads_race(
-        site: Site, host: Browser, new_game) -> None:
+    site: Site, host: Browser, new_game
+) -> None:
     game, status = new_game("short")
     players = join_all(site, game["pin"], PLAYERS_AT_DEADLINE)
     question = host.post_json(f"/api/games/{game['id']}/start/").json()["question"]
     grace = settings.QUIZ_ANSWER_GRACE_MS / 1000  # the question is due then, not before
     time.sleep(max(question["deadline"] / 1000 + grace - time.time(), 0))
 
-    replies = at_once([lambda player=player: player.get(f"/api/games/{game['id']}/snapshot/")
-                       for player in players.values()])
+    replies = at_once(
+        [
+            lambda player=player: player.get(f"/api/games/{game['id']}/snapshot/")
+            for player in players.values()
+        ]
+    )
 
     assert [reply.status for reply in replies] == [200] * PLAYERS_AT_DEADLINE
     assert [frame["type"] for frame in status.settled_after("leaderboard")] == [
-        "question_open", "question_closed", "leaderboard"]
+        "question_open",
+        "question_closed",
+        "leaderboard",
+    ]
 
 
 def test_collected_static_files_are_served_under_gunicorn(site: Site) -> None:
@@ -235,4 +267,5 @@ def test_collected_static_files_are_served_under_gunicorn(site: Site) -> None:
     replies = at_once([lambda: Browser(site.url).get("/static/vendor/stompjs/index.js")] * 8)
 
     assert {(r.status, r.headers["Content-Type"].split(";")[0], r.body) for r in replies} == {
-        (200, "text/javascript", stompjs.read_bytes())}
+        (200, "text/javascript", stompjs.read_bytes())
+    }

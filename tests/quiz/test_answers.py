@@ -22,14 +22,23 @@ def open_question(game: Game, author) -> tuple[Game, list[Player]]:
     return game, players
 
 
-def answer(game: Game, player: Player, *, after_ms: int, reaction_ms: int | None,
-           correct: bool = True) -> Answer:
+def answer(
+    game: Game, player: Player, *, after_ms: int, reaction_ms: int | None, correct: bool = True
+) -> Answer:
     question = game.current_question
-    choice = question.choices.get(is_correct=correct) if correct else question.choices.filter(
-        is_correct=False).first()
+    choice = (
+        question.choices.get(is_correct=correct)
+        if correct
+        else question.choices.filter(is_correct=False).first()
+    )
     return services.submit_answer(
-        game_id=game.id, player_id=player.id, question_id=question.id, choice_ids=[choice.id],
-        reaction_ms=reaction_ms, now=T0 + timedelta(milliseconds=after_ms))
+        game_id=game.id,
+        player_id=player.id,
+        question_id=question.id,
+        choice_ids=[choice.id],
+        reaction_ms=reaction_ms,
+        now=T0 + timedelta(milliseconds=after_ms),
+    )
 
 
 def test_the_players_own_reaction_time_is_what_counts(open_question) -> None:
@@ -57,7 +66,8 @@ def test_an_answer_that_left_in_time_counts_within_the_grace(open_question) -> N
     game, (ann, _) = open_question
     late_ms = LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS - 100
     assert answer(game, ann, after_ms=late_ms, reaction_ms=LIMIT_MS - 500).response_ms == (
-        late_ms - settings.QUIZ_DELIVERY_ALLOWANCE_MS)
+        late_ms - settings.QUIZ_DELIVERY_ALLOWANCE_MS
+    )
 
 
 def refused(code: str, game: Game, action) -> None:
@@ -70,8 +80,13 @@ def refused(code: str, game: Game, action) -> None:
 
 def test_an_answer_past_the_grace_is_refused(open_question) -> None:
     game, (ann, _) = open_question
-    refused("too_late", game, lambda: answer(
-        game, ann, after_ms=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS, reaction_ms=1_000))
+    refused(
+        "too_late",
+        game,
+        lambda: answer(
+            game, ann, after_ms=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS, reaction_ms=1_000
+        ),
+    )
 
 
 def test_an_answer_after_the_deadline_without_a_reaction_time_is_refused(open_question) -> None:
@@ -81,16 +96,27 @@ def test_an_answer_after_the_deadline_without_a_reaction_time_is_refused(open_qu
 
 def test_a_reaction_time_past_the_limit_is_refused(open_question) -> None:
     game, (ann, _) = open_question
-    refused("too_late", game, lambda: answer(
-        game, ann, after_ms=LIMIT_MS + 500, reaction_ms=LIMIT_MS + 100))
+    refused(
+        "too_late",
+        game,
+        lambda: answer(game, ann, after_ms=LIMIT_MS + 500, reaction_ms=LIMIT_MS + 100),
+    )
 
 
 def test_two_choices_for_a_single_answer_question_are_refused(open_question) -> None:
     game, (ann, _) = open_question
     question = game.current_question
-    refused("invalid_choice", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=question.id,
-        choice_ids=list(question.choices.values_list("id", flat=True)), now=T0))
+    refused(
+        "invalid_choice",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=question.id,
+            choice_ids=list(question.choices.values_list("id", flat=True)),
+            now=T0,
+        ),
+    )
 
 
 def test_scores_of_a_scripted_round_follow_the_formula(open_question, author) -> None:
@@ -108,8 +134,9 @@ def test_scores_of_a_scripted_round_follow_the_formula(open_question, author) ->
     }
 
 
-def test_answers_publish_no_frame_and_leave_the_version(open_question, no_broker,
-                                                        django_capture_on_commit_callbacks):
+def test_answers_publish_no_frame_and_leave_the_version(
+    open_question, no_broker, django_capture_on_commit_callbacks
+):
     game, (ann, _) = open_question
     no_broker.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -118,8 +145,9 @@ def test_answers_publish_no_frame_and_leave_the_version(open_question, no_broker
     assert (no_broker, game_after.version) == ([], game.version)
 
 
-def test_a_report_publishes_one_count_for_all_answers_since_the_last(open_question,
-                                                                      no_broker) -> None:
+def test_a_report_publishes_one_count_for_all_answers_since_the_last(
+    open_question, no_broker
+) -> None:
     game, players = open_question
     extra = [services.join_game(game_id=game.id, nickname=f"P{i}") for i in range(3)]
     for player in [*players, *extra][:4]:
@@ -127,7 +155,8 @@ def test_a_report_publishes_one_count_for_all_answers_since_the_last(open_questi
     no_broker.clear()
     services.report_answers(game_id=game.id)
     assert [(f["type"], f["data"]["count"], f["data"]["total"]) for _, f in no_broker] == [
-        ("answer_count", 4, 5)]
+        ("answer_count", 4, 5)
+    ]
 
 
 def test_a_report_closes_the_question_once_everyone_answered(open_question) -> None:

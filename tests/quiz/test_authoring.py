@@ -10,21 +10,35 @@ from django.test import Client
 from quiz.game import authoring
 from quiz.game.models import Choice, Question, Quiz
 
-PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
-       b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
-       b"\x00\x00\x00\x00IEND\xaeB`\x82")
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
+    b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
 
 
-def question_post(text: str = "Largest planet?", time_limit: int = 30, points: int = 1000,
-                  choices: list[tuple[str, bool]] | None = None,
-                  ids: list[int] | None = None, **extra: object) -> dict[str, object]:
+def question_post(
+    text: str = "Largest planet?",
+    time_limit: int = 30,
+    points: int = 1000,
+    choices: list[tuple[str, bool]] | None = None,
+    ids: list[int] | None = None,
+    **extra: object,
+) -> dict[str, object]:
     """The POST body of the question page: the question and four choice rows."""
     choices = choices if choices is not None else [("Jupiter", True), ("Mars", False)]
     ids = ids or []
     data: dict[str, object] = {
-        "text": text, "time_limit": time_limit, "points": points, "image_url": "",
-        "choices-TOTAL_FORMS": 4, "choices-INITIAL_FORMS": len(ids),
-        "choices-MIN_NUM_FORMS": 0, "choices-MAX_NUM_FORMS": 4, **extra}
+        "text": text,
+        "time_limit": time_limit,
+        "points": points,
+        "image_url": "",
+        "choices-TOTAL_FORMS": 4,
+        "choices-INITIAL_FORMS": len(ids),
+        "choices-MIN_NUM_FORMS": 0,
+        "choices-MAX_NUM_FORMS": 4,
+        **extra,
+    }
     for i in range(4):
         data[f"choices-{i}-text"] = choices[i][0] if i < len(choices) else ""
         if i < len(choices) and choices[i][1]:
@@ -49,10 +63,12 @@ def media_in_tmp(settings, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def test_author_creates_a_quiz_and_lands_on_its_edit_page(author_client: Client,
-                                                          author: User) -> None:
-    response = author_client.post("/quizzes/new/", {"title": "Planets", "description": "Space"},
-                                  follow=True)
+def test_author_creates_a_quiz_and_lands_on_its_edit_page(
+    author_client: Client, author: User
+) -> None:
+    response = author_client.post(
+        "/quizzes/new/", {"title": "Planets", "description": "Space"}, follow=True
+    )
     quiz = Quiz.objects.get(title="Planets")
     assert quiz.author == author
     assert response.redirect_chain == [(f"/quizzes/{quiz.id}/edit/", 302)]
@@ -66,16 +82,16 @@ def test_a_quiz_without_a_title_is_not_created(author_client: Client) -> None:
     assert not Quiz.objects.exists()
 
 
-def test_quiz_list_links_to_the_edit_page_and_new_quiz(author_client: Client,
-                                                       quiz: Quiz) -> None:
+def test_quiz_list_links_to_the_edit_page_and_new_quiz(author_client: Client, quiz: Quiz) -> None:
     page = author_client.get("/quizzes/").content.decode()
     assert f'href="/quizzes/{quiz.id}/edit/"' in page
     assert 'href="/quizzes/new/"' in page
     assert "/admin/" not in page
 
 
-def test_staff_still_get_an_admin_link_on_the_quiz_list(client: Client, quiz: Quiz,
-                                                        author: User) -> None:
+def test_staff_still_get_an_admin_link_on_the_quiz_list(
+    client: Client, quiz: Quiz, author: User
+) -> None:
     author.is_staff = True
     author.save()
     client.force_login(author)
@@ -83,61 +99,76 @@ def test_staff_still_get_an_admin_link_on_the_quiz_list(client: Client, quiz: Qu
 
 
 def test_editing_title_and_description(author_client: Client, quiz: Quiz) -> None:
-    response = author_client.post(f"/quizzes/{quiz.id}/edit/",
-                                  {"title": "World capitals", "description": "Geography"})
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/edit/", {"title": "World capitals", "description": "Geography"}
+    )
     assert response.status_code == 302
     quiz.refresh_from_db()
     assert (quiz.title, quiz.description) == ("World capitals", "Geography")
 
 
-def test_edit_page_lists_questions_in_order_with_their_actions(author_client: Client,
-                                                               quiz: Quiz) -> None:
+def test_edit_page_lists_questions_in_order_with_their_actions(
+    author_client: Client, quiz: Quiz
+) -> None:
     first, second = quiz.questions.order_by("position")
     page = author_client.get(f"/quizzes/{quiz.id}/edit/").content.decode()
     assert page.index(first.text) < page.index(second.text)
-    for url in (f"/quizzes/{quiz.id}/questions/{second.id}/edit/",
-                f"/quizzes/{quiz.id}/questions/{second.id}/move/",
-                f"/quizzes/{quiz.id}/questions/{second.id}/delete/",
-                f"/quizzes/{quiz.id}/questions/new/"):
+    for url in (
+        f"/quizzes/{quiz.id}/questions/{second.id}/edit/",
+        f"/quizzes/{quiz.id}/questions/{second.id}/move/",
+        f"/quizzes/{quiz.id}/questions/{second.id}/delete/",
+        f"/quizzes/{quiz.id}/questions/new/",
+    ):
         assert url in page
 
 
-def test_adding_a_question_saves_it_last_with_its_choices_in_order(author_client: Client,
-                                                                    quiz: Quiz) -> None:
+def test_adding_a_question_saves_it_last_with_its_choices_in_order(
+    author_client: Client, quiz: Quiz
+) -> None:
     response = author_client.post(
         f"/quizzes/{quiz.id}/questions/new/",
         question_post(points=2000, choices=[("Jupiter", True), ("Mars", False), ("Io", False)]),
-        follow=True)
+        follow=True,
+    )
     assert response.redirect_chain == [(f"/quizzes/{quiz.id}/edit/", 302)]
     assert "Question saved." in response.content.decode()
     question = quiz.questions.get(text="Largest planet?")
     assert (question.position, question.time_limit, question.points) == (2, 30, 2000)
     assert [(c.text, c.is_correct, c.position) for c in question.choices.all()] == [
-        ("Jupiter", True, 0), ("Mars", False, 1), ("Io", False, 2)]
+        ("Jupiter", True, 0),
+        ("Mars", False, 1),
+        ("Io", False, 2),
+    ]
 
 
-def test_editing_a_question_updates_kept_choices_in_place(author_client: Client,
-                                                          quiz: Quiz) -> None:
+def test_editing_a_question_updates_kept_choices_in_place(
+    author_client: Client, quiz: Quiz
+) -> None:
     question = quiz.questions.get(text="Even numbers?")
     two, three, four = question.choices.all()
-    data = question_post(text="Even numbers below 5?", time_limit=15,
-                         choices=[("2", True), ("3", False), ("4", True), ("0", True)],
-                         ids=[two.id, three.id, four.id])
+    data = question_post(
+        text="Even numbers below 5?",
+        time_limit=15,
+        choices=[("2", True), ("3", False), ("4", True), ("0", True)],
+        ids=[two.id, three.id, four.id],
+    )
     data["choices-1-DELETE"] = "on"
     response = author_client.post(f"/quizzes/{quiz.id}/questions/{question.id}/edit/", data)
     assert response.status_code == 302
     question.refresh_from_db()
     assert (question.text, question.time_limit) == ("Even numbers below 5?", 15)
-    assert [(c.id, c.text) for c in question.choices.all()][:2] == [(two.id, "2"),
-                                                                    (four.id, "4")]
+    assert [(c.id, c.text) for c in question.choices.all()][:2] == [(two.id, "2"), (four.id, "4")]
     assert [c.text for c in question.choices.all()] == ["2", "4", "0"]
     assert not Choice.objects.filter(pk=three.id).exists()
 
 
-def test_invalid_question_shows_every_error_and_saves_nothing(author_client: Client,
-                                                               quiz: Quiz) -> None:
-    response = author_client.post(f"/quizzes/{quiz.id}/questions/new/",
-                                  question_post(time_limit=3, choices=[("Jupiter", False)]))
+def test_invalid_question_shows_every_error_and_saves_nothing(
+    author_client: Client, quiz: Quiz
+) -> None:
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/",
+        question_post(time_limit=3, choices=[("Jupiter", False)]),
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "The time limit is 5 to 120 seconds." in page
@@ -152,16 +183,19 @@ def test_invalid_edit_leaves_the_question_unchanged(author_client: Client, quiz:
     paris, rome = question.choices.all()
     response = author_client.post(
         f"/quizzes/{quiz.id}/questions/{question.id}/edit/",
-        question_post(text="Changed", choices=[("Paris", False), ("Rome", False)],
-                      ids=[paris.id, rome.id]))
+        question_post(
+            text="Changed", choices=[("Paris", False), ("Rome", False)], ids=[paris.id, rome.id]
+        ),
+    )
     assert "At least one choice must be correct." in response.content.decode()
     question.refresh_from_db()
     paris.refresh_from_db()
     assert (question.text, paris.is_correct) == ("Capital of France?", True)
 
 
-def test_uploaded_picture_is_stored_under_media(author_client: Client, quiz: Quiz,
-                                                settings) -> None:
+def test_uploaded_picture_is_stored_under_media(
+    author_client: Client, quiz: Quiz, settings
+) -> None:
     picture = SimpleUploadedFile("planet.png", PNG, content_type="image/png")
     author_client.post(f"/quizzes/{quiz.id}/questions/new/", question_post(image=picture))
     question = quiz.questions.get(text="Largest planet?")
@@ -169,12 +203,12 @@ def test_uploaded_picture_is_stored_under_media(author_client: Client, quiz: Qui
     assert (Path(settings.MEDIA_ROOT) / question.image.name).read_bytes() == PNG
 
 
-def test_a_picture_cannot_be_both_uploaded_and_linked(author_client: Client,
-                                                      quiz: Quiz) -> None:
+def test_a_picture_cannot_be_both_uploaded_and_linked(author_client: Client, quiz: Quiz) -> None:
     picture = SimpleUploadedFile("planet.png", PNG, content_type="image/png")
     response = author_client.post(
         f"/quizzes/{quiz.id}/questions/new/",
-        question_post(image=picture, image_url="https://example.org/p.png"))
+        question_post(image=picture, image_url="https://example.org/p.png"),
+    )
     assert "not both" in response.content.decode()
     assert quiz.questions.count() == 2
 
@@ -186,28 +220,31 @@ def test_an_upload_that_is_not_a_picture_is_refused(author_client: Client, quiz:
     assert quiz.questions.count() == 2
 
 
-def test_moving_a_question_up_swaps_it_with_the_one_before(author_client: Client,
-                                                           quiz: Quiz) -> None:
+def test_moving_a_question_up_swaps_it_with_the_one_before(
+    author_client: Client, quiz: Quiz
+) -> None:
     second = quiz.questions.get(text="Even numbers?")
-    response = author_client.post(f"/quizzes/{quiz.id}/questions/{second.id}/move/",
-                                  {"direction": "up"})
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/{second.id}/move/", {"direction": "up"}
+    )
     assert response["Location"] == f"/quizzes/{quiz.id}/edit/#question-{second.id}"
     assert texts(quiz) == ["Even numbers?", "Capital of France?"]
 
 
-def test_moving_the_last_question_down_changes_nothing(author_client: Client,
-                                                       quiz: Quiz) -> None:
+def test_moving_the_last_question_down_changes_nothing(author_client: Client, quiz: Quiz) -> None:
     last = quiz.questions.get(text="Even numbers?")
-    response = author_client.post(f"/quizzes/{quiz.id}/questions/{last.id}/move/",
-                                  {"direction": "down"}, follow=True)
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/{last.id}/move/", {"direction": "down"}, follow=True
+    )
     assert "is already last" in response.content.decode()
     assert texts(quiz) == ["Capital of France?", "Even numbers?"]
 
 
 def test_move_needs_a_direction(author_client: Client, quiz: Quiz) -> None:
     question = quiz.questions.first()
-    response = author_client.post(f"/quizzes/{quiz.id}/questions/{question.id}/move/",
-                                  {"direction": "sideways"})
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/{question.id}/move/", {"direction": "sideways"}
+    )
     assert response.status_code == 400
 
 
@@ -217,8 +254,9 @@ def test_move_is_post_only(author_client: Client, quiz: Quiz) -> None:
     assert response.status_code == 405
 
 
-def test_deleting_a_question_asks_first_then_closes_the_gap(author_client: Client,
-                                                            quiz: Quiz) -> None:
+def test_deleting_a_question_asks_first_then_closes_the_gap(
+    author_client: Client, quiz: Quiz
+) -> None:
     first = quiz.questions.get(text="Capital of France?")
     url = f"/quizzes/{quiz.id}/questions/{first.id}/delete/"
     assert "Delete this question?" in author_client.get(url).content.decode()
@@ -228,8 +266,9 @@ def test_deleting_a_question_asks_first_then_closes_the_gap(author_client: Clien
     assert [(q.text, q.position) for q in quiz.questions.all()] == [("Even numbers?", 0)]
 
 
-def test_deleting_a_quiz_asks_first_then_returns_to_the_list(author_client: Client,
-                                                             quiz: Quiz) -> None:
+def test_deleting_a_quiz_asks_first_then_returns_to_the_list(
+    author_client: Client, quiz: Quiz
+) -> None:
     url = f"/quizzes/{quiz.id}/delete/"
     assert "its 2 questions" in author_client.get(url).content.decode()
     response = author_client.post(url, follow=True)
@@ -242,25 +281,36 @@ def test_a_question_added_after_a_delete_goes_last(quiz: Quiz) -> None:
     authoring.delete_question(question=quiz.questions.first())
     question = authoring.save_question(
         question=Question(quiz=quiz, text="New", time_limit=20, points=0),
-        choices=[authoring.ChoiceInput(text="a", is_correct=True),
-                 authoring.ChoiceInput(text="b", is_correct=False)])
-    assert [(q.text, q.position) for q in quiz.questions.all()] == [("Even numbers?", 0),
-                                                                  (question.text, 1)]
+        choices=[
+            authoring.ChoiceInput(text="a", is_correct=True),
+            authoring.ChoiceInput(text="b", is_correct=False),
+        ],
+    )
+    assert [(q.text, q.position) for q in quiz.questions.all()] == [
+        ("Even numbers?", 0),
+        (question.text, 1),
+    ]
 
 
 def own_pages(quiz: Quiz) -> list[tuple[str, str]]:
     question = quiz.questions.first()
     q = f"/quizzes/{quiz.id}/questions/{question.id}"
-    return [("get", f"/quizzes/{quiz.id}/edit/"), ("post", f"/quizzes/{quiz.id}/edit/"),
-            ("get", f"/quizzes/{quiz.id}/delete/"), ("post", f"/quizzes/{quiz.id}/delete/"),
-            ("get", f"/quizzes/{quiz.id}/questions/new/"),
-            ("post", f"/quizzes/{quiz.id}/questions/new/"),
-            ("get", f"{q}/edit/"), ("post", f"{q}/edit/"),
-            ("get", f"{q}/delete/"), ("post", f"{q}/delete/"), ("post", f"{q}/move/")]
+    return [
+        ("get", f"/quizzes/{quiz.id}/edit/"),
+        ("post", f"/quizzes/{quiz.id}/edit/"),
+        ("get", f"/quizzes/{quiz.id}/delete/"),
+        ("post", f"/quizzes/{quiz.id}/delete/"),
+        ("get", f"/quizzes/{quiz.id}/questions/new/"),
+        ("post", f"/quizzes/{quiz.id}/questions/new/"),
+        ("get", f"{q}/edit/"),
+        ("post", f"{q}/edit/"),
+        ("get", f"{q}/delete/"),
+        ("post", f"{q}/delete/"),
+        ("post", f"{q}/move/"),
+    ]
 
 
-def test_another_author_gets_404_everywhere_and_changes_nothing(client: Client,
-                                                                quiz: Quiz) -> None:
+def test_another_author_gets_404_everywhere_and_changes_nothing(client: Client, quiz: Quiz) -> None:
     client.force_login(User.objects.create_user("rival", password="pw-123456"))
     before = (texts(quiz), list(Choice.objects.values_list("id", "text", "is_correct")))
     for method, url in own_pages(quiz):
@@ -272,8 +322,9 @@ def test_another_author_gets_404_everywhere_and_changes_nothing(client: Client,
     assert (texts(quiz), list(Choice.objects.values_list("id", "text", "is_correct"))) == before
 
 
-def test_a_question_of_another_quiz_is_404_under_my_quiz(author_client: Client, quiz: Quiz,
-                                                          author: User) -> None:
+def test_a_question_of_another_quiz_is_404_under_my_quiz(
+    author_client: Client, quiz: Quiz, author: User
+) -> None:
     mine = Quiz.objects.create(author=author, title="Mine")
     theirs = quiz.questions.first()
     other = Quiz.objects.create(author=User.objects.create_user("rival"), title="Theirs")

@@ -8,8 +8,9 @@ from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_scripted_game_publishes_frames_in_order(game_broker_settings, quiz, author,
-                                                 monkeypatch) -> None:
+def test_scripted_game_publishes_frames_in_order(
+    game_broker_settings, quiz, author, monkeypatch
+) -> None:
     monkeypatch.undo()  # real publisher and timers
     frames = play_and_watch(game_broker_settings, quiz=quiz, author=author)
     assert_frames_of_the_scripted_game(frames)
@@ -20,11 +21,17 @@ def stomp(command: str, **headers: str) -> str:
     return "\n".join(lines) + "\n\n\x00"
 
 
-@pytest.mark.xfail(os.environ.get("QUIZ_TEST_BROKER") == "rabbitmq", strict=True, reason=(
-    "RabbitMQ 3.10's Web-STOMP keeps serving a connection past its token's expiry (seen "
-    "here): there only an honest page stops, at its token renewal"))
+@pytest.mark.xfail(
+    os.environ.get("QUIZ_TEST_BROKER") == "rabbitmq",
+    strict=True,
+    reason=(
+        "RabbitMQ 3.10's Web-STOMP keeps serving a connection past its token's expiry (seen "
+        "here): there only an honest page stops, at its token renewal"
+    ),
+)
 def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
-        game_broker_settings, settings, quiz, author, monkeypatch) -> None:
+    game_broker_settings, settings, quiz, author, monkeypatch
+) -> None:
     """A page that ignores its kick and never renews its token: the broker ends its
     connection when the token runs out, and the server gives it no new one."""
     from django.test import Client
@@ -42,11 +49,26 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
     ann.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = ann.get(f"/api/games/{game.id}/token/").json()["token"]
     with connect(game_broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
-        ws.send(stomp("CONNECT", **{"accept-version": "1.2", "heart-beat": "0,0",
-                                    "login": "token", "passcode": token}))
+        ws.send(
+            stomp(
+                "CONNECT",
+                **{
+                    "accept-version": "1.2",
+                    "heart-beat": "0,0",
+                    "login": "token",
+                    "passcode": token,
+                },
+            )
+        )
         assert ws.recv(timeout=5).startswith("CONNECTED")
-        ws.send(stomp("SUBSCRIBE", id="0", destination=f"/topic/games.{game.id}.status",
-                      receipt="subscribed"))
+        ws.send(
+            stomp(
+                "SUBSCRIBE",
+                id="0",
+                destination=f"/topic/games.{game.id}.status",
+                receipt="subscribed",
+            )
+        )
         assert ws.recv(timeout=5).startswith("RECEIPT")
         services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
         assert ann.get(f"/api/games/{game.id}/token/").status_code == 403
@@ -56,8 +78,9 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
     publisher._drop_connection()
 
 
-def test_host_action_replies_say_the_broker_is_up(game_broker_settings, quiz, author,
-                                                   monkeypatch) -> None:
+def test_host_action_replies_say_the_broker_is_up(
+    game_broker_settings, quiz, author, monkeypatch
+) -> None:
     from django.test import Client
 
     from quiz.game import publisher, services

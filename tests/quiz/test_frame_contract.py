@@ -12,15 +12,29 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "game.md"
 
 GAME = {"id", "pin", "state", "question_index", "question_count", "player_count"}
-QUESTION = {"id", "index", "count", "text", "image_url", "choices", "multiple", "time_limit",
-            "points", "opened_at", "deadline"}
+QUESTION = {
+    "id",
+    "index",
+    "count",
+    "text",
+    "image_url",
+    "choices",
+    "multiple",
+    "time_limit",
+    "points",
+    "opened_at",
+    "deadline",
+}
 PLAYER = {"id", "nickname", "score", "rank"}
 RESULTS = {"question_id", "correct_choice_ids", "distribution", "players"}
 # type: (topic, the data's keys, the keys of the parts it carries)
 CONTRACT = {
     "lobby": ("status", {"game"}, {"game": GAME}),
-    "question_open": ("status", {"game", "question", "server_time"},
-                      {"game": GAME, "question": QUESTION}),
+    "question_open": (
+        "status",
+        {"game", "question", "server_time"},
+        {"game": GAME, "question": QUESTION},
+    ),
     "question_closed": ("status", {"game", "results"}, {"game": GAME, "results": RESULTS}),
     "leaderboard": ("status", {"players"}, {}),
     "finished": ("status", {"game", "podium", "players"}, {"game": GAME}),
@@ -36,15 +50,21 @@ def published(quiz, author, no_broker, django_capture_on_commit_callbacks) -> li
     """The frames of a game that uses every frame type once or more."""
     with django_capture_on_commit_callbacks(execute=True):
         game = services.create_game(quiz=quiz, host=author)
-        ann, bo, cy, di = (services.join_game(game_id=game.id, nickname=name)
-                           for name in ("Ann", "Bo", "Cy", "Di"))
+        ann, bo, cy, di = (
+            services.join_game(game_id=game.id, nickname=name) for name in ("Ann", "Bo", "Cy", "Di")
+        )
         services.kick_player(game_id=game.id, player_id=di.id, user=author)
         services.start_game(game_id=game.id, user=author, now=T0)
         game.refresh_from_db()
         question = game.current_question
-        services.submit_answer(game_id=game.id, player_id=ann.id, question_id=question.id,
-                               choice_ids=[question.choices.first().id], reaction_ms=900,
-                               now=T0 + timedelta(seconds=1))
+        services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=question.id,
+            choice_ids=[question.choices.first().id],
+            reaction_ms=900,
+            now=T0 + timedelta(seconds=1),
+        )
         services.report_answers(game_id=game.id)
         services.leave_game(game_id=game.id, player_id=cy.id)
         services.close_question(game_id=game.id, user=author)

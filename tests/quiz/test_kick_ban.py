@@ -44,7 +44,8 @@ def test_a_kick_bars_nobody_else(game: Game, author: User) -> None:
 
 
 def test_the_address_ban_can_be_turned_off_for_sites_behind_a_proxy(
-        game: Game, author: User, settings) -> None:
+    game: Game, author: User, settings
+) -> None:
     settings.QUIZ_BAN_BY_ADDRESS = False
     join(Client(), game, "Ann", REMOTE_ADDR="198.51.100.25")
     kick(game, author, "Ann")

@@ -15,11 +15,15 @@ def test_export_import_round_trip(quiz: Quiz, author) -> None:
     assert export_quiz(quiz=copy) == export_quiz(quiz=quiz)
 
 
-@pytest.mark.parametrize("change", [
-    {"time_limit": 4}, {"points": 500},
-    {"choices": [{"text": "only", "correct": True}]},
-    {"choices": [{"text": "a", "correct": False}, {"text": "b", "correct": False}]},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"time_limit": 4},
+        {"points": 500},
+        {"choices": [{"text": "only", "correct": True}]},
+        {"choices": [{"text": "a", "correct": False}, {"text": "b", "correct": False}]},
+    ],
+)
 def test_import_refuses_invalid_question(quiz: Quiz, author, change: dict) -> None:
     data = export_quiz(quiz=quiz)
     data["questions"][0].update(change)
@@ -36,9 +40,19 @@ def test_author_can_host_from_quiz_list(client, quiz: Quiz, author) -> None:
 
 
 def document() -> dict:
-    return {"title": "Capitals", "description": "", "questions": [{
-        "text": "Capital of France?", "image_url": "", "time_limit": 20, "points": 1000,
-        "choices": [{"text": "Paris", "correct": True}, {"text": "Rome", "correct": False}]}]}
+    return {
+        "title": "Capitals",
+        "description": "",
+        "questions": [
+            {
+                "text": "Capital of France?",
+                "image_url": "",
+                "time_limit": 20,
+                "points": 1000,
+                "choices": [{"text": "Paris", "correct": True}, {"text": "Rome", "correct": False}],
+            }
+        ],
+    }
 
 
 def set_title(d: dict, value: object) -> None:
@@ -56,35 +70,53 @@ def set_choice(d: dict, name: str, value: object) -> None:
 # Each case of issue 9 item 5, and what the author is told.
 BAD_DOCUMENTS = {
     "title_not_text": (lambda d: set_title(d, 123), "title: must be text."),
-    "choice_without_correct": (lambda d: d["questions"][0]["choices"][0].pop("correct"),
-                               "question 1, choice 1, correct: is missing."),
-    "image_url_null": (lambda d: set_question(d, "image_url", None),
-                       "question 1, image_url: must be text."),
+    "choice_without_correct": (
+        lambda d: d["questions"][0]["choices"][0].pop("correct"),
+        "question 1, choice 1, correct: is missing.",
+    ),
+    "image_url_null": (
+        lambda d: set_question(d, "image_url", None),
+        "question 1, image_url: must be text.",
+    ),
     "description_null": (lambda d: d.update(description=None), "description: must be text."),
-    "title_too_long": (lambda d: set_title(d, "x" * 5000),
-                       "title: Ensure this value has at most 200 characters (it has 5000)."),
-    "question_too_long": (lambda d: set_question(d, "text", "x" * 5000),
-                          "question 1, text: Ensure this value has at most 500 characters"),
-    "choice_too_long": (lambda d: set_choice(d, "text", "x" * 5000),
-                        "question 1, choice 1, text: Ensure this value has at most 200"),
-    "correct_as_text": (lambda d: set_choice(d, "correct", "false"),
-                        "question 1, choice 1, correct: must be true or false."),
-    "javascript_url": (lambda d: set_question(d, "image_url", "javascript:alert(1)"),
-                       "question 1, image_url: Enter a valid URL."),
-    "ftp_url": (lambda d: set_question(d, "image_url", "ftp://example.org/a.png"),
-                "question 1, image_url: Enter an http:// or https:// address."),
-    "time_limit_as_text": (lambda d: set_question(d, "time_limit", "20"),
-                           "question 1, time_limit: must be a whole number."),
-    "question_not_object": (lambda d: d["questions"].append("?"),
-                            "question 2: must be an object."),
-    "no_questions": (lambda d: d.update(questions=[]),
-                     "questions: a quiz needs at least one question."),
+    "title_too_long": (
+        lambda d: set_title(d, "x" * 5000),
+        "title: Ensure this value has at most 200 characters (it has 5000).",
+    ),
+    "question_too_long": (
+        lambda d: set_question(d, "text", "x" * 5000),
+        "question 1, text: Ensure this value has at most 500 characters",
+    ),
+    "choice_too_long": (
+        lambda d: set_choice(d, "text", "x" * 5000),
+        "question 1, choice 1, text: Ensure this value has at most 200",
+    ),
+    "correct_as_text": (
+        lambda d: set_choice(d, "correct", "false"),
+        "question 1, choice 1, correct: must be true or false.",
+    ),
+    "javascript_url": (
+        lambda d: set_question(d, "image_url", "javascript:alert(1)"),
+        "question 1, image_url: Enter a valid URL.",
+    ),
+    "ftp_url": (
+        lambda d: set_question(d, "image_url", "ftp://example.org/a.png"),
+        "question 1, image_url: Enter an http:// or https:// address.",
+    ),
+    "time_limit_as_text": (
+        lambda d: set_question(d, "time_limit", "20"),
+        "question 1, time_limit: must be a whole number.",
+    ),
+    "question_not_object": (lambda d: d["questions"].append("?"), "question 2: must be an object."),
+    "no_questions": (
+        lambda d: d.update(questions=[]),
+        "questions: a quiz needs at least one question.",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", BAD_DOCUMENTS)
-def test_upload_refuses_each_violation_with_400_naming_the_field(client, author,
-                                                                 case: str) -> None:
+def test_upload_refuses_each_violation_with_400_naming_the_field(client, author, case: str) -> None:
     import io
     import json
 
@@ -101,8 +133,9 @@ def test_upload_refuses_each_violation_with_400_naming_the_field(client, author,
 
 
 @pytest.mark.parametrize("case", BAD_DOCUMENTS)
-def test_import_command_refuses_each_violation_naming_the_field(tmp_path, author,
-                                                                case: str) -> None:
+def test_import_command_refuses_each_violation_naming_the_field(
+    tmp_path, author, case: str
+) -> None:
     import json
 
     from django.core.management import CommandError, call_command
@@ -137,11 +170,13 @@ def test_a_valid_document_imports_with_its_values(author) -> None:
 # The smallest PNG: one transparent pixel.
 PIXEL_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 def test_an_uploaded_picture_travels_inside_the_export_and_comes_back_on_import(
-        quiz: Quiz, author, settings, tmp_path) -> None:
+    quiz: Quiz, author, settings, tmp_path
+) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     settings.MEDIA_ROOT = tmp_path / "this-server"
@@ -157,19 +192,30 @@ def test_an_uploaded_picture_travels_inside_the_export_and_comes_back_on_import(
     picture = copy.questions.first().image
     assert picture.name.endswith(".png") and picture.read() == PIXEL_PNG
     assert (tmp_path / "another-server" / picture.name).exists()
-    assert export_quiz(quiz=copy)["questions"][0]["image"]["data"] == (
-        exported["questions"][0]["image"]["data"])
+    assert (
+        export_quiz(quiz=copy)["questions"][0]["image"]["data"]
+        == (exported["questions"][0]["image"]["data"])
+    )
 
 
-@pytest.mark.parametrize("image, message", [
-    ({"name": "x.png", "data": "https://example.org/x.png"},
-     "question 1, image, data: must be a data URL"),
-    ({"name": "x.png", "data": "data:image/png;base64,%%%"},
-     "question 1, image, data: is not valid base64."),
-    ({"name": "x.svg", "data": "data:image/svg+xml;base64,PHN2Zz4="},
-     "question 1, image: The image must be one of: gif, jpeg, jpg, png, webp."),
-    ({"data": "data:image/png;base64,AA=="}, "question 1, image, name: is missing."),
-])
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        (
+            {"name": "x.png", "data": "https://example.org/x.png"},
+            "question 1, image, data: must be a data URL",
+        ),
+        (
+            {"name": "x.png", "data": "data:image/png;base64,%%%"},
+            "question 1, image, data: is not valid base64.",
+        ),
+        (
+            {"name": "x.svg", "data": "data:image/svg+xml;base64,PHN2Zz4="},
+            "question 1, image: The image must be one of: gif, jpeg, jpg, png, webp.",
+        ),
+        ({"data": "data:image/png;base64,AA=="}, "question 1, image, name: is missing."),
+    ],
+)
 def test_import_refuses_a_bad_embedded_picture(author, image: dict, message: str) -> None:
     data = document()
     set_question(data, "image", image)
@@ -182,7 +228,10 @@ def test_import_refuses_a_picture_both_embedded_and_by_address(author) -> None:
 
     data = document()
     set_question(data, "image_url", "https://example.org/x.png")
-    set_question(data, "image", {"name": "x.png", "data": "data:image/png;base64,"
-                                 + base64.b64encode(PIXEL_PNG).decode()})
+    set_question(
+        data,
+        "image",
+        {"name": "x.png", "data": "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()},
+    )
     with pytest.raises(ValidationError, match="question 1, image_url: Upload a picture or give"):
         import_quiz(author=author, data=data)

@@ -19,9 +19,14 @@ def settings_in_subprocess(**env: str) -> subprocess.CompletedProcess[str]:
     """Import the settings as a fresh process does, with `env` over the current environment."""
     environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     code = "from django.conf import settings; print(settings.SECRET_KEY)"
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          env={**environment, "DJANGO_SETTINGS_MODULE": "quiz.settings", **env},
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**environment, "DJANGO_SETTINGS_MODULE": "quiz.settings", **env},
+        timeout=60,
+    )
 
 
 def test_first_use_makes_a_long_random_key_only_its_owner_can_read(tmp_path: Path) -> None:
@@ -30,8 +35,7 @@ def test_first_use_makes_a_long_random_key_only_its_owner_can_read(tmp_path: Pat
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
 
 
-def test_the_key_is_kept_across_starts_and_differs_between_installations(
-        tmp_path: Path) -> None:
+def test_the_key_is_kept_across_starts_and_differs_between_installations(tmp_path: Path) -> None:
     first = _secret_key_from_file(tmp_path / "a" / "secret_key")
     assert _secret_key_from_file(tmp_path / "a" / "secret_key") == first
     assert _secret_key_from_file(tmp_path / "b" / "secret_key") != first

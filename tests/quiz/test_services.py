@@ -26,10 +26,10 @@ def refused(code: str, game: Game, action) -> None:
 
 def test_scoring_follows_kahoot() -> None:
     assert services.score_answer(points=1000, time_limit=20, response_ms=0, correct=True) == 1000
-    assert services.score_answer(points=1000, time_limit=20, response_ms=10000,
-                                 correct=True) == 750
-    assert services.score_answer(points=2000, time_limit=20, response_ms=20000,
-                                 correct=True) == 1000
+    assert services.score_answer(points=1000, time_limit=20, response_ms=10000, correct=True) == 750
+    assert (
+        services.score_answer(points=2000, time_limit=20, response_ms=20000, correct=True) == 1000
+    )
     assert services.score_answer(points=1000, time_limit=20, response_ms=1, correct=False) == 0
 
 
@@ -40,8 +40,9 @@ def test_join_refuses_taken_nickname_case_insensitively(game: Game) -> None:
 
 @pytest.mark.parametrize("nickname", ["", "   ", "x" * 21, "a\x07b"])
 def test_join_refuses_invalid_nickname(game: Game, nickname: str) -> None:
-    refused("invalid_nickname", game,
-            lambda: services.join_game(game_id=game.id, nickname=nickname))
+    refused(
+        "invalid_nickname", game, lambda: services.join_game(game_id=game.id, nickname=nickname)
+    )
 
 
 def test_wrong_pin_is_refused(game: Game) -> None:
@@ -67,10 +68,20 @@ def test_full_round_scores_and_closes_when_everyone_answered(game: Game, author)
     game.refresh_from_db()
     q = game.current_question
     paris, rome = q.choices.all()
-    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
-                           choice_ids=[paris.id], now=T0 + timedelta(seconds=10))
-    services.submit_answer(game_id=game.id, player_id=bo.id, question_id=q.id,
-                           choice_ids=[rome.id], now=T0 + timedelta(seconds=1))
+    services.submit_answer(
+        game_id=game.id,
+        player_id=ann.id,
+        question_id=q.id,
+        choice_ids=[paris.id],
+        now=T0 + timedelta(seconds=10),
+    )
+    services.submit_answer(
+        game_id=game.id,
+        player_id=bo.id,
+        question_id=q.id,
+        choice_ids=[rome.id],
+        now=T0 + timedelta(seconds=1),
+    )
     services.report_answers(game_id=game.id)
     game.refresh_from_db()
     ann.refresh_from_db()
@@ -85,17 +96,39 @@ def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz
     game.refresh_from_db()
     q = game.current_question
     paris = q.choices.first()
-    refused("too_late", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id],
-        now=T0 + timedelta(seconds=20)))
+    refused(
+        "too_late",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=q.id,
+            choice_ids=[paris.id],
+            now=T0 + timedelta(seconds=20),
+        ),
+    )
     other_q = quiz.questions.last()
-    refused("question_not_open", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=other_q.id,
-        choice_ids=[other_q.choices.first().id], now=T0))
-    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
-                           choice_ids=[paris.id], now=T0)
-    refused("already_answered", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0))
+    refused(
+        "question_not_open",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=other_q.id,
+            choice_ids=[other_q.choices.first().id],
+            now=T0,
+        ),
+    )
+    services.submit_answer(
+        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0
+    )
+    refused(
+        "already_answered",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0
+        ),
+    )
 
 
 def test_close_if_due_closes_once_after_deadline_and_grace(game: Game, author) -> None:
@@ -124,13 +157,22 @@ def test_kicked_player_cannot_answer(game: Game, author) -> None:
     services.start_game(game_id=game.id, user=author, now=T0)
     game.refresh_from_db()
     q = game.current_question
-    refused("kicked", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=q.id,
-        choice_ids=[q.choices.first().id], now=T0))
+    refused(
+        "kicked",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=q.id,
+            choice_ids=[q.choices.first().id],
+            now=T0,
+        ),
+    )
 
 
 def test_no_frame_carries_correctness_while_open(
-        game: Game, author, no_broker, django_capture_on_commit_callbacks) -> None:
+    game: Game, author, no_broker, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         services.join_game(game_id=game.id, nickname="Ann")
         services.start_game(game_id=game.id, user=author, now=T0)
@@ -140,7 +182,8 @@ def test_no_frame_carries_correctness_while_open(
 
 
 def test_leaving_player_is_announced_and_no_longer_counted(
-        game: Game, author, no_broker, django_capture_on_commit_callbacks) -> None:
+    game: Game, author, no_broker, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         ann = services.join_game(game_id=game.id, nickname="Ann")
         services.join_game(game_id=game.id, nickname="Bo")
@@ -157,8 +200,13 @@ def test_question_closes_when_the_last_unanswered_player_leaves(game: Game, auth
     services.start_game(game_id=game.id, user=author, now=T0)
     game.refresh_from_db()
     q = game.current_question
-    services.submit_answer(game_id=game.id, player_id=ann.id, question_id=q.id,
-                           choice_ids=[q.choices.first().id], now=T0)
+    services.submit_answer(
+        game_id=game.id,
+        player_id=ann.id,
+        question_id=q.id,
+        choice_ids=[q.choices.first().id],
+        now=T0,
+    )
     services.report_answers(game_id=game.id)
     services.leave_game(game_id=game.id, player_id=bo.id, now=T0)
     game.refresh_from_db()
@@ -172,22 +220,37 @@ def test_player_who_left_cannot_answer_or_leave_again(game: Game, author) -> Non
     services.leave_game(game_id=game.id, player_id=ann.id, now=T0)
     game.refresh_from_db()
     q = game.current_question
-    refused("left", game, lambda: services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=q.id,
-        choice_ids=[q.choices.first().id], now=T0))
+    refused(
+        "left",
+        game,
+        lambda: services.submit_answer(
+            game_id=game.id,
+            player_id=ann.id,
+            question_id=q.id,
+            choice_ids=[q.choices.first().id],
+            now=T0,
+        ),
+    )
     refused("left", game, lambda: services.leave_game(game_id=game.id, player_id=ann.id))
 
 
-@pytest.mark.parametrize("look_alike", [
-    "ANN", "Ａｎｎ", "ａｎｎ", "Ann",
-    "\u0410nn",  # Cyrillic capital A
-    "\u0430nn",  # Cyrillic small a
-    "\u0391nn",  # Greek capital alpha
-])
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "ANN",
+        "Ａｎｎ",
+        "ａｎｎ",
+        "Ann",
+        "\u0410nn",  # Cyrillic capital A
+        "\u0430nn",  # Cyrillic small a
+        "\u0391nn",  # Greek capital alpha
+    ],
+)
 def test_nicknames_that_only_look_different_are_taken(game: Game, look_alike: str) -> None:
     services.join_game(game_id=game.id, nickname="ann")
-    refused("nickname_taken", game,
-            lambda: services.join_game(game_id=game.id, nickname=look_alike))
+    refused(
+        "nickname_taken", game, lambda: services.join_game(game_id=game.id, nickname=look_alike)
+    )
 
 
 def test_the_nickname_key_is_unique_per_game_in_the_database(game: Game) -> None:

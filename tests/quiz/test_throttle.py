@@ -21,20 +21,26 @@ def unknown_pin(game: Game) -> str:
 
 
 def test_an_unknown_pin_and_a_finished_game_get_the_same_answer(
-        client: Client, game: Game, author: User, quiz) -> None:
+    client: Client, game: Game, author: User, quiz
+) -> None:
     unknown = client.post("/join/", {"pin": unknown_pin(game), "nickname": "Ann"})
     services.end_game(game_id=game.id, user=author)
     finished = client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     assert (finished.status_code, form_error(finished.content)) == (
-        unknown.status_code, form_error(unknown.content))
+        unknown.status_code,
+        form_error(unknown.content),
+    )
 
 
 def test_pin_guesses_beyond_the_limit_get_429_with_a_message_on_the_form(
-        client: Client, game: Game, settings) -> None:
+    client: Client, game: Game, settings
+) -> None:
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
     address = {"REMOTE_ADDR": "198.51.100.1"}
-    statuses = [client.post("/join/", {"pin": unknown_pin(game), "nickname": "Ann"},
-                            **address).status_code for _ in range(4)]
+    statuses = [
+        client.post("/join/", {"pin": unknown_pin(game), "nickname": "Ann"}, **address).status_code
+        for _ in range(4)
+    ]
     assert statuses == [404, 404, 404, 429]
     refused = client.post("/join/", {"pin": game.pin, "nickname": "Ann"}, **address)
     assert refused.status_code == 429
@@ -42,21 +48,27 @@ def test_pin_guesses_beyond_the_limit_get_429_with_a_message_on_the_form(
 
 
 def test_pin_guesses_of_one_client_do_not_stop_another(
-        client: Client, game: Game, settings) -> None:
+    client: Client, game: Game, settings
+) -> None:
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 2
     for _ in range(3):
-        client.post("/join/", {"pin": unknown_pin(game), "nickname": "Ann"},
-                    REMOTE_ADDR="198.51.100.2")
-    other = Client().post("/join/", {"pin": game.pin, "nickname": "Ann"},
-                          REMOTE_ADDR="198.51.100.3")
+        client.post(
+            "/join/", {"pin": unknown_pin(game), "nickname": "Ann"}, REMOTE_ADDR="198.51.100.2"
+        )
+    other = Client().post(
+        "/join/", {"pin": game.pin, "nickname": "Ann"}, REMOTE_ADDR="198.51.100.3"
+    )
     assert other.status_code == 302
 
 
-def test_joins_from_one_client_beyond_the_limit_get_429(
-        game: Game, settings) -> None:
+def test_joins_from_one_client_beyond_the_limit_get_429(game: Game, settings) -> None:
     settings.QUIZ_JOINS_PER_MINUTE = 3
-    statuses = [Client().post("/join/", {"pin": game.pin, "nickname": f"P{i}"},
-                              REMOTE_ADDR="198.51.100.4").status_code for i in range(4)]
+    statuses = [
+        Client()
+        .post("/join/", {"pin": game.pin, "nickname": f"P{i}"}, REMOTE_ADDR="198.51.100.4")
+        .status_code
+        for i in range(4)
+    ]
     assert statuses == [302, 302, 302, 429]
     assert game.players.count() == 3
 
@@ -67,13 +79,16 @@ def login_client() -> Client:
 
 
 def test_logins_are_locked_out_after_repeated_failures_with_a_message(
-        login_client: Client, author: User, settings) -> None:
+    login_client: Client, author: User, settings
+) -> None:
     settings.AXES_FAILURE_LIMIT = 3
-    statuses = [login_client.post("/accounts/login/", {"username": "author",
-                                                       "password": "wrong"}).status_code
-                for _ in range(3)]
+    statuses = [
+        login_client.post(
+            "/accounts/login/", {"username": "author", "password": "wrong"}
+        ).status_code
+        for _ in range(3)
+    ]
     assert statuses[:2] == [200, 200] and statuses[2] == 429
-    locked = login_client.post("/accounts/login/", {"username": "author",
-                                                    "password": "pw-123456"})
+    locked = login_client.post("/accounts/login/", {"username": "author", "password": "pw-123456"})
     assert locked.status_code == 429
     assert b"Too many failed logins from this device" in locked.content

@@ -14,12 +14,14 @@ from quiz.game.ticker import Ticker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_ticker_closes_an_overdue_question_nobody_asks_about(game: Game, author,
-                                                               no_broker) -> None:
+def test_a_ticker_closes_an_overdue_question_nobody_asks_about(
+    game: Game, author, no_broker
+) -> None:
     services.join_game(game_id=game.id, nickname="Ann")
     services.start_game(game_id=game.id, user=author)
     Game.objects.filter(pk=game.id).update(
-        deadline=timezone.now() - services.grace() + timedelta(seconds=0.2))
+        deadline=timezone.now() - services.grace() + timedelta(seconds=0.2)
+    )
     no_broker.clear()
     ticker = Ticker(interval=0.05)  # another process's: this one never opened the question
     ticker.start()

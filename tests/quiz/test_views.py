@@ -42,17 +42,29 @@ def test_host_plays_through_api(client: Client, game: Game, author) -> None:
     snap = client.post(f"/api/games/{game.id}/start/").json()
     question = snap["question"]
     assert snap["game"]["state"] == "question_open"
-    response = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
-                           data={"question_id": question["id"], "reaction_ms": 1200,
-                                 "choice_ids": [question["choices"][0]["id"]]})
-    assert response.json() == {"answered": True, "question_id": question["id"],
-                               "response_ms": response.json()["response_ms"]}
+    response = player.post(
+        f"/api/games/{game.id}/answer/",
+        content_type="application/json",
+        data={
+            "question_id": question["id"],
+            "reaction_ms": 1200,
+            "choice_ids": [question["choices"][0]["id"]],
+        },
+    )
+    assert response.json() == {
+        "answered": True,
+        "question_id": question["id"],
+        "response_ms": response.json()["response_ms"],
+    }
     services.report_answers(game_id=game.id)
     assert player.get(f"/api/games/{game.id}/snapshot/").json()["game"]["state"] == (
-        "question_closed")
-    again = player.post(f"/api/games/{game.id}/answer/", content_type="application/json",
-                        data={"question_id": question["id"],
-                              "choice_ids": [question["choices"][0]["id"]]})
+        "question_closed"
+    )
+    again = player.post(
+        f"/api/games/{game.id}/answer/",
+        content_type="application/json",
+        data={"question_id": question["id"], "choice_ids": [question["choices"][0]["id"]]},
+    )
     assert again.status_code == 409
     csv = client.get(f"/games/{game.id}/results.csv").content.decode()
     assert csv.splitlines()[1].startswith("1,Ann,")
@@ -65,7 +77,8 @@ def test_token_is_refused_to_strangers(client: Client, game: Game) -> None:
 
 
 def test_players_token_reads_its_games_topics_on_our_broker_and_writes_nowhere(
-        client: Client, game: Game, settings) -> None:
+    client: Client, game: Game, settings
+) -> None:
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = client.get(f"/api/games/{game.id}/token/").json()["token"]
     grant = verify_token(token, secret=settings.STOMP_TOKEN_SECRET)
@@ -73,13 +86,16 @@ def test_players_token_reads_its_games_topics_on_our_broker_and_writes_nowhere(
 
 
 def test_players_token_carries_rabbitmqs_subscription_queue_scopes_aside(
-        client: Client, game: Game) -> None:
+    client: Client, game: Game
+) -> None:
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = client.get(f"/api/games/{game.id}/token/").json()["token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["extra_scope"] == ["broker.configure:*/stomp-subscription-*",
-                                     "broker.write:*/stomp-subscription-*",
-                                     "broker.read:*/stomp-subscription-*"]
+    assert claims["extra_scope"] == [
+        "broker.configure:*/stomp-subscription-*",
+        "broker.write:*/stomp-subscription-*",
+        "broker.read:*/stomp-subscription-*",
+    ]
 
 
 def test_leave_forgets_the_player_in_this_browser(client: Client, game: Game) -> None:
@@ -91,23 +107,28 @@ def test_leave_forgets_the_player_in_this_browser(client: Client, game: Game) ->
 
 
 def test_pages_send_browsers_to_the_broker_on_the_host_they_came_from(
-        client: Client, game: Game, settings) -> None:
+    client: Client, game: Game, settings
+) -> None:
     settings.STOMP_WS_URL = ""
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"}, HTTP_HOST="192.168.1.20:8000")
     page = client.get(f"/play/{game.id}/", HTTP_HOST="192.168.1.20:8000").content.decode()
     assert '"ws_url": "ws://192.168.1.20:15674/ws"' in page
 
 
-@pytest.mark.parametrize("body", [
-    {"question_id": 1, "choice_ids": [1], "reaction_ms": -5},
-    {"question_id": 1, "choice_ids": [1], "reaction_ms": "fast"},
-    {"question_id": 1, "choice_ids": [1], "reaction_ms": True},
-    {"question_id": True, "choice_ids": [1]},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"question_id": 1, "choice_ids": [1], "reaction_ms": -5},
+        {"question_id": 1, "choice_ids": [1], "reaction_ms": "fast"},
+        {"question_id": 1, "choice_ids": [1], "reaction_ms": True},
+        {"question_id": True, "choice_ids": [1]},
+    ],
+)
 def test_malformed_answers_are_400_invalid_input(client: Client, game: Game, body) -> None:
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
-    response = client.post(f"/api/games/{game.id}/answer/", content_type="application/json",
-                           data=body)
+    response = client.post(
+        f"/api/games/{game.id}/answer/", content_type="application/json", data=body
+    )
     assert (response.status_code, response.json()["error"]) == (400, "invalid_input")
 
 
@@ -116,27 +137,40 @@ def test_a_players_snapshot_names_the_top_players_and_its_own_line(client: Clien
         Client().post("/join/", {"pin": game.pin, "nickname": f"P{index}"})
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
-    assert (len(snapshot["players"]), snapshot["game"]["player_count"],
-            snapshot["me"]["nickname"], snapshot["me"]["rank"]) == (5, 8, "Ann", 1)
+    assert (
+        len(snapshot["players"]),
+        snapshot["game"]["player_count"],
+        snapshot["me"]["nickname"],
+        snapshot["me"]["rank"],
+    ) == (5, 8, "Ann", 1)
 
 
-@pytest.mark.parametrize("nickname", ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(1+1)*cmd|' /C"])
-def test_results_csv_neutralises_spreadsheet_formulas(client: Client, game: Game, author,
-                                                      nickname: str) -> None:
+@pytest.mark.parametrize("nickname", ['=HYPERLINK("x")', "+1+1", "-2+3", "@SUM(1+1)*cmd|' /C"])
+def test_results_csv_neutralises_spreadsheet_formulas(
+    client: Client, game: Game, author, nickname: str
+) -> None:
     import csv
 
     Client().post("/join/", {"pin": game.pin, "nickname": "x"})  # a line before, unchanged
     services.join_game(game_id=game.id, nickname=nickname)
     client.force_login(author)
-    rows = list(csv.reader(client.get(f"/games/{game.id}/results.csv").content.decode()
-                           .splitlines()))
+    rows = list(
+        csv.reader(client.get(f"/games/{game.id}/results.csv").content.decode().splitlines())
+    )
     nicknames = {row[1] for row in rows[1:]}
     assert nicknames == {"x", "'" + nickname}
 
 
-@pytest.mark.parametrize("cell, safe", [
-    ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"), ("Ann", "Ann"), ("a=b", "a=b"), (-5, -5),
-])
+@pytest.mark.parametrize(
+    "cell, safe",
+    [
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "'\rcmd"),
+        ("Ann", "Ann"),
+        ("a=b", "a=b"),
+        (-5, -5),
+    ],
+)
 def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
     from quiz.game.views import spreadsheet_safe
 
@@ -144,7 +178,8 @@ def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
 
 
 def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
-        client: Client, game: Game, author, settings, monkeypatch) -> None:
+    client: Client, game: Game, author, settings, monkeypatch
+) -> None:
     import socket
 
     from quiz.game import publisher

@@ -39,20 +39,31 @@ def parse_frame(text: str) -> Frame:
 
 
 def connect_frame(login: str, passcode: str) -> str:
-    return encode_frame("CONNECT", {"accept-version": "1.2", "heart-beat": "0,0",
-                                    "login": login, "passcode": passcode})
+    return encode_frame(
+        "CONNECT",
+        {"accept-version": "1.2", "heart-beat": "0,0", "login": login, "passcode": passcode},
+    )
 
 
 def subscribe_frame(destination: str) -> str:
     """SUBSCRIBE asking for a receipt, so that success is a frame too."""
-    return encode_frame("SUBSCRIBE", {"id": destination, "destination": destination,
-                                      "receipt": f"subscribed {destination}"})
+    return encode_frame(
+        "SUBSCRIBE",
+        {"id": destination, "destination": destination, "receipt": f"subscribed {destination}"},
+    )
 
 
 def send_frame(destination: str, body: str) -> str:
     """SEND asking for a receipt, so that success is a frame too."""
-    return encode_frame("SEND", {"destination": destination, "receipt": f"sent {destination}",
-                                 "content-type": "application/json"}, body)
+    return encode_frame(
+        "SEND",
+        {
+            "destination": destination,
+            "receipt": f"sent {destination}",
+            "content-type": "application/json",
+        },
+        body,
+    )
 
 
 class Browser:

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 CLOSED_BY_REFUSAL = (1000, "STOMP died")
 
 
-def test_scripted_game_publishes_the_same_frames_as_on_our_broker(rabbitmq_settings, quiz,
-                                                                  author) -> None:
+def test_scripted_game_publishes_the_same_frames_as_on_our_broker(
+    rabbitmq_settings, quiz, author
+) -> None:
     frames = play_and_watch(rabbitmq_settings, quiz=quiz, author=author)
     assert_frames_of_the_scripted_game(frames)
 
@@ -53,8 +54,9 @@ def token_a(game_a: Game) -> str:
     return ann.get(f"/api/games/{game_a.id}/token/").json()["token"]
 
 
-def test_page_receives_its_own_games_frames(rabbitmq_settings, game_a: Game, token_a: str,
-                                            author: User) -> None:
+def test_page_receives_its_own_games_frames(
+    rabbitmq_settings, game_a: Game, token_a: str, author: User
+) -> None:
     with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
         page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
         assert page.receive().command == "RECEIPT"
@@ -65,8 +67,9 @@ def test_page_receives_its_own_games_frames(rabbitmq_settings, game_a: Game, tok
     assert (frame.command, json.loads(frame.body)["type"]) == ("MESSAGE", "question_open")
 
 
-def test_page_is_refused_another_games_topic(rabbitmq_settings, game_a: Game, game_b: Game,
-                                             token_a: str) -> None:
+def test_page_is_refused_another_games_topic(
+    rabbitmq_settings, game_a: Game, game_b: Game, token_a: str
+) -> None:
     with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
         page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
         assert page.receive().command == "RECEIPT"  # the token itself is good
@@ -75,13 +78,16 @@ def test_page_is_refused_another_games_topic(rabbitmq_settings, game_a: Game, ga
         assert page.close_reason() == CLOSED_BY_REFUSAL
 
 
-def test_page_cannot_publish_to_its_own_games_topic(rabbitmq_settings, game_a: Game,
-                                                    token_a: str) -> None:
+def test_page_cannot_publish_to_its_own_games_topic(
+    rabbitmq_settings, game_a: Game, token_a: str
+) -> None:
     topic = f"/topic/games.{game_a.id}.status"
     forged = json.dumps({"type": "finished", "version": 999, "data": {}})
     url = rabbitmq_settings.ws_url
-    with (open_browser(url, login="token", passcode=token_a) as (reader, _),
-          open_browser(url, login="token", passcode=token_a) as (forger, _)):
+    with (
+        open_browser(url, login="token", passcode=token_a) as (reader, _),
+        open_browser(url, login="token", passcode=token_a) as (forger, _),
+    ):
         reader.send(subscribe_frame(topic))
         assert reader.receive().command == "RECEIPT"
         forger.send(send_frame(topic, forged))
@@ -90,18 +96,31 @@ def test_page_cannot_publish_to_its_own_games_topic(rabbitmq_settings, game_a: G
         assert reader.receive(timeout=1.0) is None and reader.close_reason() is None
 
 
-@pytest.mark.parametrize(("action", "reason"), [
-    # No topic scope for game B's routing key, checked when the subscription queue is bound.
-    ("subscribe to game B", "access to topic 'games.{b}.status' in exchange 'amq.topic'"
-                            " in vhost '/' refused for user 'player:"),
-    # Publishing needs write on the exchange, and the token grants write on none.
-    ("publish to game A", "ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/'"
-                          " refused for user 'player:"),
-])
-def test_refusals_say_why_over_stomp_tcp(rabbitmq_settings, game_a: Game, game_b: Game,
-                                         token_a: str, action: str, reason: str) -> None:
-    frame = (subscribe_frame(f"/topic/games.{game_b.id}.status") if action.startswith("sub")
-             else send_frame(f"/topic/games.{game_a.id}.status", "{}"))
+@pytest.mark.parametrize(
+    ("action", "reason"),
+    [
+        # No topic scope for game B's routing key, checked when the subscription queue is bound.
+        (
+            "subscribe to game B",
+            "access to topic 'games.{b}.status' in exchange 'amq.topic'"
+            " in vhost '/' refused for user 'player:",
+        ),
+        # Publishing needs write on the exchange, and the token grants write on none.
+        (
+            "publish to game A",
+            "ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/'"
+            " refused for user 'player:",
+        ),
+    ],
+)
+def test_refusals_say_why_over_stomp_tcp(
+    rabbitmq_settings, game_a: Game, game_b: Game, token_a: str, action: str, reason: str
+) -> None:
+    frame = (
+        subscribe_frame(f"/topic/games.{game_b.id}.status")
+        if action.startswith("sub")
+        else send_frame(f"/topic/games.{game_a.id}.status", "{}")
+    )
     address = (rabbitmq_settings.tcp_host, rabbitmq_settings.tcp_port)
     # (A RECEIPT may follow the ERROR, before RabbitMQ closes the connection.)
     connected, refused, *_ = over_tcp(address, connect_frame("token", token_a), frame)

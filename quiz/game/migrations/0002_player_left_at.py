@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('game', '0001_initial'),
+        ("game", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='player',
-            name='left_at',
+            model_name="player",
+            name="left_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('game', '0003_cache_table'),
+        ("game", "0003_cache_table"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='player',
-            name='address',
+            model_name="player",
+            name="address",
             field=models.GenericIPAddressField(blank=True, null=True),
         ),
     ]

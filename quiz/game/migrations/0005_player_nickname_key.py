@@ -24,13 +24,18 @@ class Migration(migrations.Migration):
     dependencies = [("game", "0004_player_address")]
 
     operations = [
-        migrations.AddField(model_name="player", name="nickname_key",
-                            field=models.TextField(default=""),
-                            preserve_default=False),
+        migrations.AddField(
+            model_name="player",
+            name="nickname_key",
+            field=models.TextField(default=""),
+            preserve_default=False,
+        ),
         migrations.RunPython(fill_keys, migrations.RunPython.noop),
         migrations.RemoveConstraint(model_name="player", name="unique_nickname_per_game"),
         migrations.AddConstraint(
             model_name="player",
-            constraint=models.UniqueConstraint(fields=["game", "nickname_key"],
-                                               name="unique_nickname_key_per_game")),
+            constraint=models.UniqueConstraint(
+                fields=["game", "nickname_key"], name="unique_nickname_key_per_game"
+            ),
+        ),
     ]

@@ -49,24 +49,26 @@ def broker_config(site_host: str) -> str:
     from broker.auth import hash_passcode
 
     ws_host, ws_port = ws_address(site_host)
-    return "\n".join([
-        f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
-        f'ws = "{ws_host}:{ws_port}"',
-        "",
-        "[[users]]",
-        f'login = "{settings.STOMP_LOGIN}"',
-        f'passcode_hash = "{hash_passcode(settings.STOMP_PASSCODE)}"',
-        'read = ["/topic/games.*"]',
-        'write = ["/topic/games.*"]',
-        # only the site publishes: over TCP (from this machine when it listens on loopback)
-        'listeners = ["tcp"]',
-        f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
-        "",
-        "[tokens]",
-        f'secret = "{settings.STOMP_TOKEN_SECRET}"',
-        f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
-        "",
-    ])
+    return "\n".join(
+        [
+            f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
+            f'ws = "{ws_host}:{ws_port}"',
+            "",
+            "[[users]]",
+            f'login = "{settings.STOMP_LOGIN}"',
+            f'passcode_hash = "{hash_passcode(settings.STOMP_PASSCODE)}"',
+            'read = ["/topic/games.*"]',
+            'write = ["/topic/games.*"]',
+            # only the site publishes: over TCP (from this machine when it listens on loopback)
+            'listeners = ["tcp"]',
+            f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
+            "",
+            "[tokens]",
+            f'secret = "{settings.STOMP_TOKEN_SECRET}"',
+            f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
+            "",
+        ]
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -87,7 +89,8 @@ def refuse_known_key_beyond_loopback(*hosts: str) -> None:
         raise CommandError(
             f"Refusing to listen on {exposed[0]} with the SECRET_KEY published in the repository. "
             "Unset SECRET_KEY (the site then makes its own in var/secret_key) or set it to a "
-            "long random value.")
+            "long random value."
+        )
 
 
 def cannot_listen(host: str, port: int) -> str | None:
@@ -106,6 +109,7 @@ def cannot_listen(host: str, port: int) -> str | None:
 def stop_on_sigterm() -> None:
     """SIGTERM unwinds like Ctrl-C, so the broker is stopped on the way out (gunicorn, once it
     runs, handles SIGTERM itself and also returns through the same cleanup)."""
+
     def exit_now(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
@@ -120,8 +124,9 @@ def port_in_use(host: str, port: int) -> bool:
         return False
 
 
-def wait_for_broker(broker: subprocess.Popen[bytes], host: str, port: int,
-                    timeout: float = 15.0) -> None:
+def wait_for_broker(
+    broker: subprocess.Popen[bytes], host: str, port: int, timeout: float = 15.0
+) -> None:
     """Until the broker listens; its own error (printed above) if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -162,8 +167,9 @@ class BrokerSupervisor:
     the log each time), and given up on when it dies more than `restarts` times in `window`
     seconds, which stops the site too: a game whose screens cannot follow is no game."""
 
-    def __init__(self, config: Path, say: Callable[[str], None], *, restarts: int = 3,
-                 window: float = 60.0) -> None:
+    def __init__(
+        self, config: Path, say: Callable[[str], None], *, restarts: int = 3, window: float = 60.0
+    ) -> None:
         self.config = config
         self.say = say
         self.restarts = restarts
@@ -177,13 +183,15 @@ class BrokerSupervisor:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "broker", "--config", str(self.config)],
             cwd=settings.BASE_DIR,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None)
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )
         wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
 
     def watch(self, give_up: Callable[[], None]) -> None:
         """Check twice a second in a thread of its own until `stop()`."""
-        threading.Thread(target=self._watch, args=(give_up,), name="broker-supervisor",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._watch, args=(give_up,), name="broker-supervisor", daemon=True
+        ).start()
 
     def _watch(self, give_up: Callable[[], None]) -> None:
         while not self._stopping.wait(0.5):
@@ -195,8 +203,10 @@ class BrokerSupervisor:
                 self._deaths.popleft()
             if len(self._deaths) > self.restarts:
                 self.gave_up = True
-                self.say(f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
-                         "stopping the site (the broker's errors are above).")
+                self.say(
+                    f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
+                    "stopping the site (the broker's errors are above)."
+                )
                 give_up()
                 return
             # no status: gunicorn's arbiter reaps every child of its process, the broker too
@@ -242,18 +252,24 @@ class GameSite(BaseApplication):
 
 
 class Command(BaseCommand):
-    help = ("Start the built-in broker and the site (gunicorn, threaded workers); Ctrl-C stops "
-            "both.")
+    help = "Start the built-in broker and the site (gunicorn, threaded workers); Ctrl-C stops both."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--addr", default="127.0.0.1:8000",
-                            help="where the site listens (default: %(default)s)")
-        parser.add_argument("--workers", type=int,
-                            default=int(os.environ.get("WEB_CONCURRENCY", 0)) or default_workers(),
-                            help="site processes (default: WEB_CONCURRENCY, else one per core: "
-                                 "%(default)s)")
-        parser.add_argument("--threads", type=int, default=32,
-                            help="request threads per process (default: %(default)s)")
+        parser.add_argument(
+            "--addr", default="127.0.0.1:8000", help="where the site listens (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_CONCURRENCY", 0)) or default_workers(),
+            help="site processes (default: WEB_CONCURRENCY, else one per core: %(default)s)",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=32,
+            help="request threads per process (default: %(default)s)",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         addr = str(options["addr"])
@@ -264,15 +280,18 @@ class Command(BaseCommand):
         refuse_known_key_beyond_loopback(site_host, ws_address(site_host)[0])
         listeners = [("the site", site_host, int(site_port))]
         if settings.QUIZ_BROKER == "builtin":
-            listeners += [("the broker's STOMP port", settings.STOMP_HOST, settings.STOMP_PORT),
-                          ("the broker's WebSocket port", *ws_address(site_host))]
+            listeners += [
+                ("the broker's STOMP port", settings.STOMP_HOST, settings.STOMP_PORT),
+                ("the broker's WebSocket port", *ws_address(site_host)),
+            ]
         for what, host, port in listeners:
             if why := cannot_listen(host, port):
                 raise CommandError(
                     f"{host}:{port}, for {what}, is {why} (an earlier `make run`?). Stop what "
                     "holds it, or choose other ports: ADDR=HOST:PORT for the site, STOMP_PORT "
                     "and STOMP_WS_PORT for the broker (or use a running broker: "
-                    "QUIZ_BROKER=external).")
+                    "QUIZ_BROKER=external)."
+                )
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
             self.serve(addr)
@@ -304,11 +323,14 @@ class Command(BaseCommand):
         """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
         where = f"{settings.STOMP_HOST}:{settings.STOMP_PORT}"
         browsers = settings.STOMP_WS_URL or f"ws://<the page's host>:{settings.STOMP_WS_PORT}/ws"
-        self.stdout.write(f"Broker: external, STOMP at {where} as {settings.STOMP_LOGIN}, "
-                          f"browsers at {browsers}")
+        self.stdout.write(
+            f"Broker: external, STOMP at {where} as {settings.STOMP_LOGIN}, browsers at {browsers}"
+        )
         if not port_in_use(settings.STOMP_HOST, settings.STOMP_PORT):
-            self.stderr.write(f"Nothing listens on {where} yet: frames are dropped until it "
-                              "does (for RabbitMQ: make services).")
+            self.stderr.write(
+                f"Nothing listens on {where} yet: frames are dropped until it "
+                "does (for RabbitMQ: make services)."
+            )
 
     def serve(self, addr: str) -> None:
         """Print how to reach the game, then run the site until Ctrl-C."""
@@ -317,17 +339,30 @@ class Command(BaseCommand):
         self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
         lan = lan_address() if site_host in ("0.0.0.0", "::") else None
         if lan:
-            self.stdout.write(f"Phones on this network: http://{lan}:{site_port}/ "
-                              "(open the host screen at this address so its QR code works)")
+            self.stdout.write(
+                f"Phones on this network: http://{lan}:{site_port}/ "
+                "(open the host screen at this address so its QR code works)"
+            )
         else:
-            self.stdout.write("Only this computer can join; for phones on the same network: "
-                              f"make run ADDR=0.0.0.0:{site_port}")
+            self.stdout.write(
+                "Only this computer can join; for phones on the same network: "
+                f"make run ADDR=0.0.0.0:{site_port}"
+            )
         self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
         call_command("check")
         connections.close_all()  # the workers are forked: each opens its own
-        GameSite({
-            "bind": addr, "worker_class": "gthread", **self.server_options,
-            # every phone keeps its connection: all of a big game's fit in one poller
-            "worker_connections": 4000, "keepalive": 20, "backlog": 4096,
-            "graceful_timeout": 5, "accesslog": None, "errorlog": "-", "loglevel": "info",
-        }).run()
+        GameSite(
+            {
+                "bind": addr,
+                "worker_class": "gthread",
+                **self.server_options,
+                # every phone keeps its connection: all of a big game's fit in one poller
+                "worker_connections": 4000,
+                "keepalive": 20,
+                "backlog": 4096,
+                "graceful_timeout": 5,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "info",
+            }
+        ).run()

@@ -9,8 +9,12 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-quiz-123"
 DEMO_TITLE = "Demo: world trivia"
 DEMO_QUESTIONS = [
-    ("What is the capital of France?", 20, 1000, [("Paris", True), ("Lyon", False),
-                                                  ("Marseille", False), ("Nice", False)]),
+    (
+        "What is the capital of France?",
+        20,
+        1000,
+        [("Paris", True), ("Lyon", False), ("Marseille", False), ("Nice", False)],
+    ),
     ("Which of these are prime numbers?", 30, 1000, [("2", True), ("9", False), ("7", True)]),
     ("The Pacific is the largest ocean.", 10, 2000, [("True", True), ("False", False)]),
 ]
@@ -27,9 +31,11 @@ class Command(BaseCommand):
         if not Quiz.objects.filter(author=user, title=DEMO_TITLE).exists():
             quiz = Quiz.objects.create(author=user, title=DEMO_TITLE)
             for position, (text, limit, points, choices) in enumerate(DEMO_QUESTIONS):
-                question = Question.objects.create(quiz=quiz, position=position, text=text,
-                                                   time_limit=limit, points=points)
+                question = Question.objects.create(
+                    quiz=quiz, position=position, text=text, time_limit=limit, points=points
+                )
                 Choice.objects.bulk_create(
                     Choice(question=question, position=i, text=t, is_correct=ok)
-                    for i, (t, ok) in enumerate(choices))
+                    for i, (t, ok) in enumerate(choices)
+                )
         self.stdout.write(f"Demo login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
