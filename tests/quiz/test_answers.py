@@ -7,7 +7,6 @@ from django.conf import settings
 
 from quiz.game import services
 from quiz.game.models import Answer, Game, Player
-from quiz.game.services import GameError
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LIMIT_MS = 20_000  # the quiz fixture's time limit
@@ -70,15 +69,7 @@ def test_an_answer_that_left_in_time_counts_within_the_grace(open_question) -> N
     )
 
 
-def refused(code: str, game: Game, action) -> None:
-    before = (Answer.objects.count(), Game.objects.get(pk=game.pk).version)
-    with pytest.raises(GameError) as info:
-        action()
-    assert info.value.code == code
-    assert (Answer.objects.count(), Game.objects.get(pk=game.pk).version) == before
-
-
-def test_an_answer_past_the_grace_is_refused(open_question) -> None:
+def test_an_answer_past_the_grace_is_refused(open_question, refused) -> None:
     game, (ann, _) = open_question
     refused(
         "too_late",
@@ -89,12 +80,14 @@ def test_an_answer_past_the_grace_is_refused(open_question) -> None:
     )
 
 
-def test_an_answer_after_the_deadline_without_a_reaction_time_is_refused(open_question) -> None:
+def test_an_answer_after_the_deadline_without_a_reaction_time_is_refused(
+    open_question, refused
+) -> None:
     game, (ann, _) = open_question
     refused("too_late", game, lambda: answer(game, ann, after_ms=LIMIT_MS, reaction_ms=None))
 
 
-def test_a_reaction_time_past_the_limit_is_refused(open_question) -> None:
+def test_a_reaction_time_past_the_limit_is_refused(open_question, refused) -> None:
     game, (ann, _) = open_question
     refused(
         "too_late",
@@ -103,7 +96,7 @@ def test_a_reaction_time_past_the_limit_is_refused(open_question) -> None:
     )
 
 
-def test_two_choices_for_a_single_answer_question_are_refused(open_question) -> None:
+def test_two_choices_for_a_single_answer_question_are_refused(open_question, refused) -> None:
     game, (ann, _) = open_question
     question = game.current_question
     refused(

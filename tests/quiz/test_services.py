@@ -11,19 +11,6 @@ from quiz.game.services import GameError
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def state_of(game: Game) -> tuple:
-    game.refresh_from_db()
-    return (game.version, game.state, list(game.players.values_list("score", flat=True)))
-
-
-def refused(code: str, game: Game, action) -> None:
-    before = state_of(game)
-    with pytest.raises(GameError) as info:
-        action()
-    assert info.value.code == code
-    assert state_of(game) == before
-
-
 def test_scoring_follows_kahoot() -> None:
     assert services.score_answer(points=1000, time_limit=20, response_ms=0, correct=True) == 1000
     assert services.score_answer(points=1000, time_limit=20, response_ms=10000, correct=True) == 750
@@ -33,13 +20,13 @@ def test_scoring_follows_kahoot() -> None:
     assert services.score_answer(points=1000, time_limit=20, response_ms=1, correct=False) == 0
 
 
-def test_join_refuses_taken_nickname_case_insensitively(game: Game) -> None:
+def test_join_refuses_taken_nickname_case_insensitively(game: Game, refused) -> None:
     services.join_game(game_id=game.id, nickname="Ann")
     refused("nickname_taken", game, lambda: services.join_game(game_id=game.id, nickname=" ann "))
 
 
 @pytest.mark.parametrize("nickname", ["", "   ", "x" * 21, "a\x07b"])
-def test_join_refuses_invalid_nickname(game: Game, nickname: str) -> None:
+def test_join_refuses_invalid_nickname(game: Game, nickname: str, refused) -> None:
     refused(
         "invalid_nickname", game, lambda: services.join_game(game_id=game.id, nickname=nickname)
     )
@@ -51,12 +38,12 @@ def test_wrong_pin_is_refused(game: Game) -> None:
     assert info.value.code == "wrong_pin"
 
 
-def test_finished_game_refuses_joins(game: Game, author) -> None:
+def test_finished_game_refuses_joins(game: Game, author, refused) -> None:
     services.end_game(game_id=game.id, user=author)
     refused("game_finished", game, lambda: services.join_game(game_id=game.id, nickname="Bo"))
 
 
-def test_only_host_can_start(game: Game, django_user_model) -> None:
+def test_only_host_can_start(game: Game, django_user_model, refused) -> None:
     other = django_user_model.objects.create_user("other")
     refused("not_host", game, lambda: services.start_game(game_id=game.id, user=other))
 
@@ -89,7 +76,7 @@ def test_full_round_scores_and_closes_when_everyone_answered(game: Game, author)
     assert ann.score == 750
 
 
-def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz) -> None:
+def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz, refused) -> None:
     ann = services.join_game(game_id=game.id, nickname="Ann")
     services.join_game(game_id=game.id, nickname="Bo")
     services.start_game(game_id=game.id, user=author, now=T0)
@@ -150,7 +137,7 @@ def test_next_after_last_question_finishes(game: Game, author) -> None:
     assert game.state == Game.State.FINISHED
 
 
-def test_kicked_player_cannot_answer(game: Game, author) -> None:
+def test_kicked_player_cannot_answer(game: Game, author, refused) -> None:
     ann = services.join_game(game_id=game.id, nickname="Ann")
     services.join_game(game_id=game.id, nickname="Bo")
     services.kick_player(game_id=game.id, player_id=ann.id, user=author)
@@ -213,7 +200,7 @@ def test_question_closes_when_the_last_unanswered_player_leaves(game: Game, auth
     assert game.state == Game.State.QUESTION_CLOSED
 
 
-def test_player_who_left_cannot_answer_or_leave_again(game: Game, author) -> None:
+def test_player_who_left_cannot_answer_or_leave_again(game: Game, author, refused) -> None:
     ann = services.join_game(game_id=game.id, nickname="Ann")
     services.join_game(game_id=game.id, nickname="Bo")
     services.start_game(game_id=game.id, user=author, now=T0)
@@ -246,7 +233,7 @@ def test_player_who_left_cannot_answer_or_leave_again(game: Game, author) -> Non
         "\u0391nn",  # Greek capital alpha
     ],
 )
-def test_nicknames_that_only_look_different_are_taken(game: Game, look_alike: str) -> None:
+def test_nicknames_that_only_look_different_are_taken(game: Game, look_alike: str, refused) -> None:
     services.join_game(game_id=game.id, nickname="ann")
     refused(
         "nickname_taken", game, lambda: services.join_game(game_id=game.id, nickname=look_alike)
