@@ -187,3 +187,25 @@ def snapshot(
         "podium": podium(game=game),
         "me": me,
     }
+
+
+# Characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection rule).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet would read as a formula gets a leading apostrophe, so it shows as the
+    text it is. Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def results_table(*, game: Game) -> list[list[object]]:
+    """results.csv: a header, then every player still in by rank, safe for spreadsheets."""
+    correct = dict(game.players.values_list("id", "correct_count"))
+    rows: list[list[object]] = [["rank", "nickname", "score", "correct_answers"]]
+    for entry in ranked_players(game=game):
+        row = (entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])
+        rows.append([spreadsheet_safe(value) for value in row])
+    return rows

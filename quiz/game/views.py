@@ -1,5 +1,6 @@
 """Thin views: HTTP in, a service call, JSON or a page out."""
 
+import csv
 import ipaddress
 import json
 from collections.abc import Callable
@@ -157,9 +158,11 @@ def broker_ws_url(request: HttpRequest) -> str:
 def _game_config(
     request: HttpRequest, game: Game, role: str, player: Player | None
 ) -> dict[str, Any]:
-    api = f"/api/games/{game.id}/"
+    def api(name: str) -> str:
+        return reverse(f"api_{name}", args=[game.id])
+
     join_url = request.build_absolute_uri(reverse("join")) + f"?pin={game.pin}"
-    urls = {"snapshot": api + "snapshot/", "token": api + "token/"}
+    urls = {"snapshot": api("snapshot"), "token": api("token")}
     config: dict[str, Any] = {
         "game_id": game.id,
         "role": role,
@@ -176,19 +179,12 @@ def _game_config(
     }
     if role == "host":
         config["qr_svg"] = segno.make(join_url).svg_inline(scale=6)
-        urls.update(
-            {
-                "start": api + "start/",
-                "next": api + "next/",
-                "close": api + "close/",
-                "end": api + "end/",
-                "kick": api + "players/{player_id}/kick/",
-                "results_csv": reverse("results_csv", args=[game.id]),
-            }
-        )
+        urls.update({action: api(action) for action in ("start", "next", "close", "end")})
+        # the page fills in the player: a URL pattern cannot be reversed with a placeholder
+        urls["kick"] = reverse("api_kick", args=[game.id, 0]).replace("/0/", "/{player_id}/")
+        urls["results_csv"] = reverse("results_csv", args=[game.id])
     else:
-        urls["answer"] = api + "answer/"
-        urls["leave"] = api + "leave/"
+        urls.update({action: api(action) for action in ("answer", "leave")})
     return config
 
 
@@ -308,39 +304,12 @@ def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    """OWASP's rule against CSV injection: text a spreadsheet would read as a formula gets a
-    leading apostrophe, so it shows as the text it is. Numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 @login_required
 def results_csv(request: HttpRequest, game_id: int) -> HttpResponse:
-    import csv
-
     game = get_object_or_404(Game, pk=game_id)
     if request.user.pk not in (game.host_id, game.quiz.author_id):
         return HttpResponse("Only the author can download results.", status=403)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="game-{game.id}-results.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["rank", "nickname", "score", "correct_answers"])
-    correct = dict(game.players.values_list("id", "correct_count"))
-    for entry in selectors.ranked_players(game=game):
-        writer.writerow(
-            [
-                spreadsheet_safe(value)
-                for value in (
-                    entry["rank"],
-                    entry["nickname"],
-                    entry["score"],
-                    correct[entry["id"]],
-                )
-            ]
-        )
+    csv.writer(response).writerows(selectors.results_table(game=game))
     return response

@@ -237,7 +237,8 @@ def test_the_host_screen_says_when_frames_cannot_reach_the_players(
 def test_a_player_who_goes_offline_sees_it_and_cannot_answer_until_back(
     screens: Screens, live_site: str
 ) -> None:
-    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    # Bob keeps the question open after Ann's answer (everyone answered would close it at once)
+    host, (ann, _bob) = open_lobby(screens, live_site, "Ann", "Bob")
     link = BrokerLink(ann)
     ann.reload()
     expect(ann.locator("#connection")).to_have_text("Live")

@@ -172,7 +172,7 @@ def test_results_csv_neutralises_spreadsheet_formulas(
     ],
 )
 def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
-    from quiz.game.views import spreadsheet_safe
+    from quiz.game.selectors import spreadsheet_safe
 
     assert spreadsheet_safe(cell) == safe
 

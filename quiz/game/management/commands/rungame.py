@@ -302,6 +302,9 @@ class Command(BaseCommand):
         config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
         remove_stale_configs(config.parent)
         broker = BrokerSupervisor(config, lambda line: self.stderr.write(line))
+        # gunicorn's workers are forks of this process: one that exits unwinds this very stack,
+        # and must leave the broker and its config to the process that started them.
+        starter = os.getpid()
         try:
             config.parent.mkdir(exist_ok=True)
             config.touch(mode=0o600)
@@ -312,12 +315,13 @@ class Command(BaseCommand):
             broker.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
             self.serve(addr)
         except SystemExit:
-            if broker.gave_up:
+            if broker.gave_up and os.getpid() == starter:
                 raise CommandError("Stopped: the broker kept dying (see above).") from None
             raise
         finally:
-            broker.stop()
-            config.unlink(missing_ok=True)
+            if os.getpid() == starter:
+                broker.stop()
+                config.unlink(missing_ok=True)
 
     def use_external_broker(self) -> None:
         """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
