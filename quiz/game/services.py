@@ -4,8 +4,8 @@ publishes its frames only after the transaction commits.
 The game row lock serialises every change to a game across threads, worker processes and
 machines; the unique constraints (one answer per player and question, one nickname per game)
 back it up in the database itself. Answers are the exception that makes big games fast: they
-change no state of the game, so they only share the lock (see submit_answer), never wait for
-each other, and are counted and scored later, when something shows them.
+change no state of the game, so they only share the game's answer lock (answer_sql), never
+wait for each other, and are counted and scored later, when something shows them.
 """
 
 import logging
@@ -468,7 +468,7 @@ def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:
 
 def answers_arrived(game_id: int) -> None:
     """Answers to `game_id` were recorded: the ticker reports them soon (report_answers)."""
-    from quiz.game.ticker import ticker
+    from quiz.game.ticker import ticker  # the ticker calls these services: import it late
 
     ticker.answers_arrived(game_id)
 
