@@ -59,6 +59,8 @@ class FlowGate:
 
     def hold(self, publisher: Session) -> None:
         self.waiting[publisher] = None
+        if publisher._waiting_on is None:
+            publisher._waiting_on = {}
         publisher._waiting_on[self] = None
 
     def open(self) -> None:
@@ -107,7 +109,6 @@ class Session:
         "_last_input",
         "_last_output",
         "_limits",
-        "_now",
         "_on_output",
         "_parser",
         "_pending",
@@ -166,7 +167,6 @@ class Session:
         self.unacked: dict[str, Delivery] = {}
         self._broker = broker
         self._store = broker.store
-        self._now = broker.now
         self._limits = limits
         self._input_held = False  # frames wait in the parser until reading is not paused
         self._queue_subscriptions = 0
@@ -192,7 +192,8 @@ class Session:
         # the subscribers this session (as a publisher) waits for.
         self.congested_since: float | None = None
         self.gate: FlowGate | None = None  # made when first congested: most never are
-        self._waiting_on: dict[FlowGate, None] = {}
+        # made when first held back: ten thousand idle sessions need none
+        self._waiting_on: dict[FlowGate, None] | None = None
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
         # when the token expires (monotonic), and the earliest of these deadlines.
         self._send_interval = 0.0
@@ -650,6 +651,8 @@ class Session:
         self._reschedule()
 
     def _stop_waiting_on(self, gate: FlowGate) -> None:
+        if self._waiting_on is None:
+            return
         self._waiting_on.pop(gate, None)
         if not self._waiting_on:
             self._signal_output()  # the transport's next flush resumes reading
@@ -663,7 +666,7 @@ class Session:
         if not self._chunks:
             return []
         if self._send_interval:
-            self._last_output = self._now()
+            self._last_output = self._broker.now()
         chunks = self._chunks
         self._chunks = []
         self._in_flight += self._pending
@@ -722,9 +725,9 @@ class Session:
     def _detach(self) -> None:
         if self.congested_since is not None:
             self._relieve()
-        for gate in self._waiting_on:
+        for gate in self._waiting_on or ():
             gate.waiting.pop(self, None)
-        self._waiting_on.clear()
+        self._waiting_on = None
         for subscription in self.subscriptions.values():
             self._broker.unsubscribe(subscription)
         self.subscriptions.clear()
