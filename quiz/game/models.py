@@ -160,6 +160,8 @@ class Player(models.Model):
                 fields=["game", "nickname_key"], name="unique_nickname_key_per_game"
             ),
         ]
+        # the join throttle: joins from one address in the last minute
+        indexes = [models.Index(fields=["address", "joined_at"], name="player_address_joined")]
 
     def __str__(self) -> str:
         return self.nickname

@@ -1,6 +1,6 @@
 """Reads: the snapshot a page loads and the pieces frames carry."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q
@@ -15,6 +15,13 @@ TOP_PLAYERS = 5
 
 def ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def recent_joins(*, address: str | None, now: datetime | None = None) -> int:
+    """Players joined from this address, to any game, in the last minute: the join throttle
+    counts the rows a join writes anyway, instead of writing a count of its own."""
+    since = (now or timezone.now()) - timedelta(minutes=1)
+    return Player.objects.filter(address=address, joined_at__gte=since).count()
 
 
 def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, Any]]:

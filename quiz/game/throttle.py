@@ -1,4 +1,5 @@
-"""Per-client limits on guessing PINs and on joining, counted in the shared cache.
+"""Per-client limits on guessing PINs, counted in the shared cache (joins are counted from
+the players' own rows: selectors.recent_joins).
 
 A fixed window per client address: simple, and the counts live in Django's database cache, so
 every site process (one on SQLite, several on PostgreSQL) counts against the same limit. The
@@ -25,11 +26,6 @@ class Limit:
 def pin_guesses() -> Limit:
     """Wrong PINs (an unknown or a finished game) from one client."""
     return Limit("pin_guess", settings.QUIZ_PIN_GUESSES_PER_MINUTE)
-
-
-def joins() -> Limit:
-    """Players one client adds, to any game."""
-    return Limit("join", settings.QUIZ_JOINS_PER_MINUTE)
 
 
 def client_address(request: HttpRequest) -> str:

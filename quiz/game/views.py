@@ -22,23 +22,47 @@ from quiz.game import broker_access, frames, publisher, selectors, services, thr
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 
-SESSION_KEY = "players"
+PLAYERS_COOKIE = "quiz_players"
+# The newest games a browser joined that its cookie remembers: enough for any one event.
+PLAYERS_REMEMBERED = 20
+
+
+def _players(request: HttpRequest) -> dict[str, int]:
+    """The players this browser joined as, by game. A signed cookie rather than the session:
+    a join then writes no session row, and no request of a player reads one."""
+    value = request.get_signed_cookie(
+        PLAYERS_COOKIE, default=None, salt=PLAYERS_COOKIE, max_age=settings.SESSION_COOKIE_AGE
+    )
+    return json.loads(value) if value else {}
+
+
+def _set_players(request: HttpRequest, response: HttpResponse, players: dict[str, int]) -> None:
+    newest = dict(list(players.items())[-PLAYERS_REMEMBERED:])
+    response.set_signed_cookie(
+        PLAYERS_COOKIE,
+        json.dumps(newest, separators=(",", ":")),
+        salt=PLAYERS_COOKIE,
+        max_age=settings.SESSION_COOKIE_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def session_player_id(request: HttpRequest, game_id: int) -> int | None:
-    return request.session.get(SESSION_KEY, {}).get(str(game_id))
+    return _players(request).get(str(game_id))
 
 
-def remember_player(request: HttpRequest, player: Player) -> None:
-    players = dict(request.session.get(SESSION_KEY, {}))
-    players[str(player.game_id)] = player.id
-    request.session[SESSION_KEY] = players
+def remember_player(request: HttpRequest, response: HttpResponse, player: Player) -> None:
+    players = _players(request)
+    players.pop(str(player.game_id), None)
+    _set_players(request, response, {**players, str(player.game_id): player.id})
 
 
-def forget_player(request: HttpRequest, game_id: int) -> None:
-    players = dict(request.session.get(SESSION_KEY, {}))
+def forget_player(request: HttpRequest, response: HttpResponse, game_id: int) -> None:
+    players = _players(request)
     players.pop(str(game_id), None)
-    request.session[SESSION_KEY] = players
+    _set_players(request, response, players)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -52,7 +76,7 @@ def client_ip(request: HttpRequest) -> str | None:
 
 def refuse_kicked_browser(request: HttpRequest, game_id: int) -> None:
     """A browser whose player was kicked stays out of that game under any nickname: the
-    session remembers its player after a kick (only leaving forgets it)."""
+    cookie remembers its player after a kick (only leaving forgets it)."""
     player_id = session_player_id(request, game_id)
     if player_id and Player.objects.filter(pk=player_id, game_id=game_id, kicked=True).exists():
         raise GameError("kicked", services.KICKED, 403)
@@ -120,8 +144,10 @@ def join(request: HttpRequest) -> HttpResponse:
         context["pin"] = request.POST.get("pin", "").strip()
         context["nickname"] = request.POST.get("nickname", "")
         try:
-            if throttle.exceeded(throttle.pin_guesses(), request) or throttle.exceeded(
-                throttle.joins(), request
+            if (
+                throttle.exceeded(throttle.pin_guesses(), request)
+                or selectors.recent_joins(address=client_ip(request))
+                >= settings.QUIZ_JOINS_PER_MINUTE
             ):
                 raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
             try:
@@ -129,7 +155,6 @@ def join(request: HttpRequest) -> HttpResponse:
             except GameError:
                 throttle.hit(throttle.pin_guesses(), request)
                 raise
-            throttle.hit(throttle.joins(), request)
             refuse_kicked_browser(request, game.id)
             player = services.join_game(
                 game_id=game.id,
@@ -140,8 +165,9 @@ def join(request: HttpRequest) -> HttpResponse:
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)
-        remember_player(request, player)
-        return redirect("play", game_id=game.id)
+        response = redirect("play", game_id=game.id)
+        remember_player(request, response, player)
+        return response
     return render(request, "game/join.html", context)
 
 
@@ -300,8 +326,9 @@ def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
 def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     """The player leaves; this browser forgets them, so the join form is what comes next."""
     player = services.leave_game(game_id=game_id, player_id=session_player_id(request, game_id))
-    forget_player(request, game_id)
-    return JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
+    response = JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
+    forget_player(request, response, game_id)
+    return response
 
 
 @login_required
