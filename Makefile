@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 ADDR ?= 127.0.0.1:8000
+# `make run` serves as a site that stays up should: no tracebacks to visitors and no query
+# log kept per request. `make run DEBUG=1` to develop.
+DEBUG ?= 0
 
 .PHONY: setup services run broker test test-scale fuzz lint bench clean
 
@@ -36,7 +39,7 @@ services: setup
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py rungame --addr $(ADDR)
+	DEBUG=$(DEBUG) $(PY) manage.py rungame --addr $(ADDR)
 
 broker: setup
 	$(PY) -m broker

@@ -190,14 +190,14 @@ def start_embedded() -> Setup:
         wait_for_port(setup._processes[-1], ws_port, STARTUP_SECONDS)
         setup._broker_process = psutil.Process(setup._processes[-1].pid)
         server = [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{http_port}"]
-        setup._processes.append(_spawn(server, env, workdir / "site.log"))
+        setup._processes.append(_spawn(server, {**env, "DEBUG": "0"}, workdir / "site.log"))
         wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
     except BaseException:
         setup.stop()
         raise
     setup.description = (
         "`manage.py rungame` as `make run` starts the site (gunicorn, gthread workers: one "
-        "process per core, 32 threads each; DEBUG on) on a fresh SQLite database, publishing to "
+        "process per core, 32 threads each; DEBUG off) on a fresh SQLite database, publishing to "
         "`python -m broker` (tokens secret and publisher user from its config)"
     )
     setup.site = Site("127.0.0.1", http_port, _ws_endpoint(f"ws://127.0.0.1:{ws_port}/ws"))

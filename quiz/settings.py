@@ -58,12 +58,10 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
         f"will not serve with it. Set SECRET_KEY to a long random value, or unset it to use "
         f"this installation's own key in {SECRET_KEY_FILE}."
     )
-# In development any host name will do, so phones can reach a laptop by its LAN address.
-ALLOWED_HOSTS = [
-    h
-    for h in os.environ.get("ALLOWED_HOSTS", "*" if DEBUG else "127.0.0.1,localhost").split(",")
-    if h
-]
+# Any host name by default, so phones reach a laptop by its LAN address (`make run` serves
+# with DEBUG off). The site uses the Host only in links it shows back on the same site and
+# sends no e-mail; behind a domain name, name it here.
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
 
 # builtin: `make run` starts our broker with the settings below. external: a broker that is
 # already running (e.g. RabbitMQ from `make services`) takes them as they are.
@@ -216,8 +214,9 @@ STORAGES = {
     # relative imports (./client.js) still resolve.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# With DEBUG on (make run), WhiteNoise serves the files of STATICFILES_DIRS without
-# collectstatic; they are found once at start, not looked up on the disk at every request.
+# WhiteNoise also serves the files of STATICFILES_DIRS without collectstatic (`make run`),
+# found once at start, not looked up on the disk at every request.
+WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = False
 MEDIA_URL = "media/"
 MEDIA_ROOT = VAR_DIR / "media"
@@ -226,7 +225,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"quiz": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "quiz": {"handlers": ["console"], "level": "INFO"},
+        # with DEBUG off, Django's own logging would print no server error at all
+        "django": {"handlers": ["console"], "level": "WARNING"},
+    },
 }
 
 # Fair timing (docs/game.md, "Timing and points"): points come from the reaction time the

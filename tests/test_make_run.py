@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,6 +69,7 @@ def prepare(tmp_path: Path, **extra_env: str) -> Site:
         "STOMP_PORT": str(tcp),
         "STOMP_WS_PORT": str(ws),
         "PYTHONUNBUFFERED": "1",
+        "DEBUG": "0",  # as `make run` sets it
         **extra_env,
     }
     manage("migrate", "--noinput", env=env)
@@ -142,6 +144,35 @@ def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(tmp_p
     assert "Using worker: gthread" in site.output()
 
 
+def test_make_run_turns_debug_off_unless_asked() -> None:
+    plan = subprocess.run(
+        ["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert "DEBUG=0 .venv/bin/python manage.py rungame" in plan
+    plan = subprocess.run(
+        ["make", "-n", "run", "DEBUG=1"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    assert "DEBUG=1 .venv/bin/python manage.py rungame" in plan
+
+
+def test_with_debug_off_make_run_serves_pictures_and_shows_no_tracebacks(tmp_path: Path) -> None:
+    picture = REPO / "var" / "media" / "questions" / f"make-run-test-{os.getpid()}.svg"
+    picture.parent.mkdir(parents=True, exist_ok=True)
+    picture.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
+    site = prepare(tmp_path)
+    try:
+        with rungame(site):
+            status, body = fetch(f"http://127.0.0.1:{site.site}/media/questions/{picture.name}")
+            assert status == 200 and body.startswith(b"<svg")
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(f"http://127.0.0.1:{site.site}/no-such-page/", timeout=5)
+    finally:
+        picture.unlink()
+    assert missing.value.code == 404
+    page = missing.value.read()
+    assert b"URLconf" not in page and b"DEBUG = True" not in page
+
+
 def test_external_broker_makes_run_start_only_the_site(tmp_path: Path) -> None:
     site = prepare(tmp_path, QUIZ_BROKER="external")
     with rungame(site):
@@ -157,7 +188,8 @@ def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
 ) -> None:
     from quiz.settings import KNOWN_SECRET_KEYS
 
-    site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)))
+    # with DEBUG off the settings refuse that key anywhere (tests/quiz/test_secrets.py)
+    site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)), DEBUG="1")
     result = subprocess.run(
         [sys.executable, "manage.py", "rungame", "--addr", f"0.0.0.0:{site.site}"],
         cwd=REPO,
