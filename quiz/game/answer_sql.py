@@ -101,13 +101,14 @@ def insert_answer(
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ANSWER} (player_id, question_id, answered_at, response_ms, correct, "
-            f"points) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+            f"points, streak_bonus) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 player_id,
                 question_id,
                 connection.ops.adapt_datetimefield_value(answered_at),
                 response_ms,
                 False,
+                0,
                 0,
             ],
         )

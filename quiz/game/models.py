@@ -145,6 +145,8 @@ class Player(models.Model):
     )
     score = models.IntegerField(default=0)
     correct_count = models.PositiveIntegerField(default=0)
+    # correct answers in a row, up to the last closed question (Kahoot's answer streak)
+    streak = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
     # Where the player joined from: a kicked player's address cannot join that game again.
     address = models.GenericIPAddressField(null=True, blank=True)
@@ -174,7 +176,9 @@ class Answer(models.Model):
     answered_at = models.DateTimeField()
     response_ms = models.PositiveIntegerField()
     correct = models.BooleanField(default=False)
+    # for the speed of a correct answer (services.score_answer); the streak's on top
     points = models.PositiveIntegerField(default=0)
+    streak_bonus = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

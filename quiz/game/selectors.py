@@ -30,15 +30,17 @@ def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, An
     players = (
         game.players.active()
         .order_by("-score", "joined_at", "id")
-        .values_list("id", "nickname", "score")
+        .values_list("id", "nickname", "score", "streak")
     )[:limit]
     ranked: list[dict[str, Any]] = []
     rank = 0
     previous: int | None = None
-    for position, (id_, nickname, score) in enumerate(players, start=1):
+    for position, (id_, nickname, score, streak) in enumerate(players, start=1):
         if score != previous:
             rank, previous = position, score
-        ranked.append({"id": id_, "nickname": nickname, "score": score, "rank": rank})
+        ranked.append(
+            {"id": id_, "nickname": nickname, "score": score, "rank": rank, "streak": streak}
+        )
     return ranked
 
 
@@ -51,7 +53,13 @@ def player_entry(*, game: Game, player: Player, above: int | None = None) -> dic
         if above is None:
             above = game.players.active().filter(score__gt=player.score).count()
         rank = 1 + above
-    return {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": rank}
+    return {
+        "id": player.id,
+        "nickname": player.nickname,
+        "score": player.score,
+        "rank": rank,
+        "streak": player.streak,
+    }
 
 
 def player_counts(*, game: Game, score: int) -> dict[str, int]:
@@ -142,6 +150,7 @@ def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] 
                 **entry,
                 "correct": bool(answer and answer.correct),
                 "points": answer.points if answer else 0,
+                "streak_bonus": answer.streak_bonus if answer else 0,
             }
         )
     return {

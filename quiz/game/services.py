@@ -46,6 +46,18 @@ def score_answer(*, points: int, time_limit: int, response_ms: int, correct: boo
     return round(points * (1 - ratio / 2))
 
 
+STREAK_STEP = 100
+STREAK_BONUS_MAX = 500
+
+
+def streak_bonus(*, streak: int, points: int) -> int:
+    """Kahoot's answer streak bonus: 100 more points for each correct answer in a row after the
+    first, at most 500; none on a question worth no points (the streak still grows)."""
+    if points == 0 or streak < 2:
+        return 0
+    return min(STREAK_STEP * (streak - 1), STREAK_BONUS_MAX)
+
+
 def _lock(game_id: int) -> Game:
     """The game row, locked until the transaction ends (its quiz row stays unlocked), with
     no answer to it under way (answer_sql.exclude_answers)."""
@@ -250,6 +262,7 @@ def _close(game: Game) -> None:
         .prefetch_related("choices")
     )
     for answer in answers:
+        player = answer.player
         answer.correct = {c.id for c in answer.choices.all()} == correct_ids
         answer.points = score_answer(
             points=question.points,
@@ -257,12 +270,16 @@ def _close(game: Game) -> None:
             response_ms=answer.response_ms,
             correct=answer.correct,
         )
-        answer.player.correct_count += answer.correct
-        answer.player.score += answer.points
-    Answer.objects.bulk_update(answers, ["correct", "points"], batch_size=500)
+        player.streak = player.streak + 1 if answer.correct else 0
+        answer.streak_bonus = streak_bonus(streak=player.streak, points=question.points)
+        player.correct_count += answer.correct
+        player.score += answer.points + answer.streak_bonus
+    Answer.objects.bulk_update(answers, ["correct", "points", "streak_bonus"], batch_size=500)
     Player.objects.bulk_update(
-        [a.player for a in answers], ["score", "correct_count"], batch_size=500
+        [a.player for a in answers], ["score", "correct_count", "streak"], batch_size=500
     )
+    # no answer breaks a streak too
+    game.players.filter(streak__gt=0).exclude(answers__question=question).update(streak=0)
     game.state = Game.State.QUESTION_CLOSED
     _publish(
         frames.question_closed(
@@ -506,13 +523,12 @@ def leave_game(*, game_id: int, player_id: int | None, now: datetime | None = No
 def _publish_departure(game: Game, player: Player, why: str) -> None:
     """Tell every screen (the player's own too), and close the open question if everyone
     still in has answered."""
-    entry = {"id": player.id, "nickname": player.nickname, "score": player.score, "rank": None}
     _publish(
         frames.player_departed(
             game_id=game.id,
             version=_bump(game),
             why=why,
-            player=entry,
+            player=selectors.player_entry(game=game, player=player),  # rank None: out
             count=game.players.active().count(),
         )
     )

@@ -25,7 +25,7 @@ QUESTION = {
     "opened_at",
     "deadline",
 }
-PLAYER = {"id", "nickname", "score", "rank"}
+PLAYER = {"id", "nickname", "score", "rank", "streak"}
 RESULTS = {"question_id", "correct_choice_ids", "distribution", "players"}
 # type: (topic, the data's keys, the keys of the parts it carries)
 CONTRACT = {
