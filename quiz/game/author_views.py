@@ -1,5 +1,5 @@
 """Authors' pages: sign up, list, create and edit quizzes and their questions, host a game,
-import and export. Every quiz page is its author's alone: anyone else gets 404."""
+import and export, a game's report. Every quiz page is its author's alone: anyone else gets 404."""
 
 import json
 
@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -20,9 +21,9 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from quiz.game import authoring, services
+from quiz.game import authoring, selectors, services
 from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
-from quiz.game.models import Question, Quiz
+from quiz.game.models import Game, Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
 
@@ -89,6 +90,19 @@ def host_new_game(request: HttpRequest, quiz_id: int) -> HttpResponse:
     return redirect("host", game_id=game.id)
 
 
+@login_required
+def game_report(request: HttpRequest, game_id: int) -> HttpResponse:
+    """Per question and per player, for the game's host and its quiz's author."""
+    game = get_object_or_404(Game.objects.select_related("quiz"), pk=game_id)
+    if request.user.pk not in (game.host_id, game.quiz.author_id):
+        return HttpResponse("Only the author can see this game's report.", status=403)
+    return render(
+        request,
+        "game/game_report.html",
+        {"game": game, "report": selectors.game_report(game=game)},
+    )
+
+
 def _own_quiz(request: HttpRequest, quiz_id: int) -> Quiz:
     return get_object_or_404(Quiz, pk=quiz_id, author=request.user)
 
@@ -124,8 +138,11 @@ def quiz_edit(request: HttpRequest, quiz_id: int) -> HttpResponse:
         messages.success(request, "Saved the title and description.")
         return redirect("quiz_edit", quiz_id=quiz.id)
     questions = quiz.questions.prefetch_related("choices")
+    games = quiz.games.annotate(player_total=Count("players")).order_by("-created_at")
     return render(
-        request, "game/quiz_edit.html", {"quiz": quiz, "form": form, "questions": questions}
+        request,
+        "game/quiz_edit.html",
+        {"quiz": quiz, "form": form, "questions": questions, "games": games},
     )
 
 

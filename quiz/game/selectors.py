@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
 from quiz.game.models import Answer, Game, Player, Question
@@ -225,3 +225,67 @@ def results_table(*, game: Game) -> list[list[object]]:
         row = (entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])
         rows.append([spreadsheet_safe(value) for value in row])
     return rows
+
+
+def game_report(*, game: Game) -> dict[str, Any]:
+    """The author's report of a game: per question how many answered, the share right and the
+    average time; per player (all of them, in or out) every answer, in question order."""
+    questions = list(game.quiz.questions.all())
+    stats = {
+        row["question_id"]: row
+        for row in Answer.objects.filter(player__game=game)
+        .values("question_id")
+        .annotate(
+            answered=Count("id"), right=Count("id", filter=Q(correct=True)), ms=Avg("response_ms")
+        )
+    }
+    answers: dict[int, dict[int, Answer]] = {}
+    for answer in (
+        Answer.objects.filter(player__game=game).prefetch_related("choices").order_by("id")
+    ):
+        answers.setdefault(answer.player_id, {})[answer.question_id] = answer
+    ranks = {entry["id"]: entry["rank"] for entry in ranked_players(game=game)}
+    players = sorted(
+        game.players.all(), key=lambda p: (ranks.get(p.id) is None, ranks.get(p.id, 0), p.id)
+    )
+    return {
+        "questions": [
+            {
+                "text": question.text,
+                "answered": stats.get(question.id, {}).get("answered", 0),
+                "right_percent": (
+                    round(100 * stats[question.id]["right"] / stats[question.id]["answered"])
+                    if question.id in stats
+                    else None
+                ),
+                "average_seconds": (
+                    stats[question.id]["ms"] / 1000 if question.id in stats else None
+                ),
+            }
+            for question in questions
+        ],
+        "players": [
+            {
+                "nickname": player.nickname,
+                "rank": ranks.get(player.id),
+                "score": player.score,
+                "status": "kicked" if player.kicked else "left" if player.left_at else "",
+                "answers": [
+                    _report_answer(answers.get(player.id, {}).get(question.id))
+                    for question in questions
+                ],
+            }
+            for player in players
+        ],
+    }
+
+
+def _report_answer(answer: Answer | None) -> dict[str, Any] | None:
+    if answer is None:
+        return None
+    return {
+        "choices": ", ".join(choice.text for choice in answer.choices.all()),
+        "correct": answer.correct,
+        "points": answer.points + answer.streak_bonus,
+        "seconds": answer.response_ms / 1000,
+    }

@@ -8,6 +8,7 @@ urlpatterns = [
     path("play/<int:game_id>/", views.play, name="play"),
     path("games/<int:game_id>/host/", views.host, name="host"),
     path("games/<int:game_id>/results.csv", views.results_csv, name="results_csv"),
+    path("games/<int:game_id>/report/", author_views.game_report, name="game_report"),
     path("api/games/<int:game_id>/snapshot/", views.snapshot, name="api_snapshot"),
     path("api/games/<int:game_id>/token/", views.token, name="api_token"),
     path("api/games/<int:game_id>/answer/", views.answer, name="api_answer"),
