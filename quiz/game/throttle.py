@@ -33,7 +33,7 @@ def joins() -> Limit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """Who is asking: the peer's address (behind a proxy, see the README)."""
+    """Who is asking: the peer's address (behind a proxy, see docs/operations.md)."""
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
