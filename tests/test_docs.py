@@ -3,6 +3,7 @@ follow the dataclasses, and every relative link in the README and docs/ leads so
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -18,6 +19,8 @@ EXAMPLE = REPO / "broker" / "example.toml"
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 # [text](target): the target up to a space or the closing parenthesis.
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+# A path in the repository, as the docs name files and folders: `broker/example.toml`.
+REPO_PATH = re.compile(r"`((?:bench|broker|docs|quiz|scripts|static|templates|tests)/[\w./-]*)`")
 
 
 def test_the_broker_page_holds_the_reference_the_dataclasses_give() -> None:
@@ -81,3 +84,36 @@ def test_every_relative_link_resolves(page: Path) -> None:
         if not linked.exists() or (anchor and anchor not in _anchors(linked)):
             broken.append(target)
     assert broken == []
+
+
+def _code(page: Path) -> str:
+    """What a reader may type: code blocks and `code spans`."""
+    text = page.read_text()
+    return "\n".join(
+        re.findall(r"```.*?```", text, flags=re.DOTALL) + re.findall(r"`[^`\n]+`", text)
+    )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_file_make_target_command_and_module_the_docs_name_exists(page: Path) -> None:
+    from django.core.management import get_commands
+
+    makefile = (REPO / "Makefile").read_text()
+    code = _code(page)
+    missing = [path for path in REPO_PATH.findall(page.read_text()) if not (REPO / path).exists()]
+    missing += [
+        f"make {target}"
+        for target in re.findall(r"\bmake ([a-z][\w-]*)", code)
+        if not re.search(rf"^{target}:", makefile, flags=re.MULTILINE)
+    ]
+    missing += [
+        f"manage.py {command}"
+        for command in re.findall(r"manage\.py ([a-z_]+)", code)
+        if command not in get_commands()
+    ]
+    missing += [
+        f"python -m {module}"
+        for module in re.findall(r"python -m ([\w.]+)", code)
+        if importlib.util.find_spec(module) is None
+    ]
+    assert missing == []
