@@ -125,6 +125,7 @@ def table_docs() -> dict[str, str]:
 
 
 def _cell(default: str) -> str:
+    """A TOML value as code; "required" and "not set" as words, since no file says them."""
     return default if default in (REQUIRED, NOT_SET) else f"`{default}`"
 
 
@@ -137,7 +138,9 @@ def render() -> str:
         if table:
             lines += [about[table], ""]
         lines += ["| key | type | default | what it does |", "| --- | --- | --- | --- |"]
-        lines += [f"| `{key.name}` | {key.kind} | `{key.default}` | {key.doc} |" for key in keys]
+        lines += [
+            f"| `{key.name}` | {key.kind} | {_cell(key.default)} | {key.doc} |" for key in keys
+        ]
     lines += ["", END]
     return "\n".join(lines) + "\n"
 
