@@ -4,7 +4,7 @@ from quiz.game.forms import BaseChoiceFormSet, QuestionForm
 from quiz.game.models import Choice, Game, Player, Question, Quiz
 from quiz.game.validators import MAX_CHOICES
 
-# The authors' question form, with what only the admin shows.
+# The authors' question fields, and the position that only the admin sets by hand.
 QUESTION_FIELDS = ["position", "text", "image", "image_url", "time_limit", "points"]
 
 
