@@ -1,18 +1,25 @@
 """The broker's settings: one dataclass tree, read from TOML and the command line.
 
 Every setting has a default that works on a laptop, so `python -m broker` needs no file.
+Each field's `doc` is what docs/broker.md's configuration reference says about it (written
+by `python -m broker.config_reference`), so the reference cannot drift from the code.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names it and says what is expected."""
+
+
+def setting(default: Any = MISSING, *, doc: str) -> Any:
+    """A field with the sentence the configuration reference prints for it."""
+    return field(default=default, metadata={"doc": doc})
 
 
 @dataclass(frozen=True)
@@ -27,108 +34,199 @@ class Listener:
 class TLS:
     """A certificate and key that both listeners use when set."""
 
-    certfile: Path
-    keyfile: Path
+    certfile: Path = setting(doc="PEM certificate (chain) both listeners present.")
+    keyfile: Path = setting(doc="PEM private key of `certfile`.")
 
 
 @dataclass(frozen=True)
 class Permissions:
     """Glob patterns (`*` matches any run of characters) over full destinations."""
 
-    read: tuple[str, ...] = ()
-    write: tuple[str, ...] = ()
+    read: tuple[str, ...] = setting(
+        (),
+        doc="Destinations a SUBSCRIBE may name, as globs over the full destination "
+        '(`"/topic/games.*"`); a wildcard subscription needs one glob covering every topic '
+        "it can receive. An empty list grants nothing.",
+    )
+    write: tuple[str, ...] = setting(
+        (), doc="Destinations a SEND may name, as globs. An empty list grants nothing."
+    )
 
 
 @dataclass(frozen=True)
 class User:
     """A login with a hashed passcode (see `broker.auth.hash_passcode`) and its rights."""
 
-    login: str
-    passcode_hash: str
-    permissions: Permissions = Permissions(read=("*",), write=("*",))
-    # The listeners (`tcp`, `ws`) that take this login; None for all of them.
-    listeners: tuple[str, ...] | None = None
-    # Only from 127.0.0.0/8 or ::1, as RabbitMQ's `loopback_users`.
-    loopback_only: bool = False
+    login: str = setting(doc="The CONNECT `login`.")
+    passcode_hash: str = setting(
+        doc="The output of `python -m broker hash-passcode` (PBKDF2); never the passcode."
+    )
+    permissions: Permissions = setting(
+        Permissions(read=("*",), write=("*",)), doc="Its `read` and `write` globs."
+    )
+    listeners: tuple[str, ...] | None = setting(
+        None,
+        doc='The listeners (`"tcp"`, `"ws"`) that take this login; not set: both. Give a '
+        'publisher `["tcp"]` so its leaked passcode is no use from a browser.',
+    )
+    loopback_only: bool = setting(
+        False,
+        doc="Only from 127.0.0.0/8 or ::1, as RabbitMQ's `loopback_users`; a CONNECT from "
+        "elsewhere with the right passcode gets an ERROR saying so.",
+    )
 
 
 @dataclass(frozen=True)
 class Tokens:
     """Signed tokens for browsers: a secret shared with the app that issues them."""
 
-    secret: str | None = None
-    resource_server_id: str = "broker"
+    secret: str | None = setting(
+        None,
+        doc="HS256 secret shared with the app that issues tokens; a CONNECT whose passcode is "
+        "a token signed with it is let in with the token's scopes. Not set: no tokens.",
+    )
+    resource_server_id: str = setting(
+        "broker", doc="The tokens' audience (`aud`) and the prefix of their scopes."
+    )
 
 
 @dataclass(frozen=True)
 class Http:
     """Who may use the HTTP side of the WebSocket port (`/healthz` is always open)."""
 
-    # [[users]] logins that may GET /stats with HTTP basic authentication.
-    stats_users: tuple[str, ...] = ()
-    # /stats for anyone, as on a laptop; otherwise it needs one of `stats_users`.
-    stats_open: bool = False
-    # Host header names /stats answers to; None: localhost, 127.0.0.1, ::1 and the ws
-    # listener's host (a defence against DNS rebinding).
-    allowed_hosts: tuple[str, ...] | None = None
-    # Origin headers a WebSocket upgrade may carry (a request without one, from a client
-    # that is not a browser, is always taken); empty: any.
-    allowed_origins: tuple[str, ...] = ()
+    stats_users: tuple[str, ...] = setting(
+        (),
+        doc="Logins (of `[[users]]` or `--user`) that may GET `/stats` with HTTP basic "
+        "authentication. Empty and `stats_open` false: `/stats` answers 403.",
+    )
+    stats_open: bool = setting(False, doc="`/stats` for anyone, with no login (a laptop).")
+    allowed_hosts: tuple[str, ...] | None = setting(
+        None,
+        doc="Host header names `/stats` answers to (against DNS rebinding); not set: "
+        "`localhost`, `127.0.0.1`, `::1` and the ws listener's host.",
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        doc="Origins a browser's WebSocket upgrade may come from (others get 403); a "
+        "request without `Origin` (not a browser) is always taken. Empty: any origin.",
+    )
 
 
 @dataclass(frozen=True)
 class Limits:
     """Caps that protect the broker; breaking one gets an ERROR frame naming it."""
 
-    max_frame_bytes: int = 4 * 1024 * 1024
-    # Before authentication: a CONNECT (with a token as passcode) needs a few KiB.
-    max_connect_frame_bytes: int = 16 * 1024
-    max_headers: int = 100
-    max_header_bytes: int = 8 * 1024
-    max_connections: int = 100_000
-    max_subscriptions_per_connection: int = 1_000
-    max_queue_messages: int = 100_000
-    # A consumed queue deeper than this pauses its publishers until its consumers catch up.
-    queue_high_water_messages: int = 10_000
-    # A connection's unsent output above this pauses its queues and the publishers feeding
-    # it topic messages; held above it for the grace period, the subscriber is slow.
-    output_high_water_bytes: int = 1024 * 1024
-    slow_consumer_grace_seconds: float = 5.0
-    # The hard cap: room for one max_frame_bytes message on top of high water.
-    max_output_buffer_bytes: int = 8 * 1024 * 1024
-    slow_consumer_policy: str = "disconnect"
-    default_prefetch_count: int = 100
-    heartbeat_grace: float = 1.5
-    # What open transactions may hold per connection until COMMIT or ABORT.
-    max_transactions_per_connection: int = 10
-    max_transaction_frames: int = 1_000
-    max_transaction_bytes: int = 4 * 1024 * 1024
+    max_frame_bytes: int = setting(
+        4 * 1024 * 1024, doc="A larger frame: ERROR, refused as its bytes arrive."
+    )
+    max_connect_frame_bytes: int = setting(
+        16 * 1024,
+        doc="Bytes before CONNECT succeeds (a token as passcode needs a few KiB); over "
+        "WebSocket a larger message is refused with close code 1009.",
+    )
+    max_headers: int = setting(100, doc="Headers in one frame.")
+    max_header_bytes: int = setting(8 * 1024, doc="Bytes of one frame's headers.")
+    max_connections: int = setting(100_000, doc="A connection past it gets an ERROR at once.")
+    max_subscriptions_per_connection: int = setting(1_000, doc="A SUBSCRIBE past it: ERROR.")
+    max_queue_messages: int = setting(
+        100_000, doc="A SEND to a queue this deep (one nobody consumes): ERROR."
+    )
+    queue_high_water_messages: int = setting(
+        10_000,
+        doc="A queue with subscribers deeper than this: its publishers are not read from "
+        "until its consumers catch up.",
+    )
+    output_high_water_bytes: int = setting(
+        1024 * 1024,
+        doc="A connection whose unsent output is above it gets no more queue messages and is "
+        "not read from, and nor is any publisher sending it topic messages, until it drains.",
+    )
+    slow_consumer_grace_seconds: float = setting(
+        5.0,
+        doc="A topic subscriber held above high water this long is a slow consumer "
+        "(see `slow_consumer_policy`).",
+    )
+    max_output_buffer_bytes: int = setting(
+        8 * 1024 * 1024,
+        doc="Hard cap of one connection's unsent output: past it, ERROR and disconnect. At "
+        "least `max_frame_bytes` + `output_high_water_bytes`.",
+    )
+    slow_consumer_policy: str = setting(
+        "disconnect",
+        doc='`"disconnect"`: a slow consumer gets an ERROR and its publishers go on; '
+        '`"drop"`: topic messages past high water are skipped for it (counted in `/stats` '
+        "`messages_dropped`) and publishers never wait.",
+    )
+    default_prefetch_count: int = setting(
+        100,
+        doc="Unacknowledged messages a client-ack queue subscription holds when its "
+        "SUBSCRIBE has no `prefetch-count` header.",
+    )
+    heartbeat_grace: float = setting(
+        1.5,
+        doc="A client silent for this many times its negotiated heart-beat interval: "
+        "ERROR, closed.",
+    )
+    max_transactions_per_connection: int = setting(
+        10, doc="Open transactions of one connection; a BEGIN past it: ERROR."
+    )
+    max_transaction_frames: int = setting(
+        1_000, doc="Frames one open transaction holds until COMMIT or ABORT."
+    )
+    max_transaction_bytes: int = setting(
+        4 * 1024 * 1024, doc="Bytes all open transactions of a connection hold together."
+    )
 
 
 @dataclass(frozen=True)
 class Store:
     """Where queued messages live: `memory`, or `sqlite` in `directory` to survive crashes."""
 
-    kind: str = "memory"
-    directory: Path | None = None
+    kind: str = setting(
+        "memory",
+        doc='`"memory"`, or `"sqlite"`: a queue message is on disk before its RECEIPT leaves '
+        "and unacknowledged messages survive a crash (`kill -9` included).",
+    )
+    directory: Path | None = setting(
+        None,
+        doc='Folder of the SQLite file, relative to the config file; required with `"sqlite"`.',
+    )
 
 
 @dataclass(frozen=True)
 class BrokerConfig:
     """Everything the broker needs to run."""
 
-    tcp: Listener | None = Listener("127.0.0.1", 61613)
-    ws: Listener | None = Listener("127.0.0.1", 15674)
-    ws_path: str = "/ws"
-    tls: TLS | None = None
-    users: tuple[User, ...] = ()
-    allow_anonymous: bool = False
-    anonymous_permissions: Permissions = Permissions(read=("*",), write=("*",))
-    tokens: Tokens = Tokens()
-    http: Http = Http()
-    limits: Limits = field(default_factory=Limits)
-    store: Store = Store()
-    log_level: str = "INFO"
+    tcp: Listener | None = setting(
+        Listener("127.0.0.1", 61613),
+        doc='STOMP over TCP, as `"HOST:PORT"`, or `"off"`. Option `--tcp`.',
+    )
+    ws: Listener | None = setting(
+        Listener("127.0.0.1", 15674),
+        doc='STOMP over WebSocket, `/stats` and `/healthz`, as `"HOST:PORT"`, or `"off"`. '
+        "Option `--ws`.",
+    )
+    ws_path: str = setting("/ws", doc="The path a WebSocket upgrade must ask for.")
+    tls: TLS | None = setting(None, doc="TLS on both listeners. Options `--tls-cert`, `--tls-key`.")
+    users: tuple[User, ...] = setting((), doc="One table per login. Option `--user`.")
+    allow_anonymous: bool = setting(
+        False,
+        doc="Take a CONNECT without credentials, with `[anonymous]`'s rights. Option "
+        "`--allow-anonymous`.",
+    )
+    anonymous_permissions: Permissions = setting(
+        Permissions(read=("*",), write=("*",)),
+        doc="What an anonymous client may read and write (with `allow_anonymous`).",
+    )
+    tokens: Tokens = setting(Tokens(), doc="Signed tokens for browsers.")
+    http: Http = setting(Http(), doc="The HTTP side of the WebSocket port.")
+    limits: Limits = field(
+        default_factory=Limits, metadata={"doc": "Caps that protect the broker."}
+    )
+    store: Store = setting(Store(), doc="Where queue messages are kept.")
+    log_level: str = setting(
+        "INFO", doc='`"DEBUG"`, `"INFO"`, `"WARNING"` or `"ERROR"`. Option `--log-level`.'
+    )
 
 
 SLOW_CONSUMER_POLICIES = ("disconnect", "drop")

@@ -357,7 +357,7 @@ class BrokerServer:
                 # Messages websockets reads ahead while the session's reading is paused.
                 max_queue=4,
                 # Browsers offer permessage-deflate; accepting it would triple the memory of an
-                # idle connection and double the CPU per delivery (see README, Benchmarks).
+                # idle connection and double the CPU per delivery (see docs/benchmarks.md).
                 compression=None,
                 # Liveness comes from STOMP heart-beats, as on TCP; a keepalive task per
                 # connection would cost 2 KiB of each idle connection's memory.

@@ -1,43 +1,25 @@
 from django.contrib import admin
-from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 
+from quiz.game.forms import BaseChoiceFormSet, QuestionForm
 from quiz.game.models import Choice, Game, Player, Question, Quiz
-from quiz.game.validators import validate_question
+from quiz.game.validators import MAX_CHOICES
 
-
-class ChoiceFormSet(BaseInlineFormSet):
-    """Apply the authoring rules to a question and its choices together."""
-
-    def clean(self) -> None:
-        super().clean()
-        question = self.instance
-        choices = [
-            (f.cleaned_data.get("text", ""), f.cleaned_data.get("is_correct", False))
-            for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE")
-        ]
-        try:
-            validate_question(
-                text=question.text,
-                time_limit=question.time_limit,
-                points=question.points,
-                choices=choices,
-            )
-        except ValidationError as exc:
-            raise ValidationError(exc.messages) from exc
+# The authors' question fields, and the position that only the admin sets by hand.
+QUESTION_FIELDS = ["position", "text", "image", "image_url", "time_limit", "points"]
 
 
 class QuestionInline(admin.StackedInline):
     model = Question
+    form = QuestionForm
+    fields = QUESTION_FIELDS
     extra = 0
 
 
 class ChoiceInline(admin.TabularInline):
     model = Choice
-    formset = ChoiceFormSet
+    formset = BaseChoiceFormSet
     extra = 2
-    max_num = 4
+    max_num = MAX_CHOICES
 
 
 @admin.register(Quiz)
@@ -48,6 +30,8 @@ class QuizAdmin(admin.ModelAdmin):
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):
+    form = QuestionForm
+    fields = ["quiz", *QUESTION_FIELDS]
     list_display = ["text", "quiz", "position", "time_limit", "points"]
     inlines = [ChoiceInline]
 

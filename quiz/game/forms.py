@@ -9,6 +9,7 @@ from quiz.game.validators import (
     MAX_CHOICES,
     MAX_TIME,
     MIN_TIME,
+    POINTS_CHOICES,
     validate_choices,
     validate_image_upload,
     validate_picture_url,
@@ -47,9 +48,7 @@ class QuestionForm(forms.ModelForm):
     points = forms.IntegerField(
         validators=[validate_points],
         widget=forms.RadioSelect(
-            choices=[
-                (value, f"{value} ({name.lower()})") for value, name in Question.POINTS_CHOICES
-            ]
+            choices=[(value, f"{value} ({name.lower()})") for value, name in POINTS_CHOICES]
         ),
     )
 

@@ -8,6 +8,11 @@ from confusable_homoglyphs.utils import load as load_unicode_data
 from django.conf import settings
 from django.db import models
 
+from quiz.game.validators import DEFAULT_POINTS, POINTS_CHOICES
+
+# The longest nickname, in characters: the join form, the join service and the column agree.
+NICKNAME_MAX = 20
+
 
 @functools.cache
 def _ascii_look_alikes() -> dict[str, str]:
@@ -56,15 +61,13 @@ class Quiz(models.Model):
 
 
 class Question(models.Model):
-    POINTS_CHOICES = [(0, "No points"), (1000, "Standard"), (2000, "Double")]
-
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField(default=0)
     text = models.CharField(max_length=500)
     image_url = models.URLField(blank=True)
     image = models.FileField(upload_to="questions/", blank=True)
     time_limit = models.PositiveIntegerField(default=20)
-    points = models.PositiveIntegerField(choices=POINTS_CHOICES, default=1000)
+    points = models.PositiveIntegerField(choices=POINTS_CHOICES, default=DEFAULT_POINTS)
 
     class Meta:
         ordering = ["position", "id"]
@@ -136,9 +139,9 @@ class PlayerQuerySet(models.QuerySet["Player"]):
 
 class Player(models.Model):
     game = models.ForeignKey(Game, on_delete=models.CASCADE, related_name="players")
-    nickname = models.CharField(max_length=20)
+    nickname = models.CharField(max_length=NICKNAME_MAX)
     # nickname_key(nickname): unique per game, so look-alike nicknames cannot both join.
-    # (text: NFKC may make a 20-character nickname 18 times longer)
+    # (text: NFKC may make a nickname of NICKNAME_MAX characters 18 times longer)
     nickname_key = models.TextField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

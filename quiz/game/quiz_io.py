@@ -27,7 +27,7 @@ from django.db import transaction
 
 from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import validate_question
+from quiz.game.validators import DEFAULT_POINTS, validate_question
 
 logger = logging.getLogger(__name__)
 DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
@@ -101,7 +101,7 @@ QUESTION_FIELDS = {
     "image_url": _Field(str, ""),
     "image": _Field(dict, {}),
     "time_limit": _Field(int, 20),
-    "points": _Field(int, 1000),
+    "points": _Field(int, DEFAULT_POINTS),
     "choices": _Field(list),
 }
 CHOICE_FIELDS = {"text": _Field(str), "correct": _Field(bool)}

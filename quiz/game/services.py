@@ -20,12 +20,10 @@ from django.utils import timezone
 
 from quiz.game import answer_sql, frames, selectors
 from quiz.game.frames import Frame
-from quiz.game.models import Answer, Game, Player, Question, Quiz, nickname_key
+from quiz.game.models import NICKNAME_MAX, Answer, Game, Player, Question, Quiz, nickname_key
 from quiz.game.publisher import publish_frame
 
 logger = logging.getLogger(__name__)
-
-NICKNAME_MAX = 20
 
 
 class GameError(Exception):
@@ -128,10 +126,10 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
 
 
 def clean_nickname(nickname: str) -> str:
-    """Trimmed, 1–20 printable characters."""
+    """Trimmed, 1 to NICKNAME_MAX printable characters."""
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > NICKNAME_MAX:
-        raise GameError("invalid_nickname", "A nickname has 1 to 20 characters.", 400)
+        raise GameError("invalid_nickname", f"A nickname has 1 to {NICKNAME_MAX} characters.", 400)
     if any(not ch.isprintable() for ch in nickname):
         raise GameError("invalid_nickname", "A nickname cannot contain control characters.", 400)
     return nickname

@@ -29,7 +29,7 @@ def pin_guesses() -> Limit:
 
 
 def client_address(request: HttpRequest) -> str:
-    """Who is asking: the peer's address (behind a proxy, see the README)."""
+    """Who is asking: the peer's address (behind a proxy, see docs/operations.md)."""
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 

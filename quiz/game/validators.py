@@ -4,7 +4,10 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
 
-POINTS = (0, 1000, 2000)
+# A question's points, as the author picks them: (value, name).
+POINTS_CHOICES = ((0, "No points"), (1000, "Standard"), (2000, "Double"))
+POINTS = tuple(value for value, _ in POINTS_CHOICES)
+DEFAULT_POINTS = 1000
 MIN_TIME, MAX_TIME = 5, 120
 MIN_CHOICES, MAX_CHOICES = 2, 4
 IMAGE_EXTENSIONS = ("gif", "jpeg", "jpg", "png", "webp")
@@ -31,7 +34,8 @@ def validate_time_limit(seconds: int) -> None:
 
 def validate_points(points: int) -> None:
     if points not in POINTS:
-        raise ValidationError("Points are 0, 1000 or 2000.")
+        allowed = ", ".join(str(value) for value in POINTS[:-1])
+        raise ValidationError(f"Points are {allowed} or {POINTS[-1]}.")
 
 
 def validate_choices(choices: list[tuple[str, bool]]) -> None:

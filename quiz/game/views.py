@@ -137,7 +137,12 @@ TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again
 
 def join(request: HttpRequest) -> HttpResponse:
     """The join form: PIN + nickname; errors stay on the form."""
-    context: dict[str, Any] = {"pin": request.GET.get("pin", ""), "nickname": "", "error": None}
+    context: dict[str, Any] = {
+        "pin": request.GET.get("pin", ""),
+        "nickname": "",
+        "nickname_max": services.NICKNAME_MAX,
+        "error": None,
+    }
     if request.user.is_authenticated:
         context["nickname"] = request.user.get_username()[: services.NICKNAME_MAX]
     if request.method == "POST":

@@ -31,7 +31,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         try:
             if not self.is_in_memory_db():
                 if self._lock_file is None:
-                    self._lock_file = open(f"{self.settings_dict['NAME']}.write-lock", "ab")  # noqa: SIM115
+                    self._lock_file = open(f"{self.settings_dict['NAME']}.write-lock", "ab")
                 fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             super()._start_transaction_under_autocommit()
         except BaseException:

@@ -4,7 +4,7 @@ import { Countdown, ServerClock } from "./clock.js";
 import { openConnection } from "./connection.js";
 import { GameSync } from "./game-sync.js";
 import { Router } from "./router.js";
-import { StatusLine } from "./ui.js";
+import { showScreen, StatusLine } from "./ui.js";
 
 const SNAPSHOT_RETRY_MS = 3_000;
 // The snapshot is loaded once the page follows its topics, so no frame falls in between; a
@@ -13,6 +13,12 @@ const BROKER_WAIT_MS = 2_000;
 // The server closes a question once the grace for answers on their way is over
 // (QUIZ_ANSWER_GRACE_MS, 1 s by default); ask for the snapshot if no close came soon after.
 const AFTER_DEADLINE_MS = 2_500;
+// The screen (a section of the page) that shows each state of the game.
+const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
+                  finished: "finished" };
+
+/** Which phase of the game a state is in: its state, and the question for a question's two. */
+const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
 
 /**
  * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
@@ -28,6 +34,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
   const clock = new ServerClock();
   const countdown = new Countdown(clock);
   let phase = null;
+  let shown = null;
   let connection = null;
   let offline = false;
   const banner = document.getElementById("offline");
@@ -46,7 +53,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     onChange(state, frame) {
       if (frame === null) clock.sync(state.server_time);
       else if (frame.type === "question_open") clock.sync(frame.data.server_time);
-      const next = `${state.game.state}:${state.question?.id ?? ""}`;
+      const next = phaseOf(state);
       if (next !== phase) status.clear();
       phase = next;
       render(state, frame);
@@ -112,6 +119,18 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     });
   }
 
+  /** Build the screen of the state's phase, once per phase and `variant` (what else changes
+   *  how a page draws it), after stopping the last phase's countdown; `build` has a function
+   *  per game state. */
+  function showPhase(state, build, variant = "") {
+    const key = `${phaseOf(state)}:${variant}`;
+    if (key === shown) return;
+    shown = key;
+    countdown.stop();
+    build[state.game.state]?.(state);
+    showScreen(SCREENS[state.game.state] ?? "loading");
+  }
+
   /** "offline" until "live" again ("connecting" in between is still offline). */
   function connectionState(state) {
     status.connection(state);
@@ -147,6 +166,6 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     onRefused: refuse,
   });
 
-  return { config, act, post, state: () => sync.state, offline: () => offline, startCountdown,
-           stopCountdown: () => countdown.stop(), stop, status };
+  return { config, act, post, state: () => sync.state, offline: () => offline, showPhase,
+           startCountdown, stop, status };
 }

@@ -1,13 +1,8 @@
 // The host's screen: lobby, question, results, podium. Built for a projector.
 import { startGamePage } from "./game-page.js";
-import {
-  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, showScreen,
-} from "./ui.js";
+import { fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
-                  finished: "finished" };
-let shown = null;
 
 // segno's inline SVG has a fixed size; a viewBox lets CSS scale the QR code for the room.
 const qr = document.querySelector(".qr svg");
@@ -63,13 +58,7 @@ function kick(player) {
 function render(state) {
   // Snapshots and action replies say whether frames can reach the players' screens.
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
-  const key = `${state.game.state}:${state.question?.id ?? ""}`;
-  if (key !== shown) {
-    shown = key;
-    page.stopCountdown();
-    build[state.game.state]?.(state);
-    showScreen(SCREENS[state.game.state] ?? "loading");
-  }
+  page.showPhase(state, build);
   refresh[state.game.state]?.(state);
 }
 

@@ -6,10 +6,7 @@ import {
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "results",
-                  finished: "finished" };
 const GONE = ["kicked", "left"];
-let shown = null;
 let shownAt = 0; // when this phone showed the open question's answers (performance.now())
 const answered = new Set(); // questions this page's answer was accepted for
 
@@ -46,13 +43,7 @@ function render(state) {
     showGone(state.me.gone);
     return;
   }
-  const key = `${state.game.state}:${state.question?.id ?? ""}:${hasAnswered(state)}`;
-  if (key !== shown) {
-    shown = key;
-    page.stopCountdown();
-    build[state.game.state]?.(state);
-    showScreen(SCREENS[state.game.state] ?? "loading");
-  }
+  page.showPhase(state, build, String(hasAnswered(state)));
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
 }

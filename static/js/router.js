@@ -1,28 +1,15 @@
-// Destination patterns to handlers: the pages register here and never see a STOMP frame.
+// Destinations to handlers: the pages register here and never see a STOMP frame.
 
-function patternToRegExp(pattern) {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`^${escaped.replaceAll("*", "[^./]+")}$`);
-}
-
-/** Routes each message body to every handler whose pattern matches its destination.
- *  In a pattern `*` stands for one word, as in "/topic/games.*.status". */
+/** Routes each message body to every handler registered for its destination. */
 export class Router {
-  #routes = [];
+  #handlers = new Map();
 
-  on(pattern, handler) {
-    this.#routes.push({ match: patternToRegExp(pattern), handler });
+  on(destination, handler) {
+    this.#handlers.set(destination, [...(this.#handlers.get(destination) ?? []), handler]);
     return this;
   }
 
   dispatch(destination, body) {
-    let handled = false;
-    for (const { match, handler } of this.#routes) {
-      if (match.test(destination)) {
-        handler(body, destination);
-        handled = true;
-      }
-    }
-    return handled;
+    for (const handler of this.#handlers.get(destination) ?? []) handler(body, destination);
   }
 }

@@ -1,12 +1,13 @@
 """Fixtures for game tests: no broker unless a test asks for one, and a game of the quiz."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
 
 from quiz.game import services
-from quiz.game.models import Answer, Game, Quiz
+from quiz.game.models import Answer, Game, Player, Quiz
 from quiz.game.services import GameError
 
 
@@ -22,6 +23,16 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
 @pytest.fixture
 def game(quiz: Quiz, author: User) -> Game:
     return services.create_game(quiz=quiz, host=author)
+
+
+@pytest.fixture
+def open_question(game: Game, author: User) -> tuple[Game, list[Player]]:
+    """Ann and Bo in the game, its first question ("Capital of France?": Paris is right, 20 s)
+    open since `game.opened_at`, a fixed moment that tests count answer times from."""
+    players = [services.join_game(game_id=game.id, nickname=name) for name in ("Ann", "Bo")]
+    services.start_game(game_id=game.id, user=author, now=datetime(2026, 1, 1, 12, tzinfo=UTC))
+    game.refresh_from_db()
+    return game, players
 
 
 def game_state(game: Game) -> tuple:

@@ -1,24 +1,13 @@
 """Answers in big games: constant work, counted later, scored on the player's own clock."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
 from django.conf import settings
 
 from quiz.game import services
 from quiz.game.models import Answer, Game, Player
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LIMIT_MS = 20_000  # the quiz fixture's time limit
-
-
-@pytest.fixture
-def open_question(game: Game, author) -> tuple[Game, list[Player]]:
-    """Ann and Bo in the game, its first question (Paris is right) open since T0."""
-    players = [services.join_game(game_id=game.id, nickname=name) for name in ("Ann", "Bo")]
-    services.start_game(game_id=game.id, user=author, now=T0)
-    game.refresh_from_db()
-    return game, players
 
 
 def answer(
@@ -36,7 +25,7 @@ def answer(
         question_id=question.id,
         choice_ids=[choice.id],
         reaction_ms=reaction_ms,
-        now=T0 + timedelta(milliseconds=after_ms),
+        now=game.opened_at + timedelta(milliseconds=after_ms),
     )
 
 
@@ -107,7 +96,7 @@ def test_two_choices_for_a_single_answer_question_are_refused(open_question, ref
             player_id=ann.id,
             question_id=question.id,
             choice_ids=list(question.choices.values_list("id", flat=True)),
-            now=T0,
+            now=game.opened_at,
         ),
     )
 
@@ -162,6 +151,6 @@ def test_a_report_closes_the_question_once_everyone_answered(open_question) -> N
 
 def test_overdue_questions_close_with_no_request(open_question) -> None:
     game, _ = open_question
-    deadline = T0 + timedelta(milliseconds=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS)
+    deadline = game.opened_at + timedelta(milliseconds=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS)
     assert services.close_overdue_questions(now=deadline - timedelta(milliseconds=1)) == []
     assert services.close_overdue_questions(now=deadline) == [game.id]

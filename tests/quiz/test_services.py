@@ -5,10 +5,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from quiz.game import services
-from quiz.game.models import Game
+from quiz.game.models import Answer, Choice, Game, Player
 from quiz.game.services import GameError
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def answer(game: Game, player: Player, choice: Choice, *, after: float = 0) -> Answer:
+    """`player` picks `choice` (to its question), `after` seconds past the open question's
+    opening."""
+    return services.submit_answer(
+        game_id=game.id,
+        player_id=player.id,
+        question_id=choice.question_id,
+        choice_ids=[choice.id],
+        now=game.opened_at + timedelta(seconds=after),
+    )
+
+
+def closed(game: Game) -> bool:
+    """Whether the game's question is closed, as the database has it now."""
+    game.refresh_from_db()
+    return game.state == Game.State.QUESTION_CLOSED
 
 
 def test_scoring_follows_kahoot() -> None:
@@ -48,82 +66,31 @@ def test_only_host_can_start(game: Game, django_user_model, refused) -> None:
     refused("not_host", game, lambda: services.start_game(game_id=game.id, user=other))
 
 
-def test_full_round_scores_and_closes_when_everyone_answered(game: Game, author) -> None:
-    ann = services.join_game(game_id=game.id, nickname="Ann")
-    bo = services.join_game(game_id=game.id, nickname="Bo")
-    services.start_game(game_id=game.id, user=author, now=T0)
-    game.refresh_from_db()
-    q = game.current_question
-    paris, rome = q.choices.all()
-    services.submit_answer(
-        game_id=game.id,
-        player_id=ann.id,
-        question_id=q.id,
-        choice_ids=[paris.id],
-        now=T0 + timedelta(seconds=10),
-    )
-    services.submit_answer(
-        game_id=game.id,
-        player_id=bo.id,
-        question_id=q.id,
-        choice_ids=[rome.id],
-        now=T0 + timedelta(seconds=1),
-    )
+def test_full_round_scores_and_closes_when_everyone_answered(open_question) -> None:
+    game, (ann, bo) = open_question
+    paris, rome = game.current_question.choices.all()
+    answer(game, ann, paris, after=10)
+    answer(game, bo, rome, after=1)
     services.report_answers(game_id=game.id)
-    game.refresh_from_db()
     ann.refresh_from_db()
-    assert game.state == Game.State.QUESTION_CLOSED
-    assert ann.score == 750
+    assert (closed(game), ann.score) == (True, 750)
 
 
-def test_late_duplicate_and_foreign_answers_are_refused(game: Game, author, quiz, refused) -> None:
-    ann = services.join_game(game_id=game.id, nickname="Ann")
-    services.join_game(game_id=game.id, nickname="Bo")
-    services.start_game(game_id=game.id, user=author, now=T0)
-    game.refresh_from_db()
-    q = game.current_question
-    paris = q.choices.first()
-    refused(
-        "too_late",
-        game,
-        lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=q.id,
-            choice_ids=[paris.id],
-            now=T0 + timedelta(seconds=20),
-        ),
-    )
+def test_late_duplicate_and_foreign_answers_are_refused(open_question, quiz, refused) -> None:
+    game, (ann, _) = open_question
+    paris = game.current_question.choices.first()
+    refused("too_late", game, lambda: answer(game, ann, paris, after=20))
     other_q = quiz.questions.last()
-    refused(
-        "question_not_open",
-        game,
-        lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=other_q.id,
-            choice_ids=[other_q.choices.first().id],
-            now=T0,
-        ),
-    )
-    services.submit_answer(
-        game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0
-    )
-    refused(
-        "already_answered",
-        game,
-        lambda: services.submit_answer(
-            game_id=game.id, player_id=ann.id, question_id=q.id, choice_ids=[paris.id], now=T0
-        ),
-    )
+    refused("question_not_open", game, lambda: answer(game, ann, other_q.choices.first()))
+    answer(game, ann, paris)
+    refused("already_answered", game, lambda: answer(game, ann, paris))
 
 
-def test_close_if_due_closes_once_after_deadline_and_grace(game: Game, author) -> None:
-    services.join_game(game_id=game.id, nickname="Ann")
-    services.start_game(game_id=game.id, user=author, now=T0)
-    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=20))
-    assert services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=21))
-    assert not services.close_question_if_due(game_id=game.id, now=T0 + timedelta(seconds=30))
+def test_close_if_due_closes_once_after_deadline_and_grace(open_question) -> None:
+    game, _ = open_question
+    for after, closes in ((20, False), (21, True), (30, False)):
+        now = game.opened_at + timedelta(seconds=after)
+        assert services.close_question_if_due(game_id=game.id, now=now) == closes, after
 
 
 def test_next_after_last_question_finishes(game: Game, author) -> None:
@@ -143,18 +110,7 @@ def test_kicked_player_cannot_answer(game: Game, author, refused) -> None:
     services.kick_player(game_id=game.id, player_id=ann.id, user=author)
     services.start_game(game_id=game.id, user=author, now=T0)
     game.refresh_from_db()
-    q = game.current_question
-    refused(
-        "kicked",
-        game,
-        lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=q.id,
-            choice_ids=[q.choices.first().id],
-            now=T0,
-        ),
-    )
+    refused("kicked", game, lambda: answer(game, ann, game.current_question.choices.first()))
 
 
 def test_no_frame_carries_correctness_while_open(
@@ -181,43 +137,18 @@ def test_leaving_player_is_announced_and_no_longer_counted(
     assert [p["nickname"] for p in services.selectors.ranked_players(game=game)] == ["Bo"]
 
 
-def test_question_closes_when_the_last_unanswered_player_leaves(game: Game, author) -> None:
-    ann = services.join_game(game_id=game.id, nickname="Ann")
-    bo = services.join_game(game_id=game.id, nickname="Bo")
-    services.start_game(game_id=game.id, user=author, now=T0)
-    game.refresh_from_db()
-    q = game.current_question
-    services.submit_answer(
-        game_id=game.id,
-        player_id=ann.id,
-        question_id=q.id,
-        choice_ids=[q.choices.first().id],
-        now=T0,
-    )
+def test_question_closes_when_the_last_unanswered_player_leaves(open_question) -> None:
+    game, (ann, bo) = open_question
+    answer(game, ann, game.current_question.choices.first())
     services.report_answers(game_id=game.id)
-    services.leave_game(game_id=game.id, player_id=bo.id, now=T0)
-    game.refresh_from_db()
-    assert game.state == Game.State.QUESTION_CLOSED
+    services.leave_game(game_id=game.id, player_id=bo.id, now=game.opened_at)
+    assert closed(game)
 
 
-def test_player_who_left_cannot_answer_or_leave_again(game: Game, author, refused) -> None:
-    ann = services.join_game(game_id=game.id, nickname="Ann")
-    services.join_game(game_id=game.id, nickname="Bo")
-    services.start_game(game_id=game.id, user=author, now=T0)
-    services.leave_game(game_id=game.id, player_id=ann.id, now=T0)
-    game.refresh_from_db()
-    q = game.current_question
-    refused(
-        "left",
-        game,
-        lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=q.id,
-            choice_ids=[q.choices.first().id],
-            now=T0,
-        ),
-    )
+def test_player_who_left_cannot_answer_or_leave_again(open_question, refused) -> None:
+    game, (ann, _) = open_question
+    services.leave_game(game_id=game.id, player_id=ann.id, now=game.opened_at)
+    refused("left", game, lambda: answer(game, ann, game.current_question.choices.first()))
     refused("left", game, lambda: services.leave_game(game_id=game.id, player_id=ann.id))
 
 
