@@ -63,6 +63,13 @@ if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
 # sends no e-mail; behind a domain name, name it here.
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h]
 
+# Behind a reverse proxy that terminates TLS: the proxy says the request came over https in
+# X-Forwarded-Proto (only trust it when every request passes through that proxy), and the
+# site's https origin is named, so POSTs from its pages pass Django's origin check.
+if _env_bool("QUIZ_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
 # builtin: `make run` starts our broker with the settings below. external: a broker that is
 # already running (e.g. RabbitMQ from `make services`) takes them as they are.
 QUIZ_BROKER = os.environ.get("QUIZ_BROKER", "builtin")

@@ -1,10 +1,14 @@
 """Fixtures for game tests: no broker unless a test asks for one, and a game of the quiz."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
+from real_broker import REPO
 
 from quiz.game import services
 from quiz.game.models import Answer, Game, Player, Quiz
@@ -18,6 +22,28 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
     monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
     return sent
+
+
+SettingsReader = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def fresh_settings() -> SettingsReader:
+    """`read("SECRET_KEY", DEBUG="0")`: import the settings as a fresh process does, with those
+    variables over the environment (less SECRET_KEY and DEBUG), and print that setting."""
+
+    def read(name: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+        return subprocess.run(
+            [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env={**environment, "DJANGO_SETTINGS_MODULE": "quiz.settings", **env},
+            timeout=60,
+        )
+
+    return read
 
 
 @pytest.fixture

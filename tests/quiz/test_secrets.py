@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 from real_broker import REPO
@@ -13,20 +10,6 @@ from real_broker import REPO
 from quiz.settings import KNOWN_SECRET_KEYS, _secret_key_from_file
 
 REPOSITORY_KEY = next(iter(KNOWN_SECRET_KEYS))
-
-
-def settings_in_subprocess(**env: str) -> subprocess.CompletedProcess[str]:
-    """Import the settings as a fresh process does, with `env` over the current environment."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
-    code = "from django.conf import settings; print(settings.SECRET_KEY)"
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**environment, "DJANGO_SETTINGS_MODULE": "quiz.settings", **env},
-        timeout=60,
-    )
 
 
 def test_first_use_makes_a_long_random_key_only_its_owner_can_read(tmp_path: Path) -> None:
@@ -41,26 +24,26 @@ def test_the_key_is_kept_across_starts_and_differs_between_installations(tmp_pat
     assert _secret_key_from_file(tmp_path / "b" / "secret_key") != first
 
 
-def test_without_secret_key_the_site_uses_its_own_key_file() -> None:
-    result = settings_in_subprocess()
+def test_without_secret_key_the_site_uses_its_own_key_file(fresh_settings) -> None:
+    result = fresh_settings("SECRET_KEY")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (REPO / "var" / "secret_key").read_text().strip()
     assert result.stdout.strip() not in KNOWN_SECRET_KEYS
 
 
-def test_secret_key_from_the_environment_wins() -> None:
-    result = settings_in_subprocess(SECRET_KEY="an-operator-chosen-key-" + "x" * 40)
+def test_secret_key_from_the_environment_wins(fresh_settings) -> None:
+    result = fresh_settings("SECRET_KEY", SECRET_KEY="an-operator-chosen-key-" + "x" * 40)
     assert result.stdout.strip() == "an-operator-chosen-key-" + "x" * 40
 
 
-def test_with_debug_off_the_repository_key_is_refused_with_what_to_set() -> None:
-    result = settings_in_subprocess(DEBUG="0", SECRET_KEY=REPOSITORY_KEY)
+def test_with_debug_off_the_repository_key_is_refused_with_what_to_set(fresh_settings) -> None:
+    result = fresh_settings("SECRET_KEY", DEBUG="0", SECRET_KEY=REPOSITORY_KEY)
     assert result.returncode != 0
     assert "Set SECRET_KEY to a long random value" in result.stderr
 
 
-def test_with_debug_off_an_empty_key_is_refused() -> None:
-    result = settings_in_subprocess(DEBUG="0", SECRET_KEY="")
+def test_with_debug_off_an_empty_key_is_refused(fresh_settings) -> None:
+    result = fresh_settings("SECRET_KEY", DEBUG="0", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY is empty" in result.stderr
 
