@@ -13,11 +13,11 @@ DEBUG ?= 0
 
 setup: $(STAMP) node_modules/.installed
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml broker/pyproject.toml
 	@echo "==> Python packages into $(VENV)"
 	$(PY) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./broker -e '.[dev]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
