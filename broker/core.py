@@ -10,6 +10,7 @@ import heapq
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -95,6 +96,10 @@ class Broker:
         # an earlier one (see Session.timer_at) is skipped.
         self._timers: list[tuple[float, int, Session]] = []
         self._timer_sequence = itertools.count()
+        # Sessions waiting for their CONNECT, oldest first: one timeout for all keeps them in
+        # deadline order, and a session costs this queue 8 bytes, not a heap entry that stays
+        # until its deadline long after the CONNECT came. Connected ones leave it lazily.
+        self._awaiting_connect: deque[Session] = deque()
         self.on_earlier_deadline: Callable[[], object] | None = None
         self._ticking = False
         self._topics: TopicRouter[Subscription] = TopicRouter()
@@ -130,7 +135,10 @@ class Broker:
             )
             return session
         self._sessions[session] = None
-        self.schedule(session)
+        earlier = self._is_earliest(session.deadline)
+        self._awaiting_connect.append(session)
+        if earlier:
+            self._announce_earlier_deadline()
         return session
 
     def sessions(self) -> list[Session]:
@@ -148,10 +156,18 @@ class Broker:
             return
         if session.timer_at is not None and session.timer_at <= deadline:
             return  # its entry fires no later; on_timer reschedules then
-        earlier = not self._timers or deadline < self._timers[0][0]
+        earlier = self._is_earliest(deadline)
         session.timer_at = deadline
         heapq.heappush(self._timers, (deadline, next(self._timer_sequence), session))
-        if earlier and not self._ticking and self.on_earlier_deadline is not None:
+        if earlier:
+            self._announce_earlier_deadline()
+
+    def _is_earliest(self, deadline: float | None) -> bool:
+        current = self.next_deadline()
+        return deadline is not None and (current is None or deadline < current)
+
+    def _announce_earlier_deadline(self) -> None:
+        if not self._ticking and self.on_earlier_deadline is not None:
             self.on_earlier_deadline()
 
     def authenticate(
@@ -331,7 +347,22 @@ class Broker:
 
     def next_deadline(self) -> float | None:
         """When tick() next has something to do (heart-beats, timeouts), if ever."""
-        return self._timers[0][0] if self._timers else None
+        self._drop_no_longer_awaiting()
+        deadlines = [self._timers[0][0]] if self._timers else []
+        if self._awaiting_connect:
+            deadlines.append(self._connect_deadline(self._awaiting_connect[0]))
+        return min(deadlines, default=None)
+
+    def _drop_no_longer_awaiting(self) -> None:
+        """Let the sessions at the head of the connect queue go once they connected or left."""
+        waiting = self._awaiting_connect
+        while waiting and (waiting[0].connected or waiting[0].closing):
+            waiting.popleft()
+
+    @staticmethod
+    def _connect_deadline(session: Session) -> float:
+        assert session.deadline is not None  # until it connects or closes
+        return session.deadline
 
     def tick(self) -> int:
         """Run the timers that are due; returns how many sessions it visited."""
@@ -339,6 +370,12 @@ class Broker:
         visited = 0
         self._ticking = True
         try:
+            self._drop_no_longer_awaiting()
+            waiting = self._awaiting_connect
+            while waiting and self._connect_deadline(waiting[0]) <= now:
+                visited += 1
+                waiting.popleft().on_timer(now)
+                self._drop_no_longer_awaiting()
             while self._timers and self._timers[0][0] <= now:
                 at, _, session = heapq.heappop(self._timers)
                 if session.timer_at != at:

@@ -823,6 +823,29 @@ def test_client_that_never_connects_is_closed() -> None:
     assert "no CONNECT frame" in client.frame().headers["message"]
 
 
+def test_a_connect_leaves_no_deadline_behind_without_heart_beats() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    waiting = Client(broker)
+    clock.advance(1)
+    connected(broker)
+    assert broker.next_deadline() == 1010.0  # the one still waiting for its CONNECT
+    waiting.connect()
+    assert broker.next_deadline() is None
+
+
+def test_a_connect_timeout_still_closes_those_that_never_connect_among_many_that_did() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    early = [connected(broker) for _ in range(3)]
+    silent = Client(broker)
+    late = [connected(broker) for _ in range(3)]
+    clock.advance(10)
+    assert broker.tick() == 1
+    assert "no CONNECT frame" in silent.frame().headers["message"]
+    assert not any(client.session.closing for client in early + late)
+
+
 # Slow consumers, stats, shutdown
 
 
