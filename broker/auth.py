@@ -113,6 +113,8 @@ class ConfigAuthenticator(Authenticator):
 
     def __init__(self, users: tuple[User, ...]) -> None:
         self._users = {user.login: user for user in users}
+        # One Authority per login, shared by its connections (each would otherwise keep one).
+        self._authorities = {user.login: Authority(user.login, user.permissions) for user in users}
         self._dummy_hash = _dummy_hash(users)
 
     def authenticate(self, login: str, passcode: str) -> bool:
@@ -140,7 +142,7 @@ class ConfigAuthenticator(Authenticator):
                 f"login {login!r} may only connect from a loopback address (loopback_only), "
                 f"not from {peer_host}"
             )
-        return Authority(login=login, permissions=user.permissions)
+        return self._authorities[login]
 
 
 class LoginRestricted(Exception):
