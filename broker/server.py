@@ -1,7 +1,7 @@
 """One asyncio process: the TCP and WebSocket listeners, the heart-beat ticker and signals.
 
-The adapters only move bytes between sockets and `Session` objects; every protocol decision
-lives in `broker.core`.
+The adapters only move bytes between sockets and `Session` objects: every protocol decision
+lives in `broker.session`, the routing between sessions in `broker.routing`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from websockets.typing import Subprotocol
 
 from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
-from broker.core import Broker
+from broker.routing import Broker
 from broker.session import Session
 
 log = logging.getLogger("broker")
@@ -488,7 +488,7 @@ class BrokerServer:
             login, passcode = parse_authorization_basic(request.headers.get("Authorization", ""))
         except InvalidHeader:
             return False
-        check = self.broker.check_login(login, passcode)
+        check = self.broker.authentication.check_login(login, passcode)
         verified = await asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
         return verified and login in self.config.http.stats_users
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field, replace
 
 from broker.auth import hash_passcode
 from broker.config import BrokerConfig, Limits, Permissions, Tokens, User
-from broker.core import Broker, Verifier
 from broker.frames import unescape
+from broker.routing import Broker, Verifier
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 GUEST_HASH = hash_passcode("guest")
