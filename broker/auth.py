@@ -1,7 +1,9 @@
 """Who a connection is and what it may do: hashed passcodes, and the rights a login carries.
 
-`ConfigAuthenticator` plugs into coilmq's `Authenticator` seam; `Authority` is what a session
-keeps after CONNECT and asks on every SUBSCRIBE and SEND.
+`Authentication` is the one place that decides on a CONNECT's credentials (a token, a
+configured login, or none: anonymous access); `ConfigAuthenticator` plugs the configured
+users into coilmq's `Authenticator` seam beneath it; `Authority` is what a session keeps after
+CONNECT and asks on every SUBSCRIBE and SEND.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import hmac
 import ipaddress
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from coilmq.auth import Authenticator
 
-from broker.config import Permissions, User
+from broker.config import BrokerConfig, Permissions, User
 from broker.destinations import TOPIC
 from broker.permissions import glob_covers_topic_pattern
+from broker.tokens import TokenError, looks_like_token, verify_token
 
 HASH_SCHEME = "pbkdf2_sha256"
 # Each first CONNECT of a login costs one hash (about 20 ms here), in the server's thread pool
@@ -113,6 +117,8 @@ class ConfigAuthenticator(Authenticator):
 
     def __init__(self, users: tuple[User, ...]) -> None:
         self._users = {user.login: user for user in users}
+        # One Authority per login, shared by its connections (each would otherwise keep one).
+        self._authorities = {user.login: Authority(user.login, user.permissions) for user in users}
         self._dummy_hash = _dummy_hash(users)
 
     def authenticate(self, login: str, passcode: str) -> bool:
@@ -131,20 +137,79 @@ class ConfigAuthenticator(Authenticator):
         (its `listeners` and `loopback_only`, as RabbitMQ's `loopback_users`)."""
         user = self._users[login]
         if user.listeners is not None and transport not in user.listeners:
-            raise LoginRestricted(
+            raise AccessRefused(
                 f"login {login!r} may not connect over {transport} "
                 f"(its listeners are {', '.join(user.listeners) or 'none'})"
             )
         if user.loopback_only and not is_loopback(peer_host):
-            raise LoginRestricted(
+            raise AccessRefused(
                 f"login {login!r} may only connect from a loopback address (loopback_only), "
                 f"not from {peer_host}"
             )
-        return Authority(login=login, permissions=user.permissions)
+        return self._authorities[login]
 
 
-class LoginRestricted(Exception):
-    """A right passcode for a login that may not connect over this listener or address."""
+class AccessRefused(Exception):
+    """Credentials the broker refuses: the message goes into the ERROR frame."""
+
+
+class Authentication:
+    """Every decision on who a CONNECT is: a token, a configured login, or anonymous."""
+
+    def __init__(self, config: BrokerConfig, *, wall_clock: Callable[[], float]) -> None:
+        self._tokens = config.tokens
+        self._anonymous = (
+            Authority("anonymous", config.anonymous_permissions) if config.allow_anonymous else None
+        )
+        self._users = ConfigAuthenticator(config.users)
+        self._wall_clock = wall_clock
+
+    def credentials(
+        self, *, login: str | None, passcode: str | None, vhost: str
+    ) -> Authority | PasscodeCheck:
+        """The rights of a token or of anonymous access, or for a login the passcode check
+        to run (off the event loop) before `user_authority`."""
+        if passcode and looks_like_token(passcode):
+            return self._token_authority(passcode, vhost)
+        if not login and not passcode:
+            if self._anonymous is None:
+                raise AccessRefused(
+                    "login required: send login and passcode headers (anonymous access is off)"
+                )
+            return self._anonymous
+        return self._users.check(login or "", passcode or "")
+
+    def _token_authority(self, token: str, vhost: str) -> Authority:
+        if self._tokens.secret is None:
+            raise AccessRefused(
+                "token refused: this broker has no [tokens] secret, so it takes no tokens"
+            )
+        try:
+            grant = verify_token(
+                token,
+                secret=self._tokens.secret,
+                resource_server_id=self._tokens.resource_server_id,
+                vhost=vhost,
+                now=self._wall_clock(),
+            )
+        except TokenError as error:
+            raise AccessRefused(str(error)) from None
+        return Authority(grant.subject, grant.permissions, expires_at=grant.expires_at)
+
+    def check_login(self, login: str, passcode: str) -> PasscodeCheck:
+        """The passcode check of a configured login, for callers other than CONNECT."""
+        return self._users.check(login, passcode)
+
+    def user_authority(
+        self, check: PasscodeCheck, verified: bool, *, transport: str, peer: str
+    ) -> Authority:
+        """The rights of a checked login, if the passcode was right and the login may connect
+        over this listener (`tcp`, `ws`) and from this `host:port`."""
+        if not verified:
+            raise AccessRefused("login failed: unknown login or wrong passcode")
+        return self._users.authority(
+            check.login, transport=transport, peer_host=peer.rpartition(":")[0]
+        )
 
 
 def is_loopback(host: str) -> bool:

@@ -23,6 +23,7 @@ CLIENT_COMMANDS = (
     "ABORT",
     "DISCONNECT",
 )
+SERVER_COMMANDS = ("CONNECTED", "MESSAGE", "RECEIPT", "ERROR")
 # CONNECT and CONNECTED headers are never escaped, in any version (STOMP 1.2, "Value Encoding").
 UNESCAPED_COMMANDS = frozenset({"CONNECT", "STOMP", "CONNECTED"})
 
@@ -113,8 +114,11 @@ class FrameParser:
     """Turns a byte stream into frames, with newlines between frames taken as heart-beats.
 
     Limits are checked as bytes arrive, so an oversized frame is refused before it is
-    buffered whole.
+    buffered whole. It reads what clients send; `ServerFrameParser` reads what brokers send.
     """
+
+    COMMANDS = CLIENT_COMMANDS
+    SIDE = "client"
 
     def __init__(self, *, max_frame_bytes: int, max_headers: int, max_header_bytes: int) -> None:
         self.version = "1.0"
@@ -235,13 +239,12 @@ class FrameParser:
     def _check_head(self, head: bytes) -> None:
         self._command(head.split(b"\n", 1)[0])
 
-    @staticmethod
-    def _command(line: bytes) -> str:
+    def _command(self, line: bytes) -> str:
         command = line.rstrip(b"\r").decode("ascii", errors="backslashreplace")
-        if command not in CLIENT_COMMANDS:
+        if command not in self.COMMANDS:
             raise FrameError(
-                f"unknown command {command[:40]!r}: a client frame starts with one of "
-                f"{', '.join(CLIENT_COMMANDS)}"
+                f"unknown command {command[:40]!r}: a {self.SIDE} frame starts with one of "
+                f"{', '.join(self.COMMANDS)}"
             )
         return command
 
@@ -275,3 +278,27 @@ class FrameParser:
             if name not in headers:
                 headers[name] = unescape(value, version, name=name)
         return command, headers
+
+
+class ServerFrameParser(FrameParser):
+    """The same parser for a client's side of the wire: CONNECTED, MESSAGE, RECEIPT, ERROR.
+
+    Set `version` once CONNECTED says which one the server speaks (its headers are never
+    escaped); limits default to what a test or tool would take from any broker.
+    """
+
+    COMMANDS = SERVER_COMMANDS
+    SIDE = "server"
+
+    def __init__(
+        self,
+        *,
+        max_frame_bytes: int = 64 * 1024 * 1024,
+        max_headers: int = 1000,
+        max_header_bytes: int = 64 * 1024,
+    ) -> None:
+        super().__init__(
+            max_frame_bytes=max_frame_bytes,
+            max_headers=max_headers,
+            max_header_bytes=max_header_bytes,
+        )

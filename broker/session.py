@@ -4,17 +4,18 @@ A transport feeds `receive_data()`, writes what `data_to_send()` returns wheneve
 `on_output` fires, reports its own unsent bytes with `note_backlog()` after each write and
 whenever its socket drains, stops reading from the socket while `reading_paused` is true,
 and closes the socket once `closing` is true and the output is written. Routing between
-sessions is the broker's (`broker.core`); everything one client may or may not do is decided
-here.
+sessions is the broker's (`broker.routing`, seen from here as `SessionBroker`); everything one
+client may or may not do is decided here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from broker.auth import Authority
+from broker.auth import AccessRefused, Authentication, Authority, PasscodeCheck
+from broker.config import BrokerConfig
 from broker.destinations import Destination, DestinationError, parse_destination
 from broker.frames import (
     VERSIONS,
@@ -25,10 +26,7 @@ from broker.frames import (
     encode_frame,
     encode_headers,
 )
-from broker.stores import StoredMessage
-
-if TYPE_CHECKING:
-    from broker.core import Broker
+from broker.stores import MemoryStore, SqliteStore, StoredMessage
 
 SERVER = "stomp-broker/1.0"
 ACK_MODES = ("auto", "client", "client-individual")
@@ -40,7 +38,9 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 RESERVED_MESSAGE_HEADERS = frozenset(
     {"destination", "message-id", "subscription", "ack", "content-length", "receipt", "transaction"}
 )
-TOPIC_ACK_PREFIX = "t-"
+# The broker's message ids start with their destination's kind: an ACK or NACK of a topic's
+# message has nothing to settle.
+MESSAGE_ID_PREFIXES = {"topic": "t-", "queue": "q-"}
 
 
 class ProtocolError(Exception):
@@ -67,6 +67,49 @@ class FlowGate:
         waiting, self.waiting = self.waiting, {}
         for publisher in waiting:
             publisher._stop_waiting_on(self)
+
+
+@dataclass(slots=True)
+class Counters:
+    """The broker's message counters, for `/stats`; sessions count what they drop."""
+
+    messages_in: int = 0
+    messages_out: int = 0
+    slow_consumers_dropped: int = 0
+    messages_dropped: int = 0
+
+
+class SessionBroker(Protocol):
+    """What a session needs from the broker it belongs to (`broker.routing.Broker`)."""
+
+    config: BrokerConfig
+    store: MemoryStore | SqliteStore
+    authentication: Authentication
+    counters: Counters
+    # Subscribers above high water the message being fanned out reached: its publisher waits.
+    congested_gates: list[FlowGate]
+
+    def now(self) -> float: ...
+
+    def wall_time(self) -> float: ...
+
+    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None: ...
+
+    def publish(
+        self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
+    ) -> list[FlowGate]: ...
+
+    def subscribe(self, subscription: Subscription) -> None: ...
+
+    def unsubscribe(self, subscription: Subscription) -> None: ...
+
+    def dispatch(self, destination: Destination) -> None: ...
+
+    def requeue(self, destination: Destination, frame: StoredMessage) -> None: ...
+
+    def schedule(self, session: Session) -> None: ...
+
+    def forget(self, session: Session) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -142,7 +185,7 @@ class Session:
 
     def __init__(
         self,
-        broker: Broker,
+        broker: SessionBroker,
         *,
         session_id: str,
         transport: str,
@@ -256,7 +299,7 @@ class Session:
                 break
             try:
                 self._handle(frame)
-            except (ProtocolError, DestinationError) as error:
+            except (ProtocolError, DestinationError, AccessRefused) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
         if self._store.dirty:
             self._signal_output()  # data_to_send() commits what these frames wrote
@@ -301,7 +344,7 @@ class Session:
         self._parser.version = self.version
         self.vhost = headers.get("host") or "/"
         heartbeat = self._heartbeat_header(headers.get("heart-beat", "0,0"))
-        credentials = self._broker.authenticate(
+        credentials = self._broker.authentication.credentials(
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
         if isinstance(credentials, Authority):
@@ -315,10 +358,13 @@ class Session:
                 return
             self.verifying = False
             try:
-                self._accept(self._broker.user_authority(credentials, verified, self), heartbeat)
-            except ProtocolError as error:
+                authority = self._broker.authentication.user_authority(
+                    credentials, verified, transport=self.transport, peer=self.peer
+                )
+            except AccessRefused as error:
                 self.fail(str(error), receipt=receipt)
                 return
+            self._accept(authority, heartbeat)
             self._handle_input()
 
         self._broker.verify(credentials, checked)
@@ -468,7 +514,7 @@ class Session:
         ack_id = frame.headers.get("id") or frame.headers.get("message-id")
         if not ack_id:
             raise ProtocolError(f"{frame.command} needs the id header of the MESSAGE's ack")
-        if ack_id.startswith(TOPIC_ACK_PREFIX):
+        if ack_id.startswith(MESSAGE_ID_PREFIXES["topic"]):
             return  # topic messages are not kept, so there is nothing to settle
         delivery = self.unacked.get(ack_id)
         if delivery is None:
@@ -603,7 +649,7 @@ class Session:
     def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> bool:
         drop = self._limits.slow_consumer_policy == "drop"
         if drop and used > self._high_water:
-            self._broker.messages_dropped += 1
+            self._broker.counters.messages_dropped += 1
             return False
         if used + size > self._limits.max_output_buffer_bytes:
             return self._overflow(used + size)
@@ -617,9 +663,18 @@ class Session:
                 self._reschedule()
         return True
 
-    def push_queued(self, prefix: bytes, tail: bytes) -> None:
-        """Queue one queue MESSAGE; the broker gives these only while `has_room()`."""
-        self._push(prefix, tail)
+    def push_queued(self, subscription: Subscription, message: StoredMessage) -> None:
+        """Queue one queue MESSAGE, kept until acknowledged unless the subscription is auto-ack;
+        the broker gives these only while `has_room()`."""
+        prefix = subscription.prefix
+        if subscription.ack != "auto":
+            message_id = message.headers["message-id"]
+            self.unacked[message_id] = Delivery(subscription, message)
+            subscription.unacked += 1
+            if self.version == "1.2":
+                prefix += f"ack:{message_id}\n".encode()
+        headers = encode_headers(list(message.headers.items()), self.version)
+        self._push(prefix, b"".join((headers, b"\n", message.body, b"\x00")))
 
     def has_room(self) -> bool:
         """Whether a queue may hand this session another message (credit by output bytes)."""
@@ -627,7 +682,7 @@ class Session:
 
     def _overflow(self, used: int) -> bool:
         if self._limits.slow_consumer_policy == "drop":
-            self._broker.messages_dropped += 1
+            self._broker.counters.messages_dropped += 1
             return False
         self._cut(
             f"slow consumer: {used} bytes would be waiting to be sent, more than "
@@ -638,7 +693,7 @@ class Session:
 
     def _cut(self, reason: str) -> None:
         """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
-        self._broker.slow_consumers_dropped += 1
+        self._broker.counters.slow_consumers_dropped += 1
         self._chunks.clear()
         self._pending = 0
         self.fail(reason)

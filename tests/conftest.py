@@ -12,6 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from real_broker import start_broker
 
+from broker.client import ServerFrames, connect_frame
+from broker.frames import FrameError
 from quiz.game.models import Choice, Question, Quiz
 
 PUBLISHER_LOGIN = "quiz"
@@ -86,17 +88,16 @@ RABBITMQ_WS_URL = "ws://127.0.0.1:15674/ws"
 
 def rabbitmq_refusal(login: str, passcode: str) -> str | None:
     """Why the publisher cannot log in to RabbitMQ's STOMP listener, or None if it can."""
-    connect = f"CONNECT\naccept-version:1.2\nhost:/\nlogin:{login}\npasscode:{passcode}\n\n\0"
     try:
         with socket.create_connection(RABBITMQ_STOMP, timeout=5) as sock:
-            sock.sendall(connect.encode())
-            reply = sock.recv(4096).decode(errors="replace")
-    except OSError as error:
-        return f"nothing answers on {RABBITMQ_STOMP[0]}:{RABBITMQ_STOMP[1]} ({error})"
-    if not reply.startswith("CONNECTED"):
-        why = reply.partition("\n\n")[2].strip("\x00\n")  # the ERROR frame's body
+            sock.sendall(connect_frame(login, passcode))
+            replies = ServerFrames().feed(sock.recv(4096))
+    except (OSError, FrameError) as error:
+        return f"no STOMP broker answers on {RABBITMQ_STOMP[0]}:{RABBITMQ_STOMP[1]} ({error})"
+    if not replies or replies[0].command != "CONNECTED":
+        why = replies[0].body.decode(errors="replace").strip() if replies else "no answer"
         return f"{login!r} cannot log in ({why})"
-    if "server:RabbitMQ" not in reply:
+    if not replies[0].headers.get("server", "").startswith("RabbitMQ"):
         return f"{RABBITMQ_STOMP[0]}:{RABBITMQ_STOMP[1]} is another broker, not RabbitMQ"
     return None
 

@@ -6,8 +6,10 @@ import base64
 import os
 import socket
 import struct
+from collections import deque
 
-from stomp_bytes import ServerFrame, read_frames
+from broker.client import ServerFrames, connect_frame
+from broker.frames import Frame
 
 WAIT_SECONDS = 10.0
 
@@ -21,48 +23,24 @@ class RawStomp:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.settimeout(WAIT_SECONDS)
         self.sock.connect(("127.0.0.1", port))
-        self._buffer = bytearray()
+        self._reader = ServerFrames()
+        self._frames: deque[Frame] = deque()
 
-    def connect(self, headers: str = "") -> ServerFrame:
-        self.send(
-            f"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n{headers}\n\x00"
-        )
+    def connect(self) -> Frame:
+        self.send(connect_frame("guest", "guest"))
         return self.next_frame()
 
     def send(self, data: bytes | str) -> None:
         self.sock.sendall(data.encode() if isinstance(data, str) else data)
 
-    def next_frame(self) -> ServerFrame:
+    def next_frame(self) -> Frame:
         """The next frame (heart-beats skipped); ConnectionError once the broker closed."""
-        while True:
-            end = self._frame_end()
-            if end is not None:
-                (frame,) = read_frames(bytes(self._buffer[:end]))
-                del self._buffer[:end]
-                return frame
+        while not self._frames:
             chunk = self.sock.recv(1 << 20)
             if not chunk:
                 raise ConnectionError("the broker closed the connection")
-            self._buffer += chunk
-
-    def _frame_end(self) -> int | None:
-        start = 0
-        while start < len(self._buffer) and self._buffer[start] == 0x0A:
-            start += 1
-        del self._buffer[:start]
-        head_end = self._buffer.find(b"\n\n")
-        if head_end < 0:
-            return None
-        head = bytes(self._buffer[:head_end]).decode()
-        length = next(
-            (int(line[15:]) for line in head.split("\n") if line.startswith("content-length:")),
-            None,
-        )
-        if length is None:
-            end = self._buffer.find(b"\x00", head_end)
-            return None if end < 0 else end + 1
-        end = head_end + 2 + length
-        return end + 1 if len(self._buffer) > end else None
+            self._frames.extend(self._reader.feed(chunk))
+        return self._frames.popleft()
 
     def close(self) -> None:
         self.sock.close()
@@ -85,9 +63,7 @@ def raw_websocket(port: int, *, receive_buffer: int) -> socket.socket:
     while b"\r\n\r\n" not in response:
         response += sock.recv(4096)
     assert response.startswith(b"HTTP/1.1 101"), response
-    sock.sendall(
-        ws_message(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-    )
+    sock.sendall(ws_message(connect_frame("guest", "guest")))
     received = b""
     while b"\x00" not in received:
         received += sock.recv(4096)

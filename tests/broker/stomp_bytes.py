@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from broker.auth import hash_passcode
+from broker.client import read_frames
 from broker.config import BrokerConfig, Limits, Permissions, Tokens, User
-from broker.core import Broker, Verifier
-from broker.frames import unescape
+from broker.frames import Frame
+from broker.routing import Broker, Verifier
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 GUEST_HASH = hash_passcode("guest")
@@ -23,39 +24,6 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.monotonic += seconds
         self.wall += seconds
-
-
-@dataclass
-class ServerFrame:
-    command: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def read_frames(data: bytes, version: str = "1.2") -> list[ServerFrame]:
-    """Split what the broker wrote into frames (bodies by content-length), skipping beats;
-    header values are unescaped as `version` says."""
-    frames = []
-    position = 0
-    while position < len(data):
-        if data[position : position + 1] == b"\n":
-            position += 1
-            continue
-        head_end = data.index(b"\n\n", position)
-        lines = data[position:head_end].decode().split("\n")
-        headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers.setdefault(name, unescape(value, version, name=name))
-        body_start = head_end + 2
-        if "content-length" in headers:
-            body_end = body_start + int(headers["content-length"])
-        else:
-            body_end = data.index(b"\x00", body_start)
-        assert data[body_end : body_end + 1] == b"\x00", data[position:]
-        frames.append(ServerFrame(lines[0], headers, data[body_start:body_end]))
-        position = body_end + 1
-    return frames
 
 
 @dataclass
@@ -85,17 +53,17 @@ class Client:
         self.session.note_backlog(0)
         return data
 
-    def frames(self) -> list[ServerFrame]:
+    def frames(self) -> list[Frame]:
         return read_frames(self.raw())
 
-    def frame(self) -> ServerFrame:
+    def frame(self) -> Frame:
         frames = self.frames()
         assert len(frames) == 1, frames
         return frames[0]
 
     def connect(
         self, version: str = "1.2", login: str = "guest", passcode: str = "guest", extra: str = ""
-    ) -> ServerFrame:
+    ) -> Frame:
         self.send(
             f"CONNECT\naccept-version:{version}\nhost:/\nlogin:{login}\n"
             f"passcode:{passcode}\n{extra}\n\x00"

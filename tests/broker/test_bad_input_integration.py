@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 import stomp
+from inbox import Inbox
 from real_broker import BrokerProcess, start_broker
-from test_tcp_integration import Inbox
 
 WAIT_SECONDS = 5.0
 SECRET = "test-secret-for-tokens-long-enough-for-hs256"
@@ -56,7 +56,7 @@ def bystander(strict_broker: BrokerProcess) -> Iterator[tuple[stomp.Connection, 
     conn.set_listener("inbox", inbox)
     conn.connect("guest", "guest", wait=True)
     conn.subscribe("/topic/bystander", id="1", headers={"receipt": "ready"})
-    inbox.receipts.get(timeout=WAIT_SECONDS)
+    inbox.next_receipt()
     yield conn, inbox
     conn.disconnect()
 

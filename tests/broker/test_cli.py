@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from broker.auth import verify_passcode
 from broker.cli import build_parser, config_from_args
 from broker.config import ConfigError, config_from_dict, load_config
 
@@ -91,11 +92,12 @@ def test_command_line_overrides_config_file(tmp_path: Path) -> None:
     )
 
 
-def test_hash_passcode_reads_stdin_and_prints_a_hash() -> None:
+def test_hash_passcode_reads_stdin_and_prints_a_hash_of_it() -> None:
     result = run_broker("hash-passcode", stdin="s3cret\n")
     assert result.returncode == 0
     digest = result.stdout.strip()
-    assert digest and "s3cret" not in digest
+    assert "s3cret" not in digest
+    assert verify_passcode("s3cret", digest) and not verify_passcode("s3cret\n", digest)
 
 
 def test_example_config_loads() -> None:

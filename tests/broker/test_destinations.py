@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from topic_reference import reference_match
 
 from broker.destinations import Destination, DestinationError, TopicRouter, parse_destination
 
@@ -31,19 +32,6 @@ def test_router_matches_exact_names_and_patterns_once_each() -> None:
     router.remove("#", "everything")
     assert set(router.route("games.2.players")) == {"hash"}
     assert router.counts() == {"games.1.status": 1, "games.*.status": 1, "games.#": 1}
-
-
-def reference_match(pattern: list[str], words: list[str]) -> bool:
-    """RabbitMQ's rule, by dynamic programming: `*` one word, `#` zero or more."""
-    matches = [[False] * (len(words) + 1) for _ in range(len(pattern) + 1)]
-    matches[len(pattern)][len(words)] = True
-    for p in range(len(pattern) - 1, -1, -1):
-        for w in range(len(words), -1, -1):
-            if pattern[p] == "#":
-                matches[p][w] = matches[p + 1][w] or (w < len(words) and matches[p][w + 1])
-            elif w < len(words) and pattern[p] in ("*", words[w]):
-                matches[p][w] = matches[p + 1][w + 1]
-    return matches[0][0]
 
 
 @pytest.mark.timeout(10)

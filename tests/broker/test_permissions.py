@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_destinations import reference_match
+from topic_reference import reference_match
 
 from broker.permissions import glob_covers_topic_pattern
 

@@ -10,7 +10,7 @@ from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
 
 from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
-from broker.core import Broker
+from broker.routing import Broker
 from broker.tokens import issue_token
 
 
@@ -587,7 +587,7 @@ def test_protocol_error_sends_error_then_closes(broker: Broker, data: str, reaso
     error = client.frame()
     assert error.command == "ERROR" and reason in error.headers["message"]
     assert error.body.decode().strip() == error.headers["message"]
-    assert client.session.closing and broker.messages_in == 0
+    assert client.session.closing and broker.counters.messages_in == 0
 
 
 @pytest.mark.parametrize(
@@ -652,7 +652,7 @@ def test_reader_may_subscribe_where_allowed_but_not_send(broker: Broker) -> None
     reader.publish("/topic/public.news")
     error = reader.frame()
     assert "'reader' may not send to /topic/public.news" in error.headers["message"]
-    assert broker.messages_in == 0
+    assert broker.counters.messages_in == 0
 
 
 def test_refused_subscriber_never_receives(broker: Broker) -> None:
@@ -821,6 +821,29 @@ def test_client_that_never_connects_is_closed() -> None:
     clock.advance(11)
     broker.tick()
     assert "no CONNECT frame" in client.frame().headers["message"]
+
+
+def test_a_connect_leaves_no_deadline_behind_without_heart_beats() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    waiting = Client(broker)
+    clock.advance(1)
+    connected(broker)
+    assert broker.next_deadline() == 1010.0  # the one still waiting for its CONNECT
+    waiting.connect()
+    assert broker.next_deadline() is None
+
+
+def test_a_connect_timeout_still_closes_those_that_never_connect_among_many_that_did() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    early = [connected(broker) for _ in range(3)]
+    silent = Client(broker)
+    late = [connected(broker) for _ in range(3)]
+    clock.advance(10)
+    assert broker.tick() == 1
+    assert "no CONNECT frame" in silent.frame().headers["message"]
+    assert not any(client.session.closing for client in early + late)
 
 
 # Slow consumers, stats, shutdown

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from raw_stomp import RawStomp
 from real_broker import STATS_TOML, BrokerProcess, start_broker
-from stomp_bytes import ServerFrame
+
+from broker.frames import Frame
 
 KILL_LOOPS = int(os.environ.get("BROKER_KILL_LOOPS", "6"))
 BATCH = 20
@@ -52,7 +53,7 @@ def publish_until_killed(broker: BrokerProcess, run: int, rng: random.Random) ->
     return receipted
 
 
-def drain(broker: BrokerProcess, queue: str) -> list[ServerFrame]:
+def drain(broker: BrokerProcess, queue: str) -> list[Frame]:
     """Every message the queue holds, acknowledged one by one."""
     depth = queue_depth(broker, queue)
     consumer = RawStomp(broker.tcp_port)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import stomp
+from inbox import Inbox
 from real_broker import BrokerProcess, start_broker
-from test_tcp_integration import Inbox
 from websockets.sync.client import connect
 
 

@@ -63,7 +63,7 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
                 message = await asyncio.wait_for(ws.recv(), 10)
                 received += str(message).count("MESSAGE\n")
             writer.close()
-            return server.broker.slow_consumers_dropped
+            return server.broker.counters.slow_consumers_dropped
     finally:
         await server.stop()
 

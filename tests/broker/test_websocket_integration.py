@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from real_broker import BrokerProcess
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
+
+from broker.client import ServerFrames, client_frame, connect_frame
+from broker.frames import Frame
 
 WAIT_SECONDS = 5.0
 
 
-def read_frame(ws) -> str:  # type: ignore[no-untyped-def]
-    """Next STOMP frame, skipping heart-beat newlines (one message may carry several frames)."""
+def stomp_frames(ws: ClientConnection, version: str = "1.2") -> Iterator[Frame]:
+    """The frames the broker sends, in order, however WebSocket messages carry them."""
+    reader = ServerFrames(version)
     while True:
         message = ws.recv(timeout=WAIT_SECONDS)
-        text = message if isinstance(message, str) else message.decode()
-        if text.strip("\r\n"):
-            return text.lstrip("\r\n")
+        yield from reader.feed(message.encode() if isinstance(message, str) else message)
 
 
 @pytest.mark.parametrize(
@@ -27,20 +31,21 @@ def test_each_subprotocol_connects_subscribes_and_receives(
 ) -> None:
     with connect(broker_process.ws_url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == subprotocol
-        ws.send(f"CONNECT\naccept-version:{version}\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-        assert read_frame(ws).startswith("CONNECTED")
-        ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.each\nreceipt:s\n\n\x00")
-        assert read_frame(ws).startswith("RECEIPT")
-        ws.send(b"SEND\ndestination:/topic/ws.each\n\nhi\x00")
-        frame = read_frame(ws)
-        assert frame.startswith("MESSAGE") and frame.endswith("\n\nhi\x00")
+        frames = stomp_frames(ws, version)
+        ws.send(connect_frame("guest", "guest", version=version))
+        assert next(frames).headers["version"] == version
+        subscribe = {"id": "1", "destination": "/topic/ws.each", "receipt": "s"}
+        ws.send(client_frame("SUBSCRIBE", subscribe, version=version))
+        assert next(frames).command == "RECEIPT"
+        ws.send(client_frame("SEND", {"destination": "/topic/ws.each"}, "hi", version=version))
+        frame = next(frames)
+        assert (frame.command, frame.body) == ("MESSAGE", b"hi")
 
 
 def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) -> None:
     with connect(broker_process.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
-        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-        read_frame_raw = ws.recv(timeout=WAIT_SECONDS)
-        assert "CONNECTED" in str(read_frame_raw)
+        ws.send(connect_frame("guest", "guest"))
+        assert next(stomp_frames(ws)).command == "CONNECTED"
         ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.bin\n\n\x00")
         ws.send(b"SEND\ndestination:/topic/ws.bin\ncontent-length:2\nreceipt:r\n\n\xff\xfe\x00")
         messages = []
@@ -54,20 +59,21 @@ def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) 
 def test_message_of_any_length_arrives_whole(broker_process: BrokerProcess, size: int) -> None:
     body = "x" * size
     with connect(broker_process.ws_url, subprotocols=["v12.stomp"], max_size=None) as ws:  # type: ignore[list-item]
-        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-        assert read_frame(ws).startswith("CONNECTED")
+        frames = stomp_frames(ws)
+        ws.send(connect_frame("guest", "guest"))
+        assert next(frames).command == "CONNECTED"
         ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.len\nreceipt:s\n\n\x00")
-        assert read_frame(ws).startswith("RECEIPT")
+        assert next(frames).command == "RECEIPT"
         ws.send(f"SEND\ndestination:/topic/ws.len\n\n{body}\x00")
-        frame = read_frame(ws)
-        assert frame.startswith("MESSAGE") and frame.endswith(f"\n\n{body}\x00")
+        frame = next(frames)
+        assert (frame.command, frame.body) == ("MESSAGE", body.encode())
 
 
 def test_a_client_offering_no_subprotocol_speaks_stomp(broker_process: BrokerProcess) -> None:
     with connect(broker_process.ws_url) as ws:
         assert ws.subprotocol is None
-        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-        assert read_frame(ws).startswith("CONNECTED\nversion:1.2\n")
+        ws.send(connect_frame("guest", "guest"))
+        assert next(stomp_frames(ws)).headers["version"] == "1.2"
 
 
 def test_a_client_offering_every_version_gets_the_highest(broker_process: BrokerProcess) -> None:

@@ -16,11 +16,14 @@ from quiz.game.services import GameError
 
 
 @pytest.fixture(autouse=True)
-def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    """Capture frames instead of sending them."""
+def no_broker(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> list[tuple[str, dict]]:
+    """Capture frames instead of sending them, unless the test is marked `real_publisher`."""
     sent: list[tuple[str, dict]] = []
-    monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
-    monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
+    if request.node.get_closest_marker("real_publisher") is None:
+        monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
+        monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
     return sent
 
 

@@ -8,10 +8,8 @@ from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_scripted_game_publishes_frames_in_order(
-    game_broker_settings, quiz, author, monkeypatch
-) -> None:
-    monkeypatch.undo()  # real publisher and timers
+@pytest.mark.real_publisher
+def test_scripted_game_publishes_frames_in_order(game_broker_settings, quiz, author) -> None:
     frames = play_and_watch(game_broker_settings, quiz=quiz, author=author)
     assert_frames_of_the_scripted_game(frames)
 
@@ -29,8 +27,9 @@ def stomp(command: str, **headers: str) -> str:
         "here): there only an honest page stops, at its token renewal"
     ),
 )
+@pytest.mark.real_publisher
 def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
-    game_broker_settings, settings, quiz, author, monkeypatch
+    game_broker_settings, settings, quiz, author
 ) -> None:
     """A page that ignores its kick and never renews its token: the broker ends its
     connection when the token runs out, and the server gives it no new one."""
@@ -40,7 +39,6 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
 
     from quiz.game import publisher, services
 
-    monkeypatch.undo()  # the real publisher
     game_broker = game_broker_settings
     settings.STOMP_TOKEN_TTL_SECONDS = 2
     publisher._drop_connection()
@@ -78,14 +76,12 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
     publisher._drop_connection()
 
 
-def test_host_action_replies_say_the_broker_is_up(
-    game_broker_settings, quiz, author, monkeypatch
-) -> None:
+@pytest.mark.real_publisher
+def test_host_action_replies_say_the_broker_is_up(game_broker_settings, quiz, author) -> None:
     from django.test import Client
 
     from quiz.game import publisher, services
 
-    monkeypatch.undo()  # the real publisher
     publisher._drop_connection()
     game = services.create_game(quiz=quiz, host=author)
     host = Client()

@@ -177,14 +177,15 @@ def test_spreadsheet_safe_follows_owasp(cell: object, safe: object) -> None:
     assert spreadsheet_safe(cell) == safe
 
 
+@pytest.mark.real_publisher
 def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
-    client: Client, game: Game, author, settings, monkeypatch
+    client: Client, game: Game, author, settings
 ) -> None:
     import socket
 
     from quiz.game import publisher
 
-    monkeypatch.undo()  # the real publisher, to a port nobody listens on
+    # a port nobody listens on
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         settings.STOMP_HOST, settings.STOMP_PORT = sock.getsockname()

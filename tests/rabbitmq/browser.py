@@ -11,51 +11,40 @@ from dataclasses import dataclass
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from broker.client import ServerFrames, client_frame
+from broker.client import connect_frame as stomp_connect_frame
+
 WAIT_SECONDS = 5.0
 
 
 @dataclass
 class Frame:
+    """A frame the broker sent, its body as text (ours are JSON or text)."""
+
     command: str
     headers: dict[str, str]
     body: str
 
 
-def encode_frame(command: str, headers: dict[str, str], body: str = "") -> str:
-    lines = [command, *(f"{name}:{value}" for name, value in headers.items())]
-    return "\n".join(lines) + "\n\n" + body + "\x00"
+def _text_frames(reader: ServerFrames, data: bytes) -> list[Frame]:
+    return [Frame(f.command, f.headers, f.body.decode()) for f in reader.feed(data)]
 
 
-def parse_frame(text: str) -> Frame:
-    """The first frame in `text` (RabbitMQ sends one a WebSocket message); header values are
-    left escaped and the body ends at the NUL (our bodies are JSON or text)."""
-    head, _, rest = text.lstrip("\r\n").partition("\n\n")
-    command, *lines = head.split("\n")
-    headers: dict[str, str] = {}
-    for line in lines:
-        name, _, value = line.partition(":")
-        headers.setdefault(name, value)
-    return Frame(command, headers, rest.partition("\x00")[0])
+def connect_frame(login: str, passcode: str) -> bytes:
+    return stomp_connect_frame(login, passcode, host=None)
 
 
-def connect_frame(login: str, passcode: str) -> str:
-    return encode_frame(
-        "CONNECT",
-        {"accept-version": "1.2", "heart-beat": "0,0", "login": login, "passcode": passcode},
-    )
-
-
-def subscribe_frame(destination: str) -> str:
+def subscribe_frame(destination: str) -> bytes:
     """SUBSCRIBE asking for a receipt, so that success is a frame too."""
-    return encode_frame(
+    return client_frame(
         "SUBSCRIBE",
         {"id": destination, "destination": destination, "receipt": f"subscribed {destination}"},
     )
 
 
-def send_frame(destination: str, body: str) -> str:
+def send_frame(destination: str, body: str) -> bytes:
     """SEND asking for a receipt, so that success is a frame too."""
-    return encode_frame(
+    return client_frame(
         "SEND",
         {
             "destination": destination,
@@ -71,21 +60,23 @@ class Browser:
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+        self._reader = ServerFrames()
+        self._frames: list[Frame] = []
 
-    def send(self, frame: str) -> None:
-        self.ws.send(frame)
+    def send(self, frame: bytes) -> None:
+        self.ws.send(frame.decode())
 
     def receive(self, timeout: float = WAIT_SECONDS) -> Frame | None:
         """The next frame; None once the broker has closed the connection, or after `timeout`
         seconds without one."""
-        while True:
+        while not self._frames:
             try:
                 message = self.ws.recv(timeout=timeout)
             except (ConnectionClosed, TimeoutError):
                 return None
-            text = message if isinstance(message, str) else message.decode()
-            if text.strip("\r\n"):  # not a heart-beat
-                return parse_frame(text)
+            data = message.encode() if isinstance(message, str) else message
+            self._frames.extend(_text_frames(self._reader, data))
+        return self._frames.pop(0)
 
     def close_reason(self) -> tuple[int, str] | None:
         """How the broker closed the WebSocket, None while it is open."""
@@ -103,13 +94,13 @@ def open_browser(url: str, *, login: str, passcode: str) -> Iterator[tuple[Brows
         yield browser, browser.receive()
 
 
-def over_tcp(address: tuple[str, int], *frames: str) -> list[Frame]:
+def over_tcp(address: tuple[str, int], *frames: bytes) -> list[Frame]:
     """Send `frames` on one STOMP/TCP connection; every frame the broker sends back until it
     closes the connection (or is quiet for WAIT_SECONDS)."""
     received = b""
     with socket.create_connection(address, timeout=WAIT_SECONDS) as sock:
-        sock.sendall("".join(frames).encode())
+        sock.sendall(b"".join(frames))
         with contextlib.suppress(TimeoutError):
             while chunk := sock.recv(65536):
                 received += chunk
-    return [parse_frame(text) for text in received.decode().split("\x00") if text.strip()]
+    return _text_frames(ServerFrames(), received)

@@ -1,4 +1,5 @@
-"""The broker without I/O: sessions, topic fan-out, queues in a coilmq store, stats, time.
+"""Routing between sessions, without I/O: topic fan-out, queues in a coilmq store, the
+sessions' timers and the stats.
 
 Transports create sessions with `open_session()` and call `tick()` when `next_deadline()`
 comes; nothing here touches a socket or sleeps, so tests drive it with bytes and a fake clock.
@@ -6,27 +7,28 @@ comes; nothing here touches a socket or sleeps, so tests drive it with bytes and
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from broker.auth import Authority, ConfigAuthenticator, LoginRestricted, PasscodeCheck
+from broker.auth import Authentication, PasscodeCheck
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
 from broker.session import (
-    TOPIC_ACK_PREFIX,
-    Delivery,
+    MESSAGE_ID_PREFIXES,
+    Counters,
     FlowGate,
     ProtocolError,
     Session,
     Subscription,
 )
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
-from broker.tokens import TokenError, looks_like_token, verify_token
 
 
 def open_store(store: Store) -> MemoryStore | SqliteStore:
@@ -82,10 +84,7 @@ class Broker:
         self.config = config
         self.now = clock
         self.wall_time = wall_clock
-        self.messages_in = 0
-        self.messages_out = 0
-        self.slow_consumers_dropped = 0
-        self.messages_dropped = 0
+        self.counters = Counters()
         self._started = clock()
         self._boot = secrets.token_hex(4)
         self._ids = itertools.count(1)
@@ -95,6 +94,10 @@ class Broker:
         # an earlier one (see Session.timer_at) is skipped.
         self._timers: list[tuple[float, int, Session]] = []
         self._timer_sequence = itertools.count()
+        # Sessions waiting for their CONNECT, oldest first: one timeout for all keeps them in
+        # deadline order, and a session costs this queue 8 bytes, not a heap entry that stays
+        # until its deadline long after the CONNECT came. Connected ones leave it lazily.
+        self._awaiting_connect: deque[Session] = deque()
         self.on_earlier_deadline: Callable[[], object] | None = None
         self._ticking = False
         self._topics: TopicRouter[Subscription] = TopicRouter()
@@ -106,7 +109,7 @@ class Broker:
         # its own gate: see Session.push_message), for its publisher to wait on.
         self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
-        self._authenticator = ConfigAuthenticator(config.users)
+        self.authentication = Authentication(config, wall_clock=wall_clock)
         self._verifier = verifier or verify_now
 
     # Sessions
@@ -130,7 +133,10 @@ class Broker:
             )
             return session
         self._sessions[session] = None
-        self.schedule(session)
+        earlier = self._is_earliest(session.deadline)
+        self._awaiting_connect.append(session)
+        if earlier:
+            self._announce_earlier_deadline()
         return session
 
     def sessions(self) -> list[Session]:
@@ -148,61 +154,23 @@ class Broker:
             return
         if session.timer_at is not None and session.timer_at <= deadline:
             return  # its entry fires no later; on_timer reschedules then
-        earlier = not self._timers or deadline < self._timers[0][0]
+        earlier = self._is_earliest(deadline)
         session.timer_at = deadline
         heapq.heappush(self._timers, (deadline, next(self._timer_sequence), session))
-        if earlier and not self._ticking and self.on_earlier_deadline is not None:
+        if earlier:
+            self._announce_earlier_deadline()
+
+    def _is_earliest(self, deadline: float | None) -> bool:
+        current = self.next_deadline()
+        return deadline is not None and (current is None or deadline < current)
+
+    def _announce_earlier_deadline(self) -> None:
+        if not self._ticking and self.on_earlier_deadline is not None:
             self.on_earlier_deadline()
-
-    def authenticate(
-        self, *, login: str | None, passcode: str | None, vhost: str
-    ) -> Authority | PasscodeCheck:
-        """The rights of a CONNECT's credentials (a token, or anonymous), or for a login the
-        passcode check to `verify` first."""
-        tokens = self.config.tokens
-        if passcode and looks_like_token(passcode):
-            if tokens.secret is None:
-                raise ProtocolError(
-                    "token refused: this broker has no [tokens] secret, so it takes no tokens"
-                )
-            try:
-                grant = verify_token(
-                    passcode,
-                    secret=tokens.secret,
-                    resource_server_id=tokens.resource_server_id,
-                    vhost=vhost,
-                    now=self.wall_time(),
-                )
-            except TokenError as error:
-                raise ProtocolError(str(error)) from None
-            return Authority(grant.subject, grant.permissions, expires_at=grant.expires_at)
-        if not login and not passcode:
-            if self.config.allow_anonymous:
-                return Authority("anonymous", self.config.anonymous_permissions)
-            raise ProtocolError(
-                "login required: send login and passcode headers (anonymous access is off)"
-            )
-        return self._authenticator.check(login or "", passcode or "")
-
-    def check_login(self, login: str, passcode: str) -> PasscodeCheck:
-        """The passcode check of a configured login, for callers other than CONNECT."""
-        return self._authenticator.check(login, passcode)
 
     def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
         """Run a passcode check with the verifier the transport gave (off its event loop)."""
         self._verifier(check, done)
-
-    def user_authority(self, check: PasscodeCheck, verified: bool, session: Session) -> Authority:
-        """The rights of a checked login, if the passcode was right and the login may connect
-        over this session's listener and from its address."""
-        if not verified:
-            raise ProtocolError("login failed: unknown login or wrong passcode")
-        try:
-            return self._authenticator.authority(
-                check.login, transport=session.transport, peer_host=session.peer.rpartition(":")[0]
-            )
-        except LoginRestricted as error:
-            raise ProtocolError(str(error)) from None
 
     # Routing
 
@@ -232,9 +200,9 @@ class Broker:
     ) -> list[FlowGate]:
         """Route one SEND: to every topic subscriber, or into the queue's store; returns what
         the publisher must wait for (subscribers or a queue above high water)."""
-        self.messages_in += 1
-        kind = TOPIC_ACK_PREFIX if destination.kind == "topic" else "q-"
-        message_id = f"{kind}{self._boot}-{next(self._ids)}"
+        self.counters.messages_in += 1
+        prefix = MESSAGE_ID_PREFIXES[destination.kind]
+        message_id = f"{prefix}{self._boot}-{next(self._ids)}"
         headers = [
             ("destination", text),
             ("message-id", message_id),
@@ -267,7 +235,7 @@ class Broker:
                 prefix += message.ack_line
             if session.push_message(prefix, message.tail(session.version)):
                 delivered += 1
-        self.messages_out += delivered
+        self.counters.messages_out += delivered
         return congested
 
     def dispatch(self, destination: Destination) -> None:
@@ -304,22 +272,12 @@ class Broker:
         return None
 
     def _deliver(self, subscription: Subscription, text: str, frame: StoredMessage) -> None:
-        session = subscription.session
-        message_id = frame.headers["message-id"]
-        headers = list(frame.headers.items())
-        prefix = subscription.prefix
         if subscription.ack == "auto":
             self.store.ack(text, frame)
-        else:
-            if "redelivered" not in frame.headers:
-                self.store.delivered(text, frame)
-            session.unacked[message_id] = Delivery(subscription, frame)
-            subscription.unacked += 1
-            if session.version == "1.2":
-                prefix += f"ack:{message_id}\n".encode()
-        tail = b"".join((encode_headers(headers, session.version), b"\n", frame.body, b"\x00"))
-        session.push_queued(prefix, tail)
-        self.messages_out += 1
+        elif "redelivered" not in frame.headers:
+            self.store.delivered(text, frame)
+        subscription.session.push_queued(subscription, frame)
+        self.counters.messages_out += 1
 
     def requeue(self, destination: Destination, frame: StoredMessage) -> None:
         """A message that was NACKed or whose session left goes back for redelivery."""
@@ -331,7 +289,22 @@ class Broker:
 
     def next_deadline(self) -> float | None:
         """When tick() next has something to do (heart-beats, timeouts), if ever."""
-        return self._timers[0][0] if self._timers else None
+        self._drop_no_longer_awaiting()
+        deadlines = [self._timers[0][0]] if self._timers else []
+        if self._awaiting_connect:
+            deadlines.append(self._connect_deadline(self._awaiting_connect[0]))
+        return min(deadlines, default=None)
+
+    def _drop_no_longer_awaiting(self) -> None:
+        """Let the sessions at the head of the connect queue go once they connected or left."""
+        waiting = self._awaiting_connect
+        while waiting and (waiting[0].connected or waiting[0].closing):
+            waiting.popleft()
+
+    @staticmethod
+    def _connect_deadline(session: Session) -> float:
+        assert session.deadline is not None  # until it connects or closes
+        return session.deadline
 
     def tick(self) -> int:
         """Run the timers that are due; returns how many sessions it visited."""
@@ -339,6 +312,12 @@ class Broker:
         visited = 0
         self._ticking = True
         try:
+            self._drop_no_longer_awaiting()
+            waiting = self._awaiting_connect
+            while waiting and self._connect_deadline(waiting[0]) <= now:
+                visited += 1
+                waiting.popleft().on_timer(now)
+                self._drop_no_longer_awaiting()
             while self._timers and self._timers[0][0] <= now:
                 at, _, session = heapq.heappop(self._timers)
                 if session.timer_at != at:
@@ -364,10 +343,7 @@ class Broker:
         return {
             "connections": connections,
             "subscriptions": subscriptions,
-            "messages_in": self.messages_in,
-            "messages_out": self.messages_out,
-            "slow_consumers_dropped": self.slow_consumers_dropped,
-            "messages_dropped": self.messages_dropped,
+            **dataclasses.asdict(self.counters),
             "queues": self._queue_sizes(self.store.destinations()),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
