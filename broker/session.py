@@ -77,6 +77,12 @@ class Counters:
     messages_out: int = 0
     slow_consumers_dropped: int = 0
     messages_dropped: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    heartbeat_timeouts: int = 0
+    # CONNECTs refused for who they are: unknown login, wrong passcode, bad or expired token,
+    # a login on a listener or from an address it may not use
+    auth_failures: int = 0
 
 
 class SessionBroker(Protocol):
@@ -256,6 +262,7 @@ class Session:
         if self.closing:
             return
         self._last_input = self._broker.now()
+        self._broker.counters.bytes_in += len(data)
         self._parser.feed(data)
         if self.verifying and self._parser.buffered > self._limits.max_frame_bytes:
             # Nothing is parsed while the passcode is checked, so nothing else bounds this.
@@ -299,7 +306,10 @@ class Session:
                 break
             try:
                 self._handle(frame)
-            except (ProtocolError, DestinationError, AccessRefused) as error:
+            except AccessRefused as error:
+                self._broker.counters.auth_failures += 1
+                self.fail(str(error), receipt=frame.headers.get("receipt"))
+            except (ProtocolError, DestinationError) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
         if self._store.dirty:
             self._signal_output()  # data_to_send() commits what these frames wrote
@@ -362,6 +372,7 @@ class Session:
                     credentials, verified, transport=self.transport, peer=self.peer
                 )
             except AccessRefused as error:
+                self._broker.counters.auth_failures += 1
                 self.fail(str(error), receipt=receipt)
                 return
             self._accept(authority, heartbeat)
@@ -724,6 +735,7 @@ class Session:
             self._last_output = self._broker.now()
         chunks = self._chunks
         self._chunks = []
+        self._broker.counters.bytes_out += self._pending
         self._in_flight += self._pending
         self._pending = 0
         return chunks
@@ -816,6 +828,7 @@ class Session:
         if self.reading_paused:
             self._last_input = now  # the broker is not listening, so silence proves nothing
         if self._receive_window and now >= self._last_input + self._receive_window:
+            self._broker.counters.heartbeat_timeouts += 1
             self.fail(
                 f"no heart-beat from the client for {self._receive_window:g} s "
                 f"(negotiated interval × limits.heartbeat_grace="
