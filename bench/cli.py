@@ -11,19 +11,10 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 
 from bench import report
-from bench.games import (
-    SERVICES,
-    SERVICES_HOWTO,
-    GameRun,
-    GameShape,
-    Setup,
-    play_games,
-    skipped_run,
-    start_embedded,
-    start_services,
-)
+from bench.games import GameRun, GameShape, play_games, skipped_run
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
+from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
 from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
     Latency,
@@ -303,7 +294,7 @@ async def _bench_games(
     """Whole games on each setup; False when the embedded one failed or lost anything."""
     notes = []
     game_runs: list[GameRun] = []
-    for name in ("embedded", SERVICES):
+    for name in (EMBEDDED, SERVICES):
         setup: Setup | None = None
         why_not = ""
         progress(f"starting the site: {name}")
@@ -353,7 +344,7 @@ async def _bench_games(
         "",
         *(f"- {note}" for note in notes),
     ]
-    embedded = [run for run in game_runs if run.target == "embedded"]
+    embedded = [run for run in game_runs if run.target == EMBEDDED]
     return not any(
         run.failure or run.lost or run.frames_missing or run.http_errors or run.dropped
         for run in embedded
