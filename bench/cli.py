@@ -10,12 +10,12 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 
-from bench import report
+from bench import goals, report
 from bench.games import GameRun, GameShape, play_games, skipped_run
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
 from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
-from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
+from bench.targets import OURS, RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
     Latency,
     Memory,
@@ -258,8 +258,8 @@ async def _bench_brokers(
         "",
         *(f"- {note}" for note in notes),
     ]
-    started = any(target.name == report.OURS for target in targets)
-    ours = [run for run in broker_runs if run.target == report.OURS]
+    started = any(target.name == OURS for target in targets)
+    ours = [run for run in broker_runs if run.target == OURS]
     return started and not any(run.failure or run.lost or run.dropped for run in ours)
 
 
@@ -278,7 +278,7 @@ async def _bench_own_brokers(
         progress("ours tcp durable enqueue at depth 0 and deep ...")
         ran += await durable_enqueue()
     for run in ran:
-        progress(f"ours {run.transport} {run.workload}: {_summary(run)}")
+        progress(f"ours {run.transport} {run.workload}: {_summary(run, ran)}")
     runs += ran
     return not any(run.failure or run.lost or run.dropped for run in ran)
 
@@ -326,7 +326,7 @@ async def _bench_games(
                 progress(f"{label} ...")
                 run = await play_games(setup, loadgen, shape)
                 ran.append(run)
-                progress(f"{label}: {_summary(run)}")
+                progress(f"{label}: {_summary(run, ran)}")
         finally:
             troubled = any(run.failure or run.http_errors for run in ran)
             logs = setup.stop(keep_logs=troubled)
@@ -371,7 +371,7 @@ async def _run_all(
         progress(f"{label} ...")
         run = await work
         runs.append(run)
-        progress(f"{label}: {_summary(run)}")
+        progress(f"{label}: {_summary(run, runs)}")
 
     async def memory(target: Target) -> None:
         if "memory" in workloads and "ws" in transports:
@@ -388,7 +388,7 @@ async def _run_all(
     if "topics" in workloads:
         shapes.append((plan.topics, plan.subscribers_per_topic))
     for target in targets:
-        if target.name == report.OURS:
+        if target.name == OURS:
             await memory(target)
         for transport in transports:
             testbed = Testbed(loadgen, target, transport)
@@ -414,12 +414,13 @@ async def _run_all(
                     ),
                 )
             await testbed.close()
-        if target.name != report.OURS:
+        if target.name != OURS:
             await memory(target)
     return runs
 
 
-def _summary(run: Run) -> str:
+def _summary(run: Run, runs: Sequence[Run]) -> str:
+    """One line of progress on a run just made (`runs`: those it may be compared with)."""
     if run.failure:
         return f"FAILED: {run.failure}"
     if isinstance(run, GameRun):
@@ -447,7 +448,10 @@ def _summary(run: Run) -> str:
     elif isinstance(run, Memory):
         text = f"{run.bytes_per_connection / 1024:.1f} KiB per connection"
     elif isinstance(run, Measure):
-        text = f"{run.value:,.1f} {run.unit} (goal {run.goal}: {'met' if run.met else 'NOT met'})"
+        text = f"{run.value:,.1f} {run.unit}" + "".join(
+            f" (goal {verdict.goal.text}: {'met' if verdict.met else 'NOT met'})"
+            for verdict in goals.verdicts_on(run, runs)
+        )
     else:
         text = ""
     cpu = (

@@ -82,7 +82,6 @@ class GameRun(Run):
     http_errors: list[str] = field(default_factory=list)  # joins, renewals and host actions
     site_cpu: float | None = None
     db_cpu: float | None = None
-    skipped: str | None = None
 
     @property
     def answers_per_second(self) -> float:

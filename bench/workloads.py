@@ -49,6 +49,7 @@ class Run:
     other_cpu: float | None = None  # everything else on the machine: a busy machine shows here
     dropped: list[str] = field(default_factory=list)
     failure: str | None = None
+    skipped: str | None = None  # why it was not run (its setup could not start)
 
     @property
     def lost(self) -> int:
