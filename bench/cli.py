@@ -69,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Fan-out throughput, broadcast latency and idle-connection memory of the "
         "built-in broker (started here on free ports) over WebSocket and TCP, side by side "
-        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable; and whole games "
+        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable; its CPU with idle "
+        "heart-beats, queue throughput and durable enqueue rate, each on a built-in broker of "
+        "its own (workloads heartbeats, queue, durable); and whole games "
         "(workload game: players join over HTTP, get each question over WebSocket and "
         "answer) on the embedded defaults and on RabbitMQ + PostgreSQL + gunicorn. Tables go "
         "to stdout, progress to stderr; the exit code is 1 when the built-in broker failed or "
@@ -78,9 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a short smoke run (about two minutes) with fewer "
-        "messages, fan-out to 10 and 1000 subscribers only, 1,000 idle connections, and "
-        "one game of 50 players per setup",
+        help="a short smoke run (about a minute and a half): fan-out to "
+        f"{' and '.join(map(str, QUICK.fanout_subscribers))} subscribers of one topic and to "
+        f"{QUICK.topics} topics x {QUICK.subscribers_per_topic}, {QUICK.fanout_seconds:g} s "
+        f"each; latency to {QUICK.latency_subscribers} subscribers, {QUICK.latency_rounds} "
+        f"messages; {QUICK.idle_connections:,} idle connections, and "
+        f"{QUICK.heartbeat_connections:,} with heart-beats; queue and durable as in a full "
+        f"run; one game per setup ({QUICK.games[0]})",
     )
     parser.add_argument(
         "--only",

@@ -79,8 +79,8 @@ class Setup:
 
 
 def start_embedded() -> Setup:
-    """The site as `make run` serves it (manage.py rungame: gunicorn, threaded, one process
-    on SQLite) on a fresh SQLite database, and the built-in broker."""
+    """The site as `make run` serves it (manage.py rungame: gunicorn, gthread workers, one
+    process per core) on a fresh SQLite database, and the built-in broker."""
     setup = Setup(EMBEDDED)
     workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
     tcp_port, ws_port, http_port = free_port(), free_port(), free_port()

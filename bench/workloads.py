@@ -1,4 +1,4 @@
-"""The workloads: fan-out throughput, broadcast latency and idle memory.
+"""The broker workloads: fan-out throughput, broadcast latency and idle memory.
 
 A `Testbed` is one broker over one transport: the load generator's pooled subscribers and
 one publisher in this process. Every run subscribes part of the pool to fresh topics,
