@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bench import goals
 from bench.games import GameRun
@@ -325,29 +325,41 @@ def problems(runs: Sequence[Run]) -> list[str]:
 
 def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     """The whole report: preamble lines, one table per kind of workload, goals, problems."""
-    lines = [f"# {title}", "", *preamble]
-    throughput = [run for run in runs if isinstance(run, Throughput)]
-    latency = [run for run in runs if isinstance(run, Latency)]
-    memory = [run for run in runs if isinstance(run, Memory)]
     games = [run for run in runs if isinstance(run, GameRun)]
-    measures = [run for run in runs if isinstance(run, Measure)]
-    if throughput:
-        lines += ["", "## Fan-out: deliveries per second", "", throughput_table(throughput)]
-    if latency:
-        title = "Broadcast latency: one message at a time, until every subscriber has it"
-        lines += ["", f"## {title}", "", latency_table(latency)]
-    if memory:
-        title = "Memory of idle subscribed connections (broker RSS after - before)"
-        lines += ["", f"## {title}", "", memory_table(memory)]
-    if any(run.target == OURS and not isinstance(run, Measure) for run in runs):
-        lines += ["", "## Goals (issue 2)", "", goals_table(runs)]
-    if measures:
-        title = "Queues, durable store and idle heart-beats (issue 8), each on its own broker"
-        lines += ["", f"## {title}", "", measure_table(measures)]
-    if games:
-        title = "Whole games: host's start/next to each player's question_open, answers"
-        lines += ["", f"## {title}", "", game_table(games)]
-        lines += ["", "## Goals (issue 7)", "", game_goals_table(games)]
+    brokers = any(run.target == OURS and not isinstance(run, Measure) for run in runs)
+    sections: list[tuple[str, Callable[[Any], str], Sequence[Run]]] = [
+        ("Fan-out: deliveries per second", throughput_table, _of(Throughput, runs)),
+        (
+            "Broadcast latency: one message at a time, until every subscriber has it",
+            latency_table,
+            _of(Latency, runs),
+        ),
+        (
+            "Memory of idle subscribed connections (broker RSS after - before)",
+            memory_table,
+            _of(Memory, runs),
+        ),
+        ("Goals (issue 2)", goals_table, runs if brokers else []),
+        (
+            "Queues, durable store and idle heart-beats (issue 8), each on its own broker",
+            measure_table,
+            _of(Measure, runs),
+        ),
+        (
+            "Whole games: host's start/next to each player's question_open, answers",
+            game_table,
+            games,
+        ),
+        ("Goals (issue 7)", game_goals_table, games),
+    ]
+    lines = [f"# {title}", "", *preamble]
+    for heading, render, shown in sections:
+        if shown:
+            lines += ["", f"## {heading}", "", render(shown)]
     if found := problems(runs):
         lines += ["", "## PROBLEMS", "", *(f"- **{line}**" for line in found)]
     return "\n".join(lines)
+
+
+def _of(kind: type[R], runs: Sequence[Run]) -> list[R]:
+    return [run for run in runs if isinstance(run, kind)]
