@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.games import GameRun
-from bench.queues import Measure
+from bench.queues import DURABLE, IDLE_CPU, QUEUE, Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
 
-# The two runs of bench.queues.durable_enqueue, by their workload names.
-DURABLE_EMPTY = "durable enqueue at depth 0,"
-DURABLE_DEEP = r"durable enqueue at depth [1-9]"
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -114,12 +111,14 @@ def _times_rabbitmq(run: Throughput, runs: Sequence[Run]) -> float | None:
 
 def _empty_over_deep(run: Measure, runs: Sequence[Run]) -> float | None:
     """How many times as many SENDs a second the empty durable queue took as the deep one."""
-    durable = [other for other in runs if isinstance(other, Measure)]
-    empty = [other for other in durable if other.workload.startswith(DURABLE_EMPTY)]
-    deep = [other for other in durable if re.match(DURABLE_DEEP, other.workload)]
-    if not empty or not deep:
+    durable = [
+        other for other in runs if isinstance(other, Measure) and other.workload.startswith(DURABLE)
+    ]
+    empty = next((other for other in durable if other.workload.startswith(f"{DURABLE} 0,")), None)
+    deep = next((other for other in durable if other is not empty), None)
+    if empty is None or deep is None:
         return None
-    return empty[0].value / deep[0].value if deep[0].value else math.inf
+    return empty.value / deep.value if deep.value else math.inf
 
 
 def _points_error_p99(run: GameRun, runs: Sequence[Run]) -> float:
@@ -186,7 +185,7 @@ GOALS: tuple[Goal, ...] = (
         lambda run, runs: run.value,
         ("<", 5),
         _measure_value,
-        workload="^idle CPU",
+        workload=f"^{IDLE_CPU}",
         lossless=True,
     ),
     Goal(
@@ -196,7 +195,7 @@ GOALS: tuple[Goal, ...] = (
         lambda run, runs: run.value,
         (">=", 20_000),
         _measure_value,
-        workload="^queue to one consumer",
+        workload=f"^{QUEUE}",
         lossless=True,
     ),
     Goal(
@@ -206,7 +205,7 @@ GOALS: tuple[Goal, ...] = (
         _empty_over_deep,
         ("<=", 2),
         _measure_value,
-        workload="^durable enqueue",
+        workload=f"^{DURABLE}",
     ),
     # Issue 7: whole games, on every setup; some only on the shapes they are about.
     Goal(

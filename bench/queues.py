@@ -26,6 +26,10 @@ QUEUE_MESSAGES = 200_000
 DURABLE_BATCH = 500  # SENDs with a receipt each, written at once, before waiting for receipts
 DURABLE_MEASURED = 10_000
 DURABLE_DEEP = 50_000
+# What the workloads' names begin with: bench.goals finds their runs by these.
+IDLE_CPU = "idle CPU"
+QUEUE = "queue to one consumer"
+DURABLE = "durable enqueue at depth"
 
 
 @dataclass
@@ -90,7 +94,7 @@ def _cpu(target: Target) -> float:
 
 async def idle_heartbeats(connections: int) -> Measure:
     """Broker CPU while `connections` clients only exchange 10 s heart-beats."""
-    workload = f"idle CPU, {connections:,} connections, 10 s heart-beats"
+    workload = f"{IDLE_CPU}, {connections:,} connections, 10 s heart-beats"
     run = Measure(OURS, "tcp", workload, unit="% of a core")
     broker = BuiltinBroker(connections, extra_args=("--allow-anonymous",))
     target = broker.start()
@@ -148,7 +152,7 @@ async def _beat(clients: list[asyncio.StreamWriter]) -> None:
 
 async def queue_throughput() -> Measure:
     """SENDs as fast as the broker takes them to a queue with one auto-ack consumer."""
-    run = Measure(OURS, "tcp", f"queue to one consumer, {QUEUE_MESSAGES:,} x 200 B", unit="msg/s")
+    run = Measure(OURS, "tcp", f"{QUEUE}, {QUEUE_MESSAGES:,} x 200 B", unit="msg/s")
     broker = BuiltinBroker(16)
     target = broker.start()
     try:
@@ -194,9 +198,8 @@ async def queue_throughput() -> Measure:
 
 async def durable_enqueue() -> list[Measure]:
     """Receipted SENDs per second into a SQLite-stored queue, empty and DURABLE_DEEP deep."""
-    empty_workload = f"durable enqueue at depth 0, {DURABLE_MEASURED:,} SENDs"
-    empty = Measure(OURS, "tcp", empty_workload, unit="msg/s")
-    deep = Measure(OURS, "tcp", f"durable enqueue at depth {DURABLE_DEEP:,}", unit="msg/s")
+    empty = Measure(OURS, "tcp", f"{DURABLE} 0, {DURABLE_MEASURED:,} SENDs", unit="msg/s")
+    deep = Measure(OURS, "tcp", f"{DURABLE} {DURABLE_DEEP:,}", unit="msg/s")
     with tempfile.TemporaryDirectory(prefix="bench-store-") as directory:
         broker = BuiltinBroker(
             16, toml=f'[store]\nkind = "sqlite"\ndirectory = "{directory}/store"\n'

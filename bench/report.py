@@ -191,7 +191,8 @@ def goals_table(runs: Sequence[Run]) -> str:
 
 
 def measure_table(runs: Sequence[Measure]) -> str:
-    """Issue 8's figures, each against its goal."""
+    """Issue 8's figures, each against its goal (a new workload shows here once it has one
+    in bench/goals.py)."""
     rows = []
     for verdict in _in_run_order(goals.verdicts(8, runs), runs):
         run = verdict.run
