@@ -134,6 +134,7 @@ def points_error(run: GameRun) -> str:
 
 
 def _measure_value(run: Measure, figure: float) -> str:
+    """Issue 8's table shows each run's own figure, even where the goal judges a ratio."""
     return f"{run.value:,.1f} {run.unit}"
 
 
