@@ -10,21 +10,12 @@ import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, replace
 
-from bench import report
-from bench.games import (
-    SERVICES,
-    SERVICES_HOWTO,
-    GameRun,
-    GameShape,
-    Setup,
-    play_games,
-    skipped_run,
-    start_embedded,
-    start_services,
-)
+from bench import goals, report
+from bench.games import GameRun, GameShape, play_games, skipped_run
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
-from bench.targets import RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
+from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
+from bench.targets import OURS, RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
     Latency,
     Memory,
@@ -78,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Fan-out throughput, broadcast latency and idle-connection memory of the "
         "built-in broker (started here on free ports) over WebSocket and TCP, side by side "
-        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable; and whole games "
+        "with a RabbitMQ (STOMP + Web-STOMP plugins) when one is reachable; its CPU with idle "
+        "heart-beats, queue throughput and durable enqueue rate, each on a built-in broker of "
+        "its own (workloads heartbeats, queue, durable); and whole games "
         "(workload game: players join over HTTP, get each question over WebSocket and "
         "answer) on the embedded defaults and on RabbitMQ + PostgreSQL + gunicorn. Tables go "
         "to stdout, progress to stderr; the exit code is 1 when the built-in broker failed or "
@@ -87,9 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a short smoke run (about two minutes) with fewer "
-        "messages, fan-out to 10 and 1000 subscribers only, 1,000 idle connections, and "
-        "one game of 50 players per setup",
+        help="a short smoke run (about a minute and a half): fan-out to "
+        f"{' and '.join(map(str, QUICK.fanout_subscribers))} subscribers of one topic and to "
+        f"{QUICK.topics} topics x {QUICK.subscribers_per_topic}, {QUICK.fanout_seconds:g} s "
+        f"each; latency to {QUICK.latency_subscribers} subscribers, {QUICK.latency_rounds} "
+        f"messages; {QUICK.idle_connections:,} idle connections, and "
+        f"{QUICK.heartbeat_connections:,} with heart-beats; queue and durable as in a full "
+        f"run; one game per setup ({QUICK.games[0]})",
     )
     parser.add_argument(
         "--only",
@@ -267,8 +264,8 @@ async def _bench_brokers(
         "",
         *(f"- {note}" for note in notes),
     ]
-    started = any(target.name == report.OURS for target in targets)
-    ours = [run for run in broker_runs if run.target == report.OURS]
+    started = any(target.name == OURS for target in targets)
+    ours = [run for run in broker_runs if run.target == OURS]
     return started and not any(run.failure or run.lost or run.dropped for run in ours)
 
 
@@ -287,7 +284,7 @@ async def _bench_own_brokers(
         progress("ours tcp durable enqueue at depth 0 and deep ...")
         ran += await durable_enqueue()
     for run in ran:
-        progress(f"ours {run.transport} {run.workload}: {_summary(run)}")
+        progress(f"ours {run.transport} {run.workload}: {_summary(run, ran)}")
     runs += ran
     return not any(run.failure or run.lost or run.dropped for run in ran)
 
@@ -303,7 +300,7 @@ async def _bench_games(
     """Whole games on each setup; False when the embedded one failed or lost anything."""
     notes = []
     game_runs: list[GameRun] = []
-    for name in ("embedded", SERVICES):
+    for name in (EMBEDDED, SERVICES):
         setup: Setup | None = None
         why_not = ""
         progress(f"starting the site: {name}")
@@ -335,7 +332,7 @@ async def _bench_games(
                 progress(f"{label} ...")
                 run = await play_games(setup, loadgen, shape)
                 ran.append(run)
-                progress(f"{label}: {_summary(run)}")
+                progress(f"{label}: {_summary(run, ran)}")
         finally:
             troubled = any(run.failure or run.http_errors for run in ran)
             logs = setup.stop(keep_logs=troubled)
@@ -353,7 +350,7 @@ async def _bench_games(
         "",
         *(f"- {note}" for note in notes),
     ]
-    embedded = [run for run in game_runs if run.target == "embedded"]
+    embedded = [run for run in game_runs if run.target == EMBEDDED]
     return not any(
         run.failure or run.lost or run.frames_missing or run.http_errors or run.dropped
         for run in embedded
@@ -380,7 +377,7 @@ async def _run_all(
         progress(f"{label} ...")
         run = await work
         runs.append(run)
-        progress(f"{label}: {_summary(run)}")
+        progress(f"{label}: {_summary(run, runs)}")
 
     async def memory(target: Target) -> None:
         if "memory" in workloads and "ws" in transports:
@@ -397,7 +394,7 @@ async def _run_all(
     if "topics" in workloads:
         shapes.append((plan.topics, plan.subscribers_per_topic))
     for target in targets:
-        if target.name == report.OURS:
+        if target.name == OURS:
             await memory(target)
         for transport in transports:
             testbed = Testbed(loadgen, target, transport)
@@ -423,12 +420,13 @@ async def _run_all(
                     ),
                 )
             await testbed.close()
-        if target.name != report.OURS:
+        if target.name != OURS:
             await memory(target)
     return runs
 
 
-def _summary(run: Run) -> str:
+def _summary(run: Run, runs: Sequence[Run]) -> str:
+    """One line of progress on a run just made (`runs`: those it may be compared with)."""
     if run.failure:
         return f"FAILED: {run.failure}"
     if isinstance(run, GameRun):
@@ -456,7 +454,10 @@ def _summary(run: Run) -> str:
     elif isinstance(run, Memory):
         text = f"{run.bytes_per_connection / 1024:.1f} KiB per connection"
     elif isinstance(run, Measure):
-        text = f"{run.value:,.1f} {run.unit} (goal {run.goal}: {'met' if run.met else 'NOT met'})"
+        text = f"{run.value:,.1f} {run.unit}" + "".join(
+            f" (goal {verdict.goal.text}: {'met' if verdict.met else 'NOT met'})"
+            for verdict in goals.verdicts_on(run, runs)
+        )
     else:
         text = ""
     cpu = (

@@ -1,7 +1,5 @@
-"""Whole games: the site and its broker started here, a host, and players in the workers.
+"""Whole games: a host, and players in the workers, on a setup started by bench.setups.
 
-A `Setup` starts one way of serving the game (the embedded defaults as `make run` serves them,
-or RabbitMQ + PostgreSQL + several web workers) on free ports and a fresh database.
 `play_games` signs up a host over HTTP, opens the games of a `GameShape`, lets the workers'
 players join, then the host starts and advances every game while the players answer, and
 turns what both sides saw, and the points the site gave, into one `GameRun`.
@@ -11,44 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-import psutil
-
-from bench.clients import ConnectionFailed, Endpoint, StompClient, open_client
+from bench.clients import ConnectionFailed, StompClient, open_client
+from bench.cpu import machine_busy
 from bench.http import HttpError, HttpPool, Session
-from bench.loadgen import LoadGenerator, raise_fd_limit
+from bench.loadgen import LoadGenerator
 from bench.players import (
     CollectPlayers,
     JoinPlayers,
     PlayersReport,
-    Site,
     by_question,
     merged,
     phone_address,
 )
+from bench.setups import Setup
 from bench.stomp import Frame
-from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
-from bench.workloads import Run, _percentile
+from bench.workloads import Run, percentile
 
-SERVICES_HOWTO = "make services"
 STALL_SECONDS = 10.0
 GRACE_SECONDS = 1.0  # QUIZ_ANSWER_GRACE_MS: a question closes this long after its deadline
-STARTUP_SECONDS = 60.0
-EMBEDDED = "embedded"
-SERVICES = "RabbitMQ+PostgreSQL"
 FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
 
 
@@ -96,7 +82,6 @@ class GameRun(Run):
     http_errors: list[str] = field(default_factory=list)  # joins, renewals and host actions
     site_cpu: float | None = None
     db_cpu: float | None = None
-    skipped: str | None = None
 
     @property
     def answers_per_second(self) -> float:
@@ -113,276 +98,6 @@ class GameRun(Run):
         if self.site_cpu is None or not self.answers:
             return None
         return self.site_cpu * 1000 / self.answers
-
-
-# The servers
-
-
-@dataclass
-class Setup:
-    """One way of serving the game, running (see start_embedded and start_services)."""
-
-    name: str
-    description: str = ""
-    site: Site | None = None
-    env: dict[str, str] = field(default_factory=dict)  # the site's, for manage.py beside it
-    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    workdir: Path | None = None  # logs, the broker's config, the quiz
-    _broker_process: psutil.Process | None = None
-    _database: str | None = None  # PostgreSQL database to drop at the end
-    _admin_url: str | None = None
-
-    def cpu_seconds(self) -> dict[str, dict[int, float] | None]:
-        """CPU used so far by each process of the web server(s), the broker and the database,
-        by pid: processes come and go (PostgreSQL backends do)."""
-        web = [process for popen in self._processes[-1:] for process in _with_children(popen.pid)]
-        broker = self._broker_process
-        return {
-            "site": _cpu(web),
-            "broker": None if broker is None else _cpu([broker]),
-            "db": None if self._database is None else _cpu(_postgres_backends(self._database)),
-        }
-
-    def stop(self, *, keep_logs: bool = False) -> Path | None:
-        """Stop the servers and drop the database; the logs' folder, if kept."""
-        for process in reversed(self._processes):
-            terminate(process)
-        self._processes = []
-        if self._database and self._admin_url:
-            _drop_database(self._admin_url, self._database)
-            self._database = None
-        if self.workdir is not None:
-            if keep_logs:
-                return self.workdir
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-        return None
-
-
-def start_embedded() -> Setup:
-    """The site as `make run` serves it (manage.py rungame: gunicorn, threaded, one process
-    on SQLite) on a fresh SQLite database, and the built-in broker."""
-    setup = Setup(EMBEDDED)
-    workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
-    tcp_port, ws_port, http_port = free_port(), free_port(), free_port()
-    passcode, secret = secrets.token_hex(16), secrets.token_hex(32)
-    config = workdir / "broker.toml"
-    config.write_text(f'[tokens]\nsecret = "{secret}"\nresource_server_id = "broker"\n')
-    env = _site_env(
-        DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
-        QUIZ_BROKER="external",  # started here, with the bench's own ports and secrets
-        STOMP_HOST="127.0.0.1",
-        STOMP_PORT=str(tcp_port),
-        STOMP_LOGIN="quiz",
-        STOMP_PASSCODE=passcode,
-        STOMP_TOKEN_SECRET=secret,
-        STOMP_WS_URL=f"ws://127.0.0.1:{ws_port}/ws",
-    )
-    setup.env = env
-    try:
-        _manage(env, "migrate", "--noinput")
-        broker = [
-            sys.executable, "-m", "broker", "--config", str(config),
-            "--tcp", f"127.0.0.1:{tcp_port}", "--ws", f"127.0.0.1:{ws_port}",
-            "--user", f"quiz:{passcode}", "--log-level", "warning",
-        ]  # fmt: skip
-        setup._processes.append(_spawn(broker, env, workdir / "broker.log"))
-        wait_for_port(setup._processes[-1], ws_port, STARTUP_SECONDS)
-        setup._broker_process = psutil.Process(setup._processes[-1].pid)
-        server = [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{http_port}"]
-        setup._processes.append(_spawn(server, {**env, "DEBUG": "0"}, workdir / "site.log"))
-        wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
-    except BaseException:
-        setup.stop()
-        raise
-    setup.description = (
-        "`manage.py rungame` as `make run` starts the site (gunicorn, gthread workers: one "
-        "process per core, 32 threads each; DEBUG off) on a fresh SQLite database, publishing to "
-        "`python -m broker` (tokens secret and publisher user from its config)"
-    )
-    setup.site = Site("127.0.0.1", http_port, _ws_endpoint(f"ws://127.0.0.1:{ws_port}/ws"))
-    return setup
-
-
-async def start_services(
-    *, postgres_url: str, rabbitmq_stomp: str, rabbitmq_ws: str, web_workers: int
-) -> tuple[Setup | None, str]:
-    """gunicorn with `web_workers` workers on a fresh PostgreSQL database, publishing to
-    RabbitMQ (QUIZ_BROKER=external); None and why not when a service is not reachable."""
-    setup = Setup(SERVICES)
-    try:
-        import psycopg
-    except ImportError:
-        return None, "psycopg is not installed"
-    try:
-        with psycopg.connect(postgres_url, connect_timeout=3):
-            pass
-    except psycopg.Error as error:
-        return None, f"PostgreSQL not reachable at {_no_password(postgres_url)}: {error}"
-    stomp_host, _, stomp_port = rabbitmq_stomp.rpartition(":")
-    credentials = _broker_env()
-    publisher = Endpoint(
-        "tcp",
-        stomp_host,
-        int(stomp_port),
-        credentials["STOMP_LOGIN"],
-        credentials["STOMP_PASSCODE"],
-    )
-    try:
-        client = await asyncio.wait_for(open_client(publisher), 5)
-        client.close()
-    except (OSError, ConnectionFailed, TimeoutError) as error:
-        return None, (
-            f"RabbitMQ refused or did not answer the publisher {publisher.login} at "
-            f"{rabbitmq_stomp}: {error or 'timed out'}"
-        )
-    workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
-    database = f"quiz_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    setup._admin_url = postgres_url
-    _create_database(postgres_url, database)
-    setup._database = database
-    http_port = free_port()
-    env = _site_env(
-        DATABASE_URL=re.sub(r"/[^/?]*(\?|$)", f"/{database}\\1", postgres_url, count=1)
-        if postgres_url.count("/") >= 3
-        else f"{postgres_url}/{database}",
-        QUIZ_BROKER="external",
-        STOMP_HOST=stomp_host,
-        STOMP_PORT=stomp_port,
-        STOMP_WS_URL=rabbitmq_ws,
-        DEBUG="0",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-    )
-    setup.env = env
-    try:
-        _manage(env, "migrate", "--noinput")
-        server = [
-            sys.executable, "manage.py", "rungame", "--workers", str(web_workers),
-            "--addr", f"127.0.0.1:{http_port}",
-        ]  # fmt: skip
-        how = (
-            f"`manage.py rungame --workers {web_workers}` (gunicorn, gthread workers of 32 "
-            "threads, DEBUG off)"
-        )
-        setup._processes.append(_spawn(server, env, workdir / "site.log"))
-        wait_for_port(setup._processes[-1], http_port, STARTUP_SECONDS)
-    except BaseException:
-        setup.stop()
-        raise
-    setup._broker_process = local_beam(stomp_host)
-    setup.description = (
-        f"{how} on a fresh PostgreSQL database ({database} at "
-        f"{_no_password(postgres_url).rsplit('/', 1)[0]}, dropped afterwards), "
-        f"QUIZ_BROKER=external: publishing to RabbitMQ at {rabbitmq_stomp} as "
-        f"{publisher.login} (`manage.py broker_env`), players on {rabbitmq_ws}"
-    )
-    setup.site = Site("127.0.0.1", http_port, _ws_endpoint(rabbitmq_ws))
-    return setup, ""
-
-
-def _site_env(**overrides: str) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("STOMP_") and name not in ("DATABASE_URL", "QUIZ_BROKER")
-    }
-    # every bench player joins from this machine's address: no per-client join limit
-    env.update({"QUIZ_JOINS_PER_MINUTE": "1000000", "QUIZ_PIN_GUESSES_PER_MINUTE": "1000000"})
-    env.update(overrides)
-    return env
-
-
-def _broker_env() -> dict[str, str]:
-    """The publisher's credentials as Django derives them (what `make services` gave
-    RabbitMQ)."""
-    output = _manage(_site_env(), "broker_env")
-    values = {}
-    for line in output.splitlines():
-        name, _, value = line.removeprefix("export ").partition("=")
-        values[name] = value.strip("'")
-    return values
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr.strip()[-500:]}")
-    return result.stdout
-
-
-def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: raise_fd_limit(20_000),
-        )
-
-
-def _ws_endpoint(url: str) -> Endpoint:
-    match = re.fullmatch(r"ws://([^:/]+):(\d+)(/.*)?", url)
-    if match is None:
-        raise ValueError(f"expected ws://HOST:PORT/PATH, got {url}")
-    host, port, path = match.groups()
-    return Endpoint("ws", host, int(port), "token", "", path or "/", heart_beat="10000,10000")
-
-
-def _no_password(url: str) -> str:
-    return re.sub(r"://([^:@/]+):[^@/]*@", r"://\1:***@", url)
-
-
-def _create_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _with_children(pid: int) -> list[psutil.Process]:
-    try:
-        parent = psutil.Process(pid)
-        return [parent, *parent.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _postgres_backends(database: str) -> list[psutil.Process]:
-    """The PostgreSQL server processes serving `database` (their title names it)."""
-    found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        if process.info["name"] == "postgres" and database in " ".join(
-            process.info["cmdline"] or []
-        ):
-            found.append(process)
-    return found
-
-
-def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
-    seconds = {}
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        seconds[process.pid] = times.user + times.system
-    return seconds
 
 
 # The host
@@ -458,7 +173,7 @@ class Host:
         assert self.setup.workdir is not None
         path = self.setup.workdir / f"{self.username}.json"
         path.write_text(json.dumps(quiz))
-        output = _manage(self.setup.env, "import_quiz", str(path), "--author", self.username)
+        output = self.setup.manage("import_quiz", str(path), "--author", self.username)
         match = re.search(r"Imported quiz (\d+)", output)
         if match is None:
             raise RuntimeError(f"import_quiz said: {output.strip()}")
@@ -530,7 +245,7 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
     run = GameRun(setup.name, "ws", str(shape), games=games, players=players, questions=questions)
     host = Host(setup, f"host{secrets.token_hex(4)}")
     hosted: list[HostedGame] = []
-    cpu_before = setup.cpu_seconds(), loadgen.cpu_seconds(), _machine_busy()
+    cpu_before = setup.cpu_seconds(), loadgen.cpu_seconds(), machine_busy()
     try:
         quiz_id = await host.sign_up(questions, shape.time_limit)
         for _ in range(games):
@@ -599,11 +314,12 @@ def _points_error(setup: Setup, report: PlayersReport) -> tuple[float, float, fl
         return None
     path = setup.workdir / "true-reaction-ms.json"
     path.write_text(json.dumps(accepted))
-    env = {**setup.env, "BENCH_TRUE_REACTION_MS": str(path)}
-    errors = sorted(json.loads(_manage(env, "shell", "-v", "0", "-c", POINTS_ERROR_SCRIPT)))
+    output = setup.manage("shell", "-v", "0", "-c", POINTS_ERROR_SCRIPT,
+                          BENCH_TRUE_REACTION_MS=str(path))  # fmt: skip
+    errors = sorted(json.loads(output))
     if not errors:
         return None
-    return _percentile(errors, 50), _percentile(errors, 99), errors[-1]
+    return percentile(errors, 50), percentile(errors, 99), errors[-1]
 
 
 async def _host_game(
@@ -653,11 +369,6 @@ async def _players_caught_up(hosted: list[HostedGame], loadgen: LoadGenerator) -
         await asyncio.sleep(0.005)
 
 
-def _machine_busy() -> float:
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
 def _charge(
     run: GameRun,
     setup: Setup,
@@ -676,7 +387,7 @@ def _charge(
     run.site_cpu, run.broker_cpu, run.db_cpu = used("site"), used("broker"), used("db")
     run.loadgen_cpu = loadgen.cpu_seconds() - loadgen_before
     accounted = sum(value or 0.0 for value in (run.site_cpu, run.broker_cpu, run.db_cpu))
-    run.other_cpu = max(0.0, _machine_busy() - busy_before - accounted - run.loadgen_cpu)
+    run.other_cpu = max(0.0, machine_busy() - busy_before - accounted - run.loadgen_cpu)
 
 
 def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: Host) -> None:
@@ -690,8 +401,8 @@ def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: 
         spreads.append(max(received) - min(received))
     if delays:
         delays.sort()
-        run.p50_ms = _percentile(delays, 50) / 1e6
-        run.p99_ms = _percentile(delays, 99) / 1e6
+        run.p50_ms = percentile(delays, 50) / 1e6
+        run.p99_ms = percentile(delays, 99) / 1e6
         run.max_ms = delays[-1] / 1e6
         run.spread_ms = max(spreads) / 1e6
     windows: dict[int, tuple[int, int]] = {}  # question index -> first sent, last accepted
@@ -701,8 +412,8 @@ def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: 
     }  # fmt: skip
     answer_ns = sorted(answer.done_ns - answer.sent_ns for answer in report.answers)
     if answer_ns:
-        run.answer_p50_ms = _percentile(answer_ns, 50) / 1e6
-        run.answer_p99_ms = _percentile(answer_ns, 99) / 1e6
+        run.answer_p50_ms = percentile(answer_ns, 50) / 1e6
+        run.answer_p99_ms = percentile(answer_ns, 99) / 1e6
     for (game_id, question_id), answers in by_question(report).items():
         accepted = [answer for answer in answers if answer.outcome == "ok"]
         run.answers_sent += len(answers)

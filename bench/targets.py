@@ -20,6 +20,8 @@ import psutil
 from bench.clients import ConnectionFailed, Endpoint, open_client
 from bench.loadgen import raise_fd_limit
 
+OURS = "ours"  # the built-in broker's target name
+PEER = "RabbitMQ"  # the broker it is compared with
 BUILTIN_LOGIN = "bench"
 RABBITMQ_HOWTO = (
     "apt-get install -y rabbitmq-server && "
@@ -125,7 +127,7 @@ class BuiltinBroker:
             self._wait_for(port)
         endpoint = {"host": "127.0.0.1", "login": BUILTIN_LOGIN, "passcode": BUILTIN_LOGIN}
         return Target(
-            name="ours",
+            name=OURS,
             tcp=Endpoint("tcp", port=tcp_port, **endpoint),
             ws=Endpoint("ws", port=ws_port, deflate=self._deflate, **endpoint),
             process=psutil.Process(self._process.pid),
@@ -198,7 +200,7 @@ async def find_rabbitmq(
             return None, f"RabbitMQ not reachable at {endpoint}: {error or 'timed out'}"
         server = client.server
         client.close()
-    return Target("RabbitMQ", tcp, ws, local_beam(host), server), ""
+    return Target(PEER, tcp, ws, local_beam(host), server), ""
 
 
 def local_beam(host: str) -> psutil.Process | None:

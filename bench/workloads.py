@@ -1,4 +1,4 @@
-"""The workloads: fan-out throughput, broadcast latency and idle memory.
+"""The broker workloads: fan-out throughput, broadcast latency and idle memory.
 
 A `Testbed` is one broker over one transport: the load generator's pooled subscribers and
 one publisher in this process. Every run subscribes part of the pool to fresh topics,
@@ -12,11 +12,11 @@ import asyncio
 import itertools
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import psutil
-
 from bench.clients import ConnectionFailed, StompClient, open_client
+from bench.cpu import machine_busy
 from bench.loadgen import LoadGenerator, Received
 from bench.stomp import encode
 from bench.targets import Target
@@ -49,6 +49,7 @@ class Run:
     other_cpu: float | None = None  # everything else on the machine: a busy machine shows here
     dropped: list[str] = field(default_factory=list)
     failure: str | None = None
+    skipped: str | None = None  # why it was not run (its setup could not start)
 
     @property
     def lost(self) -> int:
@@ -159,9 +160,7 @@ class _CpuMark:
 
     @classmethod
     def take(cls, testbed: Testbed) -> _CpuMark:
-        times = psutil.cpu_times()
-        busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
-        return cls(testbed.target.cpu_seconds(), testbed.loadgen.cpu_seconds(), busy)
+        return cls(testbed.target.cpu_seconds(), testbed.loadgen.cpu_seconds(), machine_busy())
 
     def charge(self, run: Run, testbed: Testbed) -> None:
         """Set the run's CPU columns to what was used since this mark."""
@@ -263,10 +262,10 @@ async def latency(testbed: Testbed, *, subscribers: int, rounds: int) -> Latency
         spreads = sorted(
             received.last_ns_by_seq[seq] - first for seq, first in received.first_ns_by_seq.items()
         )
-        run.p50_ms = _percentile(delays, 50) / 1e6
-        run.p99_ms = _percentile(delays, 99) / 1e6
-        run.spread_p50_ms = _percentile(spreads, 50) / 1e6
-        run.spread_p99_ms = _percentile(spreads, 99) / 1e6
+        run.p50_ms = percentile(delays, 50) / 1e6
+        run.p99_ms = percentile(delays, 99) / 1e6
+        run.spread_p50_ms = percentile(spreads, 50) / 1e6
+        run.spread_p99_ms = percentile(spreads, 99) / 1e6
     return run
 
 
@@ -307,7 +306,8 @@ async def idle_memory(testbed: Testbed, *, connections: int, topics: int = 100) 
     return run
 
 
-def _percentile(sorted_values: list[int], percent: float) -> float:
+def percentile(sorted_values: Sequence[float], percent: float) -> float:
+    """The `percent`th percentile of values sorted in ascending order."""
     if len(sorted_values) == 1:
         return float(sorted_values[0])
     return statistics.quantiles(sorted_values, n=100, method="inclusive")[int(percent) - 1]

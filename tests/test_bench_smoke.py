@@ -1,5 +1,5 @@
 """`make bench` runs: a short run of its broker latency and whole-game workloads, on the
-built-in broker and the embedded site, loses nothing and prints its tables."""
+built-in broker and the embedded site, loses nothing and prints its tables and goals."""
 
 import subprocess
 import sys
@@ -29,7 +29,13 @@ def test_a_quick_bench_of_latency_and_a_whole_game_loses_nothing() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "## Broadcast latency" in result.stdout
+    headings = [line for line in result.stdout.splitlines() if line.startswith("## ")]
+    assert [heading.split(":")[0] for heading in headings] == [
+        "## Broadcast latency",
+        "## Goals (issue 2)",
+        "## Whole games",
+        "## Goals (issue 7)",
+    ]
     rows = {
         line.split("|")[1].strip(): line
         for line in result.stdout.splitlines()
