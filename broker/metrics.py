@@ -62,7 +62,9 @@ class StatsCollector:
         for kind in ("topic", "queue"):
             subscriptions.add_metric(
                 [kind],
-                sum(n for name, n in stats["subscriptions"].items() if name.startswith(f"/{kind}/")),
+                sum(
+                    n for name, n in stats["subscriptions"].items() if name.startswith(f"/{kind}/")
+                ),
             )
         yield subscriptions
         yield GaugeMetricFamily(
@@ -89,7 +91,9 @@ class StatsCollector:
             value=self._event_loop_lag(),
         )
         yield GaugeMetricFamily(
-            "stomp_uptime_seconds", "Seconds since the broker started.", value=stats["uptime_seconds"]
+            "stomp_uptime_seconds",
+            "Seconds since the broker started.",
+            value=stats["uptime_seconds"],
         )
 
 
