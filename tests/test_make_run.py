@@ -95,10 +95,10 @@ def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
             process.wait(timeout=WAIT_SECONDS)
 
 
-def rungame_once(site: Site) -> subprocess.CompletedProcess[str]:
+def rungame_once(site: Site, host: str = "127.0.0.1") -> subprocess.CompletedProcess[str]:
     """`manage.py rungame` that is expected to refuse to start."""
     return subprocess.run(
-        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+        [sys.executable, "manage.py", "rungame", "--addr", f"{host}:{site.site}"],
         cwd=REPO,
         env=site.env,
         capture_output=True,
@@ -190,14 +190,7 @@ def test_make_run_beyond_loopback_refuses_the_repository_key_and_starts_nothing(
 
     # with DEBUG off the settings refuse that key anywhere (tests/quiz/test_secrets.py)
     site = prepare(tmp_path, SECRET_KEY=next(iter(KNOWN_SECRET_KEYS)), DEBUG="1")
-    result = subprocess.run(
-        [sys.executable, "manage.py", "rungame", "--addr", f"0.0.0.0:{site.site}"],
-        cwd=REPO,
-        env=site.env,
-        capture_output=True,
-        text=True,
-        timeout=WAIT_SECONDS,
-    )
+    result = rungame_once(site, "0.0.0.0")
     assert result.returncode != 0
     assert "Refusing to listen on 0.0.0.0 with the SECRET_KEY published" in result.stderr
     with pytest.raises(OSError):
