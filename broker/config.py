@@ -66,6 +66,9 @@ class Http:
 
     # [[users]] logins that may GET /stats with HTTP basic authentication.
     stats_users: tuple[str, ...] = ()
+    # [[users]] logins that may close other users' connections with HTTP basic authentication
+    # (DELETE /api/connections/username/<login>, as RabbitMQ's management API).
+    admin_users: tuple[str, ...] = ()
     # /stats for anyone, as on a laptop; otherwise it needs one of `stats_users`.
     stats_open: bool = False
     # Host header names /stats answers to; None: localhost, 127.0.0.1, ::1 and the ws
@@ -179,10 +182,12 @@ def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def _http(table: dict[str, Any]) -> Http:
-    """`[http]`: logins in `stats_users` are the logins of `[[users]]` or `--user`."""
+    """`[http]`: logins in `stats_users` and `admin_users` are the logins of `[[users]]` or
+    `--user`."""
     http = Http(
         stats_users=_strings(table, "stats_users", "http") if "stats_users" in table else (),
         stats_open=_take(table, "stats_open", bool, "http") if "stats_open" in table else False,
+        admin_users=_strings(table, "admin_users", "http") if "admin_users" in table else (),
         allowed_hosts=(
             tuple(host.lower() for host in _strings(table, "allowed_hosts", "http"))
             if "allowed_hosts" in table
