@@ -11,15 +11,18 @@
 #   with HS256 and $STOMP_TOKEN_SECRET, audience and scope prefix
 #   $STOMP_TOKEN_RESOURCE_SERVER_ID, and takes extra scopes from the token's extra_scope
 #   claim (see broker/tokens.py). No default user: a STOMP CONNECT without credentials fails.
+#   The management API on 127.0.0.1:15672, for the site's user $STOMP_ADMIN_LOGIN /
+#   $STOMP_ADMIN_PASSCODE: a kick closes the kicked player's connections through it
+#   (DELETE /api/connections/username/player:<id>).
 # PostgreSQL 15: database quiz, user quiz, password quiz (allowed to create the test
 #   database), on 127.0.0.1:5432.
 #
-# `make services` passes the four STOMP_* values from Django's settings, so the site and
-# RabbitMQ agree on them.
+# `make services` passes the STOMP_* values from Django's settings, so the site and RabbitMQ
+# agree on them.
 set -euo pipefail
 
 : "${STOMP_LOGIN:?}" "${STOMP_PASSCODE:?}" "${STOMP_TOKEN_SECRET:?}"
-: "${STOMP_TOKEN_RESOURCE_SERVER_ID:?}"
+: "${STOMP_TOKEN_RESOURCE_SERVER_ID:?}" "${STOMP_ADMIN_LOGIN:?}" "${STOMP_ADMIN_PASSCODE:?}"
 
 RABBITMQ_ETC=/etc/rabbitmq
 RABBITMQ_OPEN_FILES=20000
@@ -59,7 +62,7 @@ rabbitmq_configure() {
     local changed=1 server_id
     server_id=$(erlang_binary "$STOMP_TOKEN_RESOURCE_SERVER_ID")
     write_if_changed "$RABBITMQ_ETC/enabled_plugins" <<EOF && changed=0
-[rabbitmq_stomp,rabbitmq_web_stomp,rabbitmq_auth_backend_oauth2].
+[rabbitmq_stomp,rabbitmq_web_stomp,rabbitmq_auth_backend_oauth2,rabbitmq_management].
 EOF
     write_if_changed "$RABBITMQ_ETC/rabbitmq.conf" <<EOF && changed=0
 # Written by scripts/services.sh (make services); edits are overwritten.
@@ -67,6 +70,8 @@ listeners.tcp.default = 127.0.0.1:5672
 stomp.listeners.tcp.1 = 127.0.0.1:61613
 web_stomp.tcp.ip = 127.0.0.1
 web_stomp.tcp.port = 15674
+management.tcp.ip = 127.0.0.1
+management.tcp.port = 15672
 auth_backends.1 = rabbit_auth_backend_oauth2
 auth_backends.2 = rabbit_auth_backend_internal
 EOF
@@ -134,6 +139,28 @@ rabbitmq_publisher() {
         '^games\.' '^games\.' >/dev/null
 }
 
+# True when $1 / $2 log in to the management API and hold the tag $3.
+rabbitmq_management_login() {
+    local reply=
+    { exec 3<>/dev/tcp/127.0.0.1/15672; } 2>/dev/null || return 1
+    printf 'GET /api/whoami HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\n\r\n' \
+        "$(printf '%s:%s' "$1" "$2" | base64 -w0)" >&3
+    IFS= read -r -t 5 -d '' reply <&3 || true
+    exec 3>&-
+    [[ $reply == "HTTP/1."?" 200"* && $reply == *"\"tags\":[\"$3\"]"* ]]
+}
+
+# $STOMP_ADMIN_LOGIN closes a kicked player's connections (DELETE
+# /api/connections/username/<name>): RabbitMQ lets only the administrator tag close another
+# user's connections. No rights in any vhost, so it can neither publish nor read.
+RABBITMQ_ADMIN_TAG=administrator
+rabbitmq_admin() {
+    say "RabbitMQ user $STOMP_ADMIN_LOGIN (tag $RABBITMQ_ADMIN_TAG, no vhost rights)"
+    rabbitmqctl -q add_user "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null 2>&1 ||
+        rabbitmqctl -q change_password "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null
+    rabbitmqctl -q set_user_tags "$STOMP_ADMIN_LOGIN" "$RABBITMQ_ADMIN_TAG" >/dev/null
+}
+
 rabbitmq() {
     install_missing rabbitmq-server
     if rabbitmq_configure && rabbitmq_running; then
@@ -143,8 +170,11 @@ rabbitmq() {
     fi
     rabbitmq_running || rabbitmq_start
     rabbitmq_stomp_login "$STOMP_LOGIN" "$STOMP_PASSCODE" || rabbitmq_publisher
+    rabbitmq_management_login "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" \
+        "$RABBITMQ_ADMIN_TAG" || rabbitmq_admin
     echo "RabbitMQ: STOMP 127.0.0.1:61613, Web-STOMP ws://127.0.0.1:15674/ws," \
-         "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'"
+         "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'," \
+         "management http://127.0.0.1:15672 for $STOMP_ADMIN_LOGIN"
 }
 
 postgres_sql() { su postgres -c "psql -qtAX -v ON_ERROR_STOP=1" <<<"$1"; }

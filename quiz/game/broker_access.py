@@ -22,9 +22,17 @@ def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
     )
 
 
+def player_login(player: Player) -> str:
+    """The broker user a player's page connects as, one per player: the token's subject (our
+    broker's name for the connection) and the page's CONNECT login (RabbitMQ's), so that a
+    kick can close exactly that player's connections (quiz.game.revocation)."""
+    return f"player:{player.id}"
+
+
 def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
-    """A token for `player`'s page, or the host's (`player` None): `{"token", "expires_in"}`."""
-    subject = f"player:{player.id}" if player is not None else f"host:{host_id}"
+    """A token for `player`'s page, or the host's (`player` None), and the login to send with
+    it: `{"token", "login", "expires_in"}`."""
+    subject = player_login(player) if player is not None else f"host:{host_id}"
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
     jwt = issue_token(
@@ -36,4 +44,4 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
         resource_server_id=server_id,
         extra_scopes=rabbitmq_subscription_scopes(server_id),
     )
-    return {"token": jwt, "expires_in": ttl}
+    return {"token": jwt, "login": subject, "expires_in": ttl}

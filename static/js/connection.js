@@ -14,9 +14,9 @@ const BRIDGE_WAIT_MS = 5_000;
 /**
  * Connect to the broker and stay connected until `close()`.
  *
- * The first connect uses `firstToken` (`{token, expires_in}`, which the page came with); before
- * every later one a fresh broker token is fetched from `tokenUrl` (login "token", passcode =
- * the token). After every connect the `destinations` are subscribed, and once the
+ * The first connect uses `firstToken` (`{token, login, expires_in}`, which the page came with);
+ * before every later one a fresh broker token is fetched from `tokenUrl` (login = its `login`,
+ * the player's own broker user, which a kick closes; passcode = the token). After every connect the `destinations` are subscribed, and once the
  * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
  * that nothing published while it was away is missed. Every message body is parsed as JSON and
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
@@ -31,7 +31,7 @@ const BRIDGE_WAIT_MS = 5_000;
 export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
                                  onState, onRefused }) {
   let receipts = 0;
-  let unusedToken = firstToken; // {token, expires_in}: the page came with it
+  let unusedToken = firstToken; // {token, login, expires_in}: the page came with it
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
   let bridge = null; // the connection that follows the topics while a renewal reconnects
@@ -53,8 +53,8 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
   });
 
-  const useToken = ({ token, expires_in: expiresIn }) => {
-    client.connectHeaders = { login: "token", passcode: token };
+  const useToken = ({ token, login, expires_in: expiresIn }) => {
+    client.connectHeaders = { login, passcode: token };
     clearTimeout(renewal);
     const lifetimeMs = expiresIn * 1000;
     renewal = setTimeout(renew, Math.max(lifetimeMs - RENEW_BEFORE_EXPIRY_MS, lifetimeMs / 2));
@@ -76,7 +76,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     // Make before break: a second connection with the new token follows the topics while this
     // one reconnects with it, so no frame falls in between and no snapshot is needed. Frames
     // both deliver are dropped by version (live ones apply twice to the same effect).
-    bridge = await openBridge(renewed.token);
+    bridge = await openBridge(renewed);
     if (closed) {
       bridge?.deactivate();
       return;
@@ -85,12 +85,12 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     client.activate();
   };
 
-  /** A connection subscribed to the destinations with `token` (null if the broker does not
-   *  take it within BRIDGE_WAIT_MS); it does not reconnect. */
-  const openBridge = (token) => new Promise((resolve) => {
+  /** A connection subscribed to the destinations with `{token, login}` (null if the broker
+   *  does not take it within BRIDGE_WAIT_MS); it does not reconnect. */
+  const openBridge = ({ token, login }) => new Promise((resolve) => {
     const other = new Client({
       brokerURL: wsUrl,
-      connectHeaders: { login: "token", passcode: token },
+      connectHeaders: { login, passcode: token },
       heartbeatIncoming: HEARTBEAT_MS,
       heartbeatOutgoing: HEARTBEAT_MS,
       reconnectDelay: 0,

@@ -12,10 +12,12 @@ from quiz.game.services import GameError
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
-    """Capture frames instead of sending them."""
+    """Capture frames instead of sending them, and skip the broker's admin API a kick calls
+    (tests that need the broker ask for one and undo this)."""
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
     monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
+    monkeypatch.setattr("quiz.game.revocation.close_connections", lambda **_: None)
     return sent
 
 
