@@ -65,7 +65,7 @@ def frames_until_closed(ws: ClientConnection) -> list[str]:
 def next_message_type(ws: ClientConnection) -> str:
     while not (frame := ws.recv(timeout=WAIT_SECONDS)).startswith("MESSAGE"):
         pass
-    return json.loads(frame.partition("\n\n")[2].rstrip("\x00"))["type"]
+    return json.loads(frame.partition("\n\n")[2].partition("\x00")[0])["type"]
 
 
 @pytest.fixture
