@@ -88,7 +88,9 @@ STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
 # broker answers on its WebSocket port. The login needs RabbitMQ's administrator tag there, and
 # `[http] admin_users` in our broker's config (`make run` and `make services` set both up).
 STOMP_ADMIN_URL = os.environ.get("STOMP_ADMIN_URL") or (
-    f"http://127.0.0.1:{STOMP_WS_PORT}" if QUIZ_BROKER == "builtin" else f"http://{STOMP_HOST}:15672"
+    f"http://127.0.0.1:{STOMP_WS_PORT}"
+    if QUIZ_BROKER == "builtin"
+    else f"http://{STOMP_HOST}:15672"
 )
 STOMP_ADMIN_LOGIN = os.environ.get("STOMP_ADMIN_LOGIN", "quiz-admin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")

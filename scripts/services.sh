@@ -12,8 +12,8 @@
 #   $STOMP_TOKEN_RESOURCE_SERVER_ID, and takes extra scopes from the token's extra_scope
 #   claim (see broker/tokens.py). No default user: a STOMP CONNECT without credentials fails.
 #   The management API on 127.0.0.1:15672, for the site's user $STOMP_ADMIN_LOGIN /
-#   $STOMP_ADMIN_PASSCODE: a kick closes the kicked player's connections through it
-#   (DELETE /api/connections/username/player:<id>).
+#   $STOMP_ADMIN_PASSCODE: a kick cuts the kicked player off through it (closes the
+#   connections of user player:<id>, deletes its stomp-subscription-player-<id>-… queues).
 # PostgreSQL 15: database quiz, user quiz, password quiz (allowed to create the test
 #   database), on 127.0.0.1:5432.
 #
@@ -139,26 +139,40 @@ rabbitmq_publisher() {
         '^games\.' '^games\.' >/dev/null
 }
 
-# True when $1 / $2 log in to the management API and hold the tag $3.
-rabbitmq_management_login() {
+# The reply to GET $1 on the management API as $2 / $3 (nothing when it does not answer).
+rabbitmq_management_get() {
     local reply=
-    { exec 3<>/dev/tcp/127.0.0.1/15672; } 2>/dev/null || return 1
-    printf 'GET /api/whoami HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\n\r\n' \
-        "$(printf '%s:%s' "$1" "$2" | base64 -w0)" >&3
+    { exec 3<>/dev/tcp/127.0.0.1/15672; } 2>/dev/null || return 0
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\n\r\n' \
+        "$1" "$(printf '%s:%s' "$2" "$3" | base64 -w0)" >&3
     IFS= read -r -t 5 -d '' reply <&3 || true
     exec 3>&-
-    [[ $reply == "HTTP/1."?" 200"* && $reply == *"\"tags\":[\"$3\"]"* ]]
+    printf '%s' "$reply"
 }
 
-# $STOMP_ADMIN_LOGIN closes a kicked player's connections (DELETE
-# /api/connections/username/<name>): RabbitMQ lets only the administrator tag close another
-# user's connections. No rights in any vhost, so it can neither publish nor read.
+# $STOMP_ADMIN_LOGIN cuts a kicked player off: it closes the player's connections (DELETE
+# /api/connections/username/<name>: RabbitMQ lets only the administrator tag close another
+# user's connections) and deletes the player's subscription queues (configure on their names,
+# stomp-subscription-player-<id>-…). No other rights: it can neither publish nor read.
 RABBITMQ_ADMIN_TAG=administrator
+RABBITMQ_ADMIN_CONFIGURE='^stomp-subscription-player-'
+
+rabbitmq_admin_ready() {
+    local whoami permissions
+    whoami=$(rabbitmq_management_get /api/whoami "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE")
+    permissions=$(rabbitmq_management_get "/api/permissions/%2F/$STOMP_ADMIN_LOGIN" \
+        "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE")
+    [[ $whoami == "HTTP/1."?" 200"* && $whoami == *"\"tags\":[\"$RABBITMQ_ADMIN_TAG\"]"* &&
+        $permissions == *"\"configure\":\"$RABBITMQ_ADMIN_CONFIGURE\""* ]]
+}
+
 rabbitmq_admin() {
-    say "RabbitMQ user $STOMP_ADMIN_LOGIN (tag $RABBITMQ_ADMIN_TAG, no vhost rights)"
+    say "RabbitMQ user $STOMP_ADMIN_LOGIN (tag $RABBITMQ_ADMIN_TAG) and its permissions"
     rabbitmqctl -q add_user "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null 2>&1 ||
         rabbitmqctl -q change_password "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null
     rabbitmqctl -q set_user_tags "$STOMP_ADMIN_LOGIN" "$RABBITMQ_ADMIN_TAG" >/dev/null
+    rabbitmqctl -q set_permissions -p / "$STOMP_ADMIN_LOGIN" "$RABBITMQ_ADMIN_CONFIGURE" '' '' \
+        >/dev/null
 }
 
 rabbitmq() {
@@ -170,8 +184,7 @@ rabbitmq() {
     fi
     rabbitmq_running || rabbitmq_start
     rabbitmq_stomp_login "$STOMP_LOGIN" "$STOMP_PASSCODE" || rabbitmq_publisher
-    rabbitmq_management_login "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" \
-        "$RABBITMQ_ADMIN_TAG" || rabbitmq_admin
+    rabbitmq_admin_ready || rabbitmq_admin
     echo "RabbitMQ: STOMP 127.0.0.1:61613, Web-STOMP ws://127.0.0.1:15674/ws," \
          "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'," \
          "management http://127.0.0.1:15672 for $STOMP_ADMIN_LOGIN"

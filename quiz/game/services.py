@@ -477,7 +477,7 @@ def answers_arrived(game_id: int) -> None:
 def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
     """Remove a player: neither their browser's session nor their address may join this game
     again, their page is refused a new broker token, and once the kick is committed the broker
-    closes their open connections (a page that ignores its kick frame stops receiving)."""
+    cuts off their open connections (a page that ignores its kick frame stops receiving)."""
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()
@@ -490,7 +490,11 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     _publish_departure(game, player, "kicked")
     login = broker_access.player_login(player)
     transaction.on_commit(
-        lambda: revocation.close_connections(login=login, reason="kicked from the game by its host")
+        lambda: revocation.cut_off(
+            login=login,
+            queue_prefix=broker_access.queue_prefix(login),
+            reason="kicked from the game by its host",
+        )
     )
     return player
 

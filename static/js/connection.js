@@ -14,9 +14,11 @@ const BRIDGE_WAIT_MS = 5_000;
 /**
  * Connect to the broker and stay connected until `close()`.
  *
- * The first connect uses `firstToken` (`{token, login, expires_in}`, which the page came with);
- * before every later one a fresh broker token is fetched from `tokenUrl` (login = its `login`,
- * the player's own broker user, which a kick closes; passcode = the token). After every connect the `destinations` are subscribed, and once the
+ * The first connect uses `firstToken` (`{token, login, queue_prefix, expires_in}`, which the
+ * page came with); before every later one a fresh broker token is fetched from `tokenUrl`
+ * (login = its `login`, the player's own broker user, which a kick closes; passcode = the
+ * token; each subscription's RabbitMQ queue named `queue_prefix`…, the only names the token
+ * may use there, so a kick finds them too). After every connect the `destinations` are subscribed, and once the
  * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
  * that nothing published while it was away is missed. Every message body is parsed as JSON and
  * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
@@ -31,7 +33,8 @@ const BRIDGE_WAIT_MS = 5_000;
 export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
                                  onState, onRefused }) {
   let receipts = 0;
-  let unusedToken = firstToken; // {token, login, expires_in}: the page came with it
+  let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
+  let queuePrefix = null; // of the token the client connects with
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
   let bridge = null; // the connection that follows the topics while a renewal reconnects
@@ -53,8 +56,9 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
   });
 
-  const useToken = ({ token, login, expires_in: expiresIn }) => {
+  const useToken = ({ token, login, queue_prefix: prefix, expires_in: expiresIn }) => {
     client.connectHeaders = { login, passcode: token };
+    queuePrefix = prefix;
     clearTimeout(renewal);
     const lifetimeMs = expiresIn * 1000;
     renewal = setTimeout(renew, Math.max(lifetimeMs - RENEW_BEFORE_EXPIRY_MS, lifetimeMs / 2));
@@ -85,9 +89,9 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     client.activate();
   };
 
-  /** A connection subscribed to the destinations with `{token, login}` (null if the broker
-   *  does not take it within BRIDGE_WAIT_MS); it does not reconnect. */
-  const openBridge = ({ token, login }) => new Promise((resolve) => {
+  /** A connection subscribed to the destinations with a token (null if the broker does not
+   *  take it within BRIDGE_WAIT_MS); it does not reconnect. */
+  const openBridge = ({ token, login, queue_prefix: prefix }) => new Promise((resolve) => {
     const other = new Client({
       brokerURL: wsUrl,
       connectHeaders: { login, passcode: token },
@@ -101,18 +105,21 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
       resolve(value);
     };
     const timer = setTimeout(() => done(null), BRIDGE_WAIT_MS);
-    other.onConnect = () => subscribe(other, () => done(other));
+    other.onConnect = () => subscribe(other, prefix, () => done(other));
     other.onStompError = () => done(null);
     other.onWebSocketClose = () => done(null);
     other.activate();
   });
 
-  /** Subscribe `stomp` to every destination; `then` runs once the broker confirms them. */
-  const subscribe = (stomp, then) => {
+  /** Subscribe `stomp` to every destination, through queues named `prefix`… on RabbitMQ
+   *  (our broker ignores the header); `then` runs once the broker confirms them. */
+  const subscribe = (stomp, prefix, then) => {
     const receipt = `subscribed-${++receipts}`;
     stomp.watchForReceipt(receipt, then);
+    const unique = Math.random().toString(36).slice(2);
     destinations.forEach((destination, index) => {
-      const headers = index === destinations.length - 1 ? { receipt } : {};
+      const headers = { "x-queue-name": `${prefix}${unique}-${index}` };
+      if (index === destinations.length - 1) headers.receipt = receipt;
       stomp.subscribe(destination, (message) => deliver(router, message), headers);
     });
   };
@@ -149,7 +156,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     }
   };
 
-  client.onConnect = () => subscribe(client, () => {
+  client.onConnect = () => subscribe(client, queuePrefix, () => {
     onState("live");
     if (bridge) {
       bridge.deactivate(); // it covered the reconnect: nothing was missed

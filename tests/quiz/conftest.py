@@ -17,7 +17,7 @@ def no_broker(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict]]:
     sent: list[tuple[str, dict]] = []
     monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
     monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
-    monkeypatch.setattr("quiz.game.revocation.close_connections", lambda **_: None)
+    monkeypatch.setattr("quiz.game.revocation.cut_off", lambda **_: None)
     return sent
 
 

@@ -45,12 +45,13 @@ def connect_frame(login: str, passcode: str) -> str:
     )
 
 
-def subscribe_frame(destination: str) -> str:
-    """SUBSCRIBE asking for a receipt, so that success is a frame too."""
-    return encode_frame(
-        "SUBSCRIBE",
-        {"id": destination, "destination": destination, "receipt": f"subscribed {destination}"},
-    )
+def subscribe_frame(destination: str, queue: str | None = None) -> str:
+    """SUBSCRIBE asking for a receipt, so that success is a frame too, through the queue named
+    `queue` (x-queue-name: a player's token may use only queues named for the player)."""
+    headers = {"id": destination, "destination": destination}
+    if queue is not None:
+        headers["x-queue-name"] = queue
+    return encode_frame("SUBSCRIBE", {**headers, "receipt": f"subscribed {destination}"})
 
 
 def send_frame(destination: str, body: str) -> str:

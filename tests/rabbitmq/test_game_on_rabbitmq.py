@@ -13,13 +13,22 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import jwt
 import pytest
-from browser import connect_frame, open_browser, over_tcp, send_frame, subscribe_frame
+from browser import (
+    Browser,
+    Frame,
+    connect_frame,
+    open_browser,
+    over_tcp,
+    send_frame,
+    subscribe_frame,
+)
 from django.contrib.auth.models import User
 from django.test import Client
 from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
 
-from quiz.game import publisher, services
+from quiz.game import broker_access, publisher, services
 from quiz.game.models import Game, Quiz
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,11 +63,18 @@ def token_a(game_a: Game) -> str:
     return ann.get(f"/api/games/{game_a.id}/token/").json()["token"]
 
 
+@pytest.fixture
+def queue_a(token_a: str) -> str:
+    """A queue name Ann's token may subscribe through: one named for her, as her page does."""
+    subject = jwt.decode(token_a, options={"verify_signature": False})["sub"]
+    return f"{broker_access.queue_prefix(subject)}test"
+
+
 def test_page_receives_its_own_games_frames(
-    rabbitmq_settings, game_a: Game, token_a: str, author: User
+    rabbitmq_settings, game_a: Game, token_a: str, queue_a: str, author: User
 ) -> None:
     with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
-        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
+        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status", queue_a))
         assert page.receive().command == "RECEIPT"
         host = Client()
         host.force_login(author)
@@ -68,18 +84,18 @@ def test_page_receives_its_own_games_frames(
 
 
 def test_page_is_refused_another_games_topic(
-    rabbitmq_settings, game_a: Game, game_b: Game, token_a: str
+    rabbitmq_settings, game_a: Game, game_b: Game, token_a: str, queue_a: str
 ) -> None:
     with open_browser(rabbitmq_settings.ws_url, login="token", passcode=token_a) as (page, _):
-        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
+        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status", f"{queue_a}-a"))
         assert page.receive().command == "RECEIPT"  # the token itself is good
-        page.send(subscribe_frame(f"/topic/games.{game_b.id}.status"))
+        page.send(subscribe_frame(f"/topic/games.{game_b.id}.status", f"{queue_a}-b"))
         assert page.receive() is None
         assert page.close_reason() == CLOSED_BY_REFUSAL
 
 
 def test_page_cannot_publish_to_its_own_games_topic(
-    rabbitmq_settings, game_a: Game, token_a: str
+    rabbitmq_settings, game_a: Game, token_a: str, queue_a: str
 ) -> None:
     topic = f"/topic/games.{game_a.id}.status"
     forged = json.dumps({"type": "finished", "version": 999, "data": {}})
@@ -88,7 +104,7 @@ def test_page_cannot_publish_to_its_own_games_topic(
         open_browser(url, login="token", passcode=token_a) as (reader, _),
         open_browser(url, login="token", passcode=token_a) as (forger, _),
     ):
-        reader.send(subscribe_frame(topic))
+        reader.send(subscribe_frame(topic, queue_a))
         assert reader.receive().command == "RECEIPT"
         forger.send(send_frame(topic, forged))
         assert forger.receive() is None
@@ -114,10 +130,16 @@ def test_page_cannot_publish_to_its_own_games_topic(
     ],
 )
 def test_refusals_say_why_over_stomp_tcp(
-    rabbitmq_settings, game_a: Game, game_b: Game, token_a: str, action: str, reason: str
+    rabbitmq_settings,
+    game_a: Game,
+    game_b: Game,
+    token_a: str,
+    queue_a: str,
+    action: str,
+    reason: str,
 ) -> None:
     frame = (
-        subscribe_frame(f"/topic/games.{game_b.id}.status")
+        subscribe_frame(f"/topic/games.{game_b.id}.status", queue_a)
         if action.startswith("sub")
         else send_frame(f"/topic/games.{game_a.id}.status", "{}")
     )
@@ -161,8 +183,8 @@ def test_a_kicked_players_open_page_stops_receiving_within_seconds(
         open_browser(url, login=ann["login"], passcode=ann["token"]) as (ann_page, _),
         open_browser(url, login=bob["login"], passcode=bob["token"]) as (bob_page, _),
     ):
-        for page in (ann_page, bob_page):
-            page.send(subscribe_frame(topic))
+        for page, token in ((ann_page, ann), (bob_page, bob)):
+            page.send(subscribe_frame(topic, f"{token['queue_prefix']}page"))
             assert page.receive().command == "RECEIPT"
         kick(game_a, author, "Ann")
         while ann_page.receive() is not None:  # the kick frame, then the end
@@ -173,25 +195,58 @@ def test_a_kicked_players_open_page_stops_receiving_within_seconds(
         assert json.loads(bob_page.receive().body)["type"] == "question_open"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "RabbitMQ 3.10 names a STOMP connection after its CONNECT login, not the token's "
-        "subject: a client that makes up a login escapes DELETE /api/connections/username/"
-        "player:<id>, and keeps its connection past the token's expiry"
-    ),
-)
-def test_a_kicked_client_that_connects_under_a_made_up_login_is_cut_off_too(
+def until_cancelled(page: Browser, timeout: float = 5.0) -> Frame | None:
+    """Frames until RabbitMQ's ERROR for a subscription it cancelled (its queue was deleted);
+    None if none comes within `timeout` of the last frame."""
+    while (frame := page.receive(timeout)) is not None:
+        if frame.command == "ERROR":
+            return frame
+    return None
+
+
+def test_a_kicked_client_under_a_made_up_login_loses_its_subscriptions(
     rabbitmq_settings, game_a: Game, author: User
 ) -> None:
+    """RabbitMQ names a connection after its CONNECT login, so closing the player's user misses
+    a client that makes one up; but its token subscribes only through queues named for the
+    player, and the kick deletes those."""
     ann = page_token(game_a, "Ann")
+    topic = f"/topic/games.{game_a.id}.status"
     with open_browser(rabbitmq_settings.ws_url, login="made-up", passcode=ann["token"]) as (
         page,
         _,
     ):
-        page.send(subscribe_frame(f"/topic/games.{game_a.id}.status"))
+        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}x"))
         assert page.receive().command == "RECEIPT"
         kick(game_a, author, "Ann")
-        while page.receive() is not None:
-            pass
-        assert page.close_reason() == CLOSED_BY_REFUSAL
+        cancelled = until_cancelled(page)
+        assert cancelled is not None
+        assert cancelled.headers["message"] == "Server cancelled subscription"
+        services.start_game(game_id=game_a.id, user=author)
+        assert page.receive(timeout=2.0) is None
+
+
+def test_a_kicked_client_that_subscribes_again_is_cut_off_once_its_token_expires(
+    rabbitmq_settings, game_a: Game, author: User, settings
+) -> None:
+    """Its token still lets it subscribe again for a while after the kick (until it expires,
+    and RabbitMQ 3.10 would then serve that subscription for ever): the kick's second pass,
+    once the player's last token has expired, deletes that one too, and nothing can come
+    back."""
+    settings.STOMP_TOKEN_TTL_SECONDS = 5
+    ann = page_token(game_a, "Ann")
+    topic = f"/topic/games.{game_a.id}.status"
+    with open_browser(rabbitmq_settings.ws_url, login="made-up", passcode=ann["token"]) as (
+        page,
+        _,
+    ):
+        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}first"))
+        assert page.receive().command == "RECEIPT"
+        kick(game_a, author, "Ann")
+        assert until_cancelled(page) is not None
+        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}again"))
+        assert page.receive().command == "RECEIPT"
+        # the second pass: the token's 5 s, revocation.AFTER_EXPIRY_SECONDS, and some slack
+        assert until_cancelled(page, timeout=15.0) is not None
+        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}late"))
+        assert page.receive() is None and page.close_reason() == CLOSED_BY_REFUSAL
