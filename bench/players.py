@@ -150,7 +150,8 @@ class Player:
         client = await asyncio.wait_for(
             open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
         )
-        queue = f"{token['queue_prefix']}{self.renewals}"
+        # its own queue: a renewal's connection overlaps the old one, which would share it
+        queue = f"{token['queue_prefix']}{random.getrandbits(32):08x}"
         await asyncio.wait_for(
             client.subscribe(f"/topic/games.{self.game_id}.status", "status", queue),
             CONNECT_TIMEOUT,
