@@ -18,10 +18,10 @@ const BRIDGE_WAIT_MS = 5_000;
  * page came with); before every later one a fresh broker token is fetched from `tokenUrl`
  * (login = its `login`, the player's own broker user, which a kick closes; passcode = the
  * token; each subscription's RabbitMQ queue named `queue_prefix`…, the only names the token
- * may use there, so a kick finds them too). After every connect the `destinations` are subscribed, and once the
- * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
- * that nothing published while it was away is missed. Every message body is parsed as JSON and
- * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
+ * may use there, so a kick finds them too). After every connect the `destinations` are
+ * subscribed, and once the broker confirms them `onReady` runs: the page's cue to reload its
+ * snapshot, so that nothing published while it was away is missed. Every message body is
+ * parsed as JSON and handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state), a second connection following the topics meanwhile so
