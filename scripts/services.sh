@@ -153,7 +153,8 @@ rabbitmq_management_get() {
 # $STOMP_ADMIN_LOGIN cuts a kicked player off: it closes the player's connections (DELETE
 # /api/connections/username/<name>: RabbitMQ lets only the administrator tag close another
 # user's connections) and deletes the player's subscription queues (configure on their names,
-# stomp-subscription-player-<id>-…). No other rights: it can neither publish nor read.
+# stomp-subscription-player-<id>-…); no read or write anywhere. (The administrator tag may
+# change anything through the management API, which listens on loopback only.)
 RABBITMQ_ADMIN_TAG=administrator
 RABBITMQ_ADMIN_CONFIGURE='^stomp-subscription-player-'
 
