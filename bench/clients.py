@@ -184,17 +184,18 @@ class StompClient(asyncio.Protocol):
         if every_ms:
             self._beat(every_ms / 1000)
 
-    async def subscribe(self, destination: str, subscription_id: str) -> None:
-        """SUBSCRIBE, and wait for its receipt so that no message is published too early."""
+    async def subscribe(
+        self, destination: str, subscription_id: str, queue_name: str | None = None
+    ) -> None:
+        """SUBSCRIBE, and wait for its receipt so that no message is published too early;
+        through the RabbitMQ queue `queue_name` if given (x-queue-name, as pages name theirs)."""
         receipt = f"sub-{subscription_id}"
         future = asyncio.get_running_loop().create_future()
         self._receipts[receipt] = future
-        self.send(
-            encode(
-                "SUBSCRIBE",
-                {"id": subscription_id, "destination": destination, "receipt": receipt},
-            )
-        )
+        headers = {"id": subscription_id, "destination": destination, "receipt": receipt}
+        if queue_name is not None:
+            headers["x-queue-name"] = queue_name
+        self.send(encode("SUBSCRIBE", headers))
         await future
 
     def unsubscribe(self, subscription_id: str) -> None:

@@ -186,10 +186,12 @@ class Host:
         game_id = int(re.search(r"/games/(\d+)/host/", opened.headers["location"]).group(1))  # type: ignore[union-attr]
         snapshot = await self._ok(self.http.get(self.session, f"/api/games/{game_id}/snapshot/"))
         game = HostedGame(game_id, snapshot.json()["game"]["pin"], players)
-        token = await self._ok(self.http.get(self.session, f"/api/games/{game_id}/token/"))
-        endpoint = replace(self.site.ws, passcode=token.json()["token"])
+        token = (await self._ok(self.http.get(self.session, f"/api/games/{game_id}/token/"))).json()
+        endpoint = replace(self.site.ws, login=token["login"], passcode=token["token"])
         game.client = await asyncio.wait_for(open_client(endpoint), 30)
-        await asyncio.wait_for(game.client.subscribe(f"/topic/games.{game_id}.status", "s"), 30)
+        queue = f"{token['queue_prefix']}host"
+        topic = f"/topic/games.{game_id}.status"
+        await asyncio.wait_for(game.client.subscribe(topic, "s", queue), 30)
         game.client.on_message = game.on_message
         return game
 

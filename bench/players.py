@@ -29,7 +29,7 @@ from bench.stomp import Frame
 
 CONNECT_TIMEOUT = 60.0
 RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
-TOKEN_IN_PAGE = re.compile(rb'"token": \{"token": "([^"]+)", "expires_in": (\d+)\}')
+TOKEN_IN_PAGE = re.compile(rb'"token": (\{[^{}]*\})')
 VERSION_IN_FRAME = re.compile(rb'"version":(\d+)')
 WS_HANDSHAKES_IN_FLIGHT = 25
 
@@ -132,24 +132,29 @@ class Player:
         if joined.status != 302:
             raise _JoinFailed(f"join: {joined.status}")
         page = await http.get(self.session, f"/play/{self.game_id}/")
-        token = TOKEN_IN_PAGE.search(page.body) if page.status == 200 else None
-        if token is None:
+        found = TOKEN_IN_PAGE.search(page.body) if page.status == 200 else None
+        if found is None:
             raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
-        self.token_seconds = int(token.group(2))
+        token = json.loads(found.group(1))
+        self.token_seconds = token["expires_in"]
         async with self.team.handshakes:
-            self.client = await self.follow(token.group(1).decode())
+            self.client = await self.follow(token)
         snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
         if snapshot.status != 200:  # the page's reload once subscribed (onReady)
             raise _JoinFailed(f"snapshot once subscribed: {snapshot.error}")
 
-    async def follow(self, token: str) -> StompClient:
-        """A connection with `token`, subscribed to the game's status topic."""
-        endpoint = replace(self.team.site.ws, passcode=token)
+    async def follow(self, token: dict[str, Any]) -> StompClient:
+        """A connection with `token` (the site's `{token, login, queue_prefix, expires_in}`),
+        subscribed to the game's status topic as the page does."""
+        endpoint = replace(self.team.site.ws, login=token["login"], passcode=token["token"])
         client = await asyncio.wait_for(
             open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
         )
+        # its own queue: a renewal's connection overlaps the old one, which would share it
+        queue = f"{token['queue_prefix']}{random.getrandbits(32):08x}"
         await asyncio.wait_for(
-            client.subscribe(f"/topic/games.{self.game_id}.status", "status"), CONNECT_TIMEOUT
+            client.subscribe(f"/topic/games.{self.game_id}.status", "status", queue),
+            CONNECT_TIMEOUT,
         )
         client.fast(self.on_message)
         return client
@@ -167,7 +172,7 @@ class Player:
                 return
             token = reply.json()
             self.token_seconds = token["expires_in"]
-            old, self.client = self.client, await self.follow(token["token"])
+            old, self.client = self.client, await self.follow(token)
             if old is not None:
                 old.close()
             self.renewals += 1

@@ -99,6 +99,12 @@ class Http:
         doc="Logins (of `[[users]]` or `--user`) that may GET `/stats` with HTTP basic "
         "authentication. Empty and `stats_open` false: `/stats` answers 403.",
     )
+    admin_users: tuple[str, ...] = setting(
+        (),
+        doc="Logins (of `[[users]]` or `--user`) that may close other logins' connections "
+        "with HTTP basic authentication: `DELETE /api/connections/username/<login>`, as "
+        "RabbitMQ's management API. Empty: the call answers 403.",
+    )
     stats_open: bool = setting(False, doc="`/stats` for anyone, with no login (a laptop).")
     allowed_hosts: tuple[str, ...] | None = setting(
         None,
@@ -277,10 +283,12 @@ def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def _http(table: dict[str, Any]) -> Http:
-    """`[http]`: logins in `stats_users` are the logins of `[[users]]` or `--user`."""
+    """`[http]`: logins in `stats_users` and `admin_users` are the logins of `[[users]]` or
+    `--user`."""
     http = Http(
         stats_users=_strings(table, "stats_users", "http") if "stats_users" in table else (),
         stats_open=_take(table, "stats_open", bool, "http") if "stats_open" in table else False,
+        admin_users=_strings(table, "admin_users", "http") if "admin_users" in table else (),
         allowed_hosts=(
             tuple(host.lower() for host in _strings(table, "allowed_hosts", "http"))
             if "allowed_hosts" in table

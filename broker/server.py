@@ -33,6 +33,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from broker import admin
 from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
@@ -446,10 +447,19 @@ class BrokerServer:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Answer /stats and /healthz on the WebSocket port; only ws_path upgrades."""
+        """Answer /stats, /healthz and the admin API on the WebSocket port; only ws_path
+        upgrades."""
         path = request.path.split("?", 1)[0]
         if path == "/stats":
             return await self._stats_response(connection, request)
+        if path.startswith(admin.CONNECTIONS_OF_USER):
+            return self._host_refusal(connection, request) or await admin.connections_of_user(
+                connection,
+                request,
+                broker=self.broker,
+                admin_users=self.config.http.admin_users,
+                login_verified=self._login_verified,
+            )
         if path == "/healthz":
             return self._json(connection, {"status": "ok"})
         if path != self.config.ws_path:
@@ -460,12 +470,9 @@ class BrokerServer:
         """/stats names every destination and queue depth: only for the hosts and logins the
         [http] settings allow."""
         settings = self.config.http
-        host = request.headers.get("Host", "")
-        if _host_name(host) not in self._allowed_hosts():
-            return connection.respond(
-                http.HTTPStatus.FORBIDDEN,
-                f"/stats: Host {host[:80]!r} is not in [http] allowed_hosts\n",
-            )
+        refusal = self._host_refusal(connection, request)
+        if refusal is not None:
+            return refusal
         if settings.stats_open:
             return self._json(connection, self.stats())
         if not settings.stats_users:
@@ -474,7 +481,7 @@ class BrokerServer:
                 "/stats is off: list logins in [http] stats_users (HTTP basic authentication) "
                 "or set [http] stats_open = true\n",
             )
-        if await self._stats_login_verified(request):
+        if await self._login_verified(request, settings.stats_users):
             return self._json(connection, self.stats())
         response = connection.respond(
             http.HTTPStatus.UNAUTHORIZED,
@@ -483,14 +490,27 @@ class BrokerServer:
         response.headers["WWW-Authenticate"] = 'Basic realm="broker stats", charset="UTF-8"'
         return response
 
-    async def _stats_login_verified(self, request: Request) -> bool:
+    def _host_refusal(self, connection: ServerConnection, request: Request) -> Response | None:
+        """403 for a Host header not in [http] allowed_hosts (a defence against DNS
+        rebinding), None for an allowed one."""
+        host = request.headers.get("Host", "")
+        if _host_name(host) in self._allowed_hosts():
+            return None
+        path = request.path.split("?", 1)[0]
+        return connection.respond(
+            http.HTTPStatus.FORBIDDEN,
+            f"{path[:80]}: Host {host[:80]!r} is not in [http] allowed_hosts\n",
+        )
+
+    async def _login_verified(self, request: Request, logins: tuple[str, ...]) -> bool:
+        """The request's HTTP basic credentials are right and name one of `logins`."""
         try:
             login, passcode = parse_authorization_basic(request.headers.get("Authorization", ""))
         except InvalidHeader:
             return False
         check = self.broker.authentication.check_login(login, passcode)
         verified = await asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
-        return verified and login in self.config.http.stats_users
+        return verified and login in logins
 
     def _allowed_hosts(self) -> frozenset[str]:
         if self.config.http.allowed_hosts is not None:

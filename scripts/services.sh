@@ -11,15 +11,18 @@
 #   with HS256 and $STOMP_TOKEN_SECRET, audience and scope prefix
 #   $STOMP_TOKEN_RESOURCE_SERVER_ID, and takes extra scopes from the token's extra_scope
 #   claim (see broker/tokens.py). No default user: a STOMP CONNECT without credentials fails.
+#   The management API on 127.0.0.1:15672, for the site's user $STOMP_ADMIN_LOGIN /
+#   $STOMP_ADMIN_PASSCODE: a kick cuts the kicked player off through it (closes the
+#   connections of user player:<id>, deletes its stomp-subscription-player-<id>-… queues).
 # PostgreSQL 15: database quiz, user quiz, password quiz (allowed to create the test
 #   database), on 127.0.0.1:5432.
 #
-# `make services` passes the four STOMP_* values from Django's settings, so the site and
-# RabbitMQ agree on them.
+# `make services` passes the STOMP_* values from Django's settings, so the site and RabbitMQ
+# agree on them.
 set -euo pipefail
 
 : "${STOMP_LOGIN:?}" "${STOMP_PASSCODE:?}" "${STOMP_TOKEN_SECRET:?}"
-: "${STOMP_TOKEN_RESOURCE_SERVER_ID:?}"
+: "${STOMP_TOKEN_RESOURCE_SERVER_ID:?}" "${STOMP_ADMIN_LOGIN:?}" "${STOMP_ADMIN_PASSCODE:?}"
 
 RABBITMQ_ETC=/etc/rabbitmq
 RABBITMQ_OPEN_FILES=20000
@@ -59,7 +62,7 @@ rabbitmq_configure() {
     local changed=1 server_id
     server_id=$(erlang_binary "$STOMP_TOKEN_RESOURCE_SERVER_ID")
     write_if_changed "$RABBITMQ_ETC/enabled_plugins" <<EOF && changed=0
-[rabbitmq_stomp,rabbitmq_web_stomp,rabbitmq_auth_backend_oauth2].
+[rabbitmq_stomp,rabbitmq_web_stomp,rabbitmq_auth_backend_oauth2,rabbitmq_management].
 EOF
     write_if_changed "$RABBITMQ_ETC/rabbitmq.conf" <<EOF && changed=0
 # Written by scripts/services.sh (make services); edits are overwritten.
@@ -67,6 +70,8 @@ listeners.tcp.default = 127.0.0.1:5672
 stomp.listeners.tcp.1 = 127.0.0.1:61613
 web_stomp.tcp.ip = 127.0.0.1
 web_stomp.tcp.port = 15674
+management.tcp.ip = 127.0.0.1
+management.tcp.port = 15672
 auth_backends.1 = rabbit_auth_backend_oauth2
 auth_backends.2 = rabbit_auth_backend_internal
 EOF
@@ -134,6 +139,43 @@ rabbitmq_publisher() {
         '^games\.' '^games\.' >/dev/null
 }
 
+# The reply to GET $1 on the management API as $2 / $3 (nothing when it does not answer).
+rabbitmq_management_get() {
+    local reply=
+    { exec 3<>/dev/tcp/127.0.0.1/15672; } 2>/dev/null || return 0
+    printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Basic %s\r\n\r\n' \
+        "$1" "$(printf '%s:%s' "$2" "$3" | base64 -w0)" >&3
+    IFS= read -r -t 5 -d '' reply <&3 || true
+    exec 3>&-
+    printf '%s' "$reply"
+}
+
+# $STOMP_ADMIN_LOGIN cuts a kicked player off: it closes the player's connections (DELETE
+# /api/connections/username/<name>: RabbitMQ lets only the administrator tag close another
+# user's connections) and deletes the player's subscription queues (configure on their names,
+# stomp-subscription-player-<id>-…); no read or write anywhere. (The administrator tag may
+# change anything through the management API, which listens on loopback only.)
+RABBITMQ_ADMIN_TAG=administrator
+RABBITMQ_ADMIN_CONFIGURE='^stomp-subscription-player-'
+
+rabbitmq_admin_ready() {
+    local whoami permissions
+    whoami=$(rabbitmq_management_get /api/whoami "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE")
+    permissions=$(rabbitmq_management_get "/api/permissions/%2F/$STOMP_ADMIN_LOGIN" \
+        "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE")
+    [[ $whoami == "HTTP/1."?" 200"* && $whoami == *"\"tags\":[\"$RABBITMQ_ADMIN_TAG\"]"* &&
+        $permissions == *"\"configure\":\"$RABBITMQ_ADMIN_CONFIGURE\""* ]]
+}
+
+rabbitmq_admin() {
+    say "RabbitMQ user $STOMP_ADMIN_LOGIN (tag $RABBITMQ_ADMIN_TAG) and its permissions"
+    rabbitmqctl -q add_user "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null 2>&1 ||
+        rabbitmqctl -q change_password "$STOMP_ADMIN_LOGIN" "$STOMP_ADMIN_PASSCODE" >/dev/null
+    rabbitmqctl -q set_user_tags "$STOMP_ADMIN_LOGIN" "$RABBITMQ_ADMIN_TAG" >/dev/null
+    rabbitmqctl -q set_permissions -p / "$STOMP_ADMIN_LOGIN" "$RABBITMQ_ADMIN_CONFIGURE" '' '' \
+        >/dev/null
+}
+
 rabbitmq() {
     install_missing rabbitmq-server
     if rabbitmq_configure && rabbitmq_running; then
@@ -143,8 +185,10 @@ rabbitmq() {
     fi
     rabbitmq_running || rabbitmq_start
     rabbitmq_stomp_login "$STOMP_LOGIN" "$STOMP_PASSCODE" || rabbitmq_publisher
+    rabbitmq_admin_ready || rabbitmq_admin
     echo "RabbitMQ: STOMP 127.0.0.1:61613, Web-STOMP ws://127.0.0.1:15674/ws," \
-         "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'"
+         "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'," \
+         "management http://127.0.0.1:15672 for $STOMP_ADMIN_LOGIN"
 }
 
 postgres_sql() { su postgres -c "psql -qtAX -v ON_ERROR_STOP=1" <<<"$1"; }

@@ -19,6 +19,8 @@ from quiz.game.models import Choice, Question, Quiz
 PUBLISHER_LOGIN = "quiz"
 PUBLISHER_PASSCODE = "publisher-test-passcode"
 TOKEN_SECRET = "game-test-token-secret-that-is-long-enough"
+ADMIN_LOGIN = "quiz-admin"
+ADMIN_PASSCODE = "admin-test-passcode"
 
 
 @dataclass
@@ -31,11 +33,15 @@ class GameBroker:
     login: str
     passcode: str
     token_secret: str
+    # The management API a kick closes connections through (quiz.game.revocation).
+    admin_url: str
+    admin_login: str
+    admin_passcode: str
 
 
 @pytest.fixture(scope="session")
 def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker]:
-    """Start `python -m broker` with a publisher user and a token secret."""
+    """Start `python -m broker` with a publisher user, a token secret and an admin user."""
     from broker.auth import hash_passcode
 
     toml = "\n".join(
@@ -46,9 +52,18 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
             'read = ["/topic/games.*"]',
             'write = ["/topic/games.*"]',
             "",
+            "[[users]]",
+            f'login = "{ADMIN_LOGIN}"',
+            f'passcode_hash = "{hash_passcode(ADMIN_PASSCODE)}"',
+            "read = []",
+            "write = []",
+            "",
             "[tokens]",
             f'secret = "{TOKEN_SECRET}"',
             'resource_server_id = "broker"',
+            "",
+            "[http]",
+            f'admin_users = ["{ADMIN_LOGIN}"]',
             "",
         ]
     )
@@ -60,17 +75,23 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
             PUBLISHER_LOGIN,
             PUBLISHER_PASSCODE,
             TOKEN_SECRET,
+            broker.http_url,
+            ADMIN_LOGIN,
+            ADMIN_PASSCODE,
         )
 
 
 def point_django_at(broker: GameBroker, settings) -> GameBroker:
-    """Point Django's publisher and token settings at `broker`."""
+    """Point Django's publisher, token and admin settings at `broker`."""
     settings.STOMP_HOST = broker.tcp_host
     settings.STOMP_PORT = broker.tcp_port
     settings.STOMP_LOGIN = broker.login
     settings.STOMP_PASSCODE = broker.passcode
     settings.STOMP_WS_URL = broker.ws_url
     settings.STOMP_TOKEN_SECRET = broker.token_secret
+    settings.STOMP_ADMIN_URL = broker.admin_url
+    settings.STOMP_ADMIN_LOGIN = broker.admin_login
+    settings.STOMP_ADMIN_PASSCODE = broker.admin_passcode
     return broker
 
 
@@ -84,6 +105,7 @@ def game_broker_settings(request: pytest.FixtureRequest, settings) -> GameBroker
 
 RABBITMQ_STOMP = ("127.0.0.1", 61613)
 RABBITMQ_WS_URL = "ws://127.0.0.1:15674/ws"
+RABBITMQ_MANAGEMENT_URL = "http://127.0.0.1:15672"
 
 
 def rabbitmq_refusal(login: str, passcode: str) -> str | None:
@@ -123,6 +145,9 @@ def rabbitmq() -> GameBroker:
         settings.STOMP_LOGIN,
         settings.STOMP_PASSCODE,
         settings.STOMP_TOKEN_SECRET,
+        RABBITMQ_MANAGEMENT_URL,
+        settings.STOMP_ADMIN_LOGIN,
+        settings.STOMP_ADMIN_PASSCODE,
     )
 
 

@@ -3,6 +3,7 @@ the broker; the pages, the browser library and the broker answer."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -132,6 +133,24 @@ def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
     output = site.output()
     assert f"Quiz Live: http://127.0.0.1:{site.site}/" in output
     assert "Author login: demo / demo-quiz-123" in output
+
+
+def test_make_run_lets_the_site_close_a_users_broker_connections(tmp_path: Path) -> None:
+    """The built-in broker takes the admin call a kick makes (quiz.game.revocation), from the
+    site's STOMP_ADMIN_LOGIN / STOMP_ADMIN_PASSCODE."""
+    from django.conf import settings
+
+    site = prepare(tmp_path)
+    credentials = f"{settings.STOMP_ADMIN_LOGIN}:{settings.STOMP_ADMIN_PASSCODE}".encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{site.ws}/api/connections/username/player%3A1",
+        method="DELETE",
+        headers={"Authorization": f"Basic {base64.b64encode(credentials).decode()}"},
+    )
+    with rungame(site):
+        fetch(f"http://127.0.0.1:{site.ws}/healthz")  # once the broker is up
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+            assert response.status == 204
 
 
 def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(tmp_path: Path) -> None:

@@ -11,20 +11,37 @@ from quiz.game import frames
 from quiz.game.models import Game, Player
 
 
-def rabbitmq_subscription_scopes(resource_server_id: str) -> tuple[str, ...]:
+def rabbitmq_subscription_scopes(resource_server_id: str, queue_prefix: str) -> tuple[str, ...]:
     """What RabbitMQ needs beyond reading a topic: its STOMP plugin subscribes through an
-    auto-delete queue named stomp-subscription-<random>, which the subscriber declares
-    (configure), binds (write) and consumes (read). Writing to a queue is not publishing: that
-    needs write on an exchange, and the token grants none. Our broker ignores these."""
+    auto-delete queue, which the subscriber declares (configure), binds (write) and consumes
+    (read). Writing to a queue is not publishing: that needs write on an exchange, and the
+    token grants none. Only queues named `queue_prefix`… (the page names each with the
+    SUBSCRIBE header x-queue-name), so a kick can find and delete every subscription of the
+    token, whatever login its connection gave. Our broker ignores these."""
     return tuple(
-        f"{resource_server_id}.{permission}:*/stomp-subscription-*"
+        f"{resource_server_id}.{permission}:*/{queue_prefix}*"
         for permission in ("configure", "write", "read")
     )
 
 
+def player_login(player: Player) -> str:
+    """The broker user a player's page connects as, one per player: the token's subject (our
+    broker's name for the connection) and the page's CONNECT login (RabbitMQ's), so that a
+    kick can close exactly that player's connections (quiz.game.revocation)."""
+    return f"player:{player.id}"
+
+
+def queue_prefix(login: str) -> str:
+    """How the subscription queues of `login`'s pages are named on RabbitMQ."""
+    return f"stomp-subscription-{login.replace(':', '-')}-"
+
+
 def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
-    """A token for `player`'s page, or the host's (`player` None): `{"token", "expires_in"}`."""
-    subject = f"player:{player.id}" if player is not None else f"host:{host_id}"
+    """A token for `player`'s page, or the host's (`player` None), the login to send with it
+    and the prefix of its subscription queues' names:
+    `{"token", "login", "queue_prefix", "expires_in"}`."""
+    subject = player_login(player) if player is not None else f"host:{host_id}"
+    prefix = queue_prefix(subject)
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
     jwt = issue_token(
@@ -34,6 +51,6 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
         write=(),
         ttl_seconds=ttl,
         resource_server_id=server_id,
-        extra_scopes=rabbitmq_subscription_scopes(server_id),
+        extra_scopes=rabbitmq_subscription_scopes(server_id, prefix),
     )
-    return {"token": jwt, "expires_in": ttl}
+    return {"token": jwt, "login": subject, "queue_prefix": prefix, "expires_in": ttl}

@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from quiz.game import answer_sql, frames, selectors
+from quiz.game import answer_sql, broker_access, frames, revocation, selectors
 from quiz.game.frames import Frame
 from quiz.game.models import NICKNAME_MAX, Answer, Game, Player, Question, Quiz, nickname_key
 from quiz.game.publisher import publish_frame
@@ -491,7 +491,8 @@ def answers_arrived(game_id: int) -> None:
 @transaction.atomic
 def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
     """Remove a player: neither their browser's session nor their address may join this game
-    again, and their page is refused a new broker token."""
+    again, their page is refused a new broker token, and once the kick is committed the broker
+    cuts off their open connections (a page that ignores its kick frame stops receiving)."""
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()
@@ -502,6 +503,14 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     player.kicked = True
     player.save(update_fields=["kicked"])
     _publish_departure(game, player, "kicked")
+    login = broker_access.player_login(player)
+    transaction.on_commit(
+        lambda: revocation.cut_off(
+            login=login,
+            queue_prefix=broker_access.queue_prefix(login),
+            reason="kicked from the game by its host",
+        )
+    )
     return player
 
 

@@ -14,12 +14,14 @@ const BRIDGE_WAIT_MS = 5_000;
 /**
  * Connect to the broker and stay connected until `close()`.
  *
- * The first connect uses `firstToken` (`{token, expires_in}`, which the page came with); before
- * every later one a fresh broker token is fetched from `tokenUrl` (login "token", passcode =
- * the token). After every connect the `destinations` are subscribed, and once the
- * broker confirms the subscriptions `onReady` runs: the page's cue to reload its snapshot, so
- * that nothing published while it was away is missed. Every message body is parsed as JSON and
- * handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
+ * The first connect uses `firstToken` (`{token, login, queue_prefix, expires_in}`, which the
+ * page came with); before every later one a fresh broker token is fetched from `tokenUrl`
+ * (login = its `login`, the player's own broker user, which a kick closes; passcode = the
+ * token; each subscription's RabbitMQ queue named `queue_prefix`…, the only names the token
+ * may use there, so a kick finds them too). After every connect the `destinations` are
+ * subscribed, and once the broker confirms them `onReady` runs: the page's cue to reload its
+ * snapshot, so that nothing published while it was away is missed. Every message body is
+ * parsed as JSON and handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state), a second connection following the topics meanwhile so
@@ -31,7 +33,8 @@ const BRIDGE_WAIT_MS = 5_000;
 export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
                                  onState, onRefused }) {
   let receipts = 0;
-  let unusedToken = firstToken; // {token, expires_in}: the page came with it
+  let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
+  let queuePrefix = null; // of the token the client connects with
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
   let bridge = null; // the connection that follows the topics while a renewal reconnects
@@ -53,8 +56,9 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     reconnectTimeMode: ReconnectionTimeMode.EXPONENTIAL,
   });
 
-  const useToken = ({ token, expires_in: expiresIn }) => {
-    client.connectHeaders = { login: "token", passcode: token };
+  const useToken = ({ token, login, queue_prefix: prefix, expires_in: expiresIn }) => {
+    client.connectHeaders = { login, passcode: token };
+    queuePrefix = prefix;
     clearTimeout(renewal);
     const lifetimeMs = expiresIn * 1000;
     renewal = setTimeout(renew, Math.max(lifetimeMs - RENEW_BEFORE_EXPIRY_MS, lifetimeMs / 2));
@@ -76,7 +80,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     // Make before break: a second connection with the new token follows the topics while this
     // one reconnects with it, so no frame falls in between and no snapshot is needed. Frames
     // both deliver are dropped by version (live ones apply twice to the same effect).
-    bridge = await openBridge(renewed.token);
+    bridge = await openBridge(renewed);
     if (closed) {
       bridge?.deactivate();
       return;
@@ -85,12 +89,12 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     client.activate();
   };
 
-  /** A connection subscribed to the destinations with `token` (null if the broker does not
+  /** A connection subscribed to the destinations with a token (null if the broker does not
    *  take it within BRIDGE_WAIT_MS); it does not reconnect. */
-  const openBridge = (token) => new Promise((resolve) => {
+  const openBridge = ({ token, login, queue_prefix: prefix }) => new Promise((resolve) => {
     const other = new Client({
       brokerURL: wsUrl,
-      connectHeaders: { login: "token", passcode: token },
+      connectHeaders: { login, passcode: token },
       heartbeatIncoming: HEARTBEAT_MS,
       heartbeatOutgoing: HEARTBEAT_MS,
       reconnectDelay: 0,
@@ -101,18 +105,21 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
       resolve(value);
     };
     const timer = setTimeout(() => done(null), BRIDGE_WAIT_MS);
-    other.onConnect = () => subscribe(other, () => done(other));
+    other.onConnect = () => subscribe(other, prefix, () => done(other));
     other.onStompError = () => done(null);
     other.onWebSocketClose = () => done(null);
     other.activate();
   });
 
-  /** Subscribe `stomp` to every destination; `then` runs once the broker confirms them. */
-  const subscribe = (stomp, then) => {
+  /** Subscribe `stomp` to every destination, through queues named `prefix`… on RabbitMQ
+   *  (our broker ignores the header); `then` runs once the broker confirms them. */
+  const subscribe = (stomp, prefix, then) => {
     const receipt = `subscribed-${++receipts}`;
     stomp.watchForReceipt(receipt, then);
+    const unique = Math.random().toString(36).slice(2);
     destinations.forEach((destination, index) => {
-      const headers = index === destinations.length - 1 ? { receipt } : {};
+      const headers = { "x-queue-name": `${prefix}${unique}-${index}` };
+      if (index === destinations.length - 1) headers.receipt = receipt;
       stomp.subscribe(destination, (message) => deliver(router, message), headers);
     });
   };
@@ -149,7 +156,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     }
   };
 
-  client.onConnect = () => subscribe(client, () => {
+  client.onConnect = () => subscribe(client, queuePrefix, () => {
     onState("live");
     if (bridge) {
       bridge.deactivate(); // it covered the reconnect: nothing was missed

@@ -205,6 +205,49 @@ def test_a_token_renewal_keeps_the_page_live_without_reloading_the_game(
     assert [url for url in requested if "/snapshot/" in url] == []
 
 
+# What a hostile page does instead of the game's own script: takes its player's token and
+# holds a STOMP connection of its own under a made-up login, subscribed to the game (through a
+# queue named as the token allows, which RabbitMQ insists on), ignoring `player_kicked`.
+# Resolves to whether the broker confirmed the subscription.
+RAW_CLIENT = """async () => {
+  const config = JSON.parse(document.getElementById("game-config").textContent);
+  const { token, queue_prefix: prefix } = await (await fetch(config.urls.token)).json();
+  const raw = { frames: [], closed: false };
+  window.rawClient = raw;
+  const ws = new WebSocket(config.ws_url, ["v12.stomp"]);
+  ws.onmessage = (event) => raw.frames.push(event.data);
+  ws.onclose = () => { raw.closed = true; };
+  await new Promise((resolve) => { ws.onopen = resolve; });
+  ws.send(`CONNECT\\naccept-version:1.2\\nheart-beat:0,0\\nlogin:made-up\\npasscode:${token}\\n\\n\\0`);
+  const topic = config.topics.status;
+  ws.send(`SUBSCRIBE\\nid:raw\\ndestination:${topic}\\nx-queue-name:${prefix}raw\\nreceipt:subscribed\\n\\n\\0`);
+  const confirmed = () => raw.frames.some((frame) => frame.includes("RECEIPT"));
+  while (!raw.closed && !confirmed()) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return confirmed();
+}"""
+# Cut off: the connection closed, or (RabbitMQ, under a made-up login) its subscription
+# cancelled with an ERROR frame.
+RAW_CLIENT_CUT_OFF = (
+    "window.rawClient.closed || window.rawClient.frames.some((f) => f.includes('ERROR'))"
+)
+
+
+def test_a_kicked_players_own_connection_that_ignores_the_kick_is_cut_off(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    assert bob.evaluate(RAW_CLIENT) is True
+
+    host.get_by_role("button", name="Kick Bob").click()
+
+    bob.wait_for_function(RAW_CLIENT_CUT_OFF, timeout=5_000)
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+    assert not any("question_open" in frame for frame in bob.evaluate("window.rawClient.frames"))
+
+
 def test_a_kicked_browser_cannot_join_again_under_another_nickname(
     screens: Screens, live_site: str
 ) -> None:

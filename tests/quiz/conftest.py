@@ -19,11 +19,13 @@ from quiz.game.services import GameError
 def no_broker(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> list[tuple[str, dict]]:
-    """Capture frames instead of sending them, unless the test is marked `real_publisher`."""
+    """Capture frames instead of sending them, and skip the broker's admin API a kick calls,
+    unless the test is marked `real_publisher`."""
     sent: list[tuple[str, dict]] = []
     if request.node.get_closest_marker("real_publisher") is None:
         monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
         monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
+        monkeypatch.setattr("quiz.game.revocation.cut_off", lambda **_: None)
     return sent
 
 

@@ -1,6 +1,7 @@
 """A kicked player stays out: not back from the same browser under another nickname, not
 from the same address with a fresh browser, and no new broker token for the old page."""
 
+import jwt
 from django.contrib.auth.models import User
 from django.test import Client
 
@@ -70,3 +71,16 @@ def test_browser_tokens_live_a_minute(game: Game) -> None:
 def test_a_peer_address_the_database_cannot_store_joins_without_one(game: Game) -> None:
     assert join(Client(), game, "Ann", REMOTE_ADDR="not-an-address").status_code == 302
     assert game.players.get(nickname="Ann").address is None
+
+
+def test_each_players_token_names_its_own_broker_user(game: Game) -> None:
+    """The user a kick closes on the broker: the token's subject (our broker's name for the
+    connection) and the login the page sends (RabbitMQ's), one per player."""
+    tokens = []
+    for index, nickname in enumerate(("Ann", "Bob")):
+        browser = Client()
+        join(browser, game, nickname, REMOTE_ADDR=f"198.51.100.{30 + index}")
+        tokens.append(browser.get(f"/api/games/{game.id}/token/").json())
+    subjects = [jwt.decode(t["token"], options={"verify_signature": False})["sub"] for t in tokens]
+    assert [t["login"] for t in tokens] == subjects
+    assert subjects == [f"player:{p.id}" for p in game.players.order_by("id")]

@@ -91,10 +91,11 @@ def test_players_token_carries_rabbitmqs_subscription_queue_scopes_aside(
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = client.get(f"/api/games/{game.id}/token/").json()["token"]
     claims = jwt.decode(token, options={"verify_signature": False})
+    player = game.players.get()
     assert claims["extra_scope"] == [
-        "broker.configure:*/stomp-subscription-*",
-        "broker.write:*/stomp-subscription-*",
-        "broker.read:*/stomp-subscription-*",
+        f"broker.configure:*/stomp-subscription-player-{player.id}-*",
+        f"broker.write:*/stomp-subscription-player-{player.id}-*",
+        f"broker.read:*/stomp-subscription-player-{player.id}-*",
     ]
 
 

@@ -34,12 +34,13 @@ def connect_frame(login: str, passcode: str) -> bytes:
     return stomp_connect_frame(login, passcode, host=None)
 
 
-def subscribe_frame(destination: str) -> bytes:
-    """SUBSCRIBE asking for a receipt, so that success is a frame too."""
-    return client_frame(
-        "SUBSCRIBE",
-        {"id": destination, "destination": destination, "receipt": f"subscribed {destination}"},
-    )
+def subscribe_frame(destination: str, queue: str | None = None) -> bytes:
+    """SUBSCRIBE asking for a receipt, so that success is a frame too, through the queue named
+    `queue` (x-queue-name: a player's token may use only queues named for the player)."""
+    headers = {"id": destination, "destination": destination}
+    if queue is not None:
+        headers["x-queue-name"] = queue
+    return client_frame("SUBSCRIBE", {**headers, "receipt": f"subscribed {destination}"})
 
 
 def send_frame(destination: str, body: str) -> bytes:

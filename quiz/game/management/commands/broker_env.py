@@ -5,7 +5,14 @@ import shlex
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-NAMES = ("STOMP_LOGIN", "STOMP_PASSCODE", "STOMP_TOKEN_SECRET", "STOMP_TOKEN_RESOURCE_SERVER_ID")
+NAMES = (
+    "STOMP_LOGIN",
+    "STOMP_PASSCODE",
+    "STOMP_TOKEN_SECRET",
+    "STOMP_TOKEN_RESOURCE_SERVER_ID",
+    "STOMP_ADMIN_LOGIN",
+    "STOMP_ADMIN_PASSCODE",
+)
 
 
 class Command(BaseCommand):

@@ -45,7 +45,8 @@ def lan_address() -> str | None:
 
 
 def broker_config(site_host: str) -> str:
-    """The TOML the broker reads: our publisher user and the token secret."""
+    """The TOML the broker reads: our publisher user, the token secret, and the admin user a
+    kick closes the kicked player's connections as (quiz.game.revocation)."""
     from broker.auth import hash_passcode
 
     ws_host, ws_port = ws_address(site_host)
@@ -63,9 +64,19 @@ def broker_config(site_host: str) -> str:
             'listeners = ["tcp"]',
             f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
             "",
+            # no STOMP rights at all: it only calls DELETE /api/connections/username/<login>
+            "[[users]]",
+            f'login = "{settings.STOMP_ADMIN_LOGIN}"',
+            f'passcode_hash = "{hash_passcode(settings.STOMP_ADMIN_PASSCODE)}"',
+            "read = []",
+            "write = []",
+            "",
             "[tokens]",
             f'secret = "{settings.STOMP_TOKEN_SECRET}"',
             f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
+            "",
+            "[http]",
+            f'admin_users = ["{settings.STOMP_ADMIN_LOGIN}"]',
             "",
         ]
     )
