@@ -33,7 +33,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
-from broker import admin
+from broker import admin, metrics
 from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
@@ -306,6 +306,16 @@ def _is_text(chunks: list[bytes]) -> bool:
     return True
 
 
+def _typed(connection: ServerConnection, body: str, content_type: str) -> Response:
+    """200 with `body` as `content_type` (websockets' respond() says text/plain)."""
+    response = connection.respond(http.HTTPStatus.OK, body)
+    headers = Headers(response.headers)
+    del headers["Content-Type"]
+    headers["Content-Type"] = content_type
+    response.headers = headers
+    return response
+
+
 def _host_name(header: str) -> str:
     """`example.org:15674` → `example.org`, `[::1]:15674` → `::1`, lower-cased."""
     header = header.strip().lower()
@@ -447,11 +457,11 @@ class BrokerServer:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Answer /stats, /healthz and the admin API on the WebSocket port; only ws_path
-        upgrades."""
+        """Answer /stats, /metrics, /healthz and the admin API on the WebSocket port; only
+        ws_path upgrades."""
         path = request.path.split("?", 1)[0]
-        if path == "/stats":
-            return await self._stats_response(connection, request)
+        if path in ("/stats", "/metrics"):
+            return await self._stats_response(connection, request, path)
         if path.startswith(admin.CONNECTIONS_OF_USER):
             return self._host_refusal(connection, request) or await admin.connections_of_user(
                 connection,
@@ -466,26 +476,30 @@ class BrokerServer:
             return connection.respond(http.HTTPStatus.NOT_FOUND, "not found\n")
         return None
 
-    async def _stats_response(self, connection: ServerConnection, request: Request) -> Response:
-        """/stats names every destination and queue depth: only for the hosts and logins the
-        [http] settings allow."""
+    async def _stats_response(
+        self, connection: ServerConnection, request: Request, path: str
+    ) -> Response:
+        """/stats (JSON) and /metrics (Prometheus) name every destination and queue depth:
+        only for the hosts and logins the [http] settings allow."""
         settings = self.config.http
         refusal = self._host_refusal(connection, request)
         if refusal is not None:
             return refusal
-        if settings.stats_open:
+        if settings.stats_open or (
+            settings.stats_users and await self._login_verified(request, settings.stats_users)
+        ):
+            if path == "/metrics":
+                return await self._metrics(connection)
             return self._json(connection, self.stats())
         if not settings.stats_users:
             return connection.respond(
                 http.HTTPStatus.FORBIDDEN,
-                "/stats is off: list logins in [http] stats_users (HTTP basic authentication) "
-                "or set [http] stats_open = true\n",
+                f"{path} is off: list logins in [http] stats_users (HTTP basic "
+                "authentication) or set [http] stats_open = true\n",
             )
-        if await self._login_verified(request, settings.stats_users):
-            return self._json(connection, self.stats())
         response = connection.respond(
             http.HTTPStatus.UNAUTHORIZED,
-            "/stats needs HTTP basic authentication as one of [http] stats_users\n",
+            f"{path} needs HTTP basic authentication as one of [http] stats_users\n",
         )
         response.headers["WWW-Authenticate"] = 'Basic realm="broker stats", charset="UTF-8"'
         return response
@@ -520,12 +534,17 @@ class BrokerServer:
 
     @staticmethod
     def _json(connection: ServerConnection, body: dict[str, Any]) -> Response:
-        response = connection.respond(http.HTTPStatus.OK, json.dumps(body) + "\n")
-        headers = Headers(response.headers)
-        del headers["Content-Type"]
-        headers["Content-Type"] = "application/json"
-        response.headers = headers
-        return response
+        return _typed(connection, json.dumps(body) + "\n", "application/json")
+
+    async def _metrics(self, connection: ServerConnection) -> Response:
+        """The Prometheus exposition, with the event loop's lag measured now: how long a
+        callback waits for its turn (nothing measures it while nobody scrapes)."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        await asyncio.sleep(0)
+        lag = loop.time() - asked
+        text = metrics.exposition(metrics.registry(self.stats, lambda: lag)).decode()
+        return _typed(connection, text, metrics.CONTENT_TYPE)
 
     def stats(self) -> dict[str, Any]:
         """broker.stats() plus what only the transports know."""
