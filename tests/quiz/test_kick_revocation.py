@@ -21,7 +21,8 @@ from websockets.sync.client import ClientConnection, connect
 from quiz.game import publisher, services
 from quiz.game.models import Game, Quiz
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# a kick cuts off after its transaction commits; the real publisher and broker admin API
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_publisher]
 
 # Well under the tokens' 60 s: the connection ends because of the kick, not its token.
 WAIT_SECONDS = 5.0
@@ -75,10 +76,6 @@ def next_message_type(ws: ClientConnection) -> str:
     while not (frame := ws.recv(timeout=WAIT_SECONDS)).startswith("MESSAGE"):
         pass
     return json.loads(frame.partition("\n\n")[2].partition("\x00")[0])["type"]
-
-
-# the real publisher and the broker's admin API
-pytestmark = pytest.mark.real_publisher
 
 
 @pytest.fixture
