@@ -4,7 +4,6 @@ photographed at every step (test-artifacts/screens/; `make screenshots` copies a
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,7 @@ from playwright.sync_api import Page, expect
 
 from quiz.game.models import Choice, Question, Quiz
 
-SHOTS = Path(
-    os.environ.get("SCREENSHOTS_DIR")
-    or Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
-)
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
 PROJECTORS = {"projector-1366": (1366, 768), "projector-1920": (1920, 1080)}
 PHONES = {"phone-390": (390, 844), "phone-360": (360, 640)}
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
