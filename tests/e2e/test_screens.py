@@ -1,4 +1,4 @@
-"""A whole game on the screens people use: two projectors and three phones of the sizes the
+"""A whole game on the screens people use: three projectors and three phones of the sizes the
 game must fit, checked for overflow, controls out of reach, the verdict and the podium, and
 photographed at every step (test-artifacts/screens/; `make screenshots` copies a few to docs/)."""
 
@@ -15,7 +15,11 @@ from playwright.sync_api import Page, expect
 from quiz.game.models import Choice, Question, Quiz
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
-PROJECTORS = {"projector-1366": (1366, 768), "projector-1920": (1920, 1080)}
+PROJECTORS = {
+    "projector-1280": (1280, 720),
+    "projector-1366": (1366, 768),
+    "projector-1920": (1920, 1080),
+}
 PHONES = {"phone-390": (390, 844), "phone-360": (360, 640)}
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 LONG_WORDS = "Which of these is the longest word ever printed in a dictionary?"
@@ -120,7 +124,9 @@ def test_a_whole_game_fits_every_projector_and_phone(
     host.set_viewport_size(size(PROJECTORS["projector-1366"]))
     wide = screens.another_tab(host)
     wide.set_viewport_size(size(PROJECTORS["projector-1920"]))
-    projectors = {"projector-1366": host, "projector-1920": wide}
+    small = screens.another_tab(host)
+    small.set_viewport_size(size(PROJECTORS["projector-1280"]))
+    projectors = {"projector-1280": small, "projector-1366": host, "projector-1920": wide}
     join_url = host.locator("#join-link").inner_text()
     ann = phone(screens, join_url, "Ann", PHONES["phone-390"])
     bob = phone(screens, join_url, "Bob", PHONES["phone-360"])
