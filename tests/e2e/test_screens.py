@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from game_screens import QUESTIONS, Screens
+from game_screens import HOST_LOGIN, QUESTIONS, Screens
 from playwright.sync_api import Page, expect
 
 from quiz.game.models import Choice, Question, Quiz
@@ -217,3 +217,28 @@ def test_a_name_clicked_in_the_lobby_is_kicked_only_once_the_host_confirms(
     expect(heading(cem, "You were removed")).to_be_visible()
     expect(players.get_by_role("listitem")).to_have_count(0)
     assert len(kicks) == 1, "the kick the host called off was never sent"
+
+
+def test_the_question_form_previews_the_question_in_the_game_colours_and_shapes(
+    screens: Screens, site: str
+) -> None:
+    page = screens.window(viewport=size(PROJECTORS["projector-1366"]))
+    page.goto(f"{site}/accounts/login/")
+    page.get_by_label("Username").fill(HOST_LOGIN[0])
+    page.get_by_label("Password").fill(HOST_LOGIN[1])
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{site}/quizzes/{Quiz.objects.get().id}/questions/new/")
+
+    page.get_by_label("Text").fill("Which one is blue?")
+    page.get_by_label("Choice 1", exact=True).fill("The sea")
+    page.get_by_label("Choice 3", exact=True).fill("Grass")
+
+    phone, projector = page.locator(".preview-phone"), page.locator(".preview-projector")
+    expect(phone.get_by_text("Which one is blue?")).to_be_visible()
+    expect(phone.locator(".choice")).to_have_count(2)
+    expect(projector.locator(".choice-1")).to_have_text("◆Grass")  # the second filled row
+    expect(page.locator(".choice-row").nth(2).locator(".shape-badge")).to_have_class(
+        re.compile(r"\bchoice-1\b")
+    )
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "authoring-preview.png", full_page=True)
