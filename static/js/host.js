@@ -61,12 +61,14 @@ $("sound").addEventListener("click", (event) => {
   event.currentTarget.textContent = on ? "Sound on" : "Sound off";
 });
 
-/** Space or → does what the screen's primary button does (Start, Close now, Next). A key
- *  pressed on a focused button or field is left to it, so nothing happens twice. */
+/** Space or → does what the screen's primary button does (Start, Close now, Next). Keys
+ *  typed in a field are left to it, and so is space on a focused button or link, which
+ *  presses that one (nothing happens twice). */
 document.addEventListener("keydown", (event) => {
   if (event.key !== " " && event.key !== "ArrowRight") return;
   if (event.repeat || event.altKey || event.ctrlKey || event.metaKey) return;
-  if (event.target.closest?.("button, a, input, textarea, select")) return;
+  if (event.target.closest?.("input, textarea, select")) return;
+  if (event.key === " " && event.target.closest?.("button, a")) return;
   const primary = document.querySelector(".screen:not([hidden]) [data-primary]");
   if (!primary || primary.disabled) return;
   event.preventDefault();
