@@ -9,7 +9,7 @@ ADDR ?= 127.0.0.1:8000
 # log kept per request. `make run DEBUG=1` to develop.
 DEBUG ?= 0
 
-.PHONY: setup services run broker test test-scale fuzz lint bench clean
+.PHONY: setup services run broker test test-scale fuzz lint bench clean screenshots
 
 setup: $(STAMP) node_modules/.installed
 
@@ -30,6 +30,22 @@ $(CHROMIUM):
 	@echo "==> Chromium from Debian's packages"
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# The phone's streak (🔥) is an emoji: without a colour emoji font the screenshots show a box.
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+$(EMOJI_FONT):
+	@echo "==> An emoji font from Debian's packages"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji
+
+# The README's screenshots: tests/e2e/test_screens.py plays a whole game on two projectors and
+# two phones (every screen lands in test-artifacts/screens/); a few go to docs/screenshots/.
+SCREENSHOTS := lobby-projector-1366 question-phone-390 reveal-projector-1366 verdict-phone-360 \
+	podium-projector-1366
+screenshots: setup $(CHROMIUM) $(EMOJI_FONT)
+	$(PY) -m pytest tests/e2e/test_screens.py -q -k whole_game
+	mkdir -p docs/screenshots
+	for name in $(SCREENSHOTS); do cp test-artifacts/screens/$$name.png docs/screenshots/; done
 
 # RabbitMQ and PostgreSQL from Debian's packages, configured and running (see the script).
 # RabbitMQ gets the publisher credentials and token secret of Django's settings.

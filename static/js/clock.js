@@ -14,7 +14,8 @@ export class ServerClock {
   }
 }
 
-/** Whole seconds left until `deadline` (ms since epoch), shown in `element` until zero. */
+/** Whole seconds left until `deadline` (ms since epoch), shown in `element` until zero;
+ *  `onTick(msLeft)` hears every tick too, for what draws the time left another way (a bar). */
 export class Countdown {
   #timer = null;
 
@@ -22,12 +23,14 @@ export class Countdown {
     this.clock = clock;
   }
 
-  start(element, deadline, onExpired) {
+  start(element, deadline, onExpired, onTick) {
     this.stop();
     this.element = element;
     element.classList.toggle("countdown-paused", false);
     const tick = () => {
-      const left = Math.max(0, Math.ceil((deadline - this.clock.now()) / 1000));
+      const msLeft = Math.max(0, deadline - this.clock.now());
+      const left = Math.ceil(msLeft / 1000);
+      onTick?.(msLeft);
       element.textContent = String(left);
       element.classList.toggle("countdown-low", left <= 5);
       if (left === 0) {

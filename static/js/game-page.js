@@ -26,8 +26,9 @@ const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
  * the page stops listening. `onOffline(offline)` hears the connection go and come back: while
  * it is gone the page shows the #offline banner and its countdown stops (the deadline is
  * the server's; the countdown resumes from the snapshot that follows the reconnect).
+ * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
  */
-export function startGamePage({ render, onRefused, onOffline = () => {} }) {
+export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -38,6 +39,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
   let connection = null;
   let offline = false;
   const banner = document.getElementById("offline");
+  const gameElement = document.querySelector(".game");
 
   const stop = () => {
     countdown.stop();
@@ -110,12 +112,22 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     }
   }
 
-  /** Count down to the question's deadline; if no close arrives soon after, ask the server. */
+  /** Count down to the question's deadline, as a number and a shrinking bar; at the deadline
+   *  say "Time's up!" (the server still closes the question, after the grace for answers on
+   *  their way), and if no close arrives soon after, ask the server. */
   function startCountdown(element, question) {
+    const fill = document.getElementById("timer-fill");
+    const timesUp = document.getElementById("times-up");
+    const limitMs = question.time_limit * 1000;
+    timesUp.hidden = true;
     countdown.start(element, question.deadline, () => {
+      timesUp.hidden = false;
+      onTimesUp();
       setTimeout(() => {
         if (sync.state?.game.state === "question_open") sync.reload();
       }, AFTER_DEADLINE_MS);
+    }, (msLeft) => {
+      fill.style.transform = `scaleX(${Math.min(1, msLeft / limitMs)})`;
     });
   }
 
@@ -129,6 +141,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {} }) {
     countdown.stop();
     build[state.game.state]?.(state);
     showScreen(SCREENS[state.game.state] ?? "loading");
+    gameElement.dataset.phase = state.game.state;
   }
 
   /** "offline" until "live" again ("connecting" in between is still offline). */

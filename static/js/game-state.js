@@ -4,8 +4,9 @@
  *  moving it on, and applying one twice changes nothing (docs/game.md, "Frames"). */
 export const LIVE_TYPES = new Set(["player_joined", "answer_count"]);
 
+/** The ranking in the results, without what only this question brought. */
 function ranked(players) {
-  return players.map(({ id, nickname, score, rank }) => ({ id, nickname, score, rank }));
+  return players.map(({ correct, points, streak_bonus: bonus, ...entry }) => entry);
 }
 
 function withPlayer(players, player) {
@@ -62,7 +63,10 @@ export function applyFrame(state, frame) {
   const next = { ...reduce(state, frame.data ?? {}), version };
   if (next.me && !next.me.gone) {
     const entry = next.players.find((p) => p.id === next.me.id);
-    if (entry) next.me = { ...next.me, score: entry.score, rank: entry.rank };
+    if (entry) {
+      const { score, rank, streak } = entry;
+      next.me = { ...next.me, score, rank, ...(streak === undefined ? {} : { streak }) };
+    }
   }
   return next;
 }

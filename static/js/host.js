@@ -1,6 +1,9 @@
 // The host's screen: lobby, question, results, podium. Built for a projector.
 import { startGamePage } from "./game-page.js";
-import { fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage } from "./ui.js";
+import { Sound, TUNES } from "./sound.js";
+import {
+  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, streakLabel,
+} from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,11 +13,13 @@ if (qr && !qr.hasAttribute("viewBox")) {
   qr.setAttribute("viewBox", `0 0 ${qr.getAttribute("width")} ${qr.getAttribute("height")}`);
 }
 
+const sound = new Sound();
 const page = startGamePage({
   render,
   onRefused(error) {
     page.status.error(error.detail);
   },
+  onTimesUp: () => sound.play(TUNES.timesUp),
 });
 const { config, act } = page;
 
@@ -50,7 +55,28 @@ for (const id of ["end-open", "end"]) {
   });
 }
 
+$("sound").addEventListener("click", (event) => {
+  const on = sound.toggle();
+  event.currentTarget.setAttribute("aria-pressed", String(on));
+  event.currentTarget.textContent = on ? "Sound on" : "Sound off";
+});
+
+/** Space or → does what the screen's primary button does (Start, Close now, Next). Keys
+ *  typed in a field are left to it, and so is space on a focused button or link, which
+ *  presses that one (nothing happens twice). */
+document.addEventListener("keydown", (event) => {
+  if (event.key !== " " && event.key !== "ArrowRight") return;
+  if (event.repeat || event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.target.closest?.("input, textarea, select")) return;
+  if (event.key === " " && event.target.closest?.("button, a")) return;
+  const primary = document.querySelector(".screen:not([hidden]) [data-primary]");
+  if (!primary || primary.disabled) return;
+  event.preventDefault();
+  primary.click();
+});
+
 function kick(player) {
+  if (!window.confirm(`Remove ${player.nickname} from the game?`)) return null;
   return act(config.urls.kick.replace("{player_id}", String(player.id)), {},
              (before, now) => !now.players.some((p) => p.id === player.id));
 }
@@ -85,6 +111,18 @@ function distributionRows(question, results) {
   });
 }
 
+/** Each player's rank at the last scoreboard, for the arrows of who moved up or down. */
+let ranksBefore = new Map();
+
+function movement(player) {
+  const before = ranksBefore.get(player.id);
+  if (before === undefined || before === player.rank) return h("span", { class: "moved" });
+  const up = before > player.rank;
+  return h("span", { class: `moved ${up ? "moved-up" : "moved-down"}`,
+                     title: up ? "moved up" : "moved down" },
+    `${up ? "▲" : "▼"}${Math.abs(before - player.rank)}`);
+}
+
 const build = {
   question_open(state) {
     const { question } = state;
@@ -94,6 +132,7 @@ const build = {
     showImage($("question-image"), question.image_url);
     $("question-choices").replaceChildren(...choiceTiles(question));
     page.startCountdown($("countdown"), question);
+    sound.play(TUNES.question);
   },
   question_closed(state) {
     const { question, results, game } = state;
@@ -102,28 +141,37 @@ const build = {
     $("distribution").replaceChildren(...distributionRows(question, results));
     $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
       h("span", { class: "rank" }, ordinal(p.rank)),
+      movement(p),
       h("span", { class: "name" }, p.nickname),
+      h("span", { class: "streak" }, streakLabel(p.streak)),
       h("span", { class: "score" }, points(p.score)),
-      h("span", { class: "gained" }, p.points ? `+${p.points}` : ""))));
+      h("span", { class: "gained" }, gained(p)))));
+    ranksBefore = new Map(results.players.map((p) => [p.id, p.rank]));
     const last = game.question_index + 1 >= game.question_count;
     $("next").textContent = last ? "Show podium" : "Next question";
+    sound.play(TUNES.reveal);
   },
   finished(state) {
     fillPodium($("podium"), state.podium);
+    sound.play(TUNES.podium);
     $("final-table").tBodies[0].replaceChildren(...state.players.map((p) => h("tr", {},
       h("td", {}, ordinal(p.rank)), h("td", {}, p.nickname), h("td", {}, String(p.score)))));
   },
 };
 
+/** What the question brought: its points and the streak bonus on top. */
+function gained(player) {
+  const total = (player.points ?? 0) + (player.streak_bonus ?? 0);
+  return total ? `+${total}` : "";
+}
+
 const refresh = {
   lobby(state) {
     $("player-count").textContent = String(state.players.length);
-    $("lobby-players").replaceChildren(...state.players.map((player) => h("li",
-      { class: "chip" },
-      h("span", {}, player.nickname),
-      h("button", { class: "kick", type: "button", title: `Kick ${player.nickname}`,
+    $("lobby-players").replaceChildren(...state.players.map((player) => h("li", {},
+      h("button", { class: "chip", type: "button", title: `Kick ${player.nickname}`,
                     "aria-label": `Kick ${player.nickname}`, onclick: () => kick(player) },
-        "✕"))));
+        player.nickname))));
     $("start").disabled = state.players.length === 0;
     $("lobby-hint").textContent = state.players.length === 0 ? "Waiting for players…" : "";
   },

@@ -2,7 +2,8 @@
 import { postJSON } from "./api.js";
 import { startGamePage } from "./game-page.js";
 import {
-  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, showScreen,
+  fillPodium, h, ordinal, points, questionProgress, rankLine, shapeMark, showImage, showScreen,
+  streakLabel,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -102,9 +103,9 @@ function answerButtons(question) {
     return button;
   });
   submit.addEventListener("click", () => answer(question, [...selected], [...buttons, submit]));
-  if (!question.multiple) return [h("div", { class: "choices answer-grid" }, buttons)];
-  return [h("p", { class: "hint" }, "Pick all that apply, then submit."),
-          h("div", { class: "choices answer-grid" }, buttons), submit];
+  const grid = h("div", { class: `choices answer-grid choices-${buttons.length}` }, buttons);
+  if (!question.multiple) return [grid];
+  return [h("p", { class: "hint" }, "Pick all that apply, then submit."), grid, submit];
 }
 
 const build = {
@@ -122,19 +123,21 @@ const build = {
     page.startCountdown($("countdown"), question);
   },
   question_closed(state) {
-    const { question, results, me, game } = state;
+    const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
     const verdict = mine?.correct ? "Correct!" : hasAnswered(state) ? "Wrong" : "No answer";
     $("verdict").textContent = verdict;
     $("results").dataset.verdict = mine?.correct ? "correct" : "wrong";
-    $("points-won").textContent = `+${points(mine?.points ?? 0)}`;
+    const bonus = mine?.streak_bonus ?? 0;
+    $("points-won").textContent = `+${points((mine?.points ?? 0) + bonus)}`;
+    $("streak-bonus").textContent = bonus ? `incl. ${bonus} streak bonus` : "";
+    $("streak").textContent = streakLabel(me.streak ?? 0);
     const right = question.choices.filter((c) => results.correct_choice_ids.includes(c.id));
     $("correct-answer").replaceChildren("Right answer: ", ...right.map((c) => h("span",
       { class: `answer-tag choice-${question.choices.indexOf(c)}` },
       shapeMark(question.choices.indexOf(c)), ` ${c.text}`)));
     $("result-score").textContent = `Score: ${points(me.score)}`;
-    $("result-rank").textContent = me.rank ? `You are ${ordinal(me.rank)} of ${game.player_count}`
-      : "";
+    $("result-rank").textContent = rankLine(me, state.players);
   },
   finished(state) {
     const { me, game, podium } = state;

@@ -62,8 +62,33 @@ export function ordinal(n) {
   return `${n}${suffix}`;
 }
 
+/** "🔥 3 in a row" from the second right answer in a row on (when the streak bonus starts). */
+export function streakLabel(streak) {
+  return streak >= 2 ? `🔥 ${streak} in a row` : "";
+}
+
 export function points(n) {
   return `${n} ${n === 1 ? "point" : "points"}`;
+}
+
+/** Where a player stands, as a phone shows it under the verdict: "3rd, 120 behind Bob", or
+ *  when first "1st, 80 ahead of Ann". It needs everyone above the player in `players` (the
+ *  frames carry every player; a phone's snapshot only the top 5), else it says the rank alone. */
+export function rankLine(me, players) {
+  if (!me?.rank) return "";
+  const place = ordinal(me.rank);
+  const others = players.filter((p) => p.id !== me.id);
+  const ahead = others.filter((p) => p.score > me.score);
+  if (ahead.length !== me.rank - 1) return place;
+  if (ahead.length > 0) {
+    const next = ahead.reduce((a, b) => (b.score < a.score ? b : a));
+    return `${place}, ${next.score - me.score} behind ${next.nickname}`;
+  }
+  const tied = others.find((p) => p.score === me.score);
+  if (tied) return `${place}, tied with ${tied.nickname}`;
+  if (others.length === 0) return place;
+  const runnerUp = others.reduce((a, b) => (b.score > a.score ? b : a));
+  return `${place}, ${me.score - runnerUp.score} ahead of ${runnerUp.nickname}`;
 }
 
 /** The top three on steps, first in the middle. */

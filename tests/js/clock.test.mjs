@@ -141,3 +141,15 @@ test("starting again replaces the running countdown", (t) => {
   countdown.stop();
   assert.deepEqual([element.textContent, expired], ["7", []]);
 });
+
+test("every tick tells onTick the milliseconds left, down to zero", (t) => {
+  const intervals = handIntervals(t);
+  const clock = handClock(0);
+  const heard = [];
+  new Countdown(clock).start(fakeElement(), 1_500, null, (msLeft) => heard.push(msLeft));
+  for (const at of [500, 2_000]) {
+    clock.set(at);
+    intervals.tick();
+  }
+  assert.deepEqual(heard, [1_500, 1_000, 0]);
+});

@@ -220,3 +220,16 @@ test("an unknown frame type changes nothing but the version", () => {
   const next = applyFrame(state, { type: "confetti", version: 5, data: { colour: "red" } });
   assert.deepEqual(next, { ...state, version: 5 });
 });
+
+test("question_closed brings this page's player's streak up to date, not the question's points", () => {
+  const results = {
+    question_id: 5, correct_choice_ids: [11], distribution: { 11: 1 },
+    players: [{ id: 7, nickname: "Ann", score: 1050, rank: 1, streak: 2, correct: true,
+                points: 950, streak_bonus: 100 }],
+  };
+  const state = openSnapshot({ me: { ...ann, streak: 1, answered: true } });
+  const next = applyFrame(state, { type: "question_closed", version: 5,
+                                   data: { game: game("question_closed"), results } });
+  assert.deepEqual([next.me.streak, next.players],
+                   [2, [{ id: 7, nickname: "Ann", score: 1050, rank: 1, streak: 2 }]]);
+});

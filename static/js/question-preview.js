@@ -1,0 +1,54 @@
+// The question form shows each choice in its game colour and shape, and previews the question
+// as the projector and a phone will show it, with the game's own styles, as the author types.
+import { h, shapeMark } from "./ui.js";
+
+const form = document.querySelector(".author-form");
+const preview = document.querySelector(".question-preview");
+const PLACEHOLDER = "Your question";
+
+/** A choice row's input whose name ends in `suffix` (the formset's `choices-0-text`…). */
+const field = (row, suffix) => row.querySelector(`input[name$="-${suffix}"]`);
+
+/** The rows the game will show, in order: a row left empty or marked Remove is not saved,
+ *  so the shapes and colours go to the filled rows one after another, as in the game. */
+function filledRows() {
+  return [...form.querySelectorAll(".choice-row")].filter((row) =>
+    field(row, "text")?.value.trim() && !field(row, "DELETE")?.checked);
+}
+
+/** Put the game's shape, in its colour, in front of every filled row. */
+function markRows(filled) {
+  for (const row of form.querySelectorAll(".choice-row")) {
+    let badge = row.querySelector(".shape-badge");
+    if (!badge) {
+      badge = h("span", { class: "shape-badge", "aria-hidden": "true" });
+      row.prepend(badge);
+    }
+    const index = filled.indexOf(row);
+    badge.className = index < 0 ? "shape-badge" : `shape-badge choice choice-${index}`;
+    badge.replaceChildren(index < 0 ? "" : shapeMark(index));
+  }
+}
+
+function tile(tag, text, index) {
+  return h(tag, { class: `choice choice-${index}` }, shapeMark(index),
+    h("span", { class: "choice-text" }, text));
+}
+
+function draw() {
+  const filled = filledRows();
+  markRows(filled);
+  const text = form.querySelector('[name="text"]')?.value.trim() || PLACEHOLDER;
+  for (const element of preview.querySelectorAll('[data-preview="text"]')) {
+    element.textContent = text;
+  }
+  const choices = filled.map((row) => field(row, "text").value.trim());
+  preview.querySelector('[data-preview="projector-choices"]').replaceChildren(
+    ...choices.map((choice, index) => tile("li", choice, index)));
+  const phone = preview.querySelector('[data-preview="phone-choices"]');
+  phone.className = `choices answer-grid choices-${choices.length}`;
+  phone.replaceChildren(...choices.map((choice, index) => tile("span", choice, index)));
+}
+
+form.addEventListener("input", draw);
+draw();
