@@ -243,6 +243,7 @@ def test_a_kicked_players_own_connection_that_ignores_the_kick_is_cut_off(
     host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
     assert bob.evaluate(RAW_CLIENT) is True
 
+    host.once("dialog", lambda dialog: dialog.accept())  # "Kick Bob?"
     host.get_by_role("button", name="Kick Bob").click()
 
     bob.wait_for_function(RAW_CLIENT_CUT_OFF, timeout=5_000)
