@@ -26,6 +26,7 @@ from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Game, Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
+from quiz.game.validators import Kind
 
 LOCKED_OUT = "Too many failed logins from this device. Wait 15 minutes, then try again."
 
@@ -178,11 +179,17 @@ def quiz_delete(request: HttpRequest, quiz_id: int) -> HttpResponse:
 def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
     """The add and edit pages: one question form and its choice rows, saved together."""
     form = QuestionForm(request.POST or None, request.FILES or None, instance=question)
-    choices = ChoiceFormSet(request.POST or None, instance=question, prefix="choices")
+    kind = request.POST.get("kind") or question.kind
+    choices = ChoiceFormSet(request.POST or None, instance=question, prefix="choices", kind=kind)
     if request.method == "POST" and all([form.is_valid(), choices.is_valid()]):
-        authoring.save_question(question=form.save(commit=False), choices=choices.choice_inputs())
-        messages.success(request, "Question saved.")
-        return redirect("quiz_edit", quiz_id=question.quiz_id)
+        if form.cleaned_data["kind"] != Kind.TRUE_FALSE:
+            given = choices.choice_inputs()
+        elif (truth := form.true_false_answer()) is not None:
+            given = authoring.true_false_choices(question=question, truth=truth)
+        if form.is_valid():
+            authoring.save_question(question=form.save(commit=False), choices=given)
+            messages.success(request, "Question saved.")
+            return redirect("quiz_edit", quiz_id=question.quiz_id)
     return render(
         request,
         "game/question_form.html",
