@@ -1,6 +1,7 @@
 // The host's screen: lobby, question, results, podium. Built for a projector.
+import { kindHint, questionTiles, revealRows } from "./answer-kinds.js";
 import { startGamePage } from "./game-page.js";
-import { fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage } from "./ui.js";
+import { fillPodium, h, ordinal, points, questionProgress, showImage } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -62,44 +63,21 @@ function render(state) {
   refresh[state.game.state]?.(state);
 }
 
-function choiceTiles(question) {
-  return question.choices.map((choice, index) => h("li", { class: `choice choice-${index}` },
-    shapeMark(index), h("span", { class: "choice-text" }, choice.text)));
-}
-
-/** One row per choice: which was right, and a bar of how many picked it. */
-function distributionRows(question, results) {
-  const counts = question.choices.map((c) => results.distribution[c.id] ?? 0);
-  const most = Math.max(1, ...counts);
-  return question.choices.map((choice, index) => {
-    const correct = results.correct_choice_ids.includes(choice.id);
-    return h("li", { class: `distribution-row${correct ? " correct" : ""}` },
-      h("span", { class: `choice choice-${index}` }, shapeMark(index),
-        h("span", { class: "choice-text" }, choice.text),
-        correct ? h("span", { class: "verdict-mark" }, "✓",
-                    h("span", { class: "visually-hidden" }, " correct")) : null),
-      h("span", { class: "bar-track" },
-        h("span", { class: `bar choice-${index}`,
-                    style: { width: `${(counts[index] / most) * 100}%` } })),
-      h("span", { class: "choice-count" }, String(counts[index])));
-  });
-}
-
 const build = {
   question_open(state) {
     const { question } = state;
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
-    $("question-kind").textContent = question.multiple ? "Pick all that apply" : "";
+    $("question-kind").textContent = kindHint(question);
     showImage($("question-image"), question.image_url);
-    $("question-choices").replaceChildren(...choiceTiles(question));
+    $("question-choices").replaceChildren(...questionTiles(question));
     page.startCountdown($("countdown"), question);
   },
   question_closed(state) {
     const { question, results, game } = state;
     $("results-progress").textContent = questionProgress(question);
     $("results-text").textContent = question.text;
-    $("distribution").replaceChildren(...distributionRows(question, results));
+    $("distribution").replaceChildren(...revealRows(question, results));
     $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
       h("span", { class: "rank" }, ordinal(p.rank)),
       h("span", { class: "name" }, p.nickname),
