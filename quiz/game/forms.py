@@ -110,11 +110,22 @@ class QuestionForm(forms.ModelForm):
 
 class BaseChoiceFormSet(forms.BaseInlineFormSet):
     """A question's choices: blank rows are ignored, the rest must pass `validate_choices` for
-    the question's `kind` (a true/false question's are made from its form's answer instead)."""
+    the question's `kind` (given, or the question's own: the admin applies the question's
+    form to it first)."""
 
-    def __init__(self, *args: object, kind: str = Kind.CHOICE, **kwargs: object) -> None:
+    # the rows are a true/false question's choices (the admin); the author pages write them
+    # from the question form's answer instead (authoring.true_false_choices)
+    true_false_rows = True
+
+    def __init__(self, *args: object, kind: str | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.kind = kind
+        self.given_kind = kind
+
+    @property
+    def kind(self) -> str:
+        """Looked up when the rows are checked: the admin builds this formset before its
+        question form has put the posted kind on the question."""
+        return self.given_kind or self.instance.kind
 
     def choice_inputs(self) -> list[ChoiceInput]:
         """The choices to keep, in the order shown; call after `is_valid()`. Correctness is
@@ -132,15 +143,21 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors) or self.kind == Kind.TRUE_FALSE:
+        if any(self.errors) or self.kind == Kind.TRUE_FALSE and not self.true_false_rows:
             return
         validate_choices([(c.text, c.is_correct) for c in self.choice_inputs()], self.kind)
+
+
+class AuthorChoiceFormSet(BaseChoiceFormSet):
+    """The author pages' rows: a true/false question has none of its own."""
+
+    true_false_rows = False
 
 
 ChoiceFormSet = forms.inlineformset_factory(
     Question,
     Choice,
-    formset=BaseChoiceFormSet,
+    formset=AuthorChoiceFormSet,
     fields=["text", "is_correct"],
     labels={"is_correct": "Correct"},
     extra=MAX_CHOICES,
