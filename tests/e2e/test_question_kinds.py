@@ -103,3 +103,29 @@ def test_a_phone_answers_one_question_of_every_kind(screens: Screens, kinds_site
     host.get_by_role("button", name="Show podium").click()
     expect(host.locator("#podium .place-1")).to_contain_text("Ann")
     expect(ann.locator("#my-place")).to_have_text(re.compile(r"^You finished 1st of 1 with"))
+
+
+def test_the_question_page_asks_what_the_chosen_kind_needs(
+    screens: Screens, kinds_site: str
+) -> None:
+    page = screens.window()
+    page.goto(f"{kinds_site}/accounts/login/")
+    page.get_by_label("Username").fill(HOST_LOGIN[0])
+    page.get_by_label("Password").fill(HOST_LOGIN[1])
+    page.get_by_role("button", name="Log in").click()
+    quiz = Quiz.objects.get(title="Every kind")
+    page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
+    expect(page.locator(".choice-fields")).to_be_visible()
+    expect(page.get_by_text("True or false: the right answer")).to_be_hidden()
+    page.get_by_label("Kind").select_option("true_false")
+    expect(page.locator(".choice-fields")).to_be_hidden()
+    page.get_by_label("Text").fill("Mars has two moons.")
+    page.get_by_label("False", exact=True).check()
+    page.get_by_label("True", exact=True).check()
+    page.get_by_role("button", name="Save question").click()
+    expect(page.get_by_text("Question saved.")).to_be_visible()
+    question = quiz.questions.get(text="Mars has two moons.")
+    assert [(c.text, c.is_correct) for c in question.choices.all()] == [
+        ("True", True),
+        ("False", False),
+    ]
