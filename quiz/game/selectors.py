@@ -3,7 +3,6 @@
 import hashlib
 import hmac
 import random
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -176,15 +175,16 @@ def _outcome(*, game: Game, question: Question) -> dict[str, Any]:
         first_of = {}
         for choice in choices:
             first_of.setdefault(typed_answer_key(choice.text), str(choice.id))
-        typed = Counter(typed_answer_key(text) for text in answers.values_list("text", flat=True))
         distribution = {str(c.id): 0 for c in choices} | {"other": 0}
-        for key, n in typed.items():
-            distribution[first_of.get(key, "other")] += n
+        # counted by the database per text as typed (few distinct ones), then matched here
+        for text, n in answers.values_list("text").annotate(n=Count("id")).order_by():
+            distribution[first_of.get(typed_answer_key(text), "other")] += n
         outcome["accepted_answers"] = [{"id": c.id, "text": c.text} for c in choices]
     elif question.kind == Kind.ORDER:
         keys = _order_keys(game=game, question=question, choices=choices)
-        right = answers.filter(correct=True).count()
-        distribution = {"right": right, "wrong": answers.count() - right}
+        distribution = answers.aggregate(
+            right=Count("id", filter=Q(correct=True)), wrong=Count("id", filter=Q(correct=False))
+        )
         outcome["correct_order"] = [keys[c.id] for c in choices]
     else:
         distribution = {str(c.id): 0 for c in choices}

@@ -271,9 +271,9 @@ def test_no_frame_or_snapshot_tells_the_answer_while_the_question_is_open(
 
 
 API_CASES = {
-    # kind: (the bad body's keys, its code)
+    # kind: (a bad answer's body, the code it is refused with)
     "choice": ({"choice_ids": [999_999]}, "invalid_choice"),
-    "true_false": ({"choice_ids": "both"}, "invalid_choice"),
+    "true_false": ({"choice_ids": ["True", "False"]}, "invalid_choice"),
     "poll": ({"text": "Summer"}, "invalid_choice"),
     "type_answer": ({"text": " "}, "invalid_text"),
     "order": ({"choice_ids": [1, 1, 2, 3]}, "invalid_order"),
@@ -309,8 +309,8 @@ def test_the_api_takes_each_kinds_answer_and_refuses_a_bad_one(
     assert post("Ann", right_answer_of(game, kind)).json()["answered"] is True
     assert post("Bo", wrong_answer_of(game, kind)).json()["answered"] is True
     bad, code = API_CASES[kind]
-    if bad.get("choice_ids") == "both":
-        bad = {"choice_ids": ids_of(game, "True", "False")}
+    if kind == "true_false":  # both choices, by the ids the phones were shown
+        bad = {"choice_ids": ids_of(game, *bad["choice_ids"])}
     response = post("Cy", bad)
     assert (response.status_code, response.json()["error"]) == (400, code)
     both = post("Cy", {"choice_ids": [1], "text": "x"})
@@ -414,3 +414,12 @@ def test_the_report_gives_no_share_right_for_a_poll(played: Game, author) -> Non
     assert [q["right_percent"] for q in report["questions"]] == [100, 100, None, 100, 100]
     assert report["players"][0]["answers"][2]["correct"] is None
     assert report["players"][0]["answers"][4]["choices"] == "Moon > Mars > Earth > Sun"
+
+
+def test_a_typed_answer_that_looks_like_a_formula_stays_text_in_the_csv(kinds_game, author) -> None:
+    game, ann, _ = kinds_game
+    open_kind(game, author, "type_answer")
+    send(game, ann, text="=HYPERLINK(1)")
+    services.end_game(game_id=game.id, user=author)
+    [_, ann_row, _] = selectors.results_table(game=game)
+    assert ann_row[4 + KINDS.index("type_answer")] == "'=HYPERLINK(1)"
