@@ -110,22 +110,16 @@ class QuestionForm(forms.ModelForm):
 
 class BaseChoiceFormSet(forms.BaseInlineFormSet):
     """A question's choices: blank rows are ignored, the rest must pass `validate_choices` for
-    the question's `kind` (given, or the question's own: the admin applies the question's
-    form to it first)."""
+    the question's kind. Validate the question's form first: it puts the posted kind on the
+    question (as the admin and the author pages do)."""
 
     # the rows are a true/false question's choices (the admin); the author pages write them
     # from the question form's answer instead (authoring.true_false_choices)
     true_false_rows = True
 
-    def __init__(self, *args: object, kind: str | None = None, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.given_kind = kind
-
     @property
     def kind(self) -> str:
-        """Looked up when the rows are checked: the admin builds this formset before its
-        question form has put the posted kind on the question."""
-        return self.given_kind or self.instance.kind
+        return self.instance.kind
 
     def choice_inputs(self) -> list[ChoiceInput]:
         """The choices to keep, in the order shown; call after `is_valid()`. Correctness is
