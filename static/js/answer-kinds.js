@@ -56,20 +56,14 @@ const REVEAL = {
     })),
     { text: "Other answers", index: 0, correct: false, count: results.distribution.other ?? 0 },
   ]),
-  /** The items in the right order, then how many put them exactly so. */
+  /** The right order and how many put the items exactly so, then how many did not. */
   order(question, results) {
-    const placeOf = new Map(question.choices.map((item, index) => [item.id, index]));
-    return [
-      ...results.correct_order.map((id, place) => revealRow({
-        text: question.choices[placeOf.get(id)].text, index: placeOf.get(id), correct: true,
-        mark: h("span", { class: "shape" }, `${place + 1}.`),
-      })),
-      ...rowsOf([
-        { text: "In the right order", index: 3, correct: true,
-          count: results.distribution.right },
-        { text: "Not quite", index: 0, correct: false, count: results.distribution.wrong },
-      ]),
-    ];
+    const text = new Map(question.choices.map((item) => [item.id, item.text]));
+    return rowsOf([
+      { text: results.correct_order.map((id) => text.get(id)).join(" → "), index: 3,
+        correct: true, count: results.distribution.right },
+      { text: "Another order", index: 0, correct: false, count: results.distribution.wrong },
+    ]);
   },
 };
 
