@@ -5,7 +5,7 @@ from quiz.game.models import Choice, Game, Player, Question, Quiz
 from quiz.game.validators import MAX_CHOICES
 
 # The authors' question fields, and the position that only the admin sets by hand.
-QUESTION_FIELDS = ["position", "text", "image", "image_url", "time_limit", "points"]
+QUESTION_FIELDS = ["position", "kind", "text", "image", "image_url", "time_limit", "points"]
 
 
 class QuestionInline(admin.StackedInline):
@@ -32,7 +32,7 @@ class QuizAdmin(admin.ModelAdmin):
 class QuestionAdmin(admin.ModelAdmin):
     form = QuestionForm
     fields = ["quiz", *QUESTION_FIELDS]
-    list_display = ["text", "quiz", "position", "time_limit", "points"]
+    list_display = ["text", "quiz", "kind", "position", "time_limit", "points"]
     inlines = [ChoiceInline]
 
 

@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from quiz.game.models import Answer, Choice, Game, Player
+from quiz.game.models import Answer, Choice, Game, Player, Question
 
 GAME = Game._meta.db_table
 PLAYER = Player._meta.db_table
 CHOICE = Choice._meta.db_table
+QUESTION = Question._meta.db_table
 ANSWER = Answer._meta.db_table
 ANSWER_CHOICES = Answer.choices.through._meta.db_table
 
@@ -25,6 +26,7 @@ class GameAndPlayer:
 
     state: str
     question_id: int | None
+    question_kind: str | None
     opened_at: datetime | None
     deadline: datetime | None
     player_found: bool
@@ -62,18 +64,20 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [game_id])
         cursor.execute(
-            f"SELECT g.state, g.current_question_id, g.opened_at, g.deadline, p.id, p.kicked, "
-            f"p.left_at FROM {GAME} g LEFT JOIN {PLAYER} p ON p.id = %s AND p.game_id = g.id "
-            f"WHERE g.id = %s",
+            f"SELECT g.state, g.current_question_id, q.kind, g.opened_at, g.deadline, p.id, "
+            f"p.kicked, p.left_at FROM {GAME} g "
+            f"LEFT JOIN {QUESTION} q ON q.id = g.current_question_id "
+            f"LEFT JOIN {PLAYER} p ON p.id = %s AND p.game_id = g.id WHERE g.id = %s",
             [player_id, game_id],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    state, question_id, opened_at, deadline, found, kicked, left_at = row
+    state, question_id, kind, opened_at, deadline, found, kicked, left_at = row
     return GameAndPlayer(
         state,
         question_id,
+        kind,
         _moment(opened_at),
         _moment(deadline),
         found is not None,
@@ -83,9 +87,13 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
 
 
 def read_choices(*, question_id: int) -> dict[int, bool]:
-    """The question's choices: id to correctness."""
+    """The question's choices: id to correctness, in the author's order (an order question's
+    right order)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, is_correct FROM {CHOICE} WHERE question_id = %s", [question_id])
+        cursor.execute(
+            f"SELECT id, is_correct FROM {CHOICE} WHERE question_id = %s ORDER BY position, id",
+            [question_id],
+        )
         return {choice_id: bool(correct) for choice_id, correct in cursor.fetchall()}
 
 
@@ -96,12 +104,16 @@ def insert_answer(
     answered_at: datetime,
     response_ms: int,
     choice_ids: list[int],
+    text: str = "",
+    order_ids: str = "",
 ) -> int:
-    """Insert the answer and its choices; its id. IntegrityError if the player has one."""
+    """Insert the answer and its choices (none for a typed answer or an order); its id.
+    IntegrityError if the player has one."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {ANSWER} (player_id, question_id, answered_at, response_ms, correct, "
-            f"points, streak_bonus) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            f"points, streak_bonus, text, order_ids) "
+            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             [
                 player_id,
                 question_id,
@@ -110,11 +122,14 @@ def insert_answer(
                 False,
                 0,
                 0,
+                text,
+                order_ids,
             ],
         )
         (answer_id,) = cursor.fetchone()
-        cursor.executemany(
-            f"INSERT INTO {ANSWER_CHOICES} (answer_id, choice_id) VALUES (%s, %s)",
-            [(answer_id, choice_id) for choice_id in choice_ids],
-        )
+        if choice_ids:
+            cursor.executemany(
+                f"INSERT INTO {ANSWER_CHOICES} (answer_id, choice_id) VALUES (%s, %s)",
+                [(answer_id, choice_id) for choice_id in choice_ids],
+            )
     return answer_id

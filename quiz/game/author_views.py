@@ -22,10 +22,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from quiz.game import authoring, selectors, services
-from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
+from quiz.game.forms import BaseChoiceFormSet, ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Game, Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
 from quiz.game.services import GameError
+from quiz.game.validators import Kind
 
 LOCKED_OUT = "Too many failed logins from this device. Wait 15 minutes, then try again."
 
@@ -175,14 +176,28 @@ def quiz_delete(request: HttpRequest, quiz_id: int) -> HttpResponse:
     )
 
 
+def _choices_given(
+    form: QuestionForm, choices: BaseChoiceFormSet, question: Question
+) -> list[authoring.ChoiceInput] | None:
+    """The valid page's choices: its rows, or for true/false the two the shortcut writes
+    (None, and the form says why, when the author picked neither)."""
+    if form.cleaned_data["kind"] != Kind.TRUE_FALSE:
+        return choices.choice_inputs()
+    truth = form.true_false_answer()
+    return None if truth is None else authoring.true_false_choices(question=question, truth=truth)
+
+
 def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
     """The add and edit pages: one question form and its choice rows, saved together."""
     form = QuestionForm(request.POST or None, request.FILES or None, instance=question)
     choices = ChoiceFormSet(request.POST or None, instance=question, prefix="choices")
+    # the form first: it puts the posted kind on the question, which the rows are checked by
     if request.method == "POST" and all([form.is_valid(), choices.is_valid()]):
-        authoring.save_question(question=form.save(commit=False), choices=choices.choice_inputs())
-        messages.success(request, "Question saved.")
-        return redirect("quiz_edit", quiz_id=question.quiz_id)
+        given = _choices_given(form, choices, question)
+        if given is not None:
+            authoring.save_question(question=form.save(commit=False), choices=given)
+            messages.success(request, "Question saved.")
+            return redirect("quiz_edit", quiz_id=question.quiz_id)
     return render(
         request,
         "game/question_form.html",

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import validate_question
+from quiz.game.validators import FALSE, TRUE, validate_question
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ class ChoiceInput:
     id: int | None = None
 
 
+def true_false_choices(*, question: Question, truth: bool) -> list[ChoiceInput]:
+    """The shortcut for writing a true/false question: its choices "True" and "False", the
+    one `truth` names right (existing ones kept, so past answers still point at them)."""
+    existing = {c.text: c.id for c in question.choices.all()} if question.pk else {}
+    return [
+        ChoiceInput(text=TRUE, is_correct=truth, id=existing.get(TRUE)),
+        ChoiceInput(text=FALSE, is_correct=not truth, id=existing.get(FALSE)),
+    ]
+
+
 @transaction.atomic
 def save_question(*, question: Question, choices: Sequence[ChoiceInput]) -> Question:
     """Write a new or changed question (its `quiz` set) and exactly these choices, in order.
@@ -28,6 +38,7 @@ def save_question(*, question: Question, choices: Sequence[ChoiceInput]) -> Ques
     A new question goes last. Choices that are kept are updated in place, so past answers
     still point at them; choices left out are deleted."""
     validate_question(
+        kind=question.kind,
         text=question.text,
         time_limit=question.time_limit,
         points=question.points,

@@ -10,6 +10,9 @@ from quiz.game.validators import (
     MAX_TIME,
     MIN_TIME,
     POINTS_CHOICES,
+    TRUE,
+    Kind,
+    correctness,
     validate_choices,
     validate_image_upload,
     validate_picture_url,
@@ -26,6 +29,20 @@ class QuizForm(forms.ModelForm):
 
 
 class QuestionForm(forms.ModelForm):
+    kind = forms.ChoiceField(
+        choices=Kind.CHOICES,
+        required=False,
+        help_text="True or false needs no choices below: pick the right answer. A type answer's "
+        "rows are the answers accepted (case, accents and spaces do not count); an order's rows "
+        "are its 3 or 4 items in the right order.",
+    )
+    truth = forms.TypedChoiceField(
+        label="True or false: the right answer",
+        choices=[("true", "True"), ("false", "False")],
+        coerce=lambda value: value == "true",
+        required=False,
+        widget=forms.RadioSelect,
+    )
     image = forms.FileField(
         label="Picture to upload",
         required=False,
@@ -54,8 +71,31 @@ class QuestionForm(forms.ModelForm):
 
     class Meta:
         model = Question
-        fields = ["text", "image", "image_url", "time_limit", "points"]
+        fields = ["kind", "text", "image", "image_url", "time_limit", "points"]
         widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.kind == Kind.TRUE_FALSE and self.instance.pk:
+            self.initial["truth"] = (
+                "true"
+                if self.instance.choices.filter(text=TRUE, is_correct=True).exists()
+                else "false"
+            )
+
+    def true_false_answer(self) -> bool | None:
+        """The right answer the author picked for a true/false question (after is_valid()),
+        or None with the form's error saying to pick one. (An imported document gives its
+        choices instead.)"""
+        truth = self.cleaned_data.get("truth")
+        if truth in (None, ""):
+            self.add_error("truth", "Pick the right answer: True or False.")
+            return None
+        return truth
+
+    def clean_kind(self) -> str:
+        """A page or document that names no kind means the multiple choice of old."""
+        return self.cleaned_data["kind"] or Kind.CHOICE
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -69,14 +109,26 @@ class QuestionForm(forms.ModelForm):
 
 
 class BaseChoiceFormSet(forms.BaseInlineFormSet):
-    """A question's choices: blank rows are ignored, the rest must pass `validate_choices`."""
+    """A question's choices: blank rows are ignored, the rest must pass `validate_choices` for
+    the question's kind. Validate the question's form first: it puts the posted kind on the
+    question (as the admin and the author pages do)."""
+
+    # the rows are a true/false question's choices (the admin); the author pages write them
+    # from the question form's answer instead (authoring.true_false_choices)
+    true_false_rows = True
+
+    @property
+    def kind(self) -> str:
+        return self.instance.kind
 
     def choice_inputs(self) -> list[ChoiceInput]:
-        """The choices to keep, in the order shown; call after `is_valid()`."""
+        """The choices to keep, in the order shown; call after `is_valid()`. Correctness is
+        the kind's where it has one (accepted answers are right, poll choices and order items
+        are not), so the author ticks boxes only where they mean something."""
         return [
             ChoiceInput(
                 text=form.cleaned_data["text"],
-                is_correct=form.cleaned_data["is_correct"],
+                is_correct=correctness(self.kind, form.cleaned_data["is_correct"]),
                 id=form.instance.pk,
             )
             for form in self.forms
@@ -85,15 +137,21 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors):
+        if any(self.errors) or self.kind == Kind.TRUE_FALSE and not self.true_false_rows:
             return
-        validate_choices([(c.text, c.is_correct) for c in self.choice_inputs()])
+        validate_choices([(c.text, c.is_correct) for c in self.choice_inputs()], self.kind)
+
+
+class AuthorChoiceFormSet(BaseChoiceFormSet):
+    """The author pages' rows: a true/false question has none of its own."""
+
+    true_false_rows = False
 
 
 ChoiceFormSet = forms.inlineformset_factory(
     Question,
     Choice,
-    formset=BaseChoiceFormSet,
+    formset=AuthorChoiceFormSet,
     fields=["text", "is_correct"],
     labels={"is_correct": "Correct"},
     extra=MAX_CHOICES,

@@ -8,7 +8,7 @@ from confusable_homoglyphs.utils import load as load_unicode_data
 from django.conf import settings
 from django.db import models
 
-from quiz.game.validators import DEFAULT_POINTS, POINTS_CHOICES
+from quiz.game.validators import DEFAULT_POINTS, POINTS_CHOICES, Kind
 
 # The longest nickname, in characters: the join form, the join service and the column agree.
 NICKNAME_MAX = 20
@@ -37,6 +37,15 @@ def nickname_key(nickname: str) -> str:
     folded = unicodedata.normalize("NFKC", nickname).casefold()
     look_alikes = _ascii_look_alikes()
     return "".join(look_alikes.get(char, char) for char in folded).casefold()
+
+
+def typed_answer_key(text: str) -> str:
+    """What makes a typed answer match an accepted one: case, accents and surrounding spaces
+    do not count ("  Éclair " is "eclair"): NFKD splits accented letters into letter and
+    combining mark, the marks are dropped, then case folding and the strip."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return bare.casefold().strip()
 
 
 class Quiz(models.Model):
@@ -68,6 +77,8 @@ class Question(models.Model):
     image = models.FileField(upload_to="questions/", blank=True)
     time_limit = models.PositiveIntegerField(default=20)
     points = models.PositiveIntegerField(choices=POINTS_CHOICES, default=DEFAULT_POINTS)
+    # how it is asked, answered and scored (validators.Kind); its choices depend on it
+    kind = models.CharField(max_length=20, choices=Kind.CHOICES, default=Kind.CHOICE)
 
     class Meta:
         ordering = ["position", "id"]
@@ -176,6 +187,10 @@ class Answer(models.Model):
     player = models.ForeignKey(Player, on_delete=models.CASCADE, related_name="answers")
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="answers")
     choices = models.ManyToManyField(Choice, related_name="+")
+    # what a type-answer question's player typed, as typed (trimmed)
+    text = models.CharField(max_length=100, blank=True, default="")
+    # an order question's items as the player put them: choice ids, comma-separated
+    order_ids = models.CharField(max_length=100, blank=True, default="")
     answered_at = models.DateTimeField()
     response_ms = models.PositiveIntegerField()
     correct = models.BooleanField(default=False)

@@ -6,8 +6,8 @@ imports with its pictures anywhere; a picture given by its address stays an "ima
 
 An imported document is checked whole before anything is written: first the JSON types
 (text is a string, numbers are whole numbers, `correct` is true or false), then the forms
-that authors fill in (lengths, http(s) picture addresses, time limits, points), then the
-question's own rules (2–4 choices, one correct at least). The first violation is refused
+that authors fill in (kind, lengths, http(s) picture addresses, time limits, points), then
+the question's own rules for its kind (validators.validate_choices). The first violation is refused
 with a message that names its field, e.g. "question 2, choice 1, correct: ..."."""
 
 import base64
@@ -27,7 +27,7 @@ from django.db import transaction
 
 from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import DEFAULT_POINTS, validate_question
+from quiz.game.validators import DEFAULT_POINTS, Kind, correctness, validate_question
 
 logger = logging.getLogger(__name__)
 DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
@@ -50,15 +50,23 @@ def _embedded_image(question: Question) -> dict[str, str] | None:
     return {"name": name, "data": f"data:{kind};base64,{base64.b64encode(content).decode()}"}
 
 
+def _exported_choice(kind: str, choice: Choice) -> dict[str, Any]:
+    """A choice; its correctness only where the kind leaves it to the author."""
+    if kind in (Kind.CHOICE, Kind.TRUE_FALSE):
+        return {"text": choice.text, "correct": choice.is_correct}
+    return {"text": choice.text}
+
+
 def export_quiz(*, quiz: Quiz) -> dict[str, Any]:
     questions = []
     for q in quiz.questions.all():
         question = {
+            "kind": q.kind,
             "text": q.text,
             "image_url": q.image_url,
             "time_limit": q.time_limit,
             "points": q.points,
-            "choices": [{"text": c.text, "correct": c.is_correct} for c in q.choices.all()],
+            "choices": [_exported_choice(q.kind, c) for c in q.choices.all()],
         }
         if image := _embedded_image(q):
             question["image"] = image
@@ -97,6 +105,7 @@ _TYPE_NAMES = {
 }
 QUIZ_FIELDS = {"title": _Field(str), "description": _Field(str, ""), "questions": _Field(list)}
 QUESTION_FIELDS = {
+    "kind": _Field(str, Kind.CHOICE),
     "text": _Field(str),
     "image_url": _Field(str, ""),
     "image": _Field(dict, {}),
@@ -105,6 +114,12 @@ QUESTION_FIELDS = {
     "choices": _Field(list),
 }
 CHOICE_FIELDS = {"text": _Field(str), "correct": _Field(bool)}
+# a poll's choices, a type answer's accepted answers and an order's items: correctness is
+# the kind's (validators.correctness), so a document need not say it
+KIND_CHOICE_FIELDS = {
+    kind: {"text": _Field(str), "correct": _Field(bool, correctness(kind, False))}
+    for kind in (Kind.POLL, Kind.TYPE_ANSWER, Kind.ORDER)
+}
 IMAGE_FIELDS = {"name": _Field(str), "data": _Field(str)}
 
 
@@ -156,7 +171,8 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
         form = _formed(
             QuestionForm(
                 data={
-                    name: question[name] for name in ("text", "image_url", "time_limit", "points")
+                    name: question[name]
+                    for name in ("kind", "text", "image_url", "time_limit", "points")
                 },
                 files=_uploaded(question["image"], where),
             ),
@@ -165,11 +181,14 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
         choices = []
         for index, raw_choice in enumerate(question["choices"], start=1):
             choice_where = f"{where}choice {index}, "
-            choice = _typed(raw_choice, CHOICE_FIELDS, choice_where)
+            choice = _typed(
+                raw_choice, KIND_CHOICE_FIELDS.get(form["kind"], CHOICE_FIELDS), choice_where
+            )
             text = _formed(ChoiceFormSet.form(data={"text": choice["text"]}), choice_where)
             choices.append((text["text"], choice["correct"]))
         try:
             validate_question(
+                kind=form["kind"],
                 text=form["text"],
                 time_limit=form["time_limit"],
                 points=form["points"],
@@ -197,6 +216,7 @@ def import_quiz(*, author: AbstractBaseUser, data: Any) -> Quiz:
             image=q["image"],
             time_limit=q["time_limit"],
             points=q["points"],
+            kind=q["kind"],
         )
         Choice.objects.bulk_create(
             Choice(question=question, position=i, text=text, is_correct=correct)

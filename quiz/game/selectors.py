@@ -1,12 +1,17 @@
 """Reads: the snapshot a page loads and the pieces frames carry."""
 
+import hashlib
+import hmac
+import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
-from quiz.game.models import Answer, Game, Player, Question
+from quiz.game.models import Answer, Choice, Game, Player, Question, typed_answer_key
+from quiz.game.validators import Kind
 
 # A phone's snapshot names the top of the ranking and its own line, not every player: with a
 # thousand players, a whole ranking in every phone's snapshot is most of the site's work.
@@ -84,20 +89,53 @@ def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
     }
 
 
+def order_shown(*, game_id: int, question_id: int, items: list[int]) -> list[int]:
+    """An order question's items (`items`: their ids in the right order) as every phone of
+    the game shows them: shuffled the same way for everyone, never in the right order, by a
+    seed only the server knows (the site's secret key), so nobody can work the order out."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"order:{game_id}:{question_id}".encode(), hashlib.sha256
+    ).digest()
+    shown = list(items)
+    random.Random(digest).shuffle(shown)
+    if shown == items:
+        shown = shown[1:] + shown[:1]
+    return shown
+
+
+def _order_keys(*, game: Game, question: Question, choices: list[Choice]) -> dict[int, int]:
+    """An order question's item ids to the ids its players see: their places in the shuffled
+    list (1, 2, …), so that no id tells the right order (database ids follow the writing)."""
+    shown = order_shown(game_id=game.id, question_id=question.id, items=[c.id for c in choices])
+    return {choice_id: key for key, choice_id in enumerate(shown, start=1)}
+
+
 def question_data(*, game: Game) -> dict[str, Any] | None:
-    """The current question without correctness."""
+    """The current question without anything that tells its answer: no correctness, no
+    accepted answer of a type-answer question (no choices at all), an order question's items
+    shuffled (order_shown) under ids that are their places in that list."""
     question = game.current_question
     if question is None or game.state == Game.State.LOBBY:
         return None
     choices = list(question.choices.all())
+    if question.kind == Kind.TYPE_ANSWER:
+        shown = []
+    elif question.kind == Kind.ORDER:
+        keys = _order_keys(game=game, question=question, choices=choices)
+        texts = {c.id: c.text for c in choices}
+        shown = [{"id": key, "text": texts[choice_id]} for choice_id, key in keys.items()]
+        shown.sort(key=lambda item: item["id"])
+    else:
+        shown = [{"id": c.id, "text": c.text} for c in choices]
     return {
         "id": question.id,
         "index": game.question_index,
         "count": game.quiz.question_count,
+        "kind": question.kind,
         "text": question.text,
         "image_url": question.picture_url,
-        "choices": [{"id": c.id, "text": c.text} for c in choices],
-        "multiple": sum(c.is_correct for c in choices) > 1,
+        "choices": shown,
+        "multiple": question.kind == Kind.CHOICE and sum(c.is_correct for c in choices) > 1,
         "time_limit": question.time_limit,
         "points": question.points,
         "opened_at": ms(game.opened_at) if game.opened_at else None,
@@ -119,22 +157,57 @@ def everyone_answered(counts: dict[str, int]) -> bool:
     return counts["total"] > 0 and counts["count"] >= counts["total"]
 
 
+def _outcome(*, game: Game, question: Question) -> dict[str, Any]:
+    """The right answer of a closed question and how the players answered, by its kind.
+
+    Multiple choice, true/false, poll: the right choices (a poll has none) and how many
+    picked each choice. Type answer: the accepted answers and how many typed each (`other`:
+    typed something else). Order: the right order (as the ids the phones were shown) and how
+    many put it exactly right (`right`) or not (`wrong`)."""
+    choices = list(question.choices.all())
+    answers = Answer.objects.filter(question=question, player__game=game)
+    outcome: dict[str, Any] = {
+        "correct_choice_ids": [],
+        "accepted_answers": [],
+        "correct_order": [],
+    }
+    if question.kind == Kind.TYPE_ANSWER:
+        first_of = {}
+        for choice in choices:
+            first_of.setdefault(typed_answer_key(choice.text), str(choice.id))
+        distribution = {str(c.id): 0 for c in choices} | {"other": 0}
+        # counted by the database per text as typed (few distinct ones), then matched here
+        for text, n in answers.values_list("text").annotate(n=Count("id")).order_by():
+            distribution[first_of.get(typed_answer_key(text), "other")] += n
+        outcome["accepted_answers"] = [{"id": c.id, "text": c.text} for c in choices]
+    elif question.kind == Kind.ORDER:
+        keys = _order_keys(game=game, question=question, choices=choices)
+        distribution = answers.aggregate(
+            right=Count("id", filter=Q(correct=True)), wrong=Count("id", filter=Q(correct=False))
+        )
+        outcome["correct_order"] = [keys[c.id] for c in choices]
+    else:
+        distribution = {str(c.id): 0 for c in choices}
+        rows = (
+            Answer.choices.through.objects.filter(
+                answer__question=question, answer__player__game=game
+            )
+            .values("choice_id")
+            .annotate(n=Count("id"))
+            .values_list("choice_id", "n")
+        )
+        for choice_id, n in rows:
+            distribution[str(choice_id)] = n
+        outcome["correct_choice_ids"] = [c.id for c in choices if c.is_correct]
+    return {**outcome, "distribution": distribution}
+
+
 def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] | None:
-    """Correct choices, distribution and per-player outcome of the last closed question (only
-    `player`'s own, if given)."""
+    """The right answer, the distribution and per-player outcome of the last closed question
+    (only `player`'s own, if given)."""
     question: Question | None = game.current_question
     if question is None or game.state not in (Game.State.QUESTION_CLOSED, Game.State.FINISHED):
         return None
-    correct_ids = list(question.choices.filter(is_correct=True).values_list("id", flat=True))
-    distribution = {str(c.id): 0 for c in question.choices.all()}
-    rows = (
-        Answer.choices.through.objects.filter(answer__question=question, answer__player__game=game)
-        .values("choice_id")
-        .annotate(n=Count("id"))
-        .values_list("choice_id", "n")
-    )
-    for choice_id, n in rows:
-        distribution[str(choice_id)] = n
     answers_of = Answer.objects.filter(question=question, player__game=game)
     if player is not None:
         answers_of = answers_of.filter(player=player)
@@ -155,8 +228,7 @@ def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] 
         )
     return {
         "question_id": question.id,
-        "correct_choice_ids": correct_ids,
-        "distribution": distribution,
+        **_outcome(game=game, question=question),
         "players": players,
     }
 
@@ -217,20 +289,54 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
+def answer_text(answer: Answer, texts: dict[int, str]) -> str:
+    """An answer as a reader writes it (`texts`: choice id to text): the choices picked, the
+    text typed, or the items in the order given ("Moon > Mars > Sun")."""
+    if answer.order_ids:
+        return " > ".join(texts.get(int(i), "?") for i in answer.order_ids.split(","))
+    if answer.text:
+        return answer.text
+    return ", ".join(choice.text for choice in answer.choices.all())
+
+
+def _game_answers(*, game: Game) -> dict[int, dict[int, Answer]]:
+    """Every answer of the game: player id to question id to answer."""
+    answers: dict[int, dict[int, Answer]] = {}
+    for answer in (
+        Answer.objects.filter(player__game=game).prefetch_related("choices").order_by("id")
+    ):
+        answers.setdefault(answer.player_id, {})[answer.question_id] = answer
+    return answers
+
+
+def _choice_texts(questions: list[Question]) -> dict[int, str]:
+    return dict(Choice.objects.filter(question__in=questions).values_list("id", "text"))
+
+
 def results_table(*, game: Game) -> list[list[object]]:
-    """results.csv: a header, then every player still in by rank, safe for spreadsheets."""
+    """results.csv: a header, then every player still in by rank with their answer to each
+    question (q1, q2, …: as answer_text writes it, empty for none), safe for spreadsheets."""
+    questions = list(game.quiz.questions.all())
+    texts = _choice_texts(questions)
+    answers = _game_answers(game=game)
     correct = dict(game.players.values_list("id", "correct_count"))
-    rows: list[list[object]] = [["rank", "nickname", "score", "correct_answers"]]
+    header = ["rank", "nickname", "score", "correct_answers"]
+    rows: list[list[object]] = [header + [f"q{n}" for n in range(1, len(questions) + 1)]]
     for entry in ranked_players(game=game):
-        row = (entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]])
+        mine = answers.get(entry["id"], {})
+        row = [entry["rank"], entry["nickname"], entry["score"], correct[entry["id"]]] + [
+            answer_text(mine[q.id], texts) if q.id in mine else "" for q in questions
+        ]
         rows.append([spreadsheet_safe(value) for value in row])
     return rows
 
 
 def game_report(*, game: Game) -> dict[str, Any]:
-    """The author's report of a game: per question how many answered, the share right and the
-    average time; per player (all of them, in or out) every answer, in question order."""
+    """The author's report of a game: per question how many answered, the share right (none
+    for a poll) and the average time; per player (all of them, in or out) every answer, in
+    question order."""
     questions = list(game.quiz.questions.all())
+    texts = _choice_texts(questions)
     stats = {
         row["question_id"]: row
         for row in Answer.objects.filter(player__game=game)
@@ -239,11 +345,7 @@ def game_report(*, game: Game) -> dict[str, Any]:
             answered=Count("id"), right=Count("id", filter=Q(correct=True)), ms=Avg("response_ms")
         )
     }
-    answers: dict[int, dict[int, Answer]] = {}
-    for answer in (
-        Answer.objects.filter(player__game=game).prefetch_related("choices").order_by("id")
-    ):
-        answers.setdefault(answer.player_id, {})[answer.question_id] = answer
+    answers = _game_answers(game=game)
     ranks = {entry["id"]: entry["rank"] for entry in ranked_players(game=game)}
     players = sorted(
         game.players.all(), key=lambda p: (ranks.get(p.id) is None, ranks.get(p.id, 0), p.id)
@@ -252,10 +354,12 @@ def game_report(*, game: Game) -> dict[str, Any]:
         "questions": [
             {
                 "text": question.text,
+                # a multiple choice question goes without saying
+                "kind": question.get_kind_display() if question.kind != Kind.CHOICE else "",
                 "answered": stats.get(question.id, {}).get("answered", 0),
                 "right_percent": (
                     round(100 * stats[question.id]["right"] / stats[question.id]["answered"])
-                    if question.id in stats
+                    if question.id in stats and question.kind != Kind.POLL
                     else None
                 ),
                 "average_seconds": (
@@ -271,7 +375,7 @@ def game_report(*, game: Game) -> dict[str, Any]:
                 "score": player.score,
                 "status": "kicked" if player.kicked else "left" if player.left_at else "",
                 "answers": [
-                    _report_answer(answers.get(player.id, {}).get(question.id))
+                    _report_answer(answers.get(player.id, {}).get(question.id), question, texts)
                     for question in questions
                 ],
             }
@@ -280,12 +384,14 @@ def game_report(*, game: Game) -> dict[str, Any]:
     }
 
 
-def _report_answer(answer: Answer | None) -> dict[str, Any] | None:
+def _report_answer(
+    answer: Answer | None, question: Question, texts: dict[int, str]
+) -> dict[str, Any] | None:
     if answer is None:
         return None
     return {
-        "choices": ", ".join(choice.text for choice in answer.choices.all()),
-        "correct": answer.correct,
+        "choices": answer_text(answer, texts),
+        "correct": None if question.kind == Kind.POLL else answer.correct,
         "points": answer.points + answer.streak_bonus,
         "seconds": answer.response_ms / 1000,
     }

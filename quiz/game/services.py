@@ -10,7 +10,8 @@ wait for each other, and are counted and scored later, when something shows them
 
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,8 +21,18 @@ from django.utils import timezone
 
 from quiz.game import answer_sql, broker_access, frames, revocation, selectors
 from quiz.game.frames import Frame
-from quiz.game.models import NICKNAME_MAX, Answer, Game, Player, Question, Quiz, nickname_key
+from quiz.game.models import (
+    NICKNAME_MAX,
+    Answer,
+    Game,
+    Player,
+    Question,
+    Quiz,
+    nickname_key,
+    typed_answer_key,
+)
 from quiz.game.publisher import publish_frame
+from quiz.game.validators import TYPED_ANSWER_MAX, Kind
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +260,41 @@ def open_next_question(
     return game
 
 
+def _judge(question: Question) -> Callable[[Answer], bool]:
+    """Whether an answer to `question` is right, by its kind (a poll's never is)."""
+    choices = list(question.choices.all())
+    if question.kind == Kind.TYPE_ANSWER:
+        accepted = {typed_answer_key(c.text) for c in choices}
+        return lambda answer: typed_answer_key(answer.text) in accepted
+    if question.kind == Kind.ORDER:
+        right_order = ",".join(str(c.id) for c in choices)
+        return lambda answer: answer.order_ids == right_order
+    correct_ids = {c.id for c in choices if c.is_correct}
+    return lambda answer: bool(correct_ids) and {c.id for c in answer.choices.all()} == correct_ids
+
+
 def _close(game: Game) -> None:
-    """Score every answer of the open question, then publish results and leaderboard."""
+    """Score every answer of the open question, then publish results and leaderboard. A poll
+    scores nothing: no points, and streaks stay as they were."""
     question = game.current_question
     assert question is not None
-    correct_ids = set(question.choices.filter(is_correct=True).values_list("id", flat=True))
+    if question.kind != Kind.POLL:
+        _score(game, question)
+    game.state = Game.State.QUESTION_CLOSED
+    _publish(
+        frames.question_closed(
+            game_id=game.id,
+            version=_bump(game),
+            game=selectors.game_data(game=game),
+            results=selectors.results_data(game=game),
+        )
+    )
+    _publish_leaderboard(game)
+
+
+def _score(game: Game, question: Question) -> None:
+    """Points, streaks and correct counts for every answer to `question`."""
+    is_right = _judge(question)
     answers = list(
         Answer.objects.filter(question=question, player__game=game)
         .select_related("player")
@@ -261,7 +302,7 @@ def _close(game: Game) -> None:
     )
     for answer in answers:
         player = answer.player
-        answer.correct = {c.id for c in answer.choices.all()} == correct_ids
+        answer.correct = is_right(answer)
         answer.points = score_answer(
             points=question.points,
             time_limit=question.time_limit,
@@ -278,16 +319,6 @@ def _close(game: Game) -> None:
     )
     # no answer breaks a streak too
     game.players.filter(streak__gt=0).exclude(answers__question=question).update(streak=0)
-    game.state = Game.State.QUESTION_CLOSED
-    _publish(
-        frames.question_closed(
-            game_id=game.id,
-            version=_bump(game),
-            game=selectors.game_data(game=game),
-            results=selectors.results_data(game=game),
-        )
-    )
-    _publish_leaderboard(game)
 
 
 def _finish(game: Game, now: datetime) -> None:
@@ -415,11 +446,14 @@ def submit_answer(
     game_id: int,
     player_id: int | None,
     question_id: int,
-    choice_ids: Iterable[int],
+    choice_ids: Iterable[int] = (),
+    text: str | None = None,
     reaction_ms: int | None = None,
     now: datetime | None = None,
 ) -> Answer:
-    """Record a player's one answer to the open question, if it left the player in time.
+    """Record a player's one answer to the open question, if it left the player in time:
+    `choice_ids` (an order question's items in the player's order, by the ids it was shown),
+    or the `text` a type-answer question's player typed.
 
     Constant work: no count, no score and no frame here (see report_answers and _close), and
     the game row only shared, so answers never wait for each other (answer_sql). `now` is when
@@ -445,8 +479,12 @@ def submit_answer(
         response_ms = fair_response_ms(reaction_ms=reaction_ms, elapsed_ms=elapsed_ms)
         if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
             raise GameError("too_late", "The time for this question is up.", 409)
-        chosen = _chosen(
-            choices=answer_sql.read_choices(question_id=question_id), choice_ids=set(choice_ids)
+        given = _given(
+            game_id=game_id,
+            question_id=question_id,
+            kind=seen.question_kind,
+            choice_ids=list(choice_ids),
+            text=text,
         )
         try:
             with transaction.atomic():
@@ -455,7 +493,9 @@ def submit_answer(
                     question_id=question_id,
                     answered_at=now,
                     response_ms=response_ms,
-                    choice_ids=chosen,
+                    choice_ids=given.choice_ids,
+                    text=given.text,
+                    order_ids=given.order_ids,
                 )
         except IntegrityError:  # one_answer_per_question: the database has the last word
             raise GameError(
@@ -469,6 +509,37 @@ def submit_answer(
         answered_at=now,
         response_ms=response_ms,
     )
+
+
+@dataclass(frozen=True)
+class _Given:
+    """An answer as it is stored: chosen choices, typed text, or items in order."""
+
+    choice_ids: list[int] = field(default_factory=list)
+    text: str = ""
+    order_ids: str = ""
+
+
+def _given(
+    *, game_id: int, question_id: int, kind: str | None, choice_ids: list[int], text: str | None
+) -> _Given:
+    """What the player answered, checked against the question's kind."""
+    if kind == Kind.TYPE_ANSWER:
+        typed = (text or "").strip()
+        if choice_ids or not 1 <= len(typed) <= TYPED_ANSWER_MAX:
+            raise GameError(
+                "invalid_text", f"Type an answer of 1 to {TYPED_ANSWER_MAX} characters.", 400
+            )
+        return _Given(text=typed)
+    if text is not None:
+        raise GameError("invalid_choice", "This question takes choices, not text.", 400)
+    choices = answer_sql.read_choices(question_id=question_id)
+    if kind == Kind.ORDER:
+        shown = selectors.order_shown(game_id=game_id, question_id=question_id, items=list(choices))
+        if sorted(choice_ids) != list(range(1, len(shown) + 1)):
+            raise GameError("invalid_order", "Put every item in order, each once.", 400)
+        return _Given(order_ids=",".join(str(shown[key - 1]) for key in choice_ids))
+    return _Given(choice_ids=_chosen(choices=choices, choice_ids=set(choice_ids)))
 
 
 def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:

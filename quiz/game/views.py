@@ -280,14 +280,19 @@ def answer(request: HttpRequest, game_id: int) -> JsonResponse:
     """A small acknowledgement, not a snapshot: the results come with the question's close."""
     arrived = timezone.now()
     data = _body(request)
-    question_id, choice_ids = data.get("question_id"), data.get("choice_ids")
-    reaction_ms = data.get("reaction_ms")
+    question_id, choice_ids = data.get("question_id"), data.get("choice_ids", [])
+    text, reaction_ms = data.get("text"), data.get("reaction_ms")
     if (
         not _is_int(question_id)
         or not isinstance(choice_ids, list)
         or not all(_is_int(c) for c in choice_ids)
+        or ("choice_ids" in data) == ("text" in data)
+        or text is not None
+        and not isinstance(text, str)
     ):
-        raise GameError("invalid_input", "Send question_id and a list of choice_ids.", 400)
+        raise GameError(
+            "invalid_input", "Send question_id and either a list of choice_ids or a text.", 400
+        )
     if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
         raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
     answer = services.submit_answer(
@@ -295,6 +300,7 @@ def answer(request: HttpRequest, game_id: int) -> JsonResponse:
         player_id=session_player_id(request, game_id),
         question_id=question_id,
         choice_ids=choice_ids,
+        text=text,
         reaction_ms=reaction_ms,
         now=arrived,
     )

@@ -1,9 +1,8 @@
 // The host's screen: lobby, question, results, podium. Built for a projector.
+import { kindHint, questionTiles, revealRows } from "./answer-kinds.js";
 import { startGamePage } from "./game-page.js";
 import { Sound, TUNES } from "./sound.js";
-import {
-  fillPodium, h, ordinal, points, questionProgress, shapeMark, showImage, streakLabel,
-} from "./ui.js";
+import { fillPodium, h, ordinal, points, questionProgress, showImage, streakLabel } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,29 +87,6 @@ function render(state) {
   refresh[state.game.state]?.(state);
 }
 
-function choiceTiles(question) {
-  return question.choices.map((choice, index) => h("li", { class: `choice choice-${index}` },
-    shapeMark(index), h("span", { class: "choice-text" }, choice.text)));
-}
-
-/** One row per choice: which was right, and a bar of how many picked it. */
-function distributionRows(question, results) {
-  const counts = question.choices.map((c) => results.distribution[c.id] ?? 0);
-  const most = Math.max(1, ...counts);
-  return question.choices.map((choice, index) => {
-    const correct = results.correct_choice_ids.includes(choice.id);
-    return h("li", { class: `distribution-row${correct ? " correct" : ""}` },
-      h("span", { class: `choice choice-${index}` }, shapeMark(index),
-        h("span", { class: "choice-text" }, choice.text),
-        correct ? h("span", { class: "verdict-mark" }, "✓",
-                    h("span", { class: "visually-hidden" }, " correct")) : null),
-      h("span", { class: "bar-track" },
-        h("span", { class: `bar choice-${index}`,
-                    style: { width: `${(counts[index] / most) * 100}%` } })),
-      h("span", { class: "choice-count" }, String(counts[index])));
-  });
-}
-
 /** Each player's rank at the last scoreboard, for the arrows of who moved up or down. */
 let ranksBefore = new Map();
 
@@ -128,9 +104,9 @@ const build = {
     const { question } = state;
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
-    $("question-kind").textContent = question.multiple ? "Pick all that apply" : "";
+    $("question-kind").textContent = kindHint(question);
     showImage($("question-image"), question.image_url);
-    $("question-choices").replaceChildren(...choiceTiles(question));
+    $("question-choices").replaceChildren(...questionTiles(question));
     page.startCountdown($("countdown"), question);
     sound.play(TUNES.question);
   },
@@ -138,7 +114,7 @@ const build = {
     const { question, results, game } = state;
     $("results-progress").textContent = questionProgress(question);
     $("results-text").textContent = question.text;
-    $("distribution").replaceChildren(...distributionRows(question, results));
+    $("distribution").replaceChildren(...revealRows(question, results));
     $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
       h("span", { class: "rank" }, ordinal(p.rank)),
       movement(p),

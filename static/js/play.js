@@ -1,9 +1,9 @@
 // The player's screen: big shape-and-colour answer buttons, made for a phone.
+import { answerWidget, rightAnswerLine, verdictOf } from "./answer-kinds.js";
 import { postJSON } from "./api.js";
 import { startGamePage } from "./game-page.js";
 import {
-  fillPodium, h, ordinal, points, questionProgress, rankLine, shapeMark, showImage, showScreen,
-  streakLabel,
+  fillPodium, h, ordinal, points, questionProgress, rankLine, showImage, showScreen, streakLabel,
 } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -49,9 +49,9 @@ function render(state) {
   $("leave").hidden = state.game.state === "finished";
 }
 
-/** No answering while offline: the buttons are disabled, and enabled again as they were. */
+/** No answering while offline: the controls are disabled, and enabled again as they were. */
 function holdAnswers(offline) {
-  for (const button of $("answer-area").querySelectorAll("button")) {
+  for (const button of $("answer-area").querySelectorAll("button, input")) {
     if (offline) {
       button.dataset.beforeOffline = String(button.disabled);
       button.disabled = true;
@@ -66,46 +66,21 @@ function hasAnswered(state) {
   return Boolean(state.me?.answered || (state.question && answered.has(state.question.id)));
 }
 
-/** Send the answer with the player's own reaction time, from the moment this phone showed
- *  the answers to the click: the server scores by it, within what it can check. */
-async function answer(question, choiceIds, buttons) {
+/** Send the answer (`body`: its choice_ids or text, by the question's kind) with the player's
+ *  own reaction time, from the moment this phone showed the answers to the click: the server
+ *  scores by it, within what it can check. */
+async function answer(question, body, controls) {
   const reactionMs = Math.max(0, Math.round(performance.now() - shownAt));
-  buttons.forEach((b) => { b.disabled = true; });
+  controls.forEach((c) => { c.disabled = true; });
   const reply = await post(config.urls.answer,
-    { question_id: question.id, choice_ids: choiceIds, reaction_ms: reactionMs });
+    { question_id: question.id, ...body, reaction_ms: reactionMs });
   if (reply) {
     answered.add(question.id);
     if (page.state()) render(page.state());
   } else {
-    buttons.forEach((b) => { b.disabled = false; });
+    controls.forEach((c) => { c.disabled = false; });
     if (page.offline()) holdAnswers(true);
   }
-}
-
-function answerButtons(question) {
-  const selected = new Set();
-  const submit = h("button", { class: "submit primary", type: "button", disabled: true },
-    "Submit answer");
-  const buttons = question.choices.map((choice, index) => {
-    const button = h("button", { class: `choice choice-${index}`, type: "button" },
-      shapeMark(index), h("span", { class: "choice-text" }, choice.text));
-    if (question.multiple) {
-      button.setAttribute("aria-pressed", "false");
-      button.addEventListener("click", () => {
-        if (selected.has(choice.id)) selected.delete(choice.id);
-        else selected.add(choice.id);
-        button.setAttribute("aria-pressed", String(selected.has(choice.id)));
-        submit.disabled = selected.size === 0;
-      });
-    } else {
-      button.addEventListener("click", () => answer(question, [choice.id], buttons));
-    }
-    return button;
-  });
-  submit.addEventListener("click", () => answer(question, [...selected], [...buttons, submit]));
-  const grid = h("div", { class: `choices answer-grid choices-${buttons.length}` }, buttons);
-  if (!question.multiple) return [grid];
-  return [h("p", { class: "hint" }, "Pick all that apply, then submit."), grid, submit];
 }
 
 const build = {
@@ -117,7 +92,7 @@ const build = {
     $("answer-area").replaceChildren(...(hasAnswered(state)
       ? [h("p", { class: "answer-sent" }, "Answer sent"),
          h("p", { class: "hint" }, "Waiting for the others…")]
-      : answerButtons(question)));
+      : answerWidget(question, (body, controls) => answer(question, body, controls))));
     if (page.offline()) holdAnswers(true);
     shownAt = performance.now();
     page.startCountdown($("countdown"), question);
@@ -125,17 +100,14 @@ const build = {
   question_closed(state) {
     const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
-    const verdict = mine?.correct ? "Correct!" : hasAnswered(state) ? "Wrong" : "No answer";
-    $("verdict").textContent = verdict;
-    $("results").dataset.verdict = mine?.correct ? "correct" : "wrong";
+    const verdict = verdictOf(question, mine, hasAnswered(state));
+    $("verdict").textContent = verdict.text;
+    $("results").dataset.verdict = verdict.mood;
     const bonus = mine?.streak_bonus ?? 0;
     $("points-won").textContent = `+${points((mine?.points ?? 0) + bonus)}`;
     $("streak-bonus").textContent = bonus ? `incl. ${bonus} streak bonus` : "";
     $("streak").textContent = streakLabel(me.streak ?? 0);
-    const right = question.choices.filter((c) => results.correct_choice_ids.includes(c.id));
-    $("correct-answer").replaceChildren("Right answer: ", ...right.map((c) => h("span",
-      { class: `answer-tag choice-${question.choices.indexOf(c)}` },
-      shapeMark(question.choices.indexOf(c)), ` ${c.text}`)));
+    $("correct-answer").replaceChildren(...rightAnswerLine(question, results));
     $("result-score").textContent = `Score: ${points(me.score)}`;
     $("result-rank").textContent = rankLine(me, state.players);
   },

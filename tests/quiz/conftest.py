@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from real_broker import REPO
 
 from quiz.game import services
-from quiz.game.models import Answer, Game, Player, Quiz
+from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
 from quiz.game.services import GameError
 
 
@@ -89,3 +89,32 @@ def refused() -> Callable[[str, Game, Callable[[], object]], None]:
         assert game_state(game) == before
 
     return check
+
+
+# One question of each kind, in this order: (kind, text, [(choice text, correct)]).
+KINDS_QUIZ = [
+    ("choice", "Capital of France?", [("Paris", True), ("Rome", False)]),
+    ("true_false", "The Sun is a star.", [("True", True), ("False", False)]),
+    ("poll", "Best season?", [("Summer", False), ("Winter", False), ("Spring", False)]),
+    ("type_answer", "Capital of Japan?", [("Tokyo", True), ("Edo", True)]),
+    (
+        "order",
+        "Smallest to largest?",
+        [("Moon", False), ("Mars", False), ("Earth", False), ("Sun", False)],
+    ),
+]
+
+
+@pytest.fixture
+def kinds_quiz(author) -> Quiz:
+    """A quiz with one question of every kind (KINDS_QUIZ), 20 s and 1000 points each."""
+    quiz = Quiz.objects.create(author=author, title="Every kind")
+    for position, (kind, text, choices) in enumerate(KINDS_QUIZ):
+        question = Question.objects.create(
+            quiz=quiz, position=position, kind=kind, text=text, time_limit=20, points=1000
+        )
+        Choice.objects.bulk_create(
+            Choice(question=question, position=i, text=choice, is_correct=correct)
+            for i, (choice, correct) in enumerate(choices)
+        )
+    return quiz

@@ -53,3 +53,19 @@ def test_the_admin_adds_a_question_with_its_choices(admin_client: Client, quiz: 
         ("Madrid", True),
         ("Lisbon", False),
     ]
+
+
+@pytest.mark.django_db
+def test_the_admin_checks_the_choices_by_the_questions_kind(
+    admin_client: Client, quiz: Quiz
+) -> None:
+    poll = question_post(quiz, time_limit=30, choices=[("Madrid", False), ("Lisbon", False)])
+    admin_client.post(ADD_QUESTION, {**poll, "kind": "poll"})
+    question = Question.objects.get(text="Capital of Spain?")
+    assert (question.kind, question.choices.filter(is_correct=True).count()) == ("poll", 0)
+    true_false = question_post(quiz, time_limit=30, choices=[("Yes", True), ("No", False)])
+    page = admin_client.post(
+        ADD_QUESTION, {**true_false, "kind": "true_false", "text": "Spain is big."}
+    ).content.decode()
+    assert "The choices are &quot;True&quot; and &quot;False&quot;, one of them correct." in page
+    assert not Question.objects.filter(text="Spain is big.").exists()

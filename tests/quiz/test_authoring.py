@@ -340,3 +340,68 @@ def test_anonymous_visitors_are_sent_to_login(client: Client, quiz: Quiz) -> Non
         assert response.status_code == 302, url
         assert response["Location"].startswith(f"/accounts/login/?next={url}")
     assert Quiz.objects.count() == 1
+
+
+@pytest.mark.parametrize("truth, right", [("true", "True"), ("false", "False")])
+def test_true_or_false_is_written_by_picking_the_right_answer(
+    author_client: Client, quiz: Quiz, truth: str, right: str
+) -> None:
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/",
+        question_post(text="Venus is hot.", choices=[], kind="true_false", truth=truth),
+    )
+    assert response.status_code == 302
+    question = quiz.questions.get(text="Venus is hot.")
+    assert question.kind == "true_false"
+    assert [(c.text, c.is_correct) for c in question.choices.all()] == [
+        ("True", right == "True"),
+        ("False", right == "False"),
+    ]
+    page = author_client.get(f"/quizzes/{quiz.id}/questions/{question.id}/edit/").content
+    assert f'name="truth" value="{truth}" id="id_truth_{0 if truth == "true" else 1}" checked' in (
+        page.decode()
+    )
+
+
+def test_true_or_false_without_its_answer_is_refused(author_client: Client, quiz: Quiz) -> None:
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/",
+        question_post(text="Venus is hot.", choices=[], kind="true_false"),
+    )
+    assert "Pick the right answer: True or False." in response.content.decode()
+    assert not quiz.questions.filter(text="Venus is hot.").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, rows, saved",
+    [
+        ("type_answer", [("Tokyo", False), ("Edo", False)], [("Tokyo", True), ("Edo", True)]),
+        ("poll", [("Tea", True), ("Coffee", False)], [("Tea", False), ("Coffee", False)]),
+        (
+            "order",
+            [("1", False), ("2", True), ("3", False)],
+            [("1", False), ("2", False), ("3", False)],
+        ),
+    ],
+)
+def test_the_kinds_rows_take_its_correctness_whatever_is_ticked(
+    author_client: Client, quiz: Quiz, kind: str, rows: list, saved: list
+) -> None:
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/", question_post(text="Q?", choices=rows, kind=kind)
+    )
+    assert response.status_code == 302
+    question = quiz.questions.get(text="Q?")
+    assert (question.kind, [(c.text, c.is_correct) for c in question.choices.all()]) == (
+        kind,
+        saved,
+    )
+
+
+def test_an_order_of_two_items_is_refused(author_client: Client, quiz: Quiz) -> None:
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/",
+        question_post(text="Q?", choices=[("1", False), ("2", False)], kind="order"),
+    )
+    assert "A question has 3 to 4 items to order." in response.content.decode()
+    assert not quiz.questions.filter(text="Q?").exists()

@@ -16,6 +16,7 @@ QUESTION = {
     "id",
     "index",
     "count",
+    "kind",
     "text",
     "image_url",
     "choices",
@@ -26,7 +27,14 @@ QUESTION = {
     "deadline",
 }
 PLAYER = {"id", "nickname", "score", "rank", "streak"}
-RESULTS = {"question_id", "correct_choice_ids", "distribution", "players"}
+RESULTS = {
+    "question_id",
+    "correct_choice_ids",
+    "accepted_answers",
+    "correct_order",
+    "distribution",
+    "players",
+}
 # type: (topic, the data's keys, the keys of the parts it carries)
 CONTRACT = {
     "lobby": ("status", {"game"}, {"game": GAME}),
@@ -97,3 +105,38 @@ def test_docs_describe_every_frame_and_key() -> None:
         assert entry is not None, f"docs/game.md does not describe {type_}"
         for key in keys:
             assert f'"{key}"' in entry.group(0), f"docs/game.md: {type_} lacks {key}"
+
+
+@pytest.fixture
+def published_every_kind(kinds_quiz, author, no_broker, django_capture_on_commit_callbacks):
+    """The frames of a game through a question of every kind, one player answering none."""
+    with django_capture_on_commit_callbacks(execute=True):
+        game = services.create_game(quiz=kinds_quiz, host=author)
+        services.join_game(game_id=game.id, nickname="Ann")
+        services.start_game(game_id=game.id, user=author, now=T0)
+        for _ in range(kinds_quiz.questions.count()):
+            services.close_question(game_id=game.id, user=author)
+            services.open_next_question(game_id=game.id, user=author, now=T0)
+    return no_broker
+
+
+def test_the_question_and_results_of_every_kind_have_the_contracts_keys(
+    published_every_kind,
+) -> None:
+    kinds = []
+    for _, frame in published_every_kind:
+        if frame["type"] == "question_open":
+            assert set(frame["data"]["question"]) == QUESTION
+            kinds.append(frame["data"]["question"]["kind"])
+        if frame["type"] == "question_closed":
+            assert set(frame["data"]["results"]) == RESULTS
+    assert kinds == ["choice", "true_false", "poll", "type_answer", "order"]
+
+
+def test_docs_name_every_key_of_the_question_and_results() -> None:
+    docs = DOCS.read_text()
+    for key in QUESTION | RESULTS:
+        assert f'"{key}"' in docs, f"docs/game.md does not name {key}"
+    kinds = docs.split("## Question kinds")[1].split("\n## ")[0]
+    for kind in ("choice", "true_false", "poll", "type_answer", "order"):
+        assert f"| `{kind}` |" in kinds, f"docs/game.md: Question kinds lacks {kind}"

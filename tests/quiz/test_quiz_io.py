@@ -164,6 +164,7 @@ def test_a_valid_document_imports_with_its_values(author) -> None:
     data = document()
     set_question(data, "image_url", "https://example.org/paris.png")
     quiz = import_quiz(author=author, data=data)
+    set_question(data, "kind", "choice")  # left out, it is the multiple choice of old
     assert export_quiz(quiz=quiz) == data
 
 

@@ -8,15 +8,38 @@ from quiz.game.models import Choice, Question, Quiz
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-quiz-123"
 DEMO_TITLE = "Demo: world trivia"
+# (kind, text, time limit, points, [(choice, correct)]): one question of each kind
 DEMO_QUESTIONS = [
     (
+        "choice",
         "What is the capital of France?",
         20,
         1000,
         [("Paris", True), ("Lyon", False), ("Marseille", False), ("Nice", False)],
     ),
-    ("Which of these are prime numbers?", 30, 1000, [("2", True), ("9", False), ("7", True)]),
-    ("The Pacific is the largest ocean.", 10, 2000, [("True", True), ("False", False)]),
+    (
+        "choice",
+        "Which of these are prime numbers?",
+        30,
+        1000,
+        [("2", True), ("9", False), ("7", True)],
+    ),
+    (
+        "true_false",
+        "The Pacific is the largest ocean.",
+        10,
+        2000,
+        [("True", True), ("False", False)],
+    ),
+    ("poll", "Which do you like best?", 15, 0, [("Beach", False), ("Mountains", False)]),
+    ("type_answer", "What is the capital of Japan?", 20, 1000, [("Tokyo", True)]),
+    (
+        "order",
+        "From smallest to largest?",
+        30,
+        1000,
+        [("Moon", False), ("Mars", False), ("Earth", False), ("Sun", False)],
+    ),
 ]
 
 
@@ -30,9 +53,14 @@ class Command(BaseCommand):
             user.save()
         if not Quiz.objects.filter(author=user, title=DEMO_TITLE).exists():
             quiz = Quiz.objects.create(author=user, title=DEMO_TITLE)
-            for position, (text, limit, points, choices) in enumerate(DEMO_QUESTIONS):
+            for position, (kind, text, limit, points, choices) in enumerate(DEMO_QUESTIONS):
                 question = Question.objects.create(
-                    quiz=quiz, position=position, text=text, time_limit=limit, points=points
+                    quiz=quiz,
+                    position=position,
+                    kind=kind,
+                    text=text,
+                    time_limit=limit,
+                    points=points,
                 )
                 Choice.objects.bulk_create(
                     Choice(question=question, position=i, text=t, is_correct=ok)

@@ -1,0 +1,132 @@
+"""A round with one question of every kind, answered from a phone in Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from game_screens import HOST_LOGIN, Screens
+from playwright.sync_api import Page, expect
+
+from quiz.game.models import Choice, Question, Quiz
+
+ORDER = ["Moon", "Mars", "Earth", "Sun"]  # smallest to largest
+KINDS_QUIZ = [
+    ("choice", "Which planet is red?", [("Mars", True), ("Venus", False)]),
+    ("true_false", "The Sun is a star.", [("True", True), ("False", False)]),
+    ("poll", "Best season?", [("Summer", False), ("Winter", False)]),
+    ("type_answer", "Capital of Japan?", [("Tokyo", True)]),
+    ("order", "Smallest to largest?", [(item, False) for item in ORDER]),
+]
+
+
+@pytest.fixture
+def kinds_site(live_site: str) -> str:
+    """The live site whose host has one quiz: a question of every kind."""
+    host = User.objects.get(username=HOST_LOGIN[0])
+    Quiz.objects.filter(author=host).delete()
+    quiz = Quiz.objects.create(author=host, title="Every kind")
+    for position, (kind, text, choices) in enumerate(KINDS_QUIZ):
+        question = Question.objects.create(
+            quiz=quiz, position=position, kind=kind, text=text, time_limit=60, points=1000
+        )
+        for index, (choice, correct) in enumerate(choices):
+            Choice.objects.create(
+                question=question, position=index, text=choice, is_correct=correct
+            )
+    return live_site
+
+
+def heading(page: Page, text: str):
+    return page.get_by_role("heading", name=text)
+
+
+def put_in_order(phone: Page, items: list[str]) -> None:
+    """Move the shuffled items up until they read `items`, as a player would."""
+    for place, item in enumerate(items):
+        shown = phone.locator(".order-items .choice-text").all_inner_texts()
+        for _ in range(shown.index(item) - place):
+            phone.get_by_role("button", name=f"Move {item} up").click()
+    expect(phone.locator(".order-items .choice-text")).to_have_text(items)
+
+
+def test_a_phone_answers_one_question_of_every_kind(screens: Screens, kinds_site: str) -> None:
+    host = screens.host(kinds_site)
+    ann = screens.player(host.locator("#join-link").inner_text(), "Ann")
+    host.get_by_role("button", name="Start").click()
+
+    expect(heading(ann, "Which planet is red?")).to_be_visible()
+    ann.get_by_role("button", name="Mars").click()
+    expect(heading(ann, "Correct!")).to_be_visible()
+    expect(host.locator("#distribution li", has_text="Mars")).to_contain_text("✓ correct")
+    host.get_by_role("button", name="Next question").click()
+
+    expect(heading(ann, "The Sun is a star.")).to_be_visible()
+    expect(host.locator("#question-kind")).to_have_text("True or false?")
+    ann.get_by_role("button", name="False").click()
+    expect(heading(ann, "Wrong")).to_be_visible()
+    expect(ann.locator("#correct-answer")).to_contain_text("True")
+    host.get_by_role("button", name="Next question").click()
+
+    expect(heading(ann, "Best season?")).to_be_visible()
+    ann.get_by_role("button", name="Winter").click()
+    expect(heading(ann, "Thanks for voting!")).to_be_visible()
+    expect(ann.locator("#points-won")).to_have_text("+0 points")
+    expect(host.locator("#distribution li", has_text="Winter")).to_contain_text("1")
+    expect(host.locator("#distribution")).not_to_contain_text("correct")
+    screens.shoot("poll-results", host=host, player=ann)
+    host.get_by_role("button", name="Next question").click()
+
+    expect(heading(ann, "Capital of Japan?")).to_be_visible()
+    expect(ann.locator("body")).not_to_contain_text("Tokyo")
+    expect(host.locator("body")).not_to_contain_text("Tokyo")
+    ann.get_by_label("Your answer").fill("  TOKYO ")
+    screens.shoot("type-answer", host=host, player=ann)
+    ann.get_by_role("button", name="Submit answer").click()
+    expect(heading(ann, "Correct!")).to_be_visible()
+    expect(ann.locator("#correct-answer")).to_contain_text("Accepted: ▲ Tokyo")
+    expect(host.locator("#distribution li", has_text="Tokyo")).to_contain_text("✓ correct1")
+    host.get_by_role("button", name="Next question").click()
+
+    expect(heading(ann, "Smallest to largest?")).to_be_visible()
+    shown = ann.locator(".order-items .choice-text").all_inner_texts()
+    assert sorted(shown) == sorted(ORDER) and shown != ORDER
+    put_in_order(ann, ORDER)
+    screens.shoot("order", host=host, player=ann)
+    ann.get_by_role("button", name="Submit order").click()
+    expect(heading(ann, "Correct!")).to_be_visible()
+    expect(ann.locator("#correct-answer")).to_contain_text("1. Moon")
+    right_order = host.locator("#distribution li", has_text="Moon → Mars → Earth → Sun")
+    expect(right_order).to_contain_text("✓ correct1")
+    screens.shoot("order-results", host=host, player=ann)
+
+    host.get_by_role("button", name="Show podium").click()
+    expect(host.locator("#podium .place-1")).to_contain_text("Ann")
+    expect(ann.locator("#my-place")).to_have_text(re.compile(r"^You finished 1st of 1 with"))
+
+
+def test_the_question_page_asks_what_the_chosen_kind_needs(
+    screens: Screens, kinds_site: str
+) -> None:
+    page = screens.window()
+    page.goto(f"{kinds_site}/accounts/login/")
+    page.get_by_label("Username").fill(HOST_LOGIN[0])
+    page.get_by_label("Password").fill(HOST_LOGIN[1])
+    page.get_by_role("button", name="Log in").click()
+    quiz = Quiz.objects.get(title="Every kind")
+    page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
+    expect(page.locator(".choice-fields")).to_be_visible()
+    expect(page.get_by_text("True or false: the right answer")).to_be_hidden()
+    page.get_by_label("Kind").select_option("true_false")
+    expect(page.locator(".choice-fields")).to_be_hidden()
+    page.get_by_label("Text").fill("Mars has two moons.")
+    page.get_by_label("False", exact=True).check()
+    page.get_by_label("True", exact=True).check()
+    page.get_by_role("button", name="Save question").click()
+    expect(page.get_by_text("Question saved.")).to_be_visible()
+    question = quiz.questions.get(text="Mars has two moons.")
+    assert [(c.text, c.is_correct) for c in question.choices.all()] == [
+        ("True", True),
+        ("False", False),
+    ]
