@@ -31,7 +31,12 @@ class RawStomp:
         return self.next_frame()
 
     def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+        """All of `data`. WAIT_SECONDS bounds each wait for the broker to take more, not the
+        whole (as sendall's timeout would): a broker may slow a publisher to its readers' pace.
+        """
+        view = memoryview(data.encode() if isinstance(data, str) else data)
+        while view:
+            view = view[self.sock.send(view) :]
 
     def next_frame(self) -> Frame:
         """The next frame (heart-beats skipped); ConnectionError once the broker closed."""
