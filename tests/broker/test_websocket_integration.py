@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from raw_stomp import raw_websocket, ws_message
 from real_broker import BrokerProcess
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -89,3 +90,18 @@ def test_a_client_offering_only_other_subprotocols_is_refused(
         connect(broker_process.ws_url, subprotocols=["mqtt"])  # type: ignore[list-item]
     assert refused.value.response.status_code == 400
     assert b"v12.stomp" in refused.value.response.body
+
+
+def test_a_text_message_with_bad_utf_8_in_a_header_gets_an_error_naming_it(
+    broker_process: BrokerProcess,
+) -> None:
+    sock = raw_websocket(broker_process.ws_port, receive_buffer=65536)
+    sock.sendall(ws_message(b"SEND\ndestination:/topic/ws.utf8\nnote:\xff\n\n\x00"))
+    received = b""
+    while b"\x88" not in received:  # until the close frame (ERROR's body is ASCII)
+        received += sock.recv(65536)
+    sock.close()
+    assert b"ERROR\nmessage:SEND frame headers are not valid UTF-8\n" in received
+    with connect(broker_process.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send(connect_frame("guest", "guest"))
+        assert next(stomp_frames(ws)).command == "CONNECTED"
