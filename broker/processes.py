@@ -32,8 +32,7 @@ def wait_for_port(
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
-            command = " ".join(map(str, process.args))  # type: ignore[arg-type]
-            raise RuntimeError(f"{command} exited ({process.returncode}){describe()}")
+            raise RuntimeError(f"{process.args} exited ({process.returncode}){describe()}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
