@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from broker.auth import Authentication, PasscodeCheck
+from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
@@ -38,15 +38,6 @@ def open_store(store: Store) -> MemoryStore | SqliteStore:
         Path(store.directory).mkdir(parents=True, exist_ok=True)
         return SqliteStore(Path(store.directory) / "queues.sqlite3")
     return MemoryStore()
-
-
-# Runs a passcode check and calls back with its result, on the broker's thread.
-Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], None]
-
-
-def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-    """The verifier without I/O, for tests and tools: the check runs in the caller's thread."""
-    done(check.run())
 
 
 class TopicMessage:
@@ -109,8 +100,7 @@ class Broker:
         # its own gate: see Session.push_message), for its publisher to wait on.
         self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
-        self.authentication = Authentication(config, wall_clock=wall_clock)
-        self._verifier = verifier or verify_now
+        self.authentication = Authentication(config, wall_clock=wall_clock, verifier=verifier)
 
     # Sessions
 
@@ -164,10 +154,6 @@ class Broker:
     def _announce_earlier_deadline(self) -> None:
         if not self._ticking and self.on_earlier_deadline is not None:
             self.on_earlier_deadline()
-
-    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-        """Run a passcode check with the verifier the transport gave (off its event loop)."""
-        self._verifier(check, done)
 
     # Routing
 
