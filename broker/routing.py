@@ -129,6 +129,9 @@ class Broker:
             self._announce_earlier_deadline()
         return session
 
+    def sessions(self) -> list[Session]:
+        return list(self._sessions)
+
     def forget(self, session: Session) -> None:
         """Called by a session that has closed."""
         self._sessions.pop(session, None)
