@@ -40,9 +40,8 @@ from bench.players import (
     phone_address,
 )
 from bench.stomp import Frame
-from bench.targets import REPO, local_beam
+from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
 from bench.workloads import Run, _percentile
-from broker.processes import free_port, terminate, wait_for_port
 
 SERVICES_HOWTO = "make services"
 STALL_SECONDS = 10.0
