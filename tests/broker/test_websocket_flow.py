@@ -37,8 +37,8 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
     await server.start()
     try:
         url = f"ws://127.0.0.1:{config.ws.port}/ws"  # type: ignore[union-attr]
-        # A fixed receive buffer: the kernel's autotuning (up to 32 MiB here) could otherwise
-        # take all 8 MiB on a loaded machine, and the broker's socket never back up.
+        # A fixed receive buffer: the broker's socket backs up after 64 KiB, whatever the
+        # kernel's autotuning (up to 32 MiB here) would let the client's socket take.
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
         sock.connect(("127.0.0.1", config.ws.port))  # type: ignore[union-attr]
@@ -57,6 +57,9 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
             server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             reader, writer = await asyncio.open_connection("127.0.0.1", config.tcp.port)  # type: ignore[union-attr]
             writer.write(b"CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+            # Its frames wait for CONNECTED: a broker takes at most max_frame_bytes while it
+            # checks the passcode, and on a loaded machine the check can take that long.
+            await reader.readuntil(b"\x00")
             frame = b"SEND\ndestination:/topic/drain\n\n" + BODY + b"\x00"
             writer.write(frame * FRAMES)
             for _ in range(2000):  # until the subscriber fell behind
