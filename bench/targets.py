@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +17,7 @@ import psutil
 
 from bench.clients import ConnectionFailed, Endpoint, open_client
 from bench.loadgen import raise_fd_limit
+from broker.processes import free_port, terminate, wait_for_port
 
 OURS = "ours"  # the built-in broker's target name
 PEER = "RabbitMQ"  # the broker it is compared with
@@ -66,12 +65,6 @@ class Target:
                 soft = line.split()[3]
                 return None if soft == "unlimited" else int(soft)
         return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class BuiltinBroker:
@@ -148,32 +141,6 @@ class BuiltinBroker:
         if self._config is not None:
             self._config.unlink(missing_ok=True)
             self._config = None
-
-
-def wait_for_port(process: subprocess.Popen[bytes], port: int, timeout: float = 20.0) -> None:
-    """Until `process` listens on `port`; a RuntimeError if it exits or takes too long."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{' '.join(map(str, process.args))} exited ({process.returncode})")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listened on port {port} in {timeout:.0f} s")
-
-
-def terminate(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 async def find_rabbitmq(

@@ -153,16 +153,33 @@ class AccessRefused(Exception):
     """Credentials the broker refuses: the message goes into the ERROR frame."""
 
 
-class Authentication:
-    """Every decision on who a CONNECT is: a token, a configured login, or anonymous."""
+# Runs a passcode check and calls back with its result, on the broker's thread.
+Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], None]
 
-    def __init__(self, config: BrokerConfig, *, wall_clock: Callable[[], float]) -> None:
+
+def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+    """The verifier without I/O, for tests and tools: the check runs in the caller's thread."""
+    done(check.run())
+
+
+class Authentication:
+    """Every decision on who a CONNECT is: a token, a configured login, or anonymous; the
+    passcode checks run on the verifier the server gives (off its event loop)."""
+
+    def __init__(
+        self,
+        config: BrokerConfig,
+        *,
+        wall_clock: Callable[[], float],
+        verifier: Verifier | None = None,
+    ) -> None:
         self._tokens = config.tokens
         self._anonymous = (
             Authority("anonymous", config.anonymous_permissions) if config.allow_anonymous else None
         )
         self._users = ConfigAuthenticator(config.users)
         self._wall_clock = wall_clock
+        self._verifier = verifier or verify_now
 
     def credentials(
         self, *, login: str | None, passcode: str | None, vhost: str
@@ -195,6 +212,10 @@ class Authentication:
         except TokenError as error:
             raise AccessRefused(str(error)) from None
         return Authority(grant.subject, grant.permissions, expires_at=grant.expires_at)
+
+    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+        """Run a passcode check, then `done(verified)` on the broker's thread."""
+        self._verifier(check, done)
 
     def check_login(self, login: str, passcode: str) -> PasscodeCheck:
         """The passcode check of a configured login, for callers other than CONNECT."""

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from broker.auth import Authentication, PasscodeCheck
+from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
@@ -38,15 +38,6 @@ def open_store(store: Store) -> MemoryStore | SqliteStore:
         Path(store.directory).mkdir(parents=True, exist_ok=True)
         return SqliteStore(Path(store.directory) / "queues.sqlite3")
     return MemoryStore()
-
-
-# Runs a passcode check and calls back with its result, on the broker's thread.
-Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], None]
-
-
-def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-    """The verifier without I/O, for tests and tools: the check runs in the caller's thread."""
-    done(check.run())
 
 
 class TopicMessage:
@@ -109,8 +100,7 @@ class Broker:
         # its own gate: see Session.push_message), for its publisher to wait on.
         self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
-        self.authentication = Authentication(config, wall_clock=wall_clock)
-        self._verifier = verifier or verify_now
+        self.authentication = Authentication(config, wall_clock=wall_clock, verifier=verifier)
 
     # Sessions
 
@@ -167,10 +157,6 @@ class Broker:
     def _announce_earlier_deadline(self) -> None:
         if not self._ticking and self.on_earlier_deadline is not None:
             self.on_earlier_deadline()
-
-    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-        """Run a passcode check with the verifier the transport gave (off its event loop)."""
-        self._verifier(check, done)
 
     # Routing
 
@@ -289,22 +275,22 @@ class Broker:
 
     def next_deadline(self) -> float | None:
         """When tick() next has something to do (heart-beats, timeouts), if ever."""
-        self._drop_no_longer_awaiting()
         deadlines = [self._timers[0][0]] if self._timers else []
-        if self._awaiting_connect:
-            deadlines.append(self._connect_deadline(self._awaiting_connect[0]))
+        connect = self._first_connect_deadline()
+        if connect is not None:
+            deadlines.append(connect)
         return min(deadlines, default=None)
 
-    def _drop_no_longer_awaiting(self) -> None:
-        """Let the sessions at the head of the connect queue go once they connected or left."""
+    def _first_connect_deadline(self) -> float | None:
+        """The connect queue's earliest deadline; the sessions at its head go once they
+        connected or left (or no longer have a deadline)."""
         waiting = self._awaiting_connect
-        while waiting and (waiting[0].connected or waiting[0].closing):
+        while waiting:
+            first = waiting[0]
+            if not (first.connected or first.closing or first.deadline is None):
+                return first.deadline
             waiting.popleft()
-
-    @staticmethod
-    def _connect_deadline(session: Session) -> float:
-        assert session.deadline is not None  # until it connects or closes
-        return session.deadline
+        return None
 
     def tick(self) -> int:
         """Run the timers that are due; returns how many sessions it visited."""
@@ -312,12 +298,9 @@ class Broker:
         visited = 0
         self._ticking = True
         try:
-            self._drop_no_longer_awaiting()
-            waiting = self._awaiting_connect
-            while waiting and self._connect_deadline(waiting[0]) <= now:
+            while (deadline := self._first_connect_deadline()) is not None and deadline <= now:
                 visited += 1
-                waiting.popleft().on_timer(now)
-                self._drop_no_longer_awaiting()
+                self._awaiting_connect.popleft().on_timer(now)
             while self._timers and self._timers[0][0] <= now:
                 at, _, session = heapq.heappop(self._timers)
                 if session.timer_at != at:

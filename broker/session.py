@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from broker.auth import AccessRefused, Authentication, Authority, PasscodeCheck
+from broker.auth import AccessRefused, Authentication, Authority
 from broker.config import BrokerConfig
 from broker.destinations import Destination, DestinationError, parse_destination
 from broker.frames import (
@@ -98,8 +98,6 @@ class SessionBroker(Protocol):
     def now(self) -> float: ...
 
     def wall_time(self) -> float: ...
-
-    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None: ...
 
     def publish(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
@@ -378,7 +376,7 @@ class Session:
             self._accept(authority, heartbeat)
             self._handle_input()
 
-        self._broker.verify(credentials, checked)
+        self._broker.authentication.verify(credentials, checked)
 
     def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
         """CONNECTED, with the heart-beats the client asked for and the broker can give."""

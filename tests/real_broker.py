@@ -11,26 +11,20 @@ import base64
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from broker.processes import free_port, terminate, wait_for_port
+
+__all__ = ["REPO", "STATS_TOML", "BrokerProcess", "free_port", "get_json", "start_broker"]
+
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 15.0
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bind port 0 and let the kernel choose)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Config that lets the test user `guest` read /stats, which is closed by default.
@@ -75,26 +69,7 @@ class BrokerProcess:
 
     def stop(self) -> int:
         """SIGTERM, then wait; returns the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
-
-
-def _wait_listening(broker: BrokerProcess) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    for port in (broker.tcp_port, broker.ws_port):
-        while True:
-            if broker.process.poll() is not None:
-                raise RuntimeError(f"broker exited early:\n{broker.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"broker did not listen on {port}:\n{broker.log()}"
-                    ) from None
-                time.sleep(0.05)
+        return terminate(self.process)
 
 
 @contextlib.contextmanager
@@ -133,13 +108,10 @@ def start_broker(
         )
     broker = BrokerProcess(process, tcp_port, ws_port, log_path)
     try:
-        _wait_listening(broker)
+        for port in (tcp_port, ws_port):
+            wait_for_port(
+                process, port, STARTUP_TIMEOUT_SECONDS, describe=lambda: f":\n{broker.log()}"
+            )
         yield broker
     finally:
-        if broker.process.poll() is None:
-            broker.process.send_signal(signal.SIGTERM)
-            try:
-                broker.process.wait(timeout=STARTUP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                broker.process.kill()
-                broker.process.wait()
+        broker.stop()

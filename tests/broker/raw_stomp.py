@@ -1,4 +1,5 @@
-"""A STOMP client on a bare socket, for tests that need to control every byte and read."""
+"""STOMP clients for tests over real sockets: on a bare socket, for tests that need to control
+every byte and read, and the frames of a websockets client connection."""
 
 from __future__ import annotations
 
@@ -7,11 +8,22 @@ import os
 import socket
 import struct
 from collections import deque
+from collections.abc import Iterator
+
+from websockets.sync.client import ClientConnection
 
 from broker.client import ServerFrames, connect_frame
 from broker.frames import Frame
 
 WAIT_SECONDS = 10.0
+
+
+def websocket_frames(ws: ClientConnection, version: str = "1.2") -> Iterator[Frame]:
+    """The frames the broker sends, in order, however WebSocket messages carry them."""
+    reader = ServerFrames(version)
+    while True:
+        message = ws.recv(timeout=WAIT_SECONDS)
+        yield from reader.feed(message.encode() if isinstance(message, str) else message)
 
 
 class RawStomp:
@@ -31,7 +43,12 @@ class RawStomp:
         return self.next_frame()
 
     def send(self, data: bytes | str) -> None:
-        self.sock.sendall(data.encode() if isinstance(data, str) else data)
+        """All of `data`. WAIT_SECONDS bounds each wait for the broker to take more, not the
+        whole (as sendall's timeout would): a broker may slow a publisher to its readers' pace.
+        """
+        view = memoryview(data.encode() if isinstance(data, str) else data)
+        while view:
+            view = view[self.sock.send(view) :]
 
     def next_frame(self) -> Frame:
         """The next frame (heart-beats skipped); ConnectionError once the broker closed."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from broker.auth import hash_passcode
+from broker.auth import Verifier, hash_passcode
 from broker.client import read_frames
 from broker.config import BrokerConfig, Limits, Permissions, Tokens, User
 from broker.frames import Frame
-from broker.routing import Broker, Verifier
+from broker.routing import Broker
 
 SECRET = "unit-test-secret-that-is-long-enough-for-hs256"
 GUEST_HASH = hash_passcode("guest")

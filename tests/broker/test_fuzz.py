@@ -18,7 +18,6 @@ from broker.frames import CLIENT_COMMANDS, UNESCAPED_COMMANDS, Frame, FrameParse
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
-    deadline=None,  # the machine is shared: a slow example is not a failure
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 LIMITS = {"max_frame_bytes": 4096, "max_headers": 20, "max_header_bytes": 512}

@@ -8,11 +8,13 @@ import http.client
 from collections.abc import Iterator
 
 import pytest
+from raw_stomp import websocket_frames
 from real_broker import BrokerProcess, start_broker
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from broker.auth import hash_passcode
+from broker.client import connect_frame
 
 WAIT_SECONDS = 5.0
 ALLOWED_ORIGIN = "https://quiz.example"
@@ -105,8 +107,8 @@ def test_stats_is_off_by_default(tmp_path_factory: pytest.TempPathFactory) -> No
 def test_websocket_from_an_allowed_origin_or_none_is_taken(http_broker: BrokerProcess) -> None:
     for origin in (ALLOWED_ORIGIN, None):
         with connect(http_broker.ws_url, origin=origin) as ws:  # type: ignore[arg-type]
-            ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-            assert str(ws.recv(timeout=WAIT_SECONDS)).startswith("CONNECTED")
+            ws.send(connect_frame("guest", "guest"))
+            assert next(websocket_frames(ws)).command == "CONNECTED"
 
 
 def test_websocket_from_another_origin_is_refused(http_broker: BrokerProcess) -> None:

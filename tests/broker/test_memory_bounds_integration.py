@@ -8,10 +8,12 @@ from collections.abc import Iterator
 
 import psutil
 import pytest
-from raw_stomp import raw_websocket, ws_message
+from raw_stomp import raw_websocket, websocket_frames, ws_message
 from real_broker import BrokerProcess, start_broker
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
+
+from broker.client import connect_frame
 
 MIB = 1024 * 1024
 # RSS a broker may gain while one client pushes hundreds of MiB at it (the limits allow a few
@@ -83,7 +85,8 @@ def test_websocket_message_larger_than_a_connect_before_connected_is_refused(
 
 def test_websocket_may_send_large_messages_once_connected(broker: BrokerProcess) -> None:
     with ws_connect(broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
-        ws.send("CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00")
-        assert str(ws.recv(timeout=5.0)).startswith("CONNECTED")
+        frames = websocket_frames(ws)
+        ws.send(connect_frame("guest", "guest"))
+        assert next(frames).command == "CONNECTED"
         ws.send("SEND\ndestination:/topic/big\nreceipt:r\n\n" + "x" * MIB + "\x00")
-        assert str(ws.recv(timeout=5.0)).startswith("RECEIPT")
+        assert next(frames).command == "RECEIPT"

@@ -10,8 +10,11 @@ from pathlib import Path
 import pytest
 import stomp
 from inbox import Inbox
+from raw_stomp import websocket_frames
 from real_broker import BrokerProcess, start_broker
 from websockets.sync.client import connect
+
+from broker.client import connect_frame
 
 
 @pytest.fixture(scope="module")
@@ -54,5 +57,5 @@ def test_websocket_over_tls(tls_broker: BrokerProcess, certificate: tuple[Path, 
     context = ssl.create_default_context(cafile=str(certificate[0]))
     url = f"wss://127.0.0.1:{tls_broker.ws_port}/ws"
     with connect(url, ssl=context, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
-        ws.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
-        assert str(ws.recv(timeout=5)).startswith("CONNECTED")
+        ws.send(connect_frame("guest", "guest"))
+        assert next(websocket_frames(ws)).command == "CONNECTED"

@@ -14,8 +14,7 @@ from websockets.asyncio.client import connect
 from broker.config import BrokerConfig, Limits, Listener, User
 from broker.server import BrokerServer
 
-# 8 MiB: the client's kernel grows its receive buffer only as fast as the client reads, and
-# it reads nothing, so the broker's socket backs up (with 2 MiB it sometimes did not).
+# 8 MiB, through the client's 64 KiB receive buffer: the broker's socket backs up.
 FRAMES = 64
 BODY = b"a" * 131072
 
@@ -38,8 +37,15 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
     await server.start()
     try:
         url = f"ws://127.0.0.1:{config.ws.port}/ws"  # type: ignore[union-attr]
+        # A fixed receive buffer: the broker's socket backs up after 64 KiB, whatever the
+        # kernel's autotuning (up to 32 MiB here) would let the client's socket take.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+        sock.connect(("127.0.0.1", config.ws.port))  # type: ignore[union-attr]
         # max_queue=1: the client stops reading its socket while one message waits in it.
-        async with connect(url, subprotocols=["v12.stomp"], max_size=None, max_queue=1) as ws:  # type: ignore[list-item]
+        async with connect(
+            url, sock=sock, subprotocols=["v12.stomp"], max_size=None, max_queue=1
+        ) as ws:  # type: ignore[list-item]
             await ws.send(
                 "CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00"
             )
@@ -51,6 +57,9 @@ async def subscriber_that_drains_while_sending_nothing() -> int:
             server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
             reader, writer = await asyncio.open_connection("127.0.0.1", config.tcp.port)  # type: ignore[union-attr]
             writer.write(b"CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+            # Its frames wait for CONNECTED: a broker takes at most max_frame_bytes while it
+            # checks the passcode, and on a loaded machine the check can take that long.
+            await reader.readuntil(b"\x00")
             frame = b"SEND\ndestination:/topic/drain\n\n" + BODY + b"\x00"
             writer.write(frame * FRAMES)
             for _ in range(2000):  # until the subscriber fell behind

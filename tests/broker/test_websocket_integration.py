@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from raw_stomp import raw_websocket, websocket_frames, ws_message
 from real_broker import BrokerProcess
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
-from broker.client import ServerFrames, client_frame, connect_frame
-from broker.frames import Frame
+from broker.client import client_frame, connect_frame
 
 WAIT_SECONDS = 5.0
-
-
-def stomp_frames(ws: ClientConnection, version: str = "1.2") -> Iterator[Frame]:
-    """The frames the broker sends, in order, however WebSocket messages carry them."""
-    reader = ServerFrames(version)
-    while True:
-        message = ws.recv(timeout=WAIT_SECONDS)
-        yield from reader.feed(message.encode() if isinstance(message, str) else message)
 
 
 @pytest.mark.parametrize(
@@ -31,7 +21,7 @@ def test_each_subprotocol_connects_subscribes_and_receives(
 ) -> None:
     with connect(broker_process.ws_url, subprotocols=[subprotocol]) as ws:  # type: ignore[list-item]
         assert ws.subprotocol == subprotocol
-        frames = stomp_frames(ws, version)
+        frames = websocket_frames(ws, version)
         ws.send(connect_frame("guest", "guest", version=version))
         assert next(frames).headers["version"] == version
         subscribe = {"id": "1", "destination": "/topic/ws.each", "receipt": "s"}
@@ -45,7 +35,7 @@ def test_each_subprotocol_connects_subscribes_and_receives(
 def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) -> None:
     with connect(broker_process.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
         ws.send(connect_frame("guest", "guest"))
-        assert next(stomp_frames(ws)).command == "CONNECTED"
+        assert next(websocket_frames(ws)).command == "CONNECTED"
         ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.bin\n\n\x00")
         ws.send(b"SEND\ndestination:/topic/ws.bin\ncontent-length:2\nreceipt:r\n\n\xff\xfe\x00")
         messages = []
@@ -59,7 +49,7 @@ def test_binary_body_arrives_as_a_binary_message(broker_process: BrokerProcess) 
 def test_message_of_any_length_arrives_whole(broker_process: BrokerProcess, size: int) -> None:
     body = "x" * size
     with connect(broker_process.ws_url, subprotocols=["v12.stomp"], max_size=None) as ws:  # type: ignore[list-item]
-        frames = stomp_frames(ws)
+        frames = websocket_frames(ws)
         ws.send(connect_frame("guest", "guest"))
         assert next(frames).command == "CONNECTED"
         ws.send("SUBSCRIBE\nid:1\ndestination:/topic/ws.len\nreceipt:s\n\n\x00")
@@ -73,7 +63,7 @@ def test_a_client_offering_no_subprotocol_speaks_stomp(broker_process: BrokerPro
     with connect(broker_process.ws_url) as ws:
         assert ws.subprotocol is None
         ws.send(connect_frame("guest", "guest"))
-        assert next(stomp_frames(ws)).headers["version"] == "1.2"
+        assert next(websocket_frames(ws)).headers["version"] == "1.2"
 
 
 def test_a_client_offering_every_version_gets_the_highest(broker_process: BrokerProcess) -> None:
@@ -89,3 +79,18 @@ def test_a_client_offering_only_other_subprotocols_is_refused(
         connect(broker_process.ws_url, subprotocols=["mqtt"])  # type: ignore[list-item]
     assert refused.value.response.status_code == 400
     assert b"v12.stomp" in refused.value.response.body
+
+
+def test_a_text_message_with_bad_utf_8_in_a_header_gets_an_error_naming_it(
+    broker_process: BrokerProcess,
+) -> None:
+    sock = raw_websocket(broker_process.ws_port, receive_buffer=65536)
+    sock.sendall(ws_message(b"SEND\ndestination:/topic/ws.utf8\nnote:\xff\n\n\x00"))
+    received = b""
+    while b"\x88" not in received:  # until the close frame (ERROR's body is ASCII)
+        received += sock.recv(65536)
+    sock.close()
+    assert b"ERROR\nmessage:SEND frame headers are not valid UTF-8\n" in received
+    with connect(broker_process.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send(connect_frame("guest", "guest"))
+        assert next(websocket_frames(ws)).command == "CONNECTED"
