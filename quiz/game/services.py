@@ -220,8 +220,9 @@ def _open_question(game: Game, index: int, now: datetime) -> None:
     game.question_index = index
     game.current_question = question
     game.state = Game.State.QUESTION_OPEN
-    game.opened_at = now
-    game.deadline = now + timedelta(seconds=question.time_limit)
+    # the lead-in: the question alone first; its answers and time start at opened_at
+    game.opened_at = now + timedelta(milliseconds=settings.QUIZ_LEAD_IN_MS)
+    game.deadline = game.opened_at + timedelta(seconds=question.time_limit)
     _publish(
         frames.question_open(
             game_id=game.id,
@@ -473,6 +474,8 @@ def submit_answer(
         if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
             raise GameError("question_not_open", "That question is not open.", 409)
         assert seen.opened_at is not None and seen.deadline is not None
+        if now < seen.opened_at:
+            raise GameError("not_open_yet", "The answers are not open yet.", 409)
         if now >= seen.deadline + grace():
             raise GameError("too_late", "The time for this question is up.", 409)
         elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)
