@@ -276,7 +276,7 @@ def test_the_host_screen_says_when_frames_cannot_reach_the_players(
 
     settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
     settings.STOMP_PORT = closed_port()
-    publisher._drop_connection()  # one left open to another test's broker
+    publisher.PUBLISHER.close()  # one left open to another test's broker
     host = screens.host(site)
 
     expect(host.locator("#broker-warning")).to_be_visible()
