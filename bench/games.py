@@ -35,6 +35,7 @@ from bench.workloads import Run, percentile
 
 STALL_SECONDS = 10.0
 GRACE_SECONDS = 1.0  # QUIZ_ANSWER_GRACE_MS: a question closes this long after its deadline
+LEAD_IN_SECONDS = 3.0  # QUIZ_LEAD_IN_MS: a question's answers open this long after it does
 FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
 
 
@@ -338,7 +339,7 @@ async def _host_game(
     host has seen, as a host waits for the room to read the results.
     """
     questions = shape.questions
-    timeout = shape.time_limit + GRACE_SECONDS + STALL_SECONDS
+    timeout = LEAD_IN_SECONDS + shape.time_limit + GRACE_SECONDS + STALL_SECONDS
     for index in range(questions + 1):
         await _players_caught_up(hosted, loadgen)
         game.opened_ns[index] = time.perf_counter_ns()

@@ -186,11 +186,15 @@ class Player:
         kind = _frame_type(frame.body)
         self.frames[kind] += 1
         if kind == "question_open":
-            question = json.loads(frame.body)["data"]["question"]
+            data = json.loads(frame.body)["data"]
+            question = data["question"]
             self.team.report.opened_ns.setdefault((self.game_id, question["index"]), []).append(now)
-            self.team.spawn(self.answer(question))
+            # as the page: the question alone until its answers open (the lead-in)
+            lead_in = max(0, question["opened_at"] - data["server_time"]) / 1000
+            self.team.spawn(self.answer(question, lead_in))
 
-    async def answer(self, question: dict[str, Any]) -> None:
+    async def answer(self, question: dict[str, Any], lead_in: float) -> None:
+        await asyncio.sleep(lead_in)
         shown = time.perf_counter_ns()
         await asyncio.sleep(random.uniform(*self.team.think_seconds))
         choice = random.choice(question["choices"])["id"]

@@ -256,3 +256,6 @@ LOGGING = {
 # allowance for delivery; an answer that left in time counts if it arrives within the grace.
 QUIZ_DELIVERY_ALLOWANCE_MS = int(os.environ.get("QUIZ_DELIVERY_ALLOWANCE_MS", "1000"))
 QUIZ_ANSWER_GRACE_MS = int(os.environ.get("QUIZ_ANSWER_GRACE_MS", "1000"))
+# Each question opens with its text alone for this long (every screen has it before the
+# answers show), then the answers and the time limit start together: `opened_at`.
+QUIZ_LEAD_IN_MS = int(os.environ.get("QUIZ_LEAD_IN_MS", "3000"))

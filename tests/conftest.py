@@ -158,10 +158,12 @@ def rabbitmq_settings(rabbitmq: GameBroker, settings) -> GameBroker:
 
 
 @pytest.fixture(autouse=True)
-def generous_throttles(settings) -> None:
-    """Tests join many players from one address; the throttles' own tests lower the limits."""
+def game_test_settings(settings) -> None:
+    """Tests join many players from one address (the throttles' own tests lower the limits),
+    and answer as soon as a question opens (the lead-in's own tests give it one)."""
     settings.QUIZ_JOINS_PER_MINUTE = 100_000
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 100_000
+    settings.QUIZ_LEAD_IN_MS = 0
 
 
 @pytest.fixture

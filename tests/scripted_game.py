@@ -58,7 +58,7 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
     the broker delivered on the game's two topics (Django must already point at `broker`)."""
     from quiz.game import publisher, services
 
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     game = services.create_game(quiz=quiz, host=author)
     watcher = stomp.Connection([(broker.tcp_host, broker.tcp_port)])
     collector = Collector()
@@ -82,7 +82,7 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
     host.post(f"/api/games/{game.id}/next/")
     frames = drain(collector, len(EXPECTED_FRAME_TYPES))
     watcher.disconnect()
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     return frames
 
 

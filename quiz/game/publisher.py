@@ -12,54 +12,68 @@ from quiz.game.frames import Frame
 
 logger = logging.getLogger(__name__)
 
-_lock = threading.Lock()
-_connection: stomp.Connection | None = None
+
+class Publisher:
+    """This process's connection to the broker the settings name, opened on first use and
+    again after any failure; threads share it under a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connection: stomp.Connection | None = None
+
+    def publish(self, destination: str, frame: dict[str, Any]) -> None:
+        """Send one JSON frame; on any broker failure log a warning and drop the frame."""
+        body = json.dumps(frame, separators=(",", ":"))
+        with self._lock:
+            try:
+                self._connected().send(destination, body, content_type="application/json")
+            except Exception as exc:  # any broker failure must not break the game
+                logger.warning("Dropped frame %s to %s: %s", frame.get("type"), destination, exc)
+                self._close()
+
+    def status(self) -> str:
+        """ "up" if this process can publish now (its connection is open, or opens at once),
+        else "down": for the host's screen, which asks on its actions, never on the answer
+        path."""
+        with self._lock:
+            try:
+                self._connected()
+            except Exception:  # whatever the failure, frames cannot go out
+                self._close()
+                return "down"
+        return "up"
+
+    def close(self) -> None:
+        """Disconnect; the next frame connects again, to the broker the settings name then."""
+        with self._lock:
+            self._close()
+
+    def _connected(self) -> stomp.Connection:
+        if self._connection is None or not self._connection.is_connected():
+            self._connection = stomp.Connection(
+                [(settings.STOMP_HOST, settings.STOMP_PORT)], reconnect_attempts_max=1, timeout=2
+            )
+            self._connection.connect(settings.STOMP_LOGIN, settings.STOMP_PASSCODE, wait=True)
+        return self._connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.disconnect()
+            except Exception:  # a connection that broke may fail to close: it goes either way
+                pass
+        self._connection = None
 
 
-def _connect() -> stomp.Connection:
-    conn = stomp.Connection(
-        [(settings.STOMP_HOST, settings.STOMP_PORT)], reconnect_attempts_max=1, timeout=2
-    )
-    conn.connect(settings.STOMP_LOGIN, settings.STOMP_PASSCODE, wait=True)
-    return conn
+PUBLISHER = Publisher()
 
 
 def publish(destination: str, frame: dict[str, Any]) -> None:
-    """Send one JSON frame; on any broker failure log a warning and drop the frame."""
-    global _connection
-    body = json.dumps(frame, separators=(",", ":"))
-    with _lock:
-        try:
-            if _connection is None or not _connection.is_connected():
-                _connection = _connect()
-            _connection.send(destination, body, content_type="application/json")
-        except Exception as exc:  # any broker failure must not break the game
-            logger.warning("Dropped frame %s to %s: %s", frame.get("type"), destination, exc)
-            _drop_connection()
+    PUBLISHER.publish(destination, frame)
 
 
 def broker_status() -> str:
-    """ "up" if this process can publish now (its connection is open, or opens at once),
-    else "down": for the host's screen, which asks on its actions, never on the answer path."""
-    global _connection
-    with _lock:
-        try:
-            if _connection is None or not _connection.is_connected():
-                _connection = _connect()
-        except Exception:  # whatever the failure, frames cannot go out
-            _drop_connection()
-            return "down"
-    return "up"
-
-
-def _drop_connection() -> None:
-    global _connection
-    if _connection is not None:
-        try:
-            _connection.disconnect()
-        except Exception:  # a connection that broke may fail to close: it goes either way
-            pass
-    _connection = None
+    return PUBLISHER.status()
 
 
 def publish_frame(frame: Frame) -> None:

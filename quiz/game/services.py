@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -97,6 +98,14 @@ def _publish(frame: Frame) -> None:
     carries: built after the commit, another worker's next change could already show in it.
     """
     transaction.on_commit(lambda: publish_frame(frame))
+
+
+def _publish_change(game: Game, build: Callable[..., Frame], **data: Any) -> None:
+    """A change of the game's state: `build`'s frame at the game's next version, with the
+    game's line and `data`, the rest that frame carries."""
+    _publish(
+        build(game_id=game.id, version=_bump(game), game=selectors.game_data(game=game), **data)
+    )
 
 
 def _publish_leaderboard(game: Game) -> None:
@@ -220,16 +229,14 @@ def _open_question(game: Game, index: int, now: datetime) -> None:
     game.question_index = index
     game.current_question = question
     game.state = Game.State.QUESTION_OPEN
-    game.opened_at = now
-    game.deadline = now + timedelta(seconds=question.time_limit)
-    _publish(
-        frames.question_open(
-            game_id=game.id,
-            version=_bump(game),
-            game=selectors.game_data(game=game),
-            question=selectors.question_data(game=game),
-            server_time=selectors.ms(timezone.now()),
-        )
+    # the lead-in: the question alone first; its answers and time start at opened_at
+    game.opened_at = now + timedelta(milliseconds=settings.QUIZ_LEAD_IN_MS)
+    game.deadline = game.opened_at + timedelta(seconds=question.time_limit)
+    _publish_change(
+        game,
+        frames.question_open,
+        question=selectors.question_data(game=game),
+        server_time=selectors.ms(timezone.now()),
     )
 
 
@@ -281,14 +288,7 @@ def _close(game: Game) -> None:
     if question.kind != Kind.POLL:
         _score(game, question)
     game.state = Game.State.QUESTION_CLOSED
-    _publish(
-        frames.question_closed(
-            game_id=game.id,
-            version=_bump(game),
-            game=selectors.game_data(game=game),
-            results=selectors.results_data(game=game),
-        )
-    )
+    _publish_change(game, frames.question_closed, results=selectors.results_data(game=game))
     _publish_leaderboard(game)
 
 
@@ -324,14 +324,11 @@ def _score(game: Game, question: Question) -> None:
 def _finish(game: Game, now: datetime) -> None:
     game.state = Game.State.FINISHED
     game.finished_at = now
-    _publish(
-        frames.finished(
-            game_id=game.id,
-            version=_bump(game),
-            game=selectors.game_data(game=game),
-            podium=selectors.podium(game=game),
-            players=selectors.ranked_players(game=game),
-        )
+    _publish_change(
+        game,
+        frames.finished,
+        podium=selectors.podium(game=game),
+        players=selectors.ranked_players(game=game),
     )
 
 
@@ -473,6 +470,8 @@ def submit_answer(
         if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
             raise GameError("question_not_open", "That question is not open.", 409)
         assert seen.opened_at is not None and seen.deadline is not None
+        if now < seen.opened_at:
+            raise GameError("not_open_yet", "The answers are not open yet.", 409)
         if now >= seen.deadline + grace():
             raise GameError("too_late", "The time for this question is up.", 409)
         elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)

@@ -38,11 +38,13 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   let shown = null;
   let connection = null;
   let offline = false;
+  let leadIn = null; // the timer that ends the open question's lead-in
   const banner = document.getElementById("offline");
   const gameElement = document.querySelector(".game");
 
   const stop = () => {
     countdown.stop();
+    clearTimeout(leadIn);
     connection?.close();
   };
   const refuse = (error) => {
@@ -131,6 +133,25 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     });
   }
 
+  /** The question's lead-in (docs/game.md, "Timing and points"): until `opened_at` on the
+   *  server's clock the screen shows the question alone (class lead-in); then `showAnswers()`
+   *  puts up the answers and the countdown starts. A page that opens late skips it. */
+  function afterLeadIn(element, question, showAnswers) {
+    const begin = () => {
+      gameElement.classList.remove("lead-in");
+      showAnswers();
+      startCountdown(element, question);
+    };
+    const waitMs = (question.opened_at ?? 0) - clock.now();
+    if (waitMs <= 0) {
+      begin();
+      return;
+    }
+    gameElement.classList.add("lead-in");
+    element.textContent = "";
+    leadIn = setTimeout(begin, waitMs);
+  }
+
   /** Build the screen of the state's phase, once per phase and `variant` (what else changes
    *  how a page draws it), after stopping the last phase's countdown; `build` has a function
    *  per game state. */
@@ -139,6 +160,8 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     if (key === shown) return;
     shown = key;
     countdown.stop();
+    clearTimeout(leadIn);
+    gameElement.classList.remove("lead-in");
     build[state.game.state]?.(state);
     showScreen(SCREENS[state.game.state] ?? "loading");
     gameElement.dataset.phase = state.game.state;
@@ -180,5 +203,5 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   });
 
   return { config, act, post, state: () => sync.state, offline: () => offline, showPhase,
-           startCountdown, stop, status };
+           afterLeadIn, startCountdown, stop, status };
 }

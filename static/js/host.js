@@ -106,8 +106,9 @@ const build = {
     $("question-text").textContent = question.text;
     $("question-kind").textContent = kindHint(question);
     showImage($("question-image"), question.image_url);
-    $("question-choices").replaceChildren(...questionTiles(question));
-    page.startCountdown($("countdown"), question);
+    $("question-choices").replaceChildren();
+    page.afterLeadIn($("countdown"), question,
+      () => $("question-choices").replaceChildren(...questionTiles(question)));
     sound.play(TUNES.question);
   },
   question_closed(state) {

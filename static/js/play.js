@@ -89,13 +89,15 @@ const build = {
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
     showImage($("question-image"), question.image_url);
-    $("answer-area").replaceChildren(...(hasAnswered(state)
-      ? [h("p", { class: "answer-sent" }, "Answer sent"),
-         h("p", { class: "hint" }, "Waiting for the others…")]
-      : answerWidget(question, (body, controls) => answer(question, body, controls))));
-    if (page.offline()) holdAnswers(true);
-    shownAt = performance.now();
-    page.startCountdown($("countdown"), question);
+    $("answer-area").replaceChildren(h("p", { class: "get-ready" }, "Get ready…"));
+    page.afterLeadIn($("countdown"), question, () => {
+      $("answer-area").replaceChildren(...(hasAnswered(state)
+        ? [h("p", { class: "answer-sent" }, "Answer sent"),
+           h("p", { class: "hint" }, "Waiting for the others…")]
+        : answerWidget(question, (body, controls) => answer(question, body, controls))));
+      if (page.offline()) holdAnswers(true);
+      shownAt = performance.now();
+    });
   },
   question_closed(state) {
     const { question, results, me } = state;

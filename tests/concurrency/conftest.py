@@ -144,8 +144,9 @@ def site(
         "STOMP_WS_URL": game_broker.ws_url,
         "STOMP_TOKEN_SECRET": game_broker.token_secret,
         "DJANGO_SUPERUSER_PASSWORD": HOST_PASSWORD,
-        # every player joins from this machine's address
+        # every player joins from this machine's address, and answers as a question opens
         "QUIZ_JOINS_PER_MINUTE": "1000000",
+        "QUIZ_LEAD_IN_MS": "0",
     }
     with ThreadPoolExecutor() as pool:  # independent; each starts Django, which takes a while
         list(

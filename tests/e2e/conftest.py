@@ -63,7 +63,7 @@ def live_site(site: str, request: pytest.FixtureRequest) -> str:
     request.getfixturevalue("game_broker_settings")
     from quiz.game import publisher
 
-    publisher._drop_connection()  # a connection left over from another test's broker
+    publisher.PUBLISHER.close()  # a connection left over from another test's broker
     return site
 
 

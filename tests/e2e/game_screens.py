@@ -123,3 +123,86 @@ class BrokerLink:
 
     def restore(self) -> None:
         self.up = True
+
+
+# Screens of the sizes the game must fit, checked and photographed (tests/e2e/test_screens.py,
+# test_every_kind_on_a_phone.py; `make screenshots` copies a few to docs/).
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+PROJECTORS = {
+    "projector-1280": (1280, 720),
+    "projector-1366": (1366, 768),
+    "projector-1920": (1920, 1080),
+}
+PHONES = {"phone-390": (390, 844), "phone-360": (360, 640)}
+
+# Every visible element that is wider inside than it shows, apart from those made to scroll,
+# to end in "…", or to be read only by screen readers.
+OVERFLOWING = """() => {
+  const found = [];
+  const root = document.scrollingElement;
+  if (root.scrollWidth > root.clientWidth) found.push(`page: ${root.scrollWidth}`);
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.clientWidth === 0 || !el.checkVisibility()) continue;
+    const style = getComputedStyle(el);
+    if (["auto", "scroll"].includes(style.overflowX) || style.textOverflow === "ellipsis"
+        || style.clipPath !== "none") continue;
+    if (el.scrollWidth > el.clientWidth) {
+      found.push(`${el.tagName}#${el.id}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+  }
+  return found;
+}"""
+
+# What the host needs that is not inside the viewport, or a page that scrolls at all.
+OUT_OF_REACH = """() => {
+  const found = [];
+  const root = document.scrollingElement;
+  if (root.scrollHeight > root.clientHeight) found.push(`page scrolls: ${root.scrollHeight}`);
+  const needed = document.querySelectorAll(`.game-bar > *, .screen:not([hidden]) .actions *,
+    #lobby:not([hidden]) :is(#pin, #join-link, .qr, #player-count)`);
+  for (const el of needed) {
+    if (!el.checkVisibility()) continue;
+    const box = el.getBoundingClientRect();
+    if (box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.right > innerWidth) {
+      found.push(`${el.tagName}#${el.id}.${el.className}: ${JSON.stringify(box)}`);
+    }
+  }
+  return found;
+}"""
+
+# The timer bar moves on by a transition every tick; the screens' own animations end.
+ALL_STILL = """() => document.getAnimations()
+  .every((a) => a instanceof CSSTransition || a.playState !== "running")"""
+
+
+def size(width_height: tuple[int, int]) -> dict[str, int]:
+    width, height = width_height
+    return {"width": width, "height": height}
+
+
+def phone(screens: Screens, join_url: str, nickname: str, dimensions: tuple[int, int]) -> Page:
+    """Join the game on a phone of this size."""
+    page = screens.window(viewport=size(dimensions), is_mobile=True, has_touch=True)
+    page.goto(join_url)
+    page.get_by_label("Nickname").fill(nickname)
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_role("heading", name="You're in!")).to_be_visible()
+    return page
+
+
+def settled(page: Page) -> Page:
+    """The page once its transitions are over, as a person would look at it."""
+    page.wait_for_function(ALL_STILL)
+    return page
+
+
+def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
+    """No screen overflows sideways, every host control is in view without scrolling, and a
+    picture of each screen is saved."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for who, page in pages.items():
+        settled(page)
+        assert page.evaluate(OVERFLOWING) == [], f"{who} at {stage}"
+        if who.startswith("projector"):
+            assert page.evaluate(OUT_OF_REACH) == [], f"{who} at {stage}"
+        page.screenshot(path=SHOTS / f"{stage}-{who}.png")

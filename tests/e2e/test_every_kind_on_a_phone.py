@@ -1,4 +1,6 @@
-"""A round with one question of every kind, answered from a phone in Chromium."""
+"""A game with one question of every kind, on projectors of 1366x768 and 1920x1080 and phones
+of 390x844 and 360x640: each screen checked for overflow and controls out of reach, and
+photographed, at every question and every reveal."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from game_screens import HOST_LOGIN, Screens
+from game_screens import HOST_LOGIN, PHONES, PROJECTORS, Screens, check_and_shoot, phone, size
 from playwright.sync_api import Page, expect
 
 from quiz.game.models import Choice, Question, Quiz
@@ -51,59 +53,87 @@ def put_in_order(phone: Page, items: list[str]) -> None:
     expect(phone.locator(".order-items .choice-text")).to_have_text(items)
 
 
-def test_a_phone_answers_one_question_of_every_kind(screens: Screens, kinds_site: str) -> None:
+def test_a_game_of_every_kind_on_every_screen_size(screens: Screens, kinds_site: str) -> None:
     host = screens.host(kinds_site)
-    ann = screens.player(host.locator("#join-link").inner_text(), "Ann")
+    host.set_viewport_size(size(PROJECTORS["projector-1366"]))
+    wide = screens.another_tab(host)
+    wide.set_viewport_size(size(PROJECTORS["projector-1920"]))
+    join_url = host.locator("#join-link").inner_text()
+    ann = phone(screens, join_url, "Ann", PHONES["phone-390"])
+    bob = phone(screens, join_url, "Bob", PHONES["phone-360"])
+    every = {"projector-1366": host, "projector-1920": wide, "phone-390": ann, "phone-360": bob}
+    expect(host.locator("#player-count")).to_have_text("2")
     host.get_by_role("button", name="Start").click()
 
     expect(heading(ann, "Which planet is red?")).to_be_visible()
+    check_and_shoot("kind-choice", every)
     ann.get_by_role("button", name="Mars").click()
+    bob.get_by_role("button", name="Venus").click()
     expect(heading(ann, "Correct!")).to_be_visible()
+    expect(heading(bob, "Wrong")).to_be_visible()
     expect(host.locator("#distribution li", has_text="Mars")).to_contain_text("✓ correct")
+    check_and_shoot("kind-choice-reveal", every)
     host.get_by_role("button", name="Next question").click()
 
     expect(heading(ann, "The Sun is a star.")).to_be_visible()
     expect(host.locator("#question-kind")).to_have_text("True or false?")
+    check_and_shoot("kind-true-false", every)
     ann.get_by_role("button", name="False").click()
+    bob.get_by_role("button", name="True").click()
     expect(heading(ann, "Wrong")).to_be_visible()
     expect(ann.locator("#correct-answer")).to_contain_text("True")
+    expect(heading(bob, "Correct!")).to_be_visible()
+    check_and_shoot("kind-true-false-reveal", every)
     host.get_by_role("button", name="Next question").click()
 
     expect(heading(ann, "Best season?")).to_be_visible()
+    check_and_shoot("kind-poll", every)
     ann.get_by_role("button", name="Winter").click()
+    bob.get_by_role("button", name="Winter").click()
     expect(heading(ann, "Thanks for voting!")).to_be_visible()
     expect(ann.locator("#points-won")).to_have_text("+0 points")
-    expect(host.locator("#distribution li", has_text="Winter")).to_contain_text("1")
+    expect(host.locator("#distribution li", has_text="Winter")).to_contain_text("2")
     expect(host.locator("#distribution")).not_to_contain_text("correct")
-    screens.shoot("poll-results", host=host, player=ann)
+    check_and_shoot("kind-poll-reveal", every)
     host.get_by_role("button", name="Next question").click()
 
     expect(heading(ann, "Capital of Japan?")).to_be_visible()
-    expect(ann.locator("body")).not_to_contain_text("Tokyo")
-    expect(host.locator("body")).not_to_contain_text("Tokyo")
+    for page in every.values():
+        expect(page.locator("body")).not_to_contain_text("Tokyo")
     ann.get_by_label("Your answer").fill("  TOKYO ")
-    screens.shoot("type-answer", host=host, player=ann)
+    bob.get_by_label("Your answer").fill("Kyoto")
+    check_and_shoot("kind-type-answer", every)
     ann.get_by_role("button", name="Submit answer").click()
+    bob.get_by_role("button", name="Submit answer").click()
     expect(heading(ann, "Correct!")).to_be_visible()
+    expect(heading(bob, "Wrong")).to_be_visible()
     expect(ann.locator("#correct-answer")).to_contain_text("Accepted: ▲ Tokyo")
     expect(host.locator("#distribution li", has_text="Tokyo")).to_contain_text("✓ correct1")
+    check_and_shoot("kind-type-answer-reveal", every)
     host.get_by_role("button", name="Next question").click()
 
     expect(heading(ann, "Smallest to largest?")).to_be_visible()
     shown = ann.locator(".order-items .choice-text").all_inner_texts()
     assert sorted(shown) == sorted(ORDER) and shown != ORDER
+    for page in every.values():
+        expect(page.locator("body")).not_to_contain_text("Moon → Mars")
     put_in_order(ann, ORDER)
-    screens.shoot("order", host=host, player=ann)
+    check_and_shoot("kind-order", every)
     ann.get_by_role("button", name="Submit order").click()
+    bob.get_by_role("button", name="Submit order").click()  # as shuffled: not the right order
     expect(heading(ann, "Correct!")).to_be_visible()
+    expect(heading(bob, "Wrong")).to_be_visible()
     expect(ann.locator("#correct-answer")).to_contain_text("1. Moon")
     right_order = host.locator("#distribution li", has_text="Moon → Mars → Earth → Sun")
     expect(right_order).to_contain_text("✓ correct1")
-    screens.shoot("order-results", host=host, player=ann)
+    check_and_shoot("kind-order-reveal", every)
 
     host.get_by_role("button", name="Show podium").click()
+    expect(host.locator("#podium li")).to_have_count(2)
     expect(host.locator("#podium .place-1")).to_contain_text("Ann")
-    expect(ann.locator("#my-place")).to_have_text(re.compile(r"^You finished 1st of 1 with"))
+    expect(host.locator("#podium .place-2")).to_contain_text("Bob")
+    expect(ann.locator("#my-place")).to_have_text(re.compile(r"^You finished 1st of 2 with"))
+    check_and_shoot("kind-podium", every)
 
 
 def test_the_question_page_asks_what_the_chosen_kind_needs(

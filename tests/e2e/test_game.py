@@ -276,7 +276,7 @@ def test_the_host_screen_says_when_frames_cannot_reach_the_players(
 
     settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
     settings.STOMP_PORT = closed_port()
-    publisher._drop_connection()  # one left open to another test's broker
+    publisher.PUBLISHER.close()  # one left open to another test's broker
     host = screens.host(site)
 
     expect(host.locator("#broker-warning")).to_be_visible()
@@ -358,3 +358,22 @@ def test_pages_name_an_icon_that_loads(screens: Screens, live_site: str) -> None
     page.goto(live_site)
     icon = page.locator('link[rel="icon"]').get_attribute("href")
     assert page.request.get(f"{live_site}{icon}").status == 200
+
+
+def test_a_question_shows_alone_during_its_lead_in_then_its_answers(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.QUIZ_LEAD_IN_MS = 2000
+    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    host.get_by_role("button", name="Start").click()
+
+    for page in (host, ann):
+        expect(heading(page, RED_PLANET)).to_be_visible()
+    expect(ann.get_by_text("Get ready…")).to_be_visible()
+    expect(ann.get_by_role("button", name="Mars")).to_have_count(0)
+    expect(host.locator("#question-choices li")).to_have_count(0)
+
+    expect(ann.get_by_role("button", name="Mars")).to_be_visible()
+    expect(host.locator("#question-choices li")).to_have_count(4)
+    ann.get_by_role("button", name="Mars").click()
+    expect(heading(ann, "Correct!")).to_be_visible()

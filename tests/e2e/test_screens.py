@@ -5,65 +5,29 @@ photographed at every step (test-artifacts/screens/; `make screenshots` copies a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-from game_screens import HOST_LOGIN, QUESTIONS, Screens
+from game_screens import (
+    HOST_LOGIN,
+    PHONES,
+    PROJECTORS,
+    QUESTIONS,
+    SHOTS,
+    Screens,
+    check_and_shoot,
+    phone,
+    settled,
+    size,
+)
 from playwright.sync_api import Page, expect
 
 from quiz.game.models import Choice, Question, Quiz
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
-PROJECTORS = {
-    "projector-1280": (1280, 720),
-    "projector-1366": (1366, 768),
-    "projector-1920": (1920, 1080),
-}
-PHONES = {"phone-390": (390, 844), "phone-360": (360, 640)}
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 LONG_WORDS = "Which of these is the longest word ever printed in a dictionary?"
 LONG_ANSWER = "Pneumonoultramicroscopicsilicovolcanoconiosis"
 SHORT_LIMIT = 8  # seconds for the primes question, which one player leaves unanswered
-
-# Every visible element that is wider inside than it shows, apart from those made to scroll,
-# to end in "…", or to be read only by screen readers.
-OVERFLOWING = """() => {
-  const found = [];
-  const root = document.scrollingElement;
-  if (root.scrollWidth > root.clientWidth) found.push(`page: ${root.scrollWidth}`);
-  for (const el of document.querySelectorAll("body *")) {
-    if (el.clientWidth === 0 || !el.checkVisibility()) continue;
-    const style = getComputedStyle(el);
-    if (["auto", "scroll"].includes(style.overflowX) || style.textOverflow === "ellipsis"
-        || style.clipPath !== "none") continue;
-    if (el.scrollWidth > el.clientWidth) {
-      found.push(`${el.tagName}#${el.id}.${el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
-    }
-  }
-  return found;
-}"""
-
-# What the host needs that is not inside the viewport, or a page that scrolls at all.
-OUT_OF_REACH = """() => {
-  const found = [];
-  const root = document.scrollingElement;
-  if (root.scrollHeight > root.clientHeight) found.push(`page scrolls: ${root.scrollHeight}`);
-  const needed = document.querySelectorAll(`.game-bar > *, .screen:not([hidden]) .actions *,
-    #lobby:not([hidden]) :is(#pin, #join-link, .qr, #player-count)`);
-  for (const el of needed) {
-    if (!el.checkVisibility()) continue;
-    const box = el.getBoundingClientRect();
-    if (box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.right > innerWidth) {
-      found.push(`${el.tagName}#${el.id}.${el.className}: ${JSON.stringify(box)}`);
-    }
-  }
-  return found;
-}"""
-
-# The timer bar moves on by a transition every tick; the screens' own animations end.
-ALL_STILL = """() => document.getAnimations()
-  .every((a) => a instanceof CSSTransition || a.playState !== "running")"""
 
 
 @pytest.fixture
@@ -78,39 +42,6 @@ def quiz_for_screens(live_site: str) -> str:
     for position, (text, correct) in enumerate([(LONG_ANSWER, True), ("Cat", False)]):
         Choice.objects.create(question=question, position=position, text=text, is_correct=correct)
     return live_site
-
-
-def size(width_height: tuple[int, int]) -> dict[str, int]:
-    width, height = width_height
-    return {"width": width, "height": height}
-
-
-def phone(screens: Screens, join_url: str, nickname: str, dimensions: tuple[int, int]) -> Page:
-    """Join the game on a phone of this size."""
-    page = screens.window(viewport=size(dimensions), is_mobile=True, has_touch=True)
-    page.goto(join_url)
-    page.get_by_label("Nickname").fill(nickname)
-    page.get_by_role("button", name="Join").click()
-    expect(page.get_by_role("heading", name="You're in!")).to_be_visible()
-    return page
-
-
-def settled(page: Page) -> Page:
-    """The page once its transitions are over, as a person would look at it."""
-    page.wait_for_function(ALL_STILL)
-    return page
-
-
-def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
-    """No screen overflows sideways, every host control is in view without scrolling, and a
-    picture of each screen is saved."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for who, page in pages.items():
-        settled(page)
-        assert page.evaluate(OVERFLOWING) == [], f"{who} at {stage}"
-        if who.startswith("projector"):
-            assert page.evaluate(OUT_OF_REACH) == [], f"{who} at {stage}"
-        page.screenshot(path=SHOTS / f"{stage}-{who}.png")
 
 
 def heading(page: Page, text: str) -> Any:

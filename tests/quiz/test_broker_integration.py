@@ -41,7 +41,7 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
 
     game_broker = game_broker_settings
     settings.STOMP_TOKEN_TTL_SECONDS = 2
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     game = services.create_game(quiz=quiz, host=author)
     ann = Client()
     ann.post("/join/", {"pin": game.pin, "nickname": "Ann"})
@@ -74,7 +74,7 @@ def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
         with pytest.raises(ConnectionClosed):
             while True:  # the kick frame, then the end of the connection
                 ws.recv(timeout=settings.STOMP_TOKEN_TTL_SECONDS + 5)
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
 
 
 @pytest.mark.real_publisher
@@ -83,9 +83,9 @@ def test_host_action_replies_say_the_broker_is_up(game_broker_settings, quiz, au
 
     from quiz.game import publisher, services
 
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     game = services.create_game(quiz=quiz, host=author)
     host = Client()
     host.force_login(author)
     assert host.post(f"/api/games/{game.id}/start/").json()["broker"] == "up"
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()

@@ -80,9 +80,9 @@ def next_message_type(ws: ClientConnection) -> str:
 
 @pytest.fixture
 def game(game_broker_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
 
 
 def test_a_kick_closes_the_kicked_players_open_connection_at_once(

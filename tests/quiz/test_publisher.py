@@ -8,7 +8,7 @@ from quiz.game import publisher
 
 @pytest.mark.real_publisher
 def test_publish_without_broker_drops_frame_quietly(caplog) -> None:
-    publisher._drop_connection()  # an earlier test may have left one open to a live broker
+    publisher.PUBLISHER.close()  # an earlier test may have left one open to a live broker
     with override_settings(STOMP_HOST="127.0.0.1", STOMP_PORT=1):
         publisher.publish("/topic/games.1.status", {"type": "lobby", "version": 1, "data": {}})
     assert "Dropped frame lobby" in caplog.text

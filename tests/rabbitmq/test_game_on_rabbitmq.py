@@ -45,9 +45,9 @@ def test_scripted_game_publishes_the_same_frames_as_on_our_broker(
 
 @pytest.fixture
 def game_a(rabbitmq_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher._drop_connection()
+    publisher.PUBLISHER.close()
 
 
 @pytest.fixture
