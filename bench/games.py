@@ -190,7 +190,8 @@ class Host:
         token = (await self._ok(self.http.get(self.session, f"/api/games/{game_id}/token/"))).json()
         endpoint = replace(self.site.ws, login=token["login"], passcode=token["token"])
         game.client = await asyncio.wait_for(open_client(endpoint), 30)
-        queue = f"{token['queue_prefix']}host"
+        # a queue of its own per game: one name for every game's topic would bind them all
+        queue = f"{token['queue_prefix']}game-{game_id}"
         topic = f"/topic/games.{game_id}.status"
         await asyncio.wait_for(game.client.subscribe(topic, "s", queue), 30)
         game.client.on_message = game.on_message

@@ -26,6 +26,7 @@ from bench.cpu import by_pid, with_children
 from bench.loadgen import raise_fd_limit
 from bench.players import Site
 from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
+from broker.processes import run_checked
 
 SERVICES_HOWTO = "make services"
 STARTUP_SECONDS = 60.0
@@ -225,16 +226,7 @@ def _broker_env() -> dict[str, str]:
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr.strip()[-500:]}")
-    return result.stdout
+    return run_checked([sys.executable, "manage.py", *args], cwd=REPO, env=env)
 
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

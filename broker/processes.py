@@ -1,5 +1,6 @@
 """Servers as child processes on free local ports: pick a port, wait until the process
-listens on it, stop it. The tests and the bench start brokers and sites with these.
+listens on it, stop it; and commands run to their end. The tests and the bench start
+brokers and sites, and run the site's manage.py, with these.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 STOP_SECONDS = 15.0
 
@@ -53,3 +55,15 @@ def terminate(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) -
         except subprocess.TimeoutExpired:
             process.kill()
     return process.wait()
+
+
+def run_checked(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
+    """Run `command` to its end and give its standard output; a RuntimeError with the end of
+    what it printed if it fails."""
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip()[-2000:]
+        raise RuntimeError(f"{' '.join(command[1:3])}... exited {result.returncode}:\n{output}")
+    return result.stdout

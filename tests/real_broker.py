@@ -19,12 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broker.processes import free_port, terminate, wait_for_port
+from broker.processes import free_port, run_checked, terminate, wait_for_port
 
 __all__ = ["REPO", "STATS_TOML", "BrokerProcess", "free_port", "get_json", "start_broker"]
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_SECONDS = 15.0
+
+
+def manage(*args: str, env: dict[str, str]) -> str:
+    """`python manage.py ARGS` of this checkout in `env`: its output, or a RuntimeError with
+    what it printed."""
+    return run_checked([sys.executable, "manage.py", *args], cwd=REPO, env=env)
 
 
 # Config that lets the test user `guest` read /stats, which is closed by default.

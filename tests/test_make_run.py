@@ -19,21 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from real_broker import REPO, free_port
+from real_broker import REPO, free_port, manage
 
 WAIT_SECONDS = 30.0
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
 
 
 def fetch(url: str) -> tuple[int, bytes]:
@@ -122,7 +110,7 @@ def broker_configs() -> dict[Path, str]:
 
 def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
     site = prepare(tmp_path)
-    assert "demo / demo-quiz-123" in manage("seed_demo", env=site.env).stdout
+    assert "demo / demo-quiz-123" in manage("seed_demo", env=site.env)
     with rungame(site):
         status, page = fetch(f"http://127.0.0.1:{site.site}/")
         assert status == 200 and b"PIN" in page

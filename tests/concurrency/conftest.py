@@ -10,19 +10,17 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from urllib.error import URLError
 
 import psycopg
 import pytest
 from live_site import Browser, Site
-from real_broker import REPO, free_port
+from real_broker import REPO, manage
+
+from broker.processes import free_port, terminate, wait_for_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "quiz", "password": "quiz"}
 WORKERS = 4
@@ -97,33 +95,6 @@ QUIZZES = {
 }
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(args)} failed:\n{done.stdout}{done.stderr}"
-    return done.stdout
-
-
-def _wait_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited early:\n{log.read_text()}")
-        try:
-            Browser(url).get("/")
-            return
-        except (URLError, ConnectionError):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not serve {url}:\n{log.read_text()}") from None
-            time.sleep(0.1)
-
-
 @pytest.fixture(scope="session")
 def site(
     postgres_url: str, game_broker, tmp_path_factory: pytest.TempPathFactory
@@ -151,23 +122,23 @@ def site(
     with ThreadPoolExecutor() as pool:  # independent; each starts Django, which takes a while
         list(
             pool.map(
-                lambda command: _manage(env, command, "--noinput"), ["migrate", "collectstatic"]
+                lambda command: manage(command, "--noinput", env=env), ["migrate", "collectstatic"]
             )
         )
-    _manage(
-        env,
+    manage(
         "createsuperuser",
         "--noinput",
         "--username",
         HOST_USERNAME,
         "--email",
         "host@example.com",
+        env=env,
     )
     quiz_ids = {}
     for name, content in QUIZZES.items():
         (directory / f"{name}.json").write_text(json.dumps(content))
-        imported = _manage(
-            env, "import_quiz", str(directory / f"{name}.json"), "--author", HOST_USERNAME
+        imported = manage(
+            "import_quiz", str(directory / f"{name}.json"), "--author", HOST_USERNAME, env=env
         )
         quiz_ids[name] = int(imported.split()[2].rstrip(":"))  # "Imported quiz 1: Under load"
 
@@ -197,15 +168,12 @@ def site(
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_serving(process, url, log)
+        wait_for_port(
+            process, port, STARTUP_TIMEOUT_SECONDS, describe=lambda: f":\n{log.read_text()}"
+        )
         yield Site(url, quiz_ids, access_log)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 @pytest.fixture(scope="session")
