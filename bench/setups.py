@@ -26,7 +26,7 @@ from bench.cpu import by_pid, with_children
 from bench.loadgen import raise_fd_limit
 from bench.players import Site
 from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
-from broker.processes import run_checked
+from broker.processes import run_checked, spawn
 
 SERVICES_HOWTO = "make services"
 STARTUP_SECONDS = 60.0
@@ -230,16 +230,14 @@ def _manage(env: dict[str, str], *args: str) -> str:
 
 
 def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=lambda: raise_fd_limit(20_000),
-        )
+    return spawn(
+        command,
+        cwd=REPO,
+        env=env,
+        log=log,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=lambda: raise_fd_limit(20_000),
+    )
 
 
 def _ws_endpoint(url: str) -> Endpoint:

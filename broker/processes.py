@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 STOP_SECONDS = 15.0
 
@@ -55,6 +56,16 @@ def terminate(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) -
         except subprocess.TimeoutExpired:
             process.kill()
     return process.wait()
+
+
+def spawn(
+    command: list[str], *, cwd: Path, env: dict[str, str], log: Path, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """Start `command` with its output (both streams) appended to `log`."""
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT, **popen
+        )
 
 
 def run_checked(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:

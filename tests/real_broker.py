@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broker.processes import free_port, run_checked, terminate, wait_for_port
+from broker.processes import free_port, run_checked, spawn, terminate, wait_for_port
 
 __all__ = ["REPO", "STATS_TOML", "BrokerProcess", "free_port", "get_json", "start_broker"]
 
@@ -31,6 +31,17 @@ def manage(*args: str, env: dict[str, str]) -> str:
     """`python manage.py ARGS` of this checkout in `env`: its output, or a RuntimeError with
     what it printed."""
     return run_checked([sys.executable, "manage.py", *args], cwd=REPO, env=env)
+
+
+def user_table(login: str, passcode: str, *, read: str = "", write: str = "") -> str:
+    """A `[[users]]` table of the broker's config; `read` and `write` as TOML lists, if given
+    (every right if not)."""
+    from broker.auth import hash_passcode
+
+    rights = "".join(
+        f"{name} = {value}\n" for name, value in (("read", read), ("write", write)) if value
+    )
+    return f'[[users]]\nlogin = "{login}"\npasscode_hash = "{hash_passcode(passcode)}"\n{rights}\n'
 
 
 # Config that lets the test user `guest` read /stats, which is closed by default.
@@ -93,25 +104,10 @@ def start_broker(
     config.write_text(toml)
     tcp_port, ws_port = free_port(), free_port()
     log_path = directory / "broker.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "broker",
-                "--config",
-                str(config),
-                "--tcp",
-                f"{host}:{tcp_port}",
-                "--ws",
-                f"{host}:{ws_port}",
-                *args,
-            ],
-            cwd=REPO,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    command = [sys.executable, "-m", "broker", "--config", str(config)]
+    command += ["--tcp", f"{host}:{tcp_port}", "--ws", f"{host}:{ws_port}", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = spawn(command, cwd=REPO, env=env, log=log_path)
     broker = BrokerProcess(process, tcp_port, ws_port, log_path)
     try:
         for port in (tcp_port, ws_port):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import stomp
 from inbox import Inbox
-from real_broker import BrokerProcess, start_broker
+from real_broker import BrokerProcess, start_broker, user_table
 
 WAIT_SECONDS = 5.0
 SECRET = "test-secret-for-tokens-long-enough-for-hs256"
@@ -19,19 +19,11 @@ MAX_FRAME_BYTES = 64 * 1024
 @pytest.fixture(scope="module")
 def strict_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
     """A broker with a read-only user, tokens, a small frame limit and a small output buffer."""
-    from broker.auth import hash_passcode
-
-    toml = f"""
-[[users]]
-login = "guest"
-passcode_hash = "{hash_passcode("guest")}"
-
-[[users]]
-login = "reader"
-passcode_hash = "{hash_passcode("reader")}"
-read = ["/topic/public.*"]
-write = []
-
+    users = user_table("guest", "guest")
+    users += user_table("reader", "reader", read='["/topic/public.*"]', write="[]")
+    toml = (
+        users
+        + f"""
 [tokens]
 secret = "{SECRET}"
 
@@ -44,6 +36,7 @@ output_high_water_bytes = 16384
 max_output_buffer_bytes = 131072
 slow_consumer_grace_seconds = 1.0
 """
+    )
     with start_broker(tmp_path_factory.mktemp("strict"), toml=toml, args=()) as broker:
         yield broker
 

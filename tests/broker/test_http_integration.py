@@ -9,11 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 from raw_stomp import websocket_frames
-from real_broker import BrokerProcess, start_broker
+from real_broker import BrokerProcess, start_broker, user_table
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from broker.auth import hash_passcode
 from broker.client import connect_frame
 
 WAIT_SECONDS = 5.0
@@ -22,19 +21,15 @@ ALLOWED_ORIGIN = "https://quiz.example"
 
 @pytest.fixture(scope="module")
 def http_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
-    toml = f"""
-[[users]]
-login = "guest"
-passcode_hash = "{hash_passcode("guest")}"
-
-[[users]]
-login = "monitor"
-passcode_hash = "{hash_passcode("watch")}"
-
+    toml = (
+        user_table("guest", "guest")
+        + user_table("monitor", "watch")
+        + f"""
 [http]
 stats_users = ["monitor"]
 allowed_origins = ["{ALLOWED_ORIGIN}"]
 """
+    )
     with start_broker(tmp_path_factory.mktemp("http"), toml=toml, args=()) as broker:
         yield broker
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ import pytest
 from live_site import Browser, Site
 from real_broker import REPO, manage
 
-from broker.processes import free_port, terminate, wait_for_port
+from broker.processes import free_port, spawn, terminate, wait_for_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "quiz", "password": "quiz"}
 WORKERS = 4
@@ -145,28 +144,15 @@ def site(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log, access_log = directory / "gunicorn.log", directory / "access.log"
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "quiz.wsgi",
-                "--workers",
-                str(WORKERS),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--no-control-socket",
-                "--access-logfile",
-                str(access_log),
-                "--access-logformat",
-                "%(p)s %(m)s %(U)s %(M)s",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    gunicorn = [sys.executable, "-m", "gunicorn", "quiz.wsgi", "--workers", str(WORKERS)]
+    gunicorn += ["--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+    gunicorn += [
+        "--access-logfile",
+        str(access_log),
+        "--access-logformat",
+        "%(p)s %(m)s %(U)s %(M)s",
+    ]
+    process = spawn(gunicorn, cwd=REPO, env=env, log=log)
     try:
         wait_for_port(
             process, port, STARTUP_TIMEOUT_SECONDS, describe=lambda: f":\n{log.read_text()}"

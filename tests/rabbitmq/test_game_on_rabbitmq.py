@@ -10,6 +10,7 @@ RabbitMQ's log), which the last tests read."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 
@@ -204,20 +205,26 @@ def until_cancelled(page: Browser, timeout: float = 5.0) -> Frame | None:
     return None
 
 
+@contextlib.contextmanager
+def made_up_login(
+    ws_url: str, game: Game, nickname: str
+) -> Iterator[tuple[Browser, dict[str, str]]]:
+    """A hostile client: `nickname`'s token under a login of its own making, subscribed to the
+    game's status topic through one of the player's queues (all its token allows)."""
+    token = page_token(game, nickname)
+    with open_browser(ws_url, login="made-up", passcode=token["token"]) as (page, _):
+        page.send(subscribe_frame(f"/topic/games.{game.id}.status", f"{token['queue_prefix']}1"))
+        assert page.receive().command == "RECEIPT"
+        yield page, token
+
+
 def test_a_kicked_client_under_a_made_up_login_loses_its_subscriptions(
     rabbitmq_settings, game_a: Game, author: User
 ) -> None:
     """RabbitMQ names a connection after its CONNECT login, so closing the player's user misses
     a client that makes one up; but its token subscribes only through queues named for the
     player, and the kick deletes those."""
-    ann = page_token(game_a, "Ann")
-    topic = f"/topic/games.{game_a.id}.status"
-    with open_browser(rabbitmq_settings.ws_url, login="made-up", passcode=ann["token"]) as (
-        page,
-        _,
-    ):
-        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}x"))
-        assert page.receive().command == "RECEIPT"
+    with made_up_login(rabbitmq_settings.ws_url, game_a, "Ann") as (page, _):
         kick(game_a, author, "Ann")
         cancelled = until_cancelled(page)
         assert cancelled is not None
@@ -234,17 +241,11 @@ def test_a_kicked_client_that_subscribes_again_is_cut_off_once_its_token_expires
     once the player's last token has expired, deletes that one too, and nothing can come
     back."""
     settings.STOMP_TOKEN_TTL_SECONDS = 5
-    ann = page_token(game_a, "Ann")
     topic = f"/topic/games.{game_a.id}.status"
-    with open_browser(rabbitmq_settings.ws_url, login="made-up", passcode=ann["token"]) as (
-        page,
-        _,
-    ):
-        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}first"))
-        assert page.receive().command == "RECEIPT"
+    with made_up_login(rabbitmq_settings.ws_url, game_a, "Ann") as (page, ann):
         kick(game_a, author, "Ann")
         assert until_cancelled(page) is not None
-        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}again"))
+        page.send(subscribe_frame(topic, f"{ann['queue_prefix']}2"))
         assert page.receive().command == "RECEIPT"
         # the second pass: the token's 5 s, revocation.AFTER_EXPIRY_SECONDS, and some slack
         assert until_cancelled(page, timeout=15.0) is not None
