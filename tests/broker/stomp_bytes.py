@@ -98,3 +98,10 @@ def make_broker(
         wall_clock=lambda: clock.wall,
         verifier=verifier,
     )
+
+
+def on_a_clock() -> tuple[Clock, Broker, Client]:
+    """A broker (make_broker's) on a fake clock, and one client of it, not yet connected."""
+    clock = Clock()
+    broker = make_broker(clock)
+    return clock, broker, Client(broker)

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
+from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker, on_a_clock
 
 from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
+from broker.frames import Frame
 from broker.routing import Broker
 from broker.tokens import issue_token
 
@@ -315,10 +316,20 @@ def test_unsubscribe_by_id_stops_delivery(broker: Broker) -> None:
     assert [frame.command for frame in subscriber.frames()] == ["RECEIPT"]
 
 
-def test_receipt_follows_the_frame_it_confirms(broker: Broker) -> None:
+@pytest.mark.parametrize(
+    ("frame", "answer"),
+    [
+        ("SUBSCRIBE\nid:1\ndestination:/topic/r\nreceipt:77\n\n\x00", "RECEIPT"),
+        ("SEND\nreceipt:77\n\n\x00", "ERROR"),  # no destination
+    ],
+)
+def test_the_answer_to_a_frame_carries_its_receipt_id(
+    broker: Broker, frame: str, answer: str
+) -> None:
     client = connected(broker)
-    client.send("SUBSCRIBE\nid:1\ndestination:/topic/r\nreceipt:sub-1\n\n\x00")
-    assert client.frame().headers["receipt-id"] == "sub-1"
+    client.send(frame)
+    reply = client.frame()
+    assert (reply.command, reply.headers["receipt-id"]) == (answer, "77")
 
 
 def test_disconnect_with_receipt_closes_gracefully(broker: Broker) -> None:
@@ -359,26 +370,21 @@ def test_nack_redelivers_the_message(broker: Broker) -> None:
     assert second.body == b"again" and second.headers["redelivered"] == "true"
 
 
-def test_client_ack_is_cumulative(broker: Broker) -> None:
+@pytest.mark.parametrize(
+    ("mode", "still_unacked"),
+    [("client", [2]), ("client-individual", [0, 2])],  # cumulative, or that message only
+)
+def test_acking_the_second_of_three_settles_what_the_ack_mode_says(
+    broker: Broker, mode: str, still_unacked: list[int]
+) -> None:
     client = connected(broker)
-    client.subscribe("/queue/c", ack="client")
+    client.subscribe("/queue/c", ack=mode)
     publisher = connected(broker)
     for body in ("1", "2", "3"):
         publisher.publish("/queue/c", body)
     frames = client.frames()
     client.send(f"ACK\nid:{frames[1].headers['ack']}\n\n\x00")
-    assert list(client.session.unacked) == [frames[2].headers["ack"]]
-
-
-def test_client_individual_ack_settles_only_that_message(broker: Broker) -> None:
-    client = connected(broker)
-    client.subscribe("/queue/i", ack="client-individual")
-    publisher = connected(broker)
-    for body in ("1", "2", "3"):
-        publisher.publish("/queue/i", body)
-    frames = client.frames()
-    client.send(f"ACK\nid:{frames[1].headers['ack']}\n\n\x00")
-    assert list(client.session.unacked) == [frames[0].headers["ack"], frames[2].headers["ack"]]
+    assert list(client.session.unacked) == [frames[n].headers["ack"] for n in still_unacked]
 
 
 def test_stomp_1_1_acks_by_message_id(broker: Broker) -> None:
@@ -613,12 +619,6 @@ def test_malformed_number_before_login_gets_an_error_and_others_keep_receiving(
     assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
-def test_error_carries_the_receipt_id_of_the_bad_frame(broker: Broker) -> None:
-    client = connected(broker)
-    client.send("SEND\nreceipt:77\n\n\x00")
-    assert client.frame().headers["receipt-id"] == "77"
-
-
 def test_duplicate_subscription_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.subscribe("/topic/a", sid="same")
@@ -676,9 +676,7 @@ def token(clock: Clock, ttl: int = 60, secret: str = SECRET) -> str:
 
 
 def test_token_grants_exactly_its_scopes() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    browser = Client(broker)
+    clock, broker, browser = on_a_clock()
     assert browser.connect(login="token", passcode=token(clock)).command == "CONNECTED"
     assert browser.session.login == "player:7"
     browser.subscribe("/topic/games.42.status")
@@ -691,9 +689,7 @@ def test_token_grants_exactly_its_scopes() -> None:
     [("/topic/games.42.*", True), ("/topic/games.42.#", False), ("/topic/games.*.status", False)],
 )
 def test_token_scope_allows_a_wildcard_only_within_it(pattern: str, allowed: bool) -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    browser = Client(broker)
+    clock, broker, browser = on_a_clock()
     browser.connect(login="token", passcode=token(clock))
     browser.subscribe(pattern)
     connected(broker).publish("/topic/games.42", "outside the scope")
@@ -731,9 +727,7 @@ def test_forged_or_expired_token_is_refused(ttl: int, secret: str, reason: str) 
 
 
 def test_token_that_expires_while_connected_stops_new_subscriptions() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    browser = Client(broker)
+    clock, broker, browser = on_a_clock()
     browser.connect(passcode=token(clock, ttl=30))
     clock.advance(31)
     browser.subscribe("/topic/games.42.status")
@@ -744,9 +738,7 @@ def test_token_that_expires_while_connected_stops_new_subscriptions() -> None:
 
 
 def test_heart_beats_are_negotiated_as_the_max_of_both_sides() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    client = Client(broker)
+    clock, broker, client = on_a_clock()
     connected_frame = client.connect(extra="heart-beat:0,5000\n")
     assert connected_frame.headers["heart-beat"] == "1000,1000"
     clock.advance(2.6)
@@ -758,9 +750,7 @@ def test_heart_beats_are_negotiated_as_the_max_of_both_sides() -> None:
 
 
 def test_heart_beats_go_out_at_the_negotiated_interval_not_half_of_it() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    client = Client(broker)
+    clock, broker, client = on_a_clock()
     client.connect(extra="heart-beat:0,5000\n")
     beats = []
     for _ in range(40):
@@ -786,47 +776,44 @@ def test_a_tick_visits_only_the_sessions_that_are_due(idle: int) -> None:
     assert due.raw() == b"\n"
 
 
+def closed_between(
+    clock: Clock, broker: Broker, client: Client, still_open: float, closed: float
+) -> Frame:
+    """The client is still served `still_open` seconds from now and cut by `closed`: the
+    ERROR frame it got."""
+    clock.advance(still_open)
+    broker.tick()
+    assert not client.session.closing
+    clock.advance(closed - still_open)
+    broker.tick()
+    return client.frame()
+
+
 def test_token_expiry_closes_the_connection_with_an_error() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    browser = Client(broker)
+    clock, broker, browser = on_a_clock()
     browser.connect(passcode=token(clock, ttl=30))
     browser.subscribe("/topic/games.42.status")
-    clock.advance(29.9)
-    broker.tick()
-    assert not browser.session.closing
-    clock.advance(0.2)
-    broker.tick()
-    assert "token expired" in browser.frame().headers["message"]
+    error = closed_between(clock, broker, browser, 29.9, 30.1)
+    assert "token expired" in error.headers["message"]
     assert broker.stats()["subscriptions"] == {}
 
 
 def test_silent_client_is_closed_after_the_grace_period() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    client = Client(broker)
+    clock, broker, client = on_a_clock()
     client.connect(extra="heart-beat:1000,0\n")
-    clock.advance(1.4)
-    broker.tick()
-    assert not client.session.closing
-    clock.advance(1.7)
-    broker.tick()
-    assert "no heart-beat from the client" in client.frame().headers["message"]
+    error = closed_between(clock, broker, client, 1.4, 3.1)
+    assert "no heart-beat from the client" in error.headers["message"]
 
 
 def test_client_that_never_connects_is_closed() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    client = Client(broker)
+    clock, broker, client = on_a_clock()
     clock.advance(11)
     broker.tick()
     assert "no CONNECT frame" in client.frame().headers["message"]
 
 
 def test_a_connect_leaves_no_deadline_behind_without_heart_beats() -> None:
-    clock = Clock()
-    broker = make_broker(clock)
-    waiting = Client(broker)
+    clock, broker, waiting = on_a_clock()
     clock.advance(1)
     connected(broker)
     assert broker.next_deadline() == 1010.0  # the one still waiting for its CONNECT
@@ -882,15 +869,21 @@ def test_publisher_held_back_is_not_closed_for_the_heart_beats_it_could_not_send
     assert publisher.session.reading_paused and not publisher.session.closing
 
 
-def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_on() -> None:
-    clock = Clock()
-    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+def slow_and_fast(broker: Broker, *, backlog: int) -> tuple[Client, Client, Client]:
+    """Two subscribers of /topic/flood, the slow one's socket holding `backlog` unsent bytes,
+    and a publisher."""
     slow, fast = connected(broker), connected(broker)
     slow.subscribe("/topic/flood")
     fast.subscribe("/topic/flood")
-    publisher = connected(broker)
     slow.session.data_to_send()
-    slow.session.note_backlog(950)
+    slow.session.note_backlog(backlog)
+    return slow, fast, connected(broker)
+
+
+def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_on() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    slow, fast, publisher = slow_and_fast(broker, backlog=950)
     publisher.publish("/topic/flood", "a" * 100)
     publisher.publish("/topic/flood", "b" * 100)
     clock.advance(4.9)
@@ -908,12 +901,7 @@ def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_
 
 def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000})
-    slow, fast = connected(broker), connected(broker)
-    slow.subscribe("/topic/flood")
-    fast.subscribe("/topic/flood")
-    publisher = connected(broker)
-    slow.session.data_to_send()
-    slow.session.note_backlog(900)
+    slow, fast, publisher = slow_and_fast(broker, backlog=900)
     publisher.publish("/topic/flood", "x" * 100)
     assert fast.frame().body == b"x" * 100
     assert "limits.max_output_buffer_bytes=1000" in slow.frame().headers["message"]

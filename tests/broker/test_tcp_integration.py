@@ -60,12 +60,22 @@ def settled_for_good(broker_process: BrokerProcess, queue: str, ack: str) -> boo
     return first.body == "marker"
 
 
+def consuming(
+    client: tuple[stomp.Connection, Inbox], queue: str, ack: str, *bodies: str
+) -> tuple[stomp.Connection, Inbox]:
+    """The client subscribed to `queue` in ack mode `ack` (subscription "1"), and `bodies`
+    sent to it."""
+    conn, inbox = client
+    conn.subscribe(queue, id="1", ack=ack)
+    for body in bodies:
+        conn.send(queue, body)
+    return conn, inbox
+
+
 def test_client_ack_mode_redelivers_nacked_message_until_it_is_acked(
     client: tuple[stomp.Connection, Inbox], broker_process: BrokerProcess
 ) -> None:
-    conn, inbox = client
-    conn.subscribe("/queue/tcp.nack", id="1", ack="client")
-    conn.send("/queue/tcp.nack", "again")
+    conn, inbox = consuming(client, "/queue/tcp.nack", "client", "again")
     first = inbox.next_message()
     conn.nack(first.headers["message-id"], subscription="1")
     second = inbox.next_message()
@@ -78,10 +88,7 @@ def test_client_ack_mode_redelivers_nacked_message_until_it_is_acked(
 def test_client_individual_ack_leaves_nothing_to_redeliver(
     client: tuple[stomp.Connection, Inbox], broker_process: BrokerProcess
 ) -> None:
-    conn, inbox = client
-    conn.subscribe("/queue/tcp.individual", id="1", ack="client-individual")
-    conn.send("/queue/tcp.individual", "one")
-    conn.send("/queue/tcp.individual", "two")
+    conn, inbox = consuming(client, "/queue/tcp.individual", "client-individual", "one", "two")
     frames = [inbox.next_message(), inbox.next_message()]
     for frame in frames:
         conn.ack(frame.headers["message-id"], subscription="1")
