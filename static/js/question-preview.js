@@ -1,5 +1,7 @@
 // The question form shows each choice in its game colour and shape, and previews the question
-// as the projector and a phone will show it, with the game's own styles, as the author types.
+// as the projector and a phone will show it, with the game's own styles and its own widgets
+// for the chosen kind (answer-kinds.js), as the author types.
+import { answerWidget, kindHint, questionTiles } from "./answer-kinds.js";
 import { h, shapeMark } from "./ui.js";
 
 const form = document.querySelector(".author-form");
@@ -30,9 +32,14 @@ function markRows(filled) {
   }
 }
 
-function tile(tag, text, index) {
-  return h(tag, { class: `choice choice-${index}` }, shapeMark(index),
-    h("span", { class: "choice-text" }, text));
+/** The question as the game would send it, from what the form holds now. */
+function questionOf(filled) {
+  const kind = form.querySelector('[name="kind"]')?.value || "choice";
+  const texts = kind === "true_false" ? ["True", "False"]
+    : filled.map((row) => field(row, "text").value.trim());
+  const right = filled.filter((row) => field(row, "correct")?.checked).length;
+  return { kind, multiple: kind === "choice" && right > 1,
+           choices: texts.map((text, index) => ({ id: index + 1, text })) };
 }
 
 function draw() {
@@ -42,13 +49,14 @@ function draw() {
   for (const element of preview.querySelectorAll('[data-preview="text"]')) {
     element.textContent = text;
   }
-  const choices = filled.map((row) => field(row, "text").value.trim());
+  const question = questionOf(filled);
+  preview.querySelector('[data-preview="kind"]').textContent = kindHint(question);
   preview.querySelector('[data-preview="projector-choices"]').replaceChildren(
-    ...choices.map((choice, index) => tile("li", choice, index)));
-  const phone = preview.querySelector('[data-preview="phone-choices"]');
-  phone.className = `choices answer-grid choices-${choices.length}`;
-  phone.replaceChildren(...choices.map((choice, index) => tile("span", choice, index)));
+    ...questionTiles(question));
+  preview.querySelector('[data-preview="phone-choices"]').replaceChildren(
+    ...answerWidget(question, () => {}));  // a preview sends nothing
 }
 
 form.addEventListener("input", draw);
+form.addEventListener("change", draw);
 draw();

@@ -163,3 +163,25 @@ def test_the_question_page_asks_what_the_chosen_kind_needs(
         ("True", True),
         ("False", False),
     ]
+
+
+def test_the_preview_follows_the_kind_the_author_picks(screens: Screens, kinds_site: str) -> None:
+    page = screens.window()
+    page.goto(f"{kinds_site}/accounts/login/")
+    page.get_by_label("Username").fill(HOST_LOGIN[0])
+    page.get_by_label("Password").fill(HOST_LOGIN[1])
+    page.get_by_role("button", name="Log in").click()
+    quiz = Quiz.objects.get(title="Every kind")
+    page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
+    phone, projector = page.locator(".preview-phone"), page.locator(".preview-projector")
+    page.get_by_label("Text").fill("Capital of Japan?")
+    page.get_by_label("Choice 1", exact=True).fill("Tokyo")
+
+    page.get_by_label("Kind").select_option("type_answer")
+    expect(phone.get_by_label("Your answer")).to_be_visible()
+    expect(projector).to_contain_text("Type your answer on your phone")
+    expect(projector).not_to_contain_text("Tokyo")
+    page.get_by_label("Kind").select_option("true_false")
+    expect(phone.locator(".choice")).to_have_text(["▲True", "◆False"])
+    page.get_by_label("Kind").select_option("order")
+    expect(phone.get_by_role("button", name="Submit order")).to_be_visible()
