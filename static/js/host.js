@@ -87,8 +87,19 @@ function render(state) {
   refresh[state.game.state]?.(state);
 }
 
-/** Each player's rank at the last scoreboard, for the arrows of who moved up or down. */
+/** Each player's rank at the scoreboard before this one, for the arrows of who moved up or
+ *  down; kept in sessionStorage, so a reloaded host screen shows the same arrows. */
 let ranksBefore = new Map();
+
+function rememberRanks(gameId, questionId, players) {
+  const key = `quiz-ranks-${gameId}`;
+  const stored = JSON.parse(sessionStorage.getItem(key) ?? "null");
+  // the same results again (a reload): the ranks before them are still the ones to compare
+  const before = stored?.question_id === questionId ? stored.before : stored?.ranks ?? [];
+  const ranks = players.map((p) => [p.id, p.rank]);
+  sessionStorage.setItem(key, JSON.stringify({ question_id: questionId, ranks, before }));
+  ranksBefore = new Map(before);
+}
 
 function movement(player) {
   const before = ranksBefore.get(player.id);
@@ -116,6 +127,7 @@ const build = {
     $("results-progress").textContent = questionProgress(question);
     $("results-text").textContent = question.text;
     $("distribution").replaceChildren(...revealRows(question, results));
+    rememberRanks(game.id, question.id, results.players);
     $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
       h("span", { class: "rank" }, ordinal(p.rank)),
       movement(p),
@@ -123,7 +135,6 @@ const build = {
       h("span", { class: "streak" }, streakLabel(p.streak)),
       h("span", { class: "score" }, points(p.score)),
       h("span", { class: "gained" }, gained(p)))));
-    ranksBefore = new Map(results.players.map((p) => [p.id, p.rank]));
     const last = game.question_index + 1 >= game.question_count;
     $("next").textContent = last ? "Show podium" : "Next question";
     sound.play(TUNES.reveal);

@@ -377,3 +377,31 @@ def test_a_question_shows_alone_during_its_lead_in_then_its_answers(
     expect(host.locator("#question-choices li")).to_have_count(4)
     ann.get_by_role("button", name="Mars").click()
     expect(heading(ann, "Correct!")).to_be_visible()
+
+
+def test_the_scoreboard_shows_who_moved_up_and_down_even_after_a_reload(
+    screens: Screens, live_site: str
+) -> None:
+    host, (ann, bob) = open_lobby(screens, live_site, "Ann", "Bob")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(bob, RED_PLANET)).to_be_visible()
+    ann.get_by_role("button", name="Venus").click()
+    bob.wait_for_timeout(8_000)  # right, but slowly: fewer points than Ann's fast one next
+    bob.get_by_role("button", name="Mars").click()
+    expect(host.locator("#top5 li").first).to_contain_text("Bob")
+
+    host.get_by_role("button", name="Next question").click()
+    expect(heading(ann, PRIMES)).to_be_visible()
+    ann.get_by_role("button", name="2", exact=True).click()
+    ann.get_by_role("button", name="3", exact=True).click()
+    ann.get_by_role("button", name="Submit answer").click()
+    bob.get_by_role("button", name="4", exact=True).click()
+    bob.get_by_role("button", name="Submit answer").click()
+    rows = host.locator("#top5 li")
+    expect(rows.first).to_contain_text("Ann")
+    expect(rows.first.locator(".moved")).to_have_text("▲1")
+    expect(rows.nth(1).locator(".moved")).to_have_text("▼1")
+
+    host.reload()
+    expect(rows.first.locator(".moved")).to_have_text("▲1")
+    expect(rows.nth(1).locator(".moved")).to_have_text("▼1")
