@@ -46,13 +46,18 @@ class Screens:
         context.set_default_timeout(10_000)
         return self.watch(context.new_page())
 
-    def host(self, base_url: str) -> Page:
-        """Log in as the quiz's author and host a new game from the quiz list."""
-        page = self.window(**PROJECTOR)
+    def author(self, base_url: str, **options: Any) -> Page:
+        """A window logged in as the quizzes' author (on the quiz list)."""
+        page = self.window(**options)
         page.goto(f"{base_url}/accounts/login/")
         page.get_by_label("Username").fill(HOST_LOGIN[0])
         page.get_by_label("Password").fill(HOST_LOGIN[1])
         page.get_by_role("button", name="Log in").click()
+        return page
+
+    def host(self, base_url: str) -> Page:
+        """Log in as the quiz's author and host a new game from the quiz list."""
+        page = self.author(base_url, **PROJECTOR)
         page.get_by_role("button", name="Host a game").click()
         expect(page.locator("#pin")).to_have_text(re.compile(r"^\d{6}$"))
         return page

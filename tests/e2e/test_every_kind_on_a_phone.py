@@ -142,11 +142,7 @@ def test_a_game_of_every_kind_on_every_screen_size(screens: Screens, kinds_site:
 def test_the_question_page_asks_what_the_chosen_kind_needs(
     screens: Screens, kinds_site: str
 ) -> None:
-    page = screens.window()
-    page.goto(f"{kinds_site}/accounts/login/")
-    page.get_by_label("Username").fill(HOST_LOGIN[0])
-    page.get_by_label("Password").fill(HOST_LOGIN[1])
-    page.get_by_role("button", name="Log in").click()
+    page = screens.author(kinds_site)
     quiz = Quiz.objects.get(title="Every kind")
     page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
     expect(page.locator(".choice-fields")).to_be_visible()
@@ -166,11 +162,7 @@ def test_the_question_page_asks_what_the_chosen_kind_needs(
 
 
 def test_the_preview_follows_the_kind_the_author_picks(screens: Screens, kinds_site: str) -> None:
-    page = screens.window()
-    page.goto(f"{kinds_site}/accounts/login/")
-    page.get_by_label("Username").fill(HOST_LOGIN[0])
-    page.get_by_label("Password").fill(HOST_LOGIN[1])
-    page.get_by_role("button", name="Log in").click()
+    page = screens.author(kinds_site)
     quiz = Quiz.objects.get(title="Every kind")
     page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
     phone, projector = page.locator(".preview-phone"), page.locator(".preview-projector")

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from game_screens import (
-    HOST_LOGIN,
     PHONES,
     PROJECTORS,
     QUESTIONS,
@@ -156,11 +155,7 @@ def test_a_name_clicked_in_the_lobby_is_kicked_only_once_the_host_confirms(
 def test_the_question_form_previews_the_question_in_the_game_colours_and_shapes(
     screens: Screens, site: str
 ) -> None:
-    page = screens.window(viewport=size(PROJECTORS["projector-1366"]))
-    page.goto(f"{site}/accounts/login/")
-    page.get_by_label("Username").fill(HOST_LOGIN[0])
-    page.get_by_label("Password").fill(HOST_LOGIN[1])
-    page.get_by_role("button", name="Log in").click()
+    page = screens.author(site, viewport=size(PROJECTORS["projector-1366"]))
     page.goto(f"{site}/quizzes/{Quiz.objects.get().id}/questions/new/")
 
     page.get_by_label("Text").fill("Which one is blue?")
