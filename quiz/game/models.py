@@ -2,11 +2,11 @@
 
 import functools
 import unicodedata
-from functools import cached_property
 
 from confusable_homoglyphs.utils import load as load_unicode_data
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 from quiz.game.validators import DEFAULT_POINTS, POINTS_CHOICES, Kind
 
@@ -63,6 +63,8 @@ class Quiz(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    # Django's cached_property, not functools': on Python 3.11 that one holds a lock shared by
+    # every instance while it counts, and the site's threads queued on it (py-spy, bench).
     @cached_property
     def question_count(self) -> int:
         """Counted once per instance: a snapshot or a frame names it twice."""
