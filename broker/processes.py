@@ -23,28 +23,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something accepts connections on host:port now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def wait_for_port(
     process: subprocess.Popen[bytes],
     port: int,
     timeout: float = 20.0,
     *,
+    host: str = "127.0.0.1",
     describe: Callable[[], str] = lambda: "",
 ) -> None:
-    """Until `process` listens on `port`; a RuntimeError if it exits or takes too long, with
-    what `describe()` adds (its log, say)."""
+    """Until `process` listens on host:port; a RuntimeError if it exits or takes too long,
+    with what `describe()` adds (its log, say)."""
     deadline = time.monotonic() + timeout
-    while True:
+    while not listening(port, host):
         if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited ({process.returncode}){describe()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"nothing listened on port {port} in {timeout:.0f} s{describe()}"
-                ) from None
-            time.sleep(0.05)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listened on port {port} in {timeout:.0f} s{describe()}")
+        time.sleep(0.05)
 
 
 def terminate(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) -> int:

@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from real_broker import REPO, free_port, manage
 
+from broker.processes import listening
+
 WAIT_SECONDS = 30.0
 
 
@@ -96,14 +98,6 @@ def rungame_once(site: Site, host: str = "127.0.0.1") -> subprocess.CompletedPro
         text=True,
         timeout=WAIT_SECONDS,
     )
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def broker_configs() -> dict[Path, str]:

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
 
+from broker.processes import listening, wait_for_port
 from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 
 
@@ -127,26 +128,20 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, exit_now)
 
 
-def port_in_use(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def wait_for_broker(
     broker: subprocess.Popen[bytes], host: str, port: int, timeout: float = 15.0
 ) -> None:
     """Until the broker listens; its own error (printed above) if it exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    try:
+        wait_for_port(broker, port, timeout, host=host)
+    except RuntimeError:
         if broker.poll() is not None:
-            raise CommandError(f"The broker exited with status {broker.returncode} (see above).")
-        if port_in_use(host, port):
-            return
-        time.sleep(0.1)
-    raise CommandError(f"The broker did not listen on {host}:{port} in {timeout:.0f} s.")
+            raise CommandError(
+                f"The broker exited with status {broker.returncode} (see above)."
+            ) from None
+        raise CommandError(
+            f"The broker did not listen on {host}:{port} in {timeout:.0f} s."
+        ) from None
 
 
 def remove_stale_configs(directory: Path) -> None:
@@ -341,7 +336,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Broker: external, STOMP at {where} as {settings.STOMP_LOGIN}, browsers at {browsers}"
         )
-        if not port_in_use(settings.STOMP_HOST, settings.STOMP_PORT):
+        if not listening(settings.STOMP_PORT, settings.STOMP_HOST):
             self.stderr.write(
                 f"Nothing listens on {where} yet: frames are dropped until it "
                 "does (for RabbitMQ: make services)."
