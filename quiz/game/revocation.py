@@ -50,11 +50,22 @@ def close_now(*, login: str, queue_prefix: str, reason: str) -> None:
     """One pass; on any failure log a warning and carry on (the kick stands, and the page gets
     no new token)."""
     try:
-        _call("DELETE", f"/api/connections/username/{quote(login, safe='')}", reason=reason)
+        _delete(f"/api/connections/username/{quote(login, safe='')}", reason=reason)
         for name in _queue_names(queue_prefix):
-            _call("DELETE", f"/api/queues/{VHOST}/{quote(name, safe='')}", reason=reason)
+            _delete(f"/api/queues/{VHOST}/{quote(name, safe='')}", reason=reason)
     except Exception as error:  # noqa: BLE001 - whatever the broker answers, the kick stands
         logger.warning("Could not cut %s off the broker at %s: %s", login, _url(""), error)
+
+
+def _delete(path: str, *, reason: str) -> None:
+    """DELETE what `path` names; already gone (404) is done, not a failure. RabbitMQ lists
+    queues from statistics that lag: closing the page's connection deletes its queues, which
+    may still be listed a moment later."""
+    try:
+        _call("DELETE", path, reason=reason)
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
 
 
 def _queue_names(prefix: str) -> list[str]:

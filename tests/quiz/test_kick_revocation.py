@@ -18,7 +18,7 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from quiz.game import publisher, services
+from quiz.game import publisher, revocation, services
 from quiz.game.models import Game, Quiz
 
 # a kick cuts off after its transaction commits; the real publisher and broker admin API
@@ -34,13 +34,17 @@ def stomp(command: str, **headers: str) -> str:
 
 
 @contextlib.contextmanager
-def page_of(ws_url: str, game: Game, client: Client) -> Iterator[ClientConnection]:
+def page_of(
+    ws_url: str, game: Game, client: Client, *, login: str = ""
+) -> Iterator[ClientConnection]:
     """What a player's page does on the broker: CONNECT with the token and login the site
-    gave it, subscribe to the game's status topic."""
+    gave it (or another `login`, as a hostile client may), subscribe to the game's status
+    topic."""
     token = client.get(f"/api/games/{game.id}/token/").json()
     with connect(ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
         headers = {"accept-version": "1.2", "heart-beat": "0,0"}
-        ws.send(stomp("CONNECT", **headers, login=token["login"], passcode=token["token"]))
+        login = login or token["login"]
+        ws.send(stomp("CONNECT", **headers, login=login, passcode=token["token"]))
         assert ws.recv(timeout=WAIT_SECONDS).startswith("CONNECTED")
         topic = f"/topic/games.{game.id}.status"
         queue = f"{token['queue_prefix']}test"  # on RabbitMQ, the page's way of naming it
@@ -68,6 +72,16 @@ def frames_until_closed(ws: ClientConnection) -> list[str]:
     received = []
     with contextlib.suppress(ConnectionClosed):
         while True:
+            received.append(ws.recv(timeout=WAIT_SECONDS))
+    return received
+
+
+def frames_until_cut_off(ws: ClientConnection) -> list[str]:
+    """Every frame until the broker closes the connection or sends an ERROR (RabbitMQ
+    cancelling a subscription whose queue was deleted); TimeoutError if neither comes."""
+    received = []
+    with contextlib.suppress(ConnectionClosed):
+        while not (received and received[-1].startswith("ERROR")):
             received.append(ws.recv(timeout=WAIT_SECONDS))
     return received
 
@@ -101,6 +115,31 @@ def test_a_kick_closes_the_kicked_players_open_connection_at_once(
         assert next_message_type(bob_page) == "player_kicked"
         host.post(f"/api/games/{game.id}/start/")
         assert next_message_type(bob_page) == "question_open"
+
+
+def test_a_kick_cuts_off_a_client_of_the_player_under_a_made_up_login(
+    game_broker_settings,
+    game: Game,
+    author: User,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client holding the player's token under another login is cut off (on RabbitMQ, by
+    deleting its queue), and nothing is logged as failed though the player's own login has no
+    connection and a listed queue is already gone when deleted (404 both: RabbitMQ deletes a
+    closed page's queues while they may still be listed)."""
+    listed = revocation._queue_names
+    monkeypatch.setattr(
+        revocation, "_queue_names", lambda prefix: [f"{prefix}gone", *listed(prefix)]
+    )
+    ann = joined(game, "Ann")
+    with (
+        page_of(game_broker_settings.ws_url, game, ann, login="made-up") as hostile,
+        caplog.at_level(logging.WARNING, logger="quiz.game.revocation"),
+    ):
+        services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
+        frames_until_cut_off(hostile)
+    assert caplog.text == ""
 
 
 def test_the_kicked_page_is_told_why_on_our_broker(
