@@ -440,7 +440,9 @@ def _summary(run: Run, runs: Sequence[Run]) -> str:
             f"{run.answer_p50_ms:.0f} ms p99 {run.answer_p99_ms:.0f} ms, "
             f"{run.answers_per_second:,.0f} answers/s, lost {run.lost}, "
             f"frames missing {run.frames_missing}, HTTP errors {len(run.http_errors)}; "
-            f"CPU s: site {run.site_cpu or 0:.1f}, broker {run.broker_cpu or 0:.1f}, "
+            f"CPU s: site {run.site_cpu or 0:.1f} "
+            f"({' / '.join(f'{seconds:.1f}' for seconds in run.site_cpu_by_process)}), "
+            f"broker {run.broker_cpu or 0:.1f}, "
             f"db {run.db_cpu or 0:.1f}, load gen {run.loadgen_cpu or 0:.1f}, "
             f"other {run.other_cpu or 0:.1f}"
         )

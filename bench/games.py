@@ -82,6 +82,7 @@ class GameRun(Run):
     renewals: int = 0  # broker tokens the players renewed, each with a new connection
     http_errors: list[str] = field(default_factory=list)  # joins, renewals and host actions
     site_cpu: float | None = None
+    site_cpu_by_process: list[float] = field(default_factory=list)  # busiest first
     db_cpu: float | None = None
 
     @property
@@ -382,13 +383,18 @@ def _charge(
     servers_before, loadgen_before, busy_before = before
     servers = setup.cpu_seconds()
 
-    def used(name: str) -> float | None:
+    def by_process(name: str) -> list[float] | None:
         was, now = servers_before[name], servers[name]
         if was is None or now is None:
             return None
-        return sum(seconds - was.get(pid, 0.0) for pid, seconds in now.items())
+        return sorted((seconds - was.get(pid, 0.0) for pid, seconds in now.items()), reverse=True)
+
+    def used(name: str) -> float | None:
+        seconds = by_process(name)
+        return None if seconds is None else sum(seconds)
 
     run.site_cpu, run.broker_cpu, run.db_cpu = used("site"), used("broker"), used("db")
+    run.site_cpu_by_process = by_process("site") or []
     run.loadgen_cpu = loadgen.cpu_seconds() - loadgen_before
     accounted = sum(value or 0.0 for value in (run.site_cpu, run.broker_cpu, run.db_cpu))
     run.other_cpu = max(0.0, machine_busy() - busy_before - accounted - run.loadgen_cpu)

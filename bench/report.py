@@ -254,6 +254,9 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "CPU s: site / broker / db": lambda run: " / ".join(
         _number(value, 1) for value in (run.site_cpu, run.broker_cpu, run.db_cpu)
     ),
+    "site CPU s by process (busiest first)": lambda run: " / ".join(
+        _number(value, 1) for value in run.site_cpu_by_process
+    ),
     "CPU s: load gen / other": lambda run: " / ".join(
         _number(value, 1) for value in (run.loadgen_cpu, run.other_cpu)
     ),

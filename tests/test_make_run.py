@@ -3,6 +3,7 @@ the broker; the pages, the browser library and the broker answer."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -18,10 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from real_broker import REPO, free_port, manage
 
 from broker.processes import listening
+from quiz.balanced_worker import SLACK
 
 WAIT_SECONDS = 30.0
 
@@ -143,7 +146,51 @@ def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(tmp_p
         with urllib.request.urlopen(f"http://127.0.0.1:{site.site}/", timeout=5) as response:
             server = response.headers["Server"]
     assert server.startswith("gunicorn")
-    assert "Using worker: gthread" in site.output()
+    assert "Using worker: BalancedThreadWorker" in site.output()  # gthread's, balanced
+
+
+def gunicorn_workers(rungame: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    children = psutil.Process(rungame.pid).children()
+    return [child for child in children if "broker" not in child.cmdline()]
+
+
+async def connections_held(port: int, count: int, workers: list[psutil.Process]) -> list[int]:
+    """How many of `count` connections opened at once (a crowd of phones joining, each kept
+    open after one request as browsers keep theirs) each of `workers` holds."""
+
+    async def one() -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: quiz\r\n\r\n")
+        await reader.readuntil(b"\r\n\r\n")
+        return writer
+
+    writers = await asyncio.gather(*(one() for _ in range(count)))
+    held = [
+        sum(
+            1
+            for connection in worker.net_connections("tcp")
+            if connection.laddr.port == port and connection.status == psutil.CONN_ESTABLISHED
+        )
+        for worker in workers
+    ]
+    for writer in writers:
+        writer.close()
+    return held
+
+
+def test_make_runs_workers_share_a_crowds_connections_evenly(tmp_path: Path) -> None:
+    """gunicorn's workers take connections from one socket, first come first served: left to
+    themselves one took about 700 of 1,000 (quiz/balanced_worker)."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    crowd = 1000
+    with rungame(site) as process:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(workers := gunicorn_workers(process)) < 2:  # gunicorn forks one at a time
+            assert time.monotonic() < deadline, "fewer than 2 workers"
+            time.sleep(0.1)
+        held = asyncio.run(connections_held(site.site, crowd, workers))
+    assert sum(held) == crowd
+    assert min(held) >= crowd / 2 - 2 * SLACK
 
 
 def test_make_run_turns_debug_off_unless_asked() -> None:
@@ -227,8 +274,6 @@ def test_a_second_make_run_leaves_the_running_games_broker_config_alone(tmp_path
 
 
 def test_sigterm_stops_rungame_with_its_broker_and_workers(tmp_path: Path) -> None:
-    import psutil
-
     site = prepare(tmp_path)
     with rungame(site) as process:
         children = psutil.Process(process.pid).children(recursive=True)
@@ -242,8 +287,6 @@ def test_sigterm_stops_rungame_with_its_broker_and_workers(tmp_path: Path) -> No
 
 def broker_child(process: subprocess.Popen[bytes], not_pid: int | None = None):
     """rungame's broker process (a new one, not `not_pid`), once it listens."""
-    import psutil
-
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         for child in psutil.Process(process.pid).children():

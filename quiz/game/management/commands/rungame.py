@@ -23,6 +23,7 @@ from django.db import connections
 from gunicorn.app.base import BaseApplication
 
 from broker.processes import listening, wait_for_port
+from quiz.balanced_worker import balanced_options
 from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
 
 
@@ -240,8 +241,9 @@ def default_workers() -> int:
 
 
 class GameSite(BaseApplication):
-    """gunicorn serving quiz.wsgi with threads: each worker keeps every phone's connection
-    open in one poller and runs requests on a pool of threads (gunicorn's gthread worker)."""
+    """gunicorn serving quiz.wsgi with threads: each worker keeps its phones' connections
+    open in one poller and runs requests on a pool of threads (gunicorn's gthread worker),
+    taking no more than its share of the connections (quiz/balanced_worker)."""
 
     def __init__(self, options: dict[str, object]) -> None:
         self.options = options
@@ -364,9 +366,9 @@ class Command(BaseCommand):
         GameSite(
             {
                 "bind": addr,
-                "worker_class": "gthread",
+                **balanced_options(workers=self.server_options["workers"]),
                 **self.server_options,
-                # every phone keeps its connection: all of a big game's fit in one poller
+                # every phone keeps its connection: a big game's fit in one worker's poller
                 "worker_connections": 4000,
                 "keepalive": 20,
                 "backlog": 4096,
