@@ -10,6 +10,7 @@ from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker
 
 from broker.config import config_from_dict
 from broker.frames import Frame
+from broker.metrics import StatsCollector
 from broker.routing import Broker
 from broker.tokens import issue_token
 
@@ -270,3 +271,15 @@ def test_a_configured_login_announces_and_watches_by_its_config() -> None:
         {"event": "snapshot", "users": []},
         {"event": "join", "user": "kiosk"},
     ]
+
+
+def test_metrics_count_presence_watchers_as_their_own_kind(broker: Broker, clock: Clock) -> None:
+    watching(broker, clock)
+    stats = {**broker.stats(), "transport": {"tcp_write_buffer_bytes": 0}}
+    families = {
+        family.name: family for family in StatsCollector(lambda: stats, lambda: 0.0).collect()
+    }
+    by_kind = {
+        sample.labels["kind"]: sample.value for sample in families["stomp_subscriptions"].samples
+    }
+    assert by_kind == {"topic": 0, "queue": 0, "presence": 1}
