@@ -409,6 +409,19 @@ async def _run_all(
                         seconds=plan.fanout_seconds,
                     ),
                 )
+            if "fanout" in workloads and target.name == OURS:
+                for subscribers in plan.fanout_subscribers:
+                    await one(
+                        testbed,
+                        f"fan-out 1 topic(s) x {subscribers} with presence on",
+                        fanout(
+                            testbed,
+                            topics=1,
+                            subscribers_per_topic=subscribers,
+                            seconds=plan.fanout_seconds,
+                            presence=True,
+                        ),
+                    )
             if "latency" in workloads:
                 await one(
                     testbed,

@@ -185,16 +185,24 @@ class StompClient(asyncio.Protocol):
             self._beat(every_ms / 1000)
 
     async def subscribe(
-        self, destination: str, subscription_id: str, queue_name: str | None = None
+        self,
+        destination: str,
+        subscription_id: str,
+        queue_name: str | None = None,
+        *,
+        announce: bool = False,
     ) -> None:
         """SUBSCRIBE, and wait for its receipt so that no message is published too early;
-        through the RabbitMQ queue `queue_name` if given (x-queue-name, as pages name theirs)."""
+        through the RabbitMQ queue `queue_name` if given (x-queue-name, as pages name theirs);
+        announced on the topic if `announce` (our broker's presence)."""
         receipt = f"sub-{subscription_id}"
         future = asyncio.get_running_loop().create_future()
         self._receipts[receipt] = future
         headers = {"id": subscription_id, "destination": destination, "receipt": receipt}
         if queue_name is not None:
             headers["x-queue-name"] = queue_name
+        if announce:
+            headers["presence"] = "announce"
         self.send(encode("SUBSCRIBE", headers))
         await future
 

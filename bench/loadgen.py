@@ -39,12 +39,13 @@ class Subscribe:
     """Subscribe one pooled connection per destination (opening more as needed).
 
     `record_latency` parses each MESSAGE for the send time in its body; otherwise MESSAGEs
-    are only counted.
+    are only counted. `announce` asks the broker to announce each subscriber (presence).
     """
 
     endpoint: Endpoint
     destinations: list[str]
     record_latency: bool = False
+    announce: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ class Worker:
             async with gate:
                 try:
                     await asyncio.wait_for(
-                        client.subscribe(destination, subscription), CONNECT_TIMEOUT
+                        client.subscribe(destination, subscription, announce=command.announce),
+                        CONNECT_TIMEOUT,
                     )
                 except (ConnectionFailed, TimeoutError) as error:
                     failures.append(str(error) or type(error).__name__)
@@ -295,7 +297,12 @@ class LoadGenerator:
         return sum(sum(process.cpu_times()[:2]) for process in self._ps)
 
     async def subscribe(
-        self, endpoint: Endpoint, destinations: list[str], *, record_latency: bool = False
+        self,
+        endpoint: Endpoint,
+        destinations: list[str],
+        *,
+        record_latency: bool = False,
+        announce: bool = False,
     ) -> list[str]:
         """Subscriber i goes to worker i mod workers; returns once all are subscribed, with
         the reasons of those that could not (nothing when all could).
@@ -303,7 +310,9 @@ class LoadGenerator:
         Every worker keeps its connections to `endpoint` for the next call.
         """
         shares = [destinations[index :: self.workers] for index in range(self.workers)]
-        replies = await self.ask([Subscribe(endpoint, share, record_latency) for share in shares])
+        replies = await self.ask(
+            [Subscribe(endpoint, share, record_latency, announce) for share in shares]
+        )
         return [failure for failures in replies for failure in failures]
 
     async def collect(self) -> Received:

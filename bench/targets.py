@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,11 +17,15 @@ import psutil
 
 from bench.clients import ConnectionFailed, Endpoint, open_client
 from bench.loadgen import raise_fd_limit
+from broker.auth import hash_passcode
 from broker.processes import free_port, terminate, wait_for_port
 
 OURS = "ours"  # the built-in broker's target name
 PEER = "RabbitMQ"  # the broker it is compared with
 BUILTIN_LOGIN = "bench"
+# The built-in broker's login for subscribers that announce themselves (fan-out with presence
+# on): presence is a right of its own, which the bench's every-right `--user` does not hold.
+PRESENCE_LOGIN = "bench-presence"
 RABBITMQ_HOWTO = (
     "apt-get install -y rabbitmq-server && "
     "rabbitmq-plugins enable rabbitmq_stomp rabbitmq_web_stomp && rabbitmq-server -detached"
@@ -38,9 +42,19 @@ class Target:
     ws: Endpoint
     process: psutil.Process | None
     server: str | None = None  # what its CONNECTED frames say it is
+    presence_login: str | None = (
+        None  # a login that may announce on /topic/bench.*; None: no presence
+    )
 
     def endpoint(self, transport: str) -> Endpoint:
         return self.tcp if transport == "tcp" else self.ws
+
+    def announcing(self, transport: str) -> Endpoint | None:
+        """The endpoint as a login that may announce itself, if this broker has presence."""
+        if self.presence_login is None:
+            return None
+        login = self.presence_login
+        return replace(self.endpoint(transport), login=login, passcode=login)
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU used so far, None when the process is not ours to see."""
@@ -67,6 +81,15 @@ class Target:
         return None
 
 
+def _presence_user() -> str:
+    """The `[[users]]` table of PRESENCE_LOGIN (its passcode is its login, as the bench's)."""
+    passcode_hash = hash_passcode(PRESENCE_LOGIN)
+    return (
+        f'[[users]]\nlogin = "{PRESENCE_LOGIN}"\npasscode_hash = "{passcode_hash}"\n'
+        'read = ["/topic/bench.*"]\nwrite = []\nannounce = ["/topic/bench.*"]\n'
+    )
+
+
 class BuiltinBroker:
     """`python -m broker` as a child process on free ports, stopped on exit; its config is
     `toml` and lets the bench's user read /stats."""
@@ -82,7 +105,7 @@ class BuiltinBroker:
         self._wanted_fds = connections + 1024
         self._deflate = deflate
         self._extra_args = extra_args
-        self._toml = f'[http]\nstats_users = ["{BUILTIN_LOGIN}"]\n{toml}'
+        self._toml = f'[http]\nstats_users = ["{BUILTIN_LOGIN}"]\n{_presence_user()}{toml}'
         self._config: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self.command: list[str] = []
@@ -124,6 +147,7 @@ class BuiltinBroker:
             tcp=Endpoint("tcp", port=tcp_port, **endpoint),
             ws=Endpoint("ws", port=ws_port, deflate=self._deflate, **endpoint),
             process=psutil.Process(self._process.pid),
+            presence_login=PRESENCE_LOGIN,
         )
 
     def _wait_for(self, port: int) -> None:

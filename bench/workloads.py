@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.clients import ConnectionFailed, StompClient, open_client
+from bench.clients import ConnectionFailed, Endpoint, StompClient, open_client
 from bench.cpu import machine_busy
 from bench.loadgen import LoadGenerator, Received
 from bench.stomp import encode
@@ -111,9 +111,12 @@ class Testbed:
     def new_run(self, kind: type[Run], workload: str) -> Run:
         return kind(self.target.name, self.transport, workload)
 
-    async def subscribe(self, run: Run, destinations: list[str], **options: bool) -> bool:
-        """Subscribers in place for `destinations`; False (and run.failure) if not."""
-        endpoint = self.target.endpoint(self.transport)
+    async def subscribe(
+        self, run: Run, destinations: list[str], endpoint: Endpoint | None = None, **options: bool
+    ) -> bool:
+        """Subscribers in place for `destinations` (at `endpoint`, else the target's own for
+        this transport); False (and run.failure) if not."""
+        endpoint = endpoint or self.target.endpoint(self.transport)
         failures = await self.loadgen.subscribe(endpoint, destinations, **options)
         if failures:
             run.failure = (
@@ -190,19 +193,30 @@ async def _wait_for_deliveries(loadgen: LoadGenerator, expected: int) -> int:
 
 
 async def fanout(
-    testbed: Testbed, *, topics: int, subscribers_per_topic: int, seconds: float
+    testbed: Testbed,
+    *,
+    topics: int,
+    subscribers_per_topic: int,
+    seconds: float,
+    presence: bool = False,
 ) -> Throughput:
-    """SENDs for `seconds`, round-robin over `topics`, each with its own subscribers.
+    """SENDs for `seconds`, round-robin over `topics`, each with its own subscribers (with
+    `presence`, each announced on its topic, as the players' pages are).
 
     The publisher paces itself on what subscribers received (see WINDOW_SECONDS), so the
     rate is what the broker sustains, not how fast it can queue.
     """
     shape = f"{topics} topics" if topics > 1 else "1 topic"
-    run = testbed.new_run(Throughput, f"{shape} x {subscribers_per_topic}")
+    suffix = ", presence on" if presence else ""
+    run = testbed.new_run(Throughput, f"{shape} x {subscribers_per_topic}{suffix}")
     assert isinstance(run, Throughput)
     names = [_topic("fanout") for _ in range(topics)]
     destinations = [topic for topic in names for _ in range(subscribers_per_topic)]
-    if not await testbed.subscribe(run, destinations):
+    endpoint = testbed.target.announcing(testbed.transport) if presence else None
+    if presence and endpoint is None:
+        run.skipped = f"{testbed.target.name} has no presence"
+        return run
+    if not await testbed.subscribe(run, destinations, endpoint, announce=presence):
         return run
     publisher = await testbed.publisher(run)
     if publisher is None:

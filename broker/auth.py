@@ -80,6 +80,14 @@ class Authority:
     def may_write(self, destination: str) -> bool:
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.write)
 
+    def may_announce(self, topic: str) -> bool:
+        """Whether a subscription to `topic` may announce this login there (presence)."""
+        return any(fnmatchcase(topic, pattern) for pattern in self.permissions.announce)
+
+    def may_watch(self, topic: str) -> bool:
+        """Whether this login may see who is announced on `topic`; `read` does not grant it."""
+        return any(fnmatchcase(topic, pattern) for pattern in self.permissions.watch)
+
 
 @dataclass(frozen=True)
 class PasscodeCheck:

@@ -7,6 +7,7 @@ by `python -m broker.config_reference`), so the reference cannot drift from the 
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
@@ -50,6 +51,16 @@ class Permissions:
     )
     write: tuple[str, ...] = setting(
         (), doc="Destinations a SEND may name, as globs. An empty list grants nothing."
+    )
+    announce: tuple[str, ...] = setting(
+        (),
+        doc="Topics (globs over `/topic/…`) a SUBSCRIBE with `presence:announce` may announce "
+        "this login on. None by default.",
+    )
+    watch: tuple[str, ...] = setting(
+        (),
+        doc="Topics (globs over `/topic/…`) whose presence (`/presence/<name>`) this login may "
+        "subscribe to. None by default: `read` grants no presence.",
     )
 
 
@@ -266,13 +277,15 @@ def _no_leftovers(table: dict[str, Any], where: str) -> None:
 
 
 def _permissions(table: dict[str, Any], where: str, default: Permissions) -> Permissions:
-    """A missing `read` or `write` list keeps the default; an empty list grants nothing."""
-    read = tuple(_take(table, "read", list, where)) if "read" in table else default.read
-    write = tuple(_take(table, "write", list, where)) if "write" in table else default.write
-    for pattern in read + write:
+    """A missing list keeps the default; an empty list grants nothing."""
+    lists = {
+        key: tuple(_take(table, key, list, where)) if key in table else getattr(default, key)
+        for key in ("read", "write", "announce", "watch")
+    }
+    for pattern in itertools.chain(*lists.values()):
         if not isinstance(pattern, str):
             raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
-    return Permissions(read=read, write=write)
+    return Permissions(**lists)
 
 
 def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:

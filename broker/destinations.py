@@ -1,7 +1,8 @@
 """Destination names and topic routing with RabbitMQ's wildcards.
 
 `/topic/<name>` and `/queue/<name>`; a name is words separated by dots. In a topic
-subscription `*` stands for exactly one word and `#` for zero or more.
+subscription `*` stands for exactly one word and `#` for zero or more. `/presence/<name>`
+carries who is announced on `/topic/<name>` (see `broker.presence`); only the broker sends there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Generic, Literal, TypeVar
 
 TOPIC = "/topic/"
 QUEUE = "/queue/"
+PRESENCE = "/presence/"
 MAX_NAME_BYTES = 255  # an AMQP routing key's limit, so names also work on RabbitMQ
 ROUTE_CACHE_SIZE = 10_000
 
@@ -24,7 +26,7 @@ class DestinationError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    kind: Literal["topic", "queue"]
+    kind: Literal["topic", "queue", "presence"]
     name: str
 
     @property
@@ -35,15 +37,19 @@ class Destination:
 def parse_destination(text: str) -> Destination:
     """`/topic/games.42.status` → Destination("topic", "games.42.status")."""
     if text.startswith(TOPIC):
-        kind: Literal["topic", "queue"] = "topic"
+        kind: Literal["topic", "queue", "presence"] = "topic"
         name = text[len(TOPIC) :]
     elif text.startswith(QUEUE):
         kind = "queue"
         name = text[len(QUEUE) :]
+    elif text.startswith(PRESENCE):
+        kind = "presence"
+        name = text[len(PRESENCE) :]
     else:
         raise DestinationError(
             f"destination {text!r} must start with {TOPIC} (every subscriber gets each "
-            f"message) or {QUEUE} (one subscriber gets each message)"
+            f"message), {QUEUE} (one subscriber gets each message) or {PRESENCE} (who is "
+            "announced on a topic)"
         )
     if not name:
         raise DestinationError(f"destination {text!r} has no name after the prefix")

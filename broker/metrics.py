@@ -59,7 +59,7 @@ class StatsCollector:
         subscriptions = GaugeMetricFamily(
             "stomp_subscriptions", "Subscriptions by kind of destination.", labels=["kind"]
         )
-        for kind in ("topic", "queue"):
+        for kind in ("topic", "queue", "presence"):
             subscriptions.add_metric(
                 [kind],
                 sum(

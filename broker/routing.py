@@ -20,6 +20,7 @@ from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
+from broker.presence import CONTENT_TYPE, EVENT_HEADER, Presence, event_body, snapshot_body
 from broker.session import (
     MESSAGE_ID_PREFIXES,
     Counters,
@@ -92,6 +93,7 @@ class Broker:
         self.on_earlier_deadline: Callable[[], object] | None = None
         self._ticking = False
         self._topics: TopicRouter[Subscription] = TopicRouter()
+        self.presence: Presence[Subscription] = Presence()
         self._queues: dict[str, list[Subscription]] = {}
         self._turns: dict[str, int] = {}
         # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
@@ -164,6 +166,8 @@ class Broker:
         destination = subscription.parsed
         if destination.kind == "topic":
             self._topics.add(destination.name, subscription)
+        elif destination.kind == "presence":
+            self._watch_presence(subscription)
         else:
             self._queues.setdefault(destination.name, []).append(subscription)
             self.dispatch(destination)
@@ -172,6 +176,10 @@ class Broker:
         destination = subscription.parsed
         if destination.kind == "topic":
             self._topics.remove(destination.name, subscription)
+            self._withdraw(subscription)
+            return
+        if destination.kind == "presence":
+            self.presence.unwatch(subscription, destination.name)
             return
         subscribers = self._queues.get(destination.name, [])
         if subscription in subscribers:
@@ -223,6 +231,56 @@ class Broker:
                 delivered += 1
         self.counters.messages_out += delivered
         return congested
+
+    # Presence
+
+    def announce(self, subscription: Subscription, user: str) -> None:
+        """A topic subscription announces `user` there: its watchers hear if `user` joined."""
+        topic = subscription.parsed.name
+        if self.presence.announce(subscription, topic, user):
+            self._tell_watchers(topic, "join", event_body("join", user))
+
+    def _withdraw(self, subscription: Subscription) -> None:
+        left = self.presence.withdraw(subscription)
+        if left is not None:
+            topic, user = left
+            self._tell_watchers(topic, "leave", event_body("leave", user))
+
+    def _watch_presence(self, subscription: Subscription) -> None:
+        """A new watcher gets who is here first, then every join and leave."""
+        topic = subscription.parsed.name
+        self.presence.watch(subscription, topic)
+        users = self.presence.users(topic)
+        self._tell(subscription, self._presence_message(topic, "snapshot", snapshot_body(users)))
+
+    def _tell_watchers(self, topic: str, event: str, body: bytes) -> None:
+        watchers = self.presence.watchers(topic)
+        if watchers:
+            message = self._presence_message(topic, event, body)
+            for subscription in watchers:
+                self._tell(subscription, message)
+
+    def _presence_message(self, topic: str, event: str, body: bytes) -> TopicMessage:
+        """Presence events are topic messages the broker sends: nothing to acknowledge."""
+        message_id = f"{MESSAGE_ID_PREFIXES['topic']}{self._boot}-{next(self._ids)}"
+        headers = [
+            ("destination", f"/presence/{topic}"),
+            ("message-id", message_id),
+            (EVENT_HEADER, event),
+            ("content-type", CONTENT_TYPE),
+            ("content-length", str(len(body))),
+        ]
+        return TopicMessage(message_id, headers, body)
+
+    def _tell(self, subscription: Subscription, message: TopicMessage) -> None:
+        """One presence MESSAGE to one watcher; like a fan-out's, but with no publisher to
+        hold back (so the congested-subscriber list of a fan-out in progress is left alone)."""
+        session = subscription.session
+        prefix = subscription.prefix
+        if subscription.ack != "auto" and session.version == "1.2":
+            prefix += message.ack_line
+        if session.push_message(prefix, message.tail(session.version)):
+            self.counters.messages_out += 1
 
     def dispatch(self, destination: Destination) -> None:
         """Hand queued messages to the queue's subscribers in turn, while they have room."""
@@ -323,6 +381,7 @@ class Broker:
         connections["total"] = len(self._sessions)
         subscriptions = {f"/topic/{name}": n for name, n in self._topics.counts().items()}
         subscriptions.update({f"/queue/{name}": len(subs) for name, subs in self._queues.items()})
+        subscriptions.update({f"/presence/{name}": n for name, n in self.presence.counts().items()})
         return {
             "connections": connections,
             "subscriptions": subscriptions,

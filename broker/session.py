@@ -26,6 +26,7 @@ from broker.frames import (
     encode_frame,
     encode_headers,
 )
+from broker.presence import ANNOUNCE, ANNOUNCE_HEADER
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
 
 SERVER = "stomp-broker/1.0"
@@ -106,6 +107,8 @@ class SessionBroker(Protocol):
     def subscribe(self, subscription: Subscription) -> None: ...
 
     def unsubscribe(self, subscription: Subscription) -> None: ...
+
+    def announce(self, subscription: Subscription, user: str) -> None: ...
 
     def dispatch(self, destination: Destination) -> None: ...
 
@@ -440,6 +443,8 @@ class Session:
         text, destination = self._destination(frame)
         if destination.is_pattern:
             raise ProtocolError(f"cannot SEND to {text}: wildcards are for subscriptions only")
+        if destination.kind == "presence":
+            raise ProtocolError(f"cannot SEND to {text}: only the broker sends presence events")
         self._check_token()
         assert self.authority is not None
         if not self.authority.may_write(text):
@@ -479,7 +484,8 @@ class Session:
         prefetch = self._prefetch(frame.headers.get("prefetch-count"))
         self._check_token()
         assert self.authority is not None
-        if not self.authority.may_read(text):
+        announce = self._presence_rights(frame, text, destination)
+        if destination.kind != "presence" and not self.authority.may_read(text):
             raise ProtocolError(f"access refused: {self.login!r} may not subscribe to {text}")
         id_header = [] if "id" not in frame.headers else [("subscription", subscription_id)]
         prefix = b"MESSAGE\n" + encode_headers(id_header, self.version)
@@ -489,6 +495,35 @@ class Session:
         self.subscriptions[subscription_id] = subscription
         self._queue_subscriptions += destination.kind == "queue"
         self._broker.subscribe(subscription)
+        if announce:
+            self._broker.announce(subscription, self.authority.login)
+
+    def _presence_rights(self, frame: Frame, text: str, destination: Destination) -> bool:
+        """Whether this SUBSCRIBE announces its user; refused if it may not, or if it watches a
+        topic's presence it may not see (a `read` grant does not include presence)."""
+        assert self.authority is not None
+        topic = f"/topic/{destination.name}"
+        if destination.kind == "presence":
+            if destination.is_pattern:
+                raise ProtocolError(f"cannot SUBSCRIBE to {text}: presence is for one topic")
+            if not self.authority.may_watch(topic):
+                raise ProtocolError(
+                    f"access refused: {self.login!r} may not watch the presence of {topic}"
+                )
+        value = frame.headers.get(ANNOUNCE_HEADER)
+        if value is None:
+            return False
+        if value != ANNOUNCE:
+            raise ProtocolError(
+                f"{ANNOUNCE_HEADER} header must be {ANNOUNCE!r}, got {value[:40]!r}"
+            )
+        if destination.kind != "topic" or destination.is_pattern:
+            raise ProtocolError(
+                f"cannot announce on {text}: presence is announced on one /topic/ without wildcards"
+            )
+        if not self.authority.may_announce(text):
+            raise ProtocolError(f"access refused: {self.login!r} may not announce itself on {text}")
+        return True
 
     def _prefetch(self, value: str | None) -> int:
         """How many client-ack queue messages a subscription may hold unacknowledged."""

@@ -20,6 +20,11 @@ Token format, so that any app can issue one:
   broker needs on top of `scope`. RabbitMQ merges it into `scope` when configured with
   `extra_scopes_source` = `extra_scope` (its STOMP plugin, for one, needs rights on the queue
   it declares behind each topic subscription).
+* An optional `presence` claim, `{"announce": [...], "watch": [...]}`, each a list of globs
+  over topic destinations (`/topic/games.42.status`): `announce` lets a SUBSCRIBE there with
+  `presence:announce` announce the token's `sub`; `watch` lets the holder subscribe to
+  `/presence/<topic name>` (who is announced there). Without the claim a token grants neither
+  (a `read` scope grants no presence); RabbitMQ ignores the claim.
 * The client sends the token as the CONNECT `passcode` (any `login`, e.g. `token`).
 
 The broker checks the signature and the audience at CONNECT, and the expiry and the scope on
@@ -40,6 +45,7 @@ from broker.config import Permissions
 ALGORITHM = "HS256"
 TOPIC_EXCHANGE = "amq.topic"
 EXTRA_SCOPE_CLAIM = "extra_scope"
+PRESENCE_CLAIM = "presence"
 
 
 class TokenError(ValueError):
@@ -87,10 +93,13 @@ def issue_token(
     ttl_seconds: int,
     resource_server_id: str = "broker",
     extra_scopes: tuple[str, ...] = (),
+    announce: tuple[str, ...] = (),
+    watch: tuple[str, ...] = (),
     now: float | None = None,
 ) -> str:
     """A token for `subject` that may read and write the given destination globs, carrying
-    `extra_scopes` (full scope strings) in its `extra_scope` claim for other brokers."""
+    `extra_scopes` (full scope strings) in its `extra_scope` claim for other brokers, and the
+    topic globs it may `announce` itself on and `watch` the presence of."""
     issued = int(now if now is not None else time.time())
     scope = scopes_for(read, permission="read", resource_server_id=resource_server_id) + scopes_for(
         write, permission="write", resource_server_id=resource_server_id
@@ -104,6 +113,8 @@ def issue_token(
     }
     if extra_scopes:
         claims[EXTRA_SCOPE_CLAIM] = list(extra_scopes)
+    if announce or watch:
+        claims[PRESENCE_CLAIM] = {"announce": list(announce), "watch": list(watch)}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -161,8 +172,25 @@ def verify_token(
         else:
             continue
         (read if permission == "read" else write).append(destination)
+    announce, watch = _presence_claim(claims.get(PRESENCE_CLAIM, {}))
     return TokenGrant(
         subject=str(claims["sub"]),
-        permissions=Permissions(read=tuple(read), write=tuple(write)),
+        permissions=Permissions(
+            read=tuple(read), write=tuple(write), announce=announce, watch=watch
+        ),
         expires_at=float(expires_at),
     )
+
+
+def _presence_claim(claim: object) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The `announce` and `watch` topic globs of a `presence` claim; malformed is refused, so a
+    typo shows at CONNECT rather than as presence that silently never works."""
+    lists = (claim.get("announce", []), claim.get("watch", [])) if isinstance(claim, dict) else ()
+    if len(lists) != 2 or not all(
+        isinstance(globs, list) and all(isinstance(glob, str) for glob in globs) for globs in lists
+    ):
+        raise TokenError(
+            'token is malformed: the presence claim must be {"announce": [topic globs], '
+            '"watch": [topic globs]}'
+        )
+    return tuple(lists[0]), tuple(lists[1])

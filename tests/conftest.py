@@ -37,6 +37,8 @@ class GameBroker:
     admin_url: str
     admin_login: str
     admin_passcode: str
+    # Whether it has presence (ours) or not (RabbitMQ): STOMP_PRESENCE.
+    presence: bool = True
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +94,7 @@ def point_django_at(broker: GameBroker, settings) -> GameBroker:
     settings.STOMP_ADMIN_URL = broker.admin_url
     settings.STOMP_ADMIN_LOGIN = broker.admin_login
     settings.STOMP_ADMIN_PASSCODE = broker.admin_passcode
+    settings.STOMP_PRESENCE = broker.presence
     return broker
 
 
@@ -148,6 +151,7 @@ def rabbitmq() -> GameBroker:
         RABBITMQ_MANAGEMENT_URL,
         settings.STOMP_ADMIN_LOGIN,
         settings.STOMP_ADMIN_PASSCODE,
+        presence=False,
     )
 
 

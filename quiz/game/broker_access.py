@@ -1,4 +1,6 @@
-"""What a browser may do on the broker: read its game's two topics, write nowhere.
+"""What a browser may do on the broker: read its game's two topics, write nowhere; with
+STOMP_PRESENCE, a player announces itself on its game's status topic and the host watches who
+is there.
 
 The same token works on our broker and on RabbitMQ's OAuth 2.0 backend (docs/game.md)."""
 
@@ -44,6 +46,8 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
     prefix = queue_prefix(subject)
     ttl = settings.STOMP_TOKEN_TTL_SECONDS
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
+    status = frames.topic(game_id=game.id, name=frames.STATUS)
+    presence = (status,) if settings.STOMP_PRESENCE else ()
     jwt = issue_token(
         secret=settings.STOMP_TOKEN_SECRET,
         subject=subject,
@@ -52,5 +56,7 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
         ttl_seconds=ttl,
         resource_server_id=server_id,
         extra_scopes=rabbitmq_subscription_scopes(server_id, prefix),
+        announce=presence if player is not None else (),
+        watch=presence if player is None else (),
     )
     return {"token": jwt, "login": subject, "queue_prefix": prefix, "expires_in": ttl}

@@ -34,6 +34,12 @@ def topics(*, game_id: int, role: str) -> dict[str, str]:
     return {STATUS: topic(game_id=game_id, name=STATUS)}
 
 
+def presence(*, game_id: int) -> str:
+    """Who is connected to a game: the broker's presence of its status topic, where each
+    player's page announces itself (a destination that `read_pattern` does not cover)."""
+    return f"/presence/games.{game_id}.{STATUS}"
+
+
 def read_pattern(*, game_id: int) -> str:
     """The one pattern a browser token may read: both of this game's topics."""
     return topic(game_id=game_id, name="*")

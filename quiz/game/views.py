@@ -204,6 +204,7 @@ def _game_config(
         "ws_url": broker_ws_url(request),
         "csrf_token": get_token(request),
         "topics": frames.topics(game_id=game.id, role=role),
+        "presence": _presence_config(game, role),
         # the first connect's token, so that a page needs no request for it
         "token": broker_access.browser_token(game=game, player=player, host_id=request.user.pk),
         "urls": urls,
@@ -217,6 +218,16 @@ def _game_config(
     else:
         urls.update({action: api(action) for action in ("answer", "leave")})
     return config
+
+
+def _presence_config(game: Game, role: str) -> dict[str, str] | None:
+    """Where a player's page announces itself and where the host watches who is connected;
+    None without STOMP_PRESENCE (RabbitMQ), and the host screen then marks no one."""
+    if not settings.STOMP_PRESENCE:
+        return None
+    if role == "host":
+        return {"watch": frames.presence(game_id=game.id)}
+    return {"announce": frames.topic(game_id=game.id, name=frames.STATUS)}
 
 
 @login_required

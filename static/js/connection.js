@@ -21,8 +21,10 @@ const BRIDGE_WAIT_MS = 5_000;
  * may use there, so a kick finds them too). After every connect the `destinations` are
  * subscribed, and once the broker confirms them `onReady` runs: the page's cue to reload its
  * snapshot, so that nothing published while it was away is missed. Every message body is
- * parsed as JSON and handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
- * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
+ * parsed as JSON and handed to `router`. `headersFor` adds SUBSCRIBE headers per destination
+ * (a player's `presence: announce` on its status topic). `onState` hears "connecting", "live"
+ * and "offline"; `onRefused` hears an ApiError that makes connecting pointless (kicked, not a
+ * player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state), a second connection following the topics meanwhile so
  * that no snapshot is needed; if the server refuses the new token, `onRefused` hears it.
@@ -30,8 +32,8 @@ const BRIDGE_WAIT_MS = 5_000;
  * online again the page reconnects at once, whatever the backoff had reached.
  * The page only reads: this module never publishes.
  */
-export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, router, onReady,
-                                 onState, onRefused }) {
+export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, headersFor = {},
+                                 router, onReady, onState, onRefused }) {
   let receipts = 0;
   let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
   let queuePrefix = null; // of the token the client connects with
@@ -118,7 +120,8 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, rout
     stomp.watchForReceipt(receipt, then);
     const unique = Math.random().toString(36).slice(2);
     destinations.forEach((destination, index) => {
-      const headers = { "x-queue-name": `${prefix}${unique}-${index}` };
+      const headers = { ...headersFor[destination],
+                        "x-queue-name": `${prefix}${unique}-${index}` };
       if (index === destinations.length - 1) headers.receipt = receipt;
       stomp.subscribe(destination, (message) => deliver(router, message), headers);
     });

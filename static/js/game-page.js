@@ -27,8 +27,11 @@ const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
  * it is gone the page shows the #offline banner and its countdown stops (the deadline is
  * the server's; the countdown resumes from the snapshot that follows the reconnect).
  * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
+ * With presence (`config.presence`, docs/game.md): a player's page announces itself on its
+ * status topic, and the host's follows who is connected, handing each event to `onPresence`.
  */
-export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {} }) {
+export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {},
+                                 onPresence = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -75,6 +78,13 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   const router = new Router();
   const receive = (frame) => sync.receive(frame);
   Object.values(config.topics).forEach((topic) => router.on(topic, receive));
+  const destinations = Object.values(config.topics);
+  const headersFor = {};
+  if (config.presence?.watch) {
+    destinations.push(config.presence.watch);
+    router.on(config.presence.watch, onPresence);
+  }
+  if (config.presence?.announce) headersFor[config.presence.announce] = { presence: "announce" };
 
   /** POST to the API: its reply, or null after showing why it was refused. */
   async function post(url, body = {}) {
@@ -195,7 +205,8 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     wsUrl: config.ws_url,
     tokenUrl: config.urls.token,
     firstToken: config.token,
-    destinations: Object.values(config.topics),
+    destinations,
+    headersFor,
     router,
     onReady: catchUp,
     onState: connectionState,

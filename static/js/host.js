@@ -19,6 +19,7 @@ const page = startGamePage({
     page.status.error(error.detail);
   },
   onTimesUp: () => sound.play(TUNES.timesUp),
+  onPresence,
 });
 const { config, act } = page;
 
@@ -85,7 +86,36 @@ function render(state) {
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
+  markPresence();
 }
+
+/** Who is connected right now, by broker user (`player:<id>`), as the broker's presence
+ *  says; null until it first says (and always without presence: then no one is marked). */
+let connected = null;
+
+function onPresence(event) {
+  if (event.event === "snapshot") connected = new Set(event.users);
+  else if (event.event === "join") connected?.add(event.user);
+  else if (event.event === "leave") connected?.delete(event.user);
+  markPresence();
+}
+
+/** Mark each player the lobby and the scoreboard show as online or offline: dimmed, with the
+ *  word "offline" beside the name (and in a kick button's accessible name), not colour alone. */
+function markPresence() {
+  if (connected === null) return;
+  for (const element of document.querySelectorAll("[data-player-id]")) {
+    const online = connected.has(`player:${element.dataset.playerId}`);
+    element.dataset.presence = online ? "online" : "offline";
+    element.querySelector(".presence").textContent = online ? "" : "offline";
+    if (element.dataset.kick) {
+      element.setAttribute("aria-label", `${element.dataset.kick}${online ? "" : " (offline)"}`);
+    }
+  }
+}
+
+/** A player's name with room for its "offline" mark. */
+const nameOf = (player) => [player.nickname, h("span", { class: "presence" })];
 
 /** Each player's rank at the scoreboard before this one, for the arrows of who moved up or
  *  down; kept in sessionStorage, so a reloaded host screen shows the same arrows. */
@@ -128,10 +158,11 @@ const build = {
     $("results-text").textContent = question.text;
     $("distribution").replaceChildren(...revealRows(question, results));
     rememberRanks(game.id, question.id, results.players);
-    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li", {},
+    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li",
+      { "data-player-id": p.id },
       h("span", { class: "rank" }, ordinal(p.rank)),
       movement(p),
-      h("span", { class: "name" }, p.nickname),
+      h("span", { class: "name" }, ...nameOf(p)),
       h("span", { class: "streak" }, streakLabel(p.streak)),
       h("span", { class: "score" }, points(p.score)),
       h("span", { class: "gained" }, gained(p)))));
@@ -158,8 +189,9 @@ const refresh = {
     $("player-count").textContent = String(state.players.length);
     $("lobby-players").replaceChildren(...state.players.map((player) => h("li", {},
       h("button", { class: "chip", type: "button", title: `Kick ${player.nickname}`,
-                    "aria-label": `Kick ${player.nickname}`, onclick: () => kick(player) },
-        player.nickname))));
+                    "aria-label": `Kick ${player.nickname}`, "data-kick": `Kick ${player.nickname}`,
+                    "data-player-id": player.id, onclick: () => kick(player) },
+        ...nameOf(player)))));
     $("start").disabled = state.players.length === 0;
     $("lobby-hint").textContent = state.players.length === 0 ? "Waiting for players…" : "";
   },

@@ -1,5 +1,8 @@
 """HTTP: JSON errors, 403s for non-hosts, sessions that remember the player."""
 
+import json
+import re
+
 import jwt
 import pytest
 from django.test import Client
@@ -82,7 +85,57 @@ def test_players_token_reads_its_games_topics_on_our_broker_and_writes_nowhere(
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = client.get(f"/api/games/{game.id}/token/").json()["token"]
     grant = verify_token(token, secret=settings.STOMP_TOKEN_SECRET)
-    assert grant.permissions == Permissions(read=(f"/topic/games.{game.id}.*",), write=())
+    assert grant.permissions == Permissions(
+        read=(f"/topic/games.{game.id}.*",),
+        write=(),
+        announce=(f"/topic/games.{game.id}.status",) if settings.STOMP_PRESENCE else (),
+    )
+
+
+def page_config(client: Client, url: str) -> dict:
+    """The game_config a page is rendered with (its json_script)."""
+    page = client.get(url).content.decode()
+    found = re.search(r'<script id="game-config" type="application/json">(.*?)</script>', page)
+    assert found, page[:500]
+    return json.loads(found.group(1))
+
+
+def test_with_presence_players_announce_themselves_and_the_host_watches(
+    client: Client, game: Game, author, settings
+) -> None:
+    settings.STOMP_PRESENCE = True
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    status = f"/topic/games.{game.id}.status"
+    assert page_config(client, f"/play/{game.id}/")["presence"] == {"announce": status}
+    player = verify_token(
+        client.get(f"/api/games/{game.id}/token/").json()["token"],
+        secret=settings.STOMP_TOKEN_SECRET,
+    )
+    assert (player.permissions.announce, player.permissions.watch) == ((status,), ())
+    host = Client()
+    host.force_login(author)
+    presence = f"/presence/games.{game.id}.status"
+    assert page_config(host, f"/games/{game.id}/host/")["presence"] == {"watch": presence}
+    grant = verify_token(
+        host.get(f"/api/games/{game.id}/token/").json()["token"],
+        secret=settings.STOMP_TOKEN_SECRET,
+    )
+    assert (grant.permissions.announce, grant.permissions.watch) == ((), (status,))
+
+
+def test_without_presence_the_host_screen_gets_none_to_show(
+    client: Client, game: Game, author, settings
+) -> None:
+    """RabbitMQ (STOMP_PRESENCE off): no presence in the pages' config, so the host screen
+    marks no one connected or offline, and no presence claim in the tokens."""
+    settings.STOMP_PRESENCE = False
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert page_config(client, f"/play/{game.id}/")["presence"] is None
+    host = Client()
+    host.force_login(author)
+    assert page_config(host, f"/games/{game.id}/host/")["presence"] is None
+    token = host.get(f"/api/games/{game.id}/token/").json()["token"]
+    assert "presence" not in jwt.decode(token, options={"verify_signature": False})
 
 
 def test_players_token_carries_rabbitmqs_subscription_queue_scopes_aside(
