@@ -83,6 +83,7 @@ class GameRun(Run):
     http_errors: list[str] = field(default_factory=list)  # joins, renewals and host actions
     site_cpu: float | None = None
     site_cpu_by_process: list[float] = field(default_factory=list)  # busiest first
+    site_cpu_joining: float | None = None  # while the players joined
     db_cpu: float | None = None
 
     @property
@@ -93,6 +94,13 @@ class GameRun(Run):
     def joins_per_second(self) -> float:
         total = self.games * self.players
         return total / self.join_seconds if self.join_seconds else 0.0
+
+    @property
+    def site_cpu_ms_per_join(self) -> float | None:
+        """The site's CPU while the players joined, per player: 4 requests each."""
+        if self.site_cpu_joining is None or not self.players:
+            return None
+        return self.site_cpu_joining * 1000 / (self.games * self.players)
 
     @property
     def site_cpu_ms_per_answer(self) -> float | None:
@@ -268,6 +276,7 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
             [JoinPlayers(setup.site, share, shape.think) for share in shares]
         )
         run.join_seconds = time.perf_counter() - started
+        run.site_cpu_joining = _seconds_used(cpu_before[0], setup.cpu_seconds(), "site")
         joined = [failure for worker in failures for failure in worker]
         if joined:
             run.failure = f"{len(joined)} of {len(everyone)} players could not join: {joined[0]}"
@@ -374,6 +383,28 @@ async def _players_caught_up(hosted: list[HostedGame], loadgen: LoadGenerator) -
         await asyncio.sleep(0.005)
 
 
+def _seconds_by_process(
+    before: dict[str, dict[int, float] | None],
+    after: dict[str, dict[int, float] | None],
+    name: str,
+) -> list[float] | None:
+    """CPU seconds each process of `name` (site, broker, db) used between the two readings,
+    busiest first; None for a side this setup does not have."""
+    was, now = before[name], after[name]
+    if was is None or now is None:
+        return None
+    return sorted((seconds - was.get(pid, 0.0) for pid, seconds in now.items()), reverse=True)
+
+
+def _seconds_used(
+    before: dict[str, dict[int, float] | None],
+    after: dict[str, dict[int, float] | None],
+    name: str,
+) -> float | None:
+    seconds = _seconds_by_process(before, after, name)
+    return None if seconds is None else sum(seconds)
+
+
 def _charge(
     run: GameRun,
     setup: Setup,
@@ -383,18 +414,10 @@ def _charge(
     servers_before, loadgen_before, busy_before = before
     servers = setup.cpu_seconds()
 
-    def by_process(name: str) -> list[float] | None:
-        was, now = servers_before[name], servers[name]
-        if was is None or now is None:
-            return None
-        return sorted((seconds - was.get(pid, 0.0) for pid, seconds in now.items()), reverse=True)
-
-    def used(name: str) -> float | None:
-        seconds = by_process(name)
-        return None if seconds is None else sum(seconds)
-
-    run.site_cpu, run.broker_cpu, run.db_cpu = used("site"), used("broker"), used("db")
-    run.site_cpu_by_process = by_process("site") or []
+    run.site_cpu, run.broker_cpu, run.db_cpu = (
+        _seconds_used(servers_before, servers, name) for name in ("site", "broker", "db")
+    )
+    run.site_cpu_by_process = _seconds_by_process(servers_before, servers, "site") or []
     run.loadgen_cpu = loadgen.cpu_seconds() - loadgen_before
     accounted = sum(value or 0.0 for value in (run.site_cpu, run.broker_cpu, run.db_cpu))
     run.other_cpu = max(0.0, machine_busy() - busy_before - accounted - run.loadgen_cpu)
