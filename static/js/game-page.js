@@ -179,9 +179,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     onOffline(offline);
   }
 
-  /** Back online: the snapshot, then the countdown again if a question is open. */
-  async function catchUp() {
-    await sync.reload();
+  /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
+   *  (`resumed`), then the countdown again if a question is open. */
+  async function catchUp({ resumed }) {
+    if (!resumed) await sync.reload();
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);

@@ -87,10 +87,11 @@ def broker_config(site_host: str) -> str:
 
 # Every screen's status topic keeps a short history, so a page back from a drop of up to two
 # minutes catches up from the broker instead of reloading its snapshot (docs/game.md).
+STATUS_HISTORY_MESSAGES = 50
 STATUS_HISTORY = (
     "[[history]]",
     'pattern = "/topic/games.*.status"',
-    "max_messages = 50",
+    f"max_messages = {STATUS_HISTORY_MESSAGES}",
     "max_age_seconds = 120",
     "",
 )
