@@ -28,7 +28,8 @@ Message = TypeVar("Message")
 
 class Resume:
     """The values of RESUME_HEADER: `resumed` (what was missed came before the RECEIPT),
-    `too-old` (the gap is not kept: reload), `no-history` (this topic keeps none: reload)."""
+    `too-old` (the gap is not kept, or its replay did not fit the subscriber's output:
+    reload), `no-history` (this topic keeps none: reload)."""
 
     RESUMED = "resumed"
     TOO_OLD = "too-old"

@@ -20,7 +20,7 @@ from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
-from broker.history import OFFSET_HEADER, Histories
+from broker.history import OFFSET_HEADER, Histories, Resume
 from broker.session import (
     MESSAGE_ID_PREFIXES,
     Counters,
@@ -242,8 +242,9 @@ class Broker:
         acked = subscription.ack != "auto" and session.version == "1.2"
         for message in missed:
             prefix = subscription.prefix + message.ack_line if acked else subscription.prefix
-            if session.push_message(prefix, message.tail(session.version)):
-                self.counters.messages_out += 1
+            if not session.push_message(prefix, message.tail(session.version)):
+                return Resume.TOO_OLD  # the rest does not fit its output: it must reload
+            self.counters.messages_out += 1
         return outcome
 
     def dispatch(self, destination: Destination) -> None:

@@ -345,7 +345,7 @@ class Session:
         else:
             answer = self._HANDLERS[command](self, frame)
         receipt = frame.headers.get("receipt")
-        if receipt is not None:
+        if receipt is not None and not self.closing:  # closed: its ERROR was the last word
             self.send_frame("RECEIPT", [("receipt-id", receipt), *(answer or ())])
 
     def _connect(self, frame: Frame) -> None:

@@ -32,7 +32,9 @@ def publish(broker: Broker, *bodies: str, destination: str = STATUS) -> list[int
     publisher = connected(broker)
     for body in bodies:
         publisher.publish(destination, body)
-    return [int(frame.headers["x-stream-offset"]) for frame in watcher.frames()]
+    offsets = [int(frame.headers["x-stream-offset"]) for frame in watcher.frames()]
+    watcher.send("DISCONNECT\n\n\x00")
+    return offsets
 
 
 def resume(client: Client, offset: str, destination: str = STATUS) -> list[Frame]:
@@ -241,3 +243,28 @@ def test_history_is_read_from_the_config() -> None:
 def test_bad_history_config_names_the_key(entry: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         config_from_dict({"history": [entry]})
+
+
+def test_a_replay_that_does_not_fit_a_dropping_subscriber_is_too_old_not_resumed() -> None:
+    broker = make_broker(
+        history=(History(pattern="/topic/games.*.status"),),
+        limits={"slow_consumer_policy": "drop", "output_high_water_bytes": 1000},
+    )
+    offsets = publish(broker, *(f"q{n}" * 300 for n in range(5)))
+    frames = resume(connected(broker), f"offset={offsets[0]}")
+    assert frames[-1].headers["x-stream-resume"] == "too-old"
+    assert len(frames) < 6  # not all five were replayed
+
+
+def test_a_replay_that_overflows_a_disconnecting_subscriber_ends_with_its_error() -> None:
+    broker = make_broker(
+        history=(History(pattern="/topic/games.*.status"),),
+        limits={"output_high_water_bytes": 1000, "max_output_buffer_bytes": 2000},
+    )
+    offsets = publish(broker, "first")
+    publisher = connected(broker)
+    for n in range(5):
+        publisher.publish(STATUS, f"q{n}" * 300)
+    frames = resume(connected(broker), f"offset={offsets[0] + 1}")
+    assert frames[-1].command == "ERROR"
+    assert frames[-1].headers["message"].startswith("slow consumer")
