@@ -179,6 +179,14 @@ def test_a_publisher_cannot_forge_an_offset() -> None:
             "x-stream-offset must be offset=<n> with n a whole number, got 'last'",
         ),
         (
+            f"destination:{STATUS}\nx-stream-offset:offset=\u00b2\nreceipt:r\n",
+            "x-stream-offset must be offset=<n> with n a whole number, got 'offset=\u00b2'",
+        ),
+        (
+            f"destination:{STATUS}\nx-stream-offset:offset={'9' * 5000}\nreceipt:r\n",
+            "x-stream-offset must be offset=<n> with n a whole number, got 'offset=999",
+        ),
+        (
             f"destination:{STATUS}\nx-stream-offset:offset=1\n",
             "a SUBSCRIBE with x-stream-offset needs a receipt header",
         ),
