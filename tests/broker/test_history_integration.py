@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from raw_stomp import RawStomp
+from raw_stomp import RawStomp, websocket_frames
 from real_broker import BrokerProcess, start_broker, user_table
+from websockets.sync.client import connect
 
+from broker.client import client_frame, connect_frame
 from broker.frames import Frame
 
 MAX_MESSAGES = 3
@@ -90,6 +92,32 @@ def test_resume_after_a_drop_gets_exactly_the_missed_messages_then_live_ones(
         last + 2,
         last + 3,
     ]
+
+
+def test_resume_over_websocket_gets_the_missed_messages_before_its_receipt(
+    history_broker: BrokerProcess,
+) -> None:
+    topic = "/topic/count.websocket"
+    last = last_offset_before_a_drop(history_broker, topic, "seen")
+    publish(client(history_broker), topic, "missed")
+    with connect(history_broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        ws.send(connect_frame("guest", "guest"))
+        frames = websocket_frames(ws)
+        assert next(frames).command == "CONNECTED"
+        ws.send(
+            client_frame(
+                "SUBSCRIBE",
+                {
+                    "id": "1",
+                    "destination": topic,
+                    "x-stream-offset": f"offset={last + 1}",
+                    "receipt": "resumed",
+                },
+            )
+        )
+        got = [next(frames), next(frames)]
+    assert [(f.command, f.body) for f in got] == [("MESSAGE", b"missed"), ("RECEIPT", b"")]
+    assert got[1].headers["x-stream-resume"] == "resumed"
 
 
 def test_resume_past_max_messages_is_told_too_old_and_stays_subscribed(
