@@ -21,8 +21,8 @@ const BRIDGE_WAIT_MS = 5_000;
  * may use there, so a kick finds them too). After every connect the `destinations` are
  * subscribed, and once the broker confirms them `onReady({resumed})` runs: the page's cue to
  * reload its snapshot, so that nothing published while it was away is missed, unless
- * `resumed` says the broker already replayed all it missed (see `subscribe` below). Every message body is
- * parsed as JSON and handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
+ * `resumed` says the broker already replayed all it missed (see `subscribe` below).
+ * Every message body is parsed as JSON and handed to `router`. `onState` hears "connecting", "live" and "offline"; `onRefused` hears an
  * ApiError that makes connecting pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state), a second connection following the topics meanwhile so
