@@ -25,7 +25,8 @@ const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
  * that the server will not let this page follow the game (kicked, not a player), after which
  * the page stops listening. `onOffline(offline)` hears the connection go and come back: while
  * it is gone the page shows the #offline banner and its countdown stops (the deadline is
- * the server's; the countdown resumes from the snapshot that follows the reconnect).
+ * the server's; the countdown resumes from the snapshot that follows the reconnect, or from
+ * the frames the broker replayed when it resumed the page's topics).
  * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
  */
 export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {} }) {
