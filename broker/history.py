@@ -143,6 +143,15 @@ class Histories(Generic[Message]):
             logs.move_to_end(name)
         return log
 
+    def stats(self) -> dict[str, int]:
+        """What `/stats` shows of the history: the topics kept, their messages and bytes."""
+        logs = [log for kept in self._logs.values() for log in kept.values()]
+        return {
+            "topics": len(logs),
+            "messages": sum(len(log.entries) for log in logs),
+            "bytes": sum(log.bytes for log in logs),
+        }
+
     def since(self, name: str, offset: int) -> tuple[str, list[Message]]:
         """A resume of topic `name` at `offset`: its Resume value and the messages to replay."""
         rule = self.rule(name)

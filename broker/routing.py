@@ -351,6 +351,7 @@ class Broker:
             "subscriptions": subscriptions,
             **dataclasses.asdict(self.counters),
             "queues": self._queue_sizes(self.store.destinations()),
+            "history": self.history.stats(),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
 

@@ -276,3 +276,13 @@ def test_a_replay_that_overflows_a_disconnecting_subscriber_ends_with_its_error(
     frames = resume(connected(broker), f"offset={offsets[0] + 1}")
     assert frames[-1].command == "ERROR"
     assert frames[-1].headers["message"].startswith("slow consumer")
+
+
+def test_stats_show_what_the_history_keeps() -> None:
+    broker = history_broker(max_messages=2)
+    publish(broker, "a", "b", "c")
+    publish(broker, "d", destination="/topic/games.8.status")
+    connected(broker).publish("/topic/games.8.players", "not kept")
+    history = broker.stats()["history"]
+    assert (history["topics"], history["messages"]) == (2, 3)
+    assert history["bytes"] > 0
