@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from bench import goals, report
 from bench.games import GameRun, GameShape, play_games, skipped_run
+from bench.history import history_and_resume
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
 from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
@@ -29,7 +30,7 @@ from bench.workloads import (
 
 BROKER_WORKLOADS = ("memory", "fanout", "topics", "latency")
 # Each on a built-in broker of its own (see bench/queues.py).
-OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable")
+OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable", "history")
 WORKLOADS = (*BROKER_WORKLOADS, *OWN_BROKER_WORKLOADS, "game")
 TRANSPORTS = ("ws", "tcp")
 
@@ -272,7 +273,8 @@ async def _bench_brokers(
 async def _bench_own_brokers(
     plan: Plan, workloads: list[str], progress: Progress, runs: list[Run]
 ) -> bool:
-    """Issue 8's workloads, each on a fresh built-in broker; False when one failed or lost."""
+    """Issue 8's workloads and issue 12's history, each on a fresh built-in broker; False
+    when one failed or lost."""
     ran: list[Run] = []
     if "heartbeats" in workloads:
         progress(f"ours tcp idle CPU, {plan.heartbeat_connections:,} connections ...")
@@ -283,6 +285,9 @@ async def _bench_own_brokers(
     if "durable" in workloads:
         progress("ours tcp durable enqueue at depth 0 and deep ...")
         ran += await durable_enqueue()
+    if "history" in workloads:
+        progress("ours tcp history replay and resume after a drop ...")
+        ran += await history_and_resume()
     for run in ran:
         progress(f"ours {run.transport} {run.workload}: {_summary(run, ran)}")
     runs += ran

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.games import GameRun
+from bench.history import REPLAY, RESUME
 from bench.queues import DURABLE, IDLE_CPU, QUEUE, Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
@@ -207,6 +208,27 @@ GOALS: tuple[Goal, ...] = (
         ("<=", 2),
         _measure_value,
         workload=f"^{DURABLE}",
+    ),
+    # Issue 12: history and resume, on a built-in broker of its own.
+    Goal(
+        12,
+        ">= 50,000 msg/s, 0 lost",
+        Measure,
+        lambda run, runs: run.value,
+        (">=", 50_000),
+        _measure_value,
+        workload=f"^{REPLAY}",
+        lossless=True,
+    ),
+    Goal(
+        12,
+        "< 50 ms (as broadcast p99), caught up",
+        Measure,
+        lambda run, runs: run.value,
+        ("<", 50),
+        _measure_value,
+        workload=f"^{RESUME}",
+        lossless=True,
     ),
     # Issue 7: whole games, on every setup; some only on the shapes they are about.
     Goal(

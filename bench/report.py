@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from bench import goals
 from bench.games import GameRun
+from bench.history import REPLAY, RESUME
 from bench.queues import Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
@@ -190,11 +191,11 @@ def goals_table(runs: Sequence[Run]) -> str:
     return table(["goal (ours)", "transport", "measured", "met"], rows)
 
 
-def measure_table(runs: Sequence[Measure]) -> str:
-    """Issue 8's figures, each against its goal (a new workload shows here once it has one
-    in bench/goals.py)."""
+def measure_table(runs: Sequence[Measure], issue: int = 8) -> str:
+    """An issue's figures (8's by default), each against its goal (a new workload shows here
+    once it has one in bench/goals.py)."""
     rows = []
-    for verdict in _in_run_order(goals.verdicts(8, runs), runs):
+    for verdict in _in_run_order(goals.verdicts(issue, runs), runs):
         run = verdict.run
         assert run is not None  # issue 8 has no goal on a total
         rows.append(
@@ -328,6 +329,9 @@ def problems(runs: Sequence[Run]) -> list[str]:
     return lines
 
 
+HISTORY = (REPLAY, RESUME)
+
+
 def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
     """The whole report: preamble lines, one table per kind of workload, goals, problems."""
     games = [run for run in runs if isinstance(run, GameRun)]
@@ -348,7 +352,12 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
         (
             "Queues, durable store and idle heart-beats (issue 8), each on its own broker",
             measure_table,
-            _of(Measure, runs),
+            [run for run in _of(Measure, runs) if not run.workload.startswith(HISTORY)],
+        ),
+        (
+            "History replay and resume after a drop (issue 12), on its own broker",
+            lambda shown: measure_table(shown, issue=12),
+            [run for run in _of(Measure, runs) if run.workload.startswith(HISTORY)],
         ),
         (
             "Whole games: host's start/next to each player's question_open, answers",

@@ -211,6 +211,28 @@ class Store:
 
 
 @dataclass(frozen=True)
+class History:
+    """Topics that keep their last messages, so a subscriber back from a drop can resume."""
+
+    pattern: str = setting(
+        doc='The topics that keep history, with the subscription wildcards (`"/topic/games.*'
+        '.status"`: `*` one word, `#` any); each topic it matches keeps its own.'
+    )
+    max_messages: int = setting(100, doc="Messages each topic keeps, newest last.")
+    max_age_seconds: float | None = setting(
+        None, doc="Messages older than this are no longer replayed. Not set: no age limit."
+    )
+    max_bytes_per_topic: int = setting(
+        256 * 1024, doc="Bytes of headers and bodies each topic keeps; the oldest go first."
+    )
+    max_topics: int = setting(
+        1_000,
+        doc="Topics this pattern keeps history for; past it the one published to least "
+        "recently is forgotten. Memory is at most `max_topics` × `max_bytes_per_topic`.",
+    )
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """Everything the broker needs to run."""
 
@@ -241,6 +263,11 @@ class BrokerConfig:
         default_factory=Limits, metadata={"doc": "Caps that protect the broker."}
     )
     store: Store = setting(Store(), doc="Where queue messages are kept.")
+    history: tuple[History, ...] = setting(
+        (),
+        doc="One table per topic pattern that keeps history for resuming subscribers (see "
+        "History and resume). None: topics keep nothing.",
+    )
     log_level: str = setting(
         "INFO", doc='`"DEBUG"`, `"INFO"`, `"WARNING"` or `"ERROR"`. Option `--log-level`.'
     )
@@ -445,5 +472,33 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             raise ConfigError("store.directory: required when store.kind is 'sqlite'")
         _no_leftovers(store, "store")
         values["store"] = Store(kind=kind, directory=directory)
+    if "history" in data:
+        values["history"] = tuple(
+            _history(entry, f"history[{index}]")
+            for index, entry in enumerate(_take(data, "history", list, "config"))
+        )
     _no_leftovers(data, "config")
     return BrokerConfig(**values)
+
+
+def _history(entry: Any, where: str) -> History:
+    """One `[[history]]` table: a topic pattern and positive limits."""
+    if not isinstance(entry, dict) or "pattern" not in entry:
+        raise ConfigError(f"{where}: expected a table with a pattern")
+    entry = dict(entry)
+    pattern = _take(entry, "pattern", str, where)
+    if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
+        raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
+    settings: dict[str, Any] = {}
+    for key, kind in (
+        ("max_messages", int),
+        ("max_age_seconds", (int, float)),
+        ("max_bytes_per_topic", int),
+        ("max_topics", int),
+    ):
+        if key in entry:
+            settings[key] = _take(entry, key, kind, where)
+            if settings[key] <= 0:
+                raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
+    _no_leftovers(entry, where)
+    return History(pattern=pattern, **settings)

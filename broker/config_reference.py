@@ -36,6 +36,7 @@ TABLES = {
     "http": "[http]",
     "limits": "[limits]",
     "store": "[store]",
+    "history": "[[history]]",
 }
 
 

@@ -20,6 +20,7 @@ from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter
 from broker.frames import encode_headers
+from broker.history import OFFSET_HEADER, Histories, Resume
 from broker.presence import CONTENT_TYPE, EVENT_HEADER, Presence, event_body, snapshot_body
 from broker.session import (
     MESSAGE_ID_PREFIXES,
@@ -102,6 +103,9 @@ class Broker:
         # its own gate: see Session.push_message), for its publisher to wait on.
         self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
+        self.history: Histories[TopicMessage] = Histories(
+            config.history, now=clock, wall_time=wall_clock
+        )
         self.authentication = Authentication(config, wall_clock=wall_clock, verifier=verifier)
 
     # Sessions
@@ -204,7 +208,13 @@ class Broker:
             ("content-length", str(len(body))),
         ]
         if destination.kind == "topic":
-            return self._fan_out(destination.name, TopicMessage(message_id, headers, body))
+            log = self.history.log_to_append(destination.name)
+            if log is None:
+                return self._fan_out(destination.name, TopicMessage(message_id, headers, body))
+            headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
+            message = TopicMessage(message_id, headers, body)
+            log.append(message, size=len(message.tail("1.2")), now=self.now())
+            return self._fan_out(destination.name, message)
         if self.store.size(text) >= self.config.limits.max_queue_messages:
             raise ProtocolError(
                 f"{text} is full: it holds limits.max_queue_messages="
@@ -231,6 +241,19 @@ class Broker:
                 delivered += 1
         self.counters.messages_out += delivered
         return congested
+
+    def resume(self, subscription: Subscription, offset: int) -> str:
+        """Replay a new topic subscription's missed messages from `offset` on, before any
+        other message can reach it; returns the Resume value for its RECEIPT."""
+        outcome, missed = self.history.since(subscription.parsed.name, offset)
+        session = subscription.session
+        acked = subscription.ack != "auto" and session.version == "1.2"
+        for message in missed:
+            prefix = subscription.prefix + message.ack_line if acked else subscription.prefix
+            if not session.push_message(prefix, message.tail(session.version)):
+                return Resume.TOO_OLD  # the rest does not fit its output: it must reload
+            self.counters.messages_out += 1
+        return outcome
 
     # Presence
 
@@ -387,6 +410,7 @@ class Broker:
             "subscriptions": subscriptions,
             **dataclasses.asdict(self.counters),
             "queues": self._queue_sizes(self.store.destinations()),
+            "history": self.history.stats(),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
 

@@ -26,6 +26,7 @@ from broker.frames import (
     encode_frame,
     encode_headers,
 )
+from broker.history import OFFSET_HEADER, RESUME_HEADER, parse_offset
 from broker.presence import ANNOUNCE, ANNOUNCE_HEADER
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
 
@@ -37,7 +38,16 @@ SERVER_HEARTBEAT_MS = 1000
 CONNECT_TIMEOUT_SECONDS = 10.0
 # Headers the broker sets on MESSAGE frames itself; a client cannot forge them.
 RESERVED_MESSAGE_HEADERS = frozenset(
-    {"destination", "message-id", "subscription", "ack", "content-length", "receipt", "transaction"}
+    {
+        "destination",
+        "message-id",
+        "subscription",
+        "ack",
+        "content-length",
+        "receipt",
+        "transaction",
+        OFFSET_HEADER,
+    }
 )
 # The broker's message ids start with their destination's kind: an ACK or NACK of a topic's
 # message has nothing to settle.
@@ -109,6 +119,7 @@ class SessionBroker(Protocol):
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
     def announce(self, subscription: Subscription, user: str) -> None: ...
+    def resume(self, subscription: Subscription, offset: int) -> str: ...
 
     def dispatch(self, destination: Destination) -> None: ...
 
@@ -332,11 +343,12 @@ class Session:
             if command == "SEND":
                 self._permitted_send(frame)
             self._hold(transaction, frame)
+            answer = None
         else:
-            self._HANDLERS[command](self, frame)
+            answer = self._HANDLERS[command](self, frame)
         receipt = frame.headers.get("receipt")
-        if receipt is not None:
-            self.send_frame("RECEIPT", [("receipt-id", receipt)])
+        if receipt is not None and not self.closing:  # closed: its ERROR was the last word
+            self.send_frame("RECEIPT", [("receipt-id", receipt), *(answer or ())])
 
     def _connect(self, frame: Frame) -> None:
         if _frame_size(frame) > self._limits.max_connect_frame_bytes:
@@ -462,8 +474,10 @@ class Session:
             if gate is not self.gate:
                 gate.hold(self)
 
-    def _subscribe(self, frame: Frame) -> None:
+    def _subscribe(self, frame: Frame) -> list[tuple[str, str]] | None:
+        """Subscribe; a resuming SUBSCRIBE's RECEIPT says whether it was resumed."""
         text, destination = self._destination(frame)
+        resume_at = self._resume_offset(frame, text, destination)
         subscription_id = frame.headers.get("id")
         if subscription_id is None:
             if self.version != "1.0":
@@ -497,6 +511,9 @@ class Session:
         self._broker.subscribe(subscription)
         if announce:
             self._broker.announce(subscription, self.authority.login)
+        if resume_at is None:
+            return None
+        return [(RESUME_HEADER, self._broker.resume(subscription, resume_at))]
 
     def _presence_rights(self, frame: Frame, text: str, destination: Destination) -> bool:
         """Whether this SUBSCRIBE announces its user; refused if it may not, or if it watches a
@@ -524,6 +541,28 @@ class Session:
         if not self.authority.may_announce(text):
             raise ProtocolError(f"access refused: {self.login!r} may not announce itself on {text}")
         return True
+
+    def _resume_offset(self, frame: Frame, text: str, destination: Destination) -> int | None:
+        """The offset a SUBSCRIBE asks to resume at, if it does (see broker.history)."""
+        value = frame.headers.get(OFFSET_HEADER)
+        if value is None:
+            return None
+        if destination.kind != "topic" or destination.is_pattern:
+            raise ProtocolError(
+                f"{OFFSET_HEADER} resumes one topic, not {text}: a wildcard or a queue "
+                "has no single offset"
+            )
+        offset = parse_offset(value)
+        if offset is None:
+            raise ProtocolError(
+                f"{OFFSET_HEADER} must be offset=<n> with n a whole number, got {value[:40]!r}"
+            )
+        if "receipt" not in frame.headers:
+            raise ProtocolError(
+                f"a SUBSCRIBE with {OFFSET_HEADER} needs a receipt header: its RECEIPT says "
+                "whether the resume was honoured"
+            )
+        return offset
 
     def _prefetch(self, value: str | None) -> int:
         """How many client-ack queue messages a subscription may hold unacknowledged."""
@@ -643,7 +682,8 @@ class Session:
             raise ProtocolError(f"{frame.command} needs a transaction header")
         return name
 
-    _HANDLERS: dict[str, Callable[[Session, Frame], None]] = {
+    # A handler may return headers for the frame's RECEIPT.
+    _HANDLERS: dict[str, Callable[[Session, Frame], list[tuple[str, str]] | None]] = {
         "SEND": _send,
         "SUBSCRIBE": _subscribe,
         "UNSUBSCRIBE": _unsubscribe,

@@ -14,6 +14,7 @@ from real_broker import start_broker
 
 from broker.client import ServerFrames, connect_frame
 from broker.frames import FrameError
+from quiz.game.management.commands.rungame import STATUS_HISTORY
 from quiz.game.models import Choice, Question, Quiz
 
 PUBLISHER_LOGIN = "quiz"
@@ -43,7 +44,8 @@ class GameBroker:
 
 @pytest.fixture(scope="session")
 def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker]:
-    """Start `python -m broker` with a publisher user, a token secret and an admin user."""
+    """Start `python -m broker` with a publisher user, a token secret, an admin user and the
+    status topics' history, as `make run` does."""
     from broker.auth import hash_passcode
 
     toml = "\n".join(
@@ -67,6 +69,7 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
             "[http]",
             f'admin_users = ["{ADMIN_LOGIN}"]',
             "",
+            *STATUS_HISTORY,
         ]
     )
     with start_broker(tmp_path_factory.mktemp("game-broker"), toml=toml, args=()) as broker:

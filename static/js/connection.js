@@ -19,12 +19,13 @@ const BRIDGE_WAIT_MS = 5_000;
  * (login = its `login`, the player's own broker user, which a kick closes; passcode = the
  * token; each subscription's RabbitMQ queue named `queue_prefix`…, the only names the token
  * may use there, so a kick finds them too). After every connect the `destinations` are
- * subscribed, and once the broker confirms them `onReady` runs: the page's cue to reload its
- * snapshot, so that nothing published while it was away is missed. Every message body is
- * parsed as JSON and handed to `router`. `headersFor` adds SUBSCRIBE headers per destination
- * (a player's `presence: announce` on its status topic). `onState` hears "connecting", "live"
- * and "offline"; `onRefused` hears an ApiError that makes connecting pointless (kicked, not a
- * player), after which the client stops.
+ * subscribed, and once the broker confirms them `onReady({resumed})` runs: the page's cue to
+ * reload its snapshot, so that nothing published while it was away is missed, unless
+ * `resumed` says the broker already replayed all it missed (see `subscribe` below). Every
+ * message body is parsed as JSON and handed to `router`. `headersFor` adds SUBSCRIBE headers
+ * per destination (a player's `presence: announce` on its status topic). `onState` hears
+ * "connecting", "live" and "offline"; `onRefused` hears an ApiError that makes connecting
+ * pointless (kicked, not a player), after which the client stops.
  * Before the token expires a new one is fetched and the page reconnects with it at once
  * (quietly: no "connecting" state), a second connection following the topics meanwhile so
  * that no snapshot is needed; if the server refuses the new token, `onRefused` hears it.
@@ -35,6 +36,7 @@ const BRIDGE_WAIT_MS = 5_000;
 export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, headersFor = {},
                                  router, onReady, onState, onRefused }) {
   let receipts = 0;
+  const offsets = new Map(); // destination → the offset of the last message applied from it
   let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
   let queuePrefix = null; // of the token the client connects with
   let renewal = null; // the timer of the next token renewal
@@ -107,23 +109,38 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
       resolve(value);
     };
     const timer = setTimeout(() => done(null), BRIDGE_WAIT_MS);
-    other.onConnect = () => subscribe(other, prefix, () => done(other));
+    other.onConnect = () => subscribe(other, prefix, false, () => done(other));
     other.onStompError = () => done(null);
     other.onWebSocketClose = () => done(null);
     other.activate();
   });
 
   /** Subscribe `stomp` to every destination, through queues named `prefix`… on RabbitMQ
-   *  (our broker ignores the header); `then` runs once the broker confirms them. */
-  const subscribe = (stomp, prefix, then) => {
-    const receipt = `subscribed-${++receipts}`;
-    stomp.watchForReceipt(receipt, then);
+   *  (our broker ignores the header); `then(resumed)` runs once the broker confirms them.
+   *  With `resume`, a destination whose messages carried offsets asks to resume after the
+   *  last one this page applied (docs/broker.md, "History and resume"): the broker replays
+   *  what was missed before the RECEIPT, which says `x-stream-resume: resumed`. `resumed` is
+   *  true only when every destination was resumed so; RabbitMQ never says so. */
+  const subscribe = (stomp, prefix, resume, then) => {
     const unique = Math.random().toString(36).slice(2);
+    let waiting = 0;
+    let resumed = true;
+    const confirmed = (frame) => {
+      if (frame.headers["x-stream-resume"] !== "resumed") resumed = false;
+      if (--waiting === 0) then(resumed);
+    };
     destinations.forEach((destination, index) => {
       const headers = { ...headersFor[destination],
                         "x-queue-name": `${prefix}${unique}-${index}` };
-      if (index === destinations.length - 1) headers.receipt = receipt;
-      stomp.subscribe(destination, (message) => deliver(router, message), headers);
+      const last = resume ? offsets.get(destination) : undefined;
+      if (last !== undefined) headers["x-stream-offset"] = `offset=${last + 1}`;
+      if (last !== undefined || index === destinations.length - 1) {
+        headers.receipt = `subscribed-${++receipts}`;
+        waiting += 1;
+        stomp.watchForReceipt(headers.receipt, confirmed);
+      }
+      if (last === undefined) resumed = false;
+      stomp.subscribe(destination, (message) => deliver(router, offsets, message), headers);
     });
   };
 
@@ -159,13 +176,13 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
     }
   };
 
-  client.onConnect = () => subscribe(client, queuePrefix, () => {
+  client.onConnect = () => subscribe(client, queuePrefix, true, (resumed) => {
     onState("live");
     if (bridge) {
       bridge.deactivate(); // it covered the reconnect: nothing was missed
       bridge = null;
     } else {
-      onReady();
+      onReady({ resumed });
     }
   });
   client.onStompError = (frame) => {
@@ -204,7 +221,9 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
   };
 }
 
-function deliver(router, message) {
+/** Hand a message's JSON body to the router, and remember its offset (if the broker keeps
+ *  history for its destination) once it has been applied. */
+function deliver(router, offsets, message) {
   let body;
   try {
     body = JSON.parse(message.body);
@@ -213,4 +232,6 @@ function deliver(router, message) {
     return;
   }
   router.dispatch(message.headers.destination, body);
+  const offset = Number.parseInt(message.headers["x-stream-offset"], 10);
+  if (Number.isSafeInteger(offset)) offsets.set(message.headers.destination, offset);
 }

@@ -25,7 +25,8 @@ const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
  * that the server will not let this page follow the game (kicked, not a player), after which
  * the page stops listening. `onOffline(offline)` hears the connection go and come back: while
  * it is gone the page shows the #offline banner and its countdown stops (the deadline is
- * the server's; the countdown resumes from the snapshot that follows the reconnect).
+ * the server's; the countdown resumes from the snapshot that follows the reconnect, or from
+ * the frames the broker replayed when it resumed the page's topics).
  * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
  * With presence (`config.presence`, docs/game.md): a player's page announces itself on its
  * status topic, and the host's follows who is connected, handing each event to `onPresence`.
@@ -189,9 +190,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     onOffline(offline);
   }
 
-  /** Back online: the snapshot, then the countdown again if a question is open. */
-  async function catchUp() {
-    await sync.reload();
+  /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
+   *  (`resumed`), then the countdown again if a question is open. */
+  async function catchUp({ resumed }) {
+    if (!resumed) await sync.reload();
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);

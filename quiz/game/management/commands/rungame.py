@@ -47,8 +47,9 @@ def lan_address() -> str | None:
 
 
 def broker_config(site_host: str) -> str:
-    """The TOML the broker reads: our publisher user, the token secret, and the admin user a
-    kick closes the kicked player's connections as (quiz.game.revocation)."""
+    """The TOML the broker reads: our publisher user, the token secret, the admin user a
+    kick closes the kicked player's connections as (quiz.game.revocation), and the status
+    topics' history."""
     from broker.auth import hash_passcode
 
     ws_host, ws_port = ws_address(site_host)
@@ -80,8 +81,21 @@ def broker_config(site_host: str) -> str:
             "[http]",
             f'admin_users = ["{settings.STOMP_ADMIN_LOGIN}"]',
             "",
+            *STATUS_HISTORY,
         ]
     )
+
+
+# Every screen's status topic keeps a short history, so a page back from a drop of up to two
+# minutes catches up from the broker instead of reloading its snapshot (docs/game.md).
+STATUS_HISTORY_MESSAGES = 50
+STATUS_HISTORY = (
+    "[[history]]",
+    'pattern = "/topic/games.*.status"',
+    f"max_messages = {STATUS_HISTORY_MESSAGES}",
+    "max_age_seconds = 120",
+    "",
+)
 
 
 def is_loopback(host: str) -> bool:
