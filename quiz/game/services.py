@@ -224,8 +224,7 @@ def _questions(game: Game) -> list[Question]:
     return list(game.quiz.questions.all())
 
 
-def _open_question(game: Game, index: int, now: datetime) -> None:
-    question = _questions(game)[index]
+def _open_question(game: Game, question: Question, index: int, now: datetime) -> None:
     game.question_index = index
     game.current_question = question
     game.state = Game.State.QUESTION_OPEN
@@ -247,7 +246,7 @@ def start_game(*, game_id: int, user: AbstractBaseUser | None, now: datetime | N
     _require_host(game, user)
     if game.state != Game.State.LOBBY:
         raise GameError("wrong_state", "The game has already started.", 409)
-    _open_question(game, 0, now or timezone.now())
+    _open_question(game, _questions(game)[0], 0, now or timezone.now())
     return game
 
 
@@ -260,10 +259,12 @@ def open_next_question(
     _require_host(game, user)
     if game.state != Game.State.QUESTION_CLOSED:
         raise GameError("wrong_state", "Close the current question first.", 409)
-    if game.question_index + 1 >= len(_questions(game)):
+    questions = _questions(game)
+    index = game.question_index + 1
+    if index >= len(questions):
         _finish(game, now or timezone.now())
     else:
-        _open_question(game, game.question_index + 1, now or timezone.now())
+        _open_question(game, questions[index], index, now or timezone.now())
     return game
 
 

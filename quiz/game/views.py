@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -324,7 +325,9 @@ def _host_action(action: Callable[..., Any]) -> Callable[..., JsonResponse]:
     @require_POST
     @json_api
     def view(request: HttpRequest, game_id: int) -> JsonResponse:
-        action(game_id=game_id, user=request.user)
+        # who asks, read before the action's write transaction: on SQLite that transaction
+        # holds the one writer's turn, which every other game's host and players wait for
+        action(game_id=game_id, user=get_user(request))
         return _host_snapshot(game_id)
 
     return view
@@ -339,7 +342,7 @@ end = _host_action(services.end_game)
 @require_POST
 @json_api
 def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
-    services.kick_player(game_id=game_id, player_id=player_id, user=request.user)
+    services.kick_player(game_id=game_id, player_id=player_id, user=get_user(request))
     return _host_snapshot(game_id)
 
 

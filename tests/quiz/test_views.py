@@ -5,7 +5,9 @@ import re
 
 import jwt
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from broker.config import Permissions
 from broker.tokens import verify_token
@@ -261,3 +263,20 @@ def test_favicon_ico_leads_to_the_sites_icon(client: Client) -> None:
 
 def test_pages_name_the_sites_icon(client: Client) -> None:
     assert b'<link rel="icon" href="/static/favicon.svg"' in client.get("/").content
+
+
+@pytest.mark.parametrize("action", ["start", "close", "next", "end"])
+def test_a_host_action_reads_who_asks_before_it_locks_the_game(
+    client: Client, game: Game, author, action: str
+) -> None:
+    """The session and the user are read before the game's write transaction, which on
+    SQLite holds the one writer's turn that every other game's host and players wait for."""
+    client.force_login(author)
+    for before in {"start": [], "close": ["start"], "next": ["start", "close"], "end": []}[action]:
+        client.post(f"/api/games/{game.id}/{before}/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(f"/api/games/{game.id}/{action}/").status_code == 200
+    tables = [re.findall(r'FROM "(\w+)"', query["sql"]) for query in queries]
+    first_game_read = next(i for i, names in enumerate(tables) if "game_game" in names)
+    who_asks = [i for i, names in enumerate(tables) if {"django_session", "auth_user"} & {*names}]
+    assert who_asks and max(who_asks) < first_game_read
