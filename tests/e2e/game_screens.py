@@ -180,6 +180,21 @@ ALL_STILL = """() => document.getAnimations()
   .every((a) => a instanceof CSSTransition || a.playState !== "running")"""
 
 
+def heading(page: Page, text: str):
+    return page.get_by_role("heading", name=text)
+
+
+def open_lobby(screens: Screens, base_url: str, *nicknames: str) -> tuple[Page, list[Page]]:
+    """The host's lobby with `nicknames` joined, each in a browser of its own."""
+    host = screens.host(base_url)
+    join_url = host.locator("#join-link").inner_text()
+    players = []
+    for nickname in nicknames:
+        players.append(screens.player(join_url, nickname))
+        expect(host.get_by_role("list", name="Players").get_by_text(nickname)).to_be_visible()
+    return host, players
+
+
 def size(width_height: tuple[int, int]) -> dict[str, int]:
     width, height = width_height
     return {"width": width, "height": height}

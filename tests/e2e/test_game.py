@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import socket
 
-from game_screens import QUESTIONS, BrokerLink, Screens
-from playwright.sync_api import Page, expect
+from game_screens import QUESTIONS, BrokerLink, Screens, heading, open_lobby
+from playwright.sync_api import expect
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 
@@ -16,20 +16,6 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def heading(page: Page, text: str):
-    return page.get_by_role("heading", name=text)
-
-
-def open_lobby(screens: Screens, base_url: str, *nicknames: str) -> tuple[Page, list[Page]]:
-    host = screens.host(base_url)
-    join_url = host.locator("#join-link").inner_text()
-    players = []
-    for nickname in nicknames:
-        players.append(screens.player(join_url, nickname))
-        expect(host.get_by_role("list", name="Players").get_by_text(nickname)).to_be_visible()
-    return host, players
 
 
 def test_a_whole_game_plays_live_on_every_screen(screens: Screens, live_site: str) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from game_screens import Screens
+from game_screens import Screens, open_lobby
 from playwright.sync_api import expect
-from test_game import open_lobby
 
 # The host hears a closed page's leave as soon as the broker sees its socket close.
 SEEN_WITHIN_MS = 5_000
