@@ -351,7 +351,7 @@ async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> st
     https = url.scheme == "https"
     port = url.port or (443 if https else 80)
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    host = url.hostname if url.port is None else f"{url.hostname}:{url.port}"
+    host = url.netloc.rpartition("@")[2]
     lines = [
         f"POST {target} HTTP/1.1",
         f"Host: {host}",
@@ -373,7 +373,7 @@ async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> st
                 writer.close()
     except TimeoutError:
         return f"no answer within {delivery.timeout} s"
-    except (OSError, ssl.SSLError) as error:
+    except (OSError, ValueError) as error:  # ValueError: a status line past 64 KiB, a bad name
         return str(error) or type(error).__name__
     status = status_line.split(b" ", 2)[1:2]
     if not status or not status[0].isdigit():

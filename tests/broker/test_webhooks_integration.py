@@ -200,6 +200,46 @@ def test_a_receiver_that_never_answers_costs_other_clients_nothing(tmp_path: Pat
     assert "stomp_webhook_events_queued 2.0" in metrics
 
 
+def test_a_receiver_answering_garbage_is_retried_and_then_served(tmp_path: Path) -> None:
+    """A status line longer than the broker reads (64 KiB) is one failed POST, retried: the
+    receiver's deliveries go on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        toml = webhook_toml(url, first_retry_seconds=0.05)
+        with start_broker(tmp_path, toml=toml) as broker:
+            subscriber = client(broker)
+            subscribe(subscriber, "/topic/games.5", "a")
+            listener.settimeout(WAIT_SECONDS)
+            bodies = []
+            for answer in (b"HTTP/1.1 200 " + b"x" * 100_000 + b"\r\n", b"HTTP/1.1 204 \r\n"):
+                connection, _ = listener.accept()
+                with connection:
+                    connection.settimeout(WAIT_SECONDS)
+                    bodies.append(_request_body(connection))
+                    connection.sendall(answer + b"\r\n")
+            subscribe(subscriber, "/topic/games.6", "b")
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(WAIT_SECONDS)
+                bodies.append(_request_body(connection))
+    topics = [[event["topic"] for event in json.loads(body)["events"]] for body in bodies]
+    assert topics == [["/topic/games.5"], ["/topic/games.5"], ["/topic/games.6"]]
+
+
+def _request_body(connection: socket.socket) -> bytes:
+    """Read one HTTP request with a Content-Length: its body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += connection.recv(65536)
+    return body
+
+
 def _metrics(broker: BrokerProcess) -> str:
     import base64
     import urllib.request
