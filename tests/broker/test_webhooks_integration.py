@@ -9,6 +9,7 @@ import hmac
 import json
 import queue
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -41,7 +42,12 @@ class Receiver:
     given, in order (then 200). Requests past `hold_from` (counted from 0) wait for
     `release` before they are answered, so a test can look at the broker while one is open."""
 
-    def __init__(self, statuses: tuple[int, ...] = (), hold_from: int | None = None) -> None:
+    def __init__(
+        self,
+        statuses: tuple[int, ...] = (),
+        hold_from: int | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.posts: queue.Queue[Post] = queue.Queue()
         self.release = threading.Event()
         statuses_left = list(statuses)
@@ -63,7 +69,10 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/broker"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        scheme = "http" if tls is None else "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/broker"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -147,6 +156,30 @@ def test_each_post_is_signed_with_the_secret_over_its_timestamp_and_body(
     assert hmac.compare_digest(fields["v1"], expected)
     assert abs(time.time() - int(fields["t"])) < 300  # the receiver's replay window
     assert post.headers["Content-Type"] == "application/json"
+
+
+def test_an_https_receiver_is_reached_with_its_certificate_verified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its certificate is checked against the trusted CAs (SSL_CERT_FILE here, as OpenSSL
+    reads it): a self-signed one the broker was not told to trust would fail."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    receiver = Receiver(tls=context)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    try:
+        with start_broker(tmp_path / "broker", toml=webhook_toml(receiver.url)) as broker:
+            subscribe(client(broker), "/topic/games.7", "a")
+            assert [event["name"] for event in receiver.next_post().events] == ["occupied"]
+    finally:
+        receiver.close()
 
 
 def test_a_receiver_answering_500_gets_the_same_events_again_until_it_takes_them(
