@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stomp_bytes import Client, Clock, make_broker
 
 from broker.config import ConfigError, Webhook, config_from_dict
@@ -232,6 +234,56 @@ def test_without_webhooks_nothing_is_counted() -> None:
     connected(broker).subscribe("/topic/games.1")
     assert broker.webhooks.endpoints == []
     assert broker.stats()["webhooks"]["queued"] == 0
+
+
+# (client, subscribe or unsubscribe or drop its connection, topic)
+STEPS = st.lists(
+    st.tuples(
+        st.integers(0, 2),
+        st.sampled_from(["subscribe", "unsubscribe", "drop"]),
+        st.sampled_from(["games.1", "games.2", "games.*"]),
+    ),
+    max_size=40,
+)
+
+
+@given(steps=STEPS)
+def test_each_topic_alternates_occupied_and_vacated_and_ends_as_it_is(
+    steps: list[tuple[int, str, str]],
+) -> None:
+    """Whatever clients do, a receiver sees each topic occupied, vacated, occupied... in order,
+    and the last event it got says whether the topic has subscribers now."""
+    clock = Clock()
+    broker = webhook_broker(clock, webhook(max_batch_events=3))
+    endpoint = broker.webhooks.endpoints[0]
+    clients = [connected(broker) for _ in range(3)]
+    subscribed: list[dict[str, str]] = [{} for _ in clients]  # topic → subscription id
+    received: list[tuple[str, str]] = []
+    for number, (index, action, topic) in enumerate(steps):
+        if action == "subscribe":
+            clients[index].subscribe(f"/topic/{topic}", sid=str(number))
+            subscribed[index].setdefault(topic, str(number))
+        elif action == "unsubscribe" and topic in subscribed[index]:
+            clients[index].send(f"UNSUBSCRIBE\nid:{subscribed[index].pop(topic)}\n\n\x00")
+        elif action == "drop":
+            clients[index].session.connection_lost("dropped")
+            clients[index], subscribed[index] = connected(broker), {}
+        if number % 4 == 0:  # a POST now and then, while more events come
+            delivery = take(endpoint, clock)
+            if delivery is not None:
+                received += events(delivery)
+                endpoint.succeeded()
+    while (delivery := take(endpoint, clock)) is not None:
+        received += events(delivery)
+        endpoint.succeeded()
+    for topic in ("games.1", "games.2", "games.*"):
+        names = [name for name, seen in received if seen == f"/topic/{topic}"]
+        assert names == ["occupied", "vacated"] * (len(names) // 2) + ["occupied"] * (
+            len(names) % 2
+        )
+        occupied = f"/topic/{topic}" in broker.stats()["subscriptions"]
+        last = names[-1] if names else "vacated"
+        assert last == ("occupied" if occupied else "vacated")
 
 
 @pytest.mark.parametrize(
