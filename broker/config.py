@@ -561,6 +561,11 @@ def _webhook(entry: Any, where: str) -> Webhook:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{where}.url: expected an http:// or https:// URL, got {url!r}")
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{where}.url: no user or password in the URL (it would be logged); the receiver "
+            "checks Broker-Signature instead"
+        )
     secret = _take(entry, "secret", str, where)
     if not secret:
         raise ConfigError(f"{where}.secret: must not be empty (receivers check signatures)")
