@@ -351,10 +351,9 @@ async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> st
     https = url.scheme == "https"
     port = url.port or (443 if https else 80)
     target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-    host = url.netloc.rpartition("@")[2]
     lines = [
         f"POST {target} HTTP/1.1",
-        f"Host: {host}",
+        f"Host: {url.netloc}",
         *(f"{name}: {value}" for name, value in delivery.headers),
         f"Content-Length: {len(delivery.body)}",
         "Connection: close",
@@ -505,7 +504,7 @@ class BrokerServer:
     def _start_webhooks(self) -> None:
         """A task per `[[webhooks]]` receiver; https ones share one TLS client context."""
         endpoints = self.broker.webhooks.endpoints
-        https = any(e.rule.url.startswith("https:") for e in endpoints)
+        https = any(urllib.parse.urlsplit(e.rule.url).scheme == "https" for e in endpoints)
         context = ssl.create_default_context() if https else None
         self._webhook_tasks = [
             asyncio.create_task(deliver_webhooks(endpoint, self.broker.now, context))

@@ -158,11 +158,13 @@ def test_each_post_is_signed_with_the_secret_over_its_timestamp_and_body(
     assert post.headers["Content-Type"] == "application/json"
 
 
+@pytest.mark.parametrize("scheme", ["https", "HTTPS"])
 def test_an_https_receiver_is_reached_with_its_certificate_verified(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str
 ) -> None:
     """Its certificate is checked against the trusted CAs (SSL_CERT_FILE here, as OpenSSL
-    reads it): a self-signed one the broker was not told to trust would fail."""
+    reads it): a self-signed one the broker was not told to trust would fail. URL schemes are
+    case-insensitive."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -175,7 +177,8 @@ def test_an_https_receiver_is_reached_with_its_certificate_verified(
     receiver = Receiver(tls=context)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     try:
-        with start_broker(tmp_path / "broker", toml=webhook_toml(receiver.url)) as broker:
+        url = receiver.url.replace("https", scheme, 1)
+        with start_broker(tmp_path / "broker", toml=webhook_toml(url)) as broker:
             subscribe(client(broker), "/topic/games.7", "a")
             assert [event["name"] for event in receiver.next_post().events] == ["occupied"]
     finally:
