@@ -559,7 +559,11 @@ def _webhook(entry: Any, where: str) -> Webhook:
         raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
     url = _take(entry, "url", str, where)
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or past 65535
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise ConfigError(f"{where}.url: expected an http:// or https:// URL, got {url!r}")
     if "@" in parts.netloc:
         raise ConfigError(

@@ -299,6 +299,10 @@ def test_each_topic_alternates_occupied_and_vacated_and_ends_as_it_is(
             "webhooks[0].url: expected an http:// or https:// URL, got 'ftp://h/'",
         ),
         (
+            {"pattern": "/topic/a", "url": "http://h:99999/", "secret": "s"},
+            "webhooks[0].url: expected an http:// or https:// URL, got 'http://h:99999/'",
+        ),
+        (
             {"pattern": "/topic/a", "url": "https://u:pw@h/", "secret": "s"},
             "webhooks[0].url: no user or password in the URL",
         ),
