@@ -212,6 +212,30 @@ def test_a_full_queue_drops_new_events_and_counts_them() -> None:
     assert broker.stats()["webhooks"]["dropped"] == 3
 
 
+def test_an_overflowing_queue_logs_once_until_it_takes_events_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = Clock()
+    broker = webhook_broker(clock, webhook(max_queued_events=1))
+    endpoint = broker.webhooks.endpoints[0]
+    client = connected(broker)
+    for n in range(3):
+        client.subscribe(f"/topic/games.{n}", sid=str(n))
+    take(endpoint, clock)
+    endpoint.succeeded()
+    client.subscribe("/topic/games.3", sid="3")  # taken: the queue had room again
+    client.subscribe("/topic/games.4", sid="4")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "broker.webhooks"]
+    assert (
+        warnings
+        == [
+            "webhook http://127.0.0.1:9/hook: 1 events queued (max_queued_events): dropping new "
+            "events until it answers"
+        ]
+        * 2
+    )
+
+
 def test_a_batch_carries_at_most_max_batch_events_oldest_first() -> None:
     clock = Clock()
     broker = webhook_broker(clock, webhook(max_batch_events=2))

@@ -208,6 +208,30 @@ def test_a_receiver_answering_500_gets_the_same_events_again_until_it_takes_them
     assert stats == {"queued": 1, "delivered": 1, "failed_attempts": 2, "dropped": 0}
 
 
+def test_a_batch_failing_max_attempts_times_is_dropped_logged_and_counted(
+    tmp_path: Path,
+) -> None:
+    receiver = Receiver(statuses=(500, 500), hold_from=2)
+    try:
+        toml = webhook_toml(receiver.url, first_retry_seconds=0.05, max_attempts=2)
+        with start_broker(tmp_path, toml=toml) as broker:
+            subscriber = client(broker)
+            subscribe(subscriber, "/topic/games.8", "a")
+            posts = [receiver.next_post() for _ in range(2)]
+            subscribe(subscriber, "/topic/games.9", "b")  # its POST: the first batch is over
+            assert receiver.next_post().events[0]["topic"] == "/topic/games.9"
+            stats = broker.stats()["webhooks"]
+            metrics = _metrics(broker)
+            receiver.release.set()
+            log = broker.log()
+    finally:
+        receiver.close()
+    assert [post.events[0]["topic"] for post in posts] == ["/topic/games.8"] * 2
+    assert stats == {"queued": 1, "delivered": 0, "failed_attempts": 2, "dropped": 1}
+    assert "stomp_webhook_events_dropped_total 1.0" in metrics
+    assert f"webhook {receiver.url}: dropped 1 events after 2 attempts, the last: HTTP 500" in log
+
+
 def test_a_receiver_that_never_answers_costs_other_clients_nothing(tmp_path: Path) -> None:
     """It accepts connections (the kernel does, into the backlog) and never answers: its events
     wait in their bounded queue, and the ones past it are dropped and counted."""
