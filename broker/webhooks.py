@@ -152,12 +152,14 @@ class Endpoint:
             self._batch = tuple(itertools.islice(self._events, self.rule.max_batch_events))
         self._sending = True
         self._attempts += 1
-        return self._delivery(int(wall_time))
+        return self._delivery(wall_time)
 
-    def _delivery(self, timestamp: int) -> Delivery:
+    def _delivery(self, wall_time: float) -> Delivery:
+        """The batch as JSON, signed at `wall_time`: a retry is signed afresh, so a receiver's
+        replay window counts from the attempt, not from the first one."""
         body = json.dumps(
             {
-                "time_ms": timestamp * 1000,
+                "time_ms": int(wall_time * 1000),
                 "events": [
                     {"id": e.id, "name": e.name, "topic": e.topic, "time_ms": e.time_ms}
                     for e in self._batch
@@ -166,7 +168,7 @@ class Endpoint:
         ).encode()
         headers = (
             ("Content-Type", "application/json"),
-            (SIGNATURE_HEADER, sign(self.rule.secret, timestamp, body)),
+            (SIGNATURE_HEADER, sign(self.rule.secret, int(wall_time), body)),
         )
         return Delivery(self.rule.url, body, headers, self.rule.timeout_seconds)
 
