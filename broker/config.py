@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import tomllib
+import urllib.parse
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,6 +234,37 @@ class History:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """A receiver told when topics become occupied or vacated (see Webhooks)."""
+
+    pattern: str = setting(
+        doc='The topics it hears about, with the subscription wildcards (`"/topic/games.*"`: '
+        "`*` one word, `#` any), matched against the destination each SUBSCRIBE names."
+    )
+    url: str = setting(doc="Where the events are POSTed: an `http://` or `https://` URL.")
+    secret: str = setting(
+        doc="Shared with the receiver: each POST carries the HMAC-SHA256 of its timestamp and "
+        "body under it, in `Broker-Signature`."
+    )
+    max_attempts: int = setting(
+        8, doc="POSTs of one batch of events before it is dropped (logged and counted)."
+    )
+    first_retry_seconds: float = setting(
+        1.0, doc="Wait after the first failed POST; each further failure doubles it."
+    )
+    max_retry_seconds: float = setting(60.0, doc="The longest wait between two attempts.")
+    timeout_seconds: float = setting(
+        10.0, doc="A POST not answered within it (connect included) has failed."
+    )
+    max_queued_events: int = setting(
+        10_000,
+        doc="Events waiting for this receiver; past it new events are dropped (logged and "
+        "counted), so a dead receiver costs at most this queue.",
+    )
+    max_batch_events: int = setting(100, doc="Events one POST carries at most, oldest first.")
+
+
+@dataclass(frozen=True)
 class BrokerConfig:
     """Everything the broker needs to run."""
 
@@ -267,6 +299,11 @@ class BrokerConfig:
         (),
         doc="One table per topic pattern that keeps history for resuming subscribers (see "
         "History and resume). None: topics keep nothing.",
+    )
+    webhooks: tuple[Webhook, ...] = setting(
+        (),
+        doc="One table per receiver POSTed to when a topic becomes occupied or vacated (see "
+        "Webhooks). None: no webhooks.",
     )
     log_level: str = setting(
         "INFO", doc='`"DEBUG"`, `"INFO"`, `"WARNING"` or `"ERROR"`. Option `--log-level`.'
@@ -477,6 +514,11 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             _history(entry, f"history[{index}]")
             for index, entry in enumerate(_take(data, "history", list, "config"))
         )
+    if "webhooks" in data:
+        values["webhooks"] = tuple(
+            _webhook(entry, f"webhooks[{index}]")
+            for index, entry in enumerate(_take(data, "webhooks", list, "config"))
+        )
     _no_leftovers(data, "config")
     return BrokerConfig(**values)
 
@@ -502,3 +544,48 @@ def _history(entry: Any, where: str) -> History:
                 raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
     _no_leftovers(entry, where)
     return History(pattern=pattern, **settings)
+
+
+def _webhook(entry: Any, where: str) -> Webhook:
+    """One `[[webhooks]]` table: a topic pattern, an http(s) URL, a secret, positive limits."""
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: expected a table with pattern, url and secret")
+    entry = dict(entry)
+    for required in ("pattern", "url", "secret"):
+        if required not in entry:
+            raise ConfigError(f"{where}: missing {required!r}")
+    pattern = _take(entry, "pattern", str, where)
+    if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
+        raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
+    url = _take(entry, "url", str, where)
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or past 65535
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(f"{where}.url: expected an http:// or https:// URL, got {url!r}")
+    if "@" in parts.netloc:
+        raise ConfigError(
+            f"{where}.url: no user or password in the URL (it would be logged); the receiver "
+            "checks Broker-Signature instead"
+        )
+    secret = _take(entry, "secret", str, where)
+    if not secret:
+        raise ConfigError(f"{where}.secret: must not be empty (receivers check signatures)")
+    settings: dict[str, Any] = {}
+    for key in (
+        "max_attempts",
+        "first_retry_seconds",
+        "max_retry_seconds",
+        "timeout_seconds",
+        "max_queued_events",
+        "max_batch_events",
+    ):
+        if key in entry:
+            kind = (int, float) if key.endswith("_seconds") else int
+            settings[key] = _take(entry, key, kind, where)
+            if settings[key] <= 0:
+                raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
+    _no_leftovers(entry, where)
+    return Webhook(pattern=pattern, url=url, secret=secret, **settings)

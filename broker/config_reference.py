@@ -37,6 +37,7 @@ TABLES = {
     "limits": "[limits]",
     "store": "[store]",
     "history": "[[history]]",
+    "webhooks": "[[webhooks]]",
 }
 
 

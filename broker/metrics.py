@@ -38,6 +38,19 @@ COUNTERS = {
     ),
 }
 
+# /stats "webhooks" key: (metric name without _total, help).
+WEBHOOK_COUNTERS = {
+    "delivered": ("stomp_webhook_events_delivered", "Webhook events a receiver answered 2xx to."),
+    "failed_attempts": (
+        "stomp_webhook_failed_posts",
+        "Webhook POSTs that failed (no answer in time, or not 2xx); each is retried or dropped.",
+    ),
+    "dropped": (
+        "stomp_webhook_events_dropped",
+        "Webhook events dropped: their queue was full, or their POST failed max_attempts times.",
+    ),
+}
+
 
 class StatsCollector:
     """Reads the stats afresh at each scrape (nothing is kept between scrapes)."""
@@ -80,6 +93,14 @@ class StatsCollector:
         for queue, depth in stats["queues"].items():
             queues.add_metric([queue], depth)
         yield queues
+        webhooks = stats["webhooks"]
+        for key, (name, help_) in WEBHOOK_COUNTERS.items():
+            yield CounterMetricFamily(name, help_, value=webhooks[key])
+        yield GaugeMetricFamily(
+            "stomp_webhook_events_queued",
+            "Webhook events waiting for their receiver.",
+            value=webhooks["queued"],
+        )
         yield GaugeMetricFamily(
             "stomp_tcp_write_buffer_bytes",
             "Unsent bytes in every TCP socket's buffer.",

@@ -31,6 +31,7 @@ from broker.session import (
     Subscription,
 )
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
+from broker.webhooks import Webhooks
 
 
 def open_store(store: Store) -> MemoryStore | SqliteStore:
@@ -106,6 +107,7 @@ class Broker:
         self.history: Histories[TopicMessage] = Histories(
             config.history, now=clock, wall_time=wall_clock
         )
+        self.webhooks = Webhooks(config.webhooks, wall_time=wall_clock)
         self.authentication = Authentication(config, wall_clock=wall_clock, verifier=verifier)
 
     # Sessions
@@ -170,6 +172,7 @@ class Broker:
         destination = subscription.parsed
         if destination.kind == "topic":
             self._topics.add(destination.name, subscription)
+            self.webhooks.subscribed(destination.name)
         elif destination.kind == "presence":
             self._watch_presence(subscription)
         else:
@@ -181,6 +184,7 @@ class Broker:
         if destination.kind == "topic":
             self._topics.remove(destination.name, subscription)
             self._withdraw(subscription)
+            self.webhooks.unsubscribed(destination.name)
             return
         if destination.kind == "presence":
             self.presence.unwatch(subscription, destination.name)
@@ -411,6 +415,7 @@ class Broker:
             **dataclasses.asdict(self.counters),
             "queues": self._queue_sizes(self.store.destinations()),
             "history": self.history.stats(),
+            "webhooks": self.webhooks.stats(),
             "uptime_seconds": round(self.now() - self._started, 3),
         }
 

@@ -16,6 +16,7 @@ import signal
 import ssl
 import struct
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
@@ -38,6 +39,7 @@ from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
+from broker.webhooks import Delivery, Endpoint
 
 log = logging.getLogger("broker")
 
@@ -342,6 +344,65 @@ def select_subprotocol(
     )
 
 
+async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> str | None:
+    """POST one webhook delivery: None when the receiver answered 2xx, else why not. Only the
+    status line is read, and the connection is not kept: one POST at a time per receiver."""
+    url = urllib.parse.urlsplit(delivery.url)
+    https = url.scheme == "https"
+    port = url.port or (443 if https else 80)
+    target = (url.path or "/") + (f"?{url.query}" if url.query else "")
+    lines = [
+        f"POST {target} HTTP/1.1",
+        f"Host: {url.netloc}",
+        *(f"{name}: {value}" for name, value in delivery.headers),
+        f"Content-Length: {len(delivery.body)}",
+        "Connection: close",
+        "User-Agent: stomp-broker",
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + delivery.body
+    try:
+        async with asyncio.timeout(delivery.timeout):
+            reader, writer = await asyncio.open_connection(
+                url.hostname, port, ssl=context if https else None
+            )
+            try:
+                writer.write(request)
+                status_line = await reader.readline()
+            finally:
+                writer.close()
+    except TimeoutError:
+        return f"no answer within {delivery.timeout} s"
+    except (OSError, ValueError) as error:  # ValueError: a status line past 64 KiB, a bad name
+        return str(error) or type(error).__name__
+    status = status_line.split(b" ", 2)[1:2]
+    if not status or not status[0].isdigit():
+        return f"not an HTTP answer: {status_line[:80]!r}"
+    return None if 200 <= int(status[0]) < 300 else f"HTTP {int(status[0])}"
+
+
+async def deliver_webhooks(
+    endpoint: Endpoint, now: Callable[[], float], context: ssl.SSLContext | None
+) -> None:
+    """One receiver's POSTs, one at a time, for the broker's life; the endpoint says what to
+    send and when, and wakes this task when an event comes (its on_ready)."""
+    wake = asyncio.Event()
+    endpoint.on_ready = wake.set
+    while True:
+        delivery = endpoint.take(now=now(), wall_time=time.time())
+        if delivery is None:
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(endpoint.wait_seconds(now())):
+                    await wake.wait()
+            continue
+        reason = await post_webhook(delivery, context)
+        if reason is None:
+            endpoint.succeeded()
+        else:
+            log.info("webhook %s: POST failed: %s", delivery.url, reason)
+            endpoint.failed(now=now(), reason=reason)
+
+
 class BrokerServer:
     """Starts and stops both listeners around one Broker, plus the heart-beat ticker."""
 
@@ -360,6 +421,7 @@ class BrokerServer:
         self._flusher = Flusher()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        self._webhook_tasks: list[asyncio.Task[None]] = []
 
     def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
         future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
@@ -437,6 +499,17 @@ class BrokerServer:
             )
         self.broker.on_earlier_deadline = self._arm_timer
         self._arm_timer()
+        self._start_webhooks()
+
+    def _start_webhooks(self) -> None:
+        """A task per `[[webhooks]]` receiver; https ones share one TLS client context."""
+        endpoints = self.broker.webhooks.endpoints
+        https = any(urllib.parse.urlsplit(e.rule.url).scheme == "https" for e in endpoints)
+        context = ssl.create_default_context() if https else None
+        self._webhook_tasks = [
+            asyncio.create_task(deliver_webhooks(endpoint, self.broker.now, context))
+            for endpoint in endpoints
+        ]
 
     def _arm_timer(self) -> None:
         """One loop timer for the whole process, set for the broker's next deadline, so an
@@ -584,6 +657,8 @@ class BrokerServer:
         self.broker.on_earlier_deadline = None
         if self._timer is not None:
             self._timer.cancel()
+        for task in self._webhook_tasks:
+            task.cancel()
         self.broker.shutdown()
         self._hasher.shutdown(wait=False, cancel_futures=True)
         self._flusher.flush_all()
