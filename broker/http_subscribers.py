@@ -32,8 +32,11 @@ from broker.routing import Broker, TopicMessage
 POLL_PATH = "/poll"
 SSE_PATH = "/sse"
 TRANSPORTS = {POLL_PATH: "poll", SSE_PATH: "sse"}
-# Half websockets' open_timeout (10 s), which also bounds the time to answer plain HTTP.
-MAX_WAIT_SECONDS = 5.0
+# websockets' open_timeout bounds the time to answer plain HTTP too: the WebSocket listener
+# sets it to this (rather than websockets' 10 s), so that a request may wait long enough for
+# an idle subscriber to cost little (one request per MAX_WAIT_SECONDS), with room to spare.
+OPEN_TIMEOUT_SECONDS = 30.0
+MAX_WAIT_SECONDS = 20.0
 # An EventSource reconnects this soon after a response ends (its `retry:` hint).
 RETRY_MS = 100
 # Requests one address may have waiting at once: a school behind one NAT address is a few

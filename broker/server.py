@@ -409,6 +409,8 @@ class BrokerServer:
                 select_subprotocol=select_subprotocol,
                 origins=origins,
                 process_request=self._process_request,
+                # Also the time an HTTP subscriber's request may wait (http_subscribers).
+                open_timeout=http_subscribers.OPEN_TIMEOUT_SECONDS,
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
                 write_limit=limit,

@@ -13,9 +13,9 @@ const BRIDGE_WAIT_MS = 5_000;
 // WebSocket attempts that fail in a row, never reaching the broker, before a page that may
 // fall back to HTTP does (docs/game.md, "When WebSockets are blocked").
 const FALLBACK_AFTER_FAILURES = 2;
-// The broker ends each event-stream response within 5 s and the browser comes back at once:
+// The broker ends each event-stream response within 20 s and the browser comes back at once:
 // no response for this long is a lost connection.
-const HTTP_SILENCE_MS = 12_000;
+const HTTP_SILENCE_MS = 30_000;
 
 /**
  * Connect to the broker and stay connected until `close()`.
