@@ -10,7 +10,7 @@ const LONGEST_RETRY_MS = 15_000;
 // runs out, so the broker never has to end the connection, and a kicked player learns it.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 const BRIDGE_WAIT_MS = 5_000;
-// WebSocket attempts that fail in a row, never reaching the broker, before a page that may
+// WebSocket attempts that fail, none of them ever reaching the broker, before a page that may
 // fall back to HTTP does (docs/game.md, "When WebSockets are blocked").
 const FALLBACK_AFTER_FAILURES = 2;
 // The broker ends each event-stream response within 20 s and the browser comes back at once:
@@ -38,8 +38,9 @@ const HTTP_SILENCE_MS = 30_000;
  * When the browser says it is offline the page hears "offline" at once; when it says it is
  * online again the page reconnects at once, whatever the backoff had reached.
  * With `fallbackUrl` (the broker's /sse, offered when every destination keeps history), a
- * page whose WebSocket fails FALLBACK_AFTER_FAILURES times in a row without reaching the
- * broker follows the destinations over Server-Sent Events instead (see `followOverHttp`),
+ * page whose WebSocket fails FALLBACK_AFTER_FAILURES times without ever reaching the broker
+ * (blocked on this network; a page that was live and lost it just reconnects) follows the
+ * destinations over Server-Sent Events instead (see `followOverHttp`),
  * with the same offsets, resume and tokens, and `onState("live", "http")` says so.
  * The page only reads: this module never publishes.
  */
@@ -54,8 +55,8 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
   let bridge = null; // the connection that follows the topics while a renewal reconnects
   let closed = false;
   let wake = null; // ends the wait before the next token fetch early
-  let failures = 0; // WebSocket attempts in a row that never reached the broker
-  let reached = false; // whether this WebSocket attempt reached the broker
+  let failures = 0; // WebSocket attempts that never reached the broker
+  let reached = false; // whether a WebSocket of this page ever reached the broker
   let overHttp = null; // the HTTP follower, once the page fell back to it
   const sleep = (ms) => new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -165,7 +166,6 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
 
   // stompjs gives up for good if this throws, so every failure is handled here.
   client.beforeConnect = async () => {
-    reached = false;
     if (renewed) {
       useToken(renewed);
       renewed = null;
@@ -198,7 +198,6 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
 
   client.onConnect = () => {
     reached = true;
-    failures = 0;
     subscribe(client, queuePrefix, true, whenSubscribed);
   };
   const whenSubscribed = (resumed) => {
@@ -313,7 +312,9 @@ function followOverHttp({ url, token, destinations, offsets, router, onReady, on
           if (!quiet || !resumed) onReady({ resumed });
         }
       });
+      let answered = false; // whether a response came since the last error
       source.onopen = () => {
+        answered = true;
         clearTimeout(silence);
         if (!first) onState("live", "http");
       };
@@ -326,7 +327,11 @@ function followOverHttp({ url, token, destinations, offsets, router, onReady, on
           retry = setTimeout(() => open(false), LONGEST_RETRY_MS);
           return;
         }
-        silence = setTimeout(() => onState("offline"), HTTP_SILENCE_MS);
+        // A response that ended is the browser's cue to ask again; no response at all is
+        // the broker out of reach.
+        if (answered) silence = setTimeout(() => onState("offline"), HTTP_SILENCE_MS);
+        else onState("offline");
+        answered = false;
       };
       return source;
     });
