@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import http
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -105,17 +106,24 @@ def parse_ask(request: Request) -> Ask:
         offset = None
     wait = query.get("wait", str(MAX_WAIT_SECONDS))
     try:
-        wait_seconds = min(max(float(wait), 0.0), MAX_WAIT_SECONDS)
+        wait_seconds = float(wait)
     except ValueError:
+        wait_seconds = math.nan
+    if not 0 <= wait_seconds < math.inf:
         raise Refusal(
-            http.HTTPStatus.BAD_REQUEST, f"wait must be a number of seconds, got {wait[:40]!r}"
-        ) from None
-    if wait_seconds != wait_seconds:  # NaN
-        raise Refusal(http.HTTPStatus.BAD_REQUEST, "wait must be a number of seconds")
+            http.HTTPStatus.BAD_REQUEST,
+            f"wait must be a number of seconds (at most {MAX_WAIT_SECONDS:g} are waited), "
+            f"got {wait[:40]!r}",
+        )
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     token = credentials.strip() if scheme.lower() == "bearer" else query.get("access_token")
     return Ask(
-        destination, parsed.name, offset, last_event_id is not None, wait_seconds, token or None
+        destination,
+        parsed.name,
+        offset,
+        last_event_id is not None,
+        min(wait_seconds, MAX_WAIT_SECONDS),
+        token or None,
     )
 
 

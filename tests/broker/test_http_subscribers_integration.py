@@ -248,6 +248,12 @@ REFUSALS = [
     ),
     pytest.param(
         {"Authorization": f"Bearer {token()}"},
+        {"destination": "/topic/feed.x", "offset": "1", "wait": "nan"},
+        (400, "wait must be a number of seconds (at most 20 are waited), got 'nan'"),
+        id="bad-wait",
+    ),
+    pytest.param(
+        {"Authorization": f"Bearer {token()}"},
         {},
         (400, "destination=/topic/<name> is required"),
         id="no-destination",
@@ -301,3 +307,67 @@ def test_the_metrics_name_the_http_transports(broker: BrokerProcess) -> None:
         text = response.read().decode()
     assert 'stomp_connections{transport="sse"}' in text
     assert 'stomp_connections{transport="poll"}' in text
+
+
+@pytest.fixture(scope="module")
+def small_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """Two connections at most, and one origin allowed for browser pages."""
+    toml = (
+        TOML.replace(
+            STATS_TOML,
+            STATS_TOML + 'allowed_origins = ["https://quiz.example.org"]\n',
+        )
+        + "\n[limits]\nmax_connections = 2\n"
+    )
+    with start_broker(tmp_path_factory.mktemp("small"), toml=toml, args=()) as broker:
+        yield broker
+
+
+def test_past_max_connections_held_requests_a_new_one_is_refused_and_they_are_served(
+    small_broker: BrokerProcess,
+) -> None:
+    topic = "/topic/feed.full"
+    start = poll(small_broker, topic)
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(poll, small_broker, topic, offset=start["next_offset"]) for _ in "ab"]
+        deadline = time.monotonic() + WAIT_SECONDS
+        while small_broker.stats()["connections"]["poll"] < 2 and time.monotonic() < deadline:
+            pass  # until the broker holds both
+        refused = get(
+            small_broker,
+            "/poll",
+            {"Authorization": f"Bearer {token()}"},
+            destination=topic,
+            offset=start["next_offset"],
+        )
+        publish(client(small_broker), topic, "for both")
+        answers = [future.result(WAIT_SECONDS) for future in held]
+    assert refused[0::2] == (
+        503,
+        "too many connections (limits.max_connections=2); try again later\n",
+    )
+    assert [bodies(answer) for answer in answers] == [[(start["next_offset"], "for both")]] * 2
+
+
+def test_a_page_from_an_origin_not_allowed_is_refused(small_broker: BrokerProcess) -> None:
+    status, _, body = get(
+        small_broker,
+        "/sse",
+        {"Origin": "https://elsewhere.example"},
+        access_token=token(),
+        destination="/topic/feed.x",
+    )
+    assert (status, body) == (
+        403,
+        "Origin 'https://elsewhere.example' is not in [http] allowed_origins\n",
+    )
+
+
+def test_a_page_from_an_allowed_origin_may_read_the_answer(small_broker: BrokerProcess) -> None:
+    request = urllib.request.Request(
+        f"{small_broker.http_url}/sse?"
+        + urlencode({"access_token": token(), "destination": "/topic/feed.x"}),
+        headers={"Origin": "https://quiz.example.org"},
+    )
+    with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+        assert response.headers["Access-Control-Allow-Origin"] == "https://quiz.example.org"

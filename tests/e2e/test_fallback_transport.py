@@ -51,3 +51,23 @@ def test_a_player_whose_websockets_work_names_no_fallback(screens: Screens, live
     host = screens.host(live_site)
     bob = screens.player(host.locator("#join-link").inner_text(), "Bob")
     expect(bob.locator("#connection")).to_have_text("Live")
+
+
+def test_a_page_on_the_fallback_renews_its_token_without_reloading_the_game(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.STOMP_TOKEN_TTL_SECONDS = 4  # renewed every 2 s, each held request ends with it
+    host = screens.host(live_site)
+    ann = blocked_player(screens, host.locator("#join-link").inner_text(), "Ann")
+    expect(ann.locator("#connection")).to_have_text("Live (fallback: HTTP)")
+    requested: list[str] = []
+    ann.on("request", lambda request: requested.append(request.url))
+    for _ in range(2):
+        with ann.expect_request(lambda request: "/token/" in request.url, timeout=10_000):
+            pass
+
+    host.get_by_role("button", name="Start").click()
+
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+    expect(ann.locator("#connection")).to_have_text("Live (fallback: HTTP)")
+    assert [url for url in requested if "/snapshot/" in url] == []
