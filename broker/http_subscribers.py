@@ -16,6 +16,7 @@ import asyncio
 import http
 import json
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +45,7 @@ RETRY_MS = 100
 # hundred pages; more than that from one address is a client that does not wait its turn.
 # All addresses together may have limits.max_connections waiting (besides the STOMP ones).
 MAX_WAITING_PER_HOST = 1_000
+SSE_LINE_END = re.compile(r"\r\n|\r|\n")
 # Offsets are the broker's wall clock in microseconds: 18 digits is more than enough.
 MAX_OFFSET_DIGITS = 18
 
@@ -197,8 +199,9 @@ def poll_body(ask: Ask, answer: Answer) -> str:
 
 
 def _event(fields: list[tuple[str, str]]) -> str:
-    """One SSE event; a value's lines each become a field of their own, as SSE requires."""
-    lines = [f"{name}: {line}" for name, value in fields for line in value.splitlines() or [""]]
+    """One SSE event; a value's lines each become a field of their own, as SSE requires (its
+    lines end at CR, LF or CRLF only: str.splitlines() would also cut at U+2028 and others)."""
+    lines = [f"{name}: {line}" for name, value in fields for line in SSE_LINE_END.split(value)]
     return "\n".join(lines) + "\n\n"
 
 
