@@ -40,8 +40,8 @@ const HTTP_SILENCE_MS = 30_000;
  * With `fallbackUrl` (the broker's /sse, offered when every destination keeps history), a
  * page whose WebSocket fails FALLBACK_AFTER_FAILURES times without ever reaching the broker
  * (blocked on this network; a page that was live and lost it just reconnects) follows the
- * destinations over Server-Sent Events instead (see `followOverHttp`),
- * with the same offsets, resume and tokens, and `onState("live", "http")` says so.
+ * destinations over Server-Sent Events instead (see `followOverHttp`), with the same
+ * offsets, resume and tokens, and `onState("live", "http")` says so.
  * The page only reads: this module never publishes.
  */
 export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
