@@ -295,8 +295,9 @@ class HttpSubscribers:
     def _allow_origin(self, request: Request, response: Response) -> None:
         """CORS: a page on another origin (the site's) may read the answer; the token is in
         the request, so no cookie is involved."""
-        if "Origin" in request.headers:
-            response.headers["Access-Control-Allow-Origin"] = request.headers["Origin"]
+        origin = request.headers.get("Origin")
+        if origin is not None and (not self._allowed_origins or origin in self._allowed_origins):
+            response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
 
     def _check_room(self, host: str) -> None:
