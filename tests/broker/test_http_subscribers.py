@@ -68,4 +68,4 @@ def test_an_event_stream_keeps_characters_that_python_but_not_sse_ends_lines_at(
     first = broker.history.log_to_read("games.7.status").next_offset  # type: ignore[union-attr]
     published(broker, '{"text": "a\u2028b\x0cc"}')
     ask = parse_ask(request(f"/sse?destination={STATUS}&offset={first}"))
-    assert f'data: {{"text": "a\u2028b\x0cc"}}\n' in sse_body(ask, read(broker, ask, ask.offset))
+    assert 'data: {"text": "a\u2028b\x0cc"}\n' in sse_body(ask, read(broker, ask, ask.offset))
