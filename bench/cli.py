@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from bench import goals, report
 from bench.games import GameRun, GameShape, play_games, skipped_run
 from bench.history import history_and_resume
+from bench.http_subscribers import idle_sse_memory
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
 from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
@@ -30,7 +31,7 @@ from bench.workloads import (
 
 BROKER_WORKLOADS = ("memory", "fanout", "topics", "latency")
 # Each on a built-in broker of its own (see bench/queues.py).
-OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable", "history")
+OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable", "history", "sse")
 WORKLOADS = (*BROKER_WORKLOADS, *OWN_BROKER_WORKLOADS, "game")
 TRANSPORTS = ("ws", "tcp")
 
@@ -288,6 +289,9 @@ async def _bench_own_brokers(
     if "history" in workloads:
         progress("ours tcp history replay and resume after a drop ...")
         ran += await history_and_resume()
+    if "sse" in workloads:
+        progress(f"ours sse idle memory, {plan.idle_connections:,} subscribers ...")
+        ran.append(await idle_sse_memory(plan.idle_connections))
     for run in ran:
         progress(f"ours {run.transport} {run.workload}: {_summary(run, ran)}")
     runs += ran

@@ -16,6 +16,7 @@ from typing import Any
 
 from bench.games import GameRun
 from bench.history import REPLAY, RESUME
+from bench.http_subscribers import IDLE_SSE
 from bench.queues import DURABLE, IDLE_CPU, QUEUE, Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
@@ -228,6 +229,17 @@ GOALS: tuple[Goal, ...] = (
         ("<", 50),
         _measure_value,
         workload=f"^{RESUME}",
+        lossless=True,
+    ),
+    # Issue 12: the HTTP fallback; an idle SSE subscriber within an idle WebSocket's goal.
+    Goal(
+        12,
+        "< 20 KiB per idle SSE subscriber",
+        Measure,
+        lambda run, runs: run.value,
+        ("<", 20),
+        _measure_value,
+        workload=f"^{IDLE_SSE}",
         lossless=True,
     ),
     # Issue 7: whole games, on every setup; some only on the shapes they are about.

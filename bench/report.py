@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from bench import goals
 from bench.games import GameRun
 from bench.history import REPLAY, RESUME
+from bench.http_subscribers import IDLE_SSE
 from bench.queues import Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
@@ -329,7 +330,7 @@ def problems(runs: Sequence[Run]) -> list[str]:
     return lines
 
 
-HISTORY = (REPLAY, RESUME)
+HISTORY = (REPLAY, RESUME, IDLE_SSE)
 
 
 def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
@@ -355,7 +356,7 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
             [run for run in _of(Measure, runs) if not run.workload.startswith(HISTORY)],
         ),
         (
-            "History replay and resume after a drop (issue 12), on its own broker",
+            "History, resume and idle SSE subscribers (issue 12), each on its own broker",
             lambda shown: measure_table(shown, issue=12),
             [run for run in _of(Measure, runs) if run.workload.startswith(HISTORY)],
         ),

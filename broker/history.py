@@ -58,7 +58,7 @@ def pattern_matches(pattern: list[str], words: list[str]) -> bool:
 class TopicLog(Generic[Message]):
     """One topic's kept messages, oldest first, and the offset its next message gets."""
 
-    __slots__ = ("rule", "next_offset", "entries", "bytes")
+    __slots__ = ("rule", "next_offset", "entries", "bytes", "waiters")
 
     def __init__(self, rule: History, first_offset: int) -> None:
         self.rule = rule
@@ -66,6 +66,10 @@ class TopicLog(Generic[Message]):
         # (offset, monotonic time kept, size, message)
         self.entries: deque[tuple[int, float, int, Message]] = deque()
         self.bytes = 0
+        # HTTP subscribers waiting for the next message (broker.http_subscribers): each is
+        # called once, at the next append, and forgotten. A dict, so one that stops waiting
+        # leaves in O(1) whatever the number of others.
+        self.waiters: dict[Callable[[], object], None] = {}
 
     def append(self, message: Message, *, size: int, now: float) -> None:
         """Keep the message under `next_offset`, then drop what the limits no longer allow."""
@@ -77,6 +81,10 @@ class TopicLog(Generic[Message]):
         ):
             self.bytes -= self.entries.popleft()[2]
         self.expire(now)
+        if self.waiters:
+            waiters, self.waiters = self.waiters, {}
+            for wake in waiters:
+                wake()
 
     def expire(self, now: float) -> None:
         """Drop messages older than max_age_seconds."""
@@ -130,6 +138,15 @@ class Histories(Generic[Message]):
 
     def log_to_append(self, name: str) -> TopicLog[Message] | None:
         """The log a message published on topic `name` goes into (made if new), if kept."""
+        log = self.log_to_read(name)
+        if log is not None:
+            self._logs[log.rule].move_to_end(name)
+        return log
+
+    def log_to_read(self, name: str) -> TopicLog[Message] | None:
+        """The log an HTTP subscriber of topic `name` reads and waits on, if kept; made if
+        new, so that a reader who comes before the topic's first message knows the offset
+        that message will get."""
         rule = self.rule(name)
         if rule is None:
             return None
@@ -139,8 +156,6 @@ class Histories(Generic[Message]):
             log = logs[name] = TopicLog(rule, int(self._wall_time() * 1_000_000))
             if len(logs) > rule.max_topics:
                 logs.popitem(last=False)
-        else:
-            logs.move_to_end(name)
         return log
 
     def stats(self) -> dict[str, int]:

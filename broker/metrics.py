@@ -66,7 +66,7 @@ class StatsCollector:
         connections = GaugeMetricFamily(
             "stomp_connections", "Open connections by transport.", labels=["transport"]
         )
-        for transport in ("tcp", "ws"):
+        for transport in ("tcp", "ws", "sse", "poll"):
             connections.add_metric([transport], stats["connections"].get(transport, 0))
         yield connections
         subscriptions = GaugeMetricFamily(

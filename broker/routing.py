@@ -56,6 +56,16 @@ class TopicMessage:
         self._body = body
         self._tails: dict[str, bytes] = {}
 
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Its headers, for the HTTP subscribers (broker.http_subscribers), which send no
+        STOMP frame."""
+        return self._headers
+
+    @property
+    def body(self) -> bytes:
+        return self._body
+
     def tail(self, version: str) -> bytes:
         tail = self._tails.get(version)
         if tail is None:

@@ -34,7 +34,7 @@ from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
-from broker import admin, metrics
+from broker import admin, http_subscribers, metrics
 from broker.auth import PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
@@ -414,6 +414,9 @@ class BrokerServer:
             max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="passcodes"
         )
         self.broker = Broker(config, verifier=self._verify_off_loop)
+        self.http_subscribers = http_subscribers.HttpSubscribers(
+            self.broker, config.http.allowed_origins
+        )
         self.tcp_connections: set[TcpConnection] = set()
         self.ws_connections: set[WsConnection] = set()
         self._tcp_server: asyncio.Server | None = None
@@ -468,6 +471,8 @@ class BrokerServer:
                 select_subprotocol=select_subprotocol,
                 origins=origins,
                 process_request=self._process_request,
+                # Also the time an HTTP subscriber's request may wait (http_subscribers).
+                open_timeout=http_subscribers.OPEN_TIMEOUT_SECONDS,
                 ssl=context,
                 max_size=self.config.limits.max_frame_bytes + 1024,
                 write_limit=limit,
@@ -532,9 +537,11 @@ class BrokerServer:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
-        """Answer /stats, /metrics, /healthz and the admin API on the WebSocket port; only
-        ws_path upgrades."""
+        """Answer /stats, /metrics, /healthz, the admin API and the HTTP subscribers (/poll,
+        /sse) on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]
+        if path in http_subscribers.TRANSPORTS:
+            return await self.http_subscribers.answer(connection, request)
         if path in ("/stats", "/metrics"):
             return await self._stats_response(connection, request, path)
         if path.startswith(admin.CONNECTIONS_OF_USER):
@@ -624,6 +631,11 @@ class BrokerServer:
     def stats(self) -> dict[str, Any]:
         """broker.stats() plus what only the transports know."""
         stats = dict(self.broker.stats())
+        # The HTTP subscribers being answered, as connections of transports "poll" and "sse".
+        stats["connections"] = {
+            **stats["connections"],  # type: ignore[dict-item]
+            **{t: self.http_subscribers.serving[t] for t in http_subscribers.TRANSPORTS.values()},
+        }
         stats["transport"] = {
             "tcp_write_buffer_bytes": sum(
                 c._transport.get_write_buffer_size() for c in self.tcp_connections if c._transport

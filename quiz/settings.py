@@ -103,6 +103,11 @@ STOMP_ADMIN_LOGIN = os.environ.get("STOMP_ADMIN_LOGIN", "quiz-admin")
 # themselves and the host screen marks who is connected. Ours does; RabbitMQ does not, so an
 # external broker goes without unless STOMP_PRESENCE=1 says it is ours.
 STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
+# Whether players' pages may fall back to the broker's Server-Sent Events when WebSockets are
+# blocked (docs/game.md, "When WebSockets are blocked"): ours serves them from the status
+# topic's history; RabbitMQ has no such thing, so an external broker goes without unless
+# STOMP_HTTP_FALLBACK=1 says it is ours.
+STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
 
 INSTALLED_APPS = [

@@ -40,6 +40,8 @@ class GameBroker:
     admin_passcode: str
     # Whether it has presence (ours) or not (RabbitMQ): STOMP_PRESENCE.
     presence: bool = True
+    # Whether pages may follow it over HTTP (ours) or not (RabbitMQ): STOMP_HTTP_FALLBACK.
+    http_fallback: bool = True
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +100,7 @@ def point_django_at(broker: GameBroker, settings) -> GameBroker:
     settings.STOMP_ADMIN_LOGIN = broker.admin_login
     settings.STOMP_ADMIN_PASSCODE = broker.admin_passcode
     settings.STOMP_PRESENCE = broker.presence
+    settings.STOMP_HTTP_FALLBACK = broker.http_fallback
     return broker
 
 
@@ -155,6 +158,7 @@ def rabbitmq() -> GameBroker:
         settings.STOMP_ADMIN_LOGIN,
         settings.STOMP_ADMIN_PASSCODE,
         presence=False,
+        http_fallback=False,
     )
 
 

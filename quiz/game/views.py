@@ -187,6 +187,17 @@ def broker_ws_url(request: HttpRequest) -> str:
     return f"{scheme}://{host}:{settings.STOMP_WS_PORT}/ws"
 
 
+def broker_fallback_url(request: HttpRequest, role: str) -> str | None:
+    """Where a player's page follows its game over Server-Sent Events when WebSockets are
+    blocked: the broker's /sse beside its WebSocket path. None without STOMP_HTTP_FALLBACK
+    (RabbitMQ), and for the host, whose players topic keeps no history (docs/game.md)."""
+    if not settings.STOMP_HTTP_FALLBACK or role == "host":
+        return None
+    url = urlsplit(broker_ws_url(request))
+    scheme = "https" if url.scheme == "wss" else "http"
+    return url._replace(scheme=scheme, path=f"{url.path.rpartition('/')[0]}/sse").geturl()
+
+
 def _game_config(
     request: HttpRequest, game: Game, role: str, player: Player | None
 ) -> dict[str, Any]:
@@ -203,6 +214,7 @@ def _game_config(
         "pin": game.pin,
         "join_url": join_url,
         "ws_url": broker_ws_url(request),
+        "fallback_url": broker_fallback_url(request, role),
         "csrf_token": get_token(request),
         "topics": frames.topics(game_id=game.id, role=role),
         "presence": _presence_config(game, role),

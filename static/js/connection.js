@@ -10,6 +10,12 @@ const LONGEST_RETRY_MS = 15_000;
 // runs out, so the broker never has to end the connection, and a kicked player learns it.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 const BRIDGE_WAIT_MS = 5_000;
+// WebSocket attempts that fail, none of them ever reaching the broker, before a page that may
+// fall back to HTTP does (docs/game.md, "When WebSockets are blocked").
+const FALLBACK_AFTER_FAILURES = 2;
+// The broker ends each event-stream response within 20 s and the browser comes back at once:
+// no response for this long is a lost connection.
+const HTTP_SILENCE_MS = 30_000;
 
 /**
  * Connect to the broker and stay connected until `close()`.
@@ -31,10 +37,15 @@ const BRIDGE_WAIT_MS = 5_000;
  * that no snapshot is needed; if the server refuses the new token, `onRefused` hears it.
  * When the browser says it is offline the page hears "offline" at once; when it says it is
  * online again the page reconnects at once, whatever the backoff had reached.
+ * With `fallbackUrl` (the broker's /sse, offered when every destination keeps history), a
+ * page whose WebSocket fails FALLBACK_AFTER_FAILURES times without ever reaching the broker
+ * (blocked on this network; a page that was live and lost it just reconnects) follows the
+ * destinations over Server-Sent Events instead (see `followOverHttp`), with the same
+ * offsets, resume and tokens, and `onState("live", "http")` says so.
  * The page only reads: this module never publishes.
  */
-export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, headersFor = {},
-                                 router, onReady, onState, onRefused }) {
+export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
+                                 headersFor = {}, router, onReady, onState, onRefused }) {
   let receipts = 0;
   const offsets = new Map(); // destination → the offset of the last message applied from it
   let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
@@ -44,6 +55,9 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
   let bridge = null; // the connection that follows the topics while a renewal reconnects
   let closed = false;
   let wake = null; // ends the wait before the next token fetch early
+  let failures = 0; // WebSocket attempts that never reached the broker
+  let reached = false; // whether a WebSocket of this page ever reached the broker
+  let overHttp = null; // the HTTP follower, once the page fell back to it
   const sleep = (ms) => new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
     wake = () => {
@@ -62,6 +76,7 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
 
   const useToken = ({ token, login, queue_prefix: prefix, expires_in: expiresIn }) => {
     client.connectHeaders = { login, passcode: token };
+    overHttp?.useToken(token);
     queuePrefix = prefix;
     clearTimeout(renewal);
     const lifetimeMs = expiresIn * 1000;
@@ -81,6 +96,11 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
       return;
     }
     if (closed) return;
+    if (overHttp) {
+      useToken(renewed);
+      renewed = null;
+      return;
+    }
     // Make before break: a second connection with the new token follows the topics while this
     // one reconnects with it, so no frame falls in between and no snapshot is needed. Frames
     // both deliver are dropped by version (live ones apply twice to the same effect).
@@ -176,7 +196,11 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
     }
   };
 
-  client.onConnect = () => subscribe(client, queuePrefix, true, (resumed) => {
+  client.onConnect = () => {
+    reached = true;
+    subscribe(client, queuePrefix, true, whenSubscribed);
+  };
+  const whenSubscribed = (resumed) => {
     onState("live");
     if (bridge) {
       bridge.deactivate(); // it covered the reconnect: nothing was missed
@@ -184,13 +208,30 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
     } else {
       onReady({ resumed });
     }
-  });
+  };
   client.onStompError = (frame) => {
     console.warn("broker error:", frame.headers.message);
     onState("offline");
   };
   client.onWebSocketClose = () => {
-    if (client.active) onState("offline");
+    if (!client.active) return;
+    onState("offline");
+    if (!reached && fallbackUrl && ++failures >= FALLBACK_AFTER_FAILURES) fallBack();
+  };
+
+  /** The WebSocket cannot reach the broker (blocked on this network): follow over HTTP. */
+  const fallBack = () => {
+    client.deactivate();
+    overHttp = followOverHttp({
+      url: fallbackUrl,
+      token: client.connectHeaders.passcode,
+      destinations,
+      offsets,
+      router,
+      onReady,
+      onState,
+      onExpired: renew,
+    });
   };
 
   // A connection that outlived the network's drop may be dead without knowing it yet (the
@@ -199,6 +240,10 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
     if (closed) return;
     if (wake) {
       wake(); // waiting to fetch a token again: fetch it now
+      return;
+    }
+    if (overHttp) {
+      overHttp.reopen();
       return;
     }
     await client.deactivate(); // waiting for stompjs's next try, or on an old socket: now
@@ -214,9 +259,95 @@ export function openConnection({ wsUrl, tokenUrl, firstToken, destinations, head
       closed = true;
       clearTimeout(renewal);
       bridge?.deactivate();
+      overHttp?.close();
       window.removeEventListener("online", reconnectNow);
       window.removeEventListener("offline", wentOffline);
       return client.deactivate();
+    },
+  };
+}
+
+/**
+ * Follow `destinations` (each must keep history) over Server-Sent Events from the broker's
+ * /sse (docs/broker.md, "HTTP subscribers"), one EventSource each: the same messages, each
+ * event's id its offset. The first response says where each topic stands (a `ready` event),
+ * or resumes after the offset this page applied last; the browser then reconnects by itself
+ * after each response with Last-Event-ID, which resumes without a gap. `onReady({resumed})`
+ * runs once every destination is ready, and again if the broker says a resume was too old.
+ * A refused request (an expired token) asks for a new token with `onExpired()`, and
+ * `useToken` reopens every stream with it where it was (or they reopen after
+ * LONGEST_RETRY_MS if none comes).
+ */
+function followOverHttp({ url, token, destinations, offsets, router, onReady, onState,
+                          onExpired }) {
+  let sources = [];
+  let silence = null;
+  let retry = null; // reopens after a refusal, if no new token reopened first
+  let current = token;
+  const open = (quiet) => {
+    clearTimeout(retry);
+    sources.forEach((source) => source.close());
+    let waiting = destinations.length;
+    let resumed = true;
+    sources = destinations.map((destination) => {
+      const query = new URLSearchParams({ destination, access_token: current });
+      if (offsets.has(destination)) query.set("offset", String(offsets.get(destination) + 1));
+      const source = new EventSource(`${url}?${query}`);
+      let first = true;
+      source.onmessage = (event) => deliver(router, offsets, {
+        headers: { destination, "x-stream-offset": event.lastEventId },
+        body: event.data,
+      });
+      source.addEventListener("ready", (event) => {
+        const { resume } = JSON.parse(event.data);
+        offsets.set(destination, Number.parseInt(event.lastEventId, 10));
+        if (!first) {
+          onReady({ resumed: false }); // a reconnect the broker's history no longer covers
+          return;
+        }
+        first = false;
+        if (resume !== "resumed") resumed = false;
+        if (--waiting === 0) {
+          onState("live", "http");
+          if (!quiet || !resumed) onReady({ resumed });
+        }
+      });
+      let answered = false; // whether a response came since the last error
+      source.onopen = () => {
+        answered = true;
+        clearTimeout(silence);
+        if (!first) onState("live", "http");
+      };
+      source.onerror = () => {
+        clearTimeout(silence);
+        if (source.readyState === EventSource.CLOSED) {
+          onState("offline");
+          onExpired();
+          clearTimeout(retry);
+          retry = setTimeout(() => open(false), LONGEST_RETRY_MS);
+          return;
+        }
+        // A response that ended is the browser's cue to ask again; no response at all is
+        // the broker out of reach.
+        if (answered) silence = setTimeout(() => onState("offline"), HTTP_SILENCE_MS);
+        else onState("offline");
+        answered = false;
+      };
+      return source;
+    });
+  };
+  onState("connecting");
+  open(false);
+  return {
+    useToken: (next) => {
+      current = next;
+      open(true);
+    },
+    reopen: () => open(true),
+    close: () => {
+      clearTimeout(silence);
+      clearTimeout(retry);
+      sources.forEach((source) => source.close());
     },
   };
 }

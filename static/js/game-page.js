@@ -178,9 +178,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     gameElement.dataset.phase = state.game.state;
   }
 
-  /** "offline" until "live" again ("connecting" in between is still offline). */
-  function connectionState(state) {
-    status.connection(state);
+  /** "offline" until "live" again ("connecting" in between is still offline); `transport`
+   *  "http" when the page fell back to it. */
+  function connectionState(state, transport) {
+    status.connection(state, transport);
     const nowOffline = state === "offline" || (offline && state !== "live");
     if (nowOffline === offline) return;
     offline = nowOffline;
@@ -205,6 +206,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }, BROKER_WAIT_MS);
   connection = openConnection({
     wsUrl: config.ws_url,
+    fallbackUrl: config.fallback_url,
     tokenUrl: config.urls.token,
     firstToken: config.token,
     destinations,

@@ -36,9 +36,11 @@ export class StatusLine {
     this.element.classList.remove("status-error");
   }
 
-  connection(state) {
+  /** `transport` "http": the page fell back to HTTP (WebSockets blocked), and says so. */
+  connection(state, transport = "websocket") {
     const labels = { connecting: "Connecting…", live: "Live", offline: "Reconnecting…" };
-    this.connectionElement.textContent = labels[state] ?? state;
+    const fallback = state === "live" && transport === "http" ? " (fallback: HTTP)" : "";
+    this.connectionElement.textContent = `${labels[state] ?? state}${fallback}`;
     this.connectionElement.dataset.state = state;
   }
 }

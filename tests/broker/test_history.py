@@ -286,3 +286,21 @@ def test_stats_show_what_the_history_keeps() -> None:
     history = broker.stats()["history"]
     assert (history["topics"], history["messages"]) == (2, 3)
     assert history["bytes"] > 0
+
+
+def test_a_reader_before_the_first_message_knows_the_offset_it_will_get() -> None:
+    broker = history_broker()
+    log = broker.history.log_to_read("games.7.status")
+    assert log is not None
+    first = log.next_offset
+    assert publish(broker, "first") == [first]
+
+
+def test_a_waiting_reader_is_woken_once_by_the_next_message() -> None:
+    broker = history_broker()
+    log = broker.history.log_to_read("games.7.status")
+    assert log is not None
+    woken: list[str] = []
+    log.waiters[lambda: woken.append("woken")] = None
+    publish(broker, "a", "b")
+    assert (woken, log.waiters) == (["woken"], {})

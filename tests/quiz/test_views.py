@@ -140,6 +140,30 @@ def test_without_presence_the_host_screen_gets_none_to_show(
     assert "presence" not in jwt.decode(token, options={"verify_signature": False})
 
 
+def test_a_players_page_is_offered_the_http_fallback_beside_the_websocket(
+    client: Client, game: Game, author, settings
+) -> None:
+    """Ours (STOMP_HTTP_FALLBACK on): a player's page gets the broker's /sse beside /ws; the
+    host's does not (its players topic keeps no history)."""
+    settings.STOMP_HTTP_FALLBACK = True
+    settings.STOMP_WS_URL = "wss://broker.example.org:15674/ws"
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    fallback = page_config(client, f"/play/{game.id}/")["fallback_url"]
+    assert fallback == "https://broker.example.org:15674/sse"
+    host = Client()
+    host.force_login(author)
+    assert page_config(host, f"/games/{game.id}/host/")["fallback_url"] is None
+
+
+def test_without_the_http_fallback_no_page_is_offered_it(
+    client: Client, game: Game, settings
+) -> None:
+    """RabbitMQ (STOMP_HTTP_FALLBACK off): it has no HTTP subscribers to fall back to."""
+    settings.STOMP_HTTP_FALLBACK = False
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert page_config(client, f"/play/{game.id}/")["fallback_url"] is None
+
+
 def test_players_token_carries_rabbitmqs_subscription_queue_scopes_aside(
     client: Client, game: Game
 ) -> None:
