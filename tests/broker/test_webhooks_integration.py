@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certificates import self_signed
 from raw_stomp import WAIT_SECONDS, RawStomp
 from real_broker import REPO, STATS_TOML, BrokerProcess, start_broker
 
@@ -165,13 +166,7 @@ def test_an_https_receiver_is_reached_with_its_certificate_verified(
     """Its certificate is checked against the trusted CAs (SSL_CERT_FILE here, as OpenSSL
     reads it): a self-signed one the broker was not told to trust would fail. URL schemes are
     case-insensitive."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cert, key = self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     receiver = Receiver(tls=context)
