@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,22 @@ from typing import Any
 STOP_SECONDS = 15.0
 
 
+# The ports free_port gave lately: the kernel may give a port again as soon as its probe
+# closes, before the caller (a broker starting) has bound it.
+_GIVEN: deque[int] = deque(maxlen=1000)
+
+
 def free_port() -> int:
-    """A port nobody listens on right now (bind port 0 and let the kernel choose)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nobody listens on right now (bind port 0 and let the kernel choose), and none
+    this process was given lately: a broker's TCP and WebSocket ports, asked for one after
+    the other, once came out the same."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.append(port)
+            return port
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:

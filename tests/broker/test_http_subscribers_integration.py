@@ -8,7 +8,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
@@ -197,63 +197,65 @@ def test_an_event_source_back_after_the_history_is_told_too_old(broker: BrokerPr
     assert int(ready["id"]) == start["next_offset"] + MAX_MESSAGES
 
 
+# Each request's headers are made when its test runs: tokens made at collection would have
+# expired by the time a long run reaches them.
 REFUSALS = [
     pytest.param(
-        {},
+        lambda: {},
         {"destination": "/topic/feed.x"},
         (401, "login required: send login and passcode headers (anonymous access is off)"),
         id="no-token",
     ),
     pytest.param(
-        {"Authorization": "Bearer " + token()[:-4] + "AAAA"},
+        lambda: {"Authorization": "Bearer " + token()[:-4] + "AAAA"},
         {"destination": "/topic/feed.x"},
         (401, "token signature is invalid: not signed with this broker's secret"),
         id="bad-signature",
     ),
     pytest.param(
-        {"Authorization": "Bearer guest"},
+        lambda: {"Authorization": "Bearer guest"},
         {"destination": "/topic/feed.x"},
         (401, "HTTP subscribers authenticate with a token (Authorization: Bearer <token>, or"),
         id="passcode",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token(read=('/topic/feed.mine',))}"},
+        lambda: {"Authorization": f"Bearer {token(read=('/topic/feed.mine',))}"},
         {"destination": "/topic/feed.other"},
         (403, "access refused: 'player:7' may not subscribe to /topic/feed.other"),
         id="out-of-scope",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}"},
+        lambda: {"Authorization": f"Bearer {token()}"},
         {"destination": "/topic/plain.x"},
         (404, "/topic/plain.x keeps no history: HTTP subscribers are served from a topic's"),
         id="no-history",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}"},
+        lambda: {"Authorization": f"Bearer {token()}"},
         {"destination": "/topic/feed.*"},
         (400, "HTTP subscribers follow one topic without wildcards, not /topic/feed.*"),
         id="wildcard",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}"},
+        lambda: {"Authorization": f"Bearer {token()}"},
         {"destination": "/topic/feed.x", "offset": "²"},
         (400, "offset must be a whole number, got '²'"),
         id="bad-offset",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}", "Last-Event-ID": "-1"},
+        lambda: {"Authorization": f"Bearer {token()}", "Last-Event-ID": "-1"},
         {"destination": "/topic/feed.x"},
         (400, "Last-Event-ID must be a whole number, got '-1'"),
         id="bad-last-event-id",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}"},
+        lambda: {"Authorization": f"Bearer {token()}"},
         {"destination": "/topic/feed.x", "offset": "1", "wait": "nan"},
         (400, "wait must be a number of seconds (at most 20 are waited), got 'nan'"),
         id="bad-wait",
     ),
     pytest.param(
-        {"Authorization": f"Bearer {token()}"},
+        lambda: {"Authorization": f"Bearer {token()}"},
         {},
         (400, "destination=/topic/<name> is required"),
         id="no-destination",
@@ -266,7 +268,7 @@ REFUSALS = [
 def test_a_bad_request_is_refused_with_its_reason_and_others_keep_being_served(
     broker: BrokerProcess,
     path: str,
-    headers: dict[str, str],
+    headers: Callable[[], dict[str, str]],
     query: dict[str, str],
     refusal: tuple[int, str],
 ) -> None:
@@ -274,7 +276,7 @@ def test_a_bad_request_is_refused_with_its_reason_and_others_keep_being_served(
     start = poll(broker, topic)
     stomp = client(broker)
     subscribe(stomp, topic)
-    status, content_type, body = get(broker, path, headers, **query)
+    status, content_type, body = get(broker, path, headers(), **query)
     assert (status, content_type, body[: len(refusal[1])]) == (
         refusal[0],
         "text/plain; charset=utf-8",
