@@ -25,7 +25,10 @@ MAX_REASON_CHARS = 200
 
 def close_connections_of(broker: Broker, login: str, reason: str) -> int:
     """Send an ERROR frame saying `reason` to every connection logged in as `login`, then close
-    it; how many there were. A token's connection is logged in as the token's subject."""
+    it; how many there were. A token's connection is logged in as the token's subject, and
+    the tokens that subject holds are refused from now on (broker.auth.REVOCATION_SECONDS), so
+    neither a reconnect nor an HTTP subscriber's next request gets in with one."""
+    broker.authentication.revoke(login)
     sessions = [s for s in broker.sessions() if s.connected and s.login == login]
     for session in sessions:
         session.fail(reason)

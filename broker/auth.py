@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -170,6 +170,12 @@ def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
     done(check.run())
 
 
+# How long a revocation refuses the tokens its subject was given before it: far longer than
+# the tokens the game gives live (a minute). At most this many subjects are remembered.
+REVOCATION_SECONDS = 3600.0
+MAX_REVOCATIONS = 10_000
+
+
 class Authentication:
     """Every decision on who a CONNECT is: a token, a configured login, or anonymous; the
     passcode checks run on the verifier the server gives (off its event loop)."""
@@ -188,6 +194,16 @@ class Authentication:
         self._users = ConfigAuthenticator(config.users)
         self._wall_clock = wall_clock
         self._verifier = verifier or verify_now
+        self._revoked: OrderedDict[str, float] = OrderedDict()  # token subject → when
+
+    def revoke(self, subject: str) -> None:
+        """Refuse the tokens `subject` was given up to now (to the second of their `iat`) for
+        REVOCATION_SECONDS: a client that an administrator cut off cannot come back with the
+        token it holds, over STOMP or over HTTP."""
+        self._revoked.pop(subject, None)
+        self._revoked[subject] = self._wall_clock()
+        while len(self._revoked) > MAX_REVOCATIONS:
+            self._revoked.popitem(last=False)
 
     def credentials(
         self, *, login: str | None, passcode: str | None, vhost: str
@@ -219,7 +235,23 @@ class Authentication:
             )
         except TokenError as error:
             raise AccessRefused(str(error)) from None
+        if self._revoked_before(grant.subject, grant.issued_at):
+            raise AccessRefused(
+                f"token revoked: an administrator cut {grant.subject!r} off after this token "
+                "was issued; ask the app for a new one"
+            )
         return Authority(grant.subject, grant.permissions, expires_at=grant.expires_at)
+
+    def _revoked_before(self, subject: str, issued_at: float | None) -> bool:
+        """Whether `subject` was revoked after a token issued at `issued_at` (a token without
+        `iat` could be from any time: it counts as revoked)."""
+        revoked_at = self._revoked.get(subject)
+        if revoked_at is None:
+            return False
+        if self._wall_clock() - revoked_at > REVOCATION_SECONDS:
+            del self._revoked[subject]
+            return False
+        return issued_at is None or issued_at <= revoked_at
 
     def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
         """Run a passcode check, then `done(verified)` on the broker's thread."""

@@ -59,6 +59,7 @@ class TokenGrant:
     subject: str
     permissions: Permissions
     expires_at: float
+    issued_at: float | None = None  # its `iat`, if it has one
 
 
 def looks_like_token(passcode: str | None) -> bool:
@@ -179,6 +180,7 @@ def verify_token(
             read=tuple(read), write=tuple(write), announce=announce, watch=watch
         ),
         expires_at=float(expires_at),
+        issued_at=float(issued) if isinstance(issued := claims.get("iat"), int | float) else None,
     )
 
 

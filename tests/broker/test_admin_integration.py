@@ -38,7 +38,8 @@ def admin_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerPro
     )
     toml = (
         f'{users}\n[tokens]\nsecret = "{SECRET}"\n\n'
-        '[http]\nadmin_users = ["admin"]\nstats_users = ["monitor"]\n'
+        '[http]\nadmin_users = ["admin"]\nstats_users = ["monitor"]\n\n'
+        '[[history]]\npattern = "/topic/games.#"\n'  # for HTTP subscribers
     )
     with start_broker(tmp_path_factory.mktemp("admin"), toml=toml, args=()) as broker:
         yield broker
@@ -124,6 +125,38 @@ def test_a_token_connection_is_closed_by_its_subject_whatever_login_it_gave(
     player = tcp_subscriber(admin_broker, "made-up", passcode=token)
     assert delete(admin_broker, "player:7") == (204, "")
     assert player.next_frame().headers["message"] == KICKED
+
+
+def poll(broker: BrokerProcess, token: str) -> tuple[int, str]:
+    """An HTTP subscriber's request for where TOPIC stands, with `token`."""
+    connection = http.client.HTTPConnection("127.0.0.1", broker.ws_port, timeout=WAIT_SECONDS)
+    try:
+        connection.request(
+            "GET", f"/poll?destination={quote(TOPIC)}", headers={"Authorization": f"Bearer {token}"}
+        )
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_after_a_delete_the_users_tokens_get_in_neither_over_stomp_nor_over_http(
+    admin_broker: BrokerProcess,
+) -> None:
+    """A client holding the token cannot come back with it: not by reconnecting, nor as an
+    HTTP subscriber (which holds no connection to close). Another user's token still works."""
+    token = issue_token(secret=SECRET, subject="player:8", read=(TOPIC,), write=(), ttl_seconds=60)
+    other = issue_token(secret=SECRET, subject="player:9", read=(TOPIC,), write=(), ttl_seconds=60)
+    assert poll(admin_broker, token)[0] == 200
+    assert delete(admin_broker, "player:8") == (204, "")
+    revoked = "token revoked: an administrator cut 'player:8' off after this token was issued"
+    status, body = poll(admin_broker, token)
+    assert (status, body[: len(revoked)]) == (401, revoked)
+    back = RawStomp(admin_broker.tcp_port)
+    back.send(f"CONNECT\naccept-version:1.2\nhost:/\nlogin:x\npasscode:{token}\n\n\x00")
+    refusal = back.next_frame()
+    assert (refusal.command, refusal.headers["message"][: len(revoked)]) == ("ERROR", revoked)
+    assert poll(admin_broker, other)[0] == 200
 
 
 @pytest.mark.parametrize(
