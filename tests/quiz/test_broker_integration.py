@@ -1,6 +1,8 @@
 """A scripted game through the views, watched on the REAL broker by a stomp.py subscriber."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
@@ -19,61 +21,70 @@ def stomp(command: str, **headers: str) -> str:
     return "\n".join(lines) + "\n\n\x00"
 
 
+@contextmanager
+def subscribed_page(ws_url: str, token: dict[str, str], destination: str) -> Iterator:
+    """A page's STOMP-over-WebSocket connection on `token`, subscribed to `destination`."""
+    from websockets.sync.client import connect
+
+    with connect(ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
+        login = {"accept-version": "1.2", "heart-beat": "0,0", "login": "token"}
+        ws.send(stomp("CONNECT", **login, passcode=token["token"]))
+        assert ws.recv(timeout=5).startswith("CONNECTED")
+        queue = {"x-queue-name": f"{token['queue_prefix']}test"}
+        ws.send(stomp("SUBSCRIBE", id="0", destination=destination, receipt="on", **queue))
+        assert ws.recv(timeout=5).startswith("RECEIPT")
+        yield ws
+
+
 @pytest.mark.xfail(
     os.environ.get("QUIZ_TEST_BROKER") == "rabbitmq",
     strict=True,
     reason=(
         "RabbitMQ 3.10's Web-STOMP keeps serving a connection past its token's expiry (seen "
-        "here): there the kick's revocation cuts it off instead (tests/rabbitmq)"
+        "here): there the kick's revocation cuts a page off instead (tests/rabbitmq)"
     ),
 )
 @pytest.mark.real_publisher
-def test_the_broker_stops_serving_a_kicked_players_page_when_its_token_expires(
+def test_the_broker_ends_a_pages_connection_when_its_token_expires(
     game_broker_settings, settings, quiz, author
 ) -> None:
-    """A page that ignores its kick and never renews its token: the broker ends its
-    connection when the token runs out, and the server gives it no new one."""
+    """A page that never renews its token: nobody kicks it, and the broker still ends its
+    connection with an ERROR that says why once the token runs out."""
     from django.test import Client
     from websockets.exceptions import ConnectionClosed
-    from websockets.sync.client import connect
 
     from quiz.game import publisher, services
 
-    game_broker = game_broker_settings
     settings.STOMP_TOKEN_TTL_SECONDS = 2
     publisher.PUBLISHER.close()
     game = services.create_game(quiz=quiz, host=author)
     ann = Client()
     ann.post("/join/", {"pin": game.pin, "nickname": "Ann"})
     token = ann.get(f"/api/games/{game.id}/token/").json()
-    with connect(game_broker.ws_url, subprotocols=["v12.stomp"]) as ws:  # type: ignore[list-item]
-        ws.send(
-            stomp(
-                "CONNECT",
-                **{
-                    "accept-version": "1.2",
-                    "heart-beat": "0,0",
-                    "login": "token",
-                    "passcode": token["token"],
-                },
-            )
-        )
-        assert ws.recv(timeout=5).startswith("CONNECTED")
-        ws.send(
-            stomp(
-                "SUBSCRIBE",
-                id="0",
-                destination=f"/topic/games.{game.id}.status",
-                receipt="subscribed",
-                **{"x-queue-name": f"{token['queue_prefix']}test"},
-            )
-        )
-        assert ws.recv(timeout=5).startswith("RECEIPT")
-        services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
-        assert ann.get(f"/api/games/{game.id}/token/").status_code == 403
+    status = f"/topic/games.{game.id}.status"
+    with subscribed_page(game_broker_settings.ws_url, token, status) as ws:
+        error = ws.recv(timeout=settings.STOMP_TOKEN_TTL_SECONDS + 5)
+        assert error.startswith("ERROR")
+        assert "token expired" in error
         with pytest.raises(ConnectionClosed):
-            while True:  # the kick frame, then the end of the connection
-                ws.recv(timeout=settings.STOMP_TOKEN_TTL_SECONDS + 5)
+            ws.recv(timeout=5)
+    publisher.PUBLISHER.close()
+
+
+@pytest.mark.real_publisher
+def test_a_kicked_player_gets_no_new_token(game_broker_settings, quiz, author) -> None:
+    """Once kicked, a page that asks for a token to reconnect with is refused."""
+    from django.test import Client
+
+    from quiz.game import publisher, services
+
+    publisher.PUBLISHER.close()
+    game = services.create_game(quiz=quiz, host=author)
+    ann = Client()
+    ann.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert ann.get(f"/api/games/{game.id}/token/").status_code == 200
+    services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
+    assert ann.get(f"/api/games/{game.id}/token/").status_code == 403
     publisher.PUBLISHER.close()
 
 
