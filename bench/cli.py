@@ -51,15 +51,18 @@ class Plan:
     games: tuple[GameShape, ...]
 
 
-# Big games as players meet them (issue 7): the shortest time limits authors pick, everyone
-# answering while the clock runs; then a flood, to see how many answers a second the site
-# sustains.
+# Big games as players meet them: the shortest time limits authors pick, everyone answering
+# while the clock runs; Kahoot's largest game (2,000 players) after a minute in the lobby; ten
+# games whose hosts each press on their own timetable; then a flood, to see how many answers
+# a second the site sustains.
 BURST = GameShape("burst", 1, 1000, 2, 5, (0.5, 3.0))
+KAHOOT = GameShape("kahoot", 1, 2000, 2, 5, (0.5, 3.0), idle_seconds=60)
 MANY_GAMES = GameShape("many", 10, 100, 2, 5, (0.5, 3.0))
+APART = GameShape("apart", 10, 100, 2, 5, (0.5, 3.0), in_step=False)
 FLOOD = GameShape("flood", 1, 1000, 1, 5, (0.0, 1.0))
-GAME_SHAPES = {shape.name: shape for shape in (BURST, MANY_GAMES, FLOOD)}
+GAME_SHAPES = {shape.name: shape for shape in (BURST, KAHOOT, MANY_GAMES, APART, FLOOD)}
 FULL = Plan(
-    (10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, 10_000, (BURST, MANY_GAMES, FLOOD)
+    (10, 100, 500, 1000), 2.0, 100, 10, 1000, 50, 10_000, 10_000, tuple(GAME_SHAPES.values())
 )
 QUICK = Plan(
     (10, 100), 0.5, 10, 10, 100, 20, 1_000, 1_000, (GameShape("quick", 1, 50, 2, 5, (0.5, 3.0)),)
@@ -103,8 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=GAME_SHAPES,
         help="whole games of this shape only; repeatable; burst: 1 x 1000 players, 2 questions "
-        "of 5 s, answers 0.5-3 s after each question; many: 10 games x 100 at once, the same; "
-        "flood: 1 x 1000, answers 0-1 s after the question (default: all three)",
+        "of 5 s, answers 0.5-3 s after each question's answers show; kahoot: 1 x 2000, the "
+        "same, after 60 s in the lobby; many: 10 games x 100 at once, the same, the hosts in "
+        "step; apart: the same 10 x 100, each host pressing on its own timetable; flood: "
+        "1 x 1000, answers 0-1 s after the question (default: all five)",
     )
     parser.add_argument(
         "--transport",
@@ -274,8 +279,8 @@ async def _bench_brokers(
 async def _bench_own_brokers(
     plan: Plan, workloads: list[str], progress: Progress, runs: list[Run]
 ) -> bool:
-    """Issue 8's workloads and issue 12's history, each on a fresh built-in broker; False
-    when one failed or lost."""
+    """The queue, durable, heart-beat, history and SSE workloads, each on a fresh built-in
+    broker; False when one failed or lost."""
     ran: list[Run] = []
     if "heartbeats" in workloads:
         progress(f"ours tcp idle CPU, {plan.heartbeat_connections:,} connections ...")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import secrets
 import time
@@ -34,6 +35,9 @@ from bench.stomp import Frame
 from bench.workloads import Run, percentile
 
 STALL_SECONDS = 10.0
+# Not in step: how long a host waits before start, and reads each question's results.
+START_OFFSET = (0.0, 5.0)
+RESULTS_READ = (1.0, 4.0)
 GRACE_SECONDS = 1.0  # QUIZ_ANSWER_GRACE_MS: a question closes this long after its deadline
 LEAD_IN_SECONDS = 3.0  # QUIZ_LEAD_IN_MS: a question's answers open this long after it does
 FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
@@ -42,7 +46,13 @@ FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
 @dataclass(frozen=True)
 class GameShape:
     """G games at once of N players each, Q questions of T seconds; each player answers
-    between think[0] and think[1] seconds after the question reached it."""
+    between think[0] and think[1] seconds after the question's answers showed.
+
+    In step, every host presses start and next together once every player of every game has
+    the results; not in step, each host starts after a random offset and reads its own
+    game's results for a random while before next, as hosts in different rooms do. With
+    `idle_seconds`, the players wait that long in the lobby first (their pages renewing
+    their tokens), to measure what an idle room costs the site."""
 
     name: str
     games: int
@@ -50,13 +60,20 @@ class GameShape:
     questions: int
     time_limit: int
     think: tuple[float, float]
+    in_step: bool = True
+    idle_seconds: float = 0.0
 
     def __str__(self) -> str:
         size = f"{self.games} games x {self.players}" if self.games > 1 else f"1 x {self.players}"
-        return (
+        described = (
             f"{self.name}: {size}, {self.questions} q of {self.time_limit} s, "
             f"think {self.think[0]:g}-{self.think[1]:g} s"
         )
+        if not self.in_step:
+            described += ", not in step"
+        if self.idle_seconds:
+            described += f", {self.idle_seconds:g} s idle lobby"
+        return described
 
 
 @dataclass
@@ -84,6 +101,9 @@ class GameRun(Run):
     site_cpu: float | None = None
     site_cpu_by_process: list[float] = field(default_factory=list)  # busiest first
     site_cpu_joining: float | None = None  # while the players joined
+    site_cpu_idle: float | None = None  # while the players waited in the lobby
+    idle_seconds: float = 0.0
+    game_p99_ms: list[float] = field(default_factory=list)  # question to player, by game
     db_cpu: float | None = None
 
     @property
@@ -101,6 +121,20 @@ class GameRun(Run):
         if self.site_cpu_joining is None or not self.players:
             return None
         return self.site_cpu_joining * 1000 / (self.games * self.players)
+
+    @property
+    def site_core_share_idle(self) -> float | None:
+        """The share of one core the site used while every player idled in the lobby."""
+        if self.site_cpu_idle is None or not self.idle_seconds:
+            return None
+        return self.site_cpu_idle / self.idle_seconds
+
+    @property
+    def site_cpu_ms_per_idle_player_minute(self) -> float | None:
+        share = self.site_core_share_idle
+        if share is None or not self.players:
+            return None
+        return share * 60_000 / (self.games * self.players)
 
     @property
     def site_cpu_ms_per_answer(self) -> float | None:
@@ -281,6 +315,11 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
         if joined:
             run.failure = f"{len(joined)} of {len(everyone)} players could not join: {joined[0]}"
         else:
+            if shape.idle_seconds:
+                idle_from = setup.cpu_seconds()
+                await asyncio.sleep(shape.idle_seconds)
+                run.site_cpu_idle = _seconds_used(idle_from, setup.cpu_seconds(), "site")
+                run.idle_seconds = shape.idle_seconds
             await asyncio.gather(*(_host_game(host, game, hosted, loadgen, shape)
                                    for game in hosted))  # fmt: skip
         report = merged(await loadgen.ask([CollectPlayers()] * loadgen.workers))
@@ -346,13 +385,17 @@ async def _host_game(
     """start, then next after each question closes (everyone answered, or its time is up),
     until finished.
 
-    Before each action the host waits until every player of every game has the frames the
-    host has seen, as a host waits for the room to read the results.
+    In step, before each action the host waits until every player of every game has the
+    frames the host has seen, as a host waits for the room to read the results. Not in step,
+    it waits a random offset before start and reads its own results for a random while.
     """
     questions = shape.questions
     timeout = LEAD_IN_SECONDS + shape.time_limit + GRACE_SECONDS + STALL_SECONDS
     for index in range(questions + 1):
-        await _players_caught_up(hosted, loadgen)
+        if shape.in_step:
+            await _players_caught_up(hosted, loadgen)
+        else:
+            await asyncio.sleep(random.uniform(*(START_OFFSET if index == 0 else RESULTS_READ)))
         game.opened_ns[index] = time.perf_counter_ns()
         if not await host.act(game, "start" if index == 0 else "next"):
             game.failure = host.errors[-1]
@@ -428,10 +471,13 @@ def _score(run: GameRun, report: PlayersReport, hosted: list[HostedGame], host: 
     games = {game.id: game for game in hosted}
     delays: list[int] = []
     spreads: list[int] = []
+    by_game: dict[int, list[int]] = {}
     for (game_id, index), received in report.opened_ns.items():
         asked = games[game_id].opened_ns[index]
         delays += [moment - asked for moment in received]
+        by_game.setdefault(game_id, []).extend(moment - asked for moment in received)
         spreads.append(max(received) - min(received))
+    run.game_p99_ms = sorted(percentile(sorted(d), 99) / 1e6 for d in by_game.values())
     if delays:
         delays.sort()
         run.p50_ms = percentile(delays, 50) / 1e6

@@ -1,4 +1,4 @@
-"""Every goal the bench checks, declared once: the issue that set it, which runs it is judged
+"""Every goal the bench checks, declared once: the group it is reported in, which runs it is judged
 on, the figure measured on each and the bar that figure must clear.
 
 report.py renders the goal tables from `GOALS` and nothing else decides whether a goal is
@@ -21,6 +21,13 @@ from bench.queues import DURABLE, IDLE_CPU, QUEUE, Measure
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
 
+# The goal tables, each named by what its goals measure.
+BROKER = "the broker against RabbitMQ: fan-out, latency, memory"
+QUEUES = "queues, the durable store and idle heart-beats"
+HISTORY = "history, resume and idle SSE subscribers"
+GAMES = "whole games"
+GROUPS = (BROKER, QUEUES, HISTORY, GAMES)
+
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
@@ -37,7 +44,7 @@ class Goal:
     two; when it returns None there is nothing to compare with and the run is not judged.
     """
 
-    issue: int
+    group: str  # one of GROUPS: the goal table it is reported in
     text: str
     kind: type[Run]
     measure: Callable[[Any, Sequence[Run]], float | None]
@@ -88,9 +95,9 @@ def judge(goal: Goal, runs: Sequence[Run]) -> list[Verdict]:
     return verdicts
 
 
-def verdicts(issue: int, runs: Sequence[Run]) -> list[Verdict]:
-    """Every goal of `issue` judged, goal by goal."""
-    return [verdict for goal in GOALS if goal.issue == issue for verdict in judge(goal, runs)]
+def verdicts(group: str, runs: Sequence[Run]) -> list[Verdict]:
+    """Every goal of `group` judged, goal by goal."""
+    return [verdict for goal in GOALS if goal.group == group for verdict in judge(goal, runs)]
 
 
 def verdicts_on(run: Run, runs: Sequence[Run]) -> list[Verdict]:
@@ -136,14 +143,14 @@ def points_error(run: GameRun) -> str:
 
 
 def _measure_value(run: Measure, figure: float) -> str:
-    """Issue 8's table shows each run's own figure, even where the goal judges a ratio."""
+    """A measure table shows each run's own figure, even where the goal judges a ratio."""
     return f"{run.value:,.1f} {run.unit}"
 
 
 GOALS: tuple[Goal, ...] = (
-    # Issue 2: the built-in broker against RabbitMQ, on the broker workloads.
+    # The built-in broker against RabbitMQ, on the broker workloads.
     Goal(
-        2,
+        BROKER,
         "< 20 KiB per idle connection",
         Memory,
         lambda run, runs: run.bytes_per_connection / 1024,
@@ -152,7 +159,7 @@ GOALS: tuple[Goal, ...] = (
         target=OURS,
     ),
     Goal(
-        2,
+        BROKER,
         "deliveries/s >= 3x RabbitMQ",
         Throughput,
         _times_rabbitmq,
@@ -162,7 +169,7 @@ GOALS: tuple[Goal, ...] = (
         target=OURS,
     ),
     Goal(
-        2,
+        BROKER,
         "broadcast p99 < 50 ms",
         Latency,
         lambda run, runs: run.p99_ms,
@@ -171,7 +178,7 @@ GOALS: tuple[Goal, ...] = (
         target=OURS,
     ),
     Goal(
-        2,
+        BROKER,
         "no message lost or duplicated, no connection dropped",
         Run,
         lambda run, runs: abs(run.lost) + len(run.dropped),
@@ -180,9 +187,9 @@ GOALS: tuple[Goal, ...] = (
         target=OURS,
         total=True,
     ),
-    # Issue 8: each on a built-in broker of its own.
+    # Queues, the durable store and idle heart-beats, each on a built-in broker of its own.
     Goal(
-        8,
+        QUEUES,
         "< 5% of a core",
         Measure,
         lambda run, runs: run.value,
@@ -192,7 +199,7 @@ GOALS: tuple[Goal, ...] = (
         lossless=True,
     ),
     Goal(
-        8,
+        QUEUES,
         ">= 20,000 msg/s, 0 lost",
         Measure,
         lambda run, runs: run.value,
@@ -202,7 +209,7 @@ GOALS: tuple[Goal, ...] = (
         lossless=True,
     ),
     Goal(
-        8,
+        QUEUES,
         "deep within 2x of empty",
         Measure,
         _empty_over_deep,
@@ -210,9 +217,9 @@ GOALS: tuple[Goal, ...] = (
         _measure_value,
         workload=f"^{DURABLE}",
     ),
-    # Issue 12: history and resume, on a built-in broker of its own.
+    # History and resume, on a built-in broker of its own.
     Goal(
-        12,
+        HISTORY,
         ">= 50,000 msg/s, 0 lost",
         Measure,
         lambda run, runs: run.value,
@@ -222,7 +229,7 @@ GOALS: tuple[Goal, ...] = (
         lossless=True,
     ),
     Goal(
-        12,
+        HISTORY,
         "< 50 ms (as broadcast p99), caught up",
         Measure,
         lambda run, runs: run.value,
@@ -231,9 +238,9 @@ GOALS: tuple[Goal, ...] = (
         workload=f"^{RESUME}",
         lossless=True,
     ),
-    # Issue 12: the HTTP fallback; an idle SSE subscriber within an idle WebSocket's goal.
+    # The HTTP fallback: an idle SSE subscriber within an idle WebSocket's goal.
     Goal(
-        12,
+        HISTORY,
         "< 20 KiB per idle SSE subscriber",
         Measure,
         lambda run, runs: run.value,
@@ -242,9 +249,10 @@ GOALS: tuple[Goal, ...] = (
         workload=f"^{IDLE_SSE}",
         lossless=True,
     ),
-    # Issue 7: whole games, on every setup; some only on the shapes they are about.
+    # Whole games, on every setup; some only on the shapes they are about. The bars are those
+    # of Kahoot's largest game (2,000 players, 5-second questions) on one small server.
     Goal(
-        7,
+        GAMES,
         "100% of answers accepted",
         GameRun,
         lambda run, runs: run.answers / run.answers_sent if run.answers_sent else 0.0,
@@ -252,15 +260,15 @@ GOALS: tuple[Goal, ...] = (
         lambda run, share: f"{run.answers:,} of {run.answers_sent:,}",
     ),
     Goal(
-        7,
-        "answer request p99 < 500 ms",
+        GAMES,
+        "answer acknowledgement p99 < 500 ms",
         GameRun,
         lambda run, runs: run.answer_p99_ms,
         ("<", 500),
         lambda run, ms: f"{ms:,.0f} ms",
     ),
     Goal(
-        7,
+        GAMES,
         "question-to-player p99 < 250 ms (host's start/next to the phone)",
         GameRun,
         lambda run, runs: run.p99_ms,
@@ -268,7 +276,7 @@ GOALS: tuple[Goal, ...] = (
         lambda run, ms: f"{ms:,.0f} ms",
     ),
     Goal(
-        7,
+        GAMES,
         "points error p99 ≤ 10 of 1,000",
         GameRun,
         _points_error_p99,
@@ -276,16 +284,16 @@ GOALS: tuple[Goal, ...] = (
         lambda run, p99: points_error(run),
     ),
     Goal(
-        7,
-        "≥ 200 joins/s (1,000 players)",
+        GAMES,
+        "joins ≥ 100/s (1,000 players in ≤ 10 s)",
         GameRun,
         lambda run, runs: run.joins_per_second,
-        (">=", 200),
-        lambda run, rate: f"{rate:,.0f}/s",
-        workload="^(burst|flood)",
+        (">=", 100),
+        lambda run, rate: f"{rate:,.0f}/s ({run.join_seconds:.1f} s)",
+        workload="^(burst|flood|kahoot)",
     ),
     Goal(
-        7,
+        GAMES,
         "sustained ≥ 500 answers/s (stretch 1,000/s), where answers come faster",
         GameRun,
         lambda run, runs: run.answers_per_second,
@@ -294,7 +302,16 @@ GOALS: tuple[Goal, ...] = (
         workload="^flood",
     ),
     Goal(
-        7,
+        GAMES,
+        "an idle lobby costs the site < 5% of a core",
+        GameRun,
+        lambda run, runs: run.site_core_share_idle,
+        ("<", 0.05),
+        lambda run, share: f"{share:.1%} of a core ({run.players:,} phones)",
+        workload="^kahoot",
+    ),
+    Goal(
+        GAMES,
         "nothing lost: answers, frames, joins",
         GameRun,
         lambda run, runs: (

@@ -1,4 +1,4 @@
-"""History and resume (issue 12), on a built-in broker of its own: how fast a resuming
+"""History and resume, on a built-in broker of its own: how fast a resuming
 subscriber gets a topic's kept messages replayed, and how long a subscriber whose connection
 dropped takes to be back, caught up, on a new one.
 """

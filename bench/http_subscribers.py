@@ -1,4 +1,4 @@
-"""The HTTP fallback (issue 12), on a built-in broker of its own: the memory an idle Server-Sent
+"""The HTTP fallback, on a built-in broker of its own: the memory an idle Server-Sent
 Events subscriber costs the broker, as the idle-WebSocket memory workload measures it.
 
 Each subscriber is what a page's EventSource does once it follows a topic: a GET /sse with

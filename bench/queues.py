@@ -1,5 +1,6 @@
-"""Workloads of issue 8, each on a built-in broker of its own: idle CPU with heart-beats,
-queue throughput to one consumer, and durable (SQLite) enqueue rate by queue depth.
+"""Queues, the durable store and heart-beats, each on a built-in broker of its own: idle CPU
+with heart-beats, queue throughput to one consumer, and durable (SQLite) enqueue rate by queue
+depth.
 
 Each client here is a plain asyncio connection in this process: these workloads need one
 publisher and one consumer, or many connections that only exchange heart-beats.

@@ -179,10 +179,10 @@ def memory_table(runs: Sequence[Memory]) -> str:
 
 
 def goals_table(runs: Sequence[Run]) -> str:
-    """The goals of issue 2 on the built-in broker's runs, each and all together; a failed
-    run is not judged here (PROBLEMS says it failed)."""
+    """The broker's goals against RabbitMQ on the built-in broker's runs, each and all
+    together; a failed run is not judged here (PROBLEMS says it failed)."""
     rows = []
-    for verdict in _in_run_order(goals.verdicts(2, runs), runs):
+    for verdict in _in_run_order(goals.verdicts(goals.BROKER, runs), runs):
         run = verdict.run
         if run is None:
             rows.append([verdict.goal.text, "all", verdict.measured, _met(verdict.met)])
@@ -192,13 +192,13 @@ def goals_table(runs: Sequence[Run]) -> str:
     return table(["goal (ours)", "transport", "measured", "met"], rows)
 
 
-def measure_table(runs: Sequence[Measure], issue: int = 8) -> str:
-    """An issue's figures (8's by default), each against its goal (a new workload shows here
-    once it has one in bench/goals.py)."""
+def measure_table(runs: Sequence[Measure], group: str = goals.QUEUES) -> str:
+    """A group's figures, each against its goal (a new workload shows here once it has one
+    in bench/goals.py)."""
     rows = []
-    for verdict in _in_run_order(goals.verdicts(issue, runs), runs):
+    for verdict in _in_run_order(goals.verdicts(group, runs), runs):
         run = verdict.run
-        assert run is not None  # issue 8 has no goal on a total
+        assert run is not None  # these groups have no goal on a total
         rows.append(
             [
                 run.workload,
@@ -239,6 +239,11 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "question to player p50 / p99 / max ms": lambda run: (
         f"{run.p50_ms:,.0f} / {run.p99_ms:,.0f} / {run.max_ms:,.0f}"
     ),
+    "question to player p99 by game: median game / worst game ms": lambda run: (
+        f"{run.game_p99_ms[len(run.game_p99_ms) // 2]:,.0f} / {run.game_p99_ms[-1]:,.0f}"
+        if len(run.game_p99_ms) > 1
+        else "one game"
+    ),
     "answers accepted / sent": lambda run: f"{run.answers:,} / {run.answers_sent:,}",
     "answers refused (by error)": _refused,
     "answer request p50 / p99 ms": lambda run: (
@@ -250,6 +255,9 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "points error p50 / p99 / max (of 1,000)": goals.points_error,
     "site CPU ms per join (4 requests)": lambda run: _number(run.site_cpu_ms_per_join, 1),
     "site CPU ms per answer (whole run)": lambda run: _number(run.site_cpu_ms_per_answer, 1),
+    "site CPU ms per idle player-minute (lobby)": lambda run: _number(
+        run.site_cpu_ms_per_idle_player_minute, 2
+    ),
     "lost answers": _loss,
     "frames missing": lambda run: _bold_if(run.frames_missing),
     "join, renewal and host errors": lambda run: _bold_if(len(run.http_errors)),
@@ -292,13 +300,13 @@ def _bold_if(count: int) -> str:
 
 
 def game_goals_table(runs: Sequence[GameRun]) -> str:
-    """The goals of issue 7, checked against every run they apply to."""
+    """The whole games' goals, checked against every run they apply to."""
     rows = []
-    for verdict in goals.verdicts(7, runs):
-        assert verdict.run is not None  # issue 7 has no goal on a total
+    for verdict in goals.verdicts(goals.GAMES, runs):
+        assert verdict.run is not None  # whole games have no goal on a total
         where = f"{verdict.run.workload}: {verdict.run.target}"
         rows.append([verdict.goal.text, where, verdict.measured, _met(verdict.met)])
-    return table(["goal (issue 7)", "run", "measured", "met"], rows, text_columns=3)
+    return table(["goal (whole games)", "run", "measured", "met"], rows, text_columns=3)
 
 
 def problems(runs: Sequence[Run]) -> list[str]:
@@ -349,15 +357,15 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
             memory_table,
             _of(Memory, runs),
         ),
-        ("Goals (issue 2)", goals_table, runs if brokers else []),
+        ("Goals: the broker against RabbitMQ", goals_table, runs if brokers else []),
         (
-            "Queues, durable store and idle heart-beats (issue 8), each on its own broker",
+            "Queues, durable store and idle heart-beats, each on its own broker",
             measure_table,
             [run for run in _of(Measure, runs) if not run.workload.startswith(HISTORY)],
         ),
         (
-            "History, resume and idle SSE subscribers (issue 12), each on its own broker",
-            lambda shown: measure_table(shown, issue=12),
+            "History, resume and idle SSE subscribers, each on its own broker",
+            lambda shown: measure_table(shown, group=goals.HISTORY),
             [run for run in _of(Measure, runs) if run.workload.startswith(HISTORY)],
         ),
         (
@@ -365,7 +373,7 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
             game_table,
             games,
         ),
-        ("Goals (issue 7)", game_goals_table, games),
+        ("Goals: whole games", game_goals_table, games),
     ]
     lines = [f"# {title}", "", *preamble]
     for heading, render, shown in sections:

@@ -1,5 +1,5 @@
-"""bench/report.py rendering made-up runs: the table layout, and the goal tables of issues 2,
-7 and 8 built from bench/goals.py. No server is started."""
+"""bench/report.py rendering made-up runs: the table layout, and the goal tables (the
+broker's, the queues' and the whole games') built from bench/goals.py. No server is started."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_a_table_pads_text_left_and_numbers_right_under_a_markdown_rule() -> Non
     )
 
 
-def test_issue_2_goals_follow_the_runs_order_and_end_with_the_loss_total() -> None:
+def test_the_broker_goals_follow_the_runs_order_and_end_with_the_loss_total() -> None:
     runs: list[Run] = [
         Latency(OURS, "ws", "1 topic x 1000", p99_ms=60),
         Memory(OURS, "ws", "10,000 idle", connections=10, rss_after=10 * 1024 * 16),
@@ -37,14 +37,14 @@ def test_issue_2_goals_follow_the_runs_order_and_end_with_the_loss_total() -> No
     ]
 
 
-def test_a_failed_run_of_ours_is_left_out_of_the_issue_2_goals() -> None:
+def test_a_failed_run_of_ours_is_left_out_of_the_broker_goals() -> None:
     runs = [Latency(OURS, "tcp", "1 topic x 1000", failure="refused")]
     assert [row[0] for row in cells(report.goals_table(runs))] == [
         "no message lost or duplicated, no connection dropped"
     ]
 
 
-def test_issue_8_shows_each_figure_with_its_goal_and_a_failed_one_as_missed() -> None:
+def test_a_measure_table_shows_each_figure_with_its_goal_and_a_failed_one_as_missed() -> None:
     runs = [
         Measure(OURS, "tcp", "idle CPU, 1,000 connections", value=0.5, unit="% of a core"),
         Measure(OURS, "tcp", "queue to one consumer", failure="refused"),
@@ -55,7 +55,7 @@ def test_issue_8_shows_each_figure_with_its_goal_and_a_failed_one_as_missed() ->
     ]
 
 
-def test_issue_7_lists_a_skipped_setup_with_why_and_no_verdict() -> None:
+def test_the_game_goals_list_a_skipped_setup_with_why_and_no_verdict() -> None:
     run = GameRun("RabbitMQ+PostgreSQL", "ws", "many: 10 games x 100", skipped="--no-rabbitmq")
     first = cells(report.game_goals_table([run]))[0]
     assert first == [
@@ -66,7 +66,8 @@ def test_issue_7_lists_a_skipped_setup_with_why_and_no_verdict() -> None:
     ]
 
 
-def test_runs_of_issue_8_alone_get_no_issue_2_goals() -> None:
+def test_queue_runs_alone_get_no_broker_goals() -> None:
     runs = [Measure(OURS, "tcp", "idle CPU, 1,000 connections", value=0.5, unit="% of a core")]
     document = report.document("Broker benchmark", [], runs)
-    assert "## Goals (issue 2)" not in document
+    assert "## Goals: the broker against RabbitMQ" not in document
+    assert "## Queues, durable store and idle heart-beats" in document
