@@ -154,3 +154,44 @@ def test_overdue_questions_close_with_no_request(open_question) -> None:
     deadline = game.opened_at + timedelta(milliseconds=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS)
     assert services.close_overdue_questions(now=deadline - timedelta(milliseconds=1)) == []
     assert services.close_overdue_questions(now=deadline) == [game.id]
+
+
+def arrived(game: Game, player: Player, *, after_ms: int, **given) -> services.ArrivedAnswer:
+    question = game.current_question
+    given.setdefault("choice_ids", (question.choices.get(is_correct=True).id,))
+    return services.ArrivedAnswer(
+        game_id=game.id,
+        player_id=player.id,
+        question_id=question.id,
+        arrived=game.opened_at + timedelta(milliseconds=after_ms),
+        **given,
+    )
+
+
+def test_a_batch_records_each_answer_or_says_why_not_in_order(open_question) -> None:
+    game, (ann, bob) = open_question
+    outcomes = services.record_answers(
+        answers=[
+            arrived(game, ann, after_ms=1_000, reaction_ms=900),
+            arrived(game, ann, after_ms=1_200, reaction_ms=1_100),
+            arrived(game, bob, after_ms=LIMIT_MS + 5_000, reaction_ms=1_000),
+            arrived(game, bob, after_ms=2_000, choice_ids=(10**9,)),
+        ]
+    )
+    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+        900,
+        "already_answered",
+        "too_late",
+        "invalid_choice",
+    ]
+    assert list(Answer.objects.values_list("player__nickname", "response_ms")) == [("Ann", 900)]
+
+
+def test_a_batch_is_timed_by_when_each_answer_arrived_not_when_it_is_recorded(
+    open_question,
+) -> None:
+    game, (ann, _) = open_question
+    (recorded,) = services.record_answers(
+        answers=[arrived(game, ann, after_ms=LIMIT_MS - 100, reaction_ms=None)]
+    )
+    assert recorded.response_ms == LIMIT_MS - 100
