@@ -10,7 +10,7 @@ wait for each other, and are counted and scored later, when something shows them
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -455,31 +455,47 @@ class ArrivedAnswer:
     arrived: datetime = field(default_factory=timezone.now)
 
 
-def submit_answer(
-    *,
-    game_id: int,
-    player_id: int | None,
-    question_id: int,
-    choice_ids: Iterable[int] = (),
-    text: str | None = None,
-    reaction_ms: int | None = None,
-    now: datetime | None = None,
-) -> Answer:
-    """Record a player's one answer to the open question, if it left the player in time (the
-    answer POSTed over HTTP; `now` is when the request came in). GameError if refused."""
-    (outcome,) = record_answers(
-        answers=[
-            ArrivedAnswer(
-                game_id=game_id,
-                player_id=player_id,
-                question_id=question_id,
-                choice_ids=tuple(choice_ids),
-                text=text,
-                reaction_ms=reaction_ms,
-                arrived=now or timezone.now(),
-            )
-        ]
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def answer_from_json(
+    *, data: Any, game_id: int, player_id: int | None, arrived: datetime
+) -> ArrivedAnswer:
+    """An answer as a page sends it (POSTed, or over the broker): `{"question_id",
+    "choice_ids" or "text", "reaction_ms"}`; GameError `invalid_input` if it is not one."""
+    if not isinstance(data, dict):
+        raise GameError("invalid_input", "An answer is a JSON object.", 400)
+    question_id, choice_ids = data.get("question_id"), data.get("choice_ids", [])
+    text, reaction_ms = data.get("text"), data.get("reaction_ms")
+    if (
+        not _is_int(question_id)
+        or not isinstance(choice_ids, list)
+        or not all(_is_int(c) for c in choice_ids)
+        or ("choice_ids" in data) == ("text" in data)
+        or text is not None
+        and not isinstance(text, str)
+    ):
+        raise GameError(
+            "invalid_input", "Send question_id and either a list of choice_ids or a text.", 400
+        )
+    if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
+        raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
+    return ArrivedAnswer(
+        game_id=game_id,
+        player_id=player_id,
+        question_id=question_id,
+        choice_ids=tuple(choice_ids),
+        text=text,
+        reaction_ms=reaction_ms,
+        arrived=arrived,
     )
+
+
+def submit_answer(*, answer: ArrivedAnswer) -> Answer:
+    """Record one answer (POSTed over HTTP) if it left the player in time; GameError if
+    refused."""
+    (outcome,) = record_answers(answers=[answer])
     if isinstance(outcome, GameError):
         raise outcome
     return outcome

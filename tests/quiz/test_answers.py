@@ -20,12 +20,14 @@ def answer(
         else question.choices.filter(is_correct=False).first()
     )
     return services.submit_answer(
-        game_id=game.id,
-        player_id=player.id,
-        question_id=question.id,
-        choice_ids=[choice.id],
-        reaction_ms=reaction_ms,
-        now=game.opened_at + timedelta(milliseconds=after_ms),
+        answer=services.ArrivedAnswer(
+            game_id=game.id,
+            player_id=player.id,
+            question_id=question.id,
+            choice_ids=[choice.id],
+            reaction_ms=reaction_ms,
+            arrived=game.opened_at + timedelta(milliseconds=after_ms),
+        )
     )
 
 
@@ -92,11 +94,13 @@ def test_two_choices_for_a_single_answer_question_are_refused(open_question, ref
         "invalid_choice",
         game,
         lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=question.id,
-            choice_ids=list(question.choices.values_list("id", flat=True)),
-            now=game.opened_at,
+            answer=services.ArrivedAnswer(
+                game_id=game.id,
+                player_id=ann.id,
+                question_id=question.id,
+                choice_ids=list(question.choices.values_list("id", flat=True)),
+                arrived=game.opened_at,
+            )
         ),
     )
 
