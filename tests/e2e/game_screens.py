@@ -17,6 +17,7 @@ PHONE: dict[str, Any] = {
     "has_touch": True,
 }
 HOST_LOGIN = ("quizmaster", "e2e-password-123")
+QUESTION_SECONDS = 60  # every question's time limit in the `site` fixture's quiz
 QUESTIONS = [
     (
         "Which planet is known as the Red Planet?",
