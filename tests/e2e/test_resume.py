@@ -7,7 +7,16 @@ from __future__ import annotations
 
 import os
 
-from game_screens import QUESTION_SECONDS, QUESTIONS, BrokerLink, Screens, heading, open_lobby
+from game_screens import (
+    QUESTIONS,
+    BrokerLink,
+    Screens,
+    countdown_ends,
+    heading,
+    lead_in_shown,
+    open_lobby,
+    watch_for_lead_in,
+)
 from playwright.sync_api import Page, expect
 
 from quiz.game.management.commands.rungame import STATUS_HISTORY_MESSAGES
@@ -16,28 +25,6 @@ from quiz.game.publisher import publish
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 # RabbitMQ's topics keep no history: there the page must fall back to the snapshot.
 BROKER_KEEPS_HISTORY = os.environ.get("QUIZ_TEST_BROKER") != "rabbitmq"
-
-# From now on, whether the page shows a question's lead-in (`.game` takes the class lead-in).
-WATCH_FOR_LEAD_IN = """() => {
-  window.leadInShown = false;
-  const game = document.querySelector(".game");
-  new MutationObserver(() => {
-    if (game.classList.contains("lead-in")) window.leadInShown = true;
-  }).observe(game, { attributes: true, attributeFilter: ["class"] });
-}"""
-
-# When the page's countdown reaches zero, on this computer's clock (ms since the epoch): the
-# time left its timer bar shows at one of its next ticks, added to the moment of that tick.
-# Two pages on one computer that agree on the time left agree on this, whenever they tick.
-COUNTDOWN_ENDS = """(limitMs) => new Promise((resolve) => {
-  const fill = document.getElementById("timer-fill");
-  new MutationObserver((_records, observer) => {
-    const shown = Number(/scaleX\\((.*)\\)/.exec(fill.style.transform)?.[1]);
-    if (!(shown < 1)) return;  // a full bar says only that at least the limit is left
-    observer.disconnect();
-    resolve(Date.now() + shown * limitMs);
-  }).observe(fill, { attributes: true, attributeFilter: ["style"] });
-})"""
 
 
 def bob_cut_off_on_the_first_question(
@@ -96,7 +83,7 @@ def bob_back_from_a_blink_across_next(
 ) -> tuple[Page, Page]:
     """The host, and Bob live again after his phone went offline on the first question's
     results, across the host's Next, until the second question's lead-in was over on the
-    projector; `window.leadInShown` on Bob's page says whether it showed the lead-in after."""
+    projector, watched for the lead-in from before he came back."""
     settings.QUIZ_LEAD_IN_MS = 1_000
     host, (bob,) = open_lobby(screens, live_site, "Bob")
     link = BrokerLink(bob)
@@ -111,7 +98,7 @@ def bob_back_from_a_blink_across_next(
     expect(bob.locator("#connection")).to_have_text("Reconnecting…")
     host.get_by_role("button", name="Next question").click()
     expect(host.locator("#question-choices li")).to_have_count(3)  # the lead-in is over
-    bob.evaluate(WATCH_FOR_LEAD_IN)
+    watch_for_lead_in(bob)
     link.restore()
     bob.context.set_offline(False)  # the browser's `online` event: reconnect now
 
@@ -125,9 +112,7 @@ def test_a_phone_back_from_a_blink_across_next_counts_down_with_the_projector(
 ) -> None:
     host, bob = bob_back_from_a_blink_across_next(screens, live_site, settings)
 
-    limit_ms = QUESTION_SECONDS * 1000
-    bob_ends, host_ends = (page.evaluate(COUNTDOWN_ENDS, limit_ms) for page in (bob, host))
-    assert abs(bob_ends - host_ends) <= 500
+    assert abs(countdown_ends(bob) - countdown_ends(host)) <= 500
 
 
 def test_a_phone_back_from_a_blink_after_the_lead_in_does_not_show_the_lead_in_again(
@@ -136,4 +121,4 @@ def test_a_phone_back_from_a_blink_after_the_lead_in_does_not_show_the_lead_in_a
     _host, bob = bob_back_from_a_blink_across_next(screens, live_site, settings)
 
     expect(bob.get_by_role("button", name="Submit answer")).to_be_visible()
-    assert bob.evaluate("window.leadInShown") is False
+    assert lead_in_shown(bob) is False
