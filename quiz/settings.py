@@ -204,6 +204,12 @@ QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
 # each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
 # bar everyone.
 QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
+# How big a quiz may be: its questions, each picture, and a file to import (its pictures
+# travel inside it, in base64: a third larger). An import is checked and written while live
+# games share the database, so each bound keeps its work short.
+QUIZ_MAX_QUESTIONS = int(os.environ.get("QUIZ_MAX_QUESTIONS", "100"))
+QUIZ_MAX_PICTURE_BYTES = int(os.environ.get("QUIZ_MAX_PICTURE_BYTES", str(5 * 1024 * 1024)))
+QUIZ_IMPORT_MAX_BYTES = int(os.environ.get("QUIZ_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
