@@ -2,13 +2,13 @@
 
 import hashlib
 import os
-import secrets
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from quiz.local_secrets import secret_from_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -26,32 +26,15 @@ def _derived(label: str) -> str:
 # Keys anyone can read in this repository or its history: never good enough to serve with.
 KNOWN_SECRET_KEYS = frozenset({"dev-insecure-quiz-live-secret-key-change-me"})
 SECRET_KEY_FILE = VAR_DIR / "secret_key"
-
-
-def _secret_key_from_file(path: Path) -> str:
-    """This installation's own random key, made on first use and kept out of the repository.
-
-    The file is written whole under a temporary name and linked into place, so processes that
-    start at once all end up with the one key that won, and nobody reads half a file; only its
-    owner can read it (0600)."""
-    if not path.exists():
-        path.parent.mkdir(exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
-        try:
-            with os.fdopen(fd, "w") as file:  # mkstemp makes it 0600
-                file.write(secrets.token_urlsafe(50))
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process made it first: use theirs
-        finally:
-            os.unlink(temporary)
-    return path.read_text().strip()
-
+SECRET_KEY_BYTES = 50
+# The demo author's password (`manage.py seed_demo`, run by `make run`): this installation's
+# own, made on first use, as the secret key is.
+QUIZ_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
 
 DEBUG = _env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY")
 if SECRET_KEY is None:
-    SECRET_KEY = _secret_key_from_file(SECRET_KEY_FILE)
+    SECRET_KEY = secret_from_file(SECRET_KEY_FILE, nbytes=SECRET_KEY_BYTES)
 if not DEBUG and (not SECRET_KEY or SECRET_KEY in KNOWN_SECRET_KEYS):
     raise ImproperlyConfigured(
         "SECRET_KEY is empty or a key published in the repository: with DEBUG off the site "
@@ -204,6 +187,12 @@ QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
 # each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
 # bar everyone.
 QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
+# How big a quiz may be: its questions, each picture, and a file to import (its pictures
+# travel inside it, in base64: a third larger). An import is checked and written while live
+# games share the database, so each bound keeps its work short.
+QUIZ_MAX_QUESTIONS = int(os.environ.get("QUIZ_MAX_QUESTIONS", "100"))
+QUIZ_MAX_PICTURE_BYTES = int(os.environ.get("QUIZ_MAX_PICTURE_BYTES", str(5 * 1024 * 1024)))
+QUIZ_IMPORT_MAX_BYTES = int(os.environ.get("QUIZ_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,8 +1,6 @@
 """Authors' pages: sign up, list, create and edit quizzes and their questions, host a game,
 import and export, a game's report. Every quiz page is its author's alone: anyone else gets 404."""
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -24,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from quiz.game import authoring, selectors, services
 from quiz.game.forms import BaseChoiceFormSet, ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Game, Question, Quiz
-from quiz.game.quiz_io import export_quiz, import_quiz
+from quiz.game.quiz_io import export_quiz, import_quiz, read_document
 from quiz.game.services import GameError
 from quiz.game.validators import Kind
 
@@ -56,13 +54,12 @@ def quiz_list(request: HttpRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and request.FILES.get("file"):
         try:
-            quiz = import_quiz(author=request.user, data=json.load(request.FILES["file"]))
+            data = read_document(request.FILES["file"])
+            quiz = import_quiz(author=request.user, data=data)
             messages.success(request, f"Imported “{quiz.title}”.")
             return redirect("quiz_list")
         except ValidationError as exc:
             error = exc.messages[0]
-        except (ValueError, RecursionError):
-            error = "The file is not a JSON document."
     quizzes = Quiz.objects.filter(author=request.user).prefetch_related("questions")
     return render(
         request,

@@ -1,10 +1,12 @@
 """Authors' forms. The rules live in validators.py; these forms attach them to the fields."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from quiz.game.authoring import ChoiceInput
 from quiz.game.models import Choice, Question, Quiz
 from quiz.game.validators import (
+    DESCRIPTION_MAX,
     IMAGE_EXTENSIONS,
     MAX_CHOICES,
     MAX_TIME,
@@ -17,15 +19,19 @@ from quiz.game.validators import (
     validate_image_upload,
     validate_picture_url,
     validate_points,
+    validate_question_count,
     validate_time_limit,
 )
 
 
 class QuizForm(forms.ModelForm):
+    description = forms.CharField(
+        required=False, max_length=DESCRIPTION_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
     class Meta:
         model = Quiz
         fields = ["title", "description"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
 
 class QuestionForm(forms.ModelForm):
@@ -105,6 +111,12 @@ class QuestionForm(forms.ModelForm):
                 "Upload a picture or give its address, not both "
                 "(tick Clear to drop an uploaded one).",
             )
+        if self.instance.pk is None and self.instance.quiz_id is not None:
+            # a question added on the author pages; an import counts its document's itself
+            try:
+                validate_question_count(self.instance.quiz.questions.count() + 1)
+            except ValidationError as error:
+                self.add_error(None, error)
         return cleaned
 
 

@@ -4,30 +4,40 @@ A picture uploaded to the site travels inside the document, as a data URL under 
 (`{"name": "paris.png", "data": "data:image/png;base64,..."}`), so a quiz exported here
 imports with its pictures anywhere; a picture given by its address stays an "image_url".
 
-An imported document is checked whole before anything is written: first the JSON types
-(text is a string, numbers are whole numbers, `correct` is true or false), then the forms
-that authors fill in (kind, lengths, http(s) picture addresses, time limits, points), then
-the question's own rules for its kind (validators.validate_choices). The first violation is refused
-with a message that names its field, e.g. "question 2, choice 1, correct: ..."."""
+An imported document is checked whole before anything is written: first its size (the
+file's bytes, then its number of questions), then the JSON types (text is a string, numbers
+are whole numbers, `correct` is true or false), then the forms that authors fill in (kind,
+lengths, http(s) picture addresses, time limits, points, picture sizes), then the question's
+own rules for its kind (validators.validate_choices). The first violation is refused with a
+message that names its field, e.g. "question 2, choice 1, correct: ..."."""
 
 import base64
 import binascii
+import json
 import logging
 import mimetypes
 import re
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import IO, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 
 from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import DEFAULT_POINTS, Kind, correctness, validate_question
+from quiz.game.validators import (
+    DEFAULT_POINTS,
+    Kind,
+    correctness,
+    validate_question,
+    validate_question_count,
+)
 
 logger = logging.getLogger(__name__)
 DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
@@ -164,6 +174,10 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
     )
     if not quiz["questions"]:
         raise ValidationError("questions: a quiz needs at least one question.")
+    try:
+        validate_question_count(len(quiz["questions"]))
+    except ValidationError as error:
+        raise ValidationError(f"questions: {error.messages[0]}") from None
     cleaned["questions"] = []
     for number, raw in enumerate(quiz["questions"], start=1):
         where = f"question {number}, "
@@ -200,26 +214,54 @@ def clean_quiz_data(data: Any) -> dict[str, Any]:
     return cleaned
 
 
-@transaction.atomic
+def read_document(file: IO[bytes]) -> Any:
+    """The JSON document in an uploaded or opened file, read no further than
+    QUIZ_IMPORT_MAX_BYTES: a larger file is refused before any of it is parsed."""
+    limit = settings.QUIZ_IMPORT_MAX_BYTES
+    content = file.read(limit + 1)
+    if len(content) > limit:
+        raise ValidationError(f"A quiz file may be at most {filesizeformat(limit)}.")
+    try:
+        return json.loads(content)
+    except (ValueError, RecursionError):
+        raise ValidationError("The file is not a JSON document.") from None
+
+
 def import_quiz(*, author: AbstractBaseUser, data: Any) -> Quiz:
-    """Check the whole document first (clean_quiz_data), then create the quiz."""
+    """Check the whole document (clean_quiz_data) and store its pictures, then write the quiz
+    in one short transaction of a few queries, however many questions it has: on SQLite a
+    write transaction holds the one writer's turn that every live game's answers and joins
+    wait for, so nothing slow may happen inside it."""
     cleaned = clean_quiz_data(data)
-    quiz = Quiz.objects.create(
-        author=author, title=cleaned["title"], description=cleaned["description"]
-    )
-    for position, q in enumerate(cleaned["questions"]):
-        question = Question.objects.create(
-            quiz=quiz,
+    questions = [
+        Question(
             position=position,
             text=q["text"],
             image_url=q["image_url"],
-            image=q["image"],
             time_limit=q["time_limit"],
             points=q["points"],
             kind=q["kind"],
         )
-        Choice.objects.bulk_create(
-            Choice(question=question, position=i, text=text, is_correct=correct)
-            for i, (text, correct) in enumerate(q["choices"])
-        )
+        for position, q in enumerate(cleaned["questions"])
+    ]
+    for question, q in zip(questions, cleaned["questions"], strict=True):
+        if q["image"]:
+            question.image.save(q["image"].name, q["image"], save=False)
+    try:
+        with transaction.atomic():
+            quiz = Quiz.objects.create(
+                author=author, title=cleaned["title"], description=cleaned["description"]
+            )
+            for question in questions:
+                question.quiz = quiz
+            Question.objects.bulk_create(questions)
+            Choice.objects.bulk_create(
+                Choice(question=question, position=i, text=text, is_correct=correct)
+                for question, q in zip(questions, cleaned["questions"], strict=True)
+                for i, (text, correct) in enumerate(q["choices"])
+            )
+    except Exception:
+        for question in questions:
+            question.image.delete(save=False)
+        raise
     return quiz

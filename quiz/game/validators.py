@@ -1,8 +1,10 @@
 """The authoring rules, in one place: forms, import, admin and the authoring services call these."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
+from django.template.defaultfilters import filesizeformat
 
 # A question's points, as the author picks them: (value, name).
 POINTS_CHOICES = ((0, "No points"), (1000, "Standard"), (2000, "Double"))
@@ -12,6 +14,7 @@ MIN_TIME, MAX_TIME = 5, 120
 MIN_CHOICES, MAX_CHOICES = 2, 4
 MIN_ORDER_ITEMS = 3
 TYPED_ANSWER_MAX = 100  # characters a player may type, and an accepted answer may have
+DESCRIPTION_MAX = 2000  # characters of a quiz's description
 TRUE, FALSE = "True", "False"
 
 
@@ -35,7 +38,6 @@ class Kind:
 
 
 IMAGE_EXTENSIONS = ("gif", "jpeg", "jpg", "png", "webp")
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
 
 
 # A picture's address is fetched by every player's browser: web addresses only.
@@ -117,8 +119,14 @@ def validate_image_upload(file: File) -> None:
     extension = file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
     if extension not in IMAGE_EXTENSIONS:
         raise ValidationError(f"The image must be one of: {', '.join(IMAGE_EXTENSIONS)}.")
-    if file.size > MAX_IMAGE_BYTES:
-        raise ValidationError(f"The image is larger than {MAX_IMAGE_BYTES // (1024 * 1024)} MB.")
+    if file.size > settings.QUIZ_MAX_PICTURE_BYTES:
+        limit = filesizeformat(settings.QUIZ_MAX_PICTURE_BYTES)
+        raise ValidationError(f"The image is larger than {limit}.")
+
+
+def validate_question_count(count: int) -> None:
+    if count > settings.QUIZ_MAX_QUESTIONS:
+        raise ValidationError(f"A quiz has at most {settings.QUIZ_MAX_QUESTIONS} questions.")
 
 
 def validate_question(

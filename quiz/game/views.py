@@ -255,17 +255,33 @@ def host(request: HttpRequest, game_id: int) -> HttpResponse:
     )
 
 
+# The play page's answer to a browser that never joined the game, whether or not the game
+# exists: game ids are sequential, so telling the two apart would list the live games.
+NOT_JOINED = GameError("not_joined", "You are not in this game. Join it with its PIN.", 404)
+
+
 def play(request: HttpRequest, game_id: int) -> HttpResponse:
-    game = get_object_or_404(Game, pk=game_id)
+    """A player's page. Anyone else gets the join form with no PIN in it: the PIN is all that
+    keeps a game to those its host shows it to."""
+    hosted = Game.objects.filter(pk=game_id, host_id=request.user.pk)
+    if request.user.is_authenticated and hosted.exists():
+        return redirect("host", game_id=game_id)
     try:
-        player = services.get_player(game_id=game.id, player_id=session_player_id(request, game.id))
+        player = services.get_player(game_id=game_id, player_id=session_player_id(request, game_id))
     except GameError as error:
+        refusal = NOT_JOINED if error.code == "not_player" else error
         return render(
             request,
             "game/join.html",
-            {"pin": game.pin, "nickname": "", "error": error.detail},
-            status=error.status,
+            {
+                "pin": "",
+                "nickname": "",
+                "nickname_max": services.NICKNAME_MAX,
+                "error": refusal.detail,
+            },
+            status=refusal.status,
         )
+    game = _game(player.game_id)
     return render(
         request,
         "game/play.html",

@@ -1,12 +1,22 @@
 // Time as the server counts it, so every screen's countdown ends together.
 
-/** The server's clock seen from this browser: offset = server_time - Date.now(), taken when a
- *  snapshot or a question_open frame arrives. */
+/** The server's clock seen from this browser: offset = server_time - Date.now(), taken from a
+ *  fresh reading, a snapshot's or a live frame's `server_time` as it arrives. A frame the
+ *  broker replays from its history after a reconnect was sent long before it arrived: its
+ *  `server_time` would set the clock back by as long, so it never moves the offset, and the
+ *  time left to its deadline is counted on the offset the page already has. */
 export class ServerClock {
   #offset = 0;
 
+  /** A reading of the server's clock taken just now (a snapshot's `server_time`). */
   sync(serverTime) {
     if (Number.isFinite(serverTime)) this.#offset = serverTime - Date.now();
+  }
+
+  /** A frame from the broker (`replayed`: sent from its history on a resume): a live one
+   *  that carries `data.server_time` is a reading. */
+  hear(frame, { replayed }) {
+    if (!replayed) this.sync(frame?.data?.server_time);
   }
 
   now() {

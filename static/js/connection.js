@@ -153,14 +153,19 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
       const headers = { ...headersFor[destination],
                         "x-queue-name": `${prefix}${unique}-${index}` };
       const last = resume ? offsets.get(destination) : undefined;
+      let replaying = last !== undefined; // until its RECEIPT, the messages it missed
       if (last !== undefined) headers["x-stream-offset"] = `offset=${last + 1}`;
       if (last !== undefined || index === destinations.length - 1) {
         headers.receipt = `subscribed-${++receipts}`;
         waiting += 1;
-        stomp.watchForReceipt(headers.receipt, confirmed);
+        stomp.watchForReceipt(headers.receipt, (frame) => {
+          replaying = false;
+          confirmed(frame);
+        });
       }
       if (last === undefined) resumed = false;
-      stomp.subscribe(destination, (message) => deliver(router, offsets, message), headers);
+      stomp.subscribe(destination,
+                      (message) => deliver(router, offsets, message, replaying), headers);
     });
   };
 
@@ -294,11 +299,15 @@ function followOverHttp({ url, token, destinations, offsets, router, onReady, on
       if (offsets.has(destination)) query.set("offset", String(offsets.get(destination) + 1));
       const source = new EventSource(`${url}?${query}`);
       let first = true;
+      // The messages kept while this page was away: those before `ready` when it resumes,
+      // and those of the first response after the broker was out of reach.
+      let replaying = offsets.has(destination);
       source.onmessage = (event) => deliver(router, offsets, {
         headers: { destination, "x-stream-offset": event.lastEventId },
         body: event.data,
-      });
+      }, replaying);
       source.addEventListener("ready", (event) => {
+        replaying = false;
         const { resume } = JSON.parse(event.data);
         offsets.set(destination, Number.parseInt(event.lastEventId, 10));
         if (!first) {
@@ -331,6 +340,7 @@ function followOverHttp({ url, token, destinations, offsets, router, onReady, on
         // the broker out of reach.
         if (answered) silence = setTimeout(() => onState("offline"), HTTP_SILENCE_MS);
         else onState("offline");
+        replaying = !answered;
         answered = false;
       };
       return source;
@@ -352,9 +362,10 @@ function followOverHttp({ url, token, destinations, offsets, router, onReady, on
   };
 }
 
-/** Hand a message's JSON body to the router, and remember its offset (if the broker keeps
- *  history for its destination) once it has been applied. */
-function deliver(router, offsets, message) {
+/** Hand a message's JSON body to the router (`replayed`: from the broker's history, on a
+ *  resume), and remember its offset (if the broker keeps history for its destination) once it
+ *  has been applied. */
+function deliver(router, offsets, message, replayed) {
   let body;
   try {
     body = JSON.parse(message.body);
@@ -362,7 +373,7 @@ function deliver(router, offsets, message) {
     console.warn("not JSON on", message.headers.destination);
     return;
   }
-  router.dispatch(message.headers.destination, body);
+  router.dispatch(message.headers.destination, body, { replayed });
   const offset = Number.parseInt(message.headers["x-stream-offset"], 10);
   if (Number.isSafeInteger(offset)) offsets.set(message.headers.destination, offset);
 }

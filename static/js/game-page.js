@@ -60,7 +60,6 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     snapshotUrl: config.urls.snapshot,
     onChange(state, frame) {
       if (frame === null) clock.sync(state.server_time);
-      else if (frame.type === "question_open") clock.sync(frame.data.server_time);
       const next = phaseOf(state);
       if (next !== phase) status.clear();
       phase = next;
@@ -77,7 +76,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   });
 
   const router = new Router();
-  const receive = (frame) => sync.receive(frame);
+  const receive = (frame, _destination, { replayed }) => {
+    clock.hear(frame, { replayed });
+    sync.receive(frame);
+  };
   Object.values(config.topics).forEach((topic) => router.on(topic, receive));
   const destinations = Object.values(config.topics);
   const headersFor = {};

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
-from game_screens import HOST_LOGIN, QUESTIONS, Screens
+from game_screens import HOST_LOGIN, QUESTION_SECONDS, QUESTIONS, Screens
 from playwright.sync_api import Browser, expect, sync_playwright
 
 from quiz.game.models import Choice, Question, Quiz
@@ -48,7 +48,7 @@ def site(live_server, game_ticker, transactional_db, settings) -> str:
     quiz = Quiz.objects.create(author=host, title="Space and numbers")
     for position, (text, choices) in enumerate(QUESTIONS):
         question = Question.objects.create(
-            quiz=quiz, position=position, text=text, time_limit=60, points=1000
+            quiz=quiz, position=position, text=text, time_limit=QUESTION_SECONDS, points=1000
         )
         for index, (choice, correct) in enumerate(choices):
             Choice.objects.create(

@@ -17,6 +17,7 @@ PHONE: dict[str, Any] = {
     "has_touch": True,
 }
 HOST_LOGIN = ("quizmaster", "e2e-password-123")
+QUESTION_SECONDS = 60  # every question's time limit in the `site` fixture's quiz
 QUESTIONS = [
     (
         "Which planet is known as the Red Planet?",
@@ -178,6 +179,45 @@ OUT_OF_REACH = """() => {
 # The timer bar moves on by a transition every tick; the screens' own animations end.
 ALL_STILL = """() => document.getAnimations()
   .every((a) => a instanceof CSSTransition || a.playState !== "running")"""
+
+
+# From now on, whether the page shows a question's lead-in (`.game` takes the class lead-in).
+WATCH_FOR_LEAD_IN = """() => {
+  window.leadInShown = false;
+  const game = document.querySelector(".game");
+  new MutationObserver(() => {
+    if (game.classList.contains("lead-in")) window.leadInShown = true;
+  }).observe(game, { attributes: true, attributeFilter: ["class"] });
+}"""
+
+# When the page's countdown reaches zero, on this computer's clock (ms since the epoch): the
+# time left its timer bar shows at one of its next ticks, added to the moment of that tick.
+COUNTDOWN_ENDS = """(limitMs) => new Promise((resolve) => {
+  const fill = document.getElementById("timer-fill");
+  new MutationObserver((_records, observer) => {
+    const shown = Number(/scaleX\\((.*)\\)/.exec(fill.style.transform)?.[1]);
+    if (!(shown < 1)) return;  // a full bar says only that at least the limit is left
+    observer.disconnect();
+    resolve(Date.now() + shown * limitMs);
+  }).observe(fill, { attributes: true, attributeFilter: ["style"] });
+})"""
+
+
+def watch_for_lead_in(page: Page) -> None:
+    """Note from now on whether the page shows a question's lead-in (see lead_in_shown)."""
+    page.evaluate(WATCH_FOR_LEAD_IN)
+
+
+def lead_in_shown(page: Page) -> bool:
+    """Whether the page showed a question's lead-in since watch_for_lead_in."""
+    return page.evaluate("window.leadInShown")
+
+
+def countdown_ends(page: Page) -> float:
+    """When the open question's countdown on `page` reaches zero, on this computer's clock:
+    two pages on one computer that agree on the time left agree on this, whenever each
+    ticks, and differ by as much as their times left do."""
+    return page.evaluate(COUNTDOWN_ENDS, QUESTION_SECONDS * 1000)
 
 
 def heading(page: Page, text: str):

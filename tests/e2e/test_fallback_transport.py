@@ -7,7 +7,7 @@ import os
 import re
 
 import pytest
-from game_screens import PHONE, QUESTIONS, Screens
+from game_screens import PHONE, QUESTIONS, Screens, countdown_ends
 from playwright.sync_api import Page, expect
 from test_game import heading
 
@@ -71,3 +71,25 @@ def test_a_page_on_the_fallback_renews_its_token_without_reloading_the_game(
     expect(heading(ann, RED_PLANET)).to_be_visible()
     expect(ann.locator("#connection")).to_have_text("Live (fallback: HTTP)")
     assert [url for url in requested if "/snapshot/" in url] == []
+
+
+def test_a_phone_on_the_fallback_back_from_a_blink_across_next_counts_down_with_the_projector(
+    screens: Screens, live_site: str, settings
+) -> None:
+    settings.QUIZ_LEAD_IN_MS = 1_000
+    host = screens.host(live_site)
+    ann = blocked_player(screens, host.locator("#join-link").inner_text(), "Ann")
+    expect(ann.locator("#connection")).to_have_text("Live (fallback: HTTP)")
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+    host.get_by_role("button", name="Close now").click()
+    expect(ann.locator("#correct-answer")).to_contain_text("Mars")
+    ann.context.set_offline(True)
+    expect(ann.locator("#connection")).to_have_text("Reconnecting…")
+    host.get_by_role("button", name="Next question").click()
+    expect(host.locator("#question-choices li")).to_have_count(3)  # the lead-in is over
+    ann.context.set_offline(False)  # the browser's `online` event: reopen the streams now
+
+    expect(ann.locator("#connection")).to_have_text("Live (fallback: HTTP)")
+    expect(heading(ann, PRIMES)).to_be_visible()
+    assert abs(countdown_ends(ann) - countdown_ends(host)) <= 500

@@ -57,6 +57,45 @@ test("a sync without a server time keeps the offset from the last one", (t) => {
   assert.equal(clock.now(), BROWSER_NOW - 2_000);
 });
 
+/** A question_open frame sent at `serverTime`, whose question's lead-in ends 3 s later and
+ *  whose 20 s count from there. */
+function questionOpen(serverTime) {
+  const openedAt = serverTime + 3_000;
+  return { type: "question_open", version: 5,
+           data: { server_time: serverTime, question: { opened_at: openedAt,
+                                                        deadline: openedAt + 20_000 } } };
+}
+
+test("a live frame's server time sets the offset as it arrives", (t) => {
+  t.mock.method(Date, "now", () => BROWSER_NOW);
+  const clock = new ServerClock();
+  clock.hear(questionOpen(BROWSER_NOW + 4_000), { replayed: false });
+  assert.equal(clock.now(), BROWSER_NOW + 4_000);
+});
+
+test("a replayed frame leaves the offset where the last fresh reading set it", (t) => {
+  const now = t.mock.method(Date, "now", () => BROWSER_NOW);
+  const clock = new ServerClock();
+  clock.sync(BROWSER_NOW + 4_000);
+  now.mock.mockImplementation(() => BROWSER_NOW + 8_000);
+  clock.hear(questionOpen(BROWSER_NOW + 4_500), { replayed: true }); // sent 7.5 s ago
+  assert.equal(clock.now(), BROWSER_NOW + 12_000);
+});
+
+test("the time left on a replayed question is its deadline less the server time now", (t) => {
+  handIntervals(t);
+  const now = t.mock.method(Date, "now", () => BROWSER_NOW);
+  const clock = new ServerClock();
+  clock.sync(BROWSER_NOW + 4_000);
+  const sent = questionOpen(BROWSER_NOW + 4_500);
+  now.mock.mockImplementation(() => BROWSER_NOW + 8_000); // back 7.5 s after it was sent
+  clock.hear(sent, { replayed: true });
+  const heard = [];
+  new Countdown(clock).start(fakeElement(), sent.data.question.deadline, null,
+                             (msLeft) => heard.push(msLeft));
+  assert.deepEqual(heard, [23_000 - 7_500]);
+});
+
 test("the countdown shows the seconds left rounded up", (t) => {
   handIntervals(t);
   const element = fakeElement();

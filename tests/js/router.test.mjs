@@ -41,3 +41,12 @@ test("dispatch calls every handler of the destination, in the order they were re
   assert.deepEqual(calls, ["first", "second"]);
 });
 
+
+test("dispatch tells the handler whether the broker replayed the message from its history", () => {
+  const heard = [];
+  const router = new Router().on("/topic/games.42.status",
+                                 (_body, _destination, { replayed }) => heard.push(replayed));
+  router.dispatch("/topic/games.42.status", "{}", { replayed: true });
+  router.dispatch("/topic/games.42.status", "{}");
+  assert.deepEqual(heard, [true, false]);
+});

@@ -220,6 +220,27 @@ def test_an_upload_that_is_not_a_picture_is_refused(author_client: Client, quiz:
     assert quiz.questions.count() == 2
 
 
+def test_a_picture_over_the_size_limit_is_refused_naming_it(
+    author_client: Client, quiz: Quiz, settings
+) -> None:
+    settings.QUIZ_MAX_PICTURE_BYTES = len(PNG) - 1
+    picture = SimpleUploadedFile("planet.png", PNG, content_type="image/png")
+    page = author_client.post(f"/quizzes/{quiz.id}/questions/new/", question_post(image=picture))
+    assert f"The image is larger than {len(PNG) - 1}\xa0bytes." in page.content.decode()
+    assert quiz.questions.count() == 2
+
+
+def test_a_quiz_at_the_question_limit_takes_no_more_questions(
+    author_client: Client, quiz: Quiz, settings
+) -> None:
+    settings.QUIZ_MAX_QUESTIONS = quiz.questions.count()
+    response = author_client.post(f"/quizzes/{quiz.id}/questions/new/", question_post())
+    assert f"A quiz has at most {settings.QUIZ_MAX_QUESTIONS} questions." in (
+        response.content.decode()
+    )
+    assert quiz.questions.count() == settings.QUIZ_MAX_QUESTIONS
+
+
 def test_moving_a_question_up_swaps_it_with_the_one_before(
     author_client: Client, quiz: Quiz
 ) -> None:

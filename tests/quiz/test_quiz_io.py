@@ -1,10 +1,13 @@
 """Quizzes survive export and import unchanged; bad documents change nothing."""
 
+import copy
 import json
 import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from quiz.game.models import Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz
@@ -111,6 +114,14 @@ BAD_DOCUMENTS = {
     "no_questions": (
         lambda d: d.update(questions=[]),
         "questions: a quiz needs at least one question.",
+    ),
+    "more_questions_than_the_limit": (
+        lambda d: d.update(questions=d["questions"] * 101),
+        "questions: A quiz has at most 100 questions.",
+    ),
+    "description_too_long": (
+        lambda d: d.update(description="x" * 2001),
+        "description: Ensure this value has at most 2000 characters (it has 2001).",
     ),
 }
 
@@ -236,3 +247,80 @@ def test_import_refuses_a_picture_both_embedded_and_by_address(author) -> None:
     )
     with pytest.raises(ValidationError, match="question 1, image_url: Upload a picture or give"):
         import_quiz(author=author, data=data)
+
+
+def questions(count: int) -> dict:
+    """A valid document of `count` questions."""
+    data = document()
+    data["questions"] = [copy.deepcopy(data["questions"][0]) for _ in range(count)]
+    return data
+
+
+def test_an_import_checks_the_whole_document_before_it_opens_a_transaction(author) -> None:
+    """On SQLite a write transaction holds the one writer's turn that every live game's
+    answers and joins wait for: nothing slow may happen inside it (issue 18, item 2)."""
+    data = questions(3)
+    data["questions"][-1]["points"] = 500
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError):
+        import_quiz(author=author, data=data)
+    assert [query["sql"] for query in queries] == []
+
+
+def test_an_import_writes_in_as_many_queries_for_twenty_questions_as_for_one(author) -> None:
+    def queries_to_import(data: dict) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            import_quiz(author=author, data=data)
+        return len(queries)
+
+    assert queries_to_import(questions(20)) == queries_to_import(questions(1))
+
+
+def test_the_question_limit_is_a_setting(author, settings) -> None:
+    settings.QUIZ_MAX_QUESTIONS = 2
+    with pytest.raises(ValidationError, match="questions: A quiz has at most 2 questions."):
+        import_quiz(author=author, data=questions(3))
+    assert import_quiz(author=author, data=questions(2)).questions.count() == 2
+
+
+def test_an_embedded_picture_over_the_limit_is_refused_naming_it(author, settings) -> None:
+    import base64
+
+    settings.QUIZ_MAX_PICTURE_BYTES = 50
+    data = document()
+    set_question(
+        data,
+        "image",
+        {"name": "x.png", "data": "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()},
+    )
+    with pytest.raises(ValidationError, match=r"question 1, image: The image is larger than 50"):
+        import_quiz(author=author, data=data)
+    assert not Quiz.objects.exists()
+
+
+def oversize_file(settings) -> bytes:
+    """A valid document over QUIZ_IMPORT_MAX_BYTES, which is made 1000."""
+    settings.QUIZ_IMPORT_MAX_BYTES = 1000
+    return json.dumps(questions(10)).encode()
+
+
+def test_an_upload_over_the_size_limit_is_400_naming_it(client, author, settings) -> None:
+    import io
+
+    upload = io.BytesIO(oversize_file(settings))
+    upload.name = "quiz.json"
+    client.force_login(author)
+    response = client.post("/quizzes/", {"file": upload})
+    assert response.status_code == 400
+    assert "A quiz file may be at most 1000\xa0bytes." in response.content.decode()
+    assert not Quiz.objects.exists()
+
+
+def test_the_import_command_refuses_a_file_over_the_size_limit_naming_it(
+    tmp_path, author, settings
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    (tmp_path / "quiz.json").write_bytes(oversize_file(settings))
+    with pytest.raises(CommandError, match=r"A quiz file may be at most 1000\sbytes\."):
+        call_command("import_quiz", str(tmp_path / "quiz.json"), "--author", "author")
+    assert not Quiz.objects.exists()

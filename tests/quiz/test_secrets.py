@@ -7,21 +7,22 @@ from pathlib import Path
 
 from real_broker import REPO
 
-from quiz.settings import KNOWN_SECRET_KEYS, _secret_key_from_file
+from quiz.local_secrets import secret_from_file
+from quiz.settings import KNOWN_SECRET_KEYS, SECRET_KEY_BYTES
 
 REPOSITORY_KEY = next(iter(KNOWN_SECRET_KEYS))
 
 
 def test_first_use_makes_a_long_random_key_only_its_owner_can_read(tmp_path: Path) -> None:
-    key = _secret_key_from_file(tmp_path / "secret_key")
+    key = secret_from_file(tmp_path / "secret_key", nbytes=SECRET_KEY_BYTES)
     assert len(key) >= 50
     assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
 
 
 def test_the_key_is_kept_across_starts_and_differs_between_installations(tmp_path: Path) -> None:
-    first = _secret_key_from_file(tmp_path / "a" / "secret_key")
-    assert _secret_key_from_file(tmp_path / "a" / "secret_key") == first
-    assert _secret_key_from_file(tmp_path / "b" / "secret_key") != first
+    first = secret_from_file(tmp_path / "a" / "secret_key", nbytes=SECRET_KEY_BYTES)
+    assert secret_from_file(tmp_path / "a" / "secret_key", nbytes=SECRET_KEY_BYTES) == first
+    assert secret_from_file(tmp_path / "b" / "secret_key", nbytes=SECRET_KEY_BYTES) != first
 
 
 def test_without_secret_key_the_site_uses_its_own_key_file(fresh_settings) -> None:

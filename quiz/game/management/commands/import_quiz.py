@@ -1,10 +1,8 @@
-import json
-
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from quiz.game.quiz_io import import_quiz
+from quiz.game.quiz_io import import_quiz, read_document
 
 
 class Command(BaseCommand):
@@ -19,10 +17,11 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user {author!r}.")
         try:
-            with open(file, encoding="utf-8") as fh:
-                quiz = import_quiz(author=user, data=json.load(fh))
+            with open(file, "rb") as fh:
+                data = read_document(fh)
+            quiz = import_quiz(author=user, data=data)
         except ValidationError as exc:
             raise CommandError(exc.messages[0]) from exc
-        except (OSError, ValueError, RecursionError) as exc:
+        except OSError as exc:
             raise CommandError(f"{file}: {exc}") from exc
         self.stdout.write(f"Imported quiz {quiz.id}: {quiz.title}")

@@ -24,7 +24,7 @@ from gunicorn.app.base import BaseApplication
 
 from broker.processes import listening, wait_for_port
 from quiz.balanced_worker import balanced_options
-from quiz.game.management.commands.seed_demo import DEMO_PASSWORD, DEMO_USERNAME
+from quiz.game.management.commands.seed_demo import demo_login
 
 
 def ws_address(site_host: str) -> tuple[str, int]:
@@ -374,7 +374,11 @@ class Command(BaseCommand):
                 "Only this computer can join; for phones on the same network: "
                 f"make run ADDR=0.0.0.0:{site_port}"
             )
-        self.stdout.write(f"Author login: {DEMO_USERNAME} / {DEMO_PASSWORD}")
+        if login := demo_login():
+            self.stdout.write(
+                f"Demo author login: {login} (yours alone: each teacher signs up at "
+                "/accounts/signup/)"
+            )
         call_command("check")
         connections.close_all()  # the workers are forked: each opens its own
         GameSite(
