@@ -123,7 +123,7 @@ class SessionBroker(Protocol):
 
     def dispatch(self, destination: Destination) -> None: ...
 
-    def requeue(self, destination: Destination, frame: StoredMessage) -> None: ...
+    def requeue(self, destination: Destination, frames: list[StoredMessage]) -> None: ...
 
     def schedule(self, session: Session) -> None: ...
 
@@ -621,11 +621,16 @@ class Session:
             self._release(keys)
 
     def _release(self, keys: list[str]) -> None:
-        """Give unacknowledged messages back to their queues for redelivery."""
+        """Give unacknowledged messages back to their queues for redelivery, each queue's in
+        the order they were delivered (as crash recovery gives them back)."""
+        by_queue: dict[str, tuple[Destination, list[StoredMessage]]] = {}
         for key in keys:
             delivery = self.unacked.pop(key)
             delivery.subscription.unacked -= 1
-            self._broker.requeue(delivery.subscription.parsed, delivery.frame)
+            destination = delivery.subscription.parsed
+            by_queue.setdefault(destination.name, (destination, []))[1].append(delivery.frame)
+        for destination, frames in by_queue.values():
+            self._broker.requeue(destination, frames)
 
     def _transaction(self, name: str, command: str) -> list[Frame]:
         frames = self._transactions.get(name)

@@ -407,6 +407,36 @@ def test_unacked_messages_go_to_another_subscriber_when_a_session_leaves(broker:
     assert stayer.frame().body == b"orphan"
 
 
+@pytest.mark.parametrize("ack", ["client", "client-individual"])
+def test_unacked_messages_of_a_session_that_left_are_redelivered_in_their_order(
+    broker: Broker, ack: str
+) -> None:
+    leaver = connected(broker)
+    leaver.subscribe("/queue/order", ack=ack)
+    publisher = connected(broker)
+    bodies = [f"m{n}".encode() for n in range(5)]
+    for body in bodies:
+        publisher.publish("/queue/order", body.decode())
+    assert [frame.body for frame in leaver.frames()] == bodies
+    leaver.session.connection_lost("peer closed")
+    stayer = connected(broker)
+    stayer.subscribe("/queue/order", ack=ack)
+    assert [frame.body for frame in stayer.frames()] == bodies
+
+
+def test_an_unsubscribe_gives_back_its_unacked_messages_in_their_order(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/queue/given.back", ack="client")
+    publisher = connected(broker)
+    bodies = [f"m{n}".encode() for n in range(5)]
+    for body in bodies:
+        publisher.publish("/queue/given.back", body.decode())
+    assert len(client.frames()) == len(bodies)
+    client.send("UNSUBSCRIBE\nid:1\n\n\x00")
+    client.subscribe("/queue/given.back", sid="2", ack="client")
+    assert [frame.body for frame in client.frames()] == bodies
+
+
 @pytest.mark.parametrize("ack", ["auto", "client-individual"])
 def test_empty_body_queued_before_subscribe_is_delivered(broker: Broker, ack: str) -> None:
     publisher = connected(broker)
