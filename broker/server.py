@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.datastructures import Headers, MultipleValuesError
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedOK,
@@ -78,11 +78,17 @@ class Flusher:
             asyncio.get_running_loop().call_soon(self.flush_all)
 
     def flush_all(self) -> None:
+        """One pass over every connection with output; a connection whose write fails (a bug)
+        is aborted there, and the pass goes on: the others still get their messages, receipts
+        and heart-beats."""
         self._scheduled = False
         while self._dirty:
             dirty, self._dirty = self._dirty, {}
             for connection in dirty:
-                connection.flush()
+                try:
+                    connection.flush()
+                except Exception as error:
+                    connection.abort(error)
 
 
 class TcpConnection(asyncio.Protocol):
@@ -169,8 +175,22 @@ class TcpConnection(asyncio.Protocol):
         assert self.session is not None
         if self._lingering:
             return
-        self.session.receive_data(data)
-        self._follow_session_reading()
+        try:
+            self.session.receive_data(data)
+            self._follow_session_reading()
+        except Exception as error:
+            self.abort(error)
+
+    def abort(self, error: BaseException) -> None:
+        """A bug while serving this connection: the session logs it and says ERROR, which is
+        written if it can be, and the connection closes; no other connection is touched."""
+        transport = self._transport
+        if self.session is None or transport is None or transport.is_closing():
+            return
+        self.session.crash(error, "serving its socket")
+        with contextlib.suppress(Exception):  # the write itself may be what failed
+            transport.writelines(self.session.data_to_send())
+        transport.close()
 
     def resume_writing(self) -> None:
         """The socket drained: tell the session, which may take input and messages again."""
@@ -226,7 +246,7 @@ class WsConnection:
         try:
             while True:
                 # No local keeps the message: the frame would hold it while the client idles.
-                self.session.receive_data(await self.websocket.recv(decode=False))
+                self._receive(await self.websocket.recv(decode=False))
                 # Once a CONNECT has come: while its passcode is checked the session bounds
                 # what it buffers, and the client may send the frames that follow it.
                 if self.session.connected or self.session.verifying:
@@ -244,6 +264,22 @@ class WsConnection:
 
     def _output_ready(self) -> None:
         self._flusher.mark(self)
+
+    def _receive(self, message: bytes) -> None:
+        try:
+            self.session.receive_data(message)
+        except Exception as error:
+            self.abort(error)
+
+    def abort(self, error: BaseException) -> None:
+        """A bug while serving this connection: the session logs it and says ERROR, which is
+        written if it can be, and the connection closes (1011, internal error)."""
+        if self._closer is not None or self.websocket.protocol.state is not State.OPEN:
+            return
+        self.session.crash(error, "serving its WebSocket")
+        with contextlib.suppress(Exception):  # the write itself may be what failed
+            self._write(self.session.data_to_send())
+        self._closer = asyncio.create_task(self.websocket.close(1011, "internal error"))
 
     async def _until_readable(self) -> None:
         """Take no more messages while the session's reading is paused: websockets then stops
@@ -537,6 +573,17 @@ class BrokerServer:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        """Answer the HTTP side of the WebSocket port; a header given twice where one is read
+        is a bad request (websockets' Headers refuse to pick one), not a server error."""
+        try:
+            return await self._answer_http(connection, request)
+        except MultipleValuesError as error:
+            return connection.respond(
+                http.HTTPStatus.BAD_REQUEST,
+                f"the {error.args[0]} header is repeated: send it once\n",
+            )
+
+    async def _answer_http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer /stats, /metrics, /healthz, the admin API and the HTTP subscribers (/poll,
         /sse) on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]

@@ -10,6 +10,7 @@ client may or may not do is decided here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,6 +30,8 @@ from broker.frames import (
 from broker.history import OFFSET_HEADER, RESUME_HEADER, parse_offset
 from broker.presence import ANNOUNCE, ANNOUNCE_HEADER
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
+
+log = logging.getLogger("broker")
 
 SERVER = "stomp-broker/1.0"
 ACK_MODES = ("auto", "client", "client-individual")
@@ -323,8 +326,22 @@ class Session:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
             except (ProtocolError, DestinationError) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
+            except Exception as error:  # a bug: it ends this connection, and only this one
+                self.crash(error, f"handling {frame.command}")
         if self._store.dirty:
             self._signal_output()  # data_to_send() commits what these frames wrote
+
+    def crash(self, error: BaseException, doing: str) -> None:
+        """An error nothing expected (a bug) while `doing` something for this client: logged
+        with its traceback; the client gets an ERROR and is closed, and no other connection
+        notices (the session and its transport both end this way)."""
+        log.error(
+            "internal error %s for %s (login=%s)", doing, self.peer, self.login, exc_info=error
+        )
+        self.fail(
+            f"internal error while {doing} ({type(error).__name__}); "
+            "the connection is closed, and the broker's log has the details"
+        )
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
@@ -568,9 +585,13 @@ class Session:
         """How many client-ack queue messages a subscription may hold unacknowledged."""
         if value is None:
             return self._limits.default_prefetch_count
-        if not value.isdigit() or int(value) == 0:
-            raise ProtocolError(f"prefetch-count must be a positive whole number, got {value!r}")
-        return int(value)
+        prefetch = decimal(value)
+        if not prefetch:
+            raise ProtocolError(
+                "prefetch-count must be a positive whole number (at most 15 ASCII digits), "
+                f"got {value[:40]!r}"
+            )
+        return prefetch
 
     def _unsubscribe(self, frame: Frame) -> None:
         subscription_id = frame.headers.get("id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import jwt
 import pytest
 from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker, on_a_clock
 
@@ -12,6 +13,7 @@ from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
 from broker.frames import Frame
 from broker.routing import Broker
+from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import issue_token
 
 
@@ -649,6 +651,51 @@ def test_malformed_number_before_login_gets_an_error_and_others_keep_receiving(
     assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000, "0", "-1", "1.5", ""])
+def test_malformed_prefetch_count_gets_an_error_naming_it_and_others_keep_receiving(
+    broker: Broker, value: str
+) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = connected(broker)
+    client.send(
+        f"SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:{value}\n\n\x00"
+    )
+    error = client.frame()
+    assert error.command == "ERROR" and "prefetch-count must be" in error.headers["message"]
+    assert client.session.closing
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
+
+
+class StoreWithABug(MemoryStore):
+    """A store that fails in a way no handler expects, for one queue."""
+
+    def enqueue(self, destination: str, frame: StoredMessage) -> None:
+        if destination == "/queue/broken":
+            raise RuntimeError("a bug in the store")
+        super().enqueue(destination, frame)
+
+
+def test_a_frame_whose_handling_fails_unexpectedly_ends_only_its_own_connection() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    broker.store = StoreWithABug()
+    bystander = Client(broker)
+    assert bystander.connect(extra="heart-beat:0,1000\n").command == "CONNECTED"
+    culprit = connected(broker)
+    culprit.publish("/queue/broken", headers="receipt:sent\n")
+    error = culprit.frame()
+    assert error.command == "ERROR" and "internal error" in error.headers["message"]
+    assert culprit.session.closing and culprit.session not in broker.sessions()
+    bystander.send("SUBSCRIBE\nid:1\ndestination:/topic/on\nreceipt:subscribed\n\n\x00")
+    connected(broker).publish("/topic/on", "delivered")
+    assert [frame.command for frame in bystander.frames()] == ["RECEIPT", "MESSAGE"]
+    clock.advance(1.0)
+    broker.tick()
+    assert bystander.raw() == b"\n"  # its heart-beat
+
+
 def test_duplicate_subscription_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.subscribe("/topic/a", sid="same")
@@ -744,6 +791,16 @@ def test_read_glob_allows_a_wildcard_only_within_it(pattern: str, allowed: bool)
         assert client.frames() == []
     else:
         assert f"may not subscribe to {pattern}" in client.frame().headers["message"]
+
+
+@pytest.mark.parametrize("scope", [5, 1.5, True, {"read": "*"}, [5], ["ok", None]])
+def test_token_whose_scope_is_not_strings_is_refused_with_an_error(scope: object) -> None:
+    clock = Clock()
+    claims = {"sub": "ann", "aud": "broker", "exp": int(clock.wall) + 60, "scope": scope}
+    client = Client(make_broker(clock))
+    error = client.connect(login="token", passcode=jwt.encode(claims, SECRET, algorithm="HS256"))
+    assert error.command == "ERROR" and "scope" in error.headers["message"]
+    assert client.session.closing
 
 
 @pytest.mark.parametrize(
