@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import http
 import json
 import logging
@@ -35,7 +36,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from broker import admin, http_subscribers, metrics
-from broker.auth import PasscodeCheck
+from broker.auth import LoginsBusy, PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
@@ -462,11 +463,16 @@ class BrokerServer:
         self._timer_at: float | None = None
         self._webhook_tasks: list[asyncio.Task[None]] = []
 
-    def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+    def _verify_off_loop(
+        self, check: PasscodeCheck, done: Callable[[bool], object]
+    ) -> Callable[[], object]:
+        """The broker's verifier: the check waits for the hashing thread; cancelling it (its
+        client left) takes it out of the wait, or ignores its answer if it already runs."""
         future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
         future.add_done_callback(
             lambda finished: None if finished.cancelled() else done(finished.result())
         )
+        return future.cancel
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.tls is None:
@@ -577,6 +583,8 @@ class BrokerServer:
         is a bad request (websockets' Headers refuse to pick one), not a server error."""
         try:
             return await self._answer_http(connection, request)
+        except LoginsBusy as error:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"{error}\n")
         except MultipleValuesError as error:
             return connection.respond(
                 http.HTTPStatus.BAD_REQUEST,
@@ -597,7 +605,7 @@ class BrokerServer:
                 request,
                 broker=self.broker,
                 admin_users=self.config.http.admin_users,
-                login_verified=self._login_verified,
+                login_verified=functools.partial(self._login_verified, connection),
             )
         if path == "/healthz":
             return self._json(connection, {"status": "ok"})
@@ -614,8 +622,9 @@ class BrokerServer:
         refusal = self._host_refusal(connection, request)
         if refusal is not None:
             return refusal
+        users = settings.stats_users
         if settings.stats_open or (
-            settings.stats_users and await self._login_verified(request, settings.stats_users)
+            users and await self._login_verified(connection, request, users)
         ):
             if path == "/metrics":
                 return await self._metrics(connection)
@@ -645,14 +654,25 @@ class BrokerServer:
             f"{path[:80]}: Host {host[:80]!r} is not in [http] allowed_hosts\n",
         )
 
-    async def _login_verified(self, request: Request, logins: tuple[str, ...]) -> bool:
+    async def _login_verified(
+        self, connection: ServerConnection, request: Request, logins: tuple[str, ...]
+    ) -> bool:
         """The request's HTTP basic credentials are right and name one of `logins`."""
         try:
             login, passcode = parse_authorization_basic(request.headers.get("Authorization", ""))
         except InvalidHeader:
             return False
-        check = self.broker.authentication.check_login(login, passcode)
-        verified = await asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
+        authentication = self.broker.authentication
+        check = authentication.check_login(login, passcode)
+        if authentication.remembers(check):
+            return login in logins
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        host = str(connection.remote_address[0])
+        pending = authentication.verify(check, answer.set_result, host=host)
+        try:
+            verified = await answer
+        finally:
+            pending.cancel()  # the request was given up (its client left): no hash needed
         return verified and login in logins
 
     def _allowed_hosts(self) -> frozenset[str]:

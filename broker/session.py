@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from broker.auth import AccessRefused, Authentication, Authority
+from broker.auth import AccessRefused, Authentication, Authority, LoginsBusy, PendingCheck
 from broker.config import BrokerConfig
 from broker.destinations import Destination, DestinationError, parse_destination
 from broker.frames import (
@@ -175,6 +175,7 @@ class Session:
         "_limits",
         "_on_output",
         "_parser",
+        "_passcode_check",
         "_pending",
         "_queue_subscriptions",
         "_receive_window",
@@ -225,6 +226,7 @@ class Session:
         self.connected = False
         # A CONNECT's passcode is being checked off the event loop; later frames wait.
         self.verifying = False
+        self._passcode_check: PendingCheck | None = None  # cancelled if the client leaves
         self.closing = False
         self.close_reason: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
@@ -324,7 +326,7 @@ class Session:
             except AccessRefused as error:
                 self._broker.counters.auth_failures += 1
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
-            except (ProtocolError, DestinationError) as error:
+            except (ProtocolError, DestinationError, LoginsBusy) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
             except Exception as error:  # a bug: it ends this connection, and only this one
                 self.crash(error, f"handling {frame.command}")
@@ -387,18 +389,26 @@ class Session:
         credentials = self._broker.authentication.credentials(
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
+        authentication = self._broker.authentication
         if isinstance(credentials, Authority):
             self._accept(credentials, heartbeat)
+            return
+        if authentication.remembers(credentials):
+            authority = authentication.user_authority(
+                credentials, True, transport=self.transport, peer=self.peer
+            )
+            self._accept(authority, heartbeat)
             return
         self.verifying = True
         receipt = headers.get("receipt")
 
         def checked(verified: bool) -> None:
+            self._passcode_check = None
             if self.closing:
                 return
             self.verifying = False
             try:
-                authority = self._broker.authentication.user_authority(
+                authority = authentication.user_authority(
                     credentials, verified, transport=self.transport, peer=self.peer
                 )
             except AccessRefused as error:
@@ -408,7 +418,9 @@ class Session:
             self._accept(authority, heartbeat)
             self._handle_input()
 
-        self._broker.authentication.verify(credentials, checked)
+        pending = authentication.verify(credentials, checked, host=self.peer.rpartition(":")[0])
+        if self.verifying:  # not answered at once
+            self._passcode_check = pending
 
     def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
         """CONNECTED, with the heart-beats the client asked for and the broker can give."""
@@ -889,6 +901,9 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
+        if self._passcode_check is not None:
+            self._passcode_check.cancel()  # nobody is left to tell: its hash is not computed
+            self._passcode_check = None
         if self.congested_since is not None:
             self._relieve()
         for gate in self._waiting_on or ():

@@ -85,13 +85,23 @@ def test_wrong_passcode_is_refused(broker: Broker) -> None:
 
 class HeldChecks:
     """A verifier that keeps each passcode check until the test runs it, as the server's
-    thread pool would finish it later."""
+    thread pool would finish it later, or until the broker cancels it."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[PasscodeCheck, Callable[[bool], object]]] = []
+        self.cancelled: list[PasscodeCheck] = []
 
-    def __call__(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-        self.pending.append((check, done))
+    def __call__(
+        self, check: PasscodeCheck, done: Callable[[bool], object]
+    ) -> Callable[[], object]:
+        entry = (check, done)
+        self.pending.append(entry)
+
+        def cancel() -> None:
+            self.pending.remove(entry)
+            self.cancelled.append(check)
+
+        return cancel
 
     def finish(self) -> PasscodeCheck:
         check, done = self.pending.pop(0)
@@ -101,22 +111,65 @@ class HeldChecks:
 
 def test_passcode_check_runs_outside_the_session_and_later_frames_wait() -> None:
     checks = HeldChecks()
-    broker = make_broker(verifier=checks)
+    clock = Clock()
+    broker = make_broker(clock, verifier=checks)
     bystander = Client(broker)
-    bystander.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
-    checks.finish()
-    assert bystander.frame().command == "CONNECTED"
+    assert bystander.connect(login="token", passcode=token(clock)).command == "CONNECTED"
     client = Client(broker)
     client.send(
         "CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00"
         "SUBSCRIBE\nid:1\ndestination:/topic/after\nreceipt:r\n\n\x00"
     )
     assert client.frames() == [] and len(checks.pending) == 1
-    bystander.subscribe("/topic/meanwhile")
-    bystander.publish("/topic/meanwhile", "served")
-    assert [frame.body for frame in bystander.frames()] == [b"served"]
+    bystander.send("SUBSCRIBE\nid:1\ndestination:/topic/games.42.meanwhile\nreceipt:s\n\n\x00")
+    assert bystander.frame().headers["receipt-id"] == "s"  # served meanwhile
     checks.finish()
     assert [frame.command for frame in client.frames()] == ["CONNECTED", "RECEIPT"]
+
+
+def connecting(broker: Broker, passcode: str = "wrong", peer: str = "10.0.0.1:1") -> Client:
+    """A client whose CONNECT as guest waits for its passcode check."""
+    client = Client(broker, peer=peer)
+    client.send(f"CONNECT\naccept-version:1.2\nlogin:guest\npasscode:{passcode}\n\n\x00")
+    return client
+
+
+def test_a_login_verified_before_skips_the_queue_of_passcode_checks() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    connecting(broker, passcode="guest")
+    checks.finish()
+    for n in range(3):
+        connecting(broker, peer=f"10.0.0.{n}:1")
+    again = connecting(broker, passcode="guest")
+    assert again.frame().command == "CONNECTED" and len(checks.pending) == 3
+
+
+def test_the_passcode_check_of_a_client_that_left_is_cancelled() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    leaver, timed_out, stayer = (connecting(broker, peer=f"10.0.0.{n}:1") for n in range(3))
+    leaver.session.connection_lost("peer closed")
+    timed_out.session.fail("no CONNECT frame within 10 seconds")
+    assert len(checks.cancelled) == 2 and len(checks.pending) == 1
+    checks.finish()
+    assert stayer.frame().command == "ERROR"
+
+
+def test_passcode_checks_past_their_limits_are_refused_naming_the_limit() -> None:
+    checks = HeldChecks()
+    limits = {"max_pending_logins_per_host": 2, "max_pending_logins": 3}
+    broker = make_broker(verifier=checks, limits=limits)
+    connecting(broker, peer="10.0.0.1:1")
+    connecting(broker, peer="10.0.0.1:2")
+    third = connecting(broker, peer="10.0.0.1:3")
+    assert "limits.max_pending_logins_per_host=2" in third.frame().headers["message"]
+    assert connecting(broker, peer="10.0.0.2:1").frames() == []  # another address: queued
+    fourth = connecting(broker, peer="10.0.0.3:1")
+    assert "limits.max_pending_logins=3" in fourth.frame().headers["message"]
+    checks.finish()  # a check done frees its place
+    assert connecting(broker, peer="10.0.0.3:2").frames() == []
+    assert len(checks.pending) == 3
 
 
 def test_unknown_login_costs_the_same_hash_as_a_known_one() -> None:
@@ -137,16 +190,16 @@ def test_bytes_sent_while_the_passcode_is_checked_are_bounded() -> None:
     client.send(b"SEND\ndestination:/topic/a\n\n" + b"x" * 1024)
     error = client.frame()
     assert "max_frame_bytes=1024 bytes sent before the CONNECT was answered" in error.body.decode()
-    checks.finish()
-    assert client.frames() == []
+    assert len(checks.cancelled) == 1 and client.frames() == []
 
 
-def test_a_connection_closed_during_its_check_is_left_alone() -> None:
+def test_a_check_answered_after_its_connection_closed_is_left_alone() -> None:
     checks = HeldChecks()
     client = Client(make_broker(verifier=checks))
     client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    check, done = checks.pending[0]
     client.session.connection_lost("peer closed")
-    checks.finish()
+    done(check.run())  # its thread had started it: the cancel came too late
     assert client.frames() == [] and not client.session.connected
 
 
