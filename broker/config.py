@@ -175,8 +175,8 @@ class Limits:
     )
     max_output_buffer_bytes: int = setting(
         8 * 1024 * 1024,
-        doc="Hard cap of one connection's unsent output: past it, ERROR and disconnect. At "
-        "least `max_frame_bytes` + `output_high_water_bytes`.",
+        doc="Hard cap of one connection's unsent output (WebSocket pongs included): past it, "
+        "ERROR and disconnect. At least `max_frame_bytes` + `output_high_water_bytes`.",
     )
     slow_consumer_policy: str = setting(
         "disconnect",

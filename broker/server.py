@@ -226,7 +226,7 @@ class WsConnection:
         "websocket",
     )
 
-    def __init__(self, broker: Broker, websocket: ServerConnection, flusher: Flusher) -> None:
+    def __init__(self, broker: Broker, websocket: StompWebSocket, flusher: Flusher) -> None:
         self.websocket = websocket
         host, port = websocket.remote_address[:2]
         self.peer = f"{host}:{port}"
@@ -237,6 +237,7 @@ class WsConnection:
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=self._output_ready
         )
+        websocket.session = self.session
         # Until CONNECT succeeds a message may be only as large as a CONNECT frame may be.
         self._max_message_bytes = broker.config.limits.max_frame_bytes + 1024
         websocket.protocol.max_message_size = broker.config.limits.max_connect_frame_bytes + 1024
@@ -325,6 +326,23 @@ class WsConnection:
             opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
             header = _frame_header(opcode, sum(map(len, chunks)))
             self.websocket.transport.writelines([header, *chunks])
+
+
+class StompWebSocket(ServerConnection):
+    """websockets' connection, which also writes to the socket by itself (a pong to each
+    ping, a close frame): what it queues counts against the session's output limits as the
+    session's own output does, so a client that pings and never reads is cut at
+    `max_output_buffer_bytes` instead of growing the broker's memory without bound."""
+
+    session: Session | None = None  # set by WsConnection once the handshake is over
+
+    def send_data(self) -> None:
+        super().send_data()
+        session = self.session
+        if session is not None and not session.note_transport_output(
+            self.transport.get_write_buffer_size()
+        ):
+            self.transport.abort()
 
 
 def _frame_header(opcode: int, length: int) -> bytes:
@@ -511,6 +529,7 @@ class BrokerServer:
                 self.config.ws.port,
                 subprotocols=SUBPROTOCOLS,
                 select_subprotocol=select_subprotocol,
+                create_connection=StompWebSocket,
                 origins=origins,
                 process_request=self._process_request,
                 # Also the time an HTTP subscriber's request may wait (http_subscribers).
@@ -720,7 +739,7 @@ class BrokerServer:
         websocket.request, websocket.response = HANDSHAKE_DONE, None
         with contextlib.suppress(AttributeError):
             del websocket.protocol.select_subprotocol
-        connection = WsConnection(self.broker, websocket, self._flusher)
+        connection = WsConnection(self.broker, cast(StompWebSocket, websocket), self._flusher)
         self.ws_connections.add(connection)
         try:
             await connection.run()

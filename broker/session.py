@@ -868,6 +868,25 @@ class Session:
                     self._broker.dispatch(subscription.parsed)
         self._handle_input()
 
+    def note_transport_output(self, nbytes: int) -> bool:
+        """The transport queued bytes of its own for this client (a WebSocket pong, which
+        websockets sends by itself) and now holds `nbytes` unsent: they count against the
+        output limits as the session's own output does. False once that is past
+        `max_output_buffer_bytes`: the client is cut as a slow consumer, and the transport
+        should drop the connection at once, since a client that does not read will not read
+        the ERROR, and could make it queue more pongs meanwhile."""
+        if self.closing:
+            return True
+        self._backlog = nbytes
+        used = self._used()
+        if used <= self._limits.max_output_buffer_bytes:
+            return True
+        self._cut(
+            f"slow consumer: {used} bytes (pongs included) waiting to be sent, more than "
+            f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; disconnected"
+        )
+        return False
+
     # Ending
 
     def fail(
