@@ -22,7 +22,7 @@ from coilmq.auth import Authenticator
 
 from broker.config import BrokerConfig, Permissions, User
 from broker.destinations import TOPIC
-from broker.permissions import glob_covers_topic_pattern
+from broker.permissions import globs_cover_topic_pattern
 from broker.tokens import TokenError, looks_like_token, verify_token
 
 HASH_SCHEME = "pbkdf2_sha256"
@@ -74,9 +74,7 @@ class Authority:
         globs are not combined, so a pattern only their union covers is refused."""
         name = destination.removeprefix(TOPIC)
         if name != destination and {"*", "#"} & set(name.split(".")):
-            return any(
-                glob_covers_topic_pattern(pattern, TOPIC, name) for pattern in self.permissions.read
-            )
+            return globs_cover_topic_pattern(self.permissions.read, TOPIC, name)
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.read)
 
     def may_write(self, destination: str) -> bool:

@@ -81,15 +81,16 @@ class Flusher:
     def flush_all(self) -> None:
         """One pass over every connection with output; a connection whose write fails (a bug)
         is aborted there, and the pass goes on: the others still get their messages, receipts
-        and heart-beats."""
+        and heart-beats. Connections marked during the pass (a fan-out by frames handled in
+        it, a session's next turn of input) are written at the loop's next turn, after the
+        sockets have been read: no client's frames hold up the others'."""
         self._scheduled = False
-        while self._dirty:
-            dirty, self._dirty = self._dirty, {}
-            for connection in dirty:
-                try:
-                    connection.flush()
-                except Exception as error:
-                    connection.abort(error)
+        dirty, self._dirty = self._dirty, {}
+        for connection in dirty:
+            try:
+                connection.flush()
+            except Exception as error:
+                connection.abort(error)
 
 
 class TcpConnection(asyncio.Protocol):

@@ -39,6 +39,10 @@ ACK_MODES = ("auto", "client", "client-individual")
 # client at least this often, so a client asking for faster beats gets these instead.
 SERVER_HEARTBEAT_MS = 1000
 CONNECT_TIMEOUT_SECONDS = 10.0
+# Frames one connection has handled before the others get their turn: a client writing a
+# thousand frames at once waits for the next turn of the event loop for the rest, and is
+# not read from meanwhile, instead of holding up every other client until all are handled.
+FRAMES_PER_TURN = 100
 # Headers the broker sets on MESSAGE frames itself; a client cannot forge them.
 RESERVED_MESSAGE_HEADERS = frozenset(
     {
@@ -173,6 +177,7 @@ class Session:
         "_last_input",
         "_last_output",
         "_limits",
+        "_more_input",
         "_on_output",
         "_parser",
         "_passcode_check",
@@ -235,6 +240,7 @@ class Session:
         self._store = broker.store
         self._limits = limits
         self._input_held = False  # frames wait in the parser until reading is not paused
+        self._more_input = False  # its turn ended with frames left: they go on at the next
         self._queue_subscriptions = 0
         self._parser = FrameParser(
             max_frame_bytes=limits.max_frame_bytes,
@@ -306,13 +312,21 @@ class Session:
         """True while this client must wait: its own output is above high water, or it
         publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
         """
-        return bool(self._waiting_on) or self._used() > self._high_water
+        return self._more_input or bool(self._waiting_on) or self._used() > self._high_water
 
     def _handle_input(self) -> None:
-        """Act on the parsed frames, until the session must wait: reading is paused, or a
-        CONNECT waits for its passcode check."""
+        """Act on the parsed frames, until the session must wait: reading is paused, a
+        CONNECT waits for its passcode check, or FRAMES_PER_TURN were handled (the transport
+        calls again at the loop's next turn: see note_backlog)."""
         self._input_held = True
+        self._more_input = False
+        handled = 0
         while not self.closing and not self.reading_paused and not self.verifying:
+            if handled == FRAMES_PER_TURN and self._parser.buffered:
+                self._more_input = True
+                self._signal_output()  # the transport's next flush gives the next turn
+                break
+            handled += 1
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:

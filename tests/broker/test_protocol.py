@@ -12,6 +12,7 @@ from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker, on_a_clo
 from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
 from broker.frames import Frame
+from broker.permissions import glob_covers_topic_pattern
 from broker.routing import Broker
 from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import issue_token
@@ -762,6 +763,45 @@ def test_subscription_limit(broker: Broker) -> None:
     client.subscribe("/topic/a", sid="1")
     client.subscribe("/topic/b", sid="2")
     assert "max_subscriptions_per_connection=1" in client.frame().headers["message"]
+
+
+def test_a_thousand_wildcard_subscribes_cost_one_permission_check_per_destination() -> None:
+    clock = Clock()
+    games = tuple(f"/topic/games.{n}.*" for n in range(20))
+    grant = issue_token(
+        secret=SECRET, subject="player:7", read=games, write=(), ttl_seconds=60, now=clock.wall
+    )
+    client = Client(make_broker(clock))
+    assert client.connect(login="token", passcode=grant).command == "CONNECTED"
+    destinations = [f"/topic/games.7.room{n % 10}.#" for n in range(1000)]
+    before = glob_covers_topic_pattern.cache_info()
+    client.send(
+        "".join(
+            f"SUBSCRIBE\nid:{n}\ndestination:{destination}\n\n\x00"
+            for n, destination in enumerate(destinations)
+        )
+    )
+    while len(client.session.subscriptions) < len(destinations) and not client.session.closing:
+        client.flush()
+    after = glob_covers_topic_pattern.cache_info()
+    checks = after.hits + after.misses - before.hits - before.misses
+    assert len(client.session.subscriptions) == 1000
+    assert checks <= len(set(destinations))
+
+
+def test_frames_sent_at_once_are_handled_a_turn_at_a_time_so_others_are_served_between(
+    broker: Broker,
+) -> None:
+    flood, other = connected(broker), connected(broker)
+    flood.send("".join(f"SUBSCRIBE\nid:{n}\ndestination:/topic/t{n}\n\n\x00" for n in range(1000)))
+    assert 0 < len(flood.session.subscriptions) < 1000 and flood.session.reading_paused
+    other.publish("/topic/elsewhere", headers="receipt:mine\n")
+    assert other.frame().headers["receipt-id"] == "mine"
+    turns = 1
+    while len(flood.session.subscriptions) < 1000:
+        flood.flush()  # what the transport does on the session's signal, once per loop turn
+        turns += 1
+    assert turns > 1 and not flood.session.reading_paused
 
 
 def test_queue_message_limit() -> None:
