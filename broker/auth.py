@@ -9,7 +9,6 @@ CONNECT and asks on every SUBSCRIBE and SEND.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import ipaddress
@@ -23,13 +22,17 @@ from coilmq.auth import Authenticator
 
 from broker.config import BrokerConfig, Permissions, User
 from broker.destinations import TOPIC
-from broker.permissions import glob_covers_topic_pattern
+from broker.permissions import globs_cover_topic_pattern
 from broker.tokens import TokenError, looks_like_token, verify_token
 
 HASH_SCHEME = "pbkdf2_sha256"
 # Each first CONNECT of a login costs one hash (about 20 ms here), in the server's thread pool
-# rather than on the event loop; checked passcodes are remembered, so reconnects cost nothing.
+# rather than on the event loop; right passcodes are remembered (see Authentication), so
+# reconnects cost nothing and wait for no other login's check.
 HASH_ITERATIONS = 50_000
+# Right passcodes remembered, the least recently used forgotten first. Wrong ones are not
+# remembered: a flood of guesses cannot push the right ones out.
+REMEMBERED_LOGINS = 4096
 
 
 def hash_passcode(passcode: str, *, iterations: int = HASH_ITERATIONS) -> str:
@@ -40,7 +43,6 @@ def hash_passcode(passcode: str, *, iterations: int = HASH_ITERATIONS) -> str:
     return f"{HASH_SCHEME}${iterations}${encoded[0]}${encoded[1]}"
 
 
-@functools.lru_cache(maxsize=4096)
 def verify_passcode(passcode: str, passcode_hash: str) -> bool:
     """Whether `passcode` matches a value made by `hash_passcode`; a malformed hash never does."""
     try:
@@ -72,9 +74,7 @@ class Authority:
         globs are not combined, so a pattern only their union covers is refused."""
         name = destination.removeprefix(TOPIC)
         if name != destination and {"*", "#"} & set(name.split(".")):
-            return any(
-                glob_covers_topic_pattern(pattern, TOPIC, name) for pattern in self.permissions.read
-            )
+            return globs_cover_topic_pattern(self.permissions.read, TOPIC, name)
         return any(fnmatchcase(destination, pattern) for pattern in self.permissions.read)
 
     def may_write(self, destination: str) -> bool:
@@ -161,13 +161,66 @@ class AccessRefused(Exception):
     """Credentials the broker refuses: the message goes into the ERROR frame."""
 
 
-# Runs a passcode check and calls back with its result, on the broker's thread.
-Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], None]
+class LoginsBusy(Exception):
+    """Too many passcode checks wait already (limits.max_pending_logins, and per address):
+    not a refusal of who the client is, so it may try again later."""
 
 
-def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-    """The verifier without I/O, for tests and tools: the check runs in the caller's thread."""
+# Runs a passcode check and calls back with its result, on the broker's thread; returns what
+# cancels the check (the client left), after which `done` is never called.
+Verifier = Callable[[PasscodeCheck, Callable[[bool], object]], Callable[[], object]]
+
+
+def verify_now(check: PasscodeCheck, done: Callable[[bool], object]) -> Callable[[], object]:
+    """The verifier without I/O, for tests and tools: the check runs in the caller's thread,
+    so there is nothing left to cancel."""
     done(check.run())
+    return lambda: None
+
+
+class PendingCheck:
+    """A passcode check handed to the verifier and not yet answered: it holds its place in
+    the limits until it is answered or cancelled, whichever comes first."""
+
+    __slots__ = ("_cancel", "_done", "_host", "_owner", "check")
+
+    def __init__(
+        self,
+        owner: Authentication,
+        check: PasscodeCheck,
+        host: str,
+        done: Callable[[bool], object],
+    ) -> None:
+        self._owner = owner
+        self.check = check
+        self._host = host
+        self._done: Callable[[bool], object] | None = done
+        self._cancel: Callable[[], object] | None = None
+
+    def start(self, verifier: Verifier) -> None:
+        cancel = verifier(self.check, self._answered)
+        if self._done is not None:  # not answered at once (as verify_now does)
+            self._cancel = cancel
+
+    def _answered(self, verified: bool) -> None:
+        done = self._settle()
+        if done is not None:
+            if verified:
+                self._owner._remember(self.check)
+            done(verified)
+
+    def cancel(self) -> None:
+        """The client left: the check is not run if it has not started, and not answered."""
+        cancel = self._cancel
+        if self._settle() is not None and cancel is not None:
+            cancel()
+
+    def _settle(self) -> Callable[[bool], object] | None:
+        """Leave the limits, once; the `done` still to call, if it was not settled yet."""
+        done, self._done, self._cancel = self._done, None, None
+        if done is not None:
+            self._owner._leave(self._host)
+        return done
 
 
 # How long a revocation refuses the tokens its subject was given before it: far longer than
@@ -195,6 +248,11 @@ class Authentication:
         self._wall_clock = wall_clock
         self._verifier = verifier or verify_now
         self._revoked: OrderedDict[str, float] = OrderedDict()  # token subject → when
+        self._limits = config.limits
+        # (passcode hash, passcode) of the checks that found the passcode right.
+        self._remembered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.pending_checks = 0
+        self._pending_by_host: Counter[str] = Counter()
 
     def revoke(self, subject: str) -> None:
         """Refuse the tokens `subject` was given up to now (to the second of their `iat`) for
@@ -253,9 +311,50 @@ class Authentication:
             return False
         return issued_at is None or issued_at <= revoked_at
 
-    def verify(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-        """Run a passcode check, then `done(verified)` on the broker's thread."""
-        self._verifier(check, done)
+    def remembers(self, check: PasscodeCheck) -> bool:
+        """Whether this login's passcode was checked right before: its CONNECT (or HTTP basic
+        login) needs no hash, so it does not wait behind the checks of others."""
+        key = (check.passcode_hash, check.passcode)
+        if check.known and key in self._remembered:
+            self._remembered.move_to_end(key)
+            return True
+        return False
+
+    def _remember(self, check: PasscodeCheck) -> None:
+        self._remembered[check.passcode_hash, check.passcode] = None
+        if len(self._remembered) > REMEMBERED_LOGINS:
+            self._remembered.popitem(last=False)
+
+    def verify(
+        self, check: PasscodeCheck, done: Callable[[bool], object], *, host: str
+    ) -> PendingCheck:
+        """Run a passcode check for a client at `host`, then `done(verified)` on the broker's
+        thread, unless the returned check is cancelled first (its client left). LoginsBusy
+        past limits.max_pending_logins, or limits.max_pending_logins_per_host from `host`:
+        a flood of logins is refused at once instead of making every login wait."""
+        limits = self._limits
+        if self.pending_checks >= limits.max_pending_logins:
+            raise LoginsBusy(
+                f"too many logins are being checked (limits.max_pending_logins="
+                f"{limits.max_pending_logins}); try again later"
+            )
+        if self._pending_by_host[host] >= limits.max_pending_logins_per_host:
+            raise LoginsBusy(
+                f"too many logins from {host} are being checked (limits."
+                f"max_pending_logins_per_host={limits.max_pending_logins_per_host}); "
+                "try again later"
+            )
+        self.pending_checks += 1
+        self._pending_by_host[host] += 1
+        pending = PendingCheck(self, check, host, done)
+        pending.start(self._verifier)
+        return pending
+
+    def _leave(self, host: str) -> None:
+        self.pending_checks -= 1
+        self._pending_by_host[host] -= 1
+        if not self._pending_by_host[host]:
+            del self._pending_by_host[host]
 
     def check_login(self, login: str, passcode: str) -> PasscodeCheck:
         """The passcode check of a configured login, for callers other than CONNECT."""

@@ -148,6 +148,15 @@ class Limits:
     max_header_bytes: int = setting(8 * 1024, doc="Bytes of one frame's headers.")
     max_connections: int = setting(100_000, doc="A connection past it gets an ERROR at once.")
     max_subscriptions_per_connection: int = setting(1_000, doc="A SUBSCRIBE past it: ERROR.")
+    max_pending_logins: int = setting(
+        200,
+        doc="Passcode checks (PBKDF2, one thread) waiting at once, CONNECTs and HTTP basic "
+        "logins together; a login past it: ERROR (HTTP 503), try again later. A login "
+        "checked right before skips the wait.",
+    )
+    max_pending_logins_per_host: int = setting(
+        20, doc="The same, from one client address: one flooding client cannot take them all."
+    )
     max_queue_messages: int = setting(
         100_000, doc="A SEND to a queue this deep (one nobody consumes): ERROR."
     )
@@ -168,8 +177,8 @@ class Limits:
     )
     max_output_buffer_bytes: int = setting(
         8 * 1024 * 1024,
-        doc="Hard cap of one connection's unsent output: past it, ERROR and disconnect. At "
-        "least `max_frame_bytes` + `output_high_water_bytes`.",
+        doc="Hard cap of one connection's unsent output (WebSocket pongs included): past it, "
+        "ERROR and disconnect. At least `max_frame_bytes` + `output_high_water_bytes`.",
     )
     slow_consumer_policy: str = setting(
         "disconnect",

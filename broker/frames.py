@@ -43,16 +43,20 @@ _ESCAPES = {
 _HEARTBEAT_BYTES = b"\r\n"
 
 
-_DECIMAL = re.compile(r"[0-9]{1,15}")
+_DIGITS = re.compile(r"[0-9]+")
 
 
-def decimal(text: str) -> int | None:
-    """A header's number: ASCII digits, at most 15 of them, else None.
+def decimal(text: str, *, max_digits: int = 15) -> int | None:
+    """A number from a client (a header, a query field): ASCII digits, at most `max_digits`
+    of them, else None, for the caller to refuse saying what it expected.
 
-    Not `str.isdigit()` and `int()`: they take `²` (then int() raises), and int() refuses
-    more than 4,300 digits with a ValueError of its own.
+    Every number a client sends is read here. Not `str.isdigit()` and `int()`: they take `²`
+    (then int() raises), and int() refuses more than 4,300 digits with a ValueError of its
+    own; either, uncaught, once ended the broker's write pass for every connection in it.
     """
-    return int(text) if _DECIMAL.fullmatch(text) else None
+    if len(text) > max_digits or not _DIGITS.fullmatch(text):
+        return None
+    return int(text)
 
 
 class FrameError(ValueError):

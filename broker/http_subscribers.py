@@ -28,7 +28,8 @@ from websockets.http11 import Request, Response
 
 from broker.auth import AccessRefused, Authority, PasscodeCheck
 from broker.destinations import DestinationError, parse_destination
-from broker.history import Resume, TopicLog
+from broker.frames import decimal
+from broker.history import MAX_OFFSET_DIGITS, Resume, TopicLog
 from broker.routing import Broker, TopicMessage
 
 POLL_PATH = "/poll"
@@ -45,9 +46,10 @@ RETRY_MS = 100
 # hundred pages; more than that from one address is a client that does not wait its turn.
 # All addresses together may have limits.max_connections waiting (besides the STOMP ones).
 MAX_WAITING_PER_HOST = 1_000
+# Fields a request's query may have (destination, offset, wait, access_token and room for
+# cache busters); parsing more would only cost memory.
+MAX_QUERY_FIELDS = 10
 SSE_LINE_END = re.compile(r"\r\n|\r|\n")
-# Offsets are the broker's wall clock in microseconds: 18 digits is more than enough.
-MAX_OFFSET_DIGITS = 18
 
 
 class Refusal(Exception):
@@ -74,19 +76,23 @@ class Ask:
 
 
 def _offset(value: str, what: str) -> int:
-    if not (value.isascii() and value.isdigit() and len(value) <= MAX_OFFSET_DIGITS):
+    offset = decimal(value, max_digits=MAX_OFFSET_DIGITS)
+    if offset is None:
         raise Refusal(
             http.HTTPStatus.BAD_REQUEST, f"{what} must be a whole number, got {value[:40]!r}"
         )
-    return int(value)
+    return offset
 
 
 def parse_ask(request: Request) -> Ask:
     """The request's destination, offset, wait and token; 400 saying what is wrong."""
-    query = {
-        name: values[-1]
-        for name, values in parse_qs(request.path.partition("?")[2], max_num_fields=10).items()
-    }
+    try:
+        fields = parse_qs(request.path.partition("?")[2], max_num_fields=MAX_QUERY_FIELDS)
+    except ValueError:  # more fields than that
+        raise Refusal(
+            http.HTTPStatus.BAD_REQUEST, f"the query has more than {MAX_QUERY_FIELDS} fields"
+        ) from None
+    query = {name: values[-1] for name, values in fields.items()}
     destination = query.get("destination", "")
     if not destination:
         raise Refusal(http.HTTPStatus.BAD_REQUEST, "destination=/topic/<name> is required")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import functools
 import re
 from collections import deque
-from fnmatch import translate
+from fnmatch import fnmatchcase, translate
 
 # A product of more states than this is refused rather than explored: no real glob or
 # subscription comes near it, and a refusal is safe.
 MAX_STATES = 10_000
+# Decisions kept, per grant set and wildcard subscription: every player of a game holds the
+# same grants and subscribes to the same few patterns.
+DECISIONS = 16_384
 
 
 @functools.lru_cache(maxsize=1024)
@@ -171,3 +174,18 @@ def glob_covers_topic_pattern(glob: str, prefix: str, pattern: str) -> bool:
                         seen.add(pair)
                         queue.append(pair)
     return True
+
+
+@functools.lru_cache(maxsize=DECISIONS)
+def globs_cover_topic_pattern(globs: tuple[str, ...], prefix: str, pattern: str) -> bool:
+    """Whether one of `globs` covers every destination `prefix + name` that `pattern`
+    matches, decided once per grant set and pattern, so that a SUBSCRIBE repeated (by one
+    client, or by every holder of the same grants) costs one lookup, not one exploration per
+    glob. Only globs that match one such destination are explored: a glob that misses one
+    cannot cover them all, and most of a token's globs name other games."""
+    example = prefix + ".".join("x" if word in ("*", "#") else word for word in pattern.split("."))
+    return any(
+        glob_covers_topic_pattern(glob, prefix, pattern)
+        for glob in globs
+        if fnmatchcase(example, glob)
+    )

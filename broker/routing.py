@@ -389,10 +389,13 @@ class Broker:
         subscription.session.push_queued(subscription, frame)
         self.counters.messages_out += 1
 
-    def requeue(self, destination: Destination, frame: StoredMessage) -> None:
-        """A message that was NACKed or whose session left goes back for redelivery."""
-        frame.headers["redelivered"] = "true"
-        self.store.requeue(f"/queue/{destination.name}", frame)
+    def requeue(self, destination: Destination, frames: list[StoredMessage]) -> None:
+        """Messages that were NACKed or whose session left go back to the front of their
+        queue for redelivery, in the order given, before any is handed out again."""
+        text = f"/queue/{destination.name}"
+        for frame in reversed(frames):
+            frame.headers["redelivered"] = "true"
+            self.store.requeue(text, frame)
         self.dispatch(destination)
 
     # Time

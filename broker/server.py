@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import http
 import json
 import logging
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, cast
 
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.datastructures import Headers, MultipleValuesError
 from websockets.exceptions import (
     ConnectionClosed,
     ConnectionClosedOK,
@@ -35,7 +36,7 @@ from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from broker import admin, http_subscribers, metrics
-from broker.auth import PasscodeCheck
+from broker.auth import LoginsBusy, PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
@@ -78,11 +79,18 @@ class Flusher:
             asyncio.get_running_loop().call_soon(self.flush_all)
 
     def flush_all(self) -> None:
+        """One pass over every connection with output; a connection whose write fails (a bug)
+        is aborted there, and the pass goes on: the others still get their messages, receipts
+        and heart-beats. Connections marked during the pass (a fan-out by frames handled in
+        it, a session's next turn of input) are written at the loop's next turn, after the
+        sockets have been read: no client's frames hold up the others'."""
         self._scheduled = False
-        while self._dirty:
-            dirty, self._dirty = self._dirty, {}
-            for connection in dirty:
+        dirty, self._dirty = self._dirty, {}
+        for connection in dirty:
+            try:
                 connection.flush()
+            except Exception as error:
+                connection.abort(error)
 
 
 class TcpConnection(asyncio.Protocol):
@@ -169,8 +177,22 @@ class TcpConnection(asyncio.Protocol):
         assert self.session is not None
         if self._lingering:
             return
-        self.session.receive_data(data)
-        self._follow_session_reading()
+        try:
+            self.session.receive_data(data)
+            self._follow_session_reading()
+        except Exception as error:
+            self.abort(error)
+
+    def abort(self, error: BaseException) -> None:
+        """A bug while serving this connection: the session logs it and says ERROR, which is
+        written if it can be, and the connection closes; no other connection is touched."""
+        transport = self._transport
+        if self.session is None or transport is None or transport.is_closing():
+            return
+        self.session.crash(error, "serving its socket")
+        with contextlib.suppress(Exception):  # the write itself may be what failed
+            transport.writelines(self.session.data_to_send())
+        transport.close()
 
     def resume_writing(self) -> None:
         """The socket drained: tell the session, which may take input and messages again."""
@@ -205,7 +227,7 @@ class WsConnection:
         "websocket",
     )
 
-    def __init__(self, broker: Broker, websocket: ServerConnection, flusher: Flusher) -> None:
+    def __init__(self, broker: Broker, websocket: StompWebSocket, flusher: Flusher) -> None:
         self.websocket = websocket
         host, port = websocket.remote_address[:2]
         self.peer = f"{host}:{port}"
@@ -216,6 +238,7 @@ class WsConnection:
         self.session = broker.open_session(
             transport="ws", peer=self.peer, on_output=self._output_ready
         )
+        websocket.session = self.session
         # Until CONNECT succeeds a message may be only as large as a CONNECT frame may be.
         self._max_message_bytes = broker.config.limits.max_frame_bytes + 1024
         websocket.protocol.max_message_size = broker.config.limits.max_connect_frame_bytes + 1024
@@ -226,7 +249,7 @@ class WsConnection:
         try:
             while True:
                 # No local keeps the message: the frame would hold it while the client idles.
-                self.session.receive_data(await self.websocket.recv(decode=False))
+                self._receive(await self.websocket.recv(decode=False))
                 # Once a CONNECT has come: while its passcode is checked the session bounds
                 # what it buffers, and the client may send the frames that follow it.
                 if self.session.connected or self.session.verifying:
@@ -244,6 +267,22 @@ class WsConnection:
 
     def _output_ready(self) -> None:
         self._flusher.mark(self)
+
+    def _receive(self, message: bytes) -> None:
+        try:
+            self.session.receive_data(message)
+        except Exception as error:
+            self.abort(error)
+
+    def abort(self, error: BaseException) -> None:
+        """A bug while serving this connection: the session logs it and says ERROR, which is
+        written if it can be, and the connection closes (1011, internal error)."""
+        if self._closer is not None or self.websocket.protocol.state is not State.OPEN:
+            return
+        self.session.crash(error, "serving its WebSocket")
+        with contextlib.suppress(Exception):  # the write itself may be what failed
+            self._write(self.session.data_to_send())
+        self._closer = asyncio.create_task(self.websocket.close(1011, "internal error"))
 
     async def _until_readable(self) -> None:
         """Take no more messages while the session's reading is paused: websockets then stops
@@ -288,6 +327,23 @@ class WsConnection:
             opcode = OP_TEXT if _is_text(chunks) else OP_BINARY
             header = _frame_header(opcode, sum(map(len, chunks)))
             self.websocket.transport.writelines([header, *chunks])
+
+
+class StompWebSocket(ServerConnection):
+    """websockets' connection, which also writes to the socket by itself (a pong to each
+    ping, a close frame): what it queues counts against the session's output limits as the
+    session's own output does, so a client that pings and never reads is cut at
+    `max_output_buffer_bytes` instead of growing the broker's memory without bound."""
+
+    session: Session | None = None  # set by WsConnection once the handshake is over
+
+    def send_data(self) -> None:
+        super().send_data()
+        session = self.session
+        if session is not None and not session.note_transport_output(
+            self.transport.get_write_buffer_size()
+        ):
+            self.transport.abort()
 
 
 def _frame_header(opcode: int, length: int) -> bytes:
@@ -426,11 +482,16 @@ class BrokerServer:
         self._timer_at: float | None = None
         self._webhook_tasks: list[asyncio.Task[None]] = []
 
-    def _verify_off_loop(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
+    def _verify_off_loop(
+        self, check: PasscodeCheck, done: Callable[[bool], object]
+    ) -> Callable[[], object]:
+        """The broker's verifier: the check waits for the hashing thread; cancelling it (its
+        client left) takes it out of the wait, or ignores its answer if it already runs."""
         future = asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
         future.add_done_callback(
             lambda finished: None if finished.cancelled() else done(finished.result())
         )
+        return future.cancel
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         if self.config.tls is None:
@@ -469,6 +530,7 @@ class BrokerServer:
                 self.config.ws.port,
                 subprotocols=SUBPROTOCOLS,
                 select_subprotocol=select_subprotocol,
+                create_connection=StompWebSocket,
                 origins=origins,
                 process_request=self._process_request,
                 # Also the time an HTTP subscriber's request may wait (http_subscribers).
@@ -537,6 +599,19 @@ class BrokerServer:
     async def _process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
+        """Answer the HTTP side of the WebSocket port; a header given twice where one is read
+        is a bad request (websockets' Headers refuse to pick one), not a server error."""
+        try:
+            return await self._answer_http(connection, request)
+        except LoginsBusy as error:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"{error}\n")
+        except MultipleValuesError as error:
+            return connection.respond(
+                http.HTTPStatus.BAD_REQUEST,
+                f"the {error.args[0]} header is repeated: send it once\n",
+            )
+
+    async def _answer_http(self, connection: ServerConnection, request: Request) -> Response | None:
         """Answer /stats, /metrics, /healthz, the admin API and the HTTP subscribers (/poll,
         /sse) on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]
@@ -550,7 +625,7 @@ class BrokerServer:
                 request,
                 broker=self.broker,
                 admin_users=self.config.http.admin_users,
-                login_verified=self._login_verified,
+                login_verified=functools.partial(self._login_verified, connection),
             )
         if path == "/healthz":
             return self._json(connection, {"status": "ok"})
@@ -567,8 +642,9 @@ class BrokerServer:
         refusal = self._host_refusal(connection, request)
         if refusal is not None:
             return refusal
+        users = settings.stats_users
         if settings.stats_open or (
-            settings.stats_users and await self._login_verified(request, settings.stats_users)
+            users and await self._login_verified(connection, request, users)
         ):
             if path == "/metrics":
                 return await self._metrics(connection)
@@ -598,14 +674,25 @@ class BrokerServer:
             f"{path[:80]}: Host {host[:80]!r} is not in [http] allowed_hosts\n",
         )
 
-    async def _login_verified(self, request: Request, logins: tuple[str, ...]) -> bool:
+    async def _login_verified(
+        self, connection: ServerConnection, request: Request, logins: tuple[str, ...]
+    ) -> bool:
         """The request's HTTP basic credentials are right and name one of `logins`."""
         try:
             login, passcode = parse_authorization_basic(request.headers.get("Authorization", ""))
         except InvalidHeader:
             return False
-        check = self.broker.authentication.check_login(login, passcode)
-        verified = await asyncio.get_running_loop().run_in_executor(self._hasher, check.run)
+        authentication = self.broker.authentication
+        check = authentication.check_login(login, passcode)
+        if authentication.remembers(check):
+            return login in logins
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        host = str(connection.remote_address[0])
+        pending = authentication.verify(check, answer.set_result, host=host)
+        try:
+            verified = await answer
+        finally:
+            pending.cancel()  # the request was given up (its client left): no hash needed
         return verified and login in logins
 
     def _allowed_hosts(self) -> frozenset[str]:
@@ -653,7 +740,7 @@ class BrokerServer:
         websocket.request, websocket.response = HANDSHAKE_DONE, None
         with contextlib.suppress(AttributeError):
             del websocket.protocol.select_subprotocol
-        connection = WsConnection(self.broker, websocket, self._flusher)
+        connection = WsConnection(self.broker, cast(StompWebSocket, websocket), self._flusher)
         self.ws_connections.add(connection)
         try:
             await connection.run()

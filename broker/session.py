@@ -10,11 +10,12 @@ client may or may not do is decided here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from broker.auth import AccessRefused, Authentication, Authority
+from broker.auth import AccessRefused, Authentication, Authority, LoginsBusy, PendingCheck
 from broker.config import BrokerConfig
 from broker.destinations import Destination, DestinationError, parse_destination
 from broker.frames import (
@@ -30,6 +31,8 @@ from broker.history import OFFSET_HEADER, RESUME_HEADER, parse_offset
 from broker.presence import ANNOUNCE, ANNOUNCE_HEADER
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
 
+log = logging.getLogger("broker")
+
 SERVER = "stomp-broker/1.0"
 ACK_MODES = ("auto", "client", "client-individual")
 # The broker's own side of heart-beat negotiation: it can send and wants to hear from the
@@ -39,6 +42,10 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 # When a SEND reached the broker, in milliseconds since the epoch, on the copies it puts in
 # bound queues (`[[bindings]]`): the name RabbitMQ's message timestamp interceptor uses.
 ARRIVAL_HEADER = "timestamp_in_ms"
+# Frames one connection has handled before the others get their turn: a client writing a
+# thousand frames at once waits for the next turn of the event loop for the rest, and is
+# not read from meanwhile, instead of holding up every other client until all are handled.
+FRAMES_PER_TURN = 100
 # Headers the broker sets on MESSAGE frames itself; a client cannot forge them.
 RESERVED_MESSAGE_HEADERS = frozenset(
     {
@@ -127,7 +134,7 @@ class SessionBroker(Protocol):
 
     def dispatch(self, destination: Destination) -> None: ...
 
-    def requeue(self, destination: Destination, frame: StoredMessage) -> None: ...
+    def requeue(self, destination: Destination, frames: list[StoredMessage]) -> None: ...
 
     def schedule(self, session: Session) -> None: ...
 
@@ -174,8 +181,10 @@ class Session:
         "_last_input",
         "_last_output",
         "_limits",
+        "_more_input",
         "_on_output",
         "_parser",
+        "_passcode_check",
         "_pending",
         "_queue_subscriptions",
         "_receive_window",
@@ -226,6 +235,7 @@ class Session:
         self.connected = False
         # A CONNECT's passcode is being checked off the event loop; later frames wait.
         self.verifying = False
+        self._passcode_check: PendingCheck | None = None  # cancelled if the client leaves
         self.closing = False
         self.close_reason: str | None = None
         self.subscriptions: dict[str, Subscription] = {}
@@ -234,6 +244,7 @@ class Session:
         self._store = broker.store
         self._limits = limits
         self._input_held = False  # frames wait in the parser until reading is not paused
+        self._more_input = False  # its turn ended with frames left: they go on at the next
         self._queue_subscriptions = 0
         self._parser = FrameParser(
             max_frame_bytes=limits.max_frame_bytes,
@@ -305,13 +316,21 @@ class Session:
         """True while this client must wait: its own output is above high water, or it
         publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
         """
-        return bool(self._waiting_on) or self._used() > self._high_water
+        return self._more_input or bool(self._waiting_on) or self._used() > self._high_water
 
     def _handle_input(self) -> None:
-        """Act on the parsed frames, until the session must wait: reading is paused, or a
-        CONNECT waits for its passcode check."""
+        """Act on the parsed frames, until the session must wait: reading is paused, a
+        CONNECT waits for its passcode check, or FRAMES_PER_TURN were handled (the transport
+        calls again at the loop's next turn: see note_backlog)."""
         self._input_held = True
+        self._more_input = False
+        handled = 0
         while not self.closing and not self.reading_paused and not self.verifying:
+            if handled == FRAMES_PER_TURN and self._parser.buffered:
+                self._more_input = True
+                self._signal_output()  # the transport's next flush gives the next turn
+                break
+            handled += 1
             try:
                 frame = self._parser.next_frame()
             except FrameError as error:
@@ -325,10 +344,24 @@ class Session:
             except AccessRefused as error:
                 self._broker.counters.auth_failures += 1
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
-            except (ProtocolError, DestinationError) as error:
+            except (ProtocolError, DestinationError, LoginsBusy) as error:
                 self.fail(str(error), receipt=frame.headers.get("receipt"))
+            except Exception as error:  # a bug: it ends this connection, and only this one
+                self.crash(error, f"handling {frame.command}")
         if self._store.dirty:
             self._signal_output()  # data_to_send() commits what these frames wrote
+
+    def crash(self, error: BaseException, doing: str) -> None:
+        """An error nothing expected (a bug) while `doing` something for this client: logged
+        with its traceback; the client gets an ERROR and is closed, and no other connection
+        notices (the session and its transport both end this way)."""
+        log.error(
+            "internal error %s for %s (login=%s)", doing, self.peer, self.login, exc_info=error
+        )
+        self.fail(
+            f"internal error while {doing} ({type(error).__name__}); "
+            "the connection is closed, and the broker's log has the details"
+        )
 
     def _handle(self, frame: Frame) -> None:
         command = frame.command
@@ -374,18 +407,26 @@ class Session:
         credentials = self._broker.authentication.credentials(
             login=headers.get("login"), passcode=headers.get("passcode"), vhost=self.vhost
         )
+        authentication = self._broker.authentication
         if isinstance(credentials, Authority):
             self._accept(credentials, heartbeat)
+            return
+        if authentication.remembers(credentials):
+            authority = authentication.user_authority(
+                credentials, True, transport=self.transport, peer=self.peer
+            )
+            self._accept(authority, heartbeat)
             return
         self.verifying = True
         receipt = headers.get("receipt")
 
         def checked(verified: bool) -> None:
+            self._passcode_check = None
             if self.closing:
                 return
             self.verifying = False
             try:
-                authority = self._broker.authentication.user_authority(
+                authority = authentication.user_authority(
                     credentials, verified, transport=self.transport, peer=self.peer
                 )
             except AccessRefused as error:
@@ -395,7 +436,9 @@ class Session:
             self._accept(authority, heartbeat)
             self._handle_input()
 
-        self._broker.authentication.verify(credentials, checked)
+        pending = authentication.verify(credentials, checked, host=self.peer.rpartition(":")[0])
+        if self.verifying:  # not answered at once
+            self._passcode_check = pending
 
     def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
         """CONNECTED, with the heart-beats the client asked for and the broker can give."""
@@ -572,9 +615,13 @@ class Session:
         """How many client-ack queue messages a subscription may hold unacknowledged."""
         if value is None:
             return self._limits.default_prefetch_count
-        if not value.isdigit() or int(value) == 0:
-            raise ProtocolError(f"prefetch-count must be a positive whole number, got {value!r}")
-        return int(value)
+        prefetch = decimal(value)
+        if not prefetch:
+            raise ProtocolError(
+                "prefetch-count must be a positive whole number (at most 15 ASCII digits), "
+                f"got {value[:40]!r}"
+            )
+        return prefetch
 
     def _unsubscribe(self, frame: Frame) -> None:
         subscription_id = frame.headers.get("id")
@@ -625,11 +672,16 @@ class Session:
             self._release(keys)
 
     def _release(self, keys: list[str]) -> None:
-        """Give unacknowledged messages back to their queues for redelivery."""
+        """Give unacknowledged messages back to their queues for redelivery, each queue's in
+        the order they were delivered (as crash recovery gives them back)."""
+        by_queue: dict[str, tuple[Destination, list[StoredMessage]]] = {}
         for key in keys:
             delivery = self.unacked.pop(key)
             delivery.subscription.unacked -= 1
-            self._broker.requeue(delivery.subscription.parsed, delivery.frame)
+            destination = delivery.subscription.parsed
+            by_queue.setdefault(destination.name, (destination, []))[1].append(delivery.frame)
+        for destination, frames in by_queue.values():
+            self._broker.requeue(destination, frames)
 
     def _transaction(self, name: str, command: str) -> list[Frame]:
         frames = self._transactions.get(name)
@@ -834,6 +886,25 @@ class Session:
                     self._broker.dispatch(subscription.parsed)
         self._handle_input()
 
+    def note_transport_output(self, nbytes: int) -> bool:
+        """The transport queued bytes of its own for this client (a WebSocket pong, which
+        websockets sends by itself) and now holds `nbytes` unsent: they count against the
+        output limits as the session's own output does. False once that is past
+        `max_output_buffer_bytes`: the client is cut as a slow consumer, and the transport
+        should drop the connection at once, since a client that does not read will not read
+        the ERROR, and could make it queue more pongs meanwhile."""
+        if self.closing:
+            return True
+        self._backlog = nbytes
+        used = self._used()
+        if used <= self._limits.max_output_buffer_bytes:
+            return True
+        self._cut(
+            f"slow consumer: {used} bytes (pongs included) waiting to be sent, more than "
+            f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; disconnected"
+        )
+        return False
+
     # Ending
 
     def fail(
@@ -867,6 +938,9 @@ class Session:
         self._detach()
 
     def _detach(self) -> None:
+        if self._passcode_check is not None:
+            self._passcode_check.cancel()  # nobody is left to tell: its hash is not computed
+            self._passcode_check = None
         if self.congested_since is not None:
             self._relieve()
         for gate in self._waiting_on or ():

@@ -153,11 +153,9 @@ def verify_token(
         raise TokenError("token is malformed: exp must be a number of seconds since the epoch")
     if expires_at <= (now if now is not None else time.time()):
         raise TokenError("token expired: ask the app for a new one")
-    scope = claims.get("scope", [])
-    scopes = scope.split() if isinstance(scope, str) else [str(item) for item in scope]
     read: list[str] = []
     write: list[str] = []
-    for item in scopes:
+    for item in _scope_claim(claims.get("scope", [])):
         name, _, resource = item.partition(":")
         server, _, permission = name.rpartition(".")
         if server != resource_server_id or permission not in ("read", "write"):
@@ -181,6 +179,20 @@ def verify_token(
         ),
         expires_at=float(expires_at),
         issued_at=float(issued) if isinstance(issued := claims.get("iat"), int | float) else None,
+    )
+
+
+def _scope_claim(claim: object) -> list[str]:
+    """The scopes of a `scope` claim: a list of strings, or one space-separated string. Any
+    other JSON (a number, an object, a list holding one) is refused, as a malformed presence
+    claim is, rather than read as something it does not say."""
+    if isinstance(claim, str):
+        return claim.split()
+    if isinstance(claim, list) and all(isinstance(item, str) for item in claim):
+        return claim
+    raise TokenError(
+        "token is malformed: the scope claim must be a list of strings or one "
+        f"space-separated string, not {type(claim).__name__} {str(claim)[:40]!r}"
     )
 
 

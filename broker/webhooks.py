@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from broker.config import Webhook
+from broker.frames import decimal
 from broker.history import pattern_matches
 
 OCCUPIED = "occupied"
@@ -56,12 +57,10 @@ def verify_signature(
     """What a receiver checks: the header signs this body, and was made within `tolerance`
     seconds of `now` (its own clock), so a captured request cannot be replayed later."""
     fields = dict(part.partition("=")[::2] for part in header.split(","))
-    timestamp = fields.get("t", "")
-    if not timestamp.isascii() or not timestamp.isdigit():
+    timestamp = decimal(fields.get("t", ""))
+    if timestamp is None or abs(now - timestamp) > tolerance:
         return False
-    if abs(now - int(timestamp)) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, int(timestamp), body), header)
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,6 +95,34 @@ def test_a_slow_passcode_check_does_not_hold_up_other_clients(auth_broker: Broke
         assert b"login failed" in read_frame(slow)
 
 
+# Unauthenticated CONNECTs from one address at once: with one hashing thread, checking them
+# all would take longer than a CONNECT may wait (10 s).
+FLOOD = 600
+
+
+def test_a_flood_of_logins_to_check_is_refused_and_a_login_checked_before_still_gets_in(
+    auth_broker: BrokerProcess,
+) -> None:
+    address = ("127.0.0.1", auth_broker.tcp_port)
+    with socket.create_connection(address, timeout=WAIT_SECONDS) as first:
+        first.sendall(connect_frame("guest", "guest"))
+        assert read_frame(first).startswith(b"CONNECTED")
+    flood = [socket.create_connection(address, timeout=WAIT_SECONDS) for _ in range(FLOOD)]
+    try:
+        for n, sock in enumerate(flood):
+            sock.sendall(connect_frame(f"nobody{n}", "guess"))
+        with socket.create_connection(address, timeout=WAIT_SECONDS) as again:
+            again.sendall(connect_frame("guest", "guest"))
+            assert read_frame(again).startswith(b"CONNECTED")
+        answers = [read_frame(sock) for sock in flood]
+    finally:
+        for sock in flood:
+            sock.close()
+    refused = [answer for answer in answers if b"limits.max_pending_logins" in answer]
+    # Checks end while the flood comes in, each freeing its place for another.
+    assert len(refused) >= FLOOD // 2, answers[-1]
+
+
 def test_a_tcp_only_login_is_accepted_over_tcp(auth_broker: BrokerProcess) -> None:
     with socket.create_connection(("127.0.0.1", auth_broker.tcp_port), timeout=5) as sock:
         sock.sendall(connect_frame("publisher", "guest"))

@@ -104,6 +104,23 @@ def error_text(received: str) -> str:
         (b"SEND\n\nno destination\x00", True, "destination"),
         ("SEND\ncontent-length:\u00b2\n\n\x00".encode(), False, "content-length"),
         ("CONNECT\nheart-beat:\u00b2,0\n\n\x00".encode(), False, "heart-beat"),
+        (
+            "SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:\u00b2\n\n\x00".encode(),
+            True,
+            "prefetch-count",
+        ),
+        # With its CONNECT, so that it waits for the passcode check and is handled in the
+        # broker's write pass, which it once stopped for every connection in it.
+        (
+            b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00"
+            + b"".join(
+                b"SUBSCRIBE\nid:%d\ndestination:/queue/p\nack:client\nprefetch-count:%s\n\n\x00"
+                % (n, b"9" * 5000)
+                for n in range(2)
+            ),
+            False,
+            "prefetch-count",
+        ),
     ],
     ids=[
         "garbage",
@@ -113,6 +130,8 @@ def error_text(received: str) -> str:
         "missing-destination",
         "superscript-content-length",
         "superscript-heart-beat",
+        "superscript-prefetch-count",
+        "huge-prefetch-counts-with-the-connect",
     ],
 )
 def test_bad_frame_gets_an_error_and_others_keep_receiving(

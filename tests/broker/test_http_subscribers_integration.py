@@ -5,6 +5,7 @@ the same token refusals, each with its reason, while other clients keep being se
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
+import jwt
 import pytest
 from real_broker import STATS_TOML, BrokerProcess, start_broker, user_table
 from test_history_integration import client, publish, subscribe
@@ -293,6 +295,60 @@ def test_an_expired_token_is_refused_as_a_connect_would_be(broker: BrokerProcess
         broker, "/poll", {"Authorization": f"Bearer {expired}"}, destination="/topic/feed.x"
     )
     assert (status, body) == (401, "token expired: ask the app for a new one\n")
+
+
+def test_a_token_whose_scope_is_a_number_is_refused_as_a_connect_would_be(
+    broker: BrokerProcess,
+) -> None:
+    claims = {"sub": "player:7", "aud": "broker", "exp": int(time.time()) + 60, "scope": 5}
+    numeric = jwt.encode(claims, SECRET, algorithm="HS256")
+    status, _, body = get(
+        broker, "/poll", {"Authorization": f"Bearer {numeric}"}, destination="/topic/feed.x"
+    )
+    assert (status, "scope" in body) == (401, True)
+
+
+def raw_http(broker: BrokerProcess, head: str) -> str:
+    """What the broker answers to a request written byte for byte (urllib cannot repeat a
+    header): its status line and body."""
+    with socket.create_connection(("127.0.0.1", broker.ws_port), timeout=WAIT_SECONDS) as sock:
+        sock.sendall(head.encode() + b"\r\n")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.decode().partition("\r\n\r\n")
+    return head.partition("\r\n")[0] + "\n" + body
+
+
+@pytest.mark.parametrize(
+    ("head", "named"),
+    [
+        (
+            "GET /poll?destination=/topic/feed.x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Authorization: Bearer a\r\nAuthorization: Bearer b\r\n",
+            "Authorization",
+        ),
+        (
+            "GET /sse?destination=/topic/feed.x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Last-Event-ID: 1\r\nLast-Event-ID: 2\r\n",
+            "Last-Event-ID",
+        ),
+        ("GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: localhost\r\n", "Host"),
+        (
+            "GET /poll?destination=/topic/feed.x&"
+            + "&".join(f"f{n}=1" for n in range(10))
+            + " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            "query",
+        ),
+    ],
+    ids=["authorization", "last-event-id", "host", "eleven-query-fields"],
+)
+def test_a_repeated_header_or_too_many_query_fields_is_a_bad_request_saying_so(
+    broker: BrokerProcess, head: str, named: str
+) -> None:
+    answer = raw_http(broker, head + "Connection: close\r\n")
+    assert answer.startswith("HTTP/1.1 400 "), answer
+    assert named in answer.partition("\n")[2]
 
 
 def test_refused_tokens_count_as_authentication_failures(broker: BrokerProcess) -> None:

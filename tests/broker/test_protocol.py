@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import jwt
 import pytest
 from stomp_bytes import GUEST_HASH, SECRET, Client, Clock, make_broker, on_a_clock
 
 from broker.auth import PasscodeCheck
 from broker.config import Permissions, Store, User
 from broker.frames import Frame
+from broker.permissions import glob_covers_topic_pattern
 from broker.routing import Broker
+from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import issue_token
 
 
@@ -83,13 +86,23 @@ def test_wrong_passcode_is_refused(broker: Broker) -> None:
 
 class HeldChecks:
     """A verifier that keeps each passcode check until the test runs it, as the server's
-    thread pool would finish it later."""
+    thread pool would finish it later, or until the broker cancels it."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[PasscodeCheck, Callable[[bool], object]]] = []
+        self.cancelled: list[PasscodeCheck] = []
 
-    def __call__(self, check: PasscodeCheck, done: Callable[[bool], object]) -> None:
-        self.pending.append((check, done))
+    def __call__(
+        self, check: PasscodeCheck, done: Callable[[bool], object]
+    ) -> Callable[[], object]:
+        entry = (check, done)
+        self.pending.append(entry)
+
+        def cancel() -> None:
+            self.pending.remove(entry)
+            self.cancelled.append(check)
+
+        return cancel
 
     def finish(self) -> PasscodeCheck:
         check, done = self.pending.pop(0)
@@ -99,22 +112,65 @@ class HeldChecks:
 
 def test_passcode_check_runs_outside_the_session_and_later_frames_wait() -> None:
     checks = HeldChecks()
-    broker = make_broker(verifier=checks)
+    clock = Clock()
+    broker = make_broker(clock, verifier=checks)
     bystander = Client(broker)
-    bystander.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
-    checks.finish()
-    assert bystander.frame().command == "CONNECTED"
+    assert bystander.connect(login="token", passcode=token(clock)).command == "CONNECTED"
     client = Client(broker)
     client.send(
         "CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00"
         "SUBSCRIBE\nid:1\ndestination:/topic/after\nreceipt:r\n\n\x00"
     )
     assert client.frames() == [] and len(checks.pending) == 1
-    bystander.subscribe("/topic/meanwhile")
-    bystander.publish("/topic/meanwhile", "served")
-    assert [frame.body for frame in bystander.frames()] == [b"served"]
+    bystander.send("SUBSCRIBE\nid:1\ndestination:/topic/games.42.meanwhile\nreceipt:s\n\n\x00")
+    assert bystander.frame().headers["receipt-id"] == "s"  # served meanwhile
     checks.finish()
     assert [frame.command for frame in client.frames()] == ["CONNECTED", "RECEIPT"]
+
+
+def connecting(broker: Broker, passcode: str = "wrong", peer: str = "10.0.0.1:1") -> Client:
+    """A client whose CONNECT as guest waits for its passcode check."""
+    client = Client(broker, peer=peer)
+    client.send(f"CONNECT\naccept-version:1.2\nlogin:guest\npasscode:{passcode}\n\n\x00")
+    return client
+
+
+def test_a_login_verified_before_skips_the_queue_of_passcode_checks() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    connecting(broker, passcode="guest")
+    checks.finish()
+    for n in range(3):
+        connecting(broker, peer=f"10.0.0.{n}:1")
+    again = connecting(broker, passcode="guest")
+    assert again.frame().command == "CONNECTED" and len(checks.pending) == 3
+
+
+def test_the_passcode_check_of_a_client_that_left_is_cancelled() -> None:
+    checks = HeldChecks()
+    broker = make_broker(verifier=checks)
+    leaver, timed_out, stayer = (connecting(broker, peer=f"10.0.0.{n}:1") for n in range(3))
+    leaver.session.connection_lost("peer closed")
+    timed_out.session.fail("no CONNECT frame within 10 seconds")
+    assert len(checks.cancelled) == 2 and len(checks.pending) == 1
+    checks.finish()
+    assert stayer.frame().command == "ERROR"
+
+
+def test_passcode_checks_past_their_limits_are_refused_naming_the_limit() -> None:
+    checks = HeldChecks()
+    limits = {"max_pending_logins_per_host": 2, "max_pending_logins": 3}
+    broker = make_broker(verifier=checks, limits=limits)
+    connecting(broker, peer="10.0.0.1:1")
+    connecting(broker, peer="10.0.0.1:2")
+    third = connecting(broker, peer="10.0.0.1:3")
+    assert "limits.max_pending_logins_per_host=2" in third.frame().headers["message"]
+    assert connecting(broker, peer="10.0.0.2:1").frames() == []  # another address: queued
+    fourth = connecting(broker, peer="10.0.0.3:1")
+    assert "limits.max_pending_logins=3" in fourth.frame().headers["message"]
+    checks.finish()  # a check done frees its place
+    assert connecting(broker, peer="10.0.0.3:2").frames() == []
+    assert len(checks.pending) == 3
 
 
 def test_unknown_login_costs_the_same_hash_as_a_known_one() -> None:
@@ -135,16 +191,16 @@ def test_bytes_sent_while_the_passcode_is_checked_are_bounded() -> None:
     client.send(b"SEND\ndestination:/topic/a\n\n" + b"x" * 1024)
     error = client.frame()
     assert "max_frame_bytes=1024 bytes sent before the CONNECT was answered" in error.body.decode()
-    checks.finish()
-    assert client.frames() == []
+    assert len(checks.cancelled) == 1 and client.frames() == []
 
 
-def test_a_connection_closed_during_its_check_is_left_alone() -> None:
+def test_a_check_answered_after_its_connection_closed_is_left_alone() -> None:
     checks = HeldChecks()
     client = Client(make_broker(verifier=checks))
     client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    check, done = checks.pending[0]
     client.session.connection_lost("peer closed")
-    checks.finish()
+    done(check.run())  # its thread had started it: the cancel came too late
     assert client.frames() == [] and not client.session.connected
 
 
@@ -407,6 +463,36 @@ def test_unacked_messages_go_to_another_subscriber_when_a_session_leaves(broker:
     assert stayer.frame().body == b"orphan"
 
 
+@pytest.mark.parametrize("ack", ["client", "client-individual"])
+def test_unacked_messages_of_a_session_that_left_are_redelivered_in_their_order(
+    broker: Broker, ack: str
+) -> None:
+    leaver = connected(broker)
+    leaver.subscribe("/queue/order", ack=ack)
+    publisher = connected(broker)
+    bodies = [f"m{n}".encode() for n in range(5)]
+    for body in bodies:
+        publisher.publish("/queue/order", body.decode())
+    assert [frame.body for frame in leaver.frames()] == bodies
+    leaver.session.connection_lost("peer closed")
+    stayer = connected(broker)
+    stayer.subscribe("/queue/order", ack=ack)
+    assert [frame.body for frame in stayer.frames()] == bodies
+
+
+def test_an_unsubscribe_gives_back_its_unacked_messages_in_their_order(broker: Broker) -> None:
+    client = connected(broker)
+    client.subscribe("/queue/given.back", ack="client")
+    publisher = connected(broker)
+    bodies = [f"m{n}".encode() for n in range(5)]
+    for body in bodies:
+        publisher.publish("/queue/given.back", body.decode())
+    assert len(client.frames()) == len(bodies)
+    client.send("UNSUBSCRIBE\nid:1\n\n\x00")
+    client.subscribe("/queue/given.back", sid="2", ack="client")
+    assert [frame.body for frame in client.frames()] == bodies
+
+
 @pytest.mark.parametrize("ack", ["auto", "client-individual"])
 def test_empty_body_queued_before_subscribe_is_delivered(broker: Broker, ack: str) -> None:
     publisher = connected(broker)
@@ -619,6 +705,51 @@ def test_malformed_number_before_login_gets_an_error_and_others_keep_receiving(
     assert [frame.body for frame in bystander.frames()] == [b"here"]
 
 
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 5000, "0", "-1", "1.5", ""])
+def test_malformed_prefetch_count_gets_an_error_naming_it_and_others_keep_receiving(
+    broker: Broker, value: str
+) -> None:
+    bystander = connected(broker)
+    bystander.subscribe("/topic/still")
+    client = connected(broker)
+    client.send(
+        f"SUBSCRIBE\nid:1\ndestination:/queue/p\nack:client\nprefetch-count:{value}\n\n\x00"
+    )
+    error = client.frame()
+    assert error.command == "ERROR" and "prefetch-count must be" in error.headers["message"]
+    assert client.session.closing
+    bystander.publish("/topic/still", "here")
+    assert [frame.body for frame in bystander.frames()] == [b"here"]
+
+
+class StoreWithABug(MemoryStore):
+    """A store that fails in a way no handler expects, for one queue."""
+
+    def enqueue(self, destination: str, frame: StoredMessage) -> None:
+        if destination == "/queue/broken":
+            raise RuntimeError("a bug in the store")
+        super().enqueue(destination, frame)
+
+
+def test_a_frame_whose_handling_fails_unexpectedly_ends_only_its_own_connection() -> None:
+    clock = Clock()
+    broker = make_broker(clock)
+    broker.store = StoreWithABug()
+    bystander = Client(broker)
+    assert bystander.connect(extra="heart-beat:0,1000\n").command == "CONNECTED"
+    culprit = connected(broker)
+    culprit.publish("/queue/broken", headers="receipt:sent\n")
+    error = culprit.frame()
+    assert error.command == "ERROR" and "internal error" in error.headers["message"]
+    assert culprit.session.closing and culprit.session not in broker.sessions()
+    bystander.send("SUBSCRIBE\nid:1\ndestination:/topic/on\nreceipt:subscribed\n\n\x00")
+    connected(broker).publish("/topic/on", "delivered")
+    assert [frame.command for frame in bystander.frames()] == ["RECEIPT", "MESSAGE"]
+    clock.advance(1.0)
+    broker.tick()
+    assert bystander.raw() == b"\n"  # its heart-beat
+
+
 def test_duplicate_subscription_id_is_an_error(broker: Broker) -> None:
     client = connected(broker)
     client.subscribe("/topic/a", sid="same")
@@ -632,6 +763,45 @@ def test_subscription_limit(broker: Broker) -> None:
     client.subscribe("/topic/a", sid="1")
     client.subscribe("/topic/b", sid="2")
     assert "max_subscriptions_per_connection=1" in client.frame().headers["message"]
+
+
+def test_a_thousand_wildcard_subscribes_cost_one_permission_check_per_destination() -> None:
+    clock = Clock()
+    games = tuple(f"/topic/games.{n}.*" for n in range(20))
+    grant = issue_token(
+        secret=SECRET, subject="player:7", read=games, write=(), ttl_seconds=60, now=clock.wall
+    )
+    client = Client(make_broker(clock))
+    assert client.connect(login="token", passcode=grant).command == "CONNECTED"
+    destinations = [f"/topic/games.7.room{n % 10}.#" for n in range(1000)]
+    before = glob_covers_topic_pattern.cache_info()
+    client.send(
+        "".join(
+            f"SUBSCRIBE\nid:{n}\ndestination:{destination}\n\n\x00"
+            for n, destination in enumerate(destinations)
+        )
+    )
+    while len(client.session.subscriptions) < len(destinations) and not client.session.closing:
+        client.flush()
+    after = glob_covers_topic_pattern.cache_info()
+    checks = after.hits + after.misses - before.hits - before.misses
+    assert len(client.session.subscriptions) == 1000
+    assert checks <= len(set(destinations))
+
+
+def test_frames_sent_at_once_are_handled_a_turn_at_a_time_so_others_are_served_between(
+    broker: Broker,
+) -> None:
+    flood, other = connected(broker), connected(broker)
+    flood.send("".join(f"SUBSCRIBE\nid:{n}\ndestination:/topic/t{n}\n\n\x00" for n in range(1000)))
+    assert 0 < len(flood.session.subscriptions) < 1000 and flood.session.reading_paused
+    other.publish("/topic/elsewhere", headers="receipt:mine\n")
+    assert other.frame().headers["receipt-id"] == "mine"
+    turns = 1
+    while len(flood.session.subscriptions) < 1000:
+        flood.flush()  # what the transport does on the session's signal, once per loop turn
+        turns += 1
+    assert turns > 1 and not flood.session.reading_paused
 
 
 def test_queue_message_limit() -> None:
@@ -714,6 +884,16 @@ def test_read_glob_allows_a_wildcard_only_within_it(pattern: str, allowed: bool)
         assert client.frames() == []
     else:
         assert f"may not subscribe to {pattern}" in client.frame().headers["message"]
+
+
+@pytest.mark.parametrize("scope", [5, 1.5, True, {"read": "*"}, [5], ["ok", None]])
+def test_token_whose_scope_is_not_strings_is_refused_with_an_error(scope: object) -> None:
+    clock = Clock()
+    claims = {"sub": "ann", "aud": "broker", "exp": int(clock.wall) + 60, "scope": scope}
+    client = Client(make_broker(clock))
+    error = client.connect(login="token", passcode=jwt.encode(claims, SECRET, algorithm="HS256"))
+    assert error.command == "ERROR" and "scope" in error.headers["message"]
+    assert client.session.closing
 
 
 @pytest.mark.parametrize(

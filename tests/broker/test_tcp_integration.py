@@ -97,6 +97,24 @@ def test_client_individual_ack_leaves_nothing_to_redeliver(
     assert settled_for_good(broker_process, "/queue/tcp.individual", "client-individual")
 
 
+@pytest.mark.parametrize("ack", ["client", "client-individual"])
+def test_unacked_messages_come_back_in_their_order_after_a_disconnect(
+    broker_process: BrokerProcess, ack: str
+) -> None:
+    queue = f"/queue/tcp.order.{ack}"
+    bodies = [f"m{n}" for n in range(5)]
+    leaver, inbox = stomp_connection(broker_process.tcp_port)
+    leaver.subscribe(queue, id="1", ack=ack)
+    for body in bodies:
+        leaver.send(queue, body)
+    assert [inbox.next_message().body for _ in bodies] == bodies
+    leaver.disconnect()  # nothing acknowledged: all five go back to the queue
+    stayer, inbox = stomp_connection(broker_process.tcp_port)
+    stayer.subscribe(queue, id="1", ack="auto")
+    assert [inbox.next_message().body for _ in bodies] == bodies
+    stayer.disconnect()
+
+
 def test_transaction_delivers_only_on_commit(client: tuple[stomp.Connection, Inbox]) -> None:
     conn, inbox = client
     conn.subscribe("/topic/tcp.tx", id="1")
