@@ -14,6 +14,8 @@ from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from broker.destinations import DestinationError, parse_destination
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names it and says what is expected."""
@@ -243,6 +245,24 @@ class History:
 
 
 @dataclass(frozen=True)
+class Binding:
+    """A queue that gets a copy of every message sent to the topics a pattern matches, as a
+    RabbitMQ queue bound to amq.topic does: many clients may each write to a topic of their
+    own while one or more consumers take turns at the queue."""
+
+    pattern: str = setting(
+        doc="The topics whose messages the queue gets, with the subscription wildcards "
+        '(`"/topic/games.*.answers.*"`: `*` one word, `#` any).'
+    )
+    queue: str = setting(
+        doc='The queue, as a destination (`"/queue/answers"`). Its copies keep the topic\'s '
+        "`destination` and carry `timestamp_in_ms`, when the SEND reached the broker (a "
+        "client's own header of that name is dropped); they are stored like any queue "
+        "message, on disk before the SEND's RECEIPT with the sqlite store."
+    )
+
+
+@dataclass(frozen=True)
 class Webhook:
     """A receiver told when topics become occupied or vacated (see Webhooks)."""
 
@@ -308,6 +328,11 @@ class BrokerConfig:
         (),
         doc="One table per topic pattern that keeps history for resuming subscribers (see "
         "History and resume). None: topics keep nothing.",
+    )
+    bindings: tuple[Binding, ...] = setting(
+        (),
+        doc="One table per queue bound to a topic pattern (see Destinations). None: topic "
+        "messages go to topic subscribers only.",
     )
     webhooks: tuple[Webhook, ...] = setting(
         (),
@@ -523,6 +548,11 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
             _history(entry, f"history[{index}]")
             for index, entry in enumerate(_take(data, "history", list, "config"))
         )
+    if "bindings" in data:
+        values["bindings"] = tuple(
+            _binding(entry, f"bindings[{index}]")
+            for index, entry in enumerate(_take(data, "bindings", list, "config"))
+        )
     if "webhooks" in data:
         values["webhooks"] = tuple(
             _webhook(entry, f"webhooks[{index}]")
@@ -553,6 +583,25 @@ def _history(entry: Any, where: str) -> History:
                 raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
     _no_leftovers(entry, where)
     return History(pattern=pattern, **settings)
+
+
+def _binding(entry: Any, where: str) -> Binding:
+    """One `[[bindings]]` table: a /topic/ pattern and a /queue/ without wildcards."""
+    if not isinstance(entry, dict) or not {"pattern", "queue"} <= entry.keys():
+        raise ConfigError(f"{where}: expected a table with a pattern and a queue")
+    entry = dict(entry)
+    pattern = _take(entry, "pattern", str, where)
+    if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
+        raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
+    queue = _take(entry, "queue", str, where)
+    try:
+        parsed = parse_destination(queue)
+    except DestinationError as error:
+        raise ConfigError(f"{where}.queue: {error}") from None
+    if parsed.kind != "queue" or parsed.is_pattern:
+        raise ConfigError(f"{where}.queue: expected a /queue/ destination, got {queue!r}")
+    _no_leftovers(entry, where)
+    return Binding(pattern=pattern, queue=queue)
 
 
 def _webhook(entry: Any, where: str) -> Webhook:

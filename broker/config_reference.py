@@ -37,6 +37,7 @@ TABLES = {
     "limits": "[limits]",
     "store": "[store]",
     "history": "[[history]]",
+    "bindings": "[[bindings]]",
     "webhooks": "[[webhooks]]",
 }
 

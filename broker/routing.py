@@ -18,11 +18,12 @@ from pathlib import Path
 
 from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
-from broker.destinations import Destination, TopicRouter
+from broker.destinations import Destination, TopicRouter, parse_destination
 from broker.frames import encode_headers
 from broker.history import OFFSET_HEADER, Histories, Resume
 from broker.presence import CONTENT_TYPE, EVENT_HEADER, Presence, event_body, snapshot_body
 from broker.session import (
+    ARRIVAL_HEADER,
     MESSAGE_ID_PREFIXES,
     Counters,
     FlowGate,
@@ -107,6 +108,10 @@ class Broker:
         self._topics: TopicRouter[Subscription] = TopicRouter()
         self.presence: Presence[Subscription] = Presence()
         self._queues: dict[str, list[Subscription]] = {}
+        # Queues bound to topic patterns (`[[bindings]]`), by the topics they match.
+        self._bindings: TopicRouter[str] = TopicRouter()
+        for binding in config.bindings:
+            self._bindings.add(parse_destination(binding.pattern).name, binding.queue)
         self._turns: dict[str, int] = {}
         # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
         self._queue_gates: dict[str, FlowGate] = {}
@@ -222,13 +227,22 @@ class Broker:
             ("content-length", str(len(body))),
         ]
         if destination.kind == "topic":
+            bound = self._into_bound_queues(destination.name, headers, body)
             log = self.history.log_to_append(destination.name)
             if log is None:
-                return self._fan_out(destination.name, TopicMessage(message_id, headers, body))
+                return bound + self._fan_out(
+                    destination.name, TopicMessage(message_id, headers, body)
+                )
             headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
             message = TopicMessage(message_id, headers, body)
             log.append(message, size=len(message.tail("1.2")), now=self.now())
-            return self._fan_out(destination.name, message)
+            return bound + self._fan_out(destination.name, message)
+        return self._enqueue(destination, text, headers, body)
+
+    def _enqueue(
+        self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
+    ) -> list[FlowGate]:
+        """Store one message in a queue (`text`, `destination` parsed) and hand it on."""
         if self.store.size(text) >= self.config.limits.max_queue_messages:
             raise ProtocolError(
                 f"{text} is full: it holds limits.max_queue_messages="
@@ -242,6 +256,21 @@ class Broker:
                 return []  # nobody consumes it: it fills up to max_queue_messages
             gate = self._queue_gates[destination.name] = FlowGate()
         return [] if gate is None else [gate]
+
+    def _into_bound_queues(
+        self, name: str, headers: list[tuple[str, str]], body: bytes
+    ) -> list[FlowGate]:
+        """A copy of a topic message in every queue bound to the topic (`[[bindings]]`),
+        stamped with when it arrived here: the time a consumer may trust, which no client can
+        set (session.py drops a SEND's own ARRIVAL_HEADER)."""
+        queues = self._bindings.route(name)
+        if not queues:
+            return []
+        stamped = [*headers[:-1], (ARRIVAL_HEADER, str(int(self.wall_time() * 1000))), headers[-1]]
+        gates: list[FlowGate] = []
+        for queue in queues:
+            gates += self._enqueue(parse_destination(queue), queue, stamped, body)
+        return gates
 
     def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
         delivered = 0

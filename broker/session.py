@@ -39,6 +39,9 @@ ACK_MODES = ("auto", "client", "client-individual")
 # client at least this often, so a client asking for faster beats gets these instead.
 SERVER_HEARTBEAT_MS = 1000
 CONNECT_TIMEOUT_SECONDS = 10.0
+# When a SEND reached the broker, in milliseconds since the epoch, on the copies it puts in
+# bound queues (`[[bindings]]`): the name RabbitMQ's message timestamp interceptor uses.
+ARRIVAL_HEADER = "timestamp_in_ms"
 # Frames one connection has handled before the others get their turn: a client writing a
 # thousand frames at once waits for the next turn of the event loop for the rest, and is
 # not read from meanwhile, instead of holding up every other client until all are handled.
@@ -54,6 +57,7 @@ RESERVED_MESSAGE_HEADERS = frozenset(
         "receipt",
         "transaction",
         OFFSET_HEADER,
+        ARRIVAL_HEADER,
     }
 )
 # The broker's message ids start with their destination's kind: an ACK or NACK of a topic's

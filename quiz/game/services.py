@@ -10,7 +10,7 @@ wait for each other, and are counted and scored later, when something shows them
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -439,69 +439,136 @@ def fair_response_ms(*, reaction_ms: int | None, elapsed_ms: int) -> int:
     return min(max(reaction_ms, floor), elapsed_ms)
 
 
-def submit_answer(
-    *,
-    game_id: int,
-    player_id: int | None,
-    question_id: int,
-    choice_ids: Iterable[int] = (),
-    text: str | None = None,
-    reaction_ms: int | None = None,
-    now: datetime | None = None,
-) -> Answer:
-    """Record a player's one answer to the open question, if it left the player in time:
-    `choice_ids` (an order question's items in the player's order, by the ids it was shown),
-    or the `text` a type-answer question's player typed.
+@dataclass(frozen=True)
+class ArrivedAnswer:
+    """One player's answer as it reached the site, by whatever way: `choice_ids` (an order
+    question's items in the player's order, by the ids it was shown) or the `text` a
+    type-answer question's player typed; `arrived` is when it reached the server (the
+    broker's stamp, or the request's arrival), `reaction_ms` what the page measured."""
 
-    Constant work: no count, no score and no frame here (see report_answers and _close), and
-    the game row only shared, so answers never wait for each other (answer_sql). `now` is when
-    the request came in; `reaction_ms` what the page measured (fair_response_ms).
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
-        if seen is None:
-            raise GameError("unknown_game", "There is no such game.", 404)
-        if not seen.player_found:
-            raise GameError("not_player", "You have not joined this game.", 403)
-        if seen.kicked:
-            raise GameError("kicked", KICKED, 403)
-        if seen.left:
-            raise GameError("left", "You left this game.", 403)
-        if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
-            raise GameError("question_not_open", "That question is not open.", 409)
-        assert seen.opened_at is not None and seen.deadline is not None
-        if now < seen.opened_at:
-            raise GameError("not_open_yet", "The answers are not open yet.", 409)
-        if now >= seen.deadline + grace():
-            raise GameError("too_late", "The time for this question is up.", 409)
-        elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)
-        response_ms = fair_response_ms(reaction_ms=reaction_ms, elapsed_ms=elapsed_ms)
-        if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
-            raise GameError("too_late", "The time for this question is up.", 409)
-        given = _given(
-            game_id=game_id,
-            question_id=question_id,
-            kind=seen.question_kind,
-            choice_ids=list(choice_ids),
-            text=text,
+    game_id: int
+    player_id: int | None
+    question_id: int
+    choice_ids: tuple[int, ...] = ()
+    text: str | None = None
+    reaction_ms: int | None = None
+    arrived: datetime = field(default_factory=timezone.now)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def answer_from_json(
+    *, data: Any, game_id: int, player_id: int | None, arrived: datetime
+) -> ArrivedAnswer:
+    """An answer as a page sends it (POSTed, or over the broker): `{"question_id",
+    "choice_ids" or "text", "reaction_ms"}`; GameError `invalid_input` if it is not one."""
+    if not isinstance(data, dict):
+        raise GameError("invalid_input", "An answer is a JSON object.", 400)
+    question_id, choice_ids = data.get("question_id"), data.get("choice_ids", [])
+    text, reaction_ms = data.get("text"), data.get("reaction_ms")
+    if (
+        not _is_int(question_id)
+        or not isinstance(choice_ids, list)
+        or not all(_is_int(c) for c in choice_ids)
+        or ("choice_ids" in data) == ("text" in data)
+        or text is not None
+        and not isinstance(text, str)
+    ):
+        raise GameError(
+            "invalid_input", "Send question_id and either a list of choice_ids or a text.", 400
         )
-        try:
-            with transaction.atomic():
-                answer_id = answer_sql.insert_answer(
-                    player_id=player_id,
-                    question_id=question_id,
-                    answered_at=now,
-                    response_ms=response_ms,
-                    choice_ids=given.choice_ids,
-                    text=given.text,
-                    order_ids=given.order_ids,
-                )
-        except IntegrityError:  # one_answer_per_question: the database has the last word
-            raise GameError(
-                "already_answered", "You have already answered this question.", 409
-            ) from None
-        transaction.on_commit(lambda: answers_arrived(game_id))
+    if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
+        raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
+    return ArrivedAnswer(
+        game_id=game_id,
+        player_id=player_id,
+        question_id=question_id,
+        choice_ids=tuple(choice_ids),
+        text=text,
+        reaction_ms=reaction_ms,
+        arrived=arrived,
+    )
+
+
+def submit_answer(*, answer: ArrivedAnswer) -> Answer:
+    """Record one answer (POSTed over HTTP) if it left the player in time; GameError if
+    refused."""
+    (outcome,) = record_answers(answers=[answer])
+    if isinstance(outcome, GameError):
+        raise outcome
+    return outcome
+
+
+def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[Answer | GameError]:
+    """Record each answer that left its player in time, all in one transaction; for each,
+    its Answer or why it was refused, in order.
+
+    Constant work per answer: no count, no score and no frame here (see report_answers and
+    _close), and the game row only shared, so answers never wait for each other
+    (answer_sql); a batch of them costs one commit.
+    """
+    outcomes: list[Answer | GameError] = []
+    with transaction.atomic():
+        for arrived in answers:
+            try:
+                outcomes.append(_record(arrived))
+            except GameError as refusal:
+                outcomes.append(refusal)
+        for game_id in {
+            a.game_id for a, o in zip(answers, outcomes, strict=True) if isinstance(o, Answer)
+        }:
+            transaction.on_commit(lambda game_id=game_id: answers_arrived(game_id))
+    return outcomes
+
+
+def _record(arrived: ArrivedAnswer) -> Answer:
+    """One answer of record_answers, under its transaction."""
+    game_id, player_id, question_id = arrived.game_id, arrived.player_id, arrived.question_id
+    now = arrived.arrived
+    seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
+    if seen is None:
+        raise GameError("unknown_game", "There is no such game.", 404)
+    if not seen.player_found:
+        raise GameError("not_player", "You have not joined this game.", 403)
+    if seen.kicked:
+        raise GameError("kicked", KICKED, 403)
+    if seen.left:
+        raise GameError("left", "You left this game.", 403)
+    if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
+        raise GameError("question_not_open", "That question is not open.", 409)
+    assert seen.opened_at is not None and seen.deadline is not None
+    if now < seen.opened_at:
+        raise GameError("not_open_yet", "The answers are not open yet.", 409)
+    if now >= seen.deadline + grace():
+        raise GameError("too_late", "The time for this question is up.", 409)
+    elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)
+    response_ms = fair_response_ms(reaction_ms=arrived.reaction_ms, elapsed_ms=elapsed_ms)
+    if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
+        raise GameError("too_late", "The time for this question is up.", 409)
+    given = _given(
+        game_id=game_id,
+        question_id=question_id,
+        kind=seen.question_kind,
+        choice_ids=list(arrived.choice_ids),
+        text=arrived.text,
+    )
+    try:
+        with transaction.atomic():
+            answer_id = answer_sql.insert_answer(
+                player_id=player_id,
+                question_id=question_id,
+                answered_at=now,
+                response_ms=response_ms,
+                choice_ids=given.choice_ids,
+                text=given.text,
+                order_ids=given.order_ids,
+            )
+    except IntegrityError:  # one_answer_per_question: the database has the last word
+        raise GameError(
+            "already_answered", "You have already answered this question.", 409
+        ) from None
     return Answer(
         id=answer_id,
         player_id=player_id,

@@ -310,42 +310,21 @@ def token(request: HttpRequest, game_id: int) -> JsonResponse:
     )
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @require_POST
 @json_api
 def answer(request: HttpRequest, game_id: int) -> JsonResponse:
     """A small acknowledgement, not a snapshot: the results come with the question's close."""
     arrived = timezone.now()
-    data = _body(request)
-    question_id, choice_ids = data.get("question_id"), data.get("choice_ids", [])
-    text, reaction_ms = data.get("text"), data.get("reaction_ms")
-    if (
-        not _is_int(question_id)
-        or not isinstance(choice_ids, list)
-        or not all(_is_int(c) for c in choice_ids)
-        or ("choice_ids" in data) == ("text" in data)
-        or text is not None
-        and not isinstance(text, str)
-    ):
-        raise GameError(
-            "invalid_input", "Send question_id and either a list of choice_ids or a text.", 400
-        )
-    if reaction_ms is not None and (not _is_int(reaction_ms) or reaction_ms < 0):
-        raise GameError("invalid_input", "reaction_ms is a whole number of milliseconds.", 400)
     answer = services.submit_answer(
-        game_id=game_id,
-        player_id=session_player_id(request, game_id),
-        question_id=question_id,
-        choice_ids=choice_ids,
-        text=text,
-        reaction_ms=reaction_ms,
-        now=arrived,
+        answer=services.answer_from_json(
+            data=_body(request),
+            game_id=game_id,
+            player_id=session_player_id(request, game_id),
+            arrived=arrived,
+        )
     )
     return JsonResponse(
-        {"answered": True, "question_id": question_id, "response_ms": answer.response_ms}
+        {"answered": True, "question_id": answer.question_id, "response_ms": answer.response_ms}
     )
 
 

@@ -16,6 +16,8 @@ const FALLBACK_AFTER_FAILURES = 2;
 // The broker ends each event-stream response within 20 s and the browser comes back at once:
 // no response for this long is a lost connection.
 const HTTP_SILENCE_MS = 30_000;
+// A SEND whose RECEIPT has not come by then is taken as lost (the page posts it instead).
+const RECEIPT_WAIT_MS = 3_000;
 
 /**
  * Connect to the broker and stay connected until `close()`.
@@ -42,7 +44,10 @@ const HTTP_SILENCE_MS = 30_000;
  * (blocked on this network; a page that was live and lost it just reconnects) follows the
  * destinations over Server-Sent Events instead (see `followOverHttp`), with the same
  * offsets, resume and tokens, and `onState("live", "http")` says so.
- * The page only reads: this module never publishes.
+ * `send(destination, body)` publishes over the live WebSocket and resolves true once the
+ * broker's RECEIPT says it has the message; false when there is none to send on (the HTTP
+ * fallback, a reconnect under way) or no RECEIPT came in RECEIPT_WAIT_MS, for the caller to
+ * send it another way.
  */
 export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
                                  headersFor = {}, router, onReady, onState, onRefused }) {
@@ -258,8 +263,27 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
   window.addEventListener("online", reconnectNow);
   window.addEventListener("offline", wentOffline);
 
+  const send = (destination, body) => new Promise((resolve) => {
+    if (overHttp || !client.connected) {
+      resolve(false);
+      return;
+    }
+    const receipt = `sent-${++receipts}`;
+    const timer = setTimeout(() => resolve(false), RECEIPT_WAIT_MS);
+    client.watchForReceipt(receipt, () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    client.publish({
+      destination,
+      body: JSON.stringify(body),
+      headers: { receipt, persistent: "true", "content-type": "application/json" },
+    });
+  });
+
   client.activate();
   return {
+    send,
     close: () => {
       closed = true;
       clearTimeout(renewal);

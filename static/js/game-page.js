@@ -219,6 +219,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     onRefused: refuse,
   });
 
-  return { config, act, post, state: () => sync.state, offline: () => offline, showPhase,
+  /** Send to the broker on the page's connection: true once the broker has it (see
+   *  connection.js `send`), false for the caller to POST it instead. */
+  const send = (destination, body) => connection.send(destination, body);
+
+  return { config, act, post, send, state: () => sync.state, offline: () => offline, showPhase,
            afterLeadIn, startCountdown, stop, status };
 }

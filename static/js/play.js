@@ -68,12 +68,15 @@ function hasAnswered(state) {
 
 /** Send the answer (`body`: its choice_ids or text, by the question's kind) with the player's
  *  own reaction time, from the moment this phone showed the answers to the click: the server
- *  scores by it, within what it can check. */
+ *  scores by it, within what it can check. It goes on the broker connection the page holds
+ *  (to this player's answer topic, which only its token may write to) when it can, and is
+ *  POSTed otherwise; either way the verdict comes with the question's close. */
 async function answer(question, body, controls) {
   const reactionMs = Math.max(0, Math.round(performance.now() - shownAt));
   controls.forEach((c) => { c.disabled = true; });
-  const reply = await post(config.urls.answer,
-    { question_id: question.id, ...body, reaction_ms: reactionMs });
+  const sent = { question_id: question.id, ...body, reaction_ms: reactionMs };
+  const reply = (config.answer_topic && await page.send(config.answer_topic, sent))
+    || await post(config.urls.answer, sent);
   if (reply) {
     answered.add(question.id);
     if (page.state()) render(page.state());

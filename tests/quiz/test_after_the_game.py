@@ -27,12 +27,14 @@ def finished_game(quiz: Quiz, author: User) -> Game:
     question = game.current_question
     for player, correct, seconds in ((ann, True, 2), (bo, False, 4)):
         services.submit_answer(
-            game_id=game.id,
-            player_id=player.id,
-            question_id=question.id,
-            choice_ids=[question.choices.filter(is_correct=correct).first().id],
-            reaction_ms=seconds * 1000,
-            now=T0 + timedelta(seconds=seconds),
+            answer=services.ArrivedAnswer(
+                game_id=game.id,
+                player_id=player.id,
+                question_id=question.id,
+                choice_ids=[question.choices.filter(is_correct=correct).first().id],
+                reaction_ms=seconds * 1000,
+                arrived=T0 + timedelta(seconds=seconds),
+            )
         )
     # everyone still in has answered once Cy leaves: the question closes
     services.leave_game(game_id=game.id, player_id=cy.id, now=T0 + timedelta(seconds=5))

@@ -20,12 +20,14 @@ def answer(
         else question.choices.filter(is_correct=False).first()
     )
     return services.submit_answer(
-        game_id=game.id,
-        player_id=player.id,
-        question_id=question.id,
-        choice_ids=[choice.id],
-        reaction_ms=reaction_ms,
-        now=game.opened_at + timedelta(milliseconds=after_ms),
+        answer=services.ArrivedAnswer(
+            game_id=game.id,
+            player_id=player.id,
+            question_id=question.id,
+            choice_ids=[choice.id],
+            reaction_ms=reaction_ms,
+            arrived=game.opened_at + timedelta(milliseconds=after_ms),
+        )
     )
 
 
@@ -92,11 +94,13 @@ def test_two_choices_for_a_single_answer_question_are_refused(open_question, ref
         "invalid_choice",
         game,
         lambda: services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=question.id,
-            choice_ids=list(question.choices.values_list("id", flat=True)),
-            now=game.opened_at,
+            answer=services.ArrivedAnswer(
+                game_id=game.id,
+                player_id=ann.id,
+                question_id=question.id,
+                choice_ids=list(question.choices.values_list("id", flat=True)),
+                arrived=game.opened_at,
+            )
         ),
     )
 
@@ -154,3 +158,44 @@ def test_overdue_questions_close_with_no_request(open_question) -> None:
     deadline = game.opened_at + timedelta(milliseconds=LIMIT_MS + settings.QUIZ_ANSWER_GRACE_MS)
     assert services.close_overdue_questions(now=deadline - timedelta(milliseconds=1)) == []
     assert services.close_overdue_questions(now=deadline) == [game.id]
+
+
+def arrived(game: Game, player: Player, *, after_ms: int, **given) -> services.ArrivedAnswer:
+    question = game.current_question
+    given.setdefault("choice_ids", (question.choices.get(is_correct=True).id,))
+    return services.ArrivedAnswer(
+        game_id=game.id,
+        player_id=player.id,
+        question_id=question.id,
+        arrived=game.opened_at + timedelta(milliseconds=after_ms),
+        **given,
+    )
+
+
+def test_a_batch_records_each_answer_or_says_why_not_in_order(open_question) -> None:
+    game, (ann, bob) = open_question
+    outcomes = services.record_answers(
+        answers=[
+            arrived(game, ann, after_ms=1_000, reaction_ms=900),
+            arrived(game, ann, after_ms=1_200, reaction_ms=1_100),
+            arrived(game, bob, after_ms=LIMIT_MS + 5_000, reaction_ms=1_000),
+            arrived(game, bob, after_ms=2_000, choice_ids=(10**9,)),
+        ]
+    )
+    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+        900,
+        "already_answered",
+        "too_late",
+        "invalid_choice",
+    ]
+    assert list(Answer.objects.values_list("player__nickname", "response_ms")) == [("Ann", 900)]
+
+
+def test_a_batch_is_timed_by_when_each_answer_arrived_not_when_it_is_recorded(
+    open_question,
+) -> None:
+    game, (ann, _) = open_question
+    (recorded,) = services.record_answers(
+        answers=[arrived(game, ann, after_ms=LIMIT_MS - 100, reaction_ms=None)]
+    )
+    assert recorded.response_ms == LIMIT_MS - 100

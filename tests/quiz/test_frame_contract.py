@@ -66,12 +66,14 @@ def published(quiz, author, no_broker, django_capture_on_commit_callbacks) -> li
         game.refresh_from_db()
         question = game.current_question
         services.submit_answer(
-            game_id=game.id,
-            player_id=ann.id,
-            question_id=question.id,
-            choice_ids=[question.choices.first().id],
-            reaction_ms=900,
-            now=T0 + timedelta(seconds=1),
+            answer=services.ArrivedAnswer(
+                game_id=game.id,
+                player_id=ann.id,
+                question_id=question.id,
+                choice_ids=[question.choices.first().id],
+                reaction_ms=900,
+                arrived=T0 + timedelta(seconds=1),
+            )
         )
         services.report_answers(game_id=game.id)
         services.leave_game(game_id=game.id, player_id=cy.id)

@@ -27,11 +27,13 @@ def leading_in(
 def answer(game: Game, player_id: int, *, after_ms: int):
     question = game.current_question
     return services.submit_answer(
-        game_id=game.id,
-        player_id=player_id,
-        question_id=question.id,
-        choice_ids=[question.choices.get(is_correct=True).id],
-        now=T0 + timedelta(milliseconds=after_ms),
+        answer=services.ArrivedAnswer(
+            game_id=game.id,
+            player_id=player_id,
+            question_id=question.id,
+            choice_ids=[question.choices.get(is_correct=True).id],
+            arrived=T0 + timedelta(milliseconds=after_ms),
+        )
     )
 
 

@@ -44,12 +44,14 @@ def open_kind(game: Game, author: User, kind: str, now: datetime = T0) -> Game:
 def send(game: Game, player: Player, **given: Any) -> Answer:
     """`player`'s answer to the open question (choice_ids or text), 1 s after it opened."""
     return services.submit_answer(
-        game_id=game.id,
-        player_id=player.id,
-        question_id=game.current_question_id,
-        reaction_ms=1000,
-        now=T0 + timedelta(seconds=1),
-        **given,
+        answer=services.ArrivedAnswer(
+            game_id=game.id,
+            player_id=player.id,
+            question_id=game.current_question_id,
+            reaction_ms=1000,
+            arrived=T0 + timedelta(seconds=1),
+            **given,
+        )
     )
 
 

@@ -15,11 +15,13 @@ def answer(game: Game, player: Player, choice: Choice, *, after: float = 0) -> A
     """`player` picks `choice` (to its question), `after` seconds past the open question's
     opening."""
     return services.submit_answer(
-        game_id=game.id,
-        player_id=player.id,
-        question_id=choice.question_id,
-        choice_ids=[choice.id],
-        now=game.opened_at + timedelta(seconds=after),
+        answer=services.ArrivedAnswer(
+            game_id=game.id,
+            player_id=player.id,
+            question_id=choice.question_id,
+            choice_ids=[choice.id],
+            arrived=game.opened_at + timedelta(seconds=after),
+        )
     )
 
 

@@ -50,12 +50,14 @@ def play(quiz: Quiz, author: User, script: dict[str, str]) -> tuple[Game, dict[s
                 continue
             choice = question.choices.get(is_correct=moves[index] == "r")
             services.submit_answer(
-                game_id=game.id,
-                player_id=players[name].id,
-                question_id=question.id,
-                choice_ids=[choice.id],
-                reaction_ms=1000,
-                now=opened + timedelta(seconds=1),
+                answer=services.ArrivedAnswer(
+                    game_id=game.id,
+                    player_id=players[name].id,
+                    question_id=question.id,
+                    choice_ids=[choice.id],
+                    reaction_ms=1000,
+                    arrived=opened + timedelta(seconds=1),
+                )
             )
         services.close_question(game_id=game.id, user=author)
     game.refresh_from_db()
