@@ -34,7 +34,7 @@ class GameBroker:
     login: str
     passcode: str
     token_secret: str
-    # The management API a kick closes connections through (quiz.game.revocation).
+    # The management API a kick closes connections through (quiz.live.revocation).
     admin_url: str
     admin_login: str
     admin_passcode: str

@@ -89,7 +89,7 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
 def assert_frames_of_the_scripted_game(frames: list[dict]) -> None:
     """The frames in order; each versioned one a version of its own, each live one at the
     version of the frame before it (the lobby's, 1, for the first)."""
-    from quiz.game.frames import LIVE_TYPES
+    from quiz.live.frames import LIVE_TYPES
 
     assert [f["type"] for f in frames] == EXPECTED_FRAME_TYPES
     versioned = [f["version"] for f in frames if f["type"] not in LIVE_TYPES]

@@ -8,7 +8,7 @@ from typing import Any
 import stomp
 from django.conf import settings
 
-from quiz.game.frames import Frame
+from quiz.live.frames import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -77,5 +77,5 @@ def broker_status() -> str:
 
 
 def publish_frame(frame: Frame) -> None:
-    """Publish a frame of the contract (quiz.game.frames) on its topic."""
+    """Publish a frame of the contract (quiz.live.frames) on its topic."""
     publish(frame.destination, frame.body())

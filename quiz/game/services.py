@@ -20,8 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from quiz.game import answer_sql, broker_access, frames, revocation, selectors
-from quiz.game.frames import Frame
+from quiz.game import answer_sql, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
     Answer,
@@ -34,6 +33,8 @@ from quiz.game.models import (
 )
 from quiz.game.publisher import publish_frame
 from quiz.game.validators import TYPED_ANSWER_MAX, Kind
+from quiz.live import frames, revocation, tokens
+from quiz.live.frames import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -574,11 +575,11 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     player.kicked = True
     player.save(update_fields=["kicked"])
     _publish_departure(game, player, "kicked")
-    login = broker_access.player_login(player)
+    login = tokens.player_login(player)
     transaction.on_commit(
         lambda: revocation.cut_off(
             login=login,
-            queue_prefix=broker_access.queue_prefix(login),
+            queue_prefix=tokens.queue_prefix(login),
             reason="kicked from the game by its host",
         )
     )

@@ -25,7 +25,7 @@ def no_broker(
     if request.node.get_closest_marker("real_publisher") is None:
         monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
         monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
-        monkeypatch.setattr("quiz.game.revocation.cut_off", lambda **_: None)
+        monkeypatch.setattr("quiz.live.revocation.cut_off", lambda **_: None)
     return sent
 
 

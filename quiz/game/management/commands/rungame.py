@@ -48,7 +48,7 @@ def lan_address() -> str | None:
 
 def broker_config(site_host: str) -> str:
     """The TOML the broker reads: our publisher user, the token secret, the admin user a
-    kick closes the kicked player's connections as (quiz.game.revocation), and the status
+    kick closes the kicked player's connections as (quiz.live.revocation), and the status
     topics' history."""
     from broker.auth import hash_passcode
 

@@ -1,0 +1,1 @@
+"""Everything of the site that speaks to the broker."""
