@@ -109,6 +109,9 @@ STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
 # STOMP_HTTP_FALLBACK=1 says it is ours.
 STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
+# Where the game's frames and kicks go (quiz.live), as EMAIL_BACKEND chooses where mail goes:
+# the broker above, or quiz.live.backends.locmem.MemoryBackend, a list, in tests.
+QUIZ_LIVE_BACKEND = "quiz.live.backends.stomp.StompBackend"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from quiz.game import publisher, selectors, services, throttle
+from quiz import live
+from quiz.game import selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 from quiz.live import pages, tokens
@@ -126,7 +127,7 @@ def _game(game_id: int) -> Game:
 
 def _for_host(snapshot: dict[str, Any]) -> JsonResponse:
     """The host's snapshot, with whether the players' screens can be sent frames."""
-    return JsonResponse({**snapshot, "broker": publisher.broker_status()})
+    return JsonResponse({**snapshot, "broker": live.broker_status()})
 
 
 def _host_snapshot(game_id: int) -> JsonResponse:

@@ -18,7 +18,8 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from quiz.game import publisher, services
+from quiz import live
+from quiz.game import services
 from quiz.game.models import Game, Quiz
 from quiz.live import revocation
 
@@ -95,9 +96,9 @@ def next_message_type(ws: ClientConnection) -> str:
 
 @pytest.fixture
 def game(game_broker_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
 
 
 def test_a_kick_closes_the_kicked_players_open_connection_at_once(

@@ -29,7 +29,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
 
-from quiz.game import publisher, services
+from quiz import live
+from quiz.game import services
 from quiz.game.models import Game, Quiz
 from quiz.live import tokens
 
@@ -47,9 +48,9 @@ def test_scripted_game_publishes_the_same_frames_as_on_our_broker(
 
 @pytest.fixture
 def game_a(rabbitmq_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
 
 
 @pytest.fixture
