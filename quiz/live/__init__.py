@@ -4,6 +4,8 @@
 - `pages`: what a page needs to follow its game (the broker's URLs, topics, presence, token);
 - `tokens`: what a browser's token lets it do on the broker;
 - `revocation`: cutting a kicked player off, through the broker's management API;
+- `broker_config`: the built-in broker's config for the game; `broker_process`: that broker
+  beside the site (`make run` starts and watches it);
 - here: the game's side effects on the broker, through the backend that QUIZ_LIVE_BACKEND
   names, as Django sends mail through EMAIL_BACKEND (`backends.stomp` by default,
   `backends.locmem` in tests).

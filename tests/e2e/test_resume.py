@@ -9,7 +9,7 @@ from game_screens import QUESTIONS, BrokerLink, Screens, heading, open_lobby
 from playwright.sync_api import Page, expect
 
 from quiz import live
-from quiz.game.management.commands.rungame import STATUS_HISTORY_MESSAGES
+from quiz.live.broker_config import STATUS_HISTORY_MESSAGES
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 # RabbitMQ's topics keep no history: there the page must fall back to the snapshot.
