@@ -86,8 +86,6 @@ def start_embedded() -> Setup:
     workdir = setup.workdir = Path(tempfile.mkdtemp(prefix="bench-game-"))
     tcp_port, ws_port, http_port = free_port(), free_port(), free_port()
     passcode, secret = secrets.token_hex(16), secrets.token_hex(32)
-    config = workdir / "broker.toml"
-    config.write_text(f'[tokens]\nsecret = "{secret}"\nresource_server_id = "broker"\n')
     env = _site_env(
         DATABASE_URL=f"sqlite:///{workdir / 'db.sqlite3'}",
         QUIZ_BROKER="external",  # started here, with the bench's own ports and secrets
@@ -101,10 +99,12 @@ def start_embedded() -> Setup:
     setup.env = env
     try:
         setup.manage("migrate", "--noinput")
+        config = workdir / "broker.toml"
+        config.write_text(setup.manage("broker_env", "--toml"))  # the config `make run` writes
         broker = [
             sys.executable, "-m", "broker", "--config", str(config),
             "--tcp", f"127.0.0.1:{tcp_port}", "--ws", f"127.0.0.1:{ws_port}",
-            "--user", f"quiz:{passcode}", "--log-level", "warning",
+            "--log-level", "warning",
         ]  # fmt: skip
         setup._processes.append(_spawn(broker, env, workdir / "broker.log"))
         wait_for_port(setup._processes[-1], ws_port, STARTUP_SECONDS)
@@ -118,7 +118,7 @@ def start_embedded() -> Setup:
     setup.description = (
         "`manage.py rungame` as `make run` starts the site (gunicorn, gthread workers: one "
         "process per core, 32 threads each; DEBUG off) on a fresh SQLite database, publishing to "
-        "`python -m broker` (tokens secret and publisher user from its config)"
+        "`python -m broker` with the config `make run` writes (`manage.py broker_env --toml`)"
     )
     setup.site = Site("127.0.0.1", http_port, _ws_endpoint(f"ws://127.0.0.1:{ws_port}/ws"))
     return setup

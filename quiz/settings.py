@@ -71,7 +71,7 @@ STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID"
 # Short, so a kicked player's page loses the game within a minute: pages fetch a new token
 # before theirs expires, and a kicked player is refused one.
 STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
-# Where a kick cuts the kicked player off the broker at once (quiz.game.revocation): the HTTP
+# Where a kick cuts the kicked player off the broker at once (quiz.live.revocation): the HTTP
 # API of RabbitMQ's management plugin (DELETE /api/connections/username/<name>), which our
 # broker answers on its WebSocket port. The login needs RabbitMQ's administrator tag there
 # (and configure on the players' subscription queues), and `[http] admin_users` in our
@@ -92,6 +92,9 @@ STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
 # STOMP_HTTP_FALLBACK=1 says it is ours.
 STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
+# Where the game's frames and kicks go (quiz.live), as EMAIL_BACKEND chooses where mail goes:
+# the broker above, or quiz.live.backends.locmem.MemoryBackend, a list, in tests.
+QUIZ_LIVE_BACKEND = "quiz.live.backends.stomp.StompBackend"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -14,8 +14,8 @@ from real_broker import start_broker
 
 from broker.client import ServerFrames, connect_frame
 from broker.frames import FrameError
-from quiz.game.management.commands.rungame import STATUS_HISTORY
 from quiz.game.models import Choice, Question, Quiz
+from quiz.live.broker_config import broker_config
 
 PUBLISHER_LOGIN = "quiz"
 PUBLISHER_PASSCODE = "publisher-test-passcode"
@@ -34,7 +34,7 @@ class GameBroker:
     login: str
     passcode: str
     token_secret: str
-    # The management API a kick closes connections through (quiz.game.revocation).
+    # The management API a kick closes connections through (quiz.live.revocation).
     admin_url: str
     admin_login: str
     admin_passcode: str
@@ -46,33 +46,12 @@ class GameBroker:
 
 @pytest.fixture(scope="session")
 def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker]:
-    """Start `python -m broker` with a publisher user, a token secret, an admin user and the
-    status topics' history, as `make run` does."""
-    from broker.auth import hash_passcode
-
-    toml = "\n".join(
-        [
-            "[[users]]",
-            f'login = "{PUBLISHER_LOGIN}"',
-            f'passcode_hash = "{hash_passcode(PUBLISHER_PASSCODE)}"',
-            'read = ["/topic/games.*"]',
-            'write = ["/topic/games.*"]',
-            "",
-            "[[users]]",
-            f'login = "{ADMIN_LOGIN}"',
-            f'passcode_hash = "{hash_passcode(ADMIN_PASSCODE)}"',
-            "read = []",
-            "write = []",
-            "",
-            "[tokens]",
-            f'secret = "{TOKEN_SECRET}"',
-            'resource_server_id = "broker"',
-            "",
-            "[http]",
-            f'admin_users = ["{ADMIN_LOGIN}"]',
-            "",
-            *STATUS_HISTORY,
-        ]
+    """Start `python -m broker` with the config `make run` gives it, but for its own publisher,
+    admin and token secret."""
+    toml = broker_config(
+        publisher=(PUBLISHER_LOGIN, PUBLISHER_PASSCODE),
+        admin=(ADMIN_LOGIN, ADMIN_PASSCODE),
+        token_secret=TOKEN_SECRET,
     )
     with start_broker(tmp_path_factory.mktemp("game-broker"), toml=toml, args=()) as broker:
         yield GameBroker(

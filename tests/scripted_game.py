@@ -56,9 +56,10 @@ def drain(collector: Collector, count: int, timeout: float = 5.0) -> list[dict]:
 def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict]:
     """Host a game of `quiz`, let Ann join and answer both questions, and return the frames
     the broker delivered on the game's two topics (Django must already point at `broker`)."""
-    from quiz.game import publisher, services
+    from quiz import live
+    from quiz.game import services
 
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     game = services.create_game(quiz=quiz, host=author)
     watcher = stomp.Connection([(broker.tcp_host, broker.tcp_port)])
     collector = Collector()
@@ -82,14 +83,14 @@ def play_and_watch(broker: GameBroker, *, quiz: Quiz, author: User) -> list[dict
     host.post(f"/api/games/{game.id}/next/")
     frames = drain(collector, len(EXPECTED_FRAME_TYPES))
     watcher.disconnect()
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     return frames
 
 
 def assert_frames_of_the_scripted_game(frames: list[dict]) -> None:
     """The frames in order; each versioned one a version of its own, each live one at the
     version of the frame before it (the lobby's, 1, for the first)."""
-    from quiz.game.frames import LIVE_TYPES
+    from quiz.live.frames import LIVE_TYPES
 
     assert [f["type"] for f in frames] == EXPECTED_FRAME_TYPES
     versioned = [f["version"] for f in frames if f["type"] not in LIVE_TYPES]

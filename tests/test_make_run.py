@@ -127,7 +127,7 @@ def test_make_run_serves_the_site_and_the_broker(tmp_path: Path) -> None:
 
 
 def test_make_run_lets_the_site_close_a_users_broker_connections(tmp_path: Path) -> None:
-    """The built-in broker takes the admin call a kick makes (quiz.game.revocation), from the
+    """The built-in broker takes the admin call a kick makes (quiz.live.revocation), from the
     site's STOMP_ADMIN_LOGIN / STOMP_ADMIN_PASSCODE."""
     from django.conf import settings
 

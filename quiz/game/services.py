@@ -20,8 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from quiz.game import answer_sql, broker_access, frames, revocation, selectors
-from quiz.game.frames import Frame
+from quiz import live
+from quiz.game import answer_sql, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
     Answer,
@@ -32,8 +32,9 @@ from quiz.game.models import (
     nickname_key,
     typed_answer_key,
 )
-from quiz.game.publisher import publish_frame
 from quiz.game.validators import TYPED_ANSWER_MAX, Kind
+from quiz.live import frames, tokens
+from quiz.live.frames import Frame
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def _publish(frame: Frame) -> None:
     Its data is built by the caller under the game's lock, so it is the state at the version it
     carries: built after the commit, another worker's next change could already show in it.
     """
-    transaction.on_commit(lambda: publish_frame(frame))
+    transaction.on_commit(lambda: live.publish_frame(frame))
 
 
 def _publish_change(game: Game, build: Callable[..., Frame], **data: Any) -> None:
@@ -414,7 +415,7 @@ def report_answers(*, game_id: int) -> None:
     if game is None or game.state != Game.State.QUESTION_OPEN:
         return
     counts = selectors.answer_counts(game=game)
-    publish_frame(
+    live.publish_frame(
         frames.answer_count(
             game_id=game.id, version=game.version, question_id=game.current_question_id, **counts
         )
@@ -641,11 +642,11 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     player.kicked = True
     player.save(update_fields=["kicked"])
     _publish_departure(game, player, "kicked")
-    login = broker_access.player_login(player)
+    login = tokens.player_login(player)
     transaction.on_commit(
-        lambda: revocation.cut_off(
+        lambda: live.cut_off(
             login=login,
-            queue_prefix=broker_access.queue_prefix(login),
+            queue_prefix=tokens.queue_prefix(login),
             reason="kicked from the game by its host",
         )
     )

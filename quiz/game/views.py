@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 import segno
 from django.conf import settings
@@ -19,9 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from quiz.game import broker_access, frames, publisher, selectors, services, throttle
+from quiz import live
+from quiz.game import selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
+from quiz.live import pages, tokens
 
 PLAYERS_COOKIE = "quiz_players"
 # The newest games a browser joined that its cookie remembers: enough for any one event.
@@ -126,7 +127,7 @@ def _game(game_id: int) -> Game:
 
 def _for_host(snapshot: dict[str, Any]) -> JsonResponse:
     """The host's snapshot, with whether the players' screens can be sent frames."""
-    return JsonResponse({**snapshot, "broker": publisher.broker_status()})
+    return JsonResponse({**snapshot, "broker": live.broker_status()})
 
 
 def _host_snapshot(game_id: int) -> JsonResponse:
@@ -177,27 +178,6 @@ def join(request: HttpRequest) -> HttpResponse:
     return render(request, "game/join.html", context)
 
 
-def broker_ws_url(request: HttpRequest) -> str:
-    """STOMP_WS_URL, or the page's own host name on STOMP_WS_PORT."""
-    if settings.STOMP_WS_URL:
-        return settings.STOMP_WS_URL
-    scheme = "wss" if request.is_secure() else "ws"
-    host = urlsplit(f"//{request.get_host()}").hostname or "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{host}:{settings.STOMP_WS_PORT}/ws"
-
-
-def broker_fallback_url(request: HttpRequest, role: str) -> str | None:
-    """Where a player's page follows its game over Server-Sent Events when WebSockets are
-    blocked: the broker's /sse beside its WebSocket path. None without STOMP_HTTP_FALLBACK
-    (RabbitMQ), and for the host, whose players topic keeps no history (docs/game.md)."""
-    if not settings.STOMP_HTTP_FALLBACK or role == "host":
-        return None
-    url = urlsplit(broker_ws_url(request))
-    scheme = "https" if url.scheme == "wss" else "http"
-    return url._replace(scheme=scheme, path=f"{url.path.rpartition('/')[0]}/sse").geturl()
-
-
 def _game_config(
     request: HttpRequest, game: Game, role: str, player: Player | None
 ) -> dict[str, Any]:
@@ -213,13 +193,8 @@ def _game_config(
         "nickname": player.nickname if player else None,
         "pin": game.pin,
         "join_url": join_url,
-        "ws_url": broker_ws_url(request),
-        "fallback_url": broker_fallback_url(request, role),
+        **pages.page_config(request, game=game, role=role, player=player),
         "csrf_token": get_token(request),
-        "topics": frames.topics(game_id=game.id, role=role),
-        "presence": _presence_config(game, role),
-        # the first connect's token, so that a page needs no request for it
-        "token": broker_access.browser_token(game=game, player=player, host_id=request.user.pk),
         "urls": urls,
     }
     if role == "host":
@@ -231,16 +206,6 @@ def _game_config(
     else:
         urls.update({action: api(action) for action in ("answer", "leave")})
     return config
-
-
-def _presence_config(game: Game, role: str) -> dict[str, str] | None:
-    """Where a player's page announces itself and where the host watches who is connected;
-    None without STOMP_PRESENCE (RabbitMQ), and the host screen then marks no one."""
-    if not settings.STOMP_PRESENCE:
-        return None
-    if role == "host":
-        return {"watch": frames.presence(game_id=game.id)}
-    return {"announce": frames.topic(game_id=game.id, name=frames.STATUS)}
 
 
 @login_required
@@ -305,9 +270,7 @@ def snapshot(request: HttpRequest, game_id: int) -> JsonResponse:
 def token(request: HttpRequest, game_id: int) -> JsonResponse:
     game = _game(game_id)
     player = _viewer(request, game)
-    return JsonResponse(
-        broker_access.browser_token(game=game, player=player, host_id=request.user.pk)
-    )
+    return JsonResponse(tokens.browser_token(game=game, player=player, host_id=request.user.pk))
 
 
 @require_POST

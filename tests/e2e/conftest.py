@@ -61,9 +61,9 @@ def site(live_server, game_ticker, transactional_db, settings) -> str:
 def live_site(site: str, request: pytest.FixtureRequest) -> str:
     """The site with Django publishing to, and handing out tokens for, the real broker."""
     request.getfixturevalue("game_broker_settings")
-    from quiz.game import publisher
+    from quiz import live
 
-    publisher.PUBLISHER.close()  # a connection left over from another test's broker
+    live.get_backend().close()  # a connection left over from another test's broker
     return site
 
 

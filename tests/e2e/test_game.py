@@ -258,11 +258,11 @@ def test_a_kicked_browser_cannot_join_again_under_another_nickname(
 def test_the_host_screen_says_when_frames_cannot_reach_the_players(
     screens: Screens, site: str, settings
 ) -> None:
-    from quiz.game import publisher
+    from quiz import live
 
     settings.STOMP_WS_URL = f"ws://127.0.0.1:{closed_port()}/ws"
     settings.STOMP_PORT = closed_port()
-    publisher.PUBLISHER.close()  # one left open to another test's broker
+    live.get_backend().close()  # one left open to another test's broker
     host = screens.host(site)
 
     expect(host.locator("#broker-warning")).to_be_visible()

@@ -19,8 +19,8 @@ from game_screens import (
 )
 from playwright.sync_api import Page, expect
 
-from quiz.game.management.commands.rungame import STATUS_HISTORY_MESSAGES
-from quiz.game.publisher import publish
+from quiz import live
+from quiz.live.broker_config import STATUS_HISTORY_MESSAGES
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 # RabbitMQ's topics keep no history: there the page must fall back to the snapshot.
@@ -70,7 +70,7 @@ def test_a_player_back_from_a_drop_longer_than_the_history_reloads_the_snapshot(
     expect(host.locator(".game")).to_have_attribute("data-phase", "question_closed")
     # Old news every page drops (version 0), enough to push the close out of the history.
     for _ in range(STATUS_HISTORY_MESSAGES):
-        publish(status, {"version": 0, "type": "question_closed"})
+        live.get_backend().publish(status, {"version": 0, "type": "question_closed"})
     link.restore()
 
     expect(bob.locator("#correct-answer")).to_contain_text("Mars")

@@ -10,23 +10,21 @@ import pytest
 from django.contrib.auth.models import User
 from real_broker import REPO
 
+from quiz import live
 from quiz.game import services
 from quiz.game.models import Answer, Choice, Game, Player, Question, Quiz
 from quiz.game.services import GameError
 
 
 @pytest.fixture(autouse=True)
-def no_broker(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> list[tuple[str, dict]]:
-    """Capture frames instead of sending them, and skip the broker's admin API a kick calls,
-    unless the test is marked `real_publisher`."""
-    sent: list[tuple[str, dict]] = []
-    if request.node.get_closest_marker("real_publisher") is None:
-        monkeypatch.setattr("quiz.game.publisher.publish", lambda d, f: sent.append((d, f)))
-        monkeypatch.setattr("quiz.game.publisher.broker_status", lambda: "up")
-        monkeypatch.setattr("quiz.game.revocation.cut_off", lambda **_: None)
-    return sent
+def no_broker(request: pytest.FixtureRequest, settings) -> list[tuple[str, dict]]:
+    """The frames the game sent, as `(destination, body)`: the in-memory backend keeps them,
+    always up, and a kick cuts no one off, unless the test is marked `real_publisher` (the
+    STOMP backend, to the broker the settings name)."""
+    if request.node.get_closest_marker("real_publisher") is not None:
+        return []
+    settings.QUIZ_LIVE_BACKEND = "quiz.live.backends.locmem.MemoryBackend"
+    return live.get_backend().sent
 
 
 SettingsReader = Callable[..., subprocess.CompletedProcess[str]]

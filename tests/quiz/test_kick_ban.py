@@ -5,6 +5,7 @@ import jwt
 from django.contrib.auth.models import User
 from django.test import Client
 
+from quiz import live
 from quiz.game import services
 from quiz.game.models import Game
 
@@ -84,3 +85,19 @@ def test_each_players_token_names_its_own_broker_user(game: Game) -> None:
     subjects = [jwt.decode(t["token"], options={"verify_signature": False})["sub"] for t in tokens]
     assert [t["login"] for t in tokens] == subjects
     assert subjects == [f"player:{p.id}" for p in game.players.order_by("id")]
+
+
+def test_a_committed_kick_cuts_the_player_off_the_broker(
+    game: Game, author: User, django_capture_on_commit_callbacks
+) -> None:
+    join(Client(), game, "Ann", REMOTE_ADDR="198.51.100.25")
+    ann = game.players.get(nickname="Ann")
+    with django_capture_on_commit_callbacks(execute=True):
+        kick(game, author, "Ann")
+    assert live.get_backend().cut_offs == [
+        {
+            "login": f"player:{ann.id}",
+            "queue_prefix": f"stomp-subscription-player-{ann.id}-",
+            "reason": "kicked from the game by its host",
+        }
+    ]

@@ -1,5 +1,5 @@
 """A kick closes the kicked player's open broker connections within seconds, through the
-broker's admin API (quiz.game.revocation), on the REAL broker: a page that ignores its kick
+broker's admin API (quiz.live.revocation), on the REAL broker: a page that ignores its kick
 frame stops receiving the game while the other players' pages go on. And a kick stands when
 that API cannot be reached."""
 
@@ -18,8 +18,10 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from quiz.game import publisher, revocation, services
+from quiz import live
+from quiz.game import services
 from quiz.game.models import Game, Quiz
+from quiz.live import revocation
 
 # a kick cuts off after its transaction commits; the real publisher and broker admin API
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.real_publisher]
@@ -94,9 +96,9 @@ def next_message_type(ws: ClientConnection) -> str:
 
 @pytest.fixture
 def game(game_broker_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
 
 
 def test_a_kick_closes_the_kicked_players_open_connection_at_once(
@@ -135,7 +137,7 @@ def test_a_kick_cuts_off_a_client_of_the_player_under_a_made_up_login(
     ann = joined(game, "Ann")
     with (
         page_of(game_broker_settings.ws_url, game, ann, login="made-up") as hostile,
-        caplog.at_level(logging.WARNING, logger="quiz.game.revocation"),
+        caplog.at_level(logging.WARNING, logger="quiz.live.revocation"),
     ):
         services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
         frames_until_cut_off(hostile)
@@ -165,7 +167,7 @@ def test_a_kick_stands_when_the_broker_cannot_be_reached(
     with socket.socket() as unreachable:  # bound, never listening: connections are refused
         unreachable.bind(("127.0.0.1", 0))
         settings.STOMP_ADMIN_URL = f"http://127.0.0.1:{unreachable.getsockname()[1]}"
-        with caplog.at_level(logging.WARNING, logger="quiz.game.revocation"):
+        with caplog.at_level(logging.WARNING, logger="quiz.live.revocation"):
             services.kick_player(game_id=game.id, player_id=game.players.get().id, user=author)
     assert game.players.get().kicked
     assert "Could not cut player:" in caplog.text

@@ -263,13 +263,13 @@ def test_host_action_replies_say_when_frames_cannot_reach_the_broker(
 ) -> None:
     import socket
 
-    from quiz.game import publisher
+    from quiz import live
 
     # a port nobody listens on
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         settings.STOMP_HOST, settings.STOMP_PORT = sock.getsockname()
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     client.force_login(author)
     assert client.post(f"/api/games/{game.id}/start/").json()["broker"] == "down"
     assert client.get(f"/api/games/{game.id}/snapshot/").json()["broker"] == "down"

@@ -29,8 +29,10 @@ from django.contrib.auth.models import User
 from django.test import Client
 from scripted_game import assert_frames_of_the_scripted_game, play_and_watch
 
-from quiz.game import broker_access, publisher, services
+from quiz import live
+from quiz.game import services
 from quiz.game.models import Game, Quiz
+from quiz.live import tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,9 +48,9 @@ def test_scripted_game_publishes_the_same_frames_as_on_our_broker(
 
 @pytest.fixture
 def game_a(rabbitmq_settings, quiz: Quiz, author: User) -> Iterator[Game]:
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
     yield services.create_game(quiz=quiz, host=author)
-    publisher.PUBLISHER.close()
+    live.get_backend().close()
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def token_a(game_a: Game) -> str:
 def queue_a(token_a: str) -> str:
     """A queue name Ann's token may subscribe through: one named for her, as her page does."""
     subject = jwt.decode(token_a, options={"verify_signature": False})["sub"]
-    return f"{broker_access.queue_prefix(subject)}test"
+    return f"{tokens.queue_prefix(subject)}test"
 
 
 def test_page_receives_its_own_games_frames(

@@ -1,18 +1,10 @@
 """`make run`: write the broker config, start the broker, then the site on gunicorn; with
 QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
 
-import ctypes
 import errno
-import ipaddress
 import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,9 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
 
-from broker.processes import listening, wait_for_port
 from quiz.balanced_worker import balanced_options
 from quiz.game.management.commands.seed_demo import demo_login
+from quiz.live.broker_config import broker_config, is_loopback
+from quiz.live.broker_process import BrokerSupervisor, broker_listens, remove_stale_configs
 
 
 def ws_address(site_host: str) -> tuple[str, int]:
@@ -44,68 +37,6 @@ def lan_address() -> str | None:
             return probe.getsockname()[0]
         except OSError:
             return None
-
-
-def broker_config(site_host: str) -> str:
-    """The TOML the broker reads: our publisher user, the token secret, the admin user a
-    kick closes the kicked player's connections as (quiz.game.revocation), and the status
-    topics' history."""
-    from broker.auth import hash_passcode
-
-    ws_host, ws_port = ws_address(site_host)
-    return "\n".join(
-        [
-            f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
-            f'ws = "{ws_host}:{ws_port}"',
-            "",
-            "[[users]]",
-            f'login = "{settings.STOMP_LOGIN}"',
-            f'passcode_hash = "{hash_passcode(settings.STOMP_PASSCODE)}"',
-            'read = ["/topic/games.*"]',
-            'write = ["/topic/games.*"]',
-            # only the site publishes: over TCP (from this machine when it listens on loopback)
-            'listeners = ["tcp"]',
-            f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
-            "",
-            # no STOMP rights at all: it only calls DELETE /api/connections/username/<login>
-            "[[users]]",
-            f'login = "{settings.STOMP_ADMIN_LOGIN}"',
-            f'passcode_hash = "{hash_passcode(settings.STOMP_ADMIN_PASSCODE)}"',
-            "read = []",
-            "write = []",
-            "",
-            "[tokens]",
-            f'secret = "{settings.STOMP_TOKEN_SECRET}"',
-            f'resource_server_id = "{settings.STOMP_TOKEN_RESOURCE_SERVER_ID}"',
-            "",
-            "[http]",
-            f'admin_users = ["{settings.STOMP_ADMIN_LOGIN}"]',
-            "",
-            *STATUS_HISTORY,
-        ]
-    )
-
-
-# Every screen's status topic keeps a short history, so a page back from a drop of up to two
-# minutes catches up from the broker instead of reloading its snapshot (docs/game.md).
-STATUS_HISTORY_MESSAGES = 50
-STATUS_HISTORY = (
-    "[[history]]",
-    'pattern = "/topic/games.*.status"',
-    f"max_messages = {STATUS_HISTORY_MESSAGES}",
-    "max_age_seconds = 120",
-    "",
-)
-
-
-def is_loopback(host: str) -> bool:
-    """Only this computer can reach an address on the loopback interface."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
 
 
 def refuse_known_key_beyond_loopback(*hosts: str) -> None:
@@ -141,111 +72,6 @@ def stop_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, exit_now)
-
-
-def wait_for_broker(
-    broker: subprocess.Popen[bytes], host: str, port: int, timeout: float = 15.0
-) -> None:
-    """Until the broker listens; its own error (printed above) if it exits first."""
-    try:
-        wait_for_port(broker, port, timeout, host=host)
-    except RuntimeError:
-        if broker.poll() is not None:
-            raise CommandError(
-                f"The broker exited with status {broker.returncode} (see above)."
-            ) from None
-        raise CommandError(
-            f"The broker did not listen on {host}:{port} in {timeout:.0f} s."
-        ) from None
-
-
-def remove_stale_configs(directory: Path) -> None:
-    """The configs of runs that were killed before they could remove theirs (they hold the
-    token secret): every broker-<pid>.toml whose process is gone."""
-    for stale in directory.glob("broker-*.toml"):
-        pid = stale.stem.removeprefix("broker-")
-        if not pid.isdigit():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            stale.unlink(missing_ok=True)
-        except PermissionError:
-            pass  # another user's process: alive
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Run in the broker's process before it starts: the kernel sends it SIGTERM when
-    rungame's thread that started it ends, even if rungame is killed outright (Linux)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class BrokerSupervisor:
-    """The built-in broker as rungame's child: started, started again when it dies (a line in
-    the log each time), and given up on when it dies more than `restarts` times in `window`
-    seconds, which stops the site too: a game whose screens cannot follow is no game."""
-
-    def __init__(
-        self, config: Path, say: Callable[[str], None], *, restarts: int = 3, window: float = 60.0
-    ) -> None:
-        self.config = config
-        self.say = say
-        self.restarts = restarts
-        self.window = window
-        self.process: subprocess.Popen[bytes] | None = None
-        self.gave_up = False
-        self._deaths: deque[float] = deque()
-        self._stopping = threading.Event()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "broker", "--config", str(self.config)],
-            cwd=settings.BASE_DIR,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None,
-        )
-        wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
-
-    def watch(self, give_up: Callable[[], None]) -> None:
-        """Check twice a second in a thread of its own until `stop()`."""
-        threading.Thread(
-            target=self._watch, args=(give_up,), name="broker-supervisor", daemon=True
-        ).start()
-
-    def _watch(self, give_up: Callable[[], None]) -> None:
-        while not self._stopping.wait(0.5):
-            if self.process is None or self.process.poll() is None:
-                continue
-            now = time.monotonic()
-            self._deaths.append(now)
-            while self._deaths and self._deaths[0] < now - self.window:
-                self._deaths.popleft()
-            if len(self._deaths) > self.restarts:
-                self.gave_up = True
-                self.say(
-                    f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
-                    "stopping the site (the broker's errors are above)."
-                )
-                give_up()
-                return
-            # no status: gunicorn's arbiter reaps every child of its process, the broker too
-            self.say("The broker exited; starting it again.")
-            try:
-                self.start()
-            except CommandError as error:
-                self.say(str(error))
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 def default_workers() -> int:
@@ -323,7 +149,7 @@ class Command(BaseCommand):
         # never rewrites the one a running broker reads.
         config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
         remove_stale_configs(config.parent)
-        broker = BrokerSupervisor(config, lambda line: self.stderr.write(line))
+        supervisor = BrokerSupervisor(config, lambda line: self.stderr.write(line))
         # gunicorn's workers are forks of this process: one that exits unwinds this very stack,
         # and must leave the broker and its config to the process that started them.
         starter = os.getpid()
@@ -331,18 +157,23 @@ class Command(BaseCommand):
             config.parent.mkdir(exist_ok=True)
             config.touch(mode=0o600)
             config.chmod(0o600)
-            config.write_text(broker_config(site_host))
-            broker.start()
+            ws_host, ws_port = ws_address(site_host)
+            config.write_text(
+                broker_config(
+                    tcp=f"{settings.STOMP_HOST}:{settings.STOMP_PORT}", ws=f"{ws_host}:{ws_port}"
+                )
+            )
+            supervisor.start()
             # gunicorn stops on SIGTERM and returns through the `finally` below
-            broker.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
+            supervisor.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
             self.serve(addr)
         except SystemExit:
-            if broker.gave_up and os.getpid() == starter:
+            if supervisor.gave_up and os.getpid() == starter:
                 raise CommandError("Stopped: the broker kept dying (see above).") from None
             raise
         finally:
             if os.getpid() == starter:
-                broker.stop()
+                supervisor.stop()
                 config.unlink(missing_ok=True)
 
     def use_external_broker(self) -> None:
@@ -352,7 +183,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Broker: external, STOMP at {where} as {settings.STOMP_LOGIN}, browsers at {browsers}"
         )
-        if not listening(settings.STOMP_PORT, settings.STOMP_HOST):
+        if not broker_listens():
             self.stderr.write(
                 f"Nothing listens on {where} yet: frames are dropped until it "
                 "does (for RabbitMQ: make services)."

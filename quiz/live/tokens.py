@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 
 from broker.tokens import issue_token
-from quiz.game import frames
 from quiz.game.models import Game, Player
+from quiz.live import frames
 
 
 def rabbitmq_subscription_scopes(resource_server_id: str, queue_prefix: str) -> tuple[str, ...]:
@@ -29,7 +29,7 @@ def rabbitmq_subscription_scopes(resource_server_id: str, queue_prefix: str) -> 
 def player_login(player: Player) -> str:
     """The broker user a player's page connects as, one per player: the token's subject (our
     broker's name for the connection) and the page's CONNECT login (RabbitMQ's), so that a
-    kick can close exactly that player's connections (quiz.game.revocation)."""
+    kick can close exactly that player's connections (quiz.live.revocation)."""
     return f"player:{player.id}"
 
 

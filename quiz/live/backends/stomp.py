@@ -1,4 +1,6 @@
-"""One persistent STOMP connection per process; a broker outage never fails a game action."""
+"""The default backend: one persistent STOMP connection per process to the broker the
+STOMP_* settings name, and its management API for cutting a player off
+(quiz.live.revocation); a broker outage never fails a game action."""
 
 import json
 import logging
@@ -8,12 +10,13 @@ from typing import Any
 import stomp
 from django.conf import settings
 
-from quiz.game.frames import Frame
+from quiz.live import revocation
+from quiz.live.backends.base import BaseBackend
 
 logger = logging.getLogger(__name__)
 
 
-class Publisher:
+class StompBackend(BaseBackend):
     """This process's connection to the broker the settings name, opened on first use and
     again after any failure; threads share it under a lock."""
 
@@ -21,14 +24,14 @@ class Publisher:
         self._lock = threading.Lock()
         self._connection: stomp.Connection | None = None
 
-    def publish(self, destination: str, frame: dict[str, Any]) -> None:
+    def publish(self, destination: str, body: dict[str, Any]) -> None:
         """Send one JSON frame; on any broker failure log a warning and drop the frame."""
-        body = json.dumps(frame, separators=(",", ":"))
+        text = json.dumps(body, separators=(",", ":"))
         with self._lock:
             try:
-                self._connected().send(destination, body, content_type="application/json")
+                self._connected().send(destination, text, content_type="application/json")
             except Exception as exc:  # any broker failure must not break the game
-                logger.warning("Dropped frame %s to %s: %s", frame.get("type"), destination, exc)
+                logger.warning("Dropped frame %s to %s: %s", body.get("type"), destination, exc)
                 self._close()
 
     def status(self) -> str:
@@ -42,6 +45,10 @@ class Publisher:
                 self._close()
                 return "down"
         return "up"
+
+    def cut_off(self, *, login: str, queue_prefix: str, reason: str) -> None:
+        """Through the management API, now and once the player's tokens have expired."""
+        revocation.cut_off(login=login, queue_prefix=queue_prefix, reason=reason)
 
     def close(self) -> None:
         """Disconnect; the next frame connects again, to the broker the settings name then."""
@@ -63,19 +70,3 @@ class Publisher:
             except Exception:  # a connection that broke may fail to close: it goes either way
                 pass
         self._connection = None
-
-
-PUBLISHER = Publisher()
-
-
-def publish(destination: str, frame: dict[str, Any]) -> None:
-    PUBLISHER.publish(destination, frame)
-
-
-def broker_status() -> str:
-    return PUBLISHER.status()
-
-
-def publish_frame(frame: Frame) -> None:
-    """Publish a frame of the contract (quiz.game.frames) on its topic."""
-    publish(frame.destination, frame.body())

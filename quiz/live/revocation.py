@@ -8,7 +8,7 @@ Through the management API both brokers answer, as STOMP_ADMIN_LOGIN at STOMP_AD
   (our broker on its WebSocket port, for `[http] admin_users`, names a token's connection
   after the token's subject; RabbitMQ after the CONNECT login, which the page sends).
 * On RabbitMQ a client may CONNECT under a made-up login, but its token only lets it
-  subscribe through queues named for the player (broker_access.queue_prefix): those queues are
+  subscribe through queues named for the player (tokens.queue_prefix): those queues are
   found and deleted, which cancels the subscriptions. Our broker has no such queues (404).
 * A client may reconnect, or subscribe again, with its token until it expires: the same again
   once every token the player was given has expired catches that, and nothing can come back.
