@@ -92,6 +92,21 @@ STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
 # STOMP_HTTP_FALLBACK=1 says it is ours.
 STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
+# Players' pages send their answers on the broker connection they hold, each to a topic of
+# its own that only its token may write to; the broker puts them in one queue, which every
+# site process consumes in batches (quiz.live.answers, docs/game.md "Answers"). Ours binds
+# that queue to the topics (`[[bindings]]`, quiz.live.broker_config); on RabbitMQ the site's
+# consumers declare it, durable, bound to amq.topic. STOMP_ANSWERS=0: pages POST them.
+STOMP_ANSWERS = _env_bool("STOMP_ANSWERS", True)
+STOMP_ANSWER_QUEUE = os.environ.get("STOMP_ANSWER_QUEUE", "quiz-answers")
+# Whether the broker binds that queue to the answer topics itself (ours, from its config);
+# RabbitMQ's is declared by the consumers' SUBSCRIBE, durable, and bound to amq.topic.
+STOMP_ANSWER_BINDING = _env_bool("STOMP_ANSWER_BINDING", QUIZ_BROKER == "builtin")
+# Whether the broker stamps when each answer reached it (timestamp_in_ms), which the answer is
+# then timed by: ours does, and RabbitMQ 3.12+ with its message timestamp interceptor. Where it
+# does not (RabbitMQ 3.10), a client could set the header itself, so the time the site's
+# consumer received the answer counts instead.
+STOMP_ARRIVAL_STAMP = _env_bool("STOMP_ARRIVAL_STAMP", QUIZ_BROKER == "builtin")
 # Where the game's frames and kicks go (quiz.live), as EMAIL_BACKEND chooses where mail goes:
 # the broker above, or quiz.live.backends.locmem.MemoryBackend, a list, in tests.
 QUIZ_LIVE_BACKEND = "quiz.live.backends.stomp.StompBackend"

@@ -40,6 +40,17 @@ def presence(*, game_id: int) -> str:
     return f"/presence/games.{game_id}.{STATUS}"
 
 
+def answer_topic(*, game_id: int, player_id: int) -> str:
+    """Where a player's page sends its answers (quiz.live.answers): a topic of its own, the
+    one destination its token may write to. Outside the game's `games.<id>.` topics, so that
+    no token that reads the game can read anyone's answers."""
+    return f"/topic/answers.{game_id}.{player_id}"
+
+
+# Every answer topic, as a subscription pattern: what the answers queue is bound to.
+ANSWER_TOPICS = "/topic/answers.*.*"
+
+
 def read_pattern(*, game_id: int) -> str:
     """The one pattern a browser token may read: both of this game's topics."""
     return topic(game_id=game_id, name="*")
