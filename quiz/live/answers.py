@@ -39,6 +39,7 @@ ARRIVAL_HEADER = "timestamp_in_ms"
 BATCH_MAX = 500  # answers recorded in one transaction at most
 PREFETCH = 1000  # answers the broker may hand this process before it acknowledges any
 RETRY_SECONDS = 1.0
+SUBSCRIPTION_ID = "answers"
 
 
 def subscription() -> tuple[str, dict[str, str]]:
@@ -100,7 +101,9 @@ class AnswerConsumer:
 
     def _consume(self) -> None:
         """Subscribe, then record what comes until the connection drops or the thread stops."""
-        link = stomp.Connection12(
+        # STOMP 1.1: stomp.py's 1.2 CONNECT names the host it dials as the virtual host,
+        # which RabbitMQ refuses
+        link = stomp.Connection11(
             [(settings.STOMP_HOST, settings.STOMP_PORT)], heartbeats=(10_000, 10_000)
         )
         inbox: queue.Queue[Received] = queue.Queue()
@@ -111,7 +114,7 @@ class AnswerConsumer:
             # `client` acknowledgement is cumulative: one ACK settles a whole batch
             link.subscribe(
                 destination,
-                id="answers",
+                id=SUBSCRIPTION_ID,
                 ack="client",
                 headers={**headers, "prefetch-count": str(PREFETCH)},
             )
@@ -119,7 +122,7 @@ class AnswerConsumer:
                 batch = _take(inbox)
                 if batch:
                     self._record(batch)
-                    link.ack(batch[-1].headers["ack"])
+                    link.ack(batch[-1].headers["message-id"], SUBSCRIPTION_ID)
         finally:
             if link.is_connected():  # what it did not acknowledge comes again, to a consumer
                 link.disconnect()
