@@ -28,7 +28,9 @@ import stomp
 from django.conf import settings
 from django.db import connection
 
+from quiz import live
 from quiz.game import services
+from quiz.game.models import Game
 from quiz.game.services import GameError
 from quiz.live import frames
 
@@ -128,26 +130,47 @@ class AnswerConsumer:
                 link.disconnect()
 
     def _record(self, batch: list[Received]) -> None:
+        """Record a batch; tell each page whose answer was refused why, as a POST is told."""
         connection.close_if_unusable_or_obsolete()
         answers = []
+        refusals: list[tuple[int, int, int | None, GameError]] = []
         for message in batch:
             try:
                 answers.append(read_answer(message))
             except GameError as refusal:
-                self._refuse(message, refusal)
+                logger.warning("Answer to %s dropped: %s", message.headers.get("destination"),
+                               refusal.detail)  # fmt: skip
+                if found := ANSWER_TOPIC.fullmatch(message.headers.get("destination", "")):
+                    refusals.append((int(found.group(1)), int(found.group(2)), None, refusal))
+                self.refused[refusal.code] += 1
         outcomes = services.record_answers(answers=answers)
         for answer, outcome in zip(answers, outcomes, strict=True):
             if isinstance(outcome, GameError):
                 logger.info("Answer of player %s refused: %s", answer.player_id, outcome.code)
+                refusals.append((answer.game_id, answer.player_id, answer.question_id, outcome))
                 self.refused[outcome.code] += 1
             else:
                 self.recorded += 1
+        if refusals:
+            _reply(refusals)
 
-    def _refuse(self, message: Received, refusal: GameError) -> None:
-        logger.warning(
-            "Answer to %s dropped: %s", message.headers.get("destination"), refusal.detail
-        )
-        self.refused[refusal.code] += 1
+
+def _reply(refusals: list[tuple[int, int, int | None, GameError]]) -> None:
+    """An `answer_refused` frame to each refused page, at its game's version now."""
+    game_ids = {game_id for game_id, _, _, _ in refusals}
+    versions = dict(Game.objects.filter(pk__in=game_ids).values_list("pk", "version"))
+    for game_id, player_id, question_id, refusal in refusals:
+        if game_id in versions:
+            live.publish_frame(
+                frames.answer_refused(
+                    game_id=game_id,
+                    player_id=player_id,
+                    version=versions[game_id],
+                    question_id=question_id,
+                    error=refusal.code,
+                    detail=refusal.detail,
+                )
+            )
 
 
 def _take(inbox: queue.Queue[Received]) -> list[Received]:

@@ -46,7 +46,7 @@ def broker_config(
             f'login = "{login}"',
             f'passcode_hash = "{hash_passcode(passcode)}"',
             f'read = ["/topic/games.*", "/queue/{settings.STOMP_ANSWER_QUEUE}"]',
-            'write = ["/topic/games.*"]',
+            'write = ["/topic/games.*", "/topic/replies.*"]',
             # only the site publishes: over TCP (from this machine when it listens on loopback)
             'listeners = ["tcp"]',
             f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",

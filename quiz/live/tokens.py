@@ -1,5 +1,6 @@
 """What a browser may do on the broker: read its game's two topics; with STOMP_ANSWERS, a
-player writes its answers to a topic of its own (quiz.live.answers) and nowhere else; with
+player writes its answers to a topic of its own (quiz.live.answers) and nowhere else, and
+reads the replies to them on another; with
 STOMP_PRESENCE, a player announces itself on its game's status topic and the host watches who
 is there.
 
@@ -46,6 +47,13 @@ def answer_topic(*, game: Game, player: Player) -> str | None:
     return frames.answer_topic(game_id=game.id, player_id=player.id)
 
 
+def reply_topic(*, game: Game, player: Player) -> str | None:
+    """Where `player`'s page hears that an answer it sent over the broker was refused."""
+    if not settings.STOMP_ANSWERS:
+        return None
+    return frames.reply_topic(game_id=game.id, player_id=player.id)
+
+
 def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
     """A token for `player`'s page, or the host's (`player` None), the login to send with it
     and the prefix of its subscription queues' names:
@@ -57,10 +65,11 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
     status = frames.topic(game_id=game.id, name=frames.STATUS)
     presence = (status,) if settings.STOMP_PRESENCE else ()
     answers_to = answer_topic(game=game, player=player) if player is not None else None
+    replies = reply_topic(game=game, player=player) if player is not None else None
     jwt = issue_token(
         secret=settings.STOMP_TOKEN_SECRET,
         subject=subject,
-        read=(frames.read_pattern(game_id=game.id),),
+        read=(frames.read_pattern(game_id=game.id), *([replies] if replies else [])),
         write=(answers_to,) if answers_to else (),
         ttl_seconds=ttl,
         resource_server_id=server_id,

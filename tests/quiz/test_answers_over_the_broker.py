@@ -159,7 +159,7 @@ def test_a_bad_answer_is_dropped_and_the_next_one_still_recorded(joined, consume
     assert consumer.refused["invalid_choice"] == 1
 
 
-def test_an_answer_to_a_closed_question_is_refused_and_changes_nothing(
+def test_an_answer_to_a_closed_question_is_refused_and_the_page_hears_why(
     joined, consumer, author
 ) -> None:
     game, browsers = joined
@@ -167,6 +167,13 @@ def test_an_answer_to_a_closed_question_is_refused_and_changes_nothing(
     services.close_question(game_id=game.id, user=author)
     body = {"question_id": game.current_question_id, "choice_ids": [choice_of(game, correct=True)]}
     with page(config["ws_url"], config["token"]) as ws:
+        queue = {"x-queue-name": f"{config['token']['queue_prefix']}replies"}
+        ws.send(stomp("SUBSCRIBE", id="r", destination=config["replies"], receipt="s", **queue))
+        assert ws.recv(timeout=5).startswith("RECEIPT")
         assert send_answer(ws, config["answer_topic"], body).startswith("RECEIPT")
-    assert eventually(lambda: consumer.refused["question_not_open"] == 1)
+        reply = ws.recv(timeout=WAIT_SECONDS)
+    assert reply.startswith("MESSAGE")
+    frame = json.loads(reply.split("\n\n", 1)[1].split("\x00")[0])
+    assert (frame["type"], frame["data"]["error"]) == ("answer_refused", "question_not_open")
+    assert consumer.refused["question_not_open"] == 1
     assert not Answer.objects.exists()
