@@ -68,9 +68,15 @@ STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "")
 STOMP_WS_PORT = int(os.environ.get("STOMP_WS_PORT", "15674"))
 STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
 STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
-# Short, so a kicked player's page loses the game within a minute: pages fetch a new token
-# before theirs expires, and a kicked player is refused one.
-STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
+# How long a browser's broker token lives; pages renew theirs 10 s before it runs out. A kick
+# cuts the kicked page off at once and refuses it a new token (quiz.live.revocation), and our
+# broker refuses that player's earlier tokens for an hour (broker.auth.REVOCATION_SECONDS), so
+# there a token may live that long: 2,000 idle phones renew once an hour, not 2,000 a minute.
+# RabbitMQ refuses no earlier token, so there tokens live ten minutes: a kicked page could
+# reconnect and watch (never answer: the site refuses it) until its token runs out.
+STOMP_TOKEN_TTL_SECONDS = int(
+    os.environ.get("STOMP_TOKEN_TTL_SECONDS", "3600" if QUIZ_BROKER == "builtin" else "600")
+)
 # Where a kick cuts the kicked player off the broker at once (quiz.live.revocation): the HTTP
 # API of RabbitMQ's management plugin (DELETE /api/connections/username/<name>), which our
 # broker answers on its WebSocket port. The login needs RabbitMQ's administrator tag there

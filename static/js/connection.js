@@ -6,8 +6,8 @@ import { getJSON } from "./api.js";
 const HEARTBEAT_MS = 10_000;
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 15_000;
-// Tokens live a minute (STOMP_TOKEN_TTL_SECONDS); a page renews its own this long before it
-// runs out, so the broker never has to end the connection, and a kicked player learns it.
+// Tokens live an hour on our broker, ten minutes on RabbitMQ (STOMP_TOKEN_TTL_SECONDS); a page
+// renews its own this long before it runs out, so the broker never has to end the connection.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 const BRIDGE_WAIT_MS = 5_000;
 // WebSocket attempts that fail, none of them ever reaching the broker, before a page that may
