@@ -8,9 +8,9 @@ connection with the page's heart-beats, subscribed to its game's status topic an
 with a new token before the old one runs out, as connection.js does; and for every
 question_open frame an answer after a random think time, with that think time as the
 reaction time the page would measure: on its broker connection with a receipt when the page
-has an answer topic (as play.js sends it), else POSTed. The worker records when each question reached each
-player and what each answer got back; the main process, which knows when the host asked,
-turns that into latencies.
+has an answer topic (as play.js sends it), else POSTed. The worker records when each question
+reached each player and what each answer got back; the main process, which knows when the
+host asked, turns that into latencies.
 """
 
 from __future__ import annotations
