@@ -206,6 +206,19 @@ class StompClient(asyncio.Protocol):
         self.send(encode("SUBSCRIBE", headers))
         await future
 
+    async def send_with_receipt(self, destination: str, body: bytes, receipt: str) -> None:
+        """SEND `body` (JSON) and wait for the broker's RECEIPT, as a page's answer does."""
+        future = asyncio.get_running_loop().create_future()
+        self._receipts[receipt] = future
+        headers = {
+            "destination": destination,
+            "receipt": receipt,
+            "persistent": "true",
+            "content-type": "application/json",
+        }
+        self.send(encode("SEND", headers, body))
+        await future
+
     def unsubscribe(self, subscription_id: str) -> None:
         """No need to wait: the broker handles a connection's frames in order."""
         self.send(encode("UNSUBSCRIBE", {"id": subscription_id}))

@@ -102,6 +102,7 @@ class GameRun(Run):
     site_cpu_by_process: list[float] = field(default_factory=list)  # busiest first
     site_cpu_joining: float | None = None  # while the players joined
     site_cpu_idle: float | None = None  # while the players waited in the lobby
+    site_cpu_playing: float | None = None  # from the first start to the last game's end
     idle_seconds: float = 0.0
     game_p99_ms: list[float] = field(default_factory=list)  # question to player, by game
     db_cpu: float | None = None
@@ -138,10 +139,11 @@ class GameRun(Run):
 
     @property
     def site_cpu_ms_per_answer(self) -> float | None:
-        """The site's CPU over the whole run (joins too) per accepted answer."""
-        if self.site_cpu is None or not self.answers:
+        """The site's CPU while the games were played (host actions, frames and the answers'
+        own work; not the joins) per accepted answer."""
+        if self.site_cpu_playing is None or not self.answers:
             return None
-        return self.site_cpu * 1000 / self.answers
+        return self.site_cpu_playing * 1000 / self.answers
 
 
 # The host
@@ -320,8 +322,10 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
                 await asyncio.sleep(shape.idle_seconds)
                 run.site_cpu_idle = _seconds_used(idle_from, setup.cpu_seconds(), "site")
                 run.idle_seconds = shape.idle_seconds
+            playing_from = setup.cpu_seconds()
             await asyncio.gather(*(_host_game(host, game, hosted, loadgen, shape)
                                    for game in hosted))  # fmt: skip
+            run.site_cpu_playing = _seconds_used(playing_from, setup.cpu_seconds(), "site")
         report = merged(await loadgen.ask([CollectPlayers()] * loadgen.workers))
     except (RuntimeError, OSError, HttpError, ConnectionFailed, TimeoutError) as error:
         run.failure = run.failure or f"{type(error).__name__}: {error}"

@@ -6,10 +6,11 @@ it, opened again when the site closed it) and cookie session; the requests play.
 subscribed; the static files a browser fetches once are left out); one WebSocket STOMP
 connection with the page's heart-beats, subscribed to its game's status topic and renewed
 with a new token before the old one runs out, as connection.js does; and for every
-question_open frame an answer posted after a random think time, with that think time as the
-reaction time the page would measure. The worker records when each question reached each
-player and what each answer got back; the main process, which knows when the host asked,
-turns that into latencies.
+question_open frame an answer after a random think time, with that think time as the
+reaction time the page would measure: on its broker connection with a receipt when the page
+has an answer topic (as play.js sends it), else POSTed. The worker records when each question
+reached each player and what each answer got back; the main process, which knows when the
+host asked, turns that into latencies.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from bench.stomp import Frame
 CONNECT_TIMEOUT = 60.0
 RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
 TOKEN_IN_PAGE = re.compile(rb'"token": (\{[^{}]*\})')
+ANSWER_TOPIC_IN_PAGE = re.compile(rb'"answer_topic": "([^"]+)"')
+RECEIPT_WAIT_S = 3.0  # connection.js's RECEIPT_WAIT_MS: then the page POSTs its answer
 VERSION_IN_FRAME = re.compile(rb'"version":(\d+)')
 WS_HANDSHAKES_IN_FLIGHT = 25
 
@@ -118,6 +121,8 @@ class Player:
         self.frames: Counter[str] = Counter()
         self.version = 0  # of the newest status frame: the renewal's overlap delivers some twice
         self.token_seconds = 0  # the broker token's lifetime
+        self.answer_topic: str | None = None  # where the page sends its answers, if anywhere
+        self.receipts = 0
         self.renewals = 0
 
     async def join(self) -> None:
@@ -137,6 +142,8 @@ class Player:
             raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
         token = json.loads(found.group(1))
         self.token_seconds = token["expires_in"]
+        topic = ANSWER_TOPIC_IN_PAGE.search(page.body)
+        self.answer_topic = topic.group(1).decode() if topic else None
         async with self.team.handshakes:
             self.client = await self.follow(token)
         snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
@@ -200,15 +207,16 @@ class Player:
         choice = random.choice(question["choices"])["id"]
         sent = time.perf_counter_ns()
         reaction_ms = (sent - shown) // 1_000_000
-        try:
-            response = await self.http.post_json(
-                self.session,
-                f"/api/games/{self.game_id}/answer/",
-                {"question_id": question["id"], "choice_ids": [choice], "reaction_ms": reaction_ms},
-            )
-            outcome = "ok" if response.status == 200 else response.error
-        except (HttpError, TimeoutError) as error:
-            outcome = str(error) or type(error).__name__
+        body = {"question_id": question["id"], "choice_ids": [choice], "reaction_ms": reaction_ms}
+        outcome = await self._send(body) if self.answer_topic else "no answer topic"
+        if outcome != "ok":
+            try:
+                response = await self.http.post_json(
+                    self.session, f"/api/games/{self.game_id}/answer/", body
+                )
+                outcome = "ok" if response.status == 200 else response.error
+            except (HttpError, TimeoutError) as error:
+                outcome = str(error) or type(error).__name__
         self.team.report.answers.append(
             AnswerRecord(
                 self.game_id,
@@ -220,6 +228,24 @@ class Player:
                 time.perf_counter_ns(),
             )
         )
+
+    async def _send(self, body: dict[str, Any]) -> str:
+        """As the page does: the answer on its broker connection, "ok" once the RECEIPT says
+        the broker has it; else why not (the caller POSTs it then)."""
+        client = self.client
+        if client is None or client.closed.done():
+            return "no broker connection"
+        assert self.answer_topic is not None
+        self.receipts += 1
+        receipt = f"answer-{self.receipts}"
+        data = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            await asyncio.wait_for(
+                client.send_with_receipt(self.answer_topic, data, receipt), RECEIPT_WAIT_S
+            )
+        except (ConnectionFailed, TimeoutError) as error:
+            return f"no receipt ({error or type(error).__name__})"
+        return "ok"
 
 
 def _frame_type(body: bytes) -> str:

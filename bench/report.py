@@ -254,7 +254,9 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     ),
     "points error p50 / p99 / max (of 1,000)": goals.points_error,
     "site CPU ms per join (4 requests)": lambda run: _number(run.site_cpu_ms_per_join, 1),
-    "site CPU ms per answer (whole run)": lambda run: _number(run.site_cpu_ms_per_answer, 1),
+    "site CPU ms per answer (while playing: answers, host actions, frames)": lambda run: _number(
+        run.site_cpu_ms_per_answer, 2
+    ),
     "site CPU ms per idle player-minute (lobby)": lambda run: _number(
         run.site_cpu_ms_per_idle_player_minute, 2
     ),

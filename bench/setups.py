@@ -95,6 +95,11 @@ def start_embedded() -> Setup:
         STOMP_PASSCODE=passcode,
         STOMP_TOKEN_SECRET=secret,
         STOMP_WS_URL=f"ws://127.0.0.1:{ws_port}/ws",
+        # what `make run`'s own broker gives the site: answers bound and stamped by the
+        # broker, and tokens as long as it remembers a kick
+        STOMP_ANSWER_BINDING="1",
+        STOMP_ARRIVAL_STAMP="1",
+        STOMP_TOKEN_TTL_SECONDS="3600",
     )
     setup.env = env
     try:

@@ -68,9 +68,15 @@ STOMP_WS_URL = os.environ.get("STOMP_WS_URL", "")
 STOMP_WS_PORT = int(os.environ.get("STOMP_WS_PORT", "15674"))
 STOMP_TOKEN_SECRET = os.environ.get("STOMP_TOKEN_SECRET") or _derived("stomp-token")
 STOMP_TOKEN_RESOURCE_SERVER_ID = os.environ.get("STOMP_TOKEN_RESOURCE_SERVER_ID", "broker")
-# Short, so a kicked player's page loses the game within a minute: pages fetch a new token
-# before theirs expires, and a kicked player is refused one.
-STOMP_TOKEN_TTL_SECONDS = int(os.environ.get("STOMP_TOKEN_TTL_SECONDS", "60"))
+# How long a browser's broker token lives; pages renew theirs 10 s before it runs out. A kick
+# cuts the kicked page off at once and refuses it a new token (quiz.live.revocation), and our
+# broker refuses that player's earlier tokens for an hour (broker.auth.REVOCATION_SECONDS), so
+# there a token may live that long: 2,000 idle phones renew once an hour, not 2,000 a minute.
+# RabbitMQ refuses no earlier token, so there tokens live ten minutes: a kicked page could
+# reconnect and watch (never answer: the site refuses it) until its token runs out.
+STOMP_TOKEN_TTL_SECONDS = int(
+    os.environ.get("STOMP_TOKEN_TTL_SECONDS", "3600" if QUIZ_BROKER == "builtin" else "600")
+)
 # Where a kick cuts the kicked player off the broker at once (quiz.live.revocation): the HTTP
 # API of RabbitMQ's management plugin (DELETE /api/connections/username/<name>), which our
 # broker answers on its WebSocket port. The login needs RabbitMQ's administrator tag there
@@ -92,6 +98,21 @@ STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
 # STOMP_HTTP_FALLBACK=1 says it is ours.
 STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
+# Players' pages send their answers on the broker connection they hold, each to a topic of
+# its own that only its token may write to; the broker puts them in one queue, which every
+# site process consumes in batches (quiz.live.answers, docs/game.md "Answers"). Ours binds
+# that queue to the topics (`[[bindings]]`, quiz.live.broker_config); on RabbitMQ the site's
+# consumers declare it, durable, bound to amq.topic. STOMP_ANSWERS=0: pages POST them.
+STOMP_ANSWERS = _env_bool("STOMP_ANSWERS", True)
+STOMP_ANSWER_QUEUE = os.environ.get("STOMP_ANSWER_QUEUE", "quiz-answers")
+# Whether the broker binds that queue to the answer topics itself (ours, from its config);
+# RabbitMQ's is declared by the consumers' SUBSCRIBE, durable, and bound to amq.topic.
+STOMP_ANSWER_BINDING = _env_bool("STOMP_ANSWER_BINDING", QUIZ_BROKER == "builtin")
+# Whether the broker stamps when each answer reached it (timestamp_in_ms), which the answer is
+# then timed by: ours does, and RabbitMQ 3.12+ with its message timestamp interceptor. Where it
+# does not (RabbitMQ 3.10), a client could set the header itself, so the time the site's
+# consumer received the answer counts instead.
+STOMP_ARRIVAL_STAMP = _env_bool("STOMP_ARRIVAL_STAMP", QUIZ_BROKER == "builtin")
 # Where the game's frames and kicks go (quiz.live), as EMAIL_BACKEND chooses where mail goes:
 # the broker above, or quiz.live.backends.locmem.MemoryBackend, a list, in tests.
 QUIZ_LIVE_BACKEND = "quiz.live.backends.stomp.StompBackend"

@@ -23,6 +23,7 @@ set -euo pipefail
 
 : "${STOMP_LOGIN:?}" "${STOMP_PASSCODE:?}" "${STOMP_TOKEN_SECRET:?}"
 : "${STOMP_TOKEN_RESOURCE_SERVER_ID:?}" "${STOMP_ADMIN_LOGIN:?}" "${STOMP_ADMIN_PASSCODE:?}"
+: "${STOMP_ANSWER_QUEUE:?}"
 
 RABBITMQ_ETC=/etc/rabbitmq
 RABBITMQ_OPEN_FILES=20000
@@ -127,16 +128,18 @@ rabbitmq_stomp_login() {
 }
 
 # $STOMP_LOGIN gets what the built-in broker's publisher has: read and write games.* topics
-# (reading needs the subscription queues RabbitMQ's STOMP plugin declares).
+# (reading needs the subscription queues RabbitMQ's STOMP plugin declares), the players'
+# answers (the durable queue $STOMP_ANSWER_QUEUE that its consumers declare and bind to the
+# answers.* topics: quiz/live/answers.py) and the replies.* topics it tells refusals on.
 rabbitmq_publisher() {
-    local queues='^stomp-subscription-.*'
+    local queues="^(stomp-subscription-.*|$STOMP_ANSWER_QUEUE)\$"
     say "RabbitMQ user $STOMP_LOGIN and its permissions"
     rabbitmqctl -q add_user "$STOMP_LOGIN" "$STOMP_PASSCODE" >/dev/null 2>&1 ||
         rabbitmqctl -q change_password "$STOMP_LOGIN" "$STOMP_PASSCODE" >/dev/null
     rabbitmqctl -q set_permissions -p / "$STOMP_LOGIN" \
         "$queues" "$queues|^amq\.topic\$" "$queues|^amq\.topic\$" >/dev/null
     rabbitmqctl -q set_topic_permissions -p / "$STOMP_LOGIN" amq.topic \
-        '^games\.' '^games\.' >/dev/null
+        '^(games|replies)\.' '^(games|answers)\.' >/dev/null
 }
 
 # The reply to GET $1 on the management API as $2 / $3 (nothing when it does not answer).
@@ -184,7 +187,8 @@ rabbitmq() {
         while rabbitmq_running; do sleep 1; done
     fi
     rabbitmq_running || rabbitmq_start
-    rabbitmq_stomp_login "$STOMP_LOGIN" "$STOMP_PASSCODE" || rabbitmq_publisher
+    # always: its permissions grow with the game (the answers queue, the replies topics)
+    rabbitmq_publisher
     rabbitmq_admin_ready || rabbitmq_admin
     echo "RabbitMQ: STOMP 127.0.0.1:61613, Web-STOMP ws://127.0.0.1:15674/ws," \
          "publisher $STOMP_LOGIN, browser tokens for '$STOMP_TOKEN_RESOURCE_SERVER_ID'," \

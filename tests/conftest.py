@@ -42,6 +42,9 @@ class GameBroker:
     presence: bool = True
     # Whether pages may follow it over HTTP (ours) or not (RabbitMQ): STOMP_HTTP_FALLBACK.
     http_fallback: bool = True
+    # Whether it binds the answers queue and stamps each answer's arrival (ours) or the
+    # consumers declare the queue and take their own time (RabbitMQ 3.10).
+    answer_binding: bool = True
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +83,8 @@ def point_django_at(broker: GameBroker, settings) -> GameBroker:
     settings.STOMP_ADMIN_PASSCODE = broker.admin_passcode
     settings.STOMP_PRESENCE = broker.presence
     settings.STOMP_HTTP_FALLBACK = broker.http_fallback
+    settings.STOMP_ANSWER_BINDING = broker.answer_binding
+    settings.STOMP_ARRIVAL_STAMP = broker.answer_binding
     return broker
 
 
@@ -138,6 +143,7 @@ def rabbitmq() -> GameBroker:
         settings.STOMP_ADMIN_PASSCODE,
         presence=False,
         http_fallback=False,
+        answer_binding=False,
     )
 
 

@@ -6,6 +6,7 @@ import ipaddress
 from django.conf import settings
 
 from broker.auth import hash_passcode
+from quiz.live import frames
 
 # Every screen's status topic keeps a short history, so a page back from a drop of up to two
 # minutes catches up from the broker instead of reloading its snapshot (docs/game.md).
@@ -21,9 +22,11 @@ def broker_config(
     admin: tuple[str, str] | None = None,
     token_secret: str | None = None,
 ) -> str:
-    """The TOML the broker reads: our publisher user, the token secret, the admin user a
-    kick closes the kicked player's connections as (quiz.live.revocation), and the status
-    topics' history.
+    """The TOML the broker reads: our publisher user (who also consumes the answers), the
+    token secret, the admin user a kick closes the kicked player's connections as
+    (quiz.live.revocation), the status topics' history, and the queue the players' answer
+    topics are bound to (quiz.live.answers), kept on disk beside the config file so that an
+    answer the broker acknowledged survives a crash.
 
     `tcp` and `ws` are its listeners' HOST:PORT, left out when its command line gives them.
     The `publisher` and `admin` logins and passcodes and the token secret are the settings'
@@ -42,8 +45,8 @@ def broker_config(
             "[[users]]",
             f'login = "{login}"',
             f'passcode_hash = "{hash_passcode(passcode)}"',
-            'read = ["/topic/games.*"]',
-            'write = ["/topic/games.*"]',
+            f'read = ["/topic/games.*", "/queue/{settings.STOMP_ANSWER_QUEUE}"]',
+            'write = ["/topic/games.*", "/topic/replies.*"]',
             # only the site publishes: over TCP (from this machine when it listens on loopback)
             'listeners = ["tcp"]',
             f"loopback_only = {'true' if is_loopback(settings.STOMP_HOST) else 'false'}",
@@ -66,6 +69,14 @@ def broker_config(
             'pattern = "/topic/games.*.status"',
             f"max_messages = {STATUS_HISTORY_MESSAGES}",
             f"max_age_seconds = {STATUS_HISTORY_SECONDS}",
+            "",
+            "[[bindings]]",
+            f'pattern = "{frames.ANSWER_TOPICS}"',
+            f'queue = "/queue/{settings.STOMP_ANSWER_QUEUE}"',
+            "",
+            "[store]",
+            'kind = "sqlite"',
+            'directory = "broker-store"',
             "",
         ]
     )

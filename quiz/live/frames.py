@@ -40,6 +40,23 @@ def presence(*, game_id: int) -> str:
     return f"/presence/games.{game_id}.{STATUS}"
 
 
+def answer_topic(*, game_id: int, player_id: int) -> str:
+    """Where a player's page sends its answers (quiz.live.answers): a topic of its own, the
+    one destination its token may write to. Outside the game's `games.<id>.` topics, so that
+    no token that reads the game can read anyone's answers."""
+    return f"/topic/answers.{game_id}.{player_id}"
+
+
+# Every answer topic, as a subscription pattern: what the answers queue is bound to.
+ANSWER_TOPICS = "/topic/answers.*.*"
+
+
+def reply_topic(*, game_id: int, player_id: int) -> str:
+    """Where the site tells one player's page that an answer it sent over the broker was
+    refused (`answer_refused`): a topic only that player's token reads."""
+    return f"/topic/replies.{game_id}.{player_id}"
+
+
 def read_pattern(*, game_id: int) -> str:
     """The one pattern a browser token may read: both of this game's topics."""
     return topic(game_id=game_id, name="*")
@@ -53,9 +70,12 @@ class Frame:
     type: str
     version: int
     data: dict[str, Any]
+    player_id: int | None = None  # of a reply, which goes to that player's page alone
 
     @property
     def destination(self) -> str:
+        if self.player_id is not None:
+            return reply_topic(game_id=self.game_id, player_id=self.player_id)
         return topic(game_id=self.game_id, name=PLAYERS if self.type in LIVE_TYPES else STATUS)
 
     def body(self) -> dict[str, Any]:
@@ -121,4 +141,18 @@ def answer_count(*, game_id: int, version: int, question_id: int, count: int, to
         "answer_count",
         version,
         {"question_id": question_id, "count": count, "total": total},
+    )
+
+
+def answer_refused(
+    *, game_id: int, player_id: int, version: int, question_id: int | None, error: str, detail: str
+) -> Frame:
+    """A reply: the answer `player_id` sent over the broker was not recorded, and why (the
+    error code and reason a POSTed answer would have got)."""
+    return Frame(
+        game_id,
+        "answer_refused",
+        version,
+        {"question_id": question_id, "error": error, "detail": detail},
+        player_id,
     )

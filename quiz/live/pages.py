@@ -15,8 +15,12 @@ def page_config(
     request: HttpRequest, *, game: Game, role: str, player: Player | None
 ) -> dict[str, Any]:
     """The broker's part of a page's game config (`role` "host" or "player"):
-    `{"ws_url", "fallback_url", "topics", "presence", "token"}`."""
+    `{"ws_url", "fallback_url", "topics", "presence", "token", "answer_topic", "replies"}`."""
     return {
+        # where a player's page sends its answers (None: it POSTs them)
+        "answer_topic": tokens.answer_topic(game=game, player=player) if player else None,
+        # where it hears of an answer sent there that was refused
+        "replies": tokens.reply_topic(game=game, player=player) if player else None,
         "ws_url": broker_ws_url(request),
         "fallback_url": broker_fallback_url(request, role),
         "topics": frames.topics(game_id=game.id, role=role),

@@ -1,4 +1,6 @@
-"""What a browser may do on the broker: read its game's two topics, write nowhere; with
+"""What a browser may do on the broker: read its game's two topics; with STOMP_ANSWERS, a
+player writes its answers to a topic of its own (quiz.live.answers) and nowhere else, and
+reads the replies to them on another; with
 STOMP_PRESENCE, a player announces itself on its game's status topic and the host watches who
 is there.
 
@@ -38,6 +40,20 @@ def queue_prefix(login: str) -> str:
     return f"stomp-subscription-{login.replace(':', '-')}-"
 
 
+def answer_topic(*, game: Game, player: Player) -> str | None:
+    """Where `player`'s page sends its answers, if over the broker (STOMP_ANSWERS)."""
+    if not settings.STOMP_ANSWERS:
+        return None
+    return frames.answer_topic(game_id=game.id, player_id=player.id)
+
+
+def reply_topic(*, game: Game, player: Player) -> str | None:
+    """Where `player`'s page hears that an answer it sent over the broker was refused."""
+    if not settings.STOMP_ANSWERS:
+        return None
+    return frames.reply_topic(game_id=game.id, player_id=player.id)
+
+
 def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> dict[str, Any]:
     """A token for `player`'s page, or the host's (`player` None), the login to send with it
     and the prefix of its subscription queues' names:
@@ -48,11 +64,13 @@ def browser_token(*, game: Game, player: Player | None, host_id: int | None) -> 
     server_id = settings.STOMP_TOKEN_RESOURCE_SERVER_ID
     status = frames.topic(game_id=game.id, name=frames.STATUS)
     presence = (status,) if settings.STOMP_PRESENCE else ()
+    answers_to = answer_topic(game=game, player=player) if player is not None else None
+    replies = reply_topic(game=game, player=player) if player is not None else None
     jwt = issue_token(
         secret=settings.STOMP_TOKEN_SECRET,
         subject=subject,
-        read=(frames.read_pattern(game_id=game.id),),
-        write=(),
+        read=(frames.read_pattern(game_id=game.id), *([replies] if replies else [])),
+        write=(answers_to,) if answers_to else (),
         ttl_seconds=ttl,
         resource_server_id=server_id,
         extra_scopes=rabbitmq_subscription_scopes(server_id, prefix),

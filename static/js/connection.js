@@ -6,8 +6,8 @@ import { getJSON } from "./api.js";
 const HEARTBEAT_MS = 10_000;
 const FIRST_RETRY_MS = 1_000;
 const LONGEST_RETRY_MS = 15_000;
-// Tokens live a minute (STOMP_TOKEN_TTL_SECONDS); a page renews its own this long before it
-// runs out, so the broker never has to end the connection, and a kicked player learns it.
+// Tokens live an hour on our broker, ten minutes on RabbitMQ (STOMP_TOKEN_TTL_SECONDS); a page
+// renews its own this long before it runs out, so the broker never has to end the connection.
 const RENEW_BEFORE_EXPIRY_MS = 10_000;
 const BRIDGE_WAIT_MS = 5_000;
 // WebSocket attempts that fail, none of them ever reaching the broker, before a page that may
@@ -44,13 +44,17 @@ const RECEIPT_WAIT_MS = 3_000;
  * (blocked on this network; a page that was live and lost it just reconnects) follows the
  * destinations over Server-Sent Events instead (see `followOverHttp`), with the same
  * offsets, resume and tokens, and `onState("live", "http")` says so.
+ * `replies` is a destination followed over the WebSocket alone, for the replies to what this
+ * page `send`s: nothing to resume there (a reply missed while away only leaves the page less
+ * told), and nothing to follow over HTTP, where a page POSTs instead and hears the reply.
  * `send(destination, body)` publishes over the live WebSocket and resolves true once the
  * broker's RECEIPT says it has the message; false when there is none to send on (the HTTP
  * fallback, a reconnect under way) or no RECEIPT came in RECEIPT_WAIT_MS, for the caller to
  * send it another way.
  */
 export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
-                                 headersFor = {}, router, onReady, onState, onRefused }) {
+                                 replies = null, headersFor = {}, router, onReady, onState,
+                                 onRefused }) {
   let receipts = 0;
   const offsets = new Map(); // destination → the offset of the last message applied from it
   let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
@@ -172,6 +176,10 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
       stomp.subscribe(destination,
                       (message) => deliver(router, offsets, message, replaying), headers);
     });
+    if (replies) {
+      stomp.subscribe(replies, (message) => deliver(router, offsets, message, false),
+                      { "x-queue-name": `${prefix}${unique}-replies` });
+    }
   };
 
   // stompjs gives up for good if this throws, so every failure is handled here.

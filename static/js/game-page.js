@@ -30,9 +30,11 @@ const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
  * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
  * With presence (`config.presence`, docs/game.md): a player's page announces itself on its
  * status topic, and the host's follows who is connected, handing each event to `onPresence`.
+ * A player's page that sends its answers over the broker hears of a refused one on its
+ * `config.replies` topic, each frame handed to `onReply`.
  */
 export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {},
-                                 onPresence = () => {} }) {
+                                 onPresence = () => {}, onReply = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -88,6 +90,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     router.on(config.presence.watch, onPresence);
   }
   if (config.presence?.announce) headersFor[config.presence.announce] = { presence: "announce" };
+  if (config.replies) router.on(config.replies, onReply);
 
   /** POST to the API: its reply, or null after showing why it was refused. */
   async function post(url, body = {}) {
@@ -212,6 +215,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     tokenUrl: config.urls.token,
     firstToken: config.token,
     destinations,
+    replies: config.replies,
     headersFor,
     router,
     onReady: catchUp,

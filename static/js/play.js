@@ -18,6 +18,7 @@ const page = startGamePage({
     else page.status.error(error.detail);
   },
   onOffline: (offline) => holdAnswers(offline),
+  onReply: answerRefused,
 });
 const { config, post } = page;
 
@@ -84,6 +85,15 @@ async function answer(question, body, controls) {
     controls.forEach((c) => { c.disabled = false; });
     if (page.offline()) holdAnswers(true);
   }
+}
+
+/** An answer sent over the broker was not recorded: say why, as a refused POST would. One
+ *  already recorded (from another tab) stands; any other leaves this question unanswered. */
+function answerRefused({ type, data }) {
+  if (type !== "answer_refused") return;
+  page.status.error(data.detail);
+  if (data.error !== "already_answered") answered.delete(data.question_id);
+  if (page.state()) render(page.state());
 }
 
 const build = {

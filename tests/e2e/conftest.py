@@ -41,6 +41,18 @@ def game_ticker(transactional_db) -> Iterator[None]:
 
 
 @pytest.fixture
+def answer_consumer(game_broker_settings) -> Iterator[None]:
+    """The consumer of the answers pages send over the broker, as every serving process runs
+    it (quiz/wsgi.py), on the broker the test's settings name."""
+    from quiz.live.answers import AnswerConsumer
+
+    consumer = AnswerConsumer()
+    consumer.start()
+    yield
+    consumer.stop()
+
+
+@pytest.fixture
 def site(live_server, game_ticker, transactional_db, settings) -> str:
     """The live server's URL, with a host account that has a two-question quiz."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast login
@@ -59,11 +71,13 @@ def site(live_server, game_ticker, transactional_db, settings) -> str:
 
 @pytest.fixture
 def live_site(site: str, request: pytest.FixtureRequest) -> str:
-    """The site with Django publishing to, and handing out tokens for, the real broker."""
+    """The site with Django publishing to, and handing out tokens for, the real broker, and
+    consuming the answers pages send over it."""
     request.getfixturevalue("game_broker_settings")
     from quiz import live
 
     live.get_backend().close()  # a connection left over from another test's broker
+    request.getfixturevalue("answer_consumer")
     return site
 
 

@@ -142,3 +142,21 @@ def test_docs_name_every_key_of_the_question_and_results() -> None:
     kinds = docs.split("## Question kinds")[1].split("\n## ")[0]
     for kind in ("choice", "true_false", "poll", "type_answer", "order"):
         assert f"| `{kind}` |" in kinds, f"docs/game.md: Question kinds lacks {kind}"
+
+
+def test_a_refused_answers_reply_goes_to_that_players_page_alone_as_the_docs_describe() -> None:
+    from quiz.live import frames
+
+    reply = frames.answer_refused(
+        game_id=4, player_id=7, version=3, question_id=5, error="too_late", detail="Too late."
+    )
+    assert reply.destination == "/topic/replies.4.7"
+    assert reply.body() == {
+        "type": "answer_refused",
+        "version": 3,
+        "data": {"question_id": 5, "error": "too_late", "detail": "Too late."},
+    }
+    replies = DOCS.read_text().split("- **Replies**")[1].split("\n## ")[0]
+    assert "`answer_refused`" in replies
+    for key in reply.data:
+        assert f'"{key}"' in replies, key

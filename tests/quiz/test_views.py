@@ -81,17 +81,29 @@ def test_token_is_refused_to_strangers(client: Client, game: Game) -> None:
     assert response.json()["error"] == "not_player"
 
 
-def test_players_token_reads_its_games_topics_on_our_broker_and_writes_nowhere(
+def test_players_token_reads_its_games_topics_and_replies_and_writes_only_its_answers(
     client: Client, game: Game, settings
 ) -> None:
     client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    player_id = game.players.get().id
     token = client.get(f"/api/games/{game.id}/token/").json()["token"]
     grant = verify_token(token, secret=settings.STOMP_TOKEN_SECRET)
     assert grant.permissions == Permissions(
-        read=(f"/topic/games.{game.id}.*",),
-        write=(),
+        read=(f"/topic/games.{game.id}.*", f"/topic/replies.{game.id}.{player_id}"),
+        write=(f"/topic/answers.{game.id}.{player_id}",),
         announce=(f"/topic/games.{game.id}.status",) if settings.STOMP_PRESENCE else (),
     )
+
+
+def test_without_answers_over_the_broker_a_players_token_writes_nowhere(
+    client: Client, game: Game, settings
+) -> None:
+    settings.STOMP_ANSWERS = False
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    config = page_config(client, f"/play/{game.id}/")
+    assert (config["answer_topic"], config["replies"]) == (None, None)
+    grant = verify_token(config["token"]["token"], secret=settings.STOMP_TOKEN_SECRET)
+    assert (grant.permissions.read, grant.permissions.write) == ((f"/topic/games.{game.id}.*",), ())
 
 
 def page_config(client: Client, url: str) -> dict:
