@@ -77,3 +77,14 @@ def test_the_report_breaks_no_word_or_number(
     assert page.evaluate(WORDS_BROKEN) == []
     assert page.evaluate("document.scrollingElement.scrollWidth") <= dimensions[0]
 
+
+def test_the_editor_gives_a_poll_no_points(screens: Screens, site: str) -> None:
+    quiz = Quiz.objects.get()
+    poll = Question.objects.create(quiz=quiz, position=2, text="Best season?", kind="poll")
+    for position, text in enumerate(["Summer", "Winter"]):
+        Choice.objects.create(question=poll, position=position, text=text)
+    page = screens.author(site, viewport=size(PROJECTORS["projector-1366"]))
+    page.goto(f"{site}/quizzes/{quiz.id}/edit/")
+    expect(page.locator(f"#question-{poll.id} .hint")).to_have_text(
+        "Poll (no right answer, no points) · 20 s"
+    )
