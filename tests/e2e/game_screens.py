@@ -266,3 +266,35 @@ def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
         if who.startswith("projector"):
             assert page.evaluate(OUT_OF_REACH) == [], f"{who} at {stage}"
         page.screenshot(path=SHOTS / f"{stage}-{who}.png")
+
+
+# Whatever of the shown screen a person cannot see without scrolling: a page that scrolls, an
+# element (but for what a screen reader alone reads) past the viewport's bottom or right edge,
+# and content cut off or put in an inner scroll box, except inside a box of a list made to
+# scroll (`.scroll-box`, the projector's table of all players).
+OUT_OF_SIGHT = """() => {
+  const found = [];
+  const root = document.scrollingElement;
+  if (root.scrollHeight > innerHeight) found.push(`page scrolls: ${root.scrollHeight}`);
+  const shown = document.querySelectorAll(`.game-bar, .game-bar *, .screen:not([hidden]),
+    .screen:not([hidden]) *`);
+  for (const el of shown) {
+    if (!el.checkVisibility() || el.closest(".visually-hidden")) continue;
+    if (el.parentElement.closest(".scroll-box")) continue;
+    const name = `${el.tagName}#${el.id}.${el.className}`;
+    const box = el.getBoundingClientRect();
+    if (box.bottom > innerHeight + 0.5 || box.right > innerWidth + 0.5) {
+      found.push(`${name} out of view: bottom ${box.bottom}, right ${box.right}`);
+    }
+    if (el.matches(".scroll-box")) continue;
+    if (getComputedStyle(el).overflowY !== "visible" && el.scrollHeight > el.clientHeight + 1) {
+      found.push(`${name} hides ${el.scrollHeight - el.clientHeight}px of its content`);
+    }
+  }
+  return found;
+}"""
+
+
+def out_of_sight(page: Page) -> list[str]:
+    """What of the page's screen cannot be seen without scrolling (OUT_OF_SIGHT), once still."""
+    return settled(page).evaluate(OUT_OF_SIGHT)

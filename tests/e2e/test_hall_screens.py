@@ -10,16 +10,20 @@ import pytest
 from django.contrib.auth.models import User
 from game_screens import (
     HOST_LOGIN,
+    PHONES,
     PROJECTORS,
     SHOTS,
     Screens,
+    heading,
+    out_of_sight,
+    phone,
     settled,
     size,
 )
 from playwright.sync_api import Page, expect
 
 from quiz.game import services
-from quiz.game.models import Choice, Game, Question, Quiz
+from quiz.game.models import Choice, Game, Player, Question, Quiz
 
 PICTURE_URL = "https://pictures.example/olympus-mons.svg"
 PICTURE = (
@@ -102,3 +106,75 @@ def test_a_question_picture_takes_two_fifths_of_the_projector_height(
         box = settled(page).locator("#question-image").bounding_box()
         assert box is not None and box["height"] >= 0.4 * page.viewport_size["height"], box
     shoot("picture", hosts)
+
+
+def answer_right_first(game: Game, names: list[str]) -> None:
+    """The players called `names` answer the open question right, the first fastest."""
+    game.refresh_from_db()
+    right = game.current_question.choices.filter(is_correct=True).first()
+    for place, name in enumerate(names):
+        services.submit_answer(
+            game_id=game.id,
+            player_id=Player.objects.get(game=game, nickname=name).id,
+            question_id=game.current_question_id,
+            choice_ids=[right.id],
+            reaction_ms=300 + 100 * place,
+        )
+
+
+def play_in_the_hall(screens: Screens, site: str, look: Look) -> None:
+    """A whole game on the projector at two sizes and two phones, with the players of long
+    names; `look(stage, pages)` is called on the screens of every stage: lobby, picture,
+    reveal (Bob wrong), sprint, leaderboard (streaks, moves), podium."""
+    hosts = projectors(screens, site)
+    host = hosts["projector-1366"]
+    game = Game.objects.get()
+    join_url = host.locator("#join-link").inner_text()
+    for name in LONG_NAMES:
+        services.join_game(game_id=game.id, nickname=name)
+    ann = phone(screens, join_url, "Ann", PHONES["phone-390"])
+    bob = phone(screens, join_url, "Bob", PHONES["phone-360"])
+    phones = {"phone-390": ann, "phone-360": bob}
+    for page in phones.values():
+        show_pictures(page)
+    expect(host.locator("#player-count")).to_have_text("5")
+    look("lobby", {**hosts, **phones})
+
+    host.get_by_role("button", name="Start").click()
+    for page in (*hosts.values(), *phones.values()):
+        expect(heading(page, VOLCANO)).to_be_visible()
+        expect(page.locator("#question-image")).to_have_js_property("complete", True)
+    look("picture", {**hosts, **phones})
+
+    answer_right_first(game, LONG_NAMES)
+    ann.get_by_role("button", name="Olympus Mons on Mars").click()
+    bob.get_by_role("button", name="Maxwell Montes on Venus").click()
+    expect(bob.locator("#results[data-verdict=wrong]")).to_be_visible()
+    expect(ann.locator("#results[data-verdict=correct]")).to_be_visible()
+    expect(host.locator("#top5 li")).to_have_count(5)
+    look("reveal", {**hosts, **phones})
+
+    host.get_by_role("button", name="Next question").click()
+    for page in (*hosts.values(), *phones.values()):
+        expect(heading(page, SPRINT)).to_be_visible()
+    look("sprint", {**hosts, **phones})
+    answer_right_first(game, list(reversed(LONG_NAMES)))
+    ann.get_by_role("button", name="Cheetah").click()
+    bob.get_by_role("button", name="Springbok").click()
+    expect(host.locator("#top5")).to_contain_text("2 in a row")
+    expect(ann.locator("#results[data-verdict=correct]")).to_be_visible()
+    look("leaderboard", {**hosts, **phones})
+
+    host.get_by_role("button", name="Show podium").click()
+    for page in (*hosts.values(), *phones.values()):
+        expect(page.locator("#podium li")).to_have_count(3)
+    look("podium", {**hosts, **phones})
+
+
+def test_no_screen_of_the_game_hides_anything_at_any_size(screens: Screens, hall_site: str) -> None:
+    def fits(stage: str, pages: dict[str, Page]) -> None:
+        shoot(stage, pages)
+        hidden = {who: out_of_sight(page) for who, page in pages.items()}
+        assert hidden == {who: [] for who in pages}, stage
+
+    play_in_the_hall(screens, hall_site, fits)
