@@ -178,3 +178,42 @@ def test_no_screen_of_the_game_hides_anything_at_any_size(screens: Screens, hall
         assert hidden == {who: [] for who in pages}, stage
 
     play_in_the_hall(screens, hall_site, fits)
+
+
+def finished_game(site: str, screens: Screens, scores: dict[str, int]) -> dict[str, Page]:
+    """The host's projectors at the podium of a game its players ended with `scores`."""
+    hosts = projectors(screens, site)
+    game = Game.objects.get()
+    for name, score in scores.items():
+        player = services.join_game(game_id=game.id, nickname=name)
+        Player.objects.filter(pk=player.pk).update(score=score)
+    services.end_game(game_id=game.id, user=host_user())
+    for page in hosts.values():
+        expect(page.locator("#podium li")).to_have_count(3)
+        settled(page)
+    return hosts
+
+
+# The box of each place's step: the list item, or the step inside it.
+STEP = "#podium .place-{0}.podium-step, #podium .place-{0} .podium-step"
+
+
+def test_a_tie_for_second_keeps_the_winner_in_the_middle(screens: Screens, hall_site: str) -> None:
+    hosts = finished_game(hall_site, screens, {"Ann": 3000, "Bob": 2000, "Cem": 2000})
+    for who, host in hosts.items():
+        winner, tied, other = (host.locator("#podium li").nth(i).bounding_box() for i in range(3))
+        assert tied["x"] < winner["x"] < other["x"], f"{who}: second, first, second"
+    shoot("podium-tie", hosts)
+
+
+def test_a_long_third_name_leaves_the_steps_as_high_as_their_places(
+    screens: Screens, hall_site: str
+) -> None:
+    hosts = finished_game(
+        hall_site, screens, {"Ann": 3000, "Bob": 2000, "Bartholomew Wolfgang": 1000}
+    )
+    for who, host in hosts.items():
+        steps = [host.locator(STEP.format(place)).bounding_box() for place in (1, 2, 3)]
+        heights = [step["height"] for step in steps]
+        assert heights[0] > heights[1] > heights[2], f"{who}: {heights}"
+    shoot("podium-long-third", hosts)
