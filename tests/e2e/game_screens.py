@@ -294,7 +294,21 @@ OUT_OF_SIGHT = """() => {
   return found;
 }"""
 
+AXE_CORE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CONTRAST_FAILURES = """async () => {
+  const { violations } = await axe.run(document, { runOnly: ["color-contrast"] });
+  return violations.flatMap((rule) => rule.nodes.map(
+    (node) => `${node.target.join(" ")}: ${node.any.map((check) => check.message).join("; ")}`));
+}"""
+
 
 def out_of_sight(page: Page) -> list[str]:
     """What of the page's screen cannot be seen without scrolling (OUT_OF_SIGHT), once still."""
     return settled(page).evaluate(OUT_OF_SIGHT)
+
+
+def contrast_failures(page: Page) -> list[str]:
+    """Text on the page, once still, whose contrast is under WCAG AA, by axe-core's rule."""
+    if not settled(page).evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=AXE_CORE)
+    return page.evaluate(CONTRAST_FAILURES)

@@ -14,6 +14,7 @@ from game_screens import (
     PROJECTORS,
     SHOTS,
     Screens,
+    contrast_failures,
     heading,
     out_of_sight,
     phone,
@@ -178,6 +179,14 @@ def test_no_screen_of_the_game_hides_anything_at_any_size(screens: Screens, hall
         assert hidden == {who: [] for who in pages}, stage
 
     play_in_the_hall(screens, hall_site, fits)
+
+
+def test_every_text_of_the_game_has_aa_contrast(screens: Screens, hall_site: str) -> None:
+    def readable(stage: str, pages: dict[str, Page]) -> None:
+        failures = {who: contrast_failures(page) for who, page in pages.items()}
+        assert failures == {who: [] for who in pages}, stage
+
+    play_in_the_hall(screens, hall_site, readable)
 
 
 def finished_game(site: str, screens: Screens, scores: dict[str, int]) -> dict[str, Page]:
