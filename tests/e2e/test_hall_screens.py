@@ -189,6 +189,43 @@ def test_every_text_of_the_game_has_aa_contrast(screens: Screens, hall_site: str
     play_in_the_hall(screens, hall_site, readable)
 
 
+NAMES_SHOWN_WHOLE = """(selector) => [...document.querySelectorAll(selector)]
+  .filter((name) => name.checkVisibility())
+  .map((name) => ({ text: name.firstChild.textContent, cut: name.scrollWidth > name.clientWidth,
+                    px: parseFloat(getComputedStyle(name).fontSize) }))"""
+
+
+def test_the_top_five_and_the_podium_show_every_name_whole_in_big_type(
+    screens: Screens, hall_site: str
+) -> None:
+    def names_whole(stage: str, pages: dict[str, Page]) -> None:
+        if stage not in ("leaderboard", "podium"):
+            return
+        host = settled(pages["projector-1366"])
+        selector = "#top5 .name" if stage == "leaderboard" else "#podium .podium-name"
+        names = host.evaluate(NAMES_SHOWN_WHOLE, selector)
+        assert {name["text"] for name in names} >= set(LONG_NAMES)
+        for name in names:
+            assert not name["cut"], name
+            assert name["px"] >= 0.04 * 768, f"{name}: readable from the back of a hall"
+
+    play_in_the_hall(screens, hall_site, names_whole)
+
+
+def test_the_lobby_shows_39_long_names_without_an_inner_scroll(
+    screens: Screens, hall_site: str
+) -> None:
+    hosts = projectors(screens, hall_site)
+    game = Game.objects.get()
+    for number in range(39):
+        services.join_game(game_id=game.id, nickname=f"{LONG_NAMES[number % 3][:17]} {number:02d}")
+    for page in hosts.values():
+        expect(page.locator("#player-count")).to_have_text("39")
+    shoot("lobby-39", hosts)
+    for who, page in hosts.items():
+        assert out_of_sight(page) == [], who
+
+
 def finished_game(site: str, screens: Screens, scores: dict[str, int]) -> dict[str, Page]:
     """The host's projectors at the podium of a game its players ended with `scores`."""
     hosts = projectors(screens, site)
