@@ -262,7 +262,8 @@ def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for who, page in pages.items():
         settled(page)
-        assert page.evaluate(OVERFLOWING) == [], f"{who} at {stage}"
+        overflowing = page.evaluate(OVERFLOWING)
+        assert overflowing == [], f"{who} at {stage}: {overflowing}"
         if who.startswith("projector"):
             assert page.evaluate(OUT_OF_REACH) == [], f"{who} at {stage}"
         page.screenshot(path=SHOTS / f"{stage}-{who}.png")
