@@ -29,11 +29,12 @@ export function questionTiles(question) {
   return question.choices.map((choice, index) => choiceTile("li", choice.text, index));
 }
 
-/** One reveal row: a tile, whether it was right (null: a poll's, neither) and, unless
- *  `count` is null, a bar of how many. */
+/** One reveal row: a tile, whether it was right (null: a poll's, neither: no row is faded)
+ *  and, unless `count` is null, a bar of how many. */
 function revealRow({ text, index, correct, count = null, most = 1, mark = null }) {
-  return h("li", { class: `distribution-row${correct ? " correct" : ""}` },
-    h("span", { class: `choice choice-${index}`, style: correct === null ? { opacity: 1 } : {} },
+  const verdict = { true: " correct", false: " wrong" }[correct] ?? "";
+  return h("li", { class: `distribution-row${verdict}` },
+    h("span", { class: `choice choice-${index}` },
       mark ?? shapeMark(index), h("span", { class: "choice-text" }, text),
       correct ? h("span", { class: "verdict-mark" }, "✓",
                   h("span", { class: "visually-hidden" }, " correct")) : null),

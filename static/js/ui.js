@@ -93,13 +93,15 @@ export function rankLine(me, players) {
   return `${place}, ${me.score - runnerUp.score} ahead of ${runnerUp.nickname}`;
 }
 
-/** The top three on steps, first in the middle. */
+/** The top three, each name and score above a step as high as its place (a tie shares one):
+ *  the first listed in the middle, the second to its left, the third to its right. */
 export function fillPodium(list, podium) {
   list.replaceChildren(...(podium ?? []).map((entry) => h("li",
-    { class: `podium-step place-${Math.min(entry.rank, 3)}` },
-    h("span", { class: "podium-place" }, ordinal(entry.rank)),
+    { class: `podium-spot place-${Math.min(entry.rank, 3)}` },
     h("span", { class: "podium-name" }, entry.nickname),
-    h("span", { class: "podium-score" }, points(entry.score)))));
+    h("span", { class: "podium-score" }, points(entry.score)),
+    h("span", { class: "podium-step" },
+      h("span", { class: "podium-place" }, ordinal(entry.rank))))));
 }
 
 export function questionProgress(question) {

@@ -262,7 +262,54 @@ def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     for who, page in pages.items():
         settled(page)
-        assert page.evaluate(OVERFLOWING) == [], f"{who} at {stage}"
+        overflowing = page.evaluate(OVERFLOWING)
+        assert overflowing == [], f"{who} at {stage}: {overflowing}"
         if who.startswith("projector"):
             assert page.evaluate(OUT_OF_REACH) == [], f"{who} at {stage}"
         page.screenshot(path=SHOTS / f"{stage}-{who}.png")
+
+
+# Whatever of the shown screen a person cannot see without scrolling: a page that scrolls, an
+# element (but for what a screen reader alone reads) past the viewport's bottom or right edge,
+# and content cut off or put in an inner scroll box, except inside a box of a list made to
+# scroll (`.scroll-box`, the projector's table of all players).
+OUT_OF_SIGHT = """() => {
+  const found = [];
+  const root = document.scrollingElement;
+  if (root.scrollHeight > innerHeight) found.push(`page scrolls: ${root.scrollHeight}`);
+  const shown = document.querySelectorAll(`.game-bar, .game-bar *, .screen:not([hidden]),
+    .screen:not([hidden]) *`);
+  for (const el of shown) {
+    if (!el.checkVisibility() || el.closest(".visually-hidden")) continue;
+    if (el.parentElement.closest(".scroll-box")) continue;
+    const name = `${el.tagName}#${el.id}.${el.className}`;
+    const box = el.getBoundingClientRect();
+    if (box.bottom > innerHeight + 0.5 || box.right > innerWidth + 0.5) {
+      found.push(`${name} out of view: bottom ${box.bottom}, right ${box.right}`);
+    }
+    if (el.matches(".scroll-box")) continue;
+    if (getComputedStyle(el).overflowY !== "visible" && el.scrollHeight > el.clientHeight + 1) {
+      found.push(`${name} hides ${el.scrollHeight - el.clientHeight}px of its content`);
+    }
+  }
+  return found;
+}"""
+
+AXE_CORE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+CONTRAST_FAILURES = """async () => {
+  const { violations } = await axe.run(document, { runOnly: ["color-contrast"] });
+  return violations.flatMap((rule) => rule.nodes.map(
+    (node) => `${node.target.join(" ")}: ${node.any.map((check) => check.message).join("; ")}`));
+}"""
+
+
+def out_of_sight(page: Page) -> list[str]:
+    """What of the page's screen cannot be seen without scrolling (OUT_OF_SIGHT), once still."""
+    return settled(page).evaluate(OUT_OF_SIGHT)
+
+
+def contrast_failures(page: Page) -> list[str]:
+    """Text on the page, once still, whose contrast is under WCAG AA, by axe-core's rule."""
+    if not settled(page).evaluate("typeof window.axe === 'object'"):
+        page.add_script_tag(path=AXE_CORE)
+    return page.evaluate(CONTRAST_FAILURES)
