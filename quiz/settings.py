@@ -199,15 +199,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# django-axes counts failed logins (author login and admin) per client address in the
-# database and refuses that address for a while after too many.
+# django-axes counts failed logins (author login and admin) per username in the database and
+# refuses that account's logins for a while after too many. Per username, not per address: a
+# class shares its school's address (one pupil's typos would lock the teacher out), and a good
+# login resets only its own account's count, never another's that was being guessed.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns that without the address a client could rotate User-Agents or cookies to get
+# past the lockout: neither is counted here, the username alone is.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "quiz.game.author_views.login_locked_out"
 LOGIN_URL = "login"

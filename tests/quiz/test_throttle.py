@@ -91,4 +91,39 @@ def test_logins_are_locked_out_after_repeated_failures_with_a_message(
     assert statuses[:2] == [200, 200] and statuses[2] == 429
     locked = login_client.post("/accounts/login/", {"username": "author", "password": "pw-123456"})
     assert locked.status_code == 429
-    assert b"Too many failed logins from this device" in locked.content
+    assert b"Too many failed logins to this account" in locked.content
+
+
+def test_a_good_login_to_another_account_resets_none_of_the_victims_failures(
+    author: User, settings
+) -> None:
+    """The bypass of issue 18, item 4: wrong guesses at the victim, each pair followed by a
+    good login to one's own account from the same address, until the limit is reached."""
+    settings.AXES_FAILURE_LIMIT = 3
+    User.objects.create_user("guesser", password="pw-guesser-1")
+    address = {"REMOTE_ADDR": "198.51.100.6"}
+    for _ in range(3):
+        for _ in range(2):
+            Client().post("/accounts/login/", {"username": "author", "password": "x"}, **address)
+        own = Client().post(
+            "/accounts/login/", {"username": "guesser", "password": "pw-guesser-1"}, **address
+        )
+        assert own.status_code == 302
+    guess = Client().post("/accounts/login/", {"username": "author", "password": "y"}, **address)
+    assert guess.status_code == 429
+
+
+def test_failed_logins_at_one_account_do_not_lock_another_out_behind_the_same_address(
+    author: User, settings
+) -> None:
+    """A pupil behind the school's address mistypes their password: the teacher, behind the
+    same address, still logs in."""
+    settings.AXES_FAILURE_LIMIT = 3
+    User.objects.create_user("pupil", password="pw-pupil-12")
+    address = {"REMOTE_ADDR": "198.51.100.7"}
+    for _ in range(4):
+        Client().post("/accounts/login/", {"username": "pupil", "password": "x"}, **address)
+    teacher = Client().post(
+        "/accounts/login/", {"username": "author", "password": "pw-123456"}, **address
+    )
+    assert teacher.status_code == 302
