@@ -31,6 +31,7 @@ from quiz.game.models import (
     Quiz,
     nickname_key,
     typed_answer_key,
+    visible_text,
 )
 from quiz.game.publisher import publish_frame
 from quiz.game.validators import TYPED_ANSWER_MAX, Kind
@@ -146,12 +147,15 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
 
 
 def clean_nickname(nickname: str) -> str:
-    """Trimmed, 1 to NICKNAME_MAX printable characters."""
+    """Trimmed, 1 to NICKNAME_MAX printable characters, some of them visible: a name of
+    fillers and blanks would show on the screens as no name at all."""
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > NICKNAME_MAX:
         raise GameError("invalid_nickname", f"A nickname has 1 to {NICKNAME_MAX} characters.", 400)
     if any(not ch.isprintable() for ch in nickname):
         raise GameError("invalid_nickname", "A nickname cannot contain control characters.", 400)
+    if not visible_text(nickname):
+        raise GameError("invalid_nickname", "A nickname needs a letter others can see.", 400)
     return nickname
 
 
