@@ -31,7 +31,9 @@ SECRET_KEY_BYTES = 50
 # own, made on first use, as the secret key is.
 QUIZ_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
 
-DEBUG = _env_bool("DEBUG", True)
+# Off unless DEBUG=1 (`make run DEBUG=1` to develop): however the site is started (`make run`,
+# `manage.py rungame`, gunicorn), a site that others reach shows them no tracebacks.
+DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY")
 if SECRET_KEY is None:
     SECRET_KEY = secret_from_file(SECRET_KEY_FILE, nbytes=SECRET_KEY_BYTES)
