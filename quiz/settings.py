@@ -54,6 +54,8 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h
 if _env_bool("QUIZ_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# The API's refusals are JSON, the CSRF check's too (quiz/urls.py has the other errors').
+CSRF_FAILURE_VIEW = "quiz.game.views.api_csrf_failure"
 
 # builtin: `make run` starts our broker with the settings below. external: a broker that is
 # already running (e.g. RabbitMQ from `make services`) takes them as they are.

@@ -13,10 +13,12 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RequestDataTooBig
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views import csrf, defaults
 from django.views.decorators.http import require_GET, require_POST
 
 from quiz.game import broker_access, frames, publisher, selectors, services, throttle
@@ -101,13 +103,63 @@ def json_api(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object. A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused on
+    reading it (RequestDataTooBig: api_bad_request answers 413)."""
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise GameError("invalid_json", "The request body is not JSON.", 400) from None
     if not isinstance(data, dict):
         raise GameError("invalid_json", "The request body must be a JSON object.", 400)
+    try:
+        # JSON may escape half of a UTF-16 pair ("\ud800"), which no database can store
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        detail = "The request body has text that is not Unicode."
+        raise GameError("invalid_json", detail, 400) from None
     return data
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def api_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: for the API, a JSON error (a body too large for the site among them, which
+    Django refuses before any view reads it); for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is larger than {limit} bytes."
+        return error_response(GameError("too_large", detail, 413))
+    return error_response(GameError("bad_request", "The request is malformed.", 400))
+
+
+def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: for the API, a JSON error (an id too big for any row among them: the URLs
+    take ids of at most 18 digits); for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return error_response(
+        GameError("not_found", "Nothing in the API answers at this address.", 404)
+    )
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: for the API, a JSON error the pages can show; for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return error_response(GameError("server_error", "The server failed; try again.", 500))
+
+
+def api_csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: for the API, a JSON error (a page open so long that its token is
+    stale, say); for pages, Django's own."""
+    if not _is_api(request):
+        return csrf.csrf_failure(request, reason)
+    detail = "The request did not come from this site's page (CSRF); reload the page."
+    return error_response(GameError("csrf_failed", detail, 403))
 
 
 def _viewer(request: HttpRequest, game: Game) -> Player | None:
