@@ -182,14 +182,19 @@ CACHES = {
         "LOCATION": "quiz_cache",
     }
 }
-# Per client address and minute. A class behind one address (a school's NAT, in front of a
-# site on the internet) shares them: enough for a class to join and mistype, far too few to
-# guess one of a million PINs or to fill a game.
+# Per minute. Many clients share one address (a school's NAT, a lecture hall's), so wrong
+# PINs count per client (its browser, quiz.game.throttle), and the address's limits are high
+# enough for a hall of 300 to join and mistype, yet far too low to try the million PINs
+# (about 3.5 days from one address) or to fill games.
 QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "20"))
-QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
-# A kicked player's address may not join that game again. Behind a proxy that does not pass
-# each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
-# bar everyone.
+QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = int(
+    os.environ.get("QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE", "200")
+)
+QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "600"))  # per address
+# Whether a host may bar a kicked player's address from that game too (they ask for it with
+# the kick; a kick alone bars the player's browser and nickname). Behind a proxy that does not
+# pass each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one such ban
+# would bar everyone.
 QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
 # How big a quiz may be: its questions, each picture, and a file to import (its pictures
 # travel inside it, in base64: a third larger). An import is checked and written while live

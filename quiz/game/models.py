@@ -203,8 +203,11 @@ class Player(models.Model):
     # correct answers in a row, up to the last closed question (Kahoot's answer streak)
     streak = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
-    # Where the player joined from: a kicked player's address cannot join that game again.
+    # Where the player joined from: joins are counted by address (selectors.recent_joins).
     address = models.GenericIPAddressField(null=True, blank=True)
+    # The host kicked the player and asked to bar their address from this game too (a class
+    # behind one address shares it, so a kick alone does not).
+    address_banned = models.BooleanField(default=False)
     left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 

@@ -176,7 +176,8 @@ def join_game(
     *, game_id: int, nickname: str, user: AbstractBaseUser | None = None, address: str | None = None
 ) -> Player:
     """Add a player to a live game under a nickname nobody else in it uses, unless the host
-    kicked a player who joined from the same `address`.
+    kicked a player of that nickname (or a look-alike), or kicked one who joined from the same
+    `address` and barred it.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
@@ -187,11 +188,14 @@ def join_game(
     if (
         address
         and settings.QUIZ_BAN_BY_ADDRESS
-        and game.players.filter(kicked=True, address=address).exists()
+        and game.players.filter(kicked=True, address_banned=True, address=address).exists()
     ):
         raise GameError("kicked", KICKED, 403)
     key = nickname_key(nickname)
-    if game.players.filter(nickname_key=key).exists():
+    holder = game.players.filter(nickname_key=key).first()
+    if holder is not None and holder.kicked:
+        raise GameError("kicked", KICKED, 403)
+    if holder is not None:
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
         game=game,
@@ -564,10 +568,17 @@ def answers_arrived(game_id: int) -> None:
 
 
 @transaction.atomic
-def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
-    """Remove a player: neither their browser's session nor their address may join this game
-    again, their page is refused a new broker token, and once the kick is committed the broker
-    cuts off their open connections (a page that ignores its kick frame stops receiving)."""
+def kick_player(
+    *, game_id: int, player_id: int, user: AbstractBaseUser | None, ban_address: bool = False
+) -> Player:
+    """Remove a player: neither their browser nor their nickname may join this game again,
+    nor their address if the host asks (`ban_address`: a class behind one address shares it),
+    their page is refused a new broker token, and once the kick is committed the broker cuts
+    off their open connections (a page that ignores its kick frame stops receiving)."""
+    if ban_address and not settings.QUIZ_BAN_BY_ADDRESS:
+        raise GameError(
+            "address_bans_off", "This site bars no addresses (QUIZ_BAN_BY_ADDRESS is off).", 400
+        )
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()
@@ -576,7 +587,8 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     if game.state == Game.State.FINISHED:
         raise GameError("wrong_state", "The game has finished.", 409)
     player.kicked = True
-    player.save(update_fields=["kicked"])
+    player.address_banned = ban_address
+    player.save(update_fields=["kicked", "address_banned"])
     _publish_departure(game, player, "kicked")
     login = broker_access.player_login(player)
     transaction.on_commit(

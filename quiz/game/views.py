@@ -189,7 +189,8 @@ TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again
 
 
 def join(request: HttpRequest) -> HttpResponse:
-    """The join form: PIN + nickname; errors stay on the form."""
+    """The join form: PIN + nickname; errors stay on the form. The form gives the browser
+    the id its wrong PINs are counted by (throttle.identify_client)."""
     context: dict[str, Any] = {
         "pin": request.GET.get("pin", ""),
         "nickname": "",
@@ -226,7 +227,9 @@ def join(request: HttpRequest) -> HttpResponse:
         response = redirect("play", game_id=game.id)
         remember_player(request, response, player)
         return response
-    return render(request, "game/join.html", context)
+    response = render(request, "game/join.html", context)
+    throttle.identify_client(request, response)
+    return response
 
 
 def broker_ws_url(request: HttpRequest) -> str:
@@ -422,7 +425,15 @@ end = _host_action(services.end_game)
 @require_POST
 @json_api
 def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
-    services.kick_player(game_id=game_id, player_id=player_id, user=get_user(request))
+    """Body (optional, JSON): {"ban_address": true} to bar the player's address from the game
+    too."""
+    data = _body(request) if request.content_type == "application/json" else {}
+    ban_address = data.get("ban_address", False)
+    if not isinstance(ban_address, bool):
+        raise GameError("invalid_input", "ban_address is true or false.", 400)
+    services.kick_player(
+        game_id=game_id, player_id=player_id, user=get_user(request), ban_address=ban_address
+    )
     return _host_snapshot(game_id)
 
 

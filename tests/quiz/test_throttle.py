@@ -73,6 +73,50 @@ def test_joins_from_one_client_beyond_the_limit_get_429(game: Game, settings) ->
     assert game.players.count() == 3
 
 
+def browser(address: str) -> Client:
+    """A phone's browser behind `address` that has opened the join form, as every phone does
+    before it posts it (the form is where a browser gets to be told apart from the others)."""
+    client = Client(REMOTE_ADDR=address)
+    client.get("/")
+    return client
+
+
+def test_wrong_pins_of_one_browser_do_not_stop_its_classmates_behind_the_same_address(
+    game: Game, settings
+) -> None:
+    settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
+    pupil = browser("198.51.100.8")
+    statuses = [
+        pupil.post("/join/", {"pin": unknown_pin(game), "nickname": "P"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [404, 404, 404, 429]
+    classmate = browser("198.51.100.8").post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert classmate.status_code == 302
+
+
+def test_wrong_pins_from_one_address_are_bounded_however_many_browsers_send_them(
+    game: Game, settings
+) -> None:
+    """A guesser who starts a fresh browser for every few guesses still meets the address's
+    limit, set high enough for a lecture hall's typos."""
+    settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
+    settings.QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = 5
+    statuses = [
+        browser("198.51.100.9").post("/join/", {"pin": unknown_pin(game), "nickname": "P"})
+        for _ in range(6)
+    ]
+    assert [response.status_code for response in statuses] == [404] * 5 + [429]
+
+
+def test_a_lecture_hall_behind_one_address_joins_within_a_minute(fresh_settings) -> None:
+    """300 players behind one address, with room for some to join twice, and their typos."""
+    joins = fresh_settings("QUIZ_JOINS_PER_MINUTE")
+    guesses = fresh_settings("QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE")
+    assert int(joins.stdout) >= 600, joins.stderr
+    assert int(guesses.stdout) >= 200, guesses.stderr
+
+
 @pytest.fixture
 def login_client() -> Client:
     return Client(REMOTE_ADDR="198.51.100.5")
