@@ -196,6 +196,10 @@ QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "600"))  # p
 # pass each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one such ban
 # would bar everyone.
 QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
+# Games do not pile up and hold PINs: a host has at most this many games not finished, and a
+# lobby nobody started (or a game nobody moved on) this many hours is finished, its PIN free.
+QUIZ_LIVE_GAMES_PER_HOST = int(os.environ.get("QUIZ_LIVE_GAMES_PER_HOST", "20"))
+QUIZ_ABANDONED_AFTER_HOURS = float(os.environ.get("QUIZ_ABANDONED_AFTER_HOURS", "12"))
 # How big a quiz may be: its questions, each picture, and a file to import (its pictures
 # travel inside it, in base64: a third larger). An import is checked and written while live
 # games share the database, so each bound keeps its work short.

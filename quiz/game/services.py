@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz.game import answer_sql, broker_access, frames, revocation, selectors
@@ -125,12 +126,37 @@ def _new_pin() -> str:
     raise GameError("no_pin", "No free game PIN; try again.", 503)
 
 
-def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
-    """Open a lobby for `quiz` with a PIN unique among live games."""
+def finish_abandoned_games(*, now: datetime) -> int:
+    """Finish every lobby nobody started, and every game nobody moved on (its last question's
+    deadline), for QUIZ_ABANDONED_AFTER_HOURS: their PINs are free again and they no longer
+    count against their host's QUIZ_LIVE_GAMES_PER_HOST. How many were finished.
+
+    No frames: nobody has been watching them for hours, and a page still open finds the game
+    finished at its next snapshot."""
+    cutoff = now - timedelta(hours=settings.QUIZ_ABANDONED_AFTER_HOURS)
+    running = (Game.State.QUESTION_OPEN, Game.State.QUESTION_CLOSED)
+    return Game.objects.filter(
+        Q(state=Game.State.LOBBY, created_at__lt=cutoff) | Q(state__in=running, deadline__lt=cutoff)
+    ).update(state=Game.State.FINISHED, finished_at=now, version=F("version") + 1)
+
+
+def create_game(*, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = None) -> Game:
+    """Open a lobby for `quiz` with a PIN unique among live games, unless its host already has
+    QUIZ_LIVE_GAMES_PER_HOST games not finished (an account opening games by the thousand
+    would take every PIN). Abandoned games are finished first (finish_abandoned_games)."""
     if host.pk != quiz.author_id:
         raise GameError("not_author", "Only the author of this quiz can host it.", 403)
     if not quiz.questions.exists():
         raise GameError("empty_quiz", "This quiz has no questions.", 400)
+    finish_abandoned_games(now=now or timezone.now())
+    limit = settings.QUIZ_LIVE_GAMES_PER_HOST
+    if Game.objects.filter(host=host).exclude(state=Game.State.FINISHED).count() >= limit:
+        raise GameError(
+            "too_many_games",
+            f"You have {limit} games that have not finished: end one of them first "
+            "(on its host screen).",
+            409,
+        )
     for _ in range(5):
         try:
             with transaction.atomic():
