@@ -46,13 +46,30 @@ def lan_address() -> str | None:
             return None
 
 
-def broker_config(site_host: str) -> str:
+def site_origins(site_host: str, site_port: int) -> list[str]:
+    """The origins the site's pages are loaded from, as far as this machine can tell: this
+    computer's names, its address on the local network when the site listens on every
+    interface (the address `make run` prints for phones), the host names ALLOWED_HOSTS
+    spells out, and CSRF_TRUSTED_ORIGINS (a proxy's https origin)."""
+    hosts = ["127.0.0.1", "localhost"]
+    if site_host in ("0.0.0.0", "::"):
+        hosts.append(lan_address() or "")
+    elif not is_loopback(site_host):
+        hosts.append(site_host)
+    hosts += [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    origins = [f"http://{host}:{site_port}" for host in hosts if host]
+    return list(dict.fromkeys([*origins, *settings.CSRF_TRUSTED_ORIGINS]))
+
+
+def broker_config(site_host: str, site_port: int) -> str:
     """The TOML the broker reads: our publisher user, the token secret, the admin user a
-    kick closes the kicked player's connections as (quiz.game.revocation), and the status
-    topics' history."""
+    kick closes the kicked player's connections as (quiz.game.revocation), the site's origins
+    (a page of another site gets no WebSocket or HTTP subscription with a visitor's browser),
+    and the status topics' history."""
     from broker.auth import hash_passcode
 
     ws_host, ws_port = ws_address(site_host)
+    origins = ", ".join(f'"{origin}"' for origin in site_origins(site_host, site_port))
     return "\n".join(
         [
             f'tcp = "{settings.STOMP_HOST}:{settings.STOMP_PORT}"',
@@ -80,6 +97,7 @@ def broker_config(site_host: str) -> str:
             "",
             "[http]",
             f'admin_users = ["{settings.STOMP_ADMIN_LOGIN}"]',
+            f"allowed_origins = [{origins}]",
             "",
             *STATUS_HISTORY,
         ]
@@ -331,7 +349,7 @@ class Command(BaseCommand):
             config.parent.mkdir(exist_ok=True)
             config.touch(mode=0o600)
             config.chmod(0o600)
-            config.write_text(broker_config(site_host))
+            config.write_text(broker_config(site_host, int(site_port)))
             broker.start()
             # gunicorn stops on SIGTERM and returns through the `finally` below
             broker.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
