@@ -110,6 +110,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every response's Content-Security-Policy, errors' and static files' too.
+    "quiz.game.middleware.ContentSecurityPolicyMiddleware",
     # Serves STATIC_ROOT (after collectstatic) from every worker, with no web server in front.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
