@@ -202,6 +202,9 @@ QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
 # lobby nobody started (or a game nobody moved on) this many hours is finished, its PIN free.
 QUIZ_LIVE_GAMES_PER_HOST = int(os.environ.get("QUIZ_LIVE_GAMES_PER_HOST", "20"))
 QUIZ_ABANDONED_AFTER_HOURS = float(os.environ.get("QUIZ_ABANDONED_AFTER_HOURS", "12"))
+# Players in one game (kicked and departed ones make room): well above any class or hall, and
+# the 2,000-player game of the benchmarks, yet a bound on a game flooded with players.
+QUIZ_MAX_PLAYERS_PER_GAME = int(os.environ.get("QUIZ_MAX_PLAYERS_PER_GAME", "3000"))
 # How big a quiz may be: its questions, each picture, and a file to import (its pictures
 # travel inside it, in base64: a third larger). An import is checked and written while live
 # games share the database, so each bound keeps its work short.

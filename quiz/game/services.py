@@ -201,9 +201,9 @@ KICKED = "The host removed you from this game."
 def join_game(
     *, game_id: int, nickname: str, user: AbstractBaseUser | None = None, address: str | None = None
 ) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses, unless the host
-    kicked a player of that nickname (or a look-alike), or kicked one who joined from the same
-    `address` and barred it.
+    """Add a player to a live game under a nickname nobody else in it uses, unless the game
+    has QUIZ_MAX_PLAYERS_PER_GAME players already, or the host kicked a player of that
+    nickname (or a look-alike), or kicked one who joined from the same `address` and barred it.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
@@ -211,6 +211,9 @@ def join_game(
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
+    if game.players.active().count() >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
+        limit = settings.QUIZ_MAX_PLAYERS_PER_GAME
+        raise GameError("game_full", f"This game is full: it has {limit} players.", 409)
     if (
         address
         and settings.QUIZ_BAN_BY_ADDRESS

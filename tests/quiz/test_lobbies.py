@@ -1,5 +1,6 @@
-"""Games do not pile up: an author has a bounded number of games not yet finished, and a
-lobby nobody started (or a game nobody moved on) is finished after a while, freeing its PIN."""
+"""Games do not pile up: an author has a bounded number of games not yet finished, a game a
+bounded number of players, and a lobby nobody started (or a game nobody moved on) is finished
+after a while, freeing its PIN."""
 
 from datetime import timedelta
 
@@ -96,3 +97,20 @@ def test_abandoned_games_make_room_under_the_limit(
         services.create_game(quiz=quiz, host=author)
     later = timezone.now() + timedelta(hours=13)
     assert services.create_game(quiz=quiz, host=author, now=later).state == Game.State.LOBBY
+
+
+def test_a_full_game_refuses_one_more_player_and_says_why(game: Game, settings, refused) -> None:
+    settings.QUIZ_MAX_PLAYERS_PER_GAME = 2
+    for nickname in ("Ann", "Bo"):
+        services.join_game(game_id=game.id, nickname=nickname)
+    refused("game_full", game, lambda: services.join_game(game_id=game.id, nickname="Cy"))
+    with pytest.raises(GameError) as refusal:
+        services.join_game(game_id=game.id, nickname="Cy")
+    assert "full" in refusal.value.detail and refusal.value.status == 409
+
+
+def test_a_player_who_left_makes_room(game: Game, settings) -> None:
+    settings.QUIZ_MAX_PLAYERS_PER_GAME = 1
+    ann = services.join_game(game_id=game.id, nickname="Ann")
+    services.leave_game(game_id=game.id, player_id=ann.id)
+    assert services.join_game(game_id=game.id, nickname="Bo").nickname == "Bo"
