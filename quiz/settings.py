@@ -31,7 +31,9 @@ SECRET_KEY_BYTES = 50
 # own, made on first use, as the secret key is.
 QUIZ_DEMO_PASSWORD_FILE = VAR_DIR / "demo_password"
 
-DEBUG = _env_bool("DEBUG", True)
+# Off unless DEBUG=1 (`make run DEBUG=1` to develop): however the site is started (`make run`,
+# `manage.py rungame`, gunicorn), a site that others reach shows them no tracebacks.
+DEBUG = _env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY")
 if SECRET_KEY is None:
     SECRET_KEY = secret_from_file(SECRET_KEY_FILE, nbytes=SECRET_KEY_BYTES)
@@ -52,6 +54,8 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "*").split(",") if h
 if _env_bool("QUIZ_TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# The API's refusals are JSON, the CSRF check's too (quiz/urls.py has the other errors').
+CSRF_FAILURE_VIEW = "quiz.game.views.api_csrf_failure"
 
 # builtin: `make run` starts our broker with the settings below. external: a broker that is
 # already running (e.g. RabbitMQ from `make services`) takes them as they are.
@@ -130,6 +134,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Every response's Content-Security-Policy, errors' and static files' too.
+    "quiz.game.middleware.ContentSecurityPolicyMiddleware",
     # Serves STATIC_ROOT (after collectstatic) from every worker, with no web server in front.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,15 +208,27 @@ CACHES = {
         "LOCATION": "quiz_cache",
     }
 }
-# Per client address and minute. A class behind one address (a school's NAT, in front of a
-# site on the internet) shares them: enough for a class to join and mistype, far too few to
-# guess one of a million PINs or to fill a game.
+# Per minute. Many clients share one address (a school's NAT, a lecture hall's), so wrong
+# PINs count per client (its browser, quiz.game.throttle), and the address's limits are high
+# enough for a hall of 300 to join and mistype, yet far too low to try the million PINs
+# (about 3.5 days from one address) or to fill games.
 QUIZ_PIN_GUESSES_PER_MINUTE = int(os.environ.get("QUIZ_PIN_GUESSES_PER_MINUTE", "20"))
-QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "40"))
-# A kicked player's address may not join that game again. Behind a proxy that does not pass
-# each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one kick would
-# bar everyone.
+QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = int(
+    os.environ.get("QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE", "200")
+)
+QUIZ_JOINS_PER_MINUTE = int(os.environ.get("QUIZ_JOINS_PER_MINUTE", "600"))  # per address
+# Whether a host may bar a kicked player's address from that game too (they ask for it with
+# the kick; a kick alone bars the player's browser and nickname). Behind a proxy that does not
+# pass each client's own address on (REMOTE_ADDR is the proxy's), turn this off: one such ban
+# would bar everyone.
 QUIZ_BAN_BY_ADDRESS = _env_bool("QUIZ_BAN_BY_ADDRESS", True)
+# Games do not pile up and hold PINs: a host has at most this many games not finished, and a
+# lobby nobody started (or a game nobody moved on) this many hours is finished, its PIN free.
+QUIZ_LIVE_GAMES_PER_HOST = int(os.environ.get("QUIZ_LIVE_GAMES_PER_HOST", "20"))
+QUIZ_ABANDONED_AFTER_HOURS = float(os.environ.get("QUIZ_ABANDONED_AFTER_HOURS", "12"))
+# Players in one game (kicked and departed ones make room): well above any class or hall, and
+# the 2,000-player game of the benchmarks, yet a bound on a game flooded with players.
+QUIZ_MAX_PLAYERS_PER_GAME = int(os.environ.get("QUIZ_MAX_PLAYERS_PER_GAME", "3000"))
 # How big a quiz may be: its questions, each picture, and a file to import (its pictures
 # travel inside it, in base64: a third larger). An import is checked and written while live
 # games share the database, so each bound keeps its work short.
@@ -223,15 +241,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# django-axes counts failed logins (author login and admin) per client address in the
-# database and refuses that address for a while after too many.
+# django-axes counts failed logins (author login and admin) per username in the database and
+# refuses that account's logins for a while after too many. Per username, not per address: a
+# class shares its school's address (one pupil's typos would lock the teacher out), and a good
+# login resets only its own account's count, never another's that was being guessed.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns that without the address a client could rotate User-Agents or cookies to get
+# past the lockout: neither is counted here, the username alone is.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "quiz.game.author_views.login_locked_out"
 LOGIN_URL = "login"

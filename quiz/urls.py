@@ -19,3 +19,8 @@ urlpatterns = [
         {"document_root": settings.MEDIA_ROOT},
     ),
 ]
+
+# JSON errors for the API (a page's fetch reads the reason), Django's own pages elsewhere.
+handler400 = "quiz.game.views.api_bad_request"
+handler404 = "quiz.game.views.api_not_found"
+handler500 = "quiz.game.views.api_server_error"

@@ -159,6 +159,7 @@ def game_test_settings(settings) -> None:
     and answer as soon as a question opens (the lead-in's own tests give it one)."""
     settings.QUIZ_JOINS_PER_MINUTE = 100_000
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 100_000
+    settings.QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = 100_000
     settings.QUIZ_LEAD_IN_MS = 0
 
 

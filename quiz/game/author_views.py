@@ -26,7 +26,7 @@ from quiz.game.quiz_io import export_quiz, import_quiz, read_document
 from quiz.game.services import GameError
 from quiz.game.validators import Kind
 
-LOCKED_OUT = "Too many failed logins from this device. Wait 15 minutes, then try again."
+LOCKED_OUT = "Too many failed logins to this account. Wait 15 minutes, then try again."
 
 
 def login_locked_out(

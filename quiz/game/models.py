@@ -29,12 +29,51 @@ def _ascii_look_alikes() -> dict[str, str]:
     return table
 
 
+# Characters a screen shows as nothing at all, or as a blank, though they are letters or
+# symbols to Unicode (so str.isprintable() lets them through): Unicode's
+# Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt: fillers, joiners, variation
+# selectors, tags), and the blank Braille pattern.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def is_invisible(char: str) -> bool:
+    """Whether `char` shows as nothing or as a blank (_INVISIBLE_RANGES)."""
+    code = ord(char)
+    return any(low <= code <= high for low, high in _INVISIBLE_RANGES)
+
+
+def visible_text(text: str) -> str:
+    """`text` as a reader sees it: invisible characters dropped, blanks run together into one
+    space and none at either end."""
+    return " ".join("".join(char for char in text if not is_invisible(char)).split())
+
+
 def nickname_key(nickname: str) -> str:
     """What makes two nicknames the same to a reader: NFKC folds compatibility forms
-    (full-width "Ａｎｎ" is "Ann"), then letters of other scripts that look like ASCII ones
+    (full-width "Ａｎｎ" is "Ann"), invisible characters go and blanks run together ("Ann"
+    with a Hangul filler is "Ann"), then letters of other scripts that look like ASCII ones
     become those (Cyrillic "Аnn" is "Ann"), and case folding drops the case ("ANN", "ann",
     "ß"/"ss"). ASCII look-alikes among themselves ("l" and "I") stay apart."""
-    folded = unicodedata.normalize("NFKC", nickname).casefold()
+    folded = visible_text(unicodedata.normalize("NFKC", nickname)).casefold()
     look_alikes = _ascii_look_alikes()
     return "".join(look_alikes.get(char, char) for char in folded).casefold()
 
@@ -164,8 +203,11 @@ class Player(models.Model):
     # correct answers in a row, up to the last closed question (Kahoot's answer streak)
     streak = models.PositiveIntegerField(default=0)
     kicked = models.BooleanField(default=False)
-    # Where the player joined from: a kicked player's address cannot join that game again.
+    # Where the player joined from: joins are counted by address (selectors.recent_joins).
     address = models.GenericIPAddressField(null=True, blank=True)
+    # The host kicked the player and asked to bar their address from this game too (a class
+    # behind one address shares it, so a kick alone does not).
+    address_banned = models.BooleanField(default=False)
     left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
 

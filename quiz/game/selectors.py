@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import itertools
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,16 +92,15 @@ def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
 
 def order_shown(*, game_id: int, question_id: int, items: list[int]) -> list[int]:
     """An order question's items (`items`: their ids in the right order) as every phone of
-    the game shows them: shuffled the same way for everyone, never in the right order, by a
-    seed only the server knows (the site's secret key), so nobody can work the order out."""
+    the game shows them: the same for everyone, by a seed only the server knows (the site's
+    secret key), so nobody can work the order out. Any order but the right one, each equally
+    likely: a shown order that came up more often than others would hint at the answer."""
     digest = hmac.new(
         settings.SECRET_KEY.encode(), f"order:{game_id}:{question_id}".encode(), hashlib.sha256
     ).digest()
-    shown = list(items)
-    random.Random(digest).shuffle(shown)
-    if shown == items:
-        shown = shown[1:] + shown[:1]
-    return shown
+    # permutations() starts with `items` as given: the right order, left out (4 items: 23)
+    wrong_orders = list(itertools.islice(itertools.permutations(items), 1, None))
+    return list(random.Random(digest).choice(wrong_orders))
 
 
 def _order_keys(*, game: Game, question: Question, choices: list[Choice]) -> dict[int, int]:

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz import live
@@ -31,6 +32,7 @@ from quiz.game.models import (
     Quiz,
     nickname_key,
     typed_answer_key,
+    visible_text,
 )
 from quiz.game.validators import TYPED_ANSWER_MAX, Kind
 from quiz.live import frames, tokens
@@ -125,12 +127,37 @@ def _new_pin() -> str:
     raise GameError("no_pin", "No free game PIN; try again.", 503)
 
 
-def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
-    """Open a lobby for `quiz` with a PIN unique among live games."""
+def finish_abandoned_games(*, now: datetime) -> int:
+    """Finish every lobby nobody started, and every game nobody moved on (its last question's
+    deadline), for QUIZ_ABANDONED_AFTER_HOURS: their PINs are free again and they no longer
+    count against their host's QUIZ_LIVE_GAMES_PER_HOST. How many were finished.
+
+    No frames: nobody has been watching them for hours, and a page still open finds the game
+    finished at its next snapshot."""
+    cutoff = now - timedelta(hours=settings.QUIZ_ABANDONED_AFTER_HOURS)
+    running = (Game.State.QUESTION_OPEN, Game.State.QUESTION_CLOSED)
+    return Game.objects.filter(
+        Q(state=Game.State.LOBBY, created_at__lt=cutoff) | Q(state__in=running, deadline__lt=cutoff)
+    ).update(state=Game.State.FINISHED, finished_at=now, version=F("version") + 1)
+
+
+def create_game(*, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = None) -> Game:
+    """Open a lobby for `quiz` with a PIN unique among live games, unless its host already has
+    QUIZ_LIVE_GAMES_PER_HOST games not finished (an account opening games by the thousand
+    would take every PIN). Abandoned games are finished first (finish_abandoned_games)."""
     if host.pk != quiz.author_id:
         raise GameError("not_author", "Only the author of this quiz can host it.", 403)
     if not quiz.questions.exists():
         raise GameError("empty_quiz", "This quiz has no questions.", 400)
+    finish_abandoned_games(now=now or timezone.now())
+    limit = settings.QUIZ_LIVE_GAMES_PER_HOST
+    if Game.objects.filter(host=host).exclude(state=Game.State.FINISHED).count() >= limit:
+        raise GameError(
+            "too_many_games",
+            f"You have {limit} games that have not finished: end one of them first "
+            "(on its host screen).",
+            409,
+        )
     for _ in range(5):
         try:
             with transaction.atomic():
@@ -147,12 +174,15 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser) -> Game:
 
 
 def clean_nickname(nickname: str) -> str:
-    """Trimmed, 1 to NICKNAME_MAX printable characters."""
+    """Trimmed, 1 to NICKNAME_MAX printable characters, some of them visible: a name of
+    fillers and blanks would show on the screens as no name at all."""
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > NICKNAME_MAX:
         raise GameError("invalid_nickname", f"A nickname has 1 to {NICKNAME_MAX} characters.", 400)
     if any(not ch.isprintable() for ch in nickname):
         raise GameError("invalid_nickname", "A nickname cannot contain control characters.", 400)
+    if not visible_text(nickname):
+        raise GameError("invalid_nickname", "A nickname needs a letter others can see.", 400)
     return nickname
 
 
@@ -172,8 +202,9 @@ KICKED = "The host removed you from this game."
 def join_game(
     *, game_id: int, nickname: str, user: AbstractBaseUser | None = None, address: str | None = None
 ) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses, unless the host
-    kicked a player who joined from the same `address`.
+    """Add a player to a live game under a nickname nobody else in it uses, unless the game
+    has QUIZ_MAX_PLAYERS_PER_GAME players already, or the host kicked a player of that
+    nickname (or a look-alike), or kicked one who joined from the same `address` and barred it.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
@@ -181,14 +212,20 @@ def join_game(
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
+    if game.players.active().count() >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
+        limit = settings.QUIZ_MAX_PLAYERS_PER_GAME
+        raise GameError("game_full", f"This game is full: it has {limit} players.", 409)
     if (
         address
         and settings.QUIZ_BAN_BY_ADDRESS
-        and game.players.filter(kicked=True, address=address).exists()
+        and game.players.filter(kicked=True, address_banned=True, address=address).exists()
     ):
         raise GameError("kicked", KICKED, 403)
     key = nickname_key(nickname)
-    if game.players.filter(nickname_key=key).exists():
+    holder = game.players.filter(nickname_key=key).first()
+    if holder is not None and holder.kicked:
+        raise GameError("kicked", KICKED, 403)
+    if holder is not None:
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
         game=game,
@@ -628,10 +665,17 @@ def answers_arrived(game_id: int) -> None:
 
 
 @transaction.atomic
-def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) -> Player:
-    """Remove a player: neither their browser's session nor their address may join this game
-    again, their page is refused a new broker token, and once the kick is committed the broker
-    cuts off their open connections (a page that ignores its kick frame stops receiving)."""
+def kick_player(
+    *, game_id: int, player_id: int, user: AbstractBaseUser | None, ban_address: bool = False
+) -> Player:
+    """Remove a player: neither their browser nor their nickname may join this game again,
+    nor their address if the host asks (`ban_address`: a class behind one address shares it),
+    their page is refused a new broker token, and once the kick is committed the broker cuts
+    off their open connections (a page that ignores its kick frame stops receiving)."""
+    if ban_address and not settings.QUIZ_BAN_BY_ADDRESS:
+        raise GameError(
+            "address_bans_off", "This site bars no addresses (QUIZ_BAN_BY_ADDRESS is off).", 400
+        )
     game = _lock(game_id)
     _require_host(game, user)
     player = Player.objects.active().filter(game=game, pk=player_id).first()
@@ -640,7 +684,8 @@ def kick_player(*, game_id: int, player_id: int, user: AbstractBaseUser | None) 
     if game.state == Game.State.FINISHED:
         raise GameError("wrong_state", "The game has finished.", 409)
     player.kicked = True
-    player.save(update_fields=["kicked"])
+    player.address_banned = ban_address
+    player.save(update_fields=["kicked", "address_banned"])
     _publish_departure(game, player, "kicked")
     login = tokens.player_login(player)
     transaction.on_commit(

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.request import RequestDataTooBig
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views import csrf, defaults
 from django.views.decorators.http import require_GET, require_POST
 
 from quiz import live
@@ -102,13 +104,63 @@ def json_api(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object. A body over DATA_UPLOAD_MAX_MEMORY_SIZE is refused on
+    reading it (RequestDataTooBig: api_bad_request answers 413)."""
     try:
         data = json.loads(request.body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise GameError("invalid_json", "The request body is not JSON.", 400) from None
     if not isinstance(data, dict):
         raise GameError("invalid_json", "The request body must be a JSON object.", 400)
+    try:
+        # JSON may escape half of a UTF-16 pair ("\ud800"), which no database can store
+        json.dumps(data, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        detail = "The request body has text that is not Unicode."
+        raise GameError("invalid_json", detail, 400) from None
     return data
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def api_bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: for the API, a JSON error (a body too large for the site among them, which
+    Django refuses before any view reads it); for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is larger than {limit} bytes."
+        return error_response(GameError("too_large", detail, 413))
+    return error_response(GameError("bad_request", "The request is malformed.", 400))
+
+
+def api_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: for the API, a JSON error (an id too big for any row among them: the URLs
+    take ids of at most 18 digits); for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.page_not_found(request, exception)
+    return error_response(
+        GameError("not_found", "Nothing in the API answers at this address.", 404)
+    )
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: for the API, a JSON error the pages can show; for pages, Django's own."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return error_response(GameError("server_error", "The server failed; try again.", 500))
+
+
+def api_csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: for the API, a JSON error (a page open so long that its token is
+    stale, say); for pages, Django's own."""
+    if not _is_api(request):
+        return csrf.csrf_failure(request, reason)
+    detail = "The request did not come from this site's page (CSRF); reload the page."
+    return error_response(GameError("csrf_failed", detail, 403))
 
 
 def _viewer(request: HttpRequest, game: Game) -> Player | None:
@@ -138,7 +190,8 @@ TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again
 
 
 def join(request: HttpRequest) -> HttpResponse:
-    """The join form: PIN + nickname; errors stay on the form."""
+    """The join form: PIN + nickname; errors stay on the form. The form gives the browser
+    the id its wrong PINs are counted by (throttle.identify_client)."""
     context: dict[str, Any] = {
         "pin": request.GET.get("pin", ""),
         "nickname": "",
@@ -175,7 +228,9 @@ def join(request: HttpRequest) -> HttpResponse:
         response = redirect("play", game_id=game.id)
         remember_player(request, response, player)
         return response
-    return render(request, "game/join.html", context)
+    response = render(request, "game/join.html", context)
+    throttle.identify_client(request, response)
+    return response
 
 
 def _game_config(
@@ -312,7 +367,15 @@ end = _host_action(services.end_game)
 @require_POST
 @json_api
 def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
-    services.kick_player(game_id=game_id, player_id=player_id, user=get_user(request))
+    """Body (optional, JSON): {"ban_address": true} to bar the player's address from the game
+    too."""
+    data = _body(request) if request.content_type == "application/json" else {}
+    ban_address = data.get("ban_address", False)
+    if not isinstance(ban_address, bool):
+        raise GameError("invalid_input", "ban_address is true or false.", 400)
+    services.kick_player(
+        game_id=game_id, player_id=player_id, user=get_user(request), ban_address=ban_address
+    )
     return _host_snapshot(game_id)
 
 

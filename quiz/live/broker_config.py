@@ -2,6 +2,7 @@
 (rungame), `manage.py broker_env --toml` (the bench), and the tests' brokers."""
 
 import ipaddress
+import json
 
 from django.conf import settings
 
@@ -21,6 +22,7 @@ def broker_config(
     publisher: tuple[str, str] | None = None,
     admin: tuple[str, str] | None = None,
     token_secret: str | None = None,
+    origins: list[str] | None = None,
 ) -> str:
     """The TOML the broker reads: our publisher user (who also consumes the answers), the
     token secret, the admin user a kick closes the kicked player's connections as
@@ -28,7 +30,9 @@ def broker_config(
     topics are bound to (quiz.live.answers), kept on disk beside the config file so that an
     answer the broker acknowledged survives a crash.
 
-    `tcp` and `ws` are its listeners' HOST:PORT, left out when its command line gives them.
+    `tcp` and `ws` are its listeners' HOST:PORT, left out when its command line gives them;
+    `origins`, the site's, are the only pages that may open a WebSocket or an HTTP
+    subscription with a visitor's browser (any, when not given: a test's or the bench's).
     The `publisher` and `admin` logins and passcodes and the token secret are the settings'
     (STOMP_LOGIN, STOMP_ADMIN_LOGIN, STOMP_TOKEN_SECRET and their passcodes) unless given,
     as a test's broker gives its own."""
@@ -64,6 +68,7 @@ def broker_config(
             "",
             "[http]",
             f'admin_users = ["{admin_login}"]',
+            *([f"allowed_origins = {json.dumps(origins)}"] if origins is not None else []),
             "",
             "[[history]]",
             'pattern = "/topic/games.*.status"',

@@ -1,4 +1,5 @@
-"""Django's SQLite backend, with write transactions queued in Python and the kernel.
+"""Django's SQLite backend, with write transactions queued in Python and the kernel, and
+database files only their owner can read.
 
 SQLite lets one transaction write at a time. A connection that finds the database locked
 waits in SQLite's busy handler, which sleeps and polls: with dozens of site threads writing at
@@ -10,18 +11,40 @@ writers of one or several site processes run back to back and never poll.
 """
 
 import fcntl
+import os
 import threading
-from typing import IO
+from typing import IO, Any
 
 from django.db.backends.sqlite3 import base
 from django.db.utils import OperationalError
 
 _process_write_lock = threading.Lock()
 
+# The database holds sessions and password hashes: no other user of the machine reads them.
+FILE_MODE = 0o600
+
+
+def keep_to_owner(name: str) -> None:
+    """Make the database file `name` its owner's alone before SQLite opens it: created 0600
+    whatever the umask, or made 0600 if an older version left it readable. SQLite creates the
+    WAL and shared-memory files beside it with the database file's mode."""
+    os.close(os.open(name, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        try:
+            if os.stat(path).st_mode & 0o777 != FILE_MODE:
+                os.chmod(path, FILE_MODE)
+        except FileNotFoundError:
+            pass  # no WAL yet: SQLite makes it with the database's mode
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
     _lock_file: IO[bytes] | None = None
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        if not self.is_in_memory_db():
+            keep_to_owner(self.settings_dict["NAME"])
+        return super().get_new_connection(conn_params)
 
     def _start_transaction_under_autocommit(self) -> None:
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))

@@ -34,11 +34,21 @@ class Screens:
         self.browser = browser
         self.contexts: list[BrowserContext] = []
         self.page_errors: list[str] = []
+        # what the browser reports refusing under the site's Content-Security-Policy
+        self.csp_violations: list[str] = []
         self.shots = 0
         self.prefix = re.sub(r"\W+", "-", request.node.name).strip("-")
 
     def watch(self, page: Page) -> Page:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on(
+            "console",
+            lambda message: (
+                self.csp_violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         return page
 
     def window(self, **options: Any) -> Page:

@@ -1,8 +1,11 @@
 """Question kinds besides multiple choice: true/false, poll, type answer and order. Each is
 answered, refused, scored and shown by its own rules, and none tells its answer while open."""
 
+import collections
 import csv
+import itertools
 import json
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -184,6 +187,40 @@ def test_order_items_are_shuffled_the_same_for_everyone_under_their_places(
     bo_snapshot = selectors.snapshot(game=game, player=game.players.get(nickname="Bo"))
     assert selectors.snapshot(game=game, player=ann)["question"]["choices"] == shown
     assert bo_snapshot["question"]["choices"] == shown
+
+
+class EnumeratedRandom:
+    """A stand-in for random.Random whose draws, over consecutive seeds, give every outcome
+    equally often: the n-th instance's shuffle is the n-th of all orders (cyclically), its
+    choice the n-th item. Whatever a fair generator does, this does exactly evenly."""
+
+    made = 0
+
+    def __init__(self, seed: object) -> None:
+        self.index = EnumeratedRandom.made
+        EnumeratedRandom.made += 1
+
+    def shuffle(self, items: list) -> None:
+        orders = list(itertools.permutations(items))
+        items[:] = orders[self.index % len(orders)]
+
+    def choice(self, sequence: list) -> object:
+        return sequence[self.index % len(sequence)]
+
+
+@pytest.mark.parametrize("count", [3, 4])
+def test_order_items_are_shown_in_each_wrong_order_equally_often(monkeypatch, count) -> None:
+    """Every order but the right one, equally often: none tells players more than another."""
+    monkeypatch.setattr(selectors.random, "Random", EnumeratedRandom)
+    items = list(range(1, count + 1))
+    wrong_orders = math.factorial(count) - 1
+    draws = math.lcm(math.factorial(count), wrong_orders)  # a whole cycle of either draw
+    shown = collections.Counter(
+        tuple(selectors.order_shown(game_id=1, question_id=q, items=items)) for q in range(draws)
+    )
+    assert tuple(items) not in shown
+    assert len(shown) == wrong_orders
+    assert set(shown.values()) == {draws // wrong_orders}
 
 
 def test_an_order_is_right_only_when_exactly_right(kinds_game, author) -> None:

@@ -173,6 +173,31 @@ def test_nicknames_that_only_look_different_are_taken(game: Game, look_alike: st
     )
 
 
+@pytest.mark.parametrize(
+    "with_invisible",
+    [
+        "Ann\u3164",  # Hangul filler
+        "Ann\u115f",  # Hangul choseong filler
+        "Ann\u2800",  # Braille pattern blank
+        "A\u034fnn",  # combining grapheme joiner
+        "Ann\ufe0f",  # variation selector
+        "Ann \u2800",  # a space and a blank after the name
+    ],
+)
+def test_nicknames_with_invisible_letters_are_taken(
+    game: Game, with_invisible: str, refused
+) -> None:
+    services.join_game(game_id=game.id, nickname="Ann")
+    refused(
+        "nickname_taken", game, lambda: services.join_game(game_id=game.id, nickname=with_invisible)
+    )
+
+
+@pytest.mark.parametrize("blank", ["\u3164", "\u115f\u1160", "\u2800\u2800", " \u3164 ", "\u034f"])
+def test_a_nickname_of_invisible_letters_only_is_refused(game: Game, blank: str, refused) -> None:
+    refused("invalid_nickname", game, lambda: services.join_game(game_id=game.id, nickname=blank))
+
+
 def test_the_nickname_key_is_unique_per_game_in_the_database(game: Game) -> None:
     from django.db import IntegrityError
 

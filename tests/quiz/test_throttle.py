@@ -73,6 +73,50 @@ def test_joins_from_one_client_beyond_the_limit_get_429(game: Game, settings) ->
     assert game.players.count() == 3
 
 
+def browser(address: str) -> Client:
+    """A phone's browser behind `address` that has opened the join form, as every phone does
+    before it posts it (the form is where a browser gets to be told apart from the others)."""
+    client = Client(REMOTE_ADDR=address)
+    client.get("/")
+    return client
+
+
+def test_wrong_pins_of_one_browser_do_not_stop_its_classmates_behind_the_same_address(
+    game: Game, settings
+) -> None:
+    settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
+    pupil = browser("198.51.100.8")
+    statuses = [
+        pupil.post("/join/", {"pin": unknown_pin(game), "nickname": "P"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [404, 404, 404, 429]
+    classmate = browser("198.51.100.8").post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert classmate.status_code == 302
+
+
+def test_wrong_pins_from_one_address_are_bounded_however_many_browsers_send_them(
+    game: Game, settings
+) -> None:
+    """A guesser who starts a fresh browser for every few guesses still meets the address's
+    limit, set high enough for a lecture hall's typos."""
+    settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
+    settings.QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = 5
+    statuses = [
+        browser("198.51.100.9").post("/join/", {"pin": unknown_pin(game), "nickname": "P"})
+        for _ in range(6)
+    ]
+    assert [response.status_code for response in statuses] == [404] * 5 + [429]
+
+
+def test_a_lecture_hall_behind_one_address_joins_within_a_minute(fresh_settings) -> None:
+    """300 players behind one address, with room for some to join twice, and their typos."""
+    joins = fresh_settings("QUIZ_JOINS_PER_MINUTE")
+    guesses = fresh_settings("QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE")
+    assert int(joins.stdout) >= 600, joins.stderr
+    assert int(guesses.stdout) >= 200, guesses.stderr
+
+
 @pytest.fixture
 def login_client() -> Client:
     return Client(REMOTE_ADDR="198.51.100.5")
@@ -91,4 +135,39 @@ def test_logins_are_locked_out_after_repeated_failures_with_a_message(
     assert statuses[:2] == [200, 200] and statuses[2] == 429
     locked = login_client.post("/accounts/login/", {"username": "author", "password": "pw-123456"})
     assert locked.status_code == 429
-    assert b"Too many failed logins from this device" in locked.content
+    assert b"Too many failed logins to this account" in locked.content
+
+
+def test_a_good_login_to_another_account_resets_none_of_the_victims_failures(
+    author: User, settings
+) -> None:
+    """The bypass of issue 18, item 4: wrong guesses at the victim, each pair followed by a
+    good login to one's own account from the same address, until the limit is reached."""
+    settings.AXES_FAILURE_LIMIT = 3
+    User.objects.create_user("guesser", password="pw-guesser-1")
+    address = {"REMOTE_ADDR": "198.51.100.6"}
+    for _ in range(3):
+        for _ in range(2):
+            Client().post("/accounts/login/", {"username": "author", "password": "x"}, **address)
+        own = Client().post(
+            "/accounts/login/", {"username": "guesser", "password": "pw-guesser-1"}, **address
+        )
+        assert own.status_code == 302
+    guess = Client().post("/accounts/login/", {"username": "author", "password": "y"}, **address)
+    assert guess.status_code == 429
+
+
+def test_failed_logins_at_one_account_do_not_lock_another_out_behind_the_same_address(
+    author: User, settings
+) -> None:
+    """A pupil behind the school's address mistypes their password: the teacher, behind the
+    same address, still logs in."""
+    settings.AXES_FAILURE_LIMIT = 3
+    User.objects.create_user("pupil", password="pw-pupil-12")
+    address = {"REMOTE_ADDR": "198.51.100.7"}
+    for _ in range(4):
+        Client().post("/accounts/login/", {"username": "pupil", "password": "x"}, **address)
+    teacher = Client().post(
+        "/accounts/login/", {"username": "author", "password": "pw-123456"}, **address
+    )
+    assert teacher.status_code == 302

@@ -39,6 +39,21 @@ def lan_address() -> str | None:
             return None
 
 
+def site_origins(site_host: str, site_port: int) -> list[str]:
+    """The origins the site's pages are loaded from, as far as this machine can tell: this
+    computer's names, its address on the local network when the site listens on every
+    interface (the address `make run` prints for phones), the host names ALLOWED_HOSTS
+    spells out, and CSRF_TRUSTED_ORIGINS (a proxy's https origin)."""
+    hosts = ["127.0.0.1", "localhost"]
+    if site_host in ("0.0.0.0", "::"):
+        hosts.append(lan_address() or "")
+    elif not is_loopback(site_host):
+        hosts.append(site_host)
+    hosts += [h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")]
+    origins = [f"http://{host}:{site_port}" for host in hosts if host]
+    return list(dict.fromkeys([*origins, *settings.CSRF_TRUSTED_ORIGINS]))
+
+
 def refuse_known_key_beyond_loopback(*hosts: str) -> None:
     """A key from the repository signs sessions and derives the broker's publisher passcode
     and token secret: with it, anyone who can reach the ports could publish and read games."""
@@ -160,7 +175,9 @@ class Command(BaseCommand):
             ws_host, ws_port = ws_address(site_host)
             config.write_text(
                 broker_config(
-                    tcp=f"{settings.STOMP_HOST}:{settings.STOMP_PORT}", ws=f"{ws_host}:{ws_port}"
+                    tcp=f"{settings.STOMP_HOST}:{settings.STOMP_PORT}",
+                    ws=f"{ws_host}:{ws_port}",
+                    origins=site_origins(site_host, int(site_port)),
                 )
             )
             supervisor.start()
