@@ -168,7 +168,8 @@ class Limits:
     output_high_water_bytes: int = setting(
         1024 * 1024,
         doc="A connection whose unsent output is above it gets no more queue messages and is "
-        "not read from, and nor is any publisher sending it topic messages, until it drains.",
+        "not read from until it drains; a topic subscriber above it for "
+        "`slow_consumer_grace_seconds` is a slow consumer. Its publishers never wait for it.",
     )
     slow_consumer_grace_seconds: float = setting(
         5.0,
@@ -182,9 +183,9 @@ class Limits:
     )
     slow_consumer_policy: str = setting(
         "disconnect",
-        doc='`"disconnect"`: a slow consumer gets an ERROR and its publishers go on; '
+        doc='`"disconnect"`: a slow consumer gets an ERROR and is disconnected; '
         '`"drop"`: topic messages past high water are skipped for it (counted in `/stats` '
-        "`messages_dropped`) and publishers never wait.",
+        "`messages_dropped`). Either way, only its own deliveries suffer.",
     )
     default_prefetch_count: int = setting(
         100,

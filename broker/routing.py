@@ -12,7 +12,7 @@ import heapq
 import itertools
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from broker.session import (
     MESSAGE_ID_PREFIXES,
     Counters,
     FlowGate,
+    Outcome,
     ProtocolError,
     Session,
     Subscription,
@@ -115,9 +116,6 @@ class Broker:
         self._turns: dict[str, int] = {}
         # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
         self._queue_gates: dict[str, FlowGate] = {}
-        # Subscribers above high water that the message being fanned out reached (each adds
-        # its own gate: see Session.push_message), for its publisher to wait on.
-        self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
         self.history: Histories[TopicMessage] = Histories(
             config.history, now=clock, wall_time=wall_clock
@@ -216,7 +214,8 @@ class Broker:
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
     ) -> list[FlowGate]:
         """Route one SEND: to every topic subscriber, or into the queue's store; returns what
-        the publisher must wait for (subscribers or a queue above high water)."""
+        the publisher must wait for (queues above high water: a topic subscriber, however
+        slow, never holds its publisher back)."""
         self.counters.messages_in += 1
         prefix = MESSAGE_ID_PREFIXES[destination.kind]
         message_id = f"{prefix}{self._boot}-{next(self._ids)}"
@@ -228,16 +227,23 @@ class Broker:
         ]
         if destination.kind == "topic":
             bound = self._into_bound_queues(destination.name, headers, body)
-            log = self.history.log_to_append(destination.name)
-            if log is None:
-                return bound + self._fan_out(
-                    destination.name, TopicMessage(message_id, headers, body)
-                )
-            headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
-            message = TopicMessage(message_id, headers, body)
-            log.append(message, size=len(message.tail("1.2")), now=self.now())
-            return bound + self._fan_out(destination.name, message)
+            message = self._topic_message(destination.name, message_id, headers, body)
+            outcomes = self._fan_out(destination.name, message)
+            self.counters.messages_out += outcomes[Outcome.DELIVERED]
+            return bound
         return self._enqueue(destination, text, headers, body)
+
+    def _topic_message(
+        self, name: str, message_id: str, headers: list[tuple[str, str]], body: bytes
+    ) -> TopicMessage:
+        """A message for topic `name`, numbered and kept if the topic keeps history."""
+        log = self.history.log_to_append(name)
+        if log is None:
+            return TopicMessage(message_id, headers, body)
+        headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
+        message = TopicMessage(message_id, headers, body)
+        log.append(message, size=len(message.tail("1.2")), now=self.now())
+        return message
 
     def _enqueue(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
@@ -272,18 +278,17 @@ class Broker:
             gates += self._enqueue(parse_destination(queue), queue, stamped, body)
         return gates
 
-    def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
-        delivered = 0
-        self.congested_gates = congested = []
+    def _fan_out(self, name: str, message: TopicMessage) -> Counter[Outcome]:
+        """The message to every subscriber of topic `name`: what became of it, by outcome.
+        Each subscriber takes it or not on its own (see Session.push_message)."""
+        outcomes: Counter[Outcome] = Counter()
         for subscription in self._topics.route(name):
             session = subscription.session
             prefix = subscription.prefix
             if subscription.ack != "auto" and session.version == "1.2":
                 prefix += message.ack_line
-            if session.push_message(prefix, message.tail(session.version)):
-                delivered += 1
-        self.counters.messages_out += delivered
-        return congested
+            outcomes[session.push_message(prefix, message.tail(session.version))] += 1
+        return outcomes
 
     def resume(self, subscription: Subscription, offset: int) -> str:
         """Replay a new topic subscription's missed messages from `offset` on, before any
@@ -293,7 +298,7 @@ class Broker:
         acked = subscription.ack != "auto" and session.version == "1.2"
         for message in missed:
             prefix = subscription.prefix + message.ack_line if acked else subscription.prefix
-            if not session.push_message(prefix, message.tail(session.version)):
+            if session.push_message(prefix, message.tail(session.version)) != Outcome.DELIVERED:
                 return Resume.TOO_OLD  # the rest does not fit its output: it must reload
             self.counters.messages_out += 1
         return outcome
@@ -339,13 +344,12 @@ class Broker:
         return TopicMessage(message_id, headers, body)
 
     def _tell(self, subscription: Subscription, message: TopicMessage) -> None:
-        """One presence MESSAGE to one watcher; like a fan-out's, but with no publisher to
-        hold back (so the congested-subscriber list of a fan-out in progress is left alone)."""
+        """One presence MESSAGE to one watcher, as a fan-out delivers it."""
         session = subscription.session
         prefix = subscription.prefix
         if subscription.ack != "auto" and session.version == "1.2":
             prefix += message.ack_line
-        if session.push_message(prefix, message.tail(session.version)):
+        if session.push_message(prefix, message.tail(session.version)) == Outcome.DELIVERED:
             self.counters.messages_out += 1
 
     def dispatch(self, destination: Destination) -> None:

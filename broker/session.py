@@ -10,6 +10,7 @@ client may or may not do is decided here.
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,25 +71,31 @@ class ProtocolError(Exception):
 
 
 class FlowGate:
-    """What publishers wait for before they are read again: a subscriber whose socket is above
-    high water, or a queue that holds more than its consumers take (RabbitMQ's flow control).
-    """
+    """What the publishers of a queue that holds more than its consumers take wait for before
+    they are read again (RabbitMQ's flow control). A topic subscriber never holds a publisher
+    back: a slow one only falls behind itself (see Session.push_message)."""
 
     __slots__ = ("waiting",)
 
     def __init__(self) -> None:
         self.waiting: dict[Session, None] = {}
 
-    def hold(self, publisher: Session) -> None:
-        self.waiting[publisher] = None
-        if publisher._waiting_on is None:
-            publisher._waiting_on = {}
-        publisher._waiting_on[self] = None
-
     def open(self) -> None:
         waiting, self.waiting = self.waiting, {}
         for publisher in waiting:
-            publisher._stop_waiting_on(self)
+            publisher.gate_opened(self)
+
+
+class Outcome(enum.Enum):
+    """What became of one topic MESSAGE for one subscriber (Session.push_message)."""
+
+    DELIVERED = "delivered"
+    # slow_consumer_policy = "drop": the subscriber was above high water, or past its limit
+    DROPPED = "dropped"
+    # slow_consumer_policy = "disconnect": past max_output_buffer_bytes, the subscriber is cut
+    CUT = "cut"
+    # the subscriber was already leaving
+    CLOSED = "closed"
 
 
 @dataclass(slots=True)
@@ -114,8 +121,6 @@ class SessionBroker(Protocol):
     store: MemoryStore | SqliteStore
     authentication: Authentication
     counters: Counters
-    # Subscribers above high water the message being fanned out reached: its publisher waits.
-    congested_gates: list[FlowGate]
 
     def now(self) -> float: ...
 
@@ -201,7 +206,6 @@ class Session:
         "congested_since",
         "connected",
         "deadline",
-        "gate",
         "id",
         "login",
         "peer",
@@ -264,11 +268,9 @@ class Session:
         self._easy_limit = min(self._high_water, limits.max_output_buffer_bytes)
         self._signalled = False
         # Flow control: since when this session's socket has been above high water with topic
-        # messages for it (None: it is not), the publishers that wait for it to drain, and
-        # the subscribers this session (as a publisher) waits for.
+        # messages for it (None: it is not), and the queues this session (as a publisher)
+        # waits for; made when first held back: ten thousand idle sessions need none.
         self.congested_since: float | None = None
-        self.gate: FlowGate | None = None  # made when first congested: most never are
-        # made when first held back: ten thousand idle sessions need none
         self._waiting_on: dict[FlowGate, None] | None = None
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
         # when the token expires (monotonic), and the earliest of these deadlines.
@@ -314,8 +316,7 @@ class Session:
     @property
     def reading_paused(self) -> bool:
         """True while this client must wait: its own output is above high water, or it
-        publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
-        """
+        publishes to a queue above high water (RabbitMQ's flow control)."""
         return self._more_input or bool(self._waiting_on) or self._used() > self._high_water
 
     def _handle_input(self) -> None:
@@ -518,8 +519,7 @@ class Session:
             if name not in RESERVED_MESSAGE_HEADERS
         ]
         for gate in self._broker.publish(destination, text, headers, frame.body):
-            if gate is not self.gate:
-                gate.hold(self)
+            self._wait_for(gate)
 
     def _subscribe(self, frame: Frame) -> list[tuple[str, str]] | None:
         """Subscribe; a resuming SUBSCRIBE's RECEIPT says whether it was resumed."""
@@ -771,37 +771,34 @@ class Session:
         """Output bytes not yet on the wire: queued here, handed over, or in the transport."""
         return self._pending + self._in_flight + self._backlog
 
-    def push_message(self, prefix: bytes, tail: bytes) -> bool:
-        """Queue one topic MESSAGE; False if this session cannot take it.
+    def push_message(self, prefix: bytes, tail: bytes) -> Outcome:
+        """Queue one topic MESSAGE, unless this session cannot take it.
 
-        Above high water the message is still queued (the publisher is then paused, see
-        `reading_paused`) unless `slow_consumer_policy` is `drop`; past
+        A slow subscriber only falls behind itself, never its publisher: above high water the
+        message is still queued (and the session cut if it stays there for
+        `slow_consumer_grace_seconds`) unless `slow_consumer_policy` is `drop`; past
         `max_output_buffer_bytes` the session is cut (or, with `drop`, the message skipped).
         """
         if self.closing:
-            return False
+            return Outcome.CLOSED
         used = self._pending + self._in_flight + self._backlog
         if used and used + len(prefix) + len(tail) > self._easy_limit:
             return self._push_above_high_water(prefix, tail, used, len(prefix) + len(tail))
         self._push(prefix, tail)
-        return True
+        return Outcome.DELIVERED
 
-    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> bool:
+    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> Outcome:
         drop = self._limits.slow_consumer_policy == "drop"
         if drop and used > self._high_water:
             self._broker.counters.messages_dropped += 1
-            return False
+            return Outcome.DROPPED
         if used + size > self._limits.max_output_buffer_bytes:
             return self._overflow(used + size)
         self._push(prefix, tail)
-        if not drop and used + size > self._high_water:
-            if self.gate is None:
-                self.gate = FlowGate()
-            self._broker.congested_gates.append(self.gate)
-            if self.congested_since is None:
-                self.congested_since = self._broker.now()
-                self._reschedule()
-        return True
+        if not drop and used + size > self._high_water and self.congested_since is None:
+            self.congested_since = self._broker.now()
+            self._reschedule()
+        return Outcome.DELIVERED
 
     def push_queued(self, subscription: Subscription, message: StoredMessage) -> None:
         """Queue one queue MESSAGE, kept until acknowledged unless the subscription is auto-ack;
@@ -820,16 +817,16 @@ class Session:
         """Whether a queue may hand this session another message (credit by output bytes)."""
         return not self.closing and self._used() <= self._high_water
 
-    def _overflow(self, used: int) -> bool:
+    def _overflow(self, used: int) -> Outcome:
         if self._limits.slow_consumer_policy == "drop":
             self._broker.counters.messages_dropped += 1
-            return False
+            return Outcome.DROPPED
         self._cut(
             f"slow consumer: {used} bytes would be waiting to be sent, more than "
             f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; "
             "disconnected (limits.slow_consumer_policy=disconnect)"
         )
-        return False
+        return Outcome.CUT
 
     def _cut(self, reason: str) -> None:
         """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
@@ -839,13 +836,19 @@ class Session:
         self.fail(reason)
 
     def _relieve(self) -> None:
-        """The socket drained below high water: publishers waiting for it may go on."""
+        """The socket drained below high water: it is no longer on its way to being cut."""
         self.congested_since = None
-        if self.gate is not None:
-            self.gate.open()
         self._reschedule()
 
-    def _stop_waiting_on(self, gate: FlowGate) -> None:
+    def _wait_for(self, gate: FlowGate) -> None:
+        """Read no more frames from this client until `gate` opens (see reading_paused)."""
+        gate.waiting[self] = None
+        if self._waiting_on is None:
+            self._waiting_on = {}
+        self._waiting_on[gate] = None
+
+    def gate_opened(self, gate: FlowGate) -> None:
+        """A queue this session waited for is back below high water (FlowGate.open)."""
         if self._waiting_on is None:
             return
         self._waiting_on.pop(gate, None)

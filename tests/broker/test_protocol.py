@@ -1016,33 +1016,47 @@ def test_a_connect_timeout_still_closes_those_that_never_connect_among_many_that
 # Slow consumers, stats, shutdown
 
 
-def test_publisher_waits_while_a_topic_subscriber_is_above_high_water() -> None:
+def test_a_subscriber_above_high_water_never_pauses_its_publisher() -> None:
+    # The site publishes every game over one connection: a phone of game 1 that stops
+    # reading must not hold up game 2 (issue 17, finding 5).
     broker = make_broker(limits={"output_high_water_bytes": 1000})
-    slow, fast = connected(broker), connected(broker)
-    slow.subscribe("/topic/flood")
-    fast.subscribe("/topic/flood")
-    publisher = connected(broker)
-    slow.session.note_backlog(950)
+    stalled, other = connected(broker), connected(broker)
+    stalled.subscribe("/topic/games.1")
+    other.subscribe("/topic/games.2")
+    stalled.session.data_to_send()
+    stalled.session.note_backlog(950)
+    site = connected(broker)
+    site.send(
+        "SEND\ndestination:/topic/games.1\n\n" + "a" * 100 + "\x00"
+        "SEND\ndestination:/topic/games.2\n\nnext question\x00"
+    )
+    assert [f.body for f in other.frames()] == [b"next question"]
+    assert not site.session.reading_paused
+
+
+def test_a_subscriber_above_high_water_still_gets_its_messages_until_it_is_cut() -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000})
+    slow, fast, publisher = slow_and_fast(broker, backlog=950)
     publisher.publish("/topic/flood", "a" * 100)
     publisher.publish("/topic/flood", "b" * 100)
-    assert [f.body for f in fast.frames()] == [b"a" * 100]
-    assert publisher.session.reading_paused and not slow.session.closing
-    slow.session.data_to_send()
-    slow.session.note_backlog(0)  # it drained
-    assert not publisher.session.reading_paused and publisher.outputs
-    publisher.flush()  # what the transport does when the session signals output
-    assert [f.body for f in fast.frames()] == [b"b" * 100]
+    assert [f.body for f in slow.frames()] == [b"a" * 100, b"b" * 100]
+    assert [f.body for f in fast.frames()] == [b"a" * 100, b"b" * 100]
+    assert slow.session.congested_since is not None and not slow.session.closing
 
 
-def test_publisher_held_back_is_not_closed_for_the_heart_beats_it_could_not_send() -> None:
+def test_publisher_held_back_by_a_queue_is_not_closed_for_the_heart_beats_it_could_not_send() -> (
+    None
+):
     clock = Clock()
-    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
-    slow = connected(broker)
-    slow.subscribe("/topic/flood")
+    broker = make_broker(
+        clock, limits={"queue_high_water_messages": 1, "output_high_water_bytes": 1000}
+    )
+    consumer = connected(broker)
+    consumer.subscribe("/queue/deep")
+    consumer.session.note_backlog(1001)  # its socket is not draining
     publisher = Client(broker)
     publisher.connect(extra="heart-beat:1000,0\n")
-    slow.session.note_backlog(950)
-    publisher.publish("/topic/flood", "a" * 100)
+    publisher.send("SEND\ndestination:/queue/deep\n\n1\x00SEND\ndestination:/queue/deep\n\n2\x00")
     for _ in range(4):
         clock.advance(1.0)
         broker.tick()
