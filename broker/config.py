@@ -173,8 +173,8 @@ class Limits:
     )
     slow_consumer_grace_seconds: float = setting(
         5.0,
-        doc="A topic subscriber held above high water this long is a slow consumer "
-        "(see `slow_consumer_policy`).",
+        doc="A connection whose output (topic messages, RECEIPTs) stays above high water this "
+        "long is a slow consumer (see `slow_consumer_policy`).",
     )
     max_output_buffer_bytes: int = setting(
         8 * 1024 * 1024,

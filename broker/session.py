@@ -267,9 +267,9 @@ class Session:
         # Below this (or into empty output) a topic message needs no further checks.
         self._easy_limit = min(self._high_water, limits.max_output_buffer_bytes)
         self._signalled = False
-        # Flow control: since when this session's socket has been above high water with topic
-        # messages for it (None: it is not), and the queues this session (as a publisher)
-        # waits for; made when first held back: ten thousand idle sessions need none.
+        # Flow control: since when this session's output has been above high water with topic
+        # messages or RECEIPTs for it (None: it is not), and the queues this session (as a
+        # publisher) waits for; made when first held back: ten thousand idle sessions need none.
         self.congested_since: float | None = None
         self._waiting_on: dict[FlowGate, None] | None = None
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
@@ -753,8 +753,15 @@ class Session:
     # Bytes out
 
     def send_frame(self, command: str, headers: list[tuple[str, str]], body: bytes = b"") -> None:
-        """Queue a frame the broker itself says (CONNECTED, RECEIPT, ERROR); never refused."""
+        """Queue a frame the broker itself says (CONNECTED, RECEIPT). It is never skipped,
+        but counts against the output limits as a MESSAGE does: a client that stops reading
+        its RECEIPTs is cut as a slow consumer once its output stayed above high water for
+        `slow_consumer_grace_seconds`. (It cannot pile up more: its frames are not read
+        while its output is above high water.)"""
         self._push(encode_frame(command, headers, body, version=self.version))
+        if self.congested_since is None and self._used() > self._high_water:
+            self.congested_since = self._broker.now()
+            self._reschedule()
 
     def _push(self, *chunks: bytes) -> None:
         self._chunks.extend(chunks)
@@ -921,7 +928,13 @@ class Session:
             headers.append(("receipt-id", receipt))
         body = f"{reason}\n".encode()
         headers.append(("content-length", str(len(body))))
-        self.send_frame("ERROR", headers, body)
+        error = encode_frame("ERROR", headers, body, version=self.version)
+        if self._used() + len(error) > self._limits.max_output_buffer_bytes:
+            # The ERROR counts against the output limit too: it goes alone, instead of after
+            # more than a client may have waiting.
+            self._chunks.clear()
+            self._pending = 0
+        self._push(error)
         self.close(f"error: {reason}")
 
     def close(self, reason: str) -> None:
@@ -963,7 +976,7 @@ class Session:
 
     def on_timer(self, now: float) -> None:
         """Close a client that never connected, went silent, outlived its token or whose
-        socket stayed above high water too long; send a heart-beat that is due."""
+        output stayed above high water too long; send a heart-beat that is due."""
         if not self.connected:
             if self.deadline is not None and now >= self.deadline:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
@@ -971,16 +984,18 @@ class Session:
         grace = self._limits.slow_consumer_grace_seconds
         if self.congested_since is not None and now >= self.congested_since + grace:
             self._cut(
-                f"slow consumer: its socket stayed above limits.output_high_water_bytes="
+                f"slow consumer: its output stayed above limits.output_high_water_bytes="
                 f"{self._high_water} for limits.slow_consumer_grace_seconds={grace:g}; "
-                "disconnected (limits.slow_consumer_policy=disconnect)"
+                "disconnected"
             )
             return
         if self._token_deadline is not None and now >= self._token_deadline:
             self.fail("token expired: the connection ends with its token; reconnect with a new one")
             return
-        if self.reading_paused:
-            self._last_input = now  # the broker is not listening, so silence proves nothing
+        if self._waiting_on:
+            # Held back by a queue's flow control, the broker is not listening: silence proves
+            # nothing. Paused for its own unread output, the client is the one not listening.
+            self._last_input = now
         if self._receive_window and now >= self._last_input + self._receive_window:
             self._broker.counters.heartbeat_timeouts += 1
             self.fail(

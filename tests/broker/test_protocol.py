@@ -1093,6 +1093,53 @@ def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_
     assert broker.stats()["slow_consumers_dropped"] == 1
 
 
+def receipts_left_unread(client: Client, count: int) -> None:
+    """`count` SENDs with a RECEIPT each, which the client never reads."""
+    client.send(
+        "".join(f"SEND\ndestination:/topic/none\nreceipt:{n}\n\n\x00" for n in range(count))
+    )
+
+
+def test_a_client_that_stops_reading_its_receipts_is_cut_after_the_grace_period() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    client = connected(broker)
+    receipts_left_unread(client, 100)
+    assert client.session.reading_paused
+    clock.advance(5.1)
+    broker.tick()
+    assert client.session.closing and "slow consumer" in (client.session.close_reason or "")
+    assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_an_error_past_max_output_buffer_bytes_goes_alone() -> None:
+    clock = Clock()
+    limits = {"output_high_water_bytes": 1000, "max_frame_bytes": 4000}
+    broker = make_broker(clock, limits={**limits, "max_output_buffer_bytes": 5000})
+    subscriber = Client(broker)
+    subscriber.connect(extra="heart-beat:1000,0\n")
+    subscriber.subscribe("/topic/t")
+    publisher = connected(broker)
+    for _ in range(3):  # about 1,610 bytes each: 4,840 waiting, nearly as much as may wait
+        publisher.publish("/topic/t", "x" * 1500)
+    clock.advance(1.6)  # past 1 s x heartbeat_grace: it gets an ERROR
+    broker.tick()
+    assert [f.command for f in subscriber.frames()] == ["ERROR"]
+
+
+def test_heart_beat_deadline_holds_while_reading_is_paused_for_the_clients_own_output() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    client = Client(broker)
+    client.connect(extra="heart-beat:1000,0\n")
+    receipts_left_unread(client, 100)
+    for _ in range(3):  # within slow_consumer_grace_seconds, past 1 s x heartbeat_grace
+        clock.advance(1.0)
+        broker.tick()
+    assert client.session.closing
+    assert "no heart-beat" in (client.session.close_reason or "")
+
+
 def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000})
     slow, fast, publisher = slow_and_fast(broker, backlog=900)
