@@ -146,7 +146,11 @@ class Limits:
     )
     max_headers: int = setting(100, doc="Headers in one frame.")
     max_header_bytes: int = setting(8 * 1024, doc="Bytes of one frame's headers.")
-    max_connections: int = setting(100_000, doc="A connection past it gets an ERROR at once.")
+    max_connections: int = setting(
+        100_000,
+        doc="A connection past it gets an ERROR at once; connections that ended and whose "
+        "socket is not gone yet count too.",
+    )
     max_subscriptions_per_connection: int = setting(1_000, doc="A SUBSCRIBE past it: ERROR.")
     max_pending_logins: int = setting(
         200,
@@ -183,7 +187,7 @@ class Limits:
     )
     slow_consumer_policy: str = setting(
         "disconnect",
-        doc='`"disconnect"`: a slow consumer gets an ERROR and is disconnected; '
+        doc='`"disconnect"`: a slow consumer is disconnected (reset, its output dropped); '
         '`"drop"`: topic messages past high water are skipped for it (counted in `/stats` '
         "`messages_dropped`). Either way, only its own deliveries suffer.",
     )

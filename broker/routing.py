@@ -95,6 +95,9 @@ class Broker:
         self._boot = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._sessions: dict[Session, None] = {}
+        # Sessions that ended while their socket is still open (output being written, a
+        # linger): they count in /stats and against max_connections until it is gone.
+        self._closing: dict[Session, None] = {}
         # Timer heap of (deadline, sequence, session): tick() visits only sessions that are
         # due, whatever the number of idle ones. An entry whose session has since been given
         # an earlier one (see Session.timer_at) is skipped.
@@ -137,7 +140,7 @@ class Broker:
             on_output=on_output,
             now=self.now(),
         )
-        if len(self._sessions) >= self.config.limits.max_connections:
+        if len(self._sessions) + len(self._closing) >= self.config.limits.max_connections:
             session.fail(
                 f"too many connections (limits.max_connections="
                 f"{self.config.limits.max_connections}); try again later"
@@ -154,8 +157,13 @@ class Broker:
         return list(self._sessions)
 
     def forget(self, session: Session) -> None:
-        """Called by a session that has closed."""
+        """Called by a session that has closed: its socket is closing until `gone`."""
         self._sessions.pop(session, None)
+        self._closing[session] = None
+
+    def gone(self, session: Session) -> None:
+        """Called by a session whose socket is gone."""
+        self._closing.pop(session, None)
 
     def schedule(self, session: Session) -> None:
         """A session's `deadline` changed: make sure tick() visits it no later than that.
@@ -452,6 +460,7 @@ class Broker:
         for session in self._sessions:
             connections[session.transport] = connections.get(session.transport, 0) + 1
         connections["total"] = len(self._sessions)
+        connections["closing"] = len(self._closing)
         subscriptions = {f"/topic/{name}": n for name, n in self._topics.counts().items()}
         subscriptions.update({f"/queue/{name}": len(subs) for name, subs in self._queues.items()})
         subscriptions.update({f"/presence/{name}": n for name, n in self.presence.counts().items()})

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import ssl
 import struct
 import time
@@ -62,6 +63,17 @@ def _log_closed(transport: str, peer: str, session: Session, reason: str | None)
         session.login,
         session.close_reason or reason or "peer closed",
     )
+
+
+def reset(transport: asyncio.BaseTransport) -> None:
+    """Drop a connection with every byte still queued for it, in the kernel too (a reset,
+    SO_LINGER 0): a graceful close would keep them, and the socket, for as long as the peer
+    does not read."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 class Flusher:
@@ -146,6 +158,9 @@ class TcpConnection(asyncio.Protocol):
             transport.writelines(chunks)
         self.session.note_backlog(transport.get_write_buffer_size())
         if self.session.closing and not self._lingering:
+            if self.session.cut:  # a slow consumer: it would not read the rest either
+                reset(transport)
+                return
             # Input held back until now may have ended the session with a last frame.
             transport.writelines(self.session.data_to_send())
             self._close_gently()
@@ -166,12 +181,23 @@ class TcpConnection(asyncio.Protocol):
         """Half-close and drop further input for a while, so unread bytes from the peer do
         not turn the close into a reset that would discard our final ERROR frame."""
         assert self._transport is not None
-        if not self._transport.can_write_eof():
-            self._transport.close()
-            return
         self._lingering = True
-        self._transport.write_eof()
-        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._transport.close)
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+        else:
+            self._transport.close()  # TLS: it closes once the output is written
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self) -> None:
+        """Close, or reset if the peer has not taken its last frames within the linger: a
+        client that does not read would keep them, and the socket, for ever."""
+        transport = self._transport
+        if transport is None:
+            return  # gone already
+        if transport.get_write_buffer_size():
+            reset(transport)
+        else:
+            transport.close()
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None
@@ -316,6 +342,9 @@ class WsConnection:
             if not self.session.reading_paused:
                 self._readable.set_result(None)
         if self.session.closing:
+            if self.session.cut:  # a slow consumer: it would not read the close either
+                reset(websocket.transport)
+                return
             self._write(self.session.data_to_send())  # what held input ended with
             reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
             self._closer = asyncio.create_task(websocket.close(1000, reason))
@@ -343,7 +372,7 @@ class StompWebSocket(ServerConnection):
         if session is not None and not session.note_transport_output(
             self.transport.get_write_buffer_size()
         ):
-            self.transport.abort()
+            reset(self.transport)
 
 
 def _frame_header(opcode: int, length: int) -> bytes:

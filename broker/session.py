@@ -3,7 +3,9 @@
 A transport feeds `receive_data()`, writes what `data_to_send()` returns whenever
 `on_output` fires, reports its own unsent bytes with `note_backlog()` after each write and
 whenever its socket drains, stops reading from the socket while `reading_paused` is true,
-and closes the socket once `closing` is true and the output is written. Routing between
+closes the socket once `closing` is true and the output is written (resets it at once,
+dropping what is unsent, when `cut` is true too), and calls `connection_lost()` when the
+socket is gone. Routing between
 sessions is the broker's (`broker.routing`, seen from here as `SessionBroker`); everything one
 client may or may not do is decided here.
 """
@@ -145,6 +147,8 @@ class SessionBroker(Protocol):
 
     def forget(self, session: Session) -> None: ...
 
+    def gone(self, session: Session) -> None: ...
+
 
 @dataclass(eq=False, slots=True)
 class Subscription:
@@ -205,6 +209,7 @@ class Session:
         "closing",
         "congested_since",
         "connected",
+        "cut",
         "deadline",
         "id",
         "login",
@@ -242,6 +247,10 @@ class Session:
         self._passcode_check: PendingCheck | None = None  # cancelled if the client leaves
         self.closing = False
         self.close_reason: str | None = None
+        # Ended as a slow consumer: a client that does not read would not read its ERROR
+        # either, and a graceful close would keep its unsent bytes (megabytes, in the kernel
+        # too) for as long as it does not read.
+        self.cut = False
         self.subscriptions: dict[str, Subscription] = {}
         self.unacked: dict[str, Delivery] = {}
         self._broker = broker
@@ -836,8 +845,10 @@ class Session:
         return Outcome.CUT
 
     def _cut(self, reason: str) -> None:
-        """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
+        """End a slow consumer: what it has not taken yet is dropped, and its transport resets
+        the connection (the ERROR is said, should it be read before the reset)."""
         self._broker.counters.slow_consumers_dropped += 1
+        self.cut = True
         self._chunks.clear()
         self._pending = 0
         self.fail(reason)
@@ -952,6 +963,7 @@ class Session:
             self.closing = True
             self.close_reason = reason
         self._detach()
+        self._broker.gone(self)
 
     def _detach(self) -> None:
         if self._passcode_check is not None:

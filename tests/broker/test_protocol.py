@@ -1149,6 +1149,28 @@ def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     assert broker.stats()["slow_consumers_dropped"] == 1
 
 
+def test_a_cut_consumer_is_aborted_and_counts_as_closing_until_its_socket_is_gone() -> None:
+    broker = make_broker(limits={"max_output_buffer_bytes": 1000})
+    slow, _, publisher = slow_and_fast(broker, backlog=900)
+    publisher.publish("/topic/flood", "x" * 100)
+    assert slow.session.cut  # its transport resets the socket: it would not read an ERROR
+    assert broker.stats()["connections"]["closing"] == 1
+    slow.session.connection_lost("reset")
+    assert broker.stats()["connections"]["closing"] == 0
+
+
+def test_sockets_still_closing_count_against_max_connections() -> None:
+    broker = make_broker(limits={"max_connections": 2})
+    leaving = connected(broker)
+    leaving.send("NONSENSE\n\n\x00")  # an ERROR; its socket is still open until written
+    connected(broker)
+    refused = Client(broker)
+    assert "limits.max_connections=2" in refused.frame().headers["message"]
+    leaving.session.connection_lost("closed")
+    refused.session.connection_lost("closed")
+    assert Client(broker).connect().command == "CONNECTED"
+
+
 def test_drop_policy_skips_messages_but_keeps_the_connection() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000, "slow_consumer_policy": "drop"})
     slow = connected(broker)
@@ -1165,7 +1187,7 @@ def test_stats_count_connections_subscriptions_and_messages(broker: Broker) -> N
     Client(broker, transport="ws").connect()
     connected(broker).publish("/topic/s")
     stats = broker.stats()
-    assert stats["connections"] == {"tcp": 2, "ws": 1, "total": 3}
+    assert stats["connections"] == {"tcp": 2, "ws": 1, "total": 3, "closing": 0}
     assert stats["subscriptions"] == {"/topic/s": 1}
     assert (stats["messages_in"], stats["messages_out"]) == (1, 1)
 
