@@ -152,6 +152,12 @@ class Limits:
         "socket is not gone yet count too.",
     )
     max_subscriptions_per_connection: int = setting(1_000, doc="A SUBSCRIBE past it: ERROR.")
+    max_http_answer_bytes: int = setting(
+        64 * 1024 * 1024,
+        doc="Bytes of the HTTP subscribers' answers (`/poll`, `/sse`) held at once, until "
+        "each client has taken its answer and gone: a request past it gets 503, and may try "
+        "again later.",
+    )
     max_pending_logins: int = setting(
         200,
         doc="Passcode checks (PBKDF2, one thread) waiting at once, CONNECTs and HTTP basic "

@@ -229,13 +229,15 @@ def sse_body(ask: Ask, answer: Answer) -> str:
 
 class HttpSubscribers:
     """Answers /poll and /sse for one broker, and counts the requests being served, by
-    transport (for /stats and /metrics) and by address (MAX_WAITING_PER_HOST)."""
+    transport (for /stats and /metrics) and by address (MAX_WAITING_PER_HOST), and the bytes
+    of answers their clients have not taken yet (limits.max_http_answer_bytes)."""
 
     def __init__(self, broker: Broker, allowed_origins: tuple[str, ...]) -> None:
         self._broker = broker
         self._allowed_origins = allowed_origins
         self.serving: Counter[str] = Counter()
         self._by_host: Counter[str] = Counter()
+        self.answer_bytes = 0
 
     async def answer(self, connection: ServerConnection, request: Request) -> Response:
         """The response to GET /poll or /sse: a refusal as text/plain with its reason."""
@@ -272,7 +274,22 @@ class HttpSubscribers:
         headers["Cache-Control"] = "no-store"
         response.headers = headers
         self._allow_origin(request, response)
+        self._hold(connection, response)
         return response
+
+    def _hold(self, connection: ServerConnection, response: Response) -> None:
+        """Count an answer until its client is gone, then let it go at once: websockets keeps
+        the response on its connection, which reference cycles would keep (up to 1.5 MB of
+        history, for a client that left without reading it) until a full garbage collection.
+        """
+        size = len(response.body)
+        self.answer_bytes += size
+
+        def gone(_: object) -> None:
+            self.answer_bytes -= size
+            connection.response = None
+
+        connection.connection_lost_waiter.add_done_callback(gone)
 
     async def _answer(
         self, connection: ServerConnection, ask: Ask, authority: Authority, transport: str
@@ -307,7 +324,15 @@ class HttpSubscribers:
             response.headers["Vary"] = "Origin"
 
     def _check_room(self, host: str) -> None:
-        """503 past MAX_WAITING_PER_HOST for one address, or past limits.max_connections."""
+        """503 past MAX_WAITING_PER_HOST for one address, past limits.max_connections, or
+        while answers not taken yet hold limits.max_http_answer_bytes."""
+        held = self._broker.config.limits.max_http_answer_bytes
+        if self.answer_bytes >= held:
+            raise Refusal(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                f"answers waiting for their clients hold limits.max_http_answer_bytes={held} "
+                "bytes; try again later",
+            )
         limit = self._broker.config.limits.max_connections
         if self.serving.total() >= limit:
             raise Refusal(

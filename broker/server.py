@@ -757,6 +757,7 @@ class BrokerServer:
                 c._transport.get_write_buffer_size() for c in self.tcp_connections if c._transport
             ),
             "ws_open": len(self.ws_connections),
+            "http_answer_bytes": self.http_subscribers.answer_bytes,
         }
         return stats
 
