@@ -246,7 +246,10 @@ class History:
         None, doc="Messages older than this are no longer replayed. Not set: no age limit."
     )
     max_bytes_per_topic: int = setting(
-        256 * 1024, doc="Bytes of headers and bodies each topic keeps; the oldest go first."
+        256 * 1024,
+        doc="Bytes of memory each topic's kept messages hold (a message holds its body and "
+        "headers, and its MESSAGE frame as encoded for each STOMP version its subscribers "
+        "speak: two to four times its size); the oldest go first.",
     )
     max_topics: int = setting(
         1_000,

@@ -10,6 +10,7 @@ subscriber is told "too old" instead of being handed the wrong messages.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -26,6 +27,8 @@ OFFSET_PREFIX = "offset="
 MAX_OFFSET_DIGITS = 18
 # Topic names whose rule was looked up, kept until there are this many (then forgotten).
 RULE_CACHE_SIZE = 10_000
+# What a log's entry holds besides its message: the tuple, the offset, the time and the size.
+ENTRY_BYTES = sum(map(sys.getsizeof, ((0, 0.0, 0, None), 1 << 60, 0.0, 1 << 20)))
 
 Message = TypeVar("Message")
 
@@ -75,7 +78,9 @@ class TopicLog(Generic[Message]):
         self.waiters: dict[Callable[[], object], None] = {}
 
     def append(self, message: Message, *, size: int, now: float) -> None:
-        """Keep the message under `next_offset`, then drop what the limits no longer allow."""
+        """Keep the message (`size`: the bytes it holds) under `next_offset`, then drop what
+        the limits no longer allow."""
+        size += ENTRY_BYTES
         self.entries.append((self.next_offset, now, size, message))
         self.next_offset += 1
         self.bytes += size

@@ -11,6 +11,7 @@ import dataclasses
 import heapq
 import itertools
 import secrets
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -47,7 +48,11 @@ def open_store(store: Store) -> MemoryStore | SqliteStore:
 
 class TopicMessage:
     """A message on its way to many subscribers: its headers and body are encoded once per
-    STOMP version, and each subscriber gets the same bytes after its own short prefix."""
+    STOMP version, and each subscriber gets the same bytes after its own short prefix.
+
+    A message a topic's history keeps is counted at `held_bytes` against
+    max_bytes_per_topic: everything it holds, each STOMP version's tail included, which is
+    why a tail its fan-out did not make is not kept afterwards (`tail(keep=False)`)."""
 
     __slots__ = ("message_id", "ack_line", "_headers", "_body", "_tails")
 
@@ -68,12 +73,27 @@ class TopicMessage:
     def body(self) -> bytes:
         return self._body
 
-    def tail(self, version: str) -> bytes:
+    def tail(self, version: str, *, keep: bool = True) -> bytes:
+        """Its headers and body as a MESSAGE for `version` ends, kept for the next subscriber
+        unless `keep` is false."""
         tail = self._tails.get(version)
         if tail is None:
             tail = b"".join((encode_headers(self._headers, version), b"\n", self._body, b"\x00"))
-            self._tails[version] = tail
+            if keep:
+                self._tails[version] = tail
         return tail
+
+    @property
+    def held_bytes(self) -> int:
+        """The memory this message holds: its body, headers, ids and the tails made so far."""
+        headers = sum(
+            sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+            for pair in self._headers
+        )
+        parts = (self, self.message_id, self.ack_line, self._headers, self._body, self._tails)
+        return (
+            headers + sum(map(sys.getsizeof, parts)) + sum(map(sys.getsizeof, self._tails.values()))
+        )
 
 
 class Broker:
@@ -235,23 +255,16 @@ class Broker:
         ]
         if destination.kind == "topic":
             bound = self._into_bound_queues(destination.name, headers, body)
-            message = self._topic_message(destination.name, message_id, headers, body)
+            log = self.history.log_to_append(destination.name)
+            if log is not None:
+                headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
+            message = TopicMessage(message_id, headers, body)
             outcomes = self._fan_out(destination.name, message)
             self.counters.messages_out += outcomes[Outcome.DELIVERED]
+            if log is not None:  # after the fan-out: with the tails it made
+                log.append(message, size=message.held_bytes, now=self.now())
             return bound
         return self._enqueue(destination, text, headers, body)
-
-    def _topic_message(
-        self, name: str, message_id: str, headers: list[tuple[str, str]], body: bytes
-    ) -> TopicMessage:
-        """A message for topic `name`, numbered and kept if the topic keeps history."""
-        log = self.history.log_to_append(name)
-        if log is None:
-            return TopicMessage(message_id, headers, body)
-        headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
-        message = TopicMessage(message_id, headers, body)
-        log.append(message, size=len(message.tail("1.2")), now=self.now())
-        return message
 
     def _enqueue(
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
@@ -306,7 +319,8 @@ class Broker:
         acked = subscription.ack != "auto" and session.version == "1.2"
         for message in missed:
             prefix = subscription.prefix + message.ack_line if acked else subscription.prefix
-            if session.push_message(prefix, message.tail(session.version)) != Outcome.DELIVERED:
+            tail = message.tail(session.version, keep=False)  # kept ones are counted as they are
+            if session.push_message(prefix, tail) != Outcome.DELIVERED:
                 return Resume.TOO_OLD  # the rest does not fit its output: it must reload
             self.counters.messages_out += 1
         return outcome
