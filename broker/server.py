@@ -41,7 +41,7 @@ from broker.auth import LoginsBusy, PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
-from broker.webhooks import Delivery, Endpoint
+from broker.webhooks import Delivery, Endpoint, answer_failure
 
 log = logging.getLogger("broker")
 
@@ -459,10 +459,7 @@ async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> st
         return f"no answer within {delivery.timeout} s"
     except (OSError, ValueError) as error:  # ValueError: a status line past 64 KiB, a bad name
         return str(error) or type(error).__name__
-    status = status_line.split(b" ", 2)[1:2]
-    if not status or not status[0].isdigit():
-        return f"not an HTTP answer: {status_line[:80]!r}"
-    return None if 200 <= int(status[0]) < 300 else f"HTTP {int(status[0])}"
+    return answer_failure(status_line)
 
 
 async def deliver_webhooks(
@@ -480,7 +477,11 @@ async def deliver_webhooks(
                 async with asyncio.timeout(endpoint.wait_seconds(now())):
                     await wake.wait()
             continue
-        reason = await post_webhook(delivery, context)
+        try:
+            reason = await post_webhook(delivery, context)
+        except Exception as error:  # a bug: this POST failed, and the receiver's task goes on
+            log.error("webhook %s: POST failed", delivery.url, exc_info=error)
+            reason = f"internal error ({type(error).__name__})"
         if reason is None:
             endpoint.succeeded()
         else:
