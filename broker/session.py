@@ -59,6 +59,7 @@ RESERVED_MESSAGE_HEADERS = frozenset(
         "content-length",
         "receipt",
         "transaction",
+        "redelivered",  # on a queue message the broker hands out again, only
         OFFSET_HEADER,
         ARRIVAL_HEADER,
     }

@@ -343,6 +343,14 @@ def test_client_cannot_forge_broker_headers(broker: Broker) -> None:
     assert headers["message-id"] != "fake" and headers["subscription"] == "1"
 
 
+@pytest.mark.parametrize("destination", ["/queue/forge", "/topic/forge"])
+def test_a_publisher_cannot_forge_redelivered(broker: Broker, destination: str) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe(destination)
+    connected(broker).publish(destination, headers="redelivered:true\n")
+    assert "redelivered" not in subscriber.frame().headers
+
+
 @pytest.mark.parametrize(
     ("pattern", "delivered", "not_delivered"),
     [
