@@ -102,6 +102,13 @@ class Tokens:
     resource_server_id: str = setting(
         "broker", doc="The tokens' audience (`aud`) and the prefix of their scopes."
     )
+    clock_skew_seconds: float = setting(
+        10.0,
+        doc="How far ahead of the broker's clock the issuer's may be: a revocation (an "
+        "administrator's DELETE) also refuses the tokens whose `iat` is up to this much after "
+        "it, so a token issued before the cut by an issuer whose clock runs ahead is refused "
+        "too; a token issued this long after the cut is taken.",
+    )
 
 
 @dataclass(frozen=True)
@@ -519,6 +526,11 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
                 _take(tokens, "resource_server_id", str, "tokens")
                 if "resource_server_id" in tokens
                 else Tokens.resource_server_id
+            ),
+            clock_skew_seconds=(
+                float(_take(tokens, "clock_skew_seconds", (int, float), "tokens"))
+                if "clock_skew_seconds" in tokens
+                else Tokens.clock_skew_seconds
             ),
         )
         _no_leftovers(tokens, "tokens")
