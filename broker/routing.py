@@ -284,6 +284,15 @@ class Broker:
             gate = self._queue_gates[destination.name] = FlowGate()
         return [] if gate is None else [gate]
 
+    def queues_fed(self, destination: Destination, text: str) -> list[str]:
+        """The queues a SEND to `destination` (`text`) adds a message to: the queue, or the
+        queues bound to the topic."""
+        if destination.kind == "queue":
+            return [text]
+        if destination.kind == "topic":
+            return list(self._bindings.route(destination.name))
+        return []
+
     def _into_bound_queues(
         self, name: str, headers: list[tuple[str, str]], body: bytes
     ) -> list[FlowGate]:

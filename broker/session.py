@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -141,6 +142,8 @@ class SessionBroker(Protocol):
     def resume(self, subscription: Subscription, offset: int) -> str: ...
 
     def dispatch(self, destination: Destination) -> None: ...
+
+    def queues_fed(self, destination: Destination, text: str) -> list[str]: ...
 
     def requeue(self, destination: Destination, frames: list[StoredMessage]) -> None: ...
 
@@ -735,8 +738,46 @@ class Session:
         self._transactions[name] = []
 
     def _commit(self, frame: Frame) -> None:
-        for held in self._end_transaction(self._transaction_header(frame), "COMMIT"):
+        """Apply a transaction's frames, all or none: each is checked first."""
+        frames = self._end_transaction(self._transaction_header(frame), "COMMIT")
+        self._check_transaction(frames)
+        for held in frames:
             self._HANDLERS[held.command](self, held)
+
+    def _check_transaction(self, frames: list[Frame]) -> None:
+        """Refuse a COMMIT (ProtocolError) that one of its frames would fail: a SEND the
+        session may no longer make or its queues have no room for, an ACK or NACK of a
+        message no longer waiting (or settled by an earlier one of the same transaction)."""
+        room: Counter[str] = Counter()
+        settled: set[str] = set()
+        for held in frames:
+            if held.command == "SEND":
+                text, destination = self._permitted_send(held)
+                room.update(self._broker.queues_fed(destination, text))
+                continue
+            ack_id = held.headers.get("id") or held.headers.get("message-id") or ""
+            if ack_id.startswith(MESSAGE_ID_PREFIXES["topic"]):
+                continue
+            if ack_id not in self.unacked or ack_id in settled:
+                raise ProtocolError(
+                    f"COMMIT refused, none of its frames applied: {held.command} of "
+                    f"{ack_id[:80]!r}, which no longer awaits acknowledgement"
+                )
+            subscription = self.unacked[ack_id].subscription
+            if subscription.ack == "client":  # cumulative: the earlier ones go with it
+                for key, earlier in self.unacked.items():
+                    if earlier.subscription is subscription:
+                        settled.add(key)
+                    if key == ack_id:
+                        break
+            settled.add(ack_id)
+        limit = self._limits.max_queue_messages
+        for text, count in room.items():
+            if self._store.size(text) + count > limit:
+                raise ProtocolError(
+                    f"COMMIT refused, none of its frames applied: {text} has no room for "
+                    f"{count} more (limits.max_queue_messages={limit})"
+                )
 
     def _abort(self, frame: Frame) -> None:
         self._end_transaction(self._transaction_header(frame), "ABORT")

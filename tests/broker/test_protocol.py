@@ -621,6 +621,29 @@ def test_aborted_transaction_sends_nothing_and_leaves_acks_undone(broker: Broker
     assert list(subscriber.session.unacked) == [ack]
 
 
+def test_a_commit_refused_for_one_of_its_frames_applies_none_of_them(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/tx")
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    client.publish("/topic/tx", "held", headers="transaction:t\n")
+    client.send("ACK\nid:q-never-delivered\ntransaction:t\n\n\x00")
+    client.send("COMMIT\ntransaction:t\n\n\x00")
+    assert client.frame().command == "ERROR"
+    assert subscriber.frames() == []
+
+
+def test_a_commit_past_a_queues_room_applies_none_of_its_sends() -> None:
+    broker = make_broker(limits={"max_queue_messages": 1})
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    for body in ("1", "2"):
+        client.publish("/queue/small", body, headers="transaction:t\n")
+    client.send("COMMIT\ntransaction:t\n\n\x00")
+    assert "limits.max_queue_messages=1" in client.frame().headers["message"]
+    assert broker.stats()["queues"].get("/queue/small", 0) == 0
+
+
 def test_too_many_open_transactions_is_an_error() -> None:
     client = connected(make_broker(limits={"max_transactions_per_connection": 2}))
     client.send("".join(f"BEGIN\ntransaction:t{n}\n\n\x00" for n in range(3)))
