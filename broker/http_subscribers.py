@@ -50,6 +50,10 @@ MAX_WAITING_PER_HOST = 1_000
 # cache busters); parsing more would only cost memory.
 MAX_QUERY_FIELDS = 10
 SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+# What a page on another origin may send with its GET (a CORS preflight asks first): its
+# token, and an EventSource's resume; and how long its browser may remember the answer.
+CORS_ALLOWED_HEADERS = "Authorization, Last-Event-ID"
+CORS_MAX_AGE_SECONDS = 600
 
 
 class Refusal(Exception):
@@ -307,6 +311,24 @@ class HttpSubscribers:
         assert log is not None
         await _next_append(log, wait, connection.connection_lost_waiter)
         return read(self._broker, ask, ask.offset)
+
+    def preflight(self, connection: ServerConnection, request: Request) -> Response:
+        """204 to a browser's CORS preflight (OPTIONS) from an allowed origin, which a page
+        on another origin sends before a GET with `Authorization: Bearer`: without a token,
+        since a preflight never carries one; 403 for another origin."""
+        try:
+            self._check_origin(request)
+        except Refusal as refusal:
+            return connection.respond(refusal.status, refusal.reason + "\n")
+        response = connection.respond(http.HTTPStatus.NO_CONTENT, "")
+        headers = Headers(response.headers)
+        del headers["Content-Type"], headers["Content-Length"]  # 204 has no content
+        headers["Access-Control-Allow-Methods"] = "GET"
+        headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+        headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
+        response.headers = headers
+        self._allow_origin(request, response)
+        return response
 
     def _check_origin(self, request: Request) -> None:
         """A browser page's origin must be one of [http] allowed_origins, as for a WebSocket."""

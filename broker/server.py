@@ -646,6 +646,8 @@ class BrokerServer:
         /sse) on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]
         if path in http_subscribers.TRANSPORTS:
+            if request.method == "OPTIONS":
+                return self.http_subscribers.preflight(connection, request)
             return await self.http_subscribers.answer(connection, request)
         if path in ("/stats", "/metrics"):
             return await self._stats_response(connection, request, path)
