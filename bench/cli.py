@@ -17,6 +17,7 @@ from bench.http_subscribers import idle_sse_memory
 from bench.loadgen import LoadGenerator, new_event_loop, raise_fd_limit
 from bench.queues import Measure, durable_enqueue, idle_heartbeats, queue_throughput
 from bench.setups import EMBEDDED, SERVICES, SERVICES_HOWTO, Setup, start_embedded, start_services
+from bench.stalled import stalled_reader
 from bench.targets import OURS, RABBITMQ_HOWTO, BuiltinBroker, Target, find_rabbitmq
 from bench.workloads import (
     Latency,
@@ -31,7 +32,7 @@ from bench.workloads import (
 
 BROKER_WORKLOADS = ("memory", "fanout", "topics", "latency")
 # Each on a built-in broker of its own (see bench/queues.py).
-OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable", "history", "sse")
+OWN_BROKER_WORKLOADS = ("heartbeats", "queue", "durable", "history", "sse", "stalled")
 WORKLOADS = (*BROKER_WORKLOADS, *OWN_BROKER_WORKLOADS, "game")
 TRANSPORTS = ("ws", "tcp")
 
@@ -279,7 +280,8 @@ async def _bench_brokers(
 async def _bench_own_brokers(
     plan: Plan, workloads: list[str], progress: Progress, runs: list[Run]
 ) -> bool:
-    """The queue, durable, heart-beat, history and SSE workloads, each on a fresh built-in
+    """The queue, durable, heart-beat, history, SSE and stalled-reader workloads, each on a
+    fresh built-in
     broker; False when one failed or lost."""
     ran: list[Run] = []
     if "heartbeats" in workloads:
@@ -297,6 +299,9 @@ async def _bench_own_brokers(
     if "sse" in workloads:
         progress(f"ours sse idle memory, {plan.idle_connections:,} subscribers ...")
         ran.append(await idle_sse_memory(plan.idle_connections))
+    if "stalled" in workloads:
+        progress("ours tcp one reader that never reads, none and one ...")
+        ran += await stalled_reader()
     for run in ran:
         progress(f"ours {run.transport} {run.workload}: {_summary(run, ran)}")
     runs += ran

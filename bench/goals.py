@@ -18,6 +18,7 @@ from bench.games import GameRun
 from bench.history import REPLAY, RESUME
 from bench.http_subscribers import IDLE_SSE
 from bench.queues import DURABLE, IDLE_CPU, QUEUE, Measure
+from bench.stalled import NONE_STALLED, ONE_STALLED
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
 
@@ -25,8 +26,9 @@ from bench.workloads import Latency, Memory, Run, Throughput
 BROKER = "the broker against RabbitMQ: fan-out, latency, memory"
 QUEUES = "queues, the durable store and idle heart-beats"
 HISTORY = "history, resume and idle SSE subscribers"
+FLOW = "flow control: a reader that never reads"
 GAMES = "whole games"
-GROUPS = (BROKER, QUEUES, HISTORY, GAMES)
+GROUPS = (BROKER, QUEUES, HISTORY, FLOW, GAMES)
 
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -128,6 +130,21 @@ def _empty_over_deep(run: Measure, runs: Sequence[Run]) -> float | None:
     if empty is None or deep is None:
         return None
     return empty.value / deep.value if deep.value else math.inf
+
+
+def _over_none_stalled(run: Measure, runs: Sequence[Run]) -> float | None:
+    """How many ms the readers' delivery p99 grew with a stalled reader among them."""
+    baseline = next(
+        (
+            other
+            for other in runs
+            if isinstance(other, Measure) and other.workload.startswith(NONE_STALLED)
+        ),
+        None,
+    )
+    if baseline is None or baseline.failure:
+        return None
+    return run.value - baseline.value
 
 
 def _points_error_p99(run: GameRun, runs: Sequence[Run]) -> float:
@@ -247,6 +264,27 @@ GOALS: tuple[Goal, ...] = (
         ("<", 20),
         _measure_value,
         workload=f"^{IDLE_SSE}",
+        lossless=True,
+    ),
+    # Flow control: a reader that never reads costs the others nothing.
+    Goal(
+        FLOW,
+        "< 50 ms (as broadcast p99), 0 lost",
+        Measure,
+        lambda run, runs: run.value,
+        ("<", 50),
+        _measure_value,
+        workload=f"^{NONE_STALLED}",
+        lossless=True,
+    ),
+    Goal(
+        FLOW,
+        "within 20 ms of none stalled, 0 lost",
+        Measure,
+        _over_none_stalled,
+        ("<", 20),
+        _measure_value,
+        workload=f"^{ONE_STALLED}",
         lossless=True,
     ),
     # Whole games, on every setup; some only on the shapes they are about. The bars are those

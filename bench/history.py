@@ -22,7 +22,7 @@ TOML = f"""
 [[history]]
 pattern = "/topic/bench.#"
 max_messages = {REPLAY_MESSAGES}
-max_bytes_per_topic = 8388608
+max_bytes_per_topic = 33554432  # 10,000 messages of 200 B hold 14 MB: a body and a tail each
 """
 
 

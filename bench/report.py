@@ -10,6 +10,7 @@ from bench.games import GameRun
 from bench.history import REPLAY, RESUME
 from bench.http_subscribers import IDLE_SSE
 from bench.queues import Measure
+from bench.stalled import STALLED
 from bench.targets import OURS, PEER
 from bench.workloads import Latency, Memory, Run, Throughput
 
@@ -341,6 +342,7 @@ def problems(runs: Sequence[Run]) -> list[str]:
 
 
 HISTORY = (REPLAY, RESUME, IDLE_SSE)
+OWN_TABLES = (*HISTORY, STALLED)
 
 
 def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
@@ -363,12 +365,17 @@ def document(title: str, preamble: Sequence[str], runs: Sequence[Run]) -> str:
         (
             "Queues, durable store and idle heart-beats, each on its own broker",
             measure_table,
-            [run for run in _of(Measure, runs) if not run.workload.startswith(HISTORY)],
+            [run for run in _of(Measure, runs) if not run.workload.startswith(OWN_TABLES)],
         ),
         (
             "History, resume and idle SSE subscribers, each on its own broker",
             lambda shown: measure_table(shown, group=goals.HISTORY),
             [run for run in _of(Measure, runs) if run.workload.startswith(HISTORY)],
+        ),
+        (
+            "A reader that never reads among 1,000 subscribers, on its own broker",
+            lambda shown: measure_table(shown, group=goals.FLOW),
+            [run for run in _of(Measure, runs) if run.workload.startswith(STALLED)],
         ),
         (
             "Whole games: host's start/next to each player's question_open, answers",

@@ -255,7 +255,8 @@ class Authentication:
         self._pending_by_host: Counter[str] = Counter()
 
     def revoke(self, subject: str) -> None:
-        """Refuse the tokens `subject` was given up to now (to the second of their `iat`) for
+        """Refuse the tokens `subject` was given up to now (to the second of their `iat`, by
+        an issuer whose clock is at most tokens.clock_skew_seconds ahead) for
         REVOCATION_SECONDS: a client that an administrator cut off cannot come back with the
         token it holds, over STOMP or over HTTP."""
         self._revoked.pop(subject, None)
@@ -309,7 +310,7 @@ class Authentication:
         if self._wall_clock() - revoked_at > REVOCATION_SECONDS:
             del self._revoked[subject]
             return False
-        return issued_at is None or issued_at <= revoked_at
+        return issued_at is None or issued_at <= revoked_at + self._tokens.clock_skew_seconds
 
     def remembers(self, check: PasscodeCheck) -> bool:
         """Whether this login's passcode was checked right before: its CONNECT (or HTTP basic

@@ -102,6 +102,13 @@ class Tokens:
     resource_server_id: str = setting(
         "broker", doc="The tokens' audience (`aud`) and the prefix of their scopes."
     )
+    clock_skew_seconds: float = setting(
+        10.0,
+        doc="How far ahead of the broker's clock the issuer's may be: a revocation (an "
+        "administrator's DELETE) also refuses the tokens whose `iat` is up to this much after "
+        "it, so a token issued before the cut by an issuer whose clock runs ahead is refused "
+        "too; a token issued this long after the cut is taken.",
+    )
 
 
 @dataclass(frozen=True)
@@ -146,8 +153,18 @@ class Limits:
     )
     max_headers: int = setting(100, doc="Headers in one frame.")
     max_header_bytes: int = setting(8 * 1024, doc="Bytes of one frame's headers.")
-    max_connections: int = setting(100_000, doc="A connection past it gets an ERROR at once.")
+    max_connections: int = setting(
+        100_000,
+        doc="A connection past it gets an ERROR at once; connections that ended and whose "
+        "socket is not gone yet count too.",
+    )
     max_subscriptions_per_connection: int = setting(1_000, doc="A SUBSCRIBE past it: ERROR.")
+    max_http_answer_bytes: int = setting(
+        64 * 1024 * 1024,
+        doc="Bytes of the HTTP subscribers' answers (`/poll`, `/sse`) held at once, until "
+        "each client has taken its answer and gone: a request past it gets 503, and may try "
+        "again later.",
+    )
     max_pending_logins: int = setting(
         200,
         doc="Passcode checks (PBKDF2, one thread) waiting at once, CONNECTs and HTTP basic "
@@ -168,12 +185,13 @@ class Limits:
     output_high_water_bytes: int = setting(
         1024 * 1024,
         doc="A connection whose unsent output is above it gets no more queue messages and is "
-        "not read from, and nor is any publisher sending it topic messages, until it drains.",
+        "not read from until it drains; a topic subscriber above it for "
+        "`slow_consumer_grace_seconds` is a slow consumer. Its publishers never wait for it.",
     )
     slow_consumer_grace_seconds: float = setting(
         5.0,
-        doc="A topic subscriber held above high water this long is a slow consumer "
-        "(see `slow_consumer_policy`).",
+        doc="A connection whose output (topic messages, RECEIPTs) stays above high water this "
+        "long is a slow consumer (see `slow_consumer_policy`).",
     )
     max_output_buffer_bytes: int = setting(
         8 * 1024 * 1024,
@@ -182,9 +200,9 @@ class Limits:
     )
     slow_consumer_policy: str = setting(
         "disconnect",
-        doc='`"disconnect"`: a slow consumer gets an ERROR and its publishers go on; '
+        doc='`"disconnect"`: a slow consumer is disconnected (reset, its output dropped); '
         '`"drop"`: topic messages past high water are skipped for it (counted in `/stats` '
-        "`messages_dropped`) and publishers never wait.",
+        "`messages_dropped`). Either way, only its own deliveries suffer.",
     )
     default_prefetch_count: int = setting(
         100,
@@ -235,7 +253,10 @@ class History:
         None, doc="Messages older than this are no longer replayed. Not set: no age limit."
     )
     max_bytes_per_topic: int = setting(
-        256 * 1024, doc="Bytes of headers and bodies each topic keeps; the oldest go first."
+        256 * 1024,
+        doc="Bytes of memory each topic's kept messages hold (a message holds its body and "
+        "headers, and its MESSAGE frame as encoded for each STOMP version its subscribers "
+        "speak: two to four times its size); the oldest go first.",
     )
     max_topics: int = setting(
         1_000,
@@ -505,6 +526,11 @@ def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerC
                 _take(tokens, "resource_server_id", str, "tokens")
                 if "resource_server_id" in tokens
                 else Tokens.resource_server_id
+            ),
+            clock_skew_seconds=(
+                float(_take(tokens, "clock_skew_seconds", (int, float), "tokens"))
+                if "clock_skew_seconds" in tokens
+                else Tokens.clock_skew_seconds
             ),
         )
         _no_leftovers(tokens, "tokens")

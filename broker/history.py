@@ -10,6 +10,7 @@ subscriber is told "too old" instead of being handed the wrong messages.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -26,6 +27,8 @@ OFFSET_PREFIX = "offset="
 MAX_OFFSET_DIGITS = 18
 # Topic names whose rule was looked up, kept until there are this many (then forgotten).
 RULE_CACHE_SIZE = 10_000
+# What a log's entry holds besides its message: the tuple, the offset, the time and the size.
+ENTRY_BYTES = sum(map(sys.getsizeof, ((0, 0.0, 0, None), 1 << 60, 0.0, 1 << 20)))
 
 Message = TypeVar("Message")
 
@@ -75,7 +78,9 @@ class TopicLog(Generic[Message]):
         self.waiters: dict[Callable[[], object], None] = {}
 
     def append(self, message: Message, *, size: int, now: float) -> None:
-        """Keep the message under `next_offset`, then drop what the limits no longer allow."""
+        """Keep the message (`size`: the bytes it holds) under `next_offset`, then drop what
+        the limits no longer allow."""
+        size += ENTRY_BYTES
         self.entries.append((self.next_offset, now, size, message))
         self.next_offset += 1
         self.bytes += size
@@ -109,7 +114,12 @@ class TopicLog(Generic[Message]):
 
 class Histories(Generic[Message]):
     """Every topic's log, made when a topic matching a `[[history]]` pattern is published to;
-    each pattern keeps at most its max_topics logs, forgetting the least recently published."""
+    each pattern keeps at most its max_topics logs, forgetting the least recently published.
+
+    A topic read (by an HTTP subscriber) before anything is published to it gets an empty log
+    of its own kind, awaited: it tells the reader the offset the first message will get, and
+    becomes the topic's history once one comes. Awaited logs are bounded apart (max_topics
+    per pattern too), so reads of topics nobody publishes to never evict a real history."""
 
     def __init__(
         self,
@@ -122,6 +132,9 @@ class Histories(Generic[Message]):
         self._now = now
         self._wall_time = wall_time
         self._logs: dict[History, OrderedDict[str, TopicLog[Message]]] = {
+            rule: OrderedDict() for rule in rules
+        }
+        self._awaited: dict[History, OrderedDict[str, TopicLog[Message]]] = {
             rule: OrderedDict() for rule in rules
         }
         self._rule_of: dict[str, History | None] = {}
@@ -140,26 +153,42 @@ class Histories(Generic[Message]):
         return found
 
     def log_to_append(self, name: str) -> TopicLog[Message] | None:
-        """The log a message published on topic `name` goes into (made if new), if kept."""
-        log = self.log_to_read(name)
-        if log is not None:
-            self._logs[log.rule].move_to_end(name)
-        return log
-
-    def log_to_read(self, name: str) -> TopicLog[Message] | None:
-        """The log an HTTP subscriber of topic `name` reads and waits on, if kept; made if
-        new, so that a reader who comes before the topic's first message knows the offset
-        that message will get."""
+        """The log a message published on topic `name` goes into (made if new, or the one
+        its readers await), if kept."""
         rule = self.rule(name)
         if rule is None:
             return None
         logs = self._logs[rule]
         log = logs.get(name)
-        if log is None:
-            log = logs[name] = TopicLog(rule, int(self._wall_time() * 1_000_000))
-            if len(logs) > rule.max_topics:
-                logs.popitem(last=False)
+        if log is not None:
+            logs.move_to_end(name)
+            return log
+        log = self._awaited[rule].pop(name, None) or self._new_log(rule)
+        logs[name] = log
+        if len(logs) > rule.max_topics:
+            logs.popitem(last=False)
         return log
+
+    def log_to_read(self, name: str) -> TopicLog[Message] | None:
+        """The log an HTTP subscriber of topic `name` reads and waits on, if kept: awaited
+        if nothing was published to it yet (see the class), so that a reader who comes
+        before the topic's first message knows the offset that message will get."""
+        rule = self.rule(name)
+        if rule is None:
+            return None
+        log = self._logs[rule].get(name)
+        if log is not None:
+            return log
+        awaited = self._awaited[rule]
+        log = awaited.get(name)
+        if log is None:
+            log = awaited[name] = self._new_log(rule)
+            if len(awaited) > rule.max_topics:
+                awaited.popitem(last=False)
+        return log
+
+    def _new_log(self, rule: History) -> TopicLog[Message]:
+        return TopicLog(rule, int(self._wall_time() * 1_000_000))
 
     def stats(self) -> dict[str, int]:
         """What `/stats` shows of the history: the topics kept, their messages and bytes."""
@@ -175,7 +204,7 @@ class Histories(Generic[Message]):
         rule = self.rule(name)
         if rule is None:
             return Resume.NO_HISTORY, []
-        log = self._logs[rule].get(name)
+        log = self._logs[rule].get(name) or self._awaited[rule].get(name)
         missed = None if log is None else log.since(offset, self._now())
         if missed is None:
             return Resume.TOO_OLD, []

@@ -50,6 +50,10 @@ MAX_WAITING_PER_HOST = 1_000
 # cache busters); parsing more would only cost memory.
 MAX_QUERY_FIELDS = 10
 SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+# What a page on another origin may send with its GET (a CORS preflight asks first): its
+# token, and an EventSource's resume; and how long its browser may remember the answer.
+CORS_ALLOWED_HEADERS = "Authorization, Last-Event-ID"
+CORS_MAX_AGE_SECONDS = 600
 
 
 class Refusal(Exception):
@@ -229,13 +233,15 @@ def sse_body(ask: Ask, answer: Answer) -> str:
 
 class HttpSubscribers:
     """Answers /poll and /sse for one broker, and counts the requests being served, by
-    transport (for /stats and /metrics) and by address (MAX_WAITING_PER_HOST)."""
+    transport (for /stats and /metrics) and by address (MAX_WAITING_PER_HOST), and the bytes
+    of answers their clients have not taken yet (limits.max_http_answer_bytes)."""
 
     def __init__(self, broker: Broker, allowed_origins: tuple[str, ...]) -> None:
         self._broker = broker
         self._allowed_origins = allowed_origins
         self.serving: Counter[str] = Counter()
         self._by_host: Counter[str] = Counter()
+        self.answer_bytes = 0
 
     async def answer(self, connection: ServerConnection, request: Request) -> Response:
         """The response to GET /poll or /sse: a refusal as text/plain with its reason."""
@@ -272,7 +278,22 @@ class HttpSubscribers:
         headers["Cache-Control"] = "no-store"
         response.headers = headers
         self._allow_origin(request, response)
+        self._hold(connection, response)
         return response
+
+    def _hold(self, connection: ServerConnection, response: Response) -> None:
+        """Count an answer until its client is gone, then let it go at once: websockets keeps
+        the response on its connection, which reference cycles would keep (up to 1.5 MB of
+        history, for a client that left without reading it) until a full garbage collection.
+        """
+        size = len(response.body)
+        self.answer_bytes += size
+
+        def gone(_: object) -> None:
+            self.answer_bytes -= size
+            connection.response = None
+
+        connection.connection_lost_waiter.add_done_callback(gone)
 
     async def _answer(
         self, connection: ServerConnection, ask: Ask, authority: Authority, transport: str
@@ -291,6 +312,24 @@ class HttpSubscribers:
         await _next_append(log, wait, connection.connection_lost_waiter)
         return read(self._broker, ask, ask.offset)
 
+    def preflight(self, connection: ServerConnection, request: Request) -> Response:
+        """204 to a browser's CORS preflight (OPTIONS) from an allowed origin, which a page
+        on another origin sends before a GET with `Authorization: Bearer`: without a token,
+        since a preflight never carries one; 403 for another origin."""
+        try:
+            self._check_origin(request)
+        except Refusal as refusal:
+            return connection.respond(refusal.status, refusal.reason + "\n")
+        response = connection.respond(http.HTTPStatus.NO_CONTENT, "")
+        headers = Headers(response.headers)
+        del headers["Content-Type"], headers["Content-Length"]  # 204 has no content
+        headers["Access-Control-Allow-Methods"] = "GET"
+        headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
+        headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE_SECONDS)
+        response.headers = headers
+        self._allow_origin(request, response)
+        return response
+
     def _check_origin(self, request: Request) -> None:
         """A browser page's origin must be one of [http] allowed_origins, as for a WebSocket."""
         origin = request.headers.get("Origin")
@@ -307,7 +346,15 @@ class HttpSubscribers:
             response.headers["Vary"] = "Origin"
 
     def _check_room(self, host: str) -> None:
-        """503 past MAX_WAITING_PER_HOST for one address, or past limits.max_connections."""
+        """503 past MAX_WAITING_PER_HOST for one address, past limits.max_connections, or
+        while answers not taken yet hold limits.max_http_answer_bytes."""
+        held = self._broker.config.limits.max_http_answer_bytes
+        if self.answer_bytes >= held:
+            raise Refusal(
+                http.HTTPStatus.SERVICE_UNAVAILABLE,
+                f"answers waiting for their clients hold limits.max_http_answer_bytes={held} "
+                "bytes; try again later",
+            )
         limit = self._broker.config.limits.max_connections
         if self.serving.total() >= limit:
             raise Refusal(

@@ -11,8 +11,9 @@ import dataclasses
 import heapq
 import itertools
 import secrets
+import sys
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from broker.session import (
     MESSAGE_ID_PREFIXES,
     Counters,
     FlowGate,
+    Outcome,
     ProtocolError,
     Session,
     Subscription,
@@ -46,7 +48,11 @@ def open_store(store: Store) -> MemoryStore | SqliteStore:
 
 class TopicMessage:
     """A message on its way to many subscribers: its headers and body are encoded once per
-    STOMP version, and each subscriber gets the same bytes after its own short prefix."""
+    STOMP version, and each subscriber gets the same bytes after its own short prefix.
+
+    A message a topic's history keeps is counted at `held_bytes` against
+    max_bytes_per_topic: everything it holds, each STOMP version's tail included, which is
+    why a tail its fan-out did not make is not kept afterwards (`tail(keep=False)`)."""
 
     __slots__ = ("message_id", "ack_line", "_headers", "_body", "_tails")
 
@@ -67,12 +73,27 @@ class TopicMessage:
     def body(self) -> bytes:
         return self._body
 
-    def tail(self, version: str) -> bytes:
+    def tail(self, version: str, *, keep: bool = True) -> bytes:
+        """Its headers and body as a MESSAGE for `version` ends, kept for the next subscriber
+        unless `keep` is false."""
         tail = self._tails.get(version)
         if tail is None:
             tail = b"".join((encode_headers(self._headers, version), b"\n", self._body, b"\x00"))
-            self._tails[version] = tail
+            if keep:
+                self._tails[version] = tail
         return tail
+
+    @property
+    def held_bytes(self) -> int:
+        """The memory this message holds: its body, headers, ids and the tails made so far."""
+        headers = sum(
+            sys.getsizeof(pair) + sys.getsizeof(pair[0]) + sys.getsizeof(pair[1])
+            for pair in self._headers
+        )
+        parts = (self, self.message_id, self.ack_line, self._headers, self._body, self._tails)
+        return (
+            headers + sum(map(sys.getsizeof, parts)) + sum(map(sys.getsizeof, self._tails.values()))
+        )
 
 
 class Broker:
@@ -94,6 +115,9 @@ class Broker:
         self._boot = secrets.token_hex(4)
         self._ids = itertools.count(1)
         self._sessions: dict[Session, None] = {}
+        # Sessions that ended while their socket is still open (output being written, a
+        # linger): they count in /stats and against max_connections until it is gone.
+        self._closing: dict[Session, None] = {}
         # Timer heap of (deadline, sequence, session): tick() visits only sessions that are
         # due, whatever the number of idle ones. An entry whose session has since been given
         # an earlier one (see Session.timer_at) is skipped.
@@ -115,9 +139,6 @@ class Broker:
         self._turns: dict[str, int] = {}
         # Queues above limits.queue_high_water_messages while consumed: their publishers wait.
         self._queue_gates: dict[str, FlowGate] = {}
-        # Subscribers above high water that the message being fanned out reached (each adds
-        # its own gate: see Session.push_message), for its publisher to wait on.
-        self.congested_gates: list[FlowGate] = []
         self.store = open_store(config.store)
         self.history: Histories[TopicMessage] = Histories(
             config.history, now=clock, wall_time=wall_clock
@@ -139,7 +160,7 @@ class Broker:
             on_output=on_output,
             now=self.now(),
         )
-        if len(self._sessions) >= self.config.limits.max_connections:
+        if len(self._sessions) + len(self._closing) >= self.config.limits.max_connections:
             session.fail(
                 f"too many connections (limits.max_connections="
                 f"{self.config.limits.max_connections}); try again later"
@@ -156,8 +177,13 @@ class Broker:
         return list(self._sessions)
 
     def forget(self, session: Session) -> None:
-        """Called by a session that has closed."""
+        """Called by a session that has closed: its socket is closing until `gone`."""
         self._sessions.pop(session, None)
+        self._closing[session] = None
+
+    def gone(self, session: Session) -> None:
+        """Called by a session whose socket is gone."""
+        self._closing.pop(session, None)
 
     def schedule(self, session: Session) -> None:
         """A session's `deadline` changed: make sure tick() visits it no later than that.
@@ -216,7 +242,8 @@ class Broker:
         self, destination: Destination, text: str, headers: list[tuple[str, str]], body: bytes
     ) -> list[FlowGate]:
         """Route one SEND: to every topic subscriber, or into the queue's store; returns what
-        the publisher must wait for (subscribers or a queue above high water)."""
+        the publisher must wait for (queues above high water: a topic subscriber, however
+        slow, never holds its publisher back)."""
         self.counters.messages_in += 1
         prefix = MESSAGE_ID_PREFIXES[destination.kind]
         message_id = f"{prefix}{self._boot}-{next(self._ids)}"
@@ -229,14 +256,14 @@ class Broker:
         if destination.kind == "topic":
             bound = self._into_bound_queues(destination.name, headers, body)
             log = self.history.log_to_append(destination.name)
-            if log is None:
-                return bound + self._fan_out(
-                    destination.name, TopicMessage(message_id, headers, body)
-                )
-            headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
+            if log is not None:
+                headers.insert(-1, (OFFSET_HEADER, str(log.next_offset)))
             message = TopicMessage(message_id, headers, body)
-            log.append(message, size=len(message.tail("1.2")), now=self.now())
-            return bound + self._fan_out(destination.name, message)
+            outcomes = self._fan_out(destination.name, message)
+            self.counters.messages_out += outcomes[Outcome.DELIVERED]
+            if log is not None:  # after the fan-out: with the tails it made
+                log.append(message, size=message.held_bytes, now=self.now())
+            return bound
         return self._enqueue(destination, text, headers, body)
 
     def _enqueue(
@@ -257,6 +284,15 @@ class Broker:
             gate = self._queue_gates[destination.name] = FlowGate()
         return [] if gate is None else [gate]
 
+    def queues_fed(self, destination: Destination, text: str) -> list[str]:
+        """The queues a SEND to `destination` (`text`) adds a message to: the queue, or the
+        queues bound to the topic."""
+        if destination.kind == "queue":
+            return [text]
+        if destination.kind == "topic":
+            return list(self._bindings.route(destination.name))
+        return []
+
     def _into_bound_queues(
         self, name: str, headers: list[tuple[str, str]], body: bytes
     ) -> list[FlowGate]:
@@ -272,18 +308,17 @@ class Broker:
             gates += self._enqueue(parse_destination(queue), queue, stamped, body)
         return gates
 
-    def _fan_out(self, name: str, message: TopicMessage) -> list[FlowGate]:
-        delivered = 0
-        self.congested_gates = congested = []
+    def _fan_out(self, name: str, message: TopicMessage) -> Counter[Outcome]:
+        """The message to every subscriber of topic `name`: what became of it, by outcome.
+        Each subscriber takes it or not on its own (see Session.push_message)."""
+        outcomes: Counter[Outcome] = Counter()
         for subscription in self._topics.route(name):
             session = subscription.session
             prefix = subscription.prefix
             if subscription.ack != "auto" and session.version == "1.2":
                 prefix += message.ack_line
-            if session.push_message(prefix, message.tail(session.version)):
-                delivered += 1
-        self.counters.messages_out += delivered
-        return congested
+            outcomes[session.push_message(prefix, message.tail(session.version))] += 1
+        return outcomes
 
     def resume(self, subscription: Subscription, offset: int) -> str:
         """Replay a new topic subscription's missed messages from `offset` on, before any
@@ -293,7 +328,8 @@ class Broker:
         acked = subscription.ack != "auto" and session.version == "1.2"
         for message in missed:
             prefix = subscription.prefix + message.ack_line if acked else subscription.prefix
-            if not session.push_message(prefix, message.tail(session.version)):
+            tail = message.tail(session.version, keep=False)  # kept ones are counted as they are
+            if session.push_message(prefix, tail) != Outcome.DELIVERED:
                 return Resume.TOO_OLD  # the rest does not fit its output: it must reload
             self.counters.messages_out += 1
         return outcome
@@ -339,13 +375,12 @@ class Broker:
         return TopicMessage(message_id, headers, body)
 
     def _tell(self, subscription: Subscription, message: TopicMessage) -> None:
-        """One presence MESSAGE to one watcher; like a fan-out's, but with no publisher to
-        hold back (so the congested-subscriber list of a fan-out in progress is left alone)."""
+        """One presence MESSAGE to one watcher, as a fan-out delivers it."""
         session = subscription.session
         prefix = subscription.prefix
         if subscription.ack != "auto" and session.version == "1.2":
             prefix += message.ack_line
-        if session.push_message(prefix, message.tail(session.version)):
+        if session.push_message(prefix, message.tail(session.version)) == Outcome.DELIVERED:
             self.counters.messages_out += 1
 
     def dispatch(self, destination: Destination) -> None:
@@ -448,6 +483,7 @@ class Broker:
         for session in self._sessions:
             connections[session.transport] = connections.get(session.transport, 0) + 1
         connections["total"] = len(self._sessions)
+        connections["closing"] = len(self._closing)
         subscriptions = {f"/topic/{name}": n for name, n in self._topics.counts().items()}
         subscriptions.update({f"/queue/{name}": len(subs) for name, subs in self._queues.items()})
         subscriptions.update({f"/presence/{name}": n for name, n in self.presence.counts().items()})

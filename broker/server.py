@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import ssl
 import struct
 import time
@@ -40,7 +41,7 @@ from broker.auth import LoginsBusy, PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
-from broker.webhooks import Delivery, Endpoint
+from broker.webhooks import Delivery, Endpoint, answer_failure
 
 log = logging.getLogger("broker")
 
@@ -62,6 +63,17 @@ def _log_closed(transport: str, peer: str, session: Session, reason: str | None)
         session.login,
         session.close_reason or reason or "peer closed",
     )
+
+
+def reset(transport: asyncio.BaseTransport) -> None:
+    """Drop a connection with every byte still queued for it, in the kernel too (a reset,
+    SO_LINGER 0): a graceful close would keep them, and the socket, for as long as the peer
+    does not read."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 class Flusher:
@@ -146,6 +158,9 @@ class TcpConnection(asyncio.Protocol):
             transport.writelines(chunks)
         self.session.note_backlog(transport.get_write_buffer_size())
         if self.session.closing and not self._lingering:
+            if self.session.cut:  # a slow consumer: it would not read the rest either
+                reset(transport)
+                return
             # Input held back until now may have ended the session with a last frame.
             transport.writelines(self.session.data_to_send())
             self._close_gently()
@@ -166,12 +181,23 @@ class TcpConnection(asyncio.Protocol):
         """Half-close and drop further input for a while, so unread bytes from the peer do
         not turn the close into a reset that would discard our final ERROR frame."""
         assert self._transport is not None
-        if not self._transport.can_write_eof():
-            self._transport.close()
-            return
         self._lingering = True
-        self._transport.write_eof()
-        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._transport.close)
+        if self._transport.can_write_eof():
+            self._transport.write_eof()
+        else:
+            self._transport.close()  # TLS: it closes once the output is written
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self._end_linger)
+
+    def _end_linger(self) -> None:
+        """Close, or reset if the peer has not taken its last frames within the linger: a
+        client that does not read would keep them, and the socket, for ever."""
+        transport = self._transport
+        if transport is None:
+            return  # gone already
+        if transport.get_write_buffer_size():
+            reset(transport)
+        else:
+            transport.close()
 
     def data_received(self, data: bytes) -> None:
         assert self.session is not None
@@ -316,6 +342,9 @@ class WsConnection:
             if not self.session.reading_paused:
                 self._readable.set_result(None)
         if self.session.closing:
+            if self.session.cut:  # a slow consumer: it would not read the close either
+                reset(websocket.transport)
+                return
             self._write(self.session.data_to_send())  # what held input ended with
             reason = (self.session.close_reason or "").encode()[:120].decode(errors="ignore")
             self._closer = asyncio.create_task(websocket.close(1000, reason))
@@ -343,7 +372,7 @@ class StompWebSocket(ServerConnection):
         if session is not None and not session.note_transport_output(
             self.transport.get_write_buffer_size()
         ):
-            self.transport.abort()
+            reset(self.transport)
 
 
 def _frame_header(opcode: int, length: int) -> bytes:
@@ -430,10 +459,7 @@ async def post_webhook(delivery: Delivery, context: ssl.SSLContext | None) -> st
         return f"no answer within {delivery.timeout} s"
     except (OSError, ValueError) as error:  # ValueError: a status line past 64 KiB, a bad name
         return str(error) or type(error).__name__
-    status = status_line.split(b" ", 2)[1:2]
-    if not status or not status[0].isdigit():
-        return f"not an HTTP answer: {status_line[:80]!r}"
-    return None if 200 <= int(status[0]) < 300 else f"HTTP {int(status[0])}"
+    return answer_failure(status_line)
 
 
 async def deliver_webhooks(
@@ -451,7 +477,11 @@ async def deliver_webhooks(
                 async with asyncio.timeout(endpoint.wait_seconds(now())):
                     await wake.wait()
             continue
-        reason = await post_webhook(delivery, context)
+        try:
+            reason = await post_webhook(delivery, context)
+        except Exception as error:  # a bug: this POST failed, and the receiver's task goes on
+            log.error("webhook %s: POST failed", delivery.url, exc_info=error)
+            reason = f"internal error ({type(error).__name__})"
         if reason is None:
             endpoint.succeeded()
         else:
@@ -616,6 +646,8 @@ class BrokerServer:
         /sse) on the WebSocket port; only ws_path upgrades."""
         path = request.path.split("?", 1)[0]
         if path in http_subscribers.TRANSPORTS:
+            if request.method == "OPTIONS":
+                return self.http_subscribers.preflight(connection, request)
             return await self.http_subscribers.answer(connection, request)
         if path in ("/stats", "/metrics"):
             return await self._stats_response(connection, request, path)
@@ -728,6 +760,7 @@ class BrokerServer:
                 c._transport.get_write_buffer_size() for c in self.tcp_connections if c._transport
             ),
             "ws_open": len(self.ws_connections),
+            "http_answer_bytes": self.http_subscribers.answer_bytes,
         }
         return stats
 

@@ -3,14 +3,18 @@
 A transport feeds `receive_data()`, writes what `data_to_send()` returns whenever
 `on_output` fires, reports its own unsent bytes with `note_backlog()` after each write and
 whenever its socket drains, stops reading from the socket while `reading_paused` is true,
-and closes the socket once `closing` is true and the output is written. Routing between
+closes the socket once `closing` is true and the output is written (resets it at once,
+dropping what is unsent, when `cut` is true too), and calls `connection_lost()` when the
+socket is gone. Routing between
 sessions is the broker's (`broker.routing`, seen from here as `SessionBroker`); everything one
 client may or may not do is decided here.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -56,6 +60,7 @@ RESERVED_MESSAGE_HEADERS = frozenset(
         "content-length",
         "receipt",
         "transaction",
+        "redelivered",  # on a queue message the broker hands out again, only
         OFFSET_HEADER,
         ARRIVAL_HEADER,
     }
@@ -70,25 +75,31 @@ class ProtocolError(Exception):
 
 
 class FlowGate:
-    """What publishers wait for before they are read again: a subscriber whose socket is above
-    high water, or a queue that holds more than its consumers take (RabbitMQ's flow control).
-    """
+    """What the publishers of a queue that holds more than its consumers take wait for before
+    they are read again (RabbitMQ's flow control). A topic subscriber never holds a publisher
+    back: a slow one only falls behind itself (see Session.push_message)."""
 
     __slots__ = ("waiting",)
 
     def __init__(self) -> None:
         self.waiting: dict[Session, None] = {}
 
-    def hold(self, publisher: Session) -> None:
-        self.waiting[publisher] = None
-        if publisher._waiting_on is None:
-            publisher._waiting_on = {}
-        publisher._waiting_on[self] = None
-
     def open(self) -> None:
         waiting, self.waiting = self.waiting, {}
         for publisher in waiting:
-            publisher._stop_waiting_on(self)
+            publisher.gate_opened(self)
+
+
+class Outcome(enum.Enum):
+    """What became of one topic MESSAGE for one subscriber (Session.push_message)."""
+
+    DELIVERED = "delivered"
+    # slow_consumer_policy = "drop": the subscriber was above high water, or past its limit
+    DROPPED = "dropped"
+    # slow_consumer_policy = "disconnect": past max_output_buffer_bytes, the subscriber is cut
+    CUT = "cut"
+    # the subscriber was already leaving
+    CLOSED = "closed"
 
 
 @dataclass(slots=True)
@@ -114,8 +125,6 @@ class SessionBroker(Protocol):
     store: MemoryStore | SqliteStore
     authentication: Authentication
     counters: Counters
-    # Subscribers above high water the message being fanned out reached: its publisher waits.
-    congested_gates: list[FlowGate]
 
     def now(self) -> float: ...
 
@@ -134,11 +143,15 @@ class SessionBroker(Protocol):
 
     def dispatch(self, destination: Destination) -> None: ...
 
+    def queues_fed(self, destination: Destination, text: str) -> list[str]: ...
+
     def requeue(self, destination: Destination, frames: list[StoredMessage]) -> None: ...
 
     def schedule(self, session: Session) -> None: ...
 
     def forget(self, session: Session) -> None: ...
+
+    def gone(self, session: Session) -> None: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -200,8 +213,8 @@ class Session:
         "closing",
         "congested_since",
         "connected",
+        "cut",
         "deadline",
-        "gate",
         "id",
         "login",
         "peer",
@@ -238,6 +251,10 @@ class Session:
         self._passcode_check: PendingCheck | None = None  # cancelled if the client leaves
         self.closing = False
         self.close_reason: str | None = None
+        # Ended as a slow consumer: a client that does not read would not read its ERROR
+        # either, and a graceful close would keep its unsent bytes (megabytes, in the kernel
+        # too) for as long as it does not read.
+        self.cut = False
         self.subscriptions: dict[str, Subscription] = {}
         self.unacked: dict[str, Delivery] = {}
         self._broker = broker
@@ -263,12 +280,10 @@ class Session:
         # Below this (or into empty output) a topic message needs no further checks.
         self._easy_limit = min(self._high_water, limits.max_output_buffer_bytes)
         self._signalled = False
-        # Flow control: since when this session's socket has been above high water with topic
-        # messages for it (None: it is not), the publishers that wait for it to drain, and
-        # the subscribers this session (as a publisher) waits for.
+        # Flow control: since when this session's output has been above high water with topic
+        # messages or RECEIPTs for it (None: it is not), and the queues this session (as a
+        # publisher) waits for; made when first held back: ten thousand idle sessions need none.
         self.congested_since: float | None = None
-        self.gate: FlowGate | None = None  # made when first congested: most never are
-        # made when first held back: ten thousand idle sessions need none
         self._waiting_on: dict[FlowGate, None] | None = None
         # Time, as data: when bytes last went out and came in, the negotiated heart-beats,
         # when the token expires (monotonic), and the earliest of these deadlines.
@@ -314,8 +329,7 @@ class Session:
     @property
     def reading_paused(self) -> bool:
         """True while this client must wait: its own output is above high water, or it
-        publishes to a subscriber whose socket is above high water (RabbitMQ's flow control).
-        """
+        publishes to a queue above high water (RabbitMQ's flow control)."""
         return self._more_input or bool(self._waiting_on) or self._used() > self._high_water
 
     def _handle_input(self) -> None:
@@ -518,8 +532,7 @@ class Session:
             if name not in RESERVED_MESSAGE_HEADERS
         ]
         for gate in self._broker.publish(destination, text, headers, frame.body):
-            if gate is not self.gate:
-                gate.hold(self)
+            self._wait_for(gate)
 
     def _subscribe(self, frame: Frame) -> list[tuple[str, str]] | None:
         """Subscribe; a resuming SUBSCRIBE's RECEIPT says whether it was resumed."""
@@ -725,8 +738,46 @@ class Session:
         self._transactions[name] = []
 
     def _commit(self, frame: Frame) -> None:
-        for held in self._end_transaction(self._transaction_header(frame), "COMMIT"):
+        """Apply a transaction's frames, all or none: each is checked first."""
+        frames = self._end_transaction(self._transaction_header(frame), "COMMIT")
+        self._check_transaction(frames)
+        for held in frames:
             self._HANDLERS[held.command](self, held)
+
+    def _check_transaction(self, frames: list[Frame]) -> None:
+        """Refuse a COMMIT (ProtocolError) that one of its frames would fail: a SEND the
+        session may no longer make or its queues have no room for, an ACK or NACK of a
+        message no longer waiting (or settled by an earlier one of the same transaction)."""
+        room: Counter[str] = Counter()
+        settled: set[str] = set()
+        for held in frames:
+            if held.command == "SEND":
+                text, destination = self._permitted_send(held)
+                room.update(self._broker.queues_fed(destination, text))
+                continue
+            ack_id = held.headers.get("id") or held.headers.get("message-id") or ""
+            if ack_id.startswith(MESSAGE_ID_PREFIXES["topic"]):
+                continue
+            if ack_id not in self.unacked or ack_id in settled:
+                raise ProtocolError(
+                    f"COMMIT refused, none of its frames applied: {held.command} of "
+                    f"{ack_id[:80]!r}, which no longer awaits acknowledgement"
+                )
+            subscription = self.unacked[ack_id].subscription
+            if subscription.ack == "client":  # cumulative: the earlier ones go with it
+                for key, earlier in self.unacked.items():
+                    if earlier.subscription is subscription:
+                        settled.add(key)
+                    if key == ack_id:
+                        break
+            settled.add(ack_id)
+        limit = self._limits.max_queue_messages
+        for text, count in room.items():
+            if self._store.size(text) + count > limit:
+                raise ProtocolError(
+                    f"COMMIT refused, none of its frames applied: {text} has no room for "
+                    f"{count} more (limits.max_queue_messages={limit})"
+                )
 
     def _abort(self, frame: Frame) -> None:
         self._end_transaction(self._transaction_header(frame), "ABORT")
@@ -753,8 +804,15 @@ class Session:
     # Bytes out
 
     def send_frame(self, command: str, headers: list[tuple[str, str]], body: bytes = b"") -> None:
-        """Queue a frame the broker itself says (CONNECTED, RECEIPT, ERROR); never refused."""
+        """Queue a frame the broker itself says (CONNECTED, RECEIPT). It is never skipped,
+        but counts against the output limits as a MESSAGE does: a client that stops reading
+        its RECEIPTs is cut as a slow consumer once its output stayed above high water for
+        `slow_consumer_grace_seconds`. (It cannot pile up more: its frames are not read
+        while its output is above high water.)"""
         self._push(encode_frame(command, headers, body, version=self.version))
+        if self.congested_since is None and self._used() > self._high_water:
+            self.congested_since = self._broker.now()
+            self._reschedule()
 
     def _push(self, *chunks: bytes) -> None:
         self._chunks.extend(chunks)
@@ -771,37 +829,34 @@ class Session:
         """Output bytes not yet on the wire: queued here, handed over, or in the transport."""
         return self._pending + self._in_flight + self._backlog
 
-    def push_message(self, prefix: bytes, tail: bytes) -> bool:
-        """Queue one topic MESSAGE; False if this session cannot take it.
+    def push_message(self, prefix: bytes, tail: bytes) -> Outcome:
+        """Queue one topic MESSAGE, unless this session cannot take it.
 
-        Above high water the message is still queued (the publisher is then paused, see
-        `reading_paused`) unless `slow_consumer_policy` is `drop`; past
+        A slow subscriber only falls behind itself, never its publisher: above high water the
+        message is still queued (and the session cut if it stays there for
+        `slow_consumer_grace_seconds`) unless `slow_consumer_policy` is `drop`; past
         `max_output_buffer_bytes` the session is cut (or, with `drop`, the message skipped).
         """
         if self.closing:
-            return False
+            return Outcome.CLOSED
         used = self._pending + self._in_flight + self._backlog
         if used and used + len(prefix) + len(tail) > self._easy_limit:
             return self._push_above_high_water(prefix, tail, used, len(prefix) + len(tail))
         self._push(prefix, tail)
-        return True
+        return Outcome.DELIVERED
 
-    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> bool:
+    def _push_above_high_water(self, prefix: bytes, tail: bytes, used: int, size: int) -> Outcome:
         drop = self._limits.slow_consumer_policy == "drop"
         if drop and used > self._high_water:
             self._broker.counters.messages_dropped += 1
-            return False
+            return Outcome.DROPPED
         if used + size > self._limits.max_output_buffer_bytes:
             return self._overflow(used + size)
         self._push(prefix, tail)
-        if not drop and used + size > self._high_water:
-            if self.gate is None:
-                self.gate = FlowGate()
-            self._broker.congested_gates.append(self.gate)
-            if self.congested_since is None:
-                self.congested_since = self._broker.now()
-                self._reschedule()
-        return True
+        if not drop and used + size > self._high_water and self.congested_since is None:
+            self.congested_since = self._broker.now()
+            self._reschedule()
+        return Outcome.DELIVERED
 
     def push_queued(self, subscription: Subscription, message: StoredMessage) -> None:
         """Queue one queue MESSAGE, kept until acknowledged unless the subscription is auto-ack;
@@ -820,32 +875,40 @@ class Session:
         """Whether a queue may hand this session another message (credit by output bytes)."""
         return not self.closing and self._used() <= self._high_water
 
-    def _overflow(self, used: int) -> bool:
+    def _overflow(self, used: int) -> Outcome:
         if self._limits.slow_consumer_policy == "drop":
             self._broker.counters.messages_dropped += 1
-            return False
+            return Outcome.DROPPED
         self._cut(
             f"slow consumer: {used} bytes would be waiting to be sent, more than "
             f"limits.max_output_buffer_bytes={self._limits.max_output_buffer_bytes}; "
             "disconnected (limits.slow_consumer_policy=disconnect)"
         )
-        return False
+        return Outcome.CUT
 
     def _cut(self, reason: str) -> None:
-        """End a slow consumer: what it has not taken yet is dropped, the ERROR goes last."""
+        """End a slow consumer: what it has not taken yet is dropped, and its transport resets
+        the connection (the ERROR is said, should it be read before the reset)."""
         self._broker.counters.slow_consumers_dropped += 1
+        self.cut = True
         self._chunks.clear()
         self._pending = 0
         self.fail(reason)
 
     def _relieve(self) -> None:
-        """The socket drained below high water: publishers waiting for it may go on."""
+        """The socket drained below high water: it is no longer on its way to being cut."""
         self.congested_since = None
-        if self.gate is not None:
-            self.gate.open()
         self._reschedule()
 
-    def _stop_waiting_on(self, gate: FlowGate) -> None:
+    def _wait_for(self, gate: FlowGate) -> None:
+        """Read no more frames from this client until `gate` opens (see reading_paused)."""
+        gate.waiting[self] = None
+        if self._waiting_on is None:
+            self._waiting_on = {}
+        self._waiting_on[gate] = None
+
+    def gate_opened(self, gate: FlowGate) -> None:
+        """A queue this session waited for is back below high water (FlowGate.open)."""
         if self._waiting_on is None:
             return
         self._waiting_on.pop(gate, None)
@@ -918,7 +981,13 @@ class Session:
             headers.append(("receipt-id", receipt))
         body = f"{reason}\n".encode()
         headers.append(("content-length", str(len(body))))
-        self.send_frame("ERROR", headers, body)
+        error = encode_frame("ERROR", headers, body, version=self.version)
+        if self._used() + len(error) > self._limits.max_output_buffer_bytes:
+            # The ERROR counts against the output limit too: it goes alone, instead of after
+            # more than a client may have waiting.
+            self._chunks.clear()
+            self._pending = 0
+        self._push(error)
         self.close(f"error: {reason}")
 
     def close(self, reason: str) -> None:
@@ -936,6 +1005,7 @@ class Session:
             self.closing = True
             self.close_reason = reason
         self._detach()
+        self._broker.gone(self)
 
     def _detach(self) -> None:
         if self._passcode_check is not None:
@@ -960,7 +1030,7 @@ class Session:
 
     def on_timer(self, now: float) -> None:
         """Close a client that never connected, went silent, outlived its token or whose
-        socket stayed above high water too long; send a heart-beat that is due."""
+        output stayed above high water too long; send a heart-beat that is due."""
         if not self.connected:
             if self.deadline is not None and now >= self.deadline:
                 self.fail(f"no CONNECT frame within {CONNECT_TIMEOUT_SECONDS:g} seconds")
@@ -968,16 +1038,18 @@ class Session:
         grace = self._limits.slow_consumer_grace_seconds
         if self.congested_since is not None and now >= self.congested_since + grace:
             self._cut(
-                f"slow consumer: its socket stayed above limits.output_high_water_bytes="
+                f"slow consumer: its output stayed above limits.output_high_water_bytes="
                 f"{self._high_water} for limits.slow_consumer_grace_seconds={grace:g}; "
-                "disconnected (limits.slow_consumer_policy=disconnect)"
+                "disconnected"
             )
             return
         if self._token_deadline is not None and now >= self._token_deadline:
             self.fail("token expired: the connection ends with its token; reconnect with a new one")
             return
-        if self.reading_paused:
-            self._last_input = now  # the broker is not listening, so silence proves nothing
+        if self._waiting_on:
+            # Held back by a queue's flow control, the broker is not listening: silence proves
+            # nothing. Paused for its own unread output, the client is the one not listening.
+            self._last_input = now
         if self._receive_window and now >= self._last_input + self._receive_window:
             self._broker.counters.heartbeat_timeouts += 1
             self.fail(

@@ -63,6 +63,17 @@ def verify_signature(
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
+def answer_failure(status_line: bytes) -> str | None:
+    """None when a receiver's status line says 2xx, else why the POST failed. A status is
+    three ASCII digits: anything else (`²`, 5,000 digits, which int() would refuse with a
+    ValueError) is not an HTTP answer."""
+    parts = status_line.split(b" ", 2)
+    status = decimal(parts[1].decode("latin-1"), max_digits=3) if len(parts) > 1 else None
+    if status is None:
+        return f"not an HTTP answer: {status_line[:80]!r}"
+    return None if 200 <= status < 300 else f"HTTP {status}"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One occupied or vacated event: `id` is unique, for a receiver to drop a repeat (a POST

@@ -178,7 +178,7 @@ def test_bad_token_is_refused(
     assert still_served(bystander)
 
 
-def test_subscriber_that_stops_reading_is_cut_with_an_error_and_others_keep_receiving(
+def test_subscriber_that_stops_reading_is_cut_and_others_keep_receiving(
     strict_broker: BrokerProcess,
     bystander: tuple[stomp.Connection, Inbox],
 ) -> None:
@@ -195,7 +195,8 @@ def test_subscriber_that_stops_reading_is_cut_with_an_error_and_others_keep_rece
         body = "x" * 16384
         dropped = 0
         # The kernel's socket buffers take up to ~4 MiB before the broker's own buffer fills;
-        # then the publisher waits for the stalled reader, which is cut after the grace period.
+        # then the stalled reader is cut (past max_output_buffer_bytes, or after the grace
+        # period), and the bystander never waits for it.
         for sent in range(1, 1001):
             conn.send("/topic/bystander", body)
             inbox.next_message()
@@ -204,11 +205,12 @@ def test_subscriber_that_stops_reading_is_cut_with_an_error_and_others_keep_rece
                 dropped = stats["slow_consumers_dropped"]
                 if dropped:
                     break
-        while chunk := stalled.recv(1 << 20):
-            received += chunk
+        # Its connection is reset, with what was queued for it: it would not read an ERROR.
+        with pytest.raises(ConnectionResetError):
+            while stalled.recv(1 << 20):
+                pass
     assert dropped == 1
-    assert "slow consumer" in error_text(received.decode(errors="replace"))
-    assert "limits.slow_consumer_grace_seconds=1" in error_text(received.decode(errors="replace"))
+    assert "reason=error: slow consumer" in strict_broker.log()
     assert still_served(bystander)
 
 

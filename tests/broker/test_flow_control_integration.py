@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from raw_stomp import RawStomp
@@ -68,7 +71,12 @@ def test_two_600_kb_sends_in_one_write_reach_an_idle_subscriber(broker: BrokerPr
     assert broker.stats()["slow_consumers_dropped"] == 0
 
 
-def test_fifty_thousand_messages_at_full_speed_reach_every_reader(broker: BrokerProcess) -> None:
+def test_fifty_thousand_messages_in_full_speed_bursts_reach_every_reader(
+    broker: BrokerProcess,
+) -> None:
+    # Bursts of 5 MB, each within what the kernel and max_output_buffer_bytes hold for a
+    # reader: a publisher never waits for its topic's readers, so a longer burst than a
+    # reader can hold would cut it as a slow consumer.
     readers = [subscriber(broker, "/topic/burst") for _ in range(3)]
     counts = [0] * len(readers)
 
@@ -80,9 +88,58 @@ def test_fifty_thousand_messages_at_full_speed_reach_every_reader(broker: Broker
     threads = [threading.Thread(target=read, args=(i,)) for i in range(len(readers))]
     for thread in threads:
         thread.start()
-    writer = publish_in_background(broker, sends("/topic/burst", iter([b"x" * 1024] * 50_000)))
+    publisher = RawStomp(broker.tcp_port)
+    publisher.connect()
+    for sent in range(5_000, 50_001, 5_000):
+        publisher.send(sends("/topic/burst", iter([b"x" * 1024] * 5_000)))
+        until(lambda sent=sent: min(counts) >= sent, f"{sent} reached every reader")
     for thread in threads:
         thread.join()
-    writer.join()
+    publisher.close()
     assert counts == [50_000] * len(readers)
     assert broker.stats()["slow_consumers_dropped"] == 0
+
+
+# Small output limits, so that a reader that never reads is cut within a few MiB.
+CUT_TOML = (
+    STATS_TOML
+    + "[limits]\nmax_frame_bytes = 65536\noutput_high_water_bytes = 65536\n"
+    + "max_output_buffer_bytes = 1048576\n"
+)
+
+
+def until(condition: Callable[[], bool], what: str) -> None:
+    """Poll `condition` until it holds; a bounded number of tries, not a time measured."""
+    for _ in range(600):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+def how_it_ends(sock: socket.socket) -> str:
+    """Read everything until the broker closes: "eof" (a graceful close, after every byte
+    queued for it) or "reset" (an abort, which dropped them)."""
+    try:
+        while sock.recv(1 << 20):
+            pass
+    except ConnectionResetError:
+        return "reset"
+    return "eof"
+
+
+def test_a_cut_consumer_is_reset_and_counted_as_closing_until_its_socket_is_gone(
+    tmp_path: Path,
+) -> None:
+    with start_broker(tmp_path, toml=CUT_TOML) as broker:
+        reader = RawStomp(broker.tcp_port, receive_buffer=4096)  # and never reads
+        reader.connect()
+        reader.send("SUBSCRIBE\nid:1\ndestination:/topic/flood\nreceipt:ready\n\n\x00")
+        assert reader.next_frame().headers["receipt-id"] == "ready"
+        # 12 MB: more than the kernel's buffers (4 MiB at most) and max_output_buffer_bytes.
+        writer = publish_in_background(broker, sends("/topic/flood", iter([b"x" * 60_000] * 200)))
+        until(lambda: broker.stats()["slow_consumers_dropped"] == 1, "the reader was cut")
+        writer.join()
+        assert how_it_ends(reader.sock) == "reset"
+        until(lambda: broker.stats()["connections"]["closing"] == 0, "its socket is gone")
+        reader.close()

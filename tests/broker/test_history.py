@@ -3,6 +3,8 @@ resuming SUBSCRIBE gets, and the signals that tell a page to reload instead."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 from stomp_bytes import Client, Clock, make_broker
 
@@ -110,12 +112,15 @@ def test_messages_within_max_age_are_replayed() -> None:
 
 
 def test_history_keeps_at_most_max_bytes_per_topic() -> None:
-    broker = history_broker(max_bytes_per_topic=400)
-    offsets = publish(broker, "a" * 150, "b" * 150, "c" * 150)
-    assert resume(connected(broker), f"offset={offsets[1]}")[-1].headers["x-stream-resume"] == (
+    # A message of 10,000 bytes holds 20,000 and more: its body, and its MESSAGE's encoding
+    # for the subscriber's STOMP version.
+    broker = history_broker(max_bytes_per_topic=45_000)
+    offsets = publish(broker, "a" * 10_000, "b" * 10_000, "c" * 10_000)
+    assert resume(connected(broker), f"offset={offsets[0]}")[-1].headers["x-stream-resume"] == (
         "too-old"
     )
-    assert [f.body[:1] for f in resume(connected(broker), f"offset={offsets[2]}")] == [b"c", b""]
+    frames = resume(connected(broker), f"offset={offsets[1]}")
+    assert [f.body[:1] for f in frames] == [b"b", b"c", b""]
 
 
 def test_past_max_topics_the_least_recently_published_topic_is_forgotten() -> None:
@@ -304,3 +309,31 @@ def test_a_waiting_reader_is_woken_once_by_the_next_message() -> None:
     log.waiters[lambda: woken.append("woken")] = None
     publish(broker, "a", "b")
     assert (woken, log.waiters) == (["woken"], {})
+
+
+def test_history_holds_no_more_memory_than_max_topics_times_max_bytes_per_topic() -> None:
+    # Subscribers of all three STOMP versions, so that each message is encoded three times.
+    rule = History(
+        pattern="/topic/kept.*", max_topics=4, max_bytes_per_topic=64 * 1024, max_messages=10_000
+    )
+    broker = make_broker(history=(rule,))
+    subscribers = []
+    for version in ("1.0", "1.1", "1.2"):
+        subscriber = Client(broker)
+        subscriber.connect(version)
+        subscriber.subscribe("/topic/kept.*")
+        subscribers.append(subscriber)
+    publisher = connected(broker)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(4_000):
+            publisher.publish(f"/topic/kept.{n % 4}", "x" * 300)
+            for subscriber in subscribers:
+                subscriber.flush()
+                subscriber.outputs.clear()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert broker.stats()["history"]["topics"] == 4
+    assert held <= rule.max_topics * rule.max_bytes_per_topic

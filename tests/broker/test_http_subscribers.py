@@ -69,3 +69,25 @@ def test_an_event_stream_keeps_characters_that_python_but_not_sse_ends_lines_at(
     published(broker, '{"text": "a\u2028b\x0cc"}')
     ask = parse_ask(request(f"/sse?destination={STATUS}&offset={first}"))
     assert 'data: {"text": "a\u2028b\x0cc"}\n' in sse_body(ask, read(broker, ask, ask.offset))
+
+
+def test_reads_of_topics_nobody_publishes_to_evict_no_history() -> None:
+    broker = make_broker(history=(History(pattern="/topic/games.*.status", max_topics=2),))
+    first = broker.history.log_to_read("games.7.status").next_offset  # type: ignore[union-attr]
+    published(broker, "kept")
+    for game in range(100, 140):  # made-up games, read and never published to
+        made_up = parse_ask(request(f"/poll?destination=/topic/games.{game}.status&offset=1"))
+        read(broker, made_up, made_up.offset)
+    ask = parse_ask(request(f"/poll?destination={STATUS}&offset={first}"))
+    answer = read(broker, ask, ask.offset)
+    assert (answer.resume, [m.body for _, m in answer.messages]) == ("resumed", [b"kept"])
+    assert broker.stats()["history"]["topics"] == 1
+
+
+def test_a_reader_before_the_first_message_is_given_the_offset_that_message_gets() -> None:
+    broker = history_broker()
+    waiting = parse_ask(request(f"/poll?destination={STATUS}"))
+    next_offset = read(broker, waiting, None).next_offset
+    published(broker, "first")
+    ask = parse_ask(request(f"/poll?destination={STATUS}&offset={next_offset}"))
+    assert [m.body for _, m in read(broker, ask, ask.offset).messages] == [b"first"]

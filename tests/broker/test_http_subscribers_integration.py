@@ -429,3 +429,36 @@ def test_a_page_from_an_allowed_origin_may_read_the_answer(small_broker: BrokerP
     )
     with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
         assert response.headers["Access-Control-Allow-Origin"] == "https://quiz.example.org"
+
+
+def preflight(broker: BrokerProcess, origin: str) -> tuple[int, dict[str, str]]:
+    """A browser's CORS preflight of a GET /poll with `Authorization: Bearer`: no token."""
+    request = urllib.request.Request(
+        f"{broker.http_url}/poll?destination=/topic/feed.x",
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+            return response.status, dict(response.headers.items())
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers.items())
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered_without_a_token(
+    small_broker: BrokerProcess,
+) -> None:
+    status, headers = preflight(small_broker, "https://quiz.example.org")
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == "https://quiz.example.org"
+    assert "authorization" in headers["Access-Control-Allow-Headers"].lower()
+    assert "GET" in headers["Access-Control-Allow-Methods"]
+
+
+def test_a_preflight_from_an_origin_not_allowed_is_refused(small_broker: BrokerProcess) -> None:
+    status, headers = preflight(small_broker, "https://elsewhere.example")
+    assert status == 403 and "Access-Control-Allow-Origin" not in headers

@@ -343,6 +343,14 @@ def test_client_cannot_forge_broker_headers(broker: Broker) -> None:
     assert headers["message-id"] != "fake" and headers["subscription"] == "1"
 
 
+@pytest.mark.parametrize("destination", ["/queue/forge", "/topic/forge"])
+def test_a_publisher_cannot_forge_redelivered(broker: Broker, destination: str) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe(destination)
+    connected(broker).publish(destination, headers="redelivered:true\n")
+    assert "redelivered" not in subscriber.frame().headers
+
+
 @pytest.mark.parametrize(
     ("pattern", "delivered", "not_delivered"),
     [
@@ -611,6 +619,29 @@ def test_aborted_transaction_sends_nothing_and_leaves_acks_undone(broker: Broker
     subscriber.publish("/topic/none", headers="transaction:t\n")
     subscriber.send("ABORT\ntransaction:t\n\n\x00")
     assert list(subscriber.session.unacked) == [ack]
+
+
+def test_a_commit_refused_for_one_of_its_frames_applies_none_of_them(broker: Broker) -> None:
+    subscriber = connected(broker)
+    subscriber.subscribe("/topic/tx")
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    client.publish("/topic/tx", "held", headers="transaction:t\n")
+    client.send("ACK\nid:q-never-delivered\ntransaction:t\n\n\x00")
+    client.send("COMMIT\ntransaction:t\n\n\x00")
+    assert client.frame().command == "ERROR"
+    assert subscriber.frames() == []
+
+
+def test_a_commit_past_a_queues_room_applies_none_of_its_sends() -> None:
+    broker = make_broker(limits={"max_queue_messages": 1})
+    client = connected(broker)
+    client.send("BEGIN\ntransaction:t\n\n\x00")
+    for body in ("1", "2"):
+        client.publish("/queue/small", body, headers="transaction:t\n")
+    client.send("COMMIT\ntransaction:t\n\n\x00")
+    assert "limits.max_queue_messages=1" in client.frame().headers["message"]
+    assert broker.stats()["queues"].get("/queue/small", 0) == 0
 
 
 def test_too_many_open_transactions_is_an_error() -> None:
@@ -1016,33 +1047,47 @@ def test_a_connect_timeout_still_closes_those_that_never_connect_among_many_that
 # Slow consumers, stats, shutdown
 
 
-def test_publisher_waits_while_a_topic_subscriber_is_above_high_water() -> None:
+def test_a_subscriber_above_high_water_never_pauses_its_publisher() -> None:
+    # The site publishes every game over one connection: a phone of game 1 that stops
+    # reading must not hold up game 2 (issue 17, finding 5).
     broker = make_broker(limits={"output_high_water_bytes": 1000})
-    slow, fast = connected(broker), connected(broker)
-    slow.subscribe("/topic/flood")
-    fast.subscribe("/topic/flood")
-    publisher = connected(broker)
-    slow.session.note_backlog(950)
+    stalled, other = connected(broker), connected(broker)
+    stalled.subscribe("/topic/games.1")
+    other.subscribe("/topic/games.2")
+    stalled.session.data_to_send()
+    stalled.session.note_backlog(950)
+    site = connected(broker)
+    site.send(
+        "SEND\ndestination:/topic/games.1\n\n" + "a" * 100 + "\x00"
+        "SEND\ndestination:/topic/games.2\n\nnext question\x00"
+    )
+    assert [f.body for f in other.frames()] == [b"next question"]
+    assert not site.session.reading_paused
+
+
+def test_a_subscriber_above_high_water_still_gets_its_messages_until_it_is_cut() -> None:
+    broker = make_broker(limits={"output_high_water_bytes": 1000})
+    slow, fast, publisher = slow_and_fast(broker, backlog=950)
     publisher.publish("/topic/flood", "a" * 100)
     publisher.publish("/topic/flood", "b" * 100)
-    assert [f.body for f in fast.frames()] == [b"a" * 100]
-    assert publisher.session.reading_paused and not slow.session.closing
-    slow.session.data_to_send()
-    slow.session.note_backlog(0)  # it drained
-    assert not publisher.session.reading_paused and publisher.outputs
-    publisher.flush()  # what the transport does when the session signals output
-    assert [f.body for f in fast.frames()] == [b"b" * 100]
+    assert [f.body for f in slow.frames()] == [b"a" * 100, b"b" * 100]
+    assert [f.body for f in fast.frames()] == [b"a" * 100, b"b" * 100]
+    assert slow.session.congested_since is not None and not slow.session.closing
 
 
-def test_publisher_held_back_is_not_closed_for_the_heart_beats_it_could_not_send() -> None:
+def test_publisher_held_back_by_a_queue_is_not_closed_for_the_heart_beats_it_could_not_send() -> (
+    None
+):
     clock = Clock()
-    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
-    slow = connected(broker)
-    slow.subscribe("/topic/flood")
+    broker = make_broker(
+        clock, limits={"queue_high_water_messages": 1, "output_high_water_bytes": 1000}
+    )
+    consumer = connected(broker)
+    consumer.subscribe("/queue/deep")
+    consumer.session.note_backlog(1001)  # its socket is not draining
     publisher = Client(broker)
     publisher.connect(extra="heart-beat:1000,0\n")
-    slow.session.note_backlog(950)
-    publisher.publish("/topic/flood", "a" * 100)
+    publisher.send("SEND\ndestination:/queue/deep\n\n1\x00SEND\ndestination:/queue/deep\n\n2\x00")
     for _ in range(4):
         clock.advance(1.0)
         broker.tick()
@@ -1079,6 +1124,53 @@ def test_subscriber_above_high_water_past_the_grace_period_is_cut_and_others_go_
     assert broker.stats()["slow_consumers_dropped"] == 1
 
 
+def receipts_left_unread(client: Client, count: int) -> None:
+    """`count` SENDs with a RECEIPT each, which the client never reads."""
+    client.send(
+        "".join(f"SEND\ndestination:/topic/none\nreceipt:{n}\n\n\x00" for n in range(count))
+    )
+
+
+def test_a_client_that_stops_reading_its_receipts_is_cut_after_the_grace_period() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    client = connected(broker)
+    receipts_left_unread(client, 100)
+    assert client.session.reading_paused
+    clock.advance(5.1)
+    broker.tick()
+    assert client.session.closing and "slow consumer" in (client.session.close_reason or "")
+    assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_an_error_past_max_output_buffer_bytes_goes_alone() -> None:
+    clock = Clock()
+    limits = {"output_high_water_bytes": 1000, "max_frame_bytes": 4000}
+    broker = make_broker(clock, limits={**limits, "max_output_buffer_bytes": 5000})
+    subscriber = Client(broker)
+    subscriber.connect(extra="heart-beat:1000,0\n")
+    subscriber.subscribe("/topic/t")
+    publisher = connected(broker)
+    for _ in range(3):  # about 1,610 bytes each: 4,840 waiting, nearly as much as may wait
+        publisher.publish("/topic/t", "x" * 1500)
+    clock.advance(1.6)  # past 1 s x heartbeat_grace: it gets an ERROR
+    broker.tick()
+    assert [f.command for f in subscriber.frames()] == ["ERROR"]
+
+
+def test_heart_beat_deadline_holds_while_reading_is_paused_for_the_clients_own_output() -> None:
+    clock = Clock()
+    broker = make_broker(clock, limits={"output_high_water_bytes": 1000})
+    client = Client(broker)
+    client.connect(extra="heart-beat:1000,0\n")
+    receipts_left_unread(client, 100)
+    for _ in range(3):  # within slow_consumer_grace_seconds, past 1 s x heartbeat_grace
+        clock.advance(1.0)
+        broker.tick()
+    assert client.session.closing
+    assert "no heart-beat" in (client.session.close_reason or "")
+
+
 def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     broker = make_broker(limits={"max_output_buffer_bytes": 1000})
     slow, fast, publisher = slow_and_fast(broker, backlog=900)
@@ -1086,6 +1178,28 @@ def test_subscriber_past_max_output_buffer_bytes_is_cut_at_once() -> None:
     assert fast.frame().body == b"x" * 100
     assert "limits.max_output_buffer_bytes=1000" in slow.frame().headers["message"]
     assert broker.stats()["slow_consumers_dropped"] == 1
+
+
+def test_a_cut_consumer_is_aborted_and_counts_as_closing_until_its_socket_is_gone() -> None:
+    broker = make_broker(limits={"max_output_buffer_bytes": 1000})
+    slow, _, publisher = slow_and_fast(broker, backlog=900)
+    publisher.publish("/topic/flood", "x" * 100)
+    assert slow.session.cut  # its transport resets the socket: it would not read an ERROR
+    assert broker.stats()["connections"]["closing"] == 1
+    slow.session.connection_lost("reset")
+    assert broker.stats()["connections"]["closing"] == 0
+
+
+def test_sockets_still_closing_count_against_max_connections() -> None:
+    broker = make_broker(limits={"max_connections": 2})
+    leaving = connected(broker)
+    leaving.send("NONSENSE\n\n\x00")  # an ERROR; its socket is still open until written
+    connected(broker)
+    refused = Client(broker)
+    assert "limits.max_connections=2" in refused.frame().headers["message"]
+    leaving.session.connection_lost("closed")
+    refused.session.connection_lost("closed")
+    assert Client(broker).connect().command == "CONNECTED"
 
 
 def test_drop_policy_skips_messages_but_keeps_the_connection() -> None:
@@ -1104,7 +1218,7 @@ def test_stats_count_connections_subscriptions_and_messages(broker: Broker) -> N
     Client(broker, transport="ws").connect()
     connected(broker).publish("/topic/s")
     stats = broker.stats()
-    assert stats["connections"] == {"tcp": 2, "ws": 1, "total": 3}
+    assert stats["connections"] == {"tcp": 2, "ws": 1, "total": 3, "closing": 0}
     assert stats["subscriptions"] == {"/topic/s": 1}
     assert (stats["messages_in"], stats["messages_out"]) == (1, 1)
 

@@ -26,7 +26,7 @@ def test_a_token_issued_before_the_cut_is_refused_and_one_issued_after_is_taken(
 
     back = Client(broker).connect(login="x", passcode=held)
     assert (back.command, back.headers["message"][: len(REVOKED)]) == ("ERROR", REVOKED)
-    clock.advance(1)  # a token is issued to the second: the next second's is a new one
+    clock.advance(broker.config.tokens.clock_skew_seconds + 1)  # past the issuer's allowed skew
     assert Client(broker).connect(passcode=token(clock.wall)).command == "CONNECTED"
     assert Client(broker).connect(passcode=token(clock.wall - 5, "player:8")).command == (
         "CONNECTED"
@@ -39,3 +39,12 @@ def test_a_revocation_runs_out() -> None:
     close_connections_of(broker, "player:7", "kicked")
     clock.advance(REVOCATION_SECONDS + 1)
     assert Client(broker).connect(passcode=held).command == "CONNECTED"
+
+
+def test_a_token_from_an_issuer_whose_clock_is_ahead_is_refused_after_the_cut() -> None:
+    clock, broker, player = on_a_clock()
+    held = token(clock.wall + 5)  # the app's clock is 5 s ahead of the broker's
+    assert player.connect(login="player:7", passcode=held).command == "CONNECTED"
+    close_connections_of(broker, "player:7", "kicked")
+    back = Client(broker).connect(login="x", passcode=held)
+    assert (back.command, back.headers["message"][: len(REVOKED)]) == ("ERROR", REVOKED)

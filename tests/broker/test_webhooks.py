@@ -15,7 +15,13 @@ from stomp_bytes import Client, Clock, make_broker
 
 from broker.config import ConfigError, Webhook, config_from_dict
 from broker.routing import Broker
-from broker.webhooks import SIGNATURE_HEADER, Delivery, Endpoint, verify_signature
+from broker.webhooks import (
+    SIGNATURE_HEADER,
+    Delivery,
+    Endpoint,
+    answer_failure,
+    verify_signature,
+)
 
 SECRET = "whsec-test"
 
@@ -351,3 +357,20 @@ def test_bad_webhook_config_is_refused_naming_the_key(table: dict[str, Any], mes
     with pytest.raises(ConfigError) as refused:
         config_from_dict({"webhooks": [table]})
     assert str(refused.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("status_line", "failure"),
+    [
+        (b"HTTP/1.1 204 No Content\r\n", None),
+        (b"HTTP/1.1 503 Busy\r\n", "HTTP 503"),
+        (b"HTTP/1.1 " + b"2" * 5_000 + b" OK\r\n", "not an HTTP answer"),
+        ("HTTP/1.1 2²0 OK\r\n".encode(), "not an HTTP answer"),
+        (b"", "not an HTTP answer"),
+    ],
+)
+def test_a_status_line_is_read_as_three_digits_or_not_an_answer(
+    status_line: bytes, failure: str | None
+) -> None:
+    reason = answer_failure(status_line)
+    assert (reason if reason is None else reason.split(":")[0]) == failure

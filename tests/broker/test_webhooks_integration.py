@@ -255,9 +255,18 @@ def test_a_receiver_that_never_answers_costs_other_clients_nothing(tmp_path: Pat
     assert "stomp_webhook_events_queued 2.0" in metrics
 
 
-def test_a_receiver_answering_garbage_is_retried_and_then_served(tmp_path: Path) -> None:
-    """A status line longer than the broker reads (64 KiB) is one failed POST, retried: the
-    receiver's deliveries go on."""
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        pytest.param(b"HTTP/1.1 200 " + b"x" * 100_000 + b"\r\n", id="past-64-KiB"),
+        pytest.param(b"HTTP/1.1 " + b"2" * 5_000 + b" OK\r\n", id="5000-digit-status"),
+    ],
+)
+def test_a_receiver_answering_garbage_is_retried_and_then_served(
+    tmp_path: Path, garbage: bytes
+) -> None:
+    """A status line the broker cannot read (longer than 64 KiB, or a status of more digits
+    than int() takes) is one failed POST, retried: the receiver's deliveries go on."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(4)
@@ -268,7 +277,7 @@ def test_a_receiver_answering_garbage_is_retried_and_then_served(tmp_path: Path)
             subscribe(subscriber, "/topic/games.5", "a")
             listener.settimeout(WAIT_SECONDS)
             bodies = []
-            for answer in (b"HTTP/1.1 200 " + b"x" * 100_000 + b"\r\n", b"HTTP/1.1 204 \r\n"):
+            for answer in (garbage, b"HTTP/1.1 204 \r\n"):
                 connection, _ = listener.accept()
                 with connection:
                     connection.settimeout(WAIT_SECONDS)
