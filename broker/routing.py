@@ -245,8 +245,7 @@ class Broker:
         the publisher must wait for (queues above high water: a topic subscriber, however
         slow, never holds its publisher back)."""
         self.counters.messages_in += 1
-        prefix = MESSAGE_ID_PREFIXES[destination.kind]
-        message_id = f"{prefix}{self._boot}-{next(self._ids)}"
+        message_id = self._message_id(destination.kind)
         headers = [
             ("destination", text),
             ("message-id", message_id),
@@ -293,6 +292,11 @@ class Broker:
             return list(self._bindings.route(destination.name))
         return []
 
+    def _message_id(self, kind: str) -> str:
+        """A new message id, unique in this broker's life, starting with its destination's
+        kind (session.py settles only queue messages' ids)."""
+        return f"{MESSAGE_ID_PREFIXES[kind]}{self._boot}-{next(self._ids)}"
+
     def _into_bound_queues(
         self, name: str, headers: list[tuple[str, str]], body: bytes
     ) -> list[FlowGate]:
@@ -302,10 +306,14 @@ class Broker:
         queues = self._bindings.route(name)
         if not queues:
             return []
-        stamped = [*headers[:-1], (ARRIVAL_HEADER, str(int(self.wall_time() * 1000))), headers[-1]]
+        arrival = (ARRIVAL_HEADER, str(int(self.wall_time() * 1000)))
         gates: list[FlowGate] = []
         for queue in queues:
-            gates += self._enqueue(parse_destination(queue), queue, stamped, body)
+            # a queue message's own id: an ACK of a topic message's id would settle nothing
+            message_id = ("message-id", self._message_id("queue"))
+            copy = [message_id if key == "message-id" else (key, value) for key, value in headers]
+            copy.insert(-1, arrival)
+            gates += self._enqueue(parse_destination(queue), queue, copy, body)
         return gates
 
     def _fan_out(self, name: str, message: TopicMessage) -> Counter[Outcome]:
@@ -364,7 +372,7 @@ class Broker:
 
     def _presence_message(self, topic: str, event: str, body: bytes) -> TopicMessage:
         """Presence events are topic messages the broker sends: nothing to acknowledge."""
-        message_id = f"{MESSAGE_ID_PREFIXES['topic']}{self._boot}-{next(self._ids)}"
+        message_id = self._message_id("topic")
         headers = [
             ("destination", f"/presence/{topic}"),
             ("message-id", message_id),

@@ -127,3 +127,25 @@ def test_a_binding_that_cannot_work_is_refused_at_startup(table: dict, message: 
 def test_a_binding_reads_from_toml() -> None:
     config = config_from_dict({"bindings": [{"pattern": ANSWERS.pattern, "queue": ANSWERS.queue}]})
     assert config.bindings == (ANSWERS,)
+
+
+def test_a_cumulative_ack_of_bound_copies_settles_them_and_lets_more_come(broker: Broker) -> None:
+    """The copies are queue messages: an ACK settles them (a topic message's would settle
+    nothing), so a consumer at its prefetch-count gets the next ones once it acknowledges."""
+    consumer = connected(broker)
+    consumer.send(
+        "SUBSCRIBE\nid:1\ndestination:/queue/answers\nack:client\nprefetch-count:2\n\n\x00"
+    )
+    publisher = connected(broker)
+    for player in range(4):
+        publisher.publish(f"/topic/games.42.answers.{player}", str(player))
+    first = consumer.frames()
+    assert [frame.body for frame in first] == [b"0", b"1"]
+    consumer.send(f"ACK\nid:{first[-1].headers['ack']}\n\n\x00")
+    second = consumer.frames()
+    assert [frame.body for frame in second] == [b"2", b"3"]
+    consumer.send(f"ACK\nid:{second[-1].headers['ack']}\n\n\x00")
+    consumer.session.close("gone")
+    again = connected(broker)
+    again.subscribe("/queue/answers", ack="client")
+    assert again.frames() == []  # all four settled: nothing comes back
