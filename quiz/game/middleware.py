@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
-from quiz.game.views import broker_ws_url
+from quiz.live.pages import broker_ws_url
 
 
 def broker_origins(request: HttpRequest) -> list[str]:
