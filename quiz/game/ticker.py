@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from django.db import connection
 
+from quiz.background import BackgroundThread
 from quiz.game import services
 
 logger = logging.getLogger(__name__)
@@ -19,15 +20,16 @@ logger = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 
 
-class Ticker:
+class Ticker(BackgroundThread):
     """A daemon thread running `tick` every `interval` seconds once started."""
 
+    name = "game-ticker"
+
     def __init__(self, interval: float = TICK_SECONDS) -> None:
+        super().__init__()
         self.interval = interval
         self._games_answered: set[int] = set()
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def answers_arrived(self, game_id: int) -> None:
         with self._lock:
@@ -48,27 +50,9 @@ class Ticker:
         except Exception:  # one game's failure must not stop the clock of every game
             logger.exception("The game ticker's work failed")
 
-    def start(self) -> None:
-        """Start the thread (once; later calls do nothing)."""
-        if self._thread is not None:
-            return
-        self._stopped.clear()
-        self._thread = threading.Thread(target=self._loop, name="game-ticker", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the thread and wait for it."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopped.set()
-            thread.join()
-
-    def _loop(self) -> None:
-        try:
-            while not self._stopped.wait(self.interval):
-                self.tick()
-        finally:
-            connection.close()  # this thread's own connection; nothing else would close it
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            self.tick()
 
 
 ticker = Ticker()

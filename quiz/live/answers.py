@@ -19,7 +19,6 @@ import json
 import logging
 import queue
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from django.conf import settings
 from django.db import connection
 
 from quiz import live
+from quiz.background import BackgroundThread
 from quiz.game import services
 from quiz.game.models import Game
 from quiz.game.services import GameError
@@ -67,39 +67,23 @@ class Received:
     received: datetime
 
 
-class AnswerConsumer:
+class AnswerConsumer(BackgroundThread):
     """A daemon thread that consumes the answers queue while the process serves."""
 
+    name = "answer-consumer"
+
     def __init__(self) -> None:
+        super().__init__()
         self.refused: Counter[str] = Counter()  # answers not recorded, by reason
         self.recorded = 0
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the thread (once; later calls do nothing)."""
-        if self._thread is not None:
-            return
-        self._stopped.clear()
-        self._thread = threading.Thread(target=self._loop, name="answer-consumer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopped.set()
-            thread.join()
-
-    def _loop(self) -> None:
-        try:
-            while not self._stopped.is_set():
-                try:
-                    self._consume()
-                except Exception:  # the broker or the database went away: try again soon
-                    logger.exception("The answer consumer failed; connecting again")
-                    self._stopped.wait(RETRY_SECONDS)
-        finally:
-            connection.close()
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self._consume()
+            except Exception:  # the broker or the database went away: try again soon
+                logger.exception("The answer consumer failed; connecting again")
+                self.stopped.wait(RETRY_SECONDS)
 
     def _consume(self) -> None:
         """Subscribe, then record what comes until the connection drops or the thread stops."""
@@ -120,7 +104,7 @@ class AnswerConsumer:
                 ack="client",
                 headers={**headers, "prefetch-count": str(PREFETCH)},
             )
-            while not self._stopped.is_set() and link.is_connected():
+            while not self.stopped.is_set() and link.is_connected():
                 batch = _take(inbox)
                 if batch:
                     self._record(batch)

@@ -60,7 +60,9 @@ def rows(page: str, table_id: str) -> list[list[str]]:
     return [
         [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split()) for cell in cells]
         for cells in (
-            re.findall(r"<td>(.*?)</td>", row, re.S) for row in body.split("</tr>") if "<td>" in row
+            re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for row in body.split("</tr>")
+            if "<td" in row
         )
     ]
 

@@ -106,10 +106,12 @@ def test_a_kicked_player_is_refused_a_new_broker_token(game: Game, author: User)
     assert (refused.status_code, refused.json()["error"]) == (403, "kicked")
 
 
-def test_browser_tokens_live_a_minute(game: Game) -> None:
+def test_browser_tokens_live_as_long_as_the_settings_say(game: Game, settings) -> None:
+    """An hour by default on our broker (tests/quiz/test_token_lifetime.py)."""
+    settings.STOMP_TOKEN_TTL_SECONDS = 1234
     browser = Client()
     join(browser, game, "Ann", REMOTE_ADDR="198.51.100.27")
-    assert browser.get(f"/api/games/{game.id}/token/").json()["expires_in"] == 60
+    assert browser.get(f"/api/games/{game.id}/token/").json()["expires_in"] == 1234
 
 
 def test_a_peer_address_the_database_cannot_store_joins_without_one(game: Game) -> None:
