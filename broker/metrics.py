@@ -107,6 +107,18 @@ class StatsCollector:
             value=stats["transport"]["tcp_write_buffer_bytes"],
         )
         yield GaugeMetricFamily(
+            "stomp_connections_closing",
+            "Connections the broker ended whose sockets are not gone yet (max_connections counts "
+            "them).",
+            value=stats["connections"].get("closing", 0),
+        )
+        yield GaugeMetricFamily(
+            "stomp_http_answer_bytes",
+            "Bytes of /poll and /sse answers not yet taken by their clients "
+            "(limits.max_http_answer_bytes).",
+            value=stats["transport"].get("http_answer_bytes", 0),
+        )
+        yield GaugeMetricFamily(
             "stomp_event_loop_lag_seconds",
             "How late the event loop last ran a callback that was due at a known time.",
             value=self._event_loop_lag(),

@@ -275,7 +275,7 @@ def test_a_configured_login_announces_and_watches_by_its_config() -> None:
 
 def test_metrics_count_presence_watchers_as_their_own_kind(broker: Broker, clock: Clock) -> None:
     watching(broker, clock)
-    stats = {**broker.stats(), "transport": {"tcp_write_buffer_bytes": 0}}
+    stats = {**broker.stats(), "transport": {"tcp_write_buffer_bytes": 0, "http_answer_bytes": 0}}
     families = {
         family.name: family for family in StatsCollector(lambda: stats, lambda: 0.0).collect()
     }
