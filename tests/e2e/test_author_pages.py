@@ -51,11 +51,13 @@ def played_game(site: str) -> Game:
         for place, player in enumerate(players):
             choice = question.choices.all()[place % 2]
             services.submit_answer(
-                game_id=game.id,
-                player_id=player.id,
-                question_id=question.id,
-                choice_ids=[choice.id],
-                reaction_ms=800 + 300 * place,
+                answer=services.ArrivedAnswer(
+                    game_id=game.id,
+                    player_id=player.id,
+                    question_id=question.id,
+                    choice_ids=[choice.id],
+                    reaction_ms=800 + 300 * place,
+                )
             )
         services.close_question(game_id=game.id, user=host)
         services.open_next_question(game_id=game.id, user=host)

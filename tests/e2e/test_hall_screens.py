@@ -115,11 +115,13 @@ def answer_right_first(game: Game, names: list[str]) -> None:
     right = game.current_question.choices.filter(is_correct=True).first()
     for place, name in enumerate(names):
         services.submit_answer(
-            game_id=game.id,
-            player_id=Player.objects.get(game=game, nickname=name).id,
-            question_id=game.current_question_id,
-            choice_ids=[right.id],
-            reaction_ms=300 + 100 * place,
+            answer=services.ArrivedAnswer(
+                game_id=game.id,
+                player_id=Player.objects.get(game=game, nickname=name).id,
+                question_id=game.current_question_id,
+                choice_ids=[right.id],
+                reaction_ms=300 + 100 * place,
+            )
         )
 
 
