@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from broker.server import Flusher
 
@@ -35,6 +36,9 @@ async def one_pass(*connections: Connection) -> None:
 
 def test_a_connection_whose_write_fails_is_aborted_and_the_others_are_written() -> None:
     before, broken, after = Connection(), BrokenConnection(), Connection()
-    asyncio.run(one_pass(before, broken, after))
+    # a loop of its own, in a thread of its own: a test before may have left this thread's
+    # loop running (Playwright's sync API keeps one for the browser tests' session)
+    with ThreadPoolExecutor(1) as alone:
+        alone.submit(asyncio.run, one_pass(before, broken, after)).result()
     assert (before.writes, after.writes) == (1, 1)
     assert isinstance(broken.aborted_by, RuntimeError)
