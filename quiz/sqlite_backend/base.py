@@ -27,8 +27,14 @@ FILE_MODE = 0o600
 def keep_to_owner(name: str) -> None:
     """Make the database file `name` its owner's alone before SQLite opens it: created 0600
     whatever the umask, or made 0600 if an older version left it readable. SQLite creates the
-    WAL and shared-memory files beside it with the database file's mode."""
-    os.close(os.open(name, os.O_RDWR | os.O_CREAT, FILE_MODE))
+    WAL and shared-memory files beside it with the database file's mode.
+
+    An existing file is never opened here: closing any descriptor of it would drop the POSIX
+    locks every SQLite connection of this process holds on it (fcntl locks belong to the
+    process and the file, not the descriptor), and other processes would then read and write
+    past them."""
+    if not os.path.exists(name):
+        os.close(os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE))
     for path in (name, f"{name}-wal", f"{name}-shm"):
         try:
             if os.stat(path).st_mode & 0o777 != FILE_MODE:

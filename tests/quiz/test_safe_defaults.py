@@ -79,3 +79,35 @@ def test_a_database_made_readable_by_an_older_version_is_closed_when_opened(
         database.execute("CREATE TABLE secrets (value TEXT)")
         files = sqlite_files(tmp_path)
     assert set(files.values()) == {0o600}
+
+
+COUNT_ROWS = """
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM t").fetchone()[0])
+"""
+
+
+def test_a_new_connection_leaves_the_locks_of_this_processs_others_alone(tmp_path: Path) -> None:
+    """fcntl locks belong to the process and the file: had making the file its owner's opened
+    and closed it, this process's connections would lose their lock on it, the next process
+    to close the database would take itself for the last one and remove the WAL, and what this
+    process wrote next would be seen by no other."""
+    import subprocess
+    import sys
+
+    from quiz.sqlite_backend.base import keep_to_owner
+
+    def rows_another_process_sees() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", COUNT_ROWS, name], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+
+    name = str(tmp_path / "db.sqlite3")
+    keep_to_owner(name)
+    site = sqlite3.connect(name, isolation_level=None)
+    site.execute("PRAGMA journal_mode=WAL")
+    site.execute("CREATE TABLE t (x)")
+    keep_to_owner(name)  # what each new connection of this process does first
+    assert rows_another_process_sees() == "0"
+    site.execute("INSERT INTO t VALUES (1)")
+    assert rows_another_process_sees() == "1"
