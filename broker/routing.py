@@ -470,7 +470,7 @@ class Broker:
         try:
             while (deadline := self._first_connect_deadline()) is not None and deadline <= now:
                 visited += 1
-                self._awaiting_connect.popleft().on_timer(now)
+                _run_timer(self._awaiting_connect.popleft(), now)
             while self._timers and self._timers[0][0] <= now:
                 at, _, session = heapq.heappop(self._timers)
                 if session.timer_at != at:
@@ -478,7 +478,7 @@ class Broker:
                 session.timer_at = None
                 if session in self._sessions:
                     visited += 1
-                    session.on_timer(now)
+                    _run_timer(session, now)
         finally:
             self._ticking = False
         return visited
@@ -513,3 +513,12 @@ class Broker:
         for session in list(self._sessions):
             session.fail(reason)
         self.store.close()
+
+
+def _run_timer(session: Session, now: float) -> None:
+    """One session's timer; a bug in it ends that connection alone (Session.crash), and the
+    other sessions due at the same tick still get theirs."""
+    try:
+        session.on_timer(now)
+    except Exception as error:  # a bug: it ends this connection, and only this one
+        session.crash(error, "running its timer")

@@ -14,6 +14,7 @@ from broker.config import Permissions, Store, User
 from broker.frames import Frame
 from broker.permissions import glob_covers_topic_pattern
 from broker.routing import Broker
+from broker.session import Session
 from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import issue_token
 
@@ -1242,3 +1243,31 @@ def test_durable_store_keeps_unacked_messages_across_brokers(tmp_path: Path) -> 
     consumer = connected(second)
     consumer.subscribe("/queue/durable")
     assert consumer.frame().body == b"survives"
+
+
+def test_a_timer_that_fails_unexpectedly_ends_only_its_own_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in one session's timer (a heart-beat or a deadline due at the same tick as
+    another's) ends that connection with an ERROR; the other still gets its heart-beat."""
+    clock = Clock()
+    broker = make_broker(clock)
+    culprit = Client(broker)
+    assert culprit.connect(extra="heart-beat:0,1000\n").command == "CONNECTED"
+    bystander = Client(broker)
+    assert bystander.connect(extra="heart-beat:0,1000\n").command == "CONNECTED"
+
+    on_timer = Session.on_timer
+
+    def broken_for_the_culprit(session: Session, now: float) -> None:
+        if session is culprit.session:
+            raise RuntimeError("a bug in a timer")
+        on_timer(session, now)
+
+    monkeypatch.setattr(Session, "on_timer", broken_for_the_culprit)
+    clock.advance(1.0)
+    broker.tick()
+    error = culprit.frame()
+    assert error.command == "ERROR" and "internal error" in error.headers["message"]
+    assert culprit.session not in broker.sessions()
+    assert bystander.raw() == b"\n"  # its heart-beat, at the same tick
