@@ -117,3 +117,14 @@ def test_every_file_make_target_command_and_module_the_docs_name_exists(page: Pa
         if importlib.util.find_spec(module) is None
     ]
     assert missing == []
+
+
+def test_the_broker_guides_contents_list_every_section_in_order() -> None:
+    """A reader finds every `## ` section of docs/broker.md in its contents list, linked by the
+    anchor GitHub makes of its title."""
+    page = (REPO / "docs" / "broker.md").read_text()
+    sections = re.findall(r"^## (.+)$", page, re.M)
+    listed = re.findall(r"^- \[(.+?)\]\(#([^)]+)\)$", page.split("\n## ")[0], re.M)
+    assert [title for title, _ in listed] == sections
+    for title, anchor in listed:
+        assert anchor == re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-"), title
