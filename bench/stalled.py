@@ -30,12 +30,11 @@ BODY_BYTES = 2048
 BULK_BYTES = 60_000  # a SEND to the bulk topic in each round
 SETTLE_SECONDS = 2.0  # after the last round, for deliveries still on their way
 # Small output limits, so that the stalled reader's socket fills within a few rounds.
-TOML = """
-[limits]
-max_frame_bytes = 65536
-output_high_water_bytes = 65536
-max_output_buffer_bytes = 1048576
-"""
+LIMITS = {
+    "max_frame_bytes": 65536,
+    "output_high_water_bytes": 65536,
+    "max_output_buffer_bytes": 1048576,
+}
 # What the workload's name begins with: bench.goals finds its runs by it.
 STALLED = "one reader that never reads"
 NONE_STALLED = f"{STALLED}: none"
@@ -57,7 +56,7 @@ async def stalled_reader() -> list[Measure]:
 
 
 async def _run(run: Measure, stalled: bool) -> Measure:
-    broker = BuiltinBroker(SUBSCRIBERS + 16, toml=TOML)
+    broker = BuiltinBroker(SUBSCRIBERS + 16, limits=LIMITS)
     target = broker.start()
     readers: list[StompClient] = []
     delays: list[int] = []

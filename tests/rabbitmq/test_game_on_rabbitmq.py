@@ -124,11 +124,12 @@ def test_page_cannot_publish_to_its_own_games_topic(
             "access to topic 'games.{b}.status' in exchange 'amq.topic'"
             " in vhost '/' refused for user 'player:",
         ),
-        # Publishing needs write on the exchange, and the token grants write on none.
+        # The token writes to amq.topic with one routing key only, its player's answer topic
+        # (answers.<game>.<player>): the game's own topic is refused by topic authorisation.
         (
             "publish to game A",
-            "ACCESS_REFUSED - access to exchange 'amq.topic' in vhost '/'"
-            " refused for user 'player:",
+            "ACCESS_REFUSED - access to topic 'games.{a}.status' in exchange 'amq.topic'"
+            " in vhost '/' refused for user 'player:",
         ),
     ],
 )
@@ -151,7 +152,7 @@ def test_refusals_say_why_over_stomp_tcp(
     connected, refused, *_ = over_tcp(address, connect_frame("token", token_a), frame)
     assert connected.command == "CONNECTED"
     assert (refused.command, refused.headers["message"]) == ("ERROR", "access_refused")
-    assert reason.format(b=game_b.id) in refused.body
+    assert reason.format(a=game_a.id, b=game_b.id) in refused.body
 
 
 def test_page_without_a_token_is_refused(rabbitmq_settings) -> None:
