@@ -218,8 +218,10 @@ RAW_CLIENT = """async () => {
 }"""
 # Cut off: the connection closed, or (RabbitMQ, under a made-up login) its subscription
 # cancelled with an ERROR frame.
+# A function, not an expression: Playwright evaluates an expression with eval, which the
+# pages' Content-Security-Policy refuses.
 RAW_CLIENT_CUT_OFF = (
-    "window.rawClient.closed || window.rawClient.frames.some((f) => f.includes('ERROR'))"
+    "() => window.rawClient.closed || window.rawClient.frames.some((f) => f.includes('ERROR'))"
 )
 
 
