@@ -172,6 +172,12 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+# How the site opens an SQLite database (quiz/sqlite_backend): see below.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Every site thread shares a few connections per process (psycopg's pool), instead of
     # holding one each: 4 workers of 32 threads would want more than PostgreSQL's 100.
@@ -188,13 +194,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one process queue for it in Python (quiz/sqlite_backend), other processes wait up to
     # 20 s, and WAL lets the snapshot reads go on meanwhile.
     DATABASES["default"]["ENGINE"] = "quiz.sqlite_backend"
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
     # Tests too use a file, as the site does: an in-memory database shared between threads
     # (the live server's, the ticker's) locks whole tables and fails where a file waits.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}

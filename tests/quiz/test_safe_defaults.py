@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager as ContextManager
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from quiz.sqlite_backend.base import DatabaseWrapper
@@ -45,7 +46,13 @@ def site_database(django_db_blocker) -> Callable[[Path], ContextManager[sqlite3.
     @contextlib.contextmanager
     def open_database(path: Path) -> Iterator[sqlite3.Connection]:
         umask = os.umask(0o022)
-        database = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)})
+        # the site's SQLite settings, whatever database this test run is on
+        sqlite = {
+            "ENGINE": "quiz.sqlite_backend",
+            "NAME": str(path),
+            "OPTIONS": settings.SQLITE_OPTIONS,
+        }
+        database = DatabaseWrapper({**connection.settings_dict, **sqlite})
         try:
             with django_db_blocker.unblock():
                 database.connect()
