@@ -48,7 +48,9 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   const banner = document.getElementById("offline");
   const gameElement = document.querySelector(".game");
 
+  let stopped = false;
   const stop = () => {
+    stopped = true;
     countdown.stop();
     clearTimeout(leadIn);
     connection?.close();
@@ -197,9 +199,15 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }
 
   /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
-   *  (`resumed`), then the countdown again if a question is open. */
+   *  (`resumed`), then the countdown again if a question is open. Resolves once the page
+   *  shows the game as it is (the connection says "Live" only then): until the site gives
+   *  the snapshot, it is asked again. */
   async function catchUp({ resumed }) {
-    if (!resumed) await sync.reload();
+    if (!resumed) {
+      while (!(await sync.reload()) && !stopped) {
+        await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_RETRY_MS));
+      }
+    }
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);
@@ -227,6 +235,6 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
    *  connection.js `send`), false for the caller to POST it instead. */
   const send = (destination, body) => connection.send(destination, body);
 
-  return { config, act, post, send, state: () => sync.state, offline: () => offline, showPhase,
-           afterLeadIn, startCountdown, stop, status };
+  return { config, act, post, send, state: () => sync.state, reload: () => sync.reload(),
+           offline: () => offline, showPhase, afterLeadIn, startCountdown, stop, status };
 }
