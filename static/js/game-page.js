@@ -1,12 +1,12 @@
 // What every game screen does the same way: config, snapshot, broker, clock, actions.
 import { postJSON } from "./api.js";
+import { Backoff, RETRY } from "./backoff.js";
 import { Countdown, ServerClock } from "./clock.js";
 import { openConnection } from "./connection.js";
 import { GameSync } from "./game-sync.js";
 import { Router } from "./router.js";
 import { showScreen, StatusLine } from "./ui.js";
 
-const SNAPSHOT_RETRY_MS = 3_000;
 // The snapshot is loaded once the page follows its topics, so no frame falls in between; a
 // page that cannot reach the broker by then shows the game without it.
 const BROKER_WAIT_MS = 2_000;
@@ -48,7 +48,9 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   const banner = document.getElementById("offline");
   const gameElement = document.querySelector(".game");
 
+  let stopped = false;
   const stop = () => {
+    stopped = true;
     countdown.stop();
     clearTimeout(leadIn);
     connection?.close();
@@ -73,9 +75,23 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
         return;
       }
       status.error(error.detail);
-      setTimeout(() => sync.reload(), SNAPSHOT_RETRY_MS);
+      reloadUntilLoaded();
     },
   });
+
+  let retrying = null;
+  /** The snapshot, asked for again on the backoff until the site gives it: one round of
+   *  retries at a time, however many callers wait for it. */
+  function reloadUntilLoaded() {
+    retrying ??= (async () => {
+      const backoff = new Backoff(RETRY);
+      while (!(await sync.reload()) && !stopped) {
+        await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+      }
+      retrying = null;
+    })();
+    return retrying;
+  }
 
   const router = new Router();
   const receive = (frame, _destination, { replayed }) => {
@@ -197,9 +213,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }
 
   /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
-   *  (`resumed`), then the countdown again if a question is open. */
+   *  (`resumed`), then the countdown again if a question is open. Resolves once the page
+   *  shows the game as it is (the connection says "Live" only then). */
   async function catchUp({ resumed }) {
-    if (!resumed) await sync.reload();
+    if (!resumed) await reloadUntilLoaded();
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);
@@ -227,6 +244,6 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
    *  connection.js `send`), false for the caller to POST it instead. */
   const send = (destination, body) => connection.send(destination, body);
 
-  return { config, act, post, send, state: () => sync.state, offline: () => offline, showPhase,
-           afterLeadIn, startCountdown, stop, status };
+  return { config, act, post, send, state: () => sync.state, reload: () => sync.reload(),
+           offline: () => offline, showPhase, afterLeadIn, startCountdown, stop, status };
 }

@@ -12,12 +12,18 @@ if (qr && !qr.hasAttribute("viewBox")) {
   qr.setAttribute("viewBox", `0 0 ${qr.getAttribute("width")} ${qr.getAttribute("height")}`);
 }
 
+// While this screen has lost the broker, it asks the site this often whether the site has
+// too (the snapshot says, for the "broker down" warning).
+const BROKER_CHECK_MS = 3_000;
+
 const sound = new Sound();
+let brokerCheck = null;
 const page = startGamePage({
   render,
   onRefused(error) {
     page.status.error(error.detail);
   },
+  onOffline,
   onTimesUp: () => sound.play(TUNES.timesUp),
   onPresence,
 });
@@ -84,14 +90,31 @@ function kick(player) {
 function render(state) {
   // Snapshots and action replies say whether frames can reach the players' screens.
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
+  if (state.broker === "down") afterOutage = true;
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
   markPresence();
 }
 
+/** This screen lost the broker, or has it back. While it is gone, the site is asked every
+ *  BROKER_CHECK_MS whether it has lost the broker too; either way the room had an outage,
+ *  and once back the screen counts the phones that came back. */
+function onOffline(offline) {
+  clearInterval(brokerCheck);
+  if (!offline) return;
+  afterOutage = true;
+  connected = null; // until the broker says again who is connected
+  markPhonesBack();
+  page.reload();
+  brokerCheck = setInterval(() => page.reload(), BROKER_CHECK_MS);
+}
+
 /** Who is connected right now, by broker user (`player:<id>`), as the broker's presence
  *  says; null until it first says (and always without presence: then no one is marked). */
 let connected = null;
+/** Whether the room had an outage since the host last moved the game on: then the screen
+ *  says how many phones are back before the host invites the next question. */
+let afterOutage = false;
 
 function onPresence(event) {
   if (event.event === "snapshot") connected = new Set(event.users);
@@ -103,6 +126,7 @@ function onPresence(event) {
 /** Mark each player the lobby and the scoreboard show as online or offline: dimmed, with the
  *  word "offline" beside the name (and in a kick button's accessible name), not colour alone. */
 function markPresence() {
+  markPhonesBack();
   if (connected === null) return;
   for (const element of document.querySelectorAll("[data-player-id]")) {
     const online = connected.has(`player:${element.dataset.playerId}`);
@@ -112,6 +136,16 @@ function markPresence() {
       element.setAttribute("aria-label", `${element.dataset.kick}${online ? "" : " (offline)"}`);
     }
   }
+}
+
+/** "N of M phones back", after an outage, once the broker says who is connected. */
+function markPhonesBack() {
+  const players = page.state()?.players ?? [];
+  const line = $("phones-back");
+  line.hidden = !afterOutage || connected === null || players.length === 0;
+  if (line.hidden) return;
+  const back = players.filter((player) => connected.has(`player:${player.id}`)).length;
+  line.textContent = `${back} of ${players.length} phones back`;
 }
 
 /** A player's name with room for its "offline" mark. */
@@ -142,6 +176,7 @@ function movement(player) {
 
 const build = {
   question_open(state) {
+    afterOutage = false; // the host moved on
     const { question } = state;
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
