@@ -19,7 +19,7 @@ import pytest
 from live_site import Browser, Site
 from real_broker import REPO, manage
 
-from broker.processes import free_port, spawn, terminate, wait_for_port
+from devtools.processes import free_port, spawn, terminate, wait_for_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "quiz", "password": "quiz"}
 WORKERS = 4
