@@ -16,6 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
+
+# The game tests' fixtures: pytest finds fixtures in the conftest that holds their names.
+from game_fixtures import *  # noqa: F403
 from live_site import Browser, Site
 from real_broker import REPO, manage
 
