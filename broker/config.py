@@ -1,7 +1,7 @@
 """The broker's settings: one dataclass tree, read from TOML and the command line.
 
 Every setting has a default that works on a laptop, so `python -m broker` needs no file.
-Each field's `doc` is what docs/broker.md's configuration reference says about it (written
+Each field's `doc` is what GUIDE.md's configuration reference says about it (written
 by `python -m broker.config_reference`), so the reference cannot drift from the code.
 """
 
