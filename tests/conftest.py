@@ -17,13 +17,14 @@ PROCESS_FIXTURES = {
     "fresh_settings",
     "wheel",
 }
-# Folders and files whose every test runs processes: the site on PostgreSQL, on RabbitMQ,
-# `make run`, `make bench`, pytest run again without the site.
+# Folders and files whose tests run processes: the site on PostgreSQL, on RabbitMQ,
+# `make run`, `make bench`, the broker's command line, pytest again without the site.
 PROCESS_PLACES = {
     "concurrency",
     "rabbitmq",
     "test_make_run.py",
     "test_bench_smoke.py",
+    "test_cli.py",
     "test_broker_stands_alone.py",
 }
 
