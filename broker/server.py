@@ -41,6 +41,7 @@ from broker.auth import LoginsBusy, PasscodeCheck
 from broker.config import BrokerConfig
 from broker.routing import Broker
 from broker.session import Session
+from broker.session import State as SessionState
 from broker.webhooks import Delivery, Endpoint, answer_failure
 
 log = logging.getLogger("broker")
@@ -278,7 +279,7 @@ class WsConnection:
                 self._receive(await self.websocket.recv(decode=False))
                 # Once a CONNECT has come: while its passcode is checked the session bounds
                 # what it buffers, and the client may send the frames that follow it.
-                if self.session.connected or self.session.verifying:
+                if self.session.state in (SessionState.VERIFYING, SessionState.CONNECTED):
                     self.websocket.protocol.max_message_size = self._max_message_bytes
                 await self._until_readable()
         except ConnectionClosedOK:
