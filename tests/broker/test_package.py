@@ -111,7 +111,8 @@ def test_the_wheel_holds_the_broker_its_guide_and_changelog_and_no_development_h
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert {"broker/GUIDE.md", "broker/CHANGELOG.md", "broker/example.toml"} <= names
-    assert "broker/cli.py" in names and "broker/processes.py" not in names
+    assert {"broker/cli.py", "broker/transports/tcp.py", "broker/transports/websocket.py"} <= names
+    assert "broker/processes.py" not in names
     assert not any(name.startswith(("tests/", "devtools/", "quiz/")) for name in names)
 
 
