@@ -92,7 +92,7 @@ STOMP_ADMIN_URL = os.environ.get("STOMP_ADMIN_URL") or (
     else f"http://{STOMP_HOST}:15672"
 )
 STOMP_ADMIN_LOGIN = os.environ.get("STOMP_ADMIN_LOGIN", "quiz-admin")
-# Whether the broker has presence (docs/broker.md, "Presence"): players' pages announce
+# Whether the broker has presence (broker/GUIDE.md, "Presence"): players' pages announce
 # themselves and the host screen marks who is connected. Ours does; RabbitMQ does not, so an
 # external broker goes without unless STOMP_PRESENCE=1 says it is ours.
 STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
