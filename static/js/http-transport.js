@@ -8,7 +8,7 @@ const REOPEN_AFTER_REFUSAL_MS = 15_000;
 
 /**
  * Follow `destinations` (each must keep history) over Server-Sent Events from the broker's
- * /sse at `url` (docs/broker.md, "HTTP subscribers"), one EventSource each, with the token
+ * /sse at `url` (broker/GUIDE.md, "HTTP subscribers"), one EventSource each, with the token
  * `tokens` (a TokenRenewal) holds: the same messages, each event's id its offset, each handed
  * to `deliver(message, replayed)`. The first response says where each topic stands (a `ready`
  * event), or resumes after the offset this page applied last (`offsets`); the browser then

@@ -20,7 +20,7 @@ const RECEIPT_WAIT_MS = 3_000;
  * backoff until `close()`, with the token `tokens` (a TokenRenewal) holds.
  *
  * After every connect the destinations are subscribed, resuming each from the offset after the
- * last message applied (`offsets`, docs/broker.md "History and resume"), through queues named
+ * last message applied (`offsets`, broker/GUIDE.md "History and resume"), through queues named
  * after the token's `queue_prefix` on RabbitMQ; once the broker confirms them
  * `onSubscribed({resumed})` runs, `resumed` true only when the broker replayed everything this
  * page missed (RabbitMQ never says so). Each message goes to `deliver(message, replayed)`.

@@ -12,14 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from game_screens import QUESTIONS, BrokerLink, Screens, heading, open_lobby
-from playwright.sync_api import Page, expect
-from real_broker import REPO, BrokerProcess, start_broker
-
-from broker.processes import spawn, wait_for_port
-from quiz import live
-from quiz.live.broker_config import broker_config
-from tests.conftest import (
+from game_fixtures import (
     ADMIN_LOGIN,
     ADMIN_PASSCODE,
     PUBLISHER_LOGIN,
@@ -28,6 +21,13 @@ from tests.conftest import (
     GameBroker,
     point_django_at,
 )
+from game_screens import QUESTIONS, BrokerLink, Screens, heading, open_lobby
+from playwright.sync_api import Page, expect
+from real_broker import REPO, BrokerProcess, start_broker
+
+from devtools.processes import spawn, wait_for_port
+from quiz import live
+from quiz.live.broker_config import broker_config
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
 # The outcome's bound: a page whose link went silent says so within this.
