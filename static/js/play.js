@@ -137,7 +137,9 @@ function fits(screen) {
       (tile) => whole(tile) && tile.clientHeight >= SMALLEST_TILE_PX);
 }
 
+// measured again whenever the space changes: a turned phone, a picture that has loaded
 window.addEventListener("resize", fitQuestion);
+$("question-image").addEventListener("load", fitQuestion);
 
 /** "Answer sent", what was sent (when this tab knows it) and that the others are awaited. */
 function answerSent(question) {

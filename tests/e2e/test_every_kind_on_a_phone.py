@@ -15,6 +15,7 @@ from game_screens import (
     SHOTS,
     Screens,
     check_and_shoot,
+    contrast_failures,
     out_of_sight,
     phone,
     size,
@@ -33,13 +34,12 @@ KINDS_QUIZ = [
 ]
 
 
-@pytest.fixture
-def kinds_site(live_site: str) -> str:
-    """The live site whose host has one quiz: a question of every kind."""
+def only_quiz(title: str, questions: list[tuple[str, str, list[tuple[str, bool]]]]) -> None:
+    """The host's one quiz: `questions` as (kind, text, [(choice, correct)])."""
     host = User.objects.get(username=HOST_LOGIN[0])
     Quiz.objects.filter(author=host).delete()
-    quiz = Quiz.objects.create(author=host, title="Every kind")
-    for position, (kind, text, choices) in enumerate(KINDS_QUIZ):
+    quiz = Quiz.objects.create(author=host, title=title)
+    for position, (kind, text, choices) in enumerate(questions):
         question = Question.objects.create(
             quiz=quiz, position=position, kind=kind, text=text, time_limit=60, points=1000
         )
@@ -47,6 +47,12 @@ def kinds_site(live_site: str) -> str:
             Choice.objects.create(
                 question=question, position=index, text=choice, is_correct=correct
             )
+
+
+@pytest.fixture
+def kinds_site(live_site: str) -> str:
+    """The live site whose host has one quiz: a question of every kind."""
+    only_quiz("Every kind", KINDS_QUIZ)
     return live_site
 
 
@@ -96,6 +102,7 @@ def test_a_game_of_every_kind_on_every_screen_size(screens: Screens, kinds_site:
     assert shows_the_answers_texts(ann) and shows_the_answers_texts(bob)
     ann.get_by_role("button", name="Mars").click()
     expect(ann.locator("#answer-area")).to_contain_text("You picked ▲ Mars")
+    assert contrast_failures(ann) == []
     tap_and_see([(bob, "Venus", "Wrong")])
     expect(heading(ann, "Correct!")).to_be_visible()
     expect(host.locator("#distribution li", has_text="Mars")).to_contain_text("✓ correct")
@@ -262,17 +269,8 @@ PLAYERS = {**PHONES, "desktop-1366": PROJECTORS["projector-1366"]}
 
 @pytest.fixture
 def long_site(live_site: str) -> str:
-    host = User.objects.get(username=HOST_LOGIN[0])
-    Quiz.objects.filter(author=host).delete()
-    quiz = Quiz.objects.create(author=host, title="Long questions")
-    for position, (kind, text, choices) in enumerate(LONG_QUIZ):
-        question = Question.objects.create(
-            quiz=quiz, position=position, kind=kind, text=text, time_limit=60, points=1000
-        )
-        for index, (choice, correct) in enumerate(choices):
-            Choice.objects.create(
-                question=question, position=index, text=choice, is_correct=correct
-            )
+    """The live site whose host has one quiz: a long question of every kind."""
+    only_quiz("Long questions", LONG_QUIZ)
     return live_site
 
 
@@ -299,8 +297,12 @@ def test_every_answer_and_submit_fit_one_screen_of_every_phone_however_long_the_
             expect(heading(page, text)).to_be_visible()
             expect(page.locator("#answer-area button").first).to_be_visible()
         nothing_out_of_sight(kind, players)
-        for page in players.values():
-            answer_something(page, kind, choices)
+        *first, last = players
+        for who in first:  # the question stays open for the last one
+            answer_something(players[who], kind, choices)
+            expect(players[who].get_by_text("Answer sent")).to_be_visible()
+        nothing_out_of_sight(f"{kind}-sent", {who: players[who] for who in first})
+        answer_something(players[last], kind, choices)
         for page in players.values():
             expect(page.locator("#results")).to_be_visible()
         nothing_out_of_sight(f"{kind}-verdict", players)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.models import User
-from game_screens import HOST_LOGIN, PHONES, Screens, heading, phone
+from game_screens import HOST_LOGIN, PHONES, Screens, contrast_failures, heading, phone
 from playwright.sync_api import Page, expect
 
 from quiz.game import services
@@ -87,6 +87,7 @@ def test_the_winners_phone_celebrates_once_the_podium_names_the_winner(
     assert ann.evaluate(
         "() => document.getAnimations().some((a) => a.effect.getTiming().iterations === Infinity)"
     ), "confetti keeps falling"
+    assert contrast_failures(ann) == []
     expect(bob.get_by_text("You won!")).to_be_hidden()
     expect(bob.locator("#my-place")).to_contain_text("You finished 2nd of 3")
     assert bob.evaluate("document.getAnimations().length") == 0, "no motion when asked for none"
