@@ -7,6 +7,7 @@ import { GameSync } from "./game-sync.js";
 import { Router } from "./router.js";
 import { showScreen, StatusLine } from "./ui.js";
 
+const LEAD_IN_TICK_MS = 100; // how often the lead-in's bar fills on
 // The snapshot is loaded once the page follows its topics, so no frame falls in between; a
 // page that cannot reach the broker by then shows the game without it.
 const BROKER_WAIT_MS = 2_000;
@@ -45,14 +46,20 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   let connection = null;
   let offline = false;
   let leadIn = null; // the timer that ends the open question's lead-in
+  let leadInBar = null; // the timer that fills its bar
   const banner = document.getElementById("offline");
   const gameElement = document.querySelector(".game");
 
   let stopped = false;
+  const endLeadIn = () => {
+    clearTimeout(leadIn);
+    clearInterval(leadInBar);
+    gameElement.classList.remove("lead-in");
+  };
   const stop = () => {
     stopped = true;
     countdown.stop();
-    clearTimeout(leadIn);
+    endLeadIn();
     connection?.close();
   };
   const refuse = (error) => {
@@ -166,11 +173,12 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }
 
   /** The question's lead-in (docs/game.md, "Timing and points"): until `opened_at` on the
-   *  server's clock the screen shows the question alone (class lead-in); then `showAnswers()`
-   *  puts up the answers and the countdown starts. A page that opens late skips it. */
+   *  server's clock the screen shows the question alone (class lead-in), under "Question 2
+   *  of 6" and a bar that fills until then; then `showAnswers()` puts up the answers and the
+   *  countdown starts. A page that opens late skips it. */
   function afterLeadIn(element, question, showAnswers) {
     const begin = () => {
-      gameElement.classList.remove("lead-in");
+      endLeadIn();
       showAnswers();
       startCountdown(element, question);
     };
@@ -182,6 +190,14 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     gameElement.classList.add("lead-in");
     element.textContent = "";
     leadIn = setTimeout(begin, waitMs);
+    const bar = document.getElementById("lead-in-bar");
+    const fill = () => {
+      const done = Math.min(1, Math.max(0, 1 - (question.opened_at - clock.now()) / waitMs));
+      bar.firstElementChild.style.transform = `scaleX(${done})`;
+      bar.setAttribute("aria-valuenow", String(Math.round(done * 100)));
+    };
+    fill();
+    leadInBar = setInterval(fill, LEAD_IN_TICK_MS);
   }
 
   /** Build the screen of the state's phase, once per phase and `variant` (what else changes
@@ -192,8 +208,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     if (key === shown) return;
     shown = key;
     countdown.stop();
-    clearTimeout(leadIn);
-    gameElement.classList.remove("lead-in");
+    endLeadIn();
     build[state.game.state]?.(state);
     showScreen(SCREENS[state.game.state] ?? "loading");
     gameElement.dataset.phase = state.game.state;

@@ -1,5 +1,5 @@
 // The player's screen: big shape-and-colour answer buttons, made for a phone.
-import { answerWidget, rightAnswerLine, verdictOf } from "./answer-kinds.js";
+import { answerWidget, rightAnswerLine, sentLine, verdictOf } from "./answer-kinds.js";
 import { postJSON } from "./api.js";
 import { startGamePage } from "./game-page.js";
 import {
@@ -10,6 +10,9 @@ const $ = (id) => document.getElementById(id);
 const GONE = ["kicked", "left"];
 let shownAt = 0; // when this phone showed the open question's answers (performance.now())
 const answered = new Set(); // questions this page's answer was accepted for
+// Steps that make the open question fit the screen, taken in turn until it does (fitQuestion)
+const FIT_STEPS = ["compact", "shapes-only", "short-question"];
+const SMALLEST_TILE_PX = 56; // an answer still easy to hit with a thumb
 
 const page = startGamePage({
   render,
@@ -26,6 +29,7 @@ const { config, post } = page;
 function showGone(why) {
   page.stop();
   $("leave").hidden = true;
+  $("connection").hidden = true; // not "Live": this page follows the game no more
   showScreen(why);
 }
 
@@ -46,6 +50,7 @@ function render(state) {
     return;
   }
   page.showPhase(state, build, String(hasAnswered(state)));
+  fitQuestion();
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
 }
@@ -80,6 +85,7 @@ async function answer(question, body, controls) {
     || await post(config.urls.answer, sent);
   if (reply) {
     answered.add(question.id);
+    sentAnswers.save(question.id, body);
     if (page.state()) render(page.state());
   } else {
     controls.forEach((c) => { c.disabled = false; });
@@ -96,6 +102,53 @@ function answerRefused({ type, data }) {
   if (page.state()) render(page.state());
 }
 
+/** What this player sent for each question, kept for the tab (sessionStorage), so the page
+ *  says it back after a reload too. */
+const sentAnswers = {
+  key: (questionId) => `quiz-sent-${config.game_id}-${questionId}`,
+  save(questionId, body) {
+    sessionStorage.setItem(this.key(questionId), JSON.stringify(body));
+  },
+  get(questionId) {
+    return JSON.parse(sessionStorage.getItem(this.key(questionId)) ?? "null");
+  },
+};
+
+/** The open question on one screen, with no scrolling (issue 20): measured once laid out,
+ *  the answers' shapes move beside their texts, then the texts give way to the shapes alone
+ *  (the projector shows the texts), then the question to its first lines, until every answer
+ *  and Submit are in sight. */
+function fitQuestion() {
+  const screen = $("question");
+  if (screen.hidden) return;
+  screen.classList.remove(...FIT_STEPS);
+  for (const step of FIT_STEPS) {
+    if (fits(screen)) return;
+    screen.classList.add(step);
+  }
+}
+
+/** Nothing of the screen, the answer area or a tile is cut off, and every tile is big enough
+ *  to tap (layout boxes alone: the screen's own entrance animation moves it meanwhile). */
+function fits(screen) {
+  const whole = (element) => element.scrollHeight <= element.clientHeight + 1;
+  return whole(screen) && whole($("answer-area"))
+    && [...screen.querySelectorAll(".answer-area .choice")].every(
+      (tile) => whole(tile) && tile.clientHeight >= SMALLEST_TILE_PX);
+}
+
+// measured again whenever the space changes: a turned phone, a picture that has loaded
+window.addEventListener("resize", fitQuestion);
+$("question-image").addEventListener("load", fitQuestion);
+
+/** "Answer sent", what was sent (when this tab knows it) and that the others are awaited. */
+function answerSent(question) {
+  const sent = sentAnswers.get(question.id);
+  return [h("p", { class: "answer-sent" }, "Answer sent"),
+          sent ? h("p", { class: "sent-line" }, ...sentLine(question, sent)) : null,
+          h("p", { class: "hint" }, "Waiting for the others…")];
+}
+
 const build = {
   question_open(state) {
     const { question } = state;
@@ -105,10 +158,10 @@ const build = {
     $("answer-area").replaceChildren(h("p", { class: "get-ready" }, "Get ready…"));
     page.afterLeadIn($("countdown"), question, () => {
       $("answer-area").replaceChildren(...(hasAnswered(state)
-        ? [h("p", { class: "answer-sent" }, "Answer sent"),
-           h("p", { class: "hint" }, "Waiting for the others…")]
+        ? answerSent(question)
         : answerWidget(question, (body, controls) => answer(question, body, controls))));
       if (page.offline()) holdAnswers(true);
+      fitQuestion();
       shownAt = performance.now();
     });
   },
@@ -123,12 +176,15 @@ const build = {
     $("streak-bonus").textContent = bonus ? `incl. ${bonus} streak bonus` : "";
     $("streak").textContent = streakLabel(me.streak ?? 0);
     $("correct-answer").replaceChildren(...rightAnswerLine(question, results));
+    const sent = question.kind === "type_answer" && sentAnswers.get(question.id);
+    $("my-answer").replaceChildren(...(sent ? sentLine(question, sent) : []));
     $("result-score").textContent = `Score: ${points(me.score)}`;
     $("result-rank").textContent = rankLine(me, state.players);
   },
   finished(state) {
     const { me, game, podium } = state;
     fillPodium($("podium"), podium);
+    $("celebration").hidden = me.rank !== 1;
     $("my-place").textContent = me.rank
       ? `You finished ${ordinal(me.rank)} of ${game.player_count} with ${points(me.score)}`
       : `You finished with ${points(me.score)}`;
