@@ -16,7 +16,7 @@ from typing import Any
 
 STATUS = "status"
 PLAYERS = "players"
-LIVE_TYPES = frozenset({"player_joined", "answer_count"})
+LIVE_TYPES = frozenset({"player_joined", "answer_count", "room"})
 
 
 def topic(*, game_id: int, name: str) -> str:
@@ -131,8 +131,34 @@ def player_departed(
     return Frame(game_id, f"player_{why}", version, {"player": player, "count": count})
 
 
-def player_joined(*, game_id: int, version: int, player: dict[str, Any], count: int) -> Frame:
-    return Frame(game_id, "player_joined", version, {"player": player, "count": count})
+def players_kicked(
+    *, game_id: int, version: int, players: list[dict[str, Any]], count: int
+) -> Frame:
+    """Many players removed at once; each one's own screen learns it from this frame."""
+    return Frame(game_id, "players_kicked", version, {"players": players, "count": count})
+
+
+def next_game(*, game_id: int, version: int, next_game: int) -> Frame:
+    """The host opened the game `next_game` after this finished one: its players follow."""
+    return Frame(game_id, "next_game", version, {"game_id": next_game})
+
+
+def player_joined(
+    *, game_id: int, version: int, player: dict[str, Any], count: int, answering: int
+) -> Frame:
+    """`count` players are in; `answering` of them play the open question (a latecomer who
+    waits for the next one does not)."""
+    return Frame(
+        game_id,
+        "player_joined",
+        version,
+        {"player": player, "count": count, "answering": answering},
+    )
+
+
+def room(*, game_id: int, version: int, room: dict[str, Any]) -> Frame:
+    """The room as the host set it (lock, latecomers, nicknames), for the host's screens."""
+    return Frame(game_id, "room", version, {"room": room})
 
 
 def answer_count(*, game_id: int, version: int, question_id: int, count: int, total: int) -> Frame:
