@@ -40,12 +40,29 @@ $("leave").addEventListener("click", async () => {
   }
 });
 
+/** Whether this page is on its way into the next game (follow). */
+let following = false;
+
+/** The host opened the next game (Play again): follow into its lobby as the same player. */
+async function follow() {
+  if (following) return;
+  following = true;
+  try {
+    const { play_url: playUrl } = await postJSON(config.urls.follow, {}, config.csrf_token);
+    page.stop();
+    window.location.assign(playUrl);
+  } catch (error) {
+    page.status.error(error.detail);
+  }
+}
+
 function render(state) {
   if (state.me?.gone) {
     showGone(state.me.gone);
     return;
   }
-  page.showPhase(state, build, String(hasAnswered(state)));
+  if (state.next_game) follow();
+  page.showPhase(state, build, `${hasAnswered(state)}:${Boolean(state.me?.waiting)}`);
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
 }
@@ -96,6 +113,12 @@ function answerRefused({ type, data }) {
   if (page.state()) render(page.state());
 }
 
+/** What a latecomer sees of the question under way (the host's room lets latecomers wait). */
+function waitingNote() {
+  return [h("p", { class: "answer-sent" }, "You joined during this question"),
+          h("p", { class: "hint" }, "You play from the next one.")];
+}
+
 const build = {
   question_open(state) {
     const { question } = state;
@@ -104,10 +127,11 @@ const build = {
     showImage($("question-image"), question.image_url);
     $("answer-area").replaceChildren(h("p", { class: "get-ready" }, "Get ready…"));
     page.afterLeadIn($("countdown"), question, () => {
-      $("answer-area").replaceChildren(...(hasAnswered(state)
-        ? [h("p", { class: "answer-sent" }, "Answer sent"),
-           h("p", { class: "hint" }, "Waiting for the others…")]
-        : answerWidget(question, (body, controls) => answer(question, body, controls))));
+      $("answer-area").replaceChildren(...(state.me?.waiting ? waitingNote()
+        : hasAnswered(state)
+          ? [h("p", { class: "answer-sent" }, "Answer sent"),
+             h("p", { class: "hint" }, "Waiting for the others…")]
+          : answerWidget(question, (body, controls) => answer(question, body, controls))));
       if (page.offline()) holdAnswers(true);
       shownAt = performance.now();
     });
@@ -115,7 +139,8 @@ const build = {
   question_closed(state) {
     const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
-    const verdict = verdictOf(question, mine, hasAnswered(state));
+    const verdict = me.waiting ? { text: "You're in!", mood: "neutral" }
+      : verdictOf(question, mine, hasAnswered(state));
     $("verdict").textContent = verdict.text;
     $("results").dataset.verdict = verdict.mood;
     const bonus = mine?.streak_bonus ?? 0;
