@@ -6,9 +6,10 @@ builds them, and tests check what it builds against that description.
 Two kinds of frame share the envelope `{"type", "version", "data"}`:
 - *versioned* frames carry a change of the game, each at a version of its own (the caller
   bumped it), on the status topic that every screen follows;
-- *live* frames (`LIVE_TYPES`) tell the host how the room fills up: a join or the number of
-  answers so far. They carry the game's version at the time without bumping it, go to the
-  players topic that only the host follows, and are safe to apply more than once.
+- *live* frames (`LIVE_TYPES`) tell the host how the room fills up: a join, the number of
+  answers so far, or the room as the host set it (its lock and options). They carry the
+  game's version at the time without bumping it, go to the players topic that only the host
+  follows, and are safe to apply more than once.
 """
 
 from dataclasses import dataclass

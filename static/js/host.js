@@ -103,6 +103,7 @@ $("room-button").addEventListener("click", () => {
   $("latecomers-wait").checked = room.latecomers_wait;
   $("generated-nicknames").checked = room.generated_nicknames;
   $("blocked-words").value = room.blocked_words;
+  $("room-dialog").returnValue = ""; // Escape keeps the last one: it must not save
   $("room-dialog").showModal();
 });
 
