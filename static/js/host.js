@@ -252,15 +252,6 @@ const build = {
     $("results-text").textContent = question.text;
     $("distribution").replaceChildren(...revealRows(question, results));
     rememberRanks(game.id, question.id, results.players);
-    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li",
-      { "data-player-id": p.id },
-      h("span", { class: "rank" }, ordinal(p.rank)),
-      movement(p),
-      h("span", { class: "name" }, ...nameOf(p)),
-      h("span", { class: "streak" }, streakLabel(p.streak)),
-      h("span", { class: "score" }, points(p.score)),
-      h("span", { class: "gained" }, gained(p)),
-      removeButton(p))));
     const last = game.question_index + 1 >= game.question_count;
     $("next").textContent = last ? "Show podium" : "Next question";
     sound.play(TUNES.reveal);
@@ -292,5 +283,21 @@ const refresh = {
   },
   question_open(state) {
     $("answer-count").textContent = `${state.answers.count} / ${state.answers.total}`;
+  },
+  /** The top 5 of those still in: a player the host removes leaves it at once. */
+  question_closed(state) {
+    const inGame = new Set(state.players.map((p) => p.id));
+    const top = state.results.players.filter((p) => inGame.has(p.id)).slice(0, 5);
+    const shown = `${state.results.question_id}:${top.map((p) => p.id)}`;
+    if ($("top5").dataset.shown === shown) return; // drawn already: its rows animate once
+    $("top5").dataset.shown = shown;
+    $("top5").replaceChildren(...top.map((p) => h("li", { "data-player-id": p.id },
+      h("span", { class: "rank" }, ordinal(p.rank)),
+      movement(p),
+      h("span", { class: "name" }, ...nameOf(p)),
+      h("span", { class: "streak" }, streakLabel(p.streak)),
+      h("span", { class: "score" }, points(p.score)),
+      h("span", { class: "gained" }, gained(p)),
+      removeButton(p))));
   },
 };

@@ -26,6 +26,7 @@ def test_a_locked_game_tells_a_phone_so_until_the_host_unlocks_it(
 ) -> None:
     host, _ = open_lobby(screens, live_site)
     join_url = host.locator("#join-link").inner_text()
+    expect(host.get_by_text("Waiting for players…")).to_be_visible()  # the page's script runs
     host.get_by_role("button", name="Lock joins").click()
     expect(host.locator("#lock")).to_have_attribute("aria-pressed", "true")
     expect(host.get_by_text("Locked: nobody else can join")).to_be_visible()
@@ -44,7 +45,7 @@ def test_the_host_finds_and_removes_many_players_at_once(screens: Screens, live_
     host.get_by_role("button", name="Players").click()
     host.get_by_label("Find players by name").fill("bot")
     expect(
-        host.get_by_role("list", name="Players in the game").get_by_role("listitem")
+        host.get_by_role("list", name="Everyone in the game").get_by_role("listitem")
     ).to_have_count(2)
     host.get_by_role("button", name="Select all shown").click()
     host.once("dialog", lambda dialog: dialog.accept())  # "Remove 2 players?"
