@@ -358,27 +358,26 @@ def _change_room(game_id: int, user: AbstractBaseUser | None) -> Game:
     return game
 
 
-@transaction.atomic
-def lock_game(*, game_id: int, user: AbstractBaseUser | None) -> Game:
-    """No more joins until the host unlocks the game; those in play on."""
+def _set_lock(game_id: int, user: AbstractBaseUser | None, locked: bool) -> Game:
     game = _change_room(game_id, user)
-    if game.locked:
-        raise GameError("wrong_state", "The game is already locked.", 409)
-    game.locked = True
+    if game.locked == locked:
+        state = "already locked" if locked else "not locked"
+        raise GameError("wrong_state", f"The game is {state}.", 409)
+    game.locked = locked
     game.save(update_fields=["locked"])
     _publish_room(game)
     return game
+
+
+@transaction.atomic
+def lock_game(*, game_id: int, user: AbstractBaseUser | None) -> Game:
+    """No more joins until the host unlocks the game; those in play on."""
+    return _set_lock(game_id, user, True)
 
 
 @transaction.atomic
 def unlock_game(*, game_id: int, user: AbstractBaseUser | None) -> Game:
-    game = _change_room(game_id, user)
-    if not game.locked:
-        raise GameError("wrong_state", "The game is not locked.", 409)
-    game.locked = False
-    game.save(update_fields=["locked"])
-    _publish_room(game)
-    return game
+    return _set_lock(game_id, user, False)
 
 
 @transaction.atomic

@@ -39,7 +39,7 @@ urlpatterns = [
     path("api/games/<id:game_id>/unlock/", views.unlock, name="api_unlock"),
     path("api/games/<id:game_id>/room/", views.room, name="api_room"),
     path("api/games/<id:game_id>/follow/", views.follow, name="api_follow"),
-    path("games/<id:game_id>/play-again/", views.play_again, name="play_again"),
+    path("games/<id:game_id>/play-again/", author_views.play_again, name="play_again"),
 ]
 
 urlpatterns += [

@@ -434,17 +434,6 @@ def kick_many(request: HttpRequest, game_id: int) -> JsonResponse:
     return _host_snapshot(game_id)
 
 
-@login_required
-@require_POST
-def play_again(request: HttpRequest, game_id: int) -> HttpResponse:
-    """The finished game's Play again: its next game's host screen, its players following."""
-    try:
-        game = services.play_again(game_id=game_id, user=request.user)
-    except GameError as error:
-        return HttpResponse(error.detail, status=error.status)
-    return redirect("host", game_id=game.id)
-
-
 @require_POST
 @json_api
 def follow(request: HttpRequest, game_id: int) -> JsonResponse:

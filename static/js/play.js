@@ -29,31 +29,30 @@ function showGone(why) {
   showScreen(why);
 }
 
-$("leave").addEventListener("click", async () => {
-  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+/** POST `url`, then leave this page for the address its reply names under `key`. */
+async function postAndGo(url, key) {
   try {
-    const { join_url: joinUrl } = await postJSON(config.urls.leave, {}, config.csrf_token);
+    const reply = await postJSON(url, {}, config.csrf_token);
     page.stop();
-    window.location.assign(joinUrl);
+    window.location.assign(reply[key]);
   } catch (error) {
     page.status.error(error.detail);
   }
+}
+
+$("leave").addEventListener("click", () => {
+  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+  postAndGo(config.urls.leave, "join_url");
 });
 
 /** Whether this page is on its way into the next game (follow). */
 let following = false;
 
 /** The host opened the next game (Play again): follow into its lobby as the same player. */
-async function follow() {
+function follow() {
   if (following) return;
   following = true;
-  try {
-    const { play_url: playUrl } = await postJSON(config.urls.follow, {}, config.csrf_token);
-    page.stop();
-    window.location.assign(playUrl);
-  } catch (error) {
-    page.status.error(error.detail);
-  }
+  postAndGo(config.urls.follow, "play_url");
 }
 
 function render(state) {
