@@ -855,6 +855,7 @@ def kick_player(
     _require_host(game, user)
     (player,) = _kick(game, [player_id], ban_address)
     _publish_departure(game, player, "kicked")
+    _cut_off([player])
     return player
 
 
@@ -885,12 +886,12 @@ def kick_players(
         )
     )
     _close_if_everyone_answered(game)
+    _cut_off(players)
     return players
 
 
 def _kick(game: Game, player_ids: list[int], ban_address: bool) -> list[Player]:
-    """Mark `player_ids`, all of them players still in `game`, kicked; cut each off the broker
-    once that is committed."""
+    """Mark `player_ids`, all of them players still in `game`, kicked."""
     players = list(Player.objects.active().filter(game=game, pk__in=player_ids))
     if len(players) != len(player_ids):
         raise GameError("unknown_player", "No such player in this game.", 404)
@@ -900,6 +901,12 @@ def _kick(game: Game, player_ids: list[int], ban_address: bool) -> list[Player]:
         player.kicked = True
         player.address_banned = ban_address
     Player.objects.bulk_update(players, ["kicked", "address_banned"])
+    return players
+
+
+def _cut_off(players: list[Player]) -> None:
+    """Once the kick is committed, and after its frame (which tells the player's page why),
+    cut each player off the broker."""
     logins = [tokens.player_login(player) for player in players]
 
     def cut_off() -> None:
@@ -911,7 +918,6 @@ def _kick(game: Game, player_ids: list[int], ban_address: bool) -> list[Player]:
             )
 
     transaction.on_commit(cut_off)
-    return players
 
 
 @transaction.atomic

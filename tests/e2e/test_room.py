@@ -107,3 +107,23 @@ def test_play_again_carries_every_phone_into_the_new_lobby(
     players = host.get_by_role("list", name="Players")
     expect(players.get_by_role("listitem")).to_have_count(2)
     expect(heading(troll, "You were removed")).to_be_visible()
+
+
+def test_a_latecomer_waits_for_the_next_question(screens: Screens, live_site: str) -> None:
+    host, (ann,) = open_lobby(screens, live_site, "Ann")
+    join_url = host.locator("#join-link").inner_text()
+    host.get_by_role("button", name="Start").click()
+    expect(heading(ann, RED_PLANET)).to_be_visible()
+
+    late = screens.window(**PHONE)
+    late.goto(join_url)
+    late.get_by_label("Nickname").fill("Late")
+    late.get_by_role("button", name="Join").click()
+    expect(late.get_by_text("You joined during this question")).to_be_visible()
+    expect(late.get_by_role("button", name="Mars")).to_have_count(0)
+    expect(host.locator("#answer-count")).to_have_text("0 / 1")
+
+    host.get_by_role("button", name="Close now").click()
+    host.get_by_role("button", name="Next question").click()
+    expect(heading(late, QUESTIONS[1][0])).to_be_visible()
+    expect(late.get_by_role("button", name="2", exact=True)).to_be_enabled()
