@@ -35,12 +35,12 @@ _LEET = str.maketrans(
 def _letters(text: str) -> str:
     """`text` as the word list is matched against: compared as nicknames are (nickname_key:
     NFKC, look-alikes, case; capitals' look-alikes too: Cyrillic "В" is "B"), digits and signs
-    read as the letters they stand for, accents dropped; anything else that is not a letter
-    becomes a space."""
+    read as the letters they stand for, accents dropped; anything else but a letter or a digit
+    becomes a space (other digits stay: "bot2455" is the word "bot2ass", not "ass")."""
     look_alikes = ascii_look_alikes()
     folded = nickname_key("".join(look_alikes.get(c, c) for c in text)).translate(_LEET)
     bare = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
-    return "".join(c if c.isalpha() else " " for c in bare)
+    return "".join(c if c.isalnum() else " " for c in bare)
 
 
 def _pattern(word: str) -> str:
@@ -90,7 +90,7 @@ def blocked_word(nickname: str, *, extra_words: Iterable[str] = ()) -> bool:
     """Whether the nickname holds a word of the site's list or of `extra_words` (the host's)."""
     inside, alone = _matchers(site_words() + tuple(read_words(extra_words)))
     letters = _letters(nickname)
-    squashed = letters.replace(" ", "")
+    squashed = "".join(c for c in letters if c.isalpha())
     if inside is not None and inside.search(squashed):
         return True
     if alone is None:

@@ -104,7 +104,7 @@ def test_the_lock_is_told_to_the_hosts_screens_only(
 # The nickname policy
 
 OFFENSIVE = ["Shit", "sh1thead", "FUUUCK", "f.u.c.k", "Вitch", "big ass", "Ａｓｓ"]
-INNOCENT = ["Cassandra", "Dickens", "Canal", "Scott", "Assia", "Grape", "Essex", "Nazir"]
+INNOCENT = ["Cassandra", "Dickens", "Canal", "Scott", "Assia", "Grape", "Essex", "Nazir", "bot2455"]
 
 
 @pytest.mark.parametrize("nickname", OFFENSIVE)
