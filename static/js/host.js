@@ -81,11 +81,95 @@ document.addEventListener("keydown", (event) => {
   primary.click();
 });
 
+/** Whether none of `ids` is among the players any more (another tab removed them first). */
+const goneAll = (ids) => (before, now) => !now.players.some((p) => ids.includes(p.id));
+
 function kick(player) {
   if (!window.confirm(`Remove ${player.nickname} from the game?`)) return null;
   return act(config.urls.kick.replace("{player_id}", String(player.id)), {},
-             (before, now) => !now.players.some((p) => p.id === player.id));
+             goneAll([player.id]));
 }
+
+/** A button that removes `player`, for the lists and the top 5 of every screen. */
+function removeButton(player) {
+  return h("button", { type: "button", class: "remove", "aria-label": `Remove ${player.nickname}`,
+                       title: `Remove ${player.nickname}`, onclick: () => kick(player) }, "✕");
+}
+
+// The room: the lock on joins, and the options for joins to come.
+onClick($("lock"), () => {
+  const locked = page.state()?.room?.locked;
+  return act(locked ? config.urls.unlock : config.urls.lock, {},
+             (before, now) => now.room.locked === !locked);
+});
+
+$("room-button").addEventListener("click", () => {
+  const room = page.state()?.room;
+  if (!room) return;
+  $("latecomers-wait").checked = room.latecomers_wait;
+  $("generated-nicknames").checked = room.generated_nicknames;
+  $("blocked-words").value = room.blocked_words;
+  $("room-dialog").returnValue = ""; // Escape keeps the last one: it must not save
+  $("room-dialog").showModal();
+});
+
+$("room-dialog").addEventListener("close", () => {
+  if ($("room-dialog").returnValue !== "save") return;
+  act(config.urls.room, {
+    latecomers_wait: $("latecomers-wait").checked,
+    generated_nicknames: $("generated-nicknames").checked,
+    blocked_words: $("blocked-words").value,
+  });
+});
+
+// The players: find them by name, pick many, remove them at once (a flood of bots).
+const picked = new Set();
+
+$("players-button").addEventListener("click", () => {
+  picked.clear();
+  $("player-filter").value = "";
+  fillPlayerList();
+  $("players-dialog").showModal();
+});
+$("players-close").addEventListener("click", () => $("players-dialog").close());
+$("player-filter").addEventListener("input", () => fillPlayerList());
+$("select-shown").addEventListener("click", () => {
+  shownPlayers().forEach((p) => picked.add(p.id));
+  fillPlayerList();
+});
+onClick($("remove-selected"), async () => {
+  const ids = [...picked];
+  if (!ids.length || !window.confirm(`Remove ${ids.length} players from the game?`)) return;
+  if (await act(config.urls.kick_many, { player_ids: ids }, goneAll(ids))) picked.clear();
+  fillPlayerList();
+});
+
+function shownPlayers() {
+  const wanted = $("player-filter").value.trim().toLowerCase();
+  return (page.state()?.players ?? [])
+    .filter((p) => p.nickname.toLowerCase().includes(wanted));
+}
+
+/** The players dialog's list, as the game has them now (it follows every change while open). */
+function fillPlayerList() {
+  const players = page.state()?.players ?? [];
+  for (const id of picked) if (!players.some((p) => p.id === id)) picked.delete(id);
+  $("player-list").replaceChildren(...shownPlayers().map((player) => h("li", {},
+    h("label", {},
+      h("input", { type: "checkbox", checked: picked.has(player.id),
+                   onchange: (event) => {
+                     if (event.target.checked) picked.add(player.id);
+                     else picked.delete(player.id);
+                     $("remove-selected").textContent = removeLabel();
+                     $("remove-selected").disabled = picked.size === 0;
+                   } }),
+      ` ${player.nickname}`),
+    removeButton(player))));
+  $("remove-selected").textContent = removeLabel();
+  $("remove-selected").disabled = picked.size === 0;
+}
+
+const removeLabel = () => (picked.size ? `Remove selected (${picked.size})` : "Remove selected");
 
 function render(state) {
   // Snapshots and action replies say whether frames can reach the players' screens.
@@ -93,6 +177,7 @@ function render(state) {
   if (state.broker === "down") afterOutage = true;
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
+  showRoom(state);
   markPresence();
 }
 
@@ -107,6 +192,15 @@ function onOffline(offline) {
   markPhonesBack();
   page.reload();
   brokerCheck = setInterval(() => page.reload(), BROKER_CHECK_MS);
+}
+
+function showRoom(state) {
+  const locked = Boolean(state.room?.locked);
+  $("lock").setAttribute("aria-pressed", String(locked));
+  $("lock").textContent = locked ? "Locked: unlock" : "Lock joins";
+  $("locked-note").hidden = !locked;
+  if (state.game.state === "finished" && $("players-dialog").open) $("players-dialog").close();
+  if ($("players-dialog").open) fillPlayerList();
 }
 
 /** Who is connected right now, by broker user (`player:<id>`), as the broker's presence
@@ -193,14 +287,6 @@ const build = {
     $("results-text").textContent = question.text;
     $("distribution").replaceChildren(...revealRows(question, results));
     rememberRanks(game.id, question.id, results.players);
-    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li",
-      { "data-player-id": p.id },
-      h("span", { class: "rank" }, ordinal(p.rank)),
-      movement(p),
-      h("span", { class: "name" }, ...nameOf(p)),
-      h("span", { class: "streak" }, streakLabel(p.streak)),
-      h("span", { class: "score" }, points(p.score)),
-      h("span", { class: "gained" }, gained(p)))));
     const last = game.question_index + 1 >= game.question_count;
     $("next").textContent = last ? "Show podium" : "Next question";
     sound.play(TUNES.reveal);
@@ -232,5 +318,21 @@ const refresh = {
   },
   question_open(state) {
     $("answer-count").textContent = `${state.answers.count} / ${state.answers.total}`;
+  },
+  /** The top 5 of those still in: a player the host removes leaves it at once. */
+  question_closed(state) {
+    const inGame = new Set(state.players.map((p) => p.id));
+    const top = state.results.players.filter((p) => inGame.has(p.id)).slice(0, 5);
+    const shown = `${state.results.question_id}:${top.map((p) => p.id)}`;
+    if ($("top5").dataset.shown === shown) return; // drawn already: its rows animate once
+    $("top5").dataset.shown = shown;
+    $("top5").replaceChildren(...top.map((p) => h("li", { "data-player-id": p.id },
+      h("span", { class: "rank" }, ordinal(p.rank)),
+      movement(p),
+      h("span", { class: "name" }, ...nameOf(p)),
+      h("span", { class: "streak" }, streakLabel(p.streak)),
+      h("span", { class: "score" }, points(p.score)),
+      h("span", { class: "gained" }, gained(p)),
+      removeButton(p))));
   },
 };

@@ -33,23 +33,39 @@ function showGone(why) {
   showScreen(why);
 }
 
-$("leave").addEventListener("click", async () => {
-  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+/** POST `url`, then leave this page for the address its reply names under `key`. */
+async function postAndGo(url, key) {
   try {
-    const { join_url: joinUrl } = await postJSON(config.urls.leave, {}, config.csrf_token);
+    const reply = await postJSON(url, {}, config.csrf_token);
     page.stop();
-    window.location.assign(joinUrl);
+    window.location.assign(reply[key]);
   } catch (error) {
     page.status.error(error.detail);
   }
+}
+
+$("leave").addEventListener("click", () => {
+  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+  postAndGo(config.urls.leave, "join_url");
 });
+
+/** Whether this page is on its way into the next game (follow). */
+let following = false;
+
+/** The host opened the next game (Play again): follow into its lobby as the same player. */
+function follow() {
+  if (following) return;
+  following = true;
+  postAndGo(config.urls.follow, "play_url");
+}
 
 function render(state) {
   if (state.me?.gone) {
     showGone(state.me.gone);
     return;
   }
-  page.showPhase(state, build, String(hasAnswered(state)));
+  if (state.next_game) follow();
+  page.showPhase(state, build, `${hasAnswered(state)}:${Boolean(state.me?.waiting)}`);
   fitQuestion();
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
@@ -149,6 +165,12 @@ function answerSent(question) {
           h("p", { class: "hint" }, "Waiting for the others…")];
 }
 
+/** What a latecomer sees of the question under way (the host's room lets latecomers wait). */
+function waitingNote() {
+  return [h("p", { class: "answer-sent" }, "You joined during this question"),
+          h("p", { class: "hint" }, "You play from the next one.")];
+}
+
 const build = {
   question_open(state) {
     const { question } = state;
@@ -157,9 +179,10 @@ const build = {
     showImage($("question-image"), question.image_url);
     $("answer-area").replaceChildren(h("p", { class: "get-ready" }, "Get ready…"));
     page.afterLeadIn($("countdown"), question, () => {
-      $("answer-area").replaceChildren(...(hasAnswered(state)
-        ? answerSent(question)
-        : answerWidget(question, (body, controls) => answer(question, body, controls))));
+      $("answer-area").replaceChildren(...(state.me?.waiting ? waitingNote()
+        : hasAnswered(state)
+          ? answerSent(question)
+          : answerWidget(question, (body, controls) => answer(question, body, controls))));
       if (page.offline()) holdAnswers(true);
       fitQuestion();
       shownAt = performance.now();
@@ -168,7 +191,8 @@ const build = {
   question_closed(state) {
     const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
-    const verdict = verdictOf(question, mine, hasAnswered(state));
+    const verdict = me.waiting ? { text: "You're in!", mood: "neutral" }
+      : verdictOf(question, mine, hasAnswered(state));
     $("verdict").textContent = verdict.text;
     $("results").dataset.verdict = verdict.mood;
     const bonus = mine?.streak_bonus ?? 0;
