@@ -25,7 +25,6 @@ from quiz import live
 from quiz.game import answer_sql, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
-    Answer,
     Game,
     Player,
     Question,
@@ -523,7 +522,17 @@ def answer_from_json(
     )
 
 
-def submit_answer(*, answer: ArrivedAnswer) -> Answer:
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """An answer record_answers kept: what a POST's acknowledgement tells (its points come
+    with the question's close)."""
+
+    id: int
+    question_id: int
+    response_ms: int
+
+
+def submit_answer(*, answer: ArrivedAnswer) -> RecordedAnswer:
     """Record one answer (POSTed over HTTP) if it left the player in time; GameError if
     refused."""
     (outcome,) = record_answers(answers=[answer])
@@ -532,9 +541,9 @@ def submit_answer(*, answer: ArrivedAnswer) -> Answer:
     return outcome
 
 
-def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[Answer | GameError]:
+def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[RecordedAnswer | GameError]:
     """Record each answer that left its player in time, all in one transaction; for each,
-    its Answer or why it was refused, in order.
+    what was recorded or why it was refused, in order.
 
     Constant work per answer: no count, no score and no frame here (see report_answers and
     _close), and the game row only shared, so answers never wait for each other
@@ -545,22 +554,21 @@ def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[Answer | GameErr
     by_game: dict[int, list[int]] = {}
     for index, arrived in enumerate(answers):
         by_game.setdefault(arrived.game_id, []).append(index)
-    outcomes: list[Answer | GameError] = [*answers]  # type: ignore[list-item] # replaced below
+    outcomes: dict[int, RecordedAnswer | GameError] = {}  # by index in `answers`
     with transaction.atomic():
         for game_id, indexes in by_game.items():
             recorded = _record_to_game(game_id, [answers[index] for index in indexes])
-            for index, outcome in zip(indexes, recorded, strict=True):
-                outcomes[index] = outcome
-            if any(isinstance(outcome, Answer) for outcome in recorded):
+            outcomes.update(zip(indexes, recorded, strict=True))
+            if any(isinstance(outcome, RecordedAnswer) for outcome in recorded):
                 transaction.on_commit(lambda game_id=game_id: answers_arrived(game_id))
-    return outcomes
+    return [outcomes[index] for index in range(len(answers))]
 
 
 def _already_answered() -> GameError:
     return GameError("already_answered", "You have already answered this question.", 409)
 
 
-def _record_to_game(game_id: int, answers: list[ArrivedAnswer]) -> list[Answer | GameError]:
+def _record_to_game(game_id: int, answers: list[ArrivedAnswer]) -> list[RecordedAnswer | GameError]:
     """The answers of record_answers to one game, under its transaction."""
     game = answer_sql.read_game(game_id=game_id)
     if game is None:
@@ -585,13 +593,7 @@ def _record_to_game(game_id: int, answers: list[ArrivedAnswer]) -> list[Answer |
         if isinstance(a, GameError)
         else _already_answered()  # one_answer_per_question: the database has the last word
         if a.player_id not in inserted
-        else Answer(
-            id=inserted[a.player_id],
-            player_id=a.player_id,
-            question_id=a.question_id,
-            answered_at=a.answered_at,
-            response_ms=a.response_ms,
-        )
+        else RecordedAnswer(inserted[a.player_id], a.question_id, a.response_ms)
         for a in checked
     ]
 

@@ -187,7 +187,7 @@ def test_a_batch_records_each_answer_or_says_why_not_in_order(open_question) -> 
             arrived(game, bob, after_ms=2_000, choice_ids=(10**9,)),
         ]
     )
-    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
         900,
         "already_answered",
         "too_late",
@@ -229,7 +229,7 @@ def test_a_batch_refuses_each_answer_by_the_same_rules_as_one_and_records_the_re
             arrived(game, eve, after_ms=2_000, reaction_ms=1_500),
         ]
     )
-    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
         "kicked",
         "left",
         "not_player",
@@ -267,7 +267,7 @@ def test_answers_to_two_games_in_one_batch_are_each_judged_by_their_own_game(
             arrived(game, ann, after_ms=1_000, reaction_ms=800),
         ]
     )
-    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
         "question_not_open",
         800,
     ]
