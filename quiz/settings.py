@@ -113,9 +113,10 @@ STOMP_ANSWER_QUEUE = os.environ.get("STOMP_ANSWER_QUEUE", "quiz-answers")
 # RabbitMQ's is declared by the consumers' SUBSCRIBE, durable, and bound to amq.topic.
 STOMP_ANSWER_BINDING = _env_bool("STOMP_ANSWER_BINDING", QUIZ_BROKER == "builtin")
 # Whether the broker stamps when each answer reached it (timestamp_in_ms), which the answer is
-# then timed by: ours does, and RabbitMQ 3.12+ with its message timestamp interceptor. Where it
-# does not (RabbitMQ 3.10), a client could set the header itself, so the time the site's
-# consumer received the answer counts instead.
+# then timed by: ours does, and RabbitMQ 3.12+ with its message timestamp interceptor set to
+# overwrite (`message_interceptors.incoming.set_header_timestamp.overwrite = true`). Where it
+# does not (RabbitMQ 3.10, or the interceptor keeping a client's own header), a client could
+# set the header itself, so the time the site's consumer received the answer counts instead.
 STOMP_ARRIVAL_STAMP = _env_bool("STOMP_ARRIVAL_STAMP", QUIZ_BROKER == "builtin")
 # Where the game's frames and kicks go (quiz.live), as EMAIL_BACKEND chooses where mail goes:
 # the broker above, or quiz.live.backends.locmem.MemoryBackend, a list, in tests.

@@ -25,7 +25,6 @@ from quiz import live
 from quiz.game import answer_sql, nicknames, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
-    Answer,
     Game,
     Player,
     Question,
@@ -474,7 +473,7 @@ def open_next_question(
     return game
 
 
-def _judge(question: Question) -> Callable[[Answer], bool]:
+def _judge(question: Question) -> Callable[[answer_sql.ScoredAnswer], bool]:
     """Whether an answer to `question` is right, by its kind (a poll's never is)."""
     choices = list(question.choices.all())
     if question.kind == Kind.TYPE_ANSWER:
@@ -483,8 +482,8 @@ def _judge(question: Question) -> Callable[[Answer], bool]:
     if question.kind == Kind.ORDER:
         right_order = ",".join(str(c.id) for c in choices)
         return lambda answer: answer.order_ids == right_order
-    correct_ids = {c.id for c in choices if c.is_correct}
-    return lambda answer: bool(correct_ids) and {c.id for c in answer.choices.all()} == correct_ids
+    correct_ids = frozenset(c.id for c in choices if c.is_correct)
+    return lambda answer: bool(correct_ids) and answer.choice_ids == correct_ids
 
 
 def _close(game: Game) -> None:
@@ -500,15 +499,11 @@ def _close(game: Game) -> None:
 
 
 def _score(game: Game, question: Question) -> None:
-    """Points, streaks and correct counts for every answer to `question`."""
+    """Points, streaks and correct counts for every answer to `question` (answer_sql: a
+    question of a big game has thousands)."""
     is_right = _judge(question)
-    answers = list(
-        Answer.objects.filter(question=question, player__game=game)
-        .select_related("player")
-        .prefetch_related("choices")
-    )
+    answers = answer_sql.read_answers_to_score(game_id=game.id, question_id=question.id)
     for answer in answers:
-        player = answer.player
         answer.correct = is_right(answer)
         answer.points = score_answer(
             points=question.points,
@@ -516,14 +511,11 @@ def _score(game: Game, question: Question) -> None:
             response_ms=answer.response_ms,
             correct=answer.correct,
         )
-        player.streak = player.streak + 1 if answer.correct else 0
-        answer.streak_bonus = streak_bonus(streak=player.streak, points=question.points)
-        player.correct_count += answer.correct
-        player.score += answer.points + answer.streak_bonus
-    Answer.objects.bulk_update(answers, ["correct", "points", "streak_bonus"], batch_size=500)
-    Player.objects.bulk_update(
-        [a.player for a in answers], ["score", "correct_count", "streak"], batch_size=500
-    )
+        answer.streak = answer.streak + 1 if answer.correct else 0
+        answer.streak_bonus = streak_bonus(streak=answer.streak, points=question.points)
+        answer.correct_count += answer.correct
+        answer.score += answer.points + answer.streak_bonus
+    answer_sql.write_scores(answers)
     # no answer breaks a streak too
     game.players.filter(streak__gt=0).exclude(answers__question=question).update(streak=0)
 
@@ -698,7 +690,17 @@ def answer_from_json(
     )
 
 
-def submit_answer(*, answer: ArrivedAnswer) -> Answer:
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """An answer record_answers kept: what a POST's acknowledgement tells (its points come
+    with the question's close)."""
+
+    id: int
+    question_id: int
+    response_ms: int
+
+
+def submit_answer(*, answer: ArrivedAnswer) -> RecordedAnswer:
     """Record one answer (POSTed over HTTP) if it left the player in time; GameError if
     refused."""
     (outcome,) = record_answers(answers=[answer])
@@ -707,83 +709,140 @@ def submit_answer(*, answer: ArrivedAnswer) -> Answer:
     return outcome
 
 
-def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[Answer | GameError]:
+def record_answers(*, answers: Sequence[ArrivedAnswer]) -> list[RecordedAnswer | GameError]:
     """Record each answer that left its player in time, all in one transaction; for each,
-    its Answer or why it was refused, in order.
+    what was recorded or why it was refused, in order.
 
     Constant work per answer: no count, no score and no frame here (see report_answers and
     _close), and the game row only shared, so answers never wait for each other
-    (answer_sql); a batch of them costs one commit.
+    (answer_sql). A batch costs a few statements per game it answers, whatever its size:
+    the game and its question are read once, the players at once, the answers inserted at
+    once, and one commit.
     """
-    outcomes: list[Answer | GameError] = []
+    by_game: dict[int, list[int]] = {}
+    for index, arrived in enumerate(answers):
+        by_game.setdefault(arrived.game_id, []).append(index)
+    outcomes: dict[int, RecordedAnswer | GameError] = {}  # by index in `answers`
     with transaction.atomic():
-        for arrived in answers:
-            try:
-                outcomes.append(_record(arrived))
-            except GameError as refusal:
-                outcomes.append(refusal)
-        for game_id in {
-            a.game_id for a, o in zip(answers, outcomes, strict=True) if isinstance(o, Answer)
-        }:
-            transaction.on_commit(lambda game_id=game_id: answers_arrived(game_id))
-    return outcomes
+        for game_id, indexes in by_game.items():
+            recorded = _record_to_game(game_id, [answers[index] for index in indexes])
+            outcomes.update(zip(indexes, recorded, strict=True))
+            if any(isinstance(outcome, RecordedAnswer) for outcome in recorded):
+                transaction.on_commit(lambda game_id=game_id: answers_arrived(game_id))
+    return [outcomes[index] for index in range(len(answers))]
 
 
-def _record(arrived: ArrivedAnswer) -> Answer:
-    """One answer of record_answers, under its transaction."""
-    game_id, player_id, question_id = arrived.game_id, arrived.player_id, arrived.question_id
-    now = arrived.arrived
-    seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
-    if seen is None:
-        raise GameError("unknown_game", "There is no such game.", 404)
-    if not seen.player_found:
-        raise GameError("not_player", "You have not joined this game.", 403)
-    if seen.kicked:
-        raise GameError("kicked", KICKED, 403)
-    if seen.left:
-        raise GameError("left", "You left this game.", 403)
-    if seen.waiting:
-        raise GameError("waiting", WAITING, 409)
-    if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
-        raise GameError("question_not_open", "That question is not open.", 409)
-    assert seen.opened_at is not None and seen.deadline is not None
-    if now < seen.opened_at:
-        raise GameError("not_open_yet", "The answers are not open yet.", 409)
-    if now >= seen.deadline + grace():
-        raise GameError("too_late", "The time for this question is up.", 409)
-    elapsed_ms = int((now - seen.opened_at).total_seconds() * 1000)
-    response_ms = fair_response_ms(reaction_ms=arrived.reaction_ms, elapsed_ms=elapsed_ms)
-    if seen.opened_at + timedelta(milliseconds=response_ms) >= seen.deadline:
-        raise GameError("too_late", "The time for this question is up.", 409)
-    given = _given(
-        game_id=game_id,
-        question_id=question_id,
-        kind=seen.question_kind,
-        choice_ids=list(arrived.choice_ids),
-        text=arrived.text,
+def _already_answered() -> GameError:
+    return GameError("already_answered", "You have already answered this question.", 409)
+
+
+def _record_to_game(game_id: int, answers: list[ArrivedAnswer]) -> list[RecordedAnswer | GameError]:
+    """The answers of record_answers to one game, under its transaction."""
+    game = answer_sql.read_game(game_id=game_id)
+    if game is None:
+        return [GameError("unknown_game", "There is no such game.", 404) for _ in answers]
+    players = answer_sql.read_players(
+        game_id=game_id, player_ids=(a.player_id for a in answers if a.player_id is not None)
     )
-    try:
-        with transaction.atomic():
-            answer_id = answer_sql.insert_answer(
-                player_id=player_id,
-                question_id=question_id,
-                answered_at=now,
-                response_ms=response_ms,
-                choice_ids=given.choice_ids,
-                text=given.text,
-                order_ids=given.order_ids,
-            )
-    except IntegrityError:  # one_answer_per_question: the database has the last word
-        raise GameError(
-            "already_answered", "You have already answered this question.", 409
-        ) from None
-    return Answer(
-        id=answer_id,
-        player_id=player_id,
-        question_id=question_id,
-        answered_at=now,
-        response_ms=response_ms,
-    )
+    question = _AnsweredQuestion.of(game_id=game_id, game=game)
+    checked: list[answer_sql.NewAnswer | GameError] = []
+    answering: set[int] = set()  # players with an answer in this batch: the first counts
+    for arrived in answers:
+        try:
+            new = question.check(arrived, players.get(arrived.player_id or 0))
+        except GameError as refusal:
+            checked.append(refusal)
+            continue
+        checked.append(new if new.player_id not in answering else _already_answered())
+        answering.add(new.player_id)
+    inserted = answer_sql.insert_answers([a for a in checked if not isinstance(a, GameError)])
+    return [
+        a
+        if isinstance(a, GameError)
+        else _already_answered()  # one_answer_per_question: the database has the last word
+        if a.player_id not in inserted
+        else RecordedAnswer(inserted[a.player_id], a.question_id, a.response_ms)
+        for a in checked
+    ]
+
+
+@dataclass(frozen=True)
+class _AnsweredQuestion:
+    """What the answers of one batch to one game are checked against, read once for all."""
+
+    game: answer_sql.OpenGame
+    choices: dict[int, bool]  # the open question's, id to correctness
+    shown: list[int]  # an order question's items as its phones show them
+    closes: datetime | None  # the deadline and its grace: later, nothing counts
+
+    @classmethod
+    def of(cls, *, game_id: int, game: answer_sql.OpenGame) -> "_AnsweredQuestion":
+        choices: dict[int, bool] = {}
+        shown: list[int] = []
+        if game.state == Game.State.QUESTION_OPEN and game.question_id is not None:
+            if game.question_kind != Kind.TYPE_ANSWER:
+                choices = answer_sql.read_choices(question_id=game.question_id)
+            if game.question_kind == Kind.ORDER:
+                shown = selectors.order_shown(
+                    game_id=game_id, question_id=game.question_id, items=list(choices)
+                )
+        closes = game.deadline + grace() if game.deadline is not None else None
+        return cls(game, choices, shown, closes)
+
+    def check(
+        self, arrived: ArrivedAnswer, player: answer_sql.PlayerState | None
+    ) -> answer_sql.NewAnswer:
+        """The row to insert for `arrived` (from `player`, None if not of the game), or the
+        GameError that refuses it."""
+        game, now = self.game, arrived.arrived
+        if player is None or arrived.player_id is None:
+            raise GameError("not_player", "You have not joined this game.", 403)
+        if player.kicked:
+            raise GameError("kicked", KICKED, 403)
+        if player.left:
+            raise GameError("left", "You left this game.", 403)
+        if player.waiting:
+            raise GameError("waiting", WAITING, 409)
+        if game.state != Game.State.QUESTION_OPEN or game.question_id != arrived.question_id:
+            raise GameError("question_not_open", "That question is not open.", 409)
+        assert game.opened_at is not None and game.deadline is not None
+        assert self.closes is not None
+        if now < game.opened_at:
+            raise GameError("not_open_yet", "The answers are not open yet.", 409)
+        if now >= self.closes:
+            raise GameError("too_late", "The time for this question is up.", 409)
+        elapsed_ms = int((now - game.opened_at).total_seconds() * 1000)
+        response_ms = fair_response_ms(reaction_ms=arrived.reaction_ms, elapsed_ms=elapsed_ms)
+        if game.opened_at + timedelta(milliseconds=response_ms) >= game.deadline:
+            raise GameError("too_late", "The time for this question is up.", 409)
+        given = self._given(choice_ids=list(arrived.choice_ids), text=arrived.text)
+        return answer_sql.NewAnswer(
+            player_id=arrived.player_id,
+            question_id=arrived.question_id,
+            answered_at=now,
+            response_ms=response_ms,
+            choice_ids=given.choice_ids,
+            text=given.text,
+            order_ids=given.order_ids,
+        )
+
+    def _given(self, *, choice_ids: list[int], text: str | None) -> "_Given":
+        """What the player answered, checked against the question's kind."""
+        kind = self.game.question_kind
+        if kind == Kind.TYPE_ANSWER:
+            typed = (text or "").strip()
+            if choice_ids or not 1 <= len(typed) <= TYPED_ANSWER_MAX:
+                raise GameError(
+                    "invalid_text", f"Type an answer of 1 to {TYPED_ANSWER_MAX} characters.", 400
+                )
+            return _Given(text=typed)
+        if text is not None:
+            raise GameError("invalid_choice", "This question takes choices, not text.", 400)
+        if kind == Kind.ORDER:
+            if sorted(choice_ids) != list(range(1, len(self.shown) + 1)):
+                raise GameError("invalid_order", "Put every item in order, each once.", 400)
+            return _Given(order_ids=",".join(str(self.shown[key - 1]) for key in choice_ids))
+        return _Given(choice_ids=_chosen(choices=self.choices, choice_ids=set(choice_ids)))
 
 
 @dataclass(frozen=True)
@@ -793,28 +852,6 @@ class _Given:
     choice_ids: list[int] = field(default_factory=list)
     text: str = ""
     order_ids: str = ""
-
-
-def _given(
-    *, game_id: int, question_id: int, kind: str | None, choice_ids: list[int], text: str | None
-) -> _Given:
-    """What the player answered, checked against the question's kind."""
-    if kind == Kind.TYPE_ANSWER:
-        typed = (text or "").strip()
-        if choice_ids or not 1 <= len(typed) <= TYPED_ANSWER_MAX:
-            raise GameError(
-                "invalid_text", f"Type an answer of 1 to {TYPED_ANSWER_MAX} characters.", 400
-            )
-        return _Given(text=typed)
-    if text is not None:
-        raise GameError("invalid_choice", "This question takes choices, not text.", 400)
-    choices = answer_sql.read_choices(question_id=question_id)
-    if kind == Kind.ORDER:
-        shown = selectors.order_shown(game_id=game_id, question_id=question_id, items=list(choices))
-        if sorted(choice_ids) != list(range(1, len(shown) + 1)):
-            raise GameError("invalid_order", "Put every item in order, each once.", 400)
-        return _Given(order_ids=",".join(str(shown[key - 1]) for key in choice_ids))
-    return _Given(choice_ids=_chosen(choices=choices, choice_ids=set(choice_ids)))
 
 
 def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:

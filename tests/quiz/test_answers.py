@@ -1,11 +1,16 @@
 """Answers in big games: constant work, counted later, scored on the player's own clock."""
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from quiz.game import services
 from quiz.game.models import Answer, Game, Player
+from quiz.game.services import GameError
 
 LIMIT_MS = 20_000  # the quiz fixture's time limit
 
@@ -184,7 +189,7 @@ def test_a_batch_records_each_answer_or_says_why_not_in_order(open_question) -> 
             arrived(game, bob, after_ms=2_000, choice_ids=(10**9,)),
         ]
     )
-    assert [o.response_ms if isinstance(o, Answer) else o.code for o in outcomes] == [
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
         900,
         "already_answered",
         "too_late",
@@ -201,3 +206,88 @@ def test_a_batch_is_timed_by_when_each_answer_arrived_not_when_it_is_recorded(
         answers=[arrived(game, ann, after_ms=LIMIT_MS - 100, reaction_ms=None)]
     )
     assert recorded.response_ms == LIMIT_MS - 100
+
+
+def test_a_batch_refuses_each_answer_by_the_same_rules_as_one_and_records_the_rest(
+    open_question, author, quiz
+) -> None:
+    game, (ann, bo) = open_question
+    cleo, dan, eve = (
+        services.join_game(game_id=game.id, nickname=n) for n in ("Cleo", "Dan", "Eve")
+    )
+    services.kick_player(game_id=game.id, player_id=cleo.id, user=author)
+    services.leave_game(game_id=game.id, player_id=dan.id)
+    other_game = services.create_game(quiz=quiz, host=author, now=game.opened_at)
+    stranger = services.join_game(game_id=other_game.id, nickname="Stranger")
+    outcomes = services.record_answers(
+        answers=[
+            arrived(game, cleo, after_ms=1_000),
+            arrived(game, dan, after_ms=1_000),
+            arrived(game, stranger, after_ms=1_000),
+            replace(arrived(game, eve, after_ms=1_000), question_id=game.current_question_id + 1),
+            arrived(game, ann, after_ms=-1),
+            arrived(game, bo, after_ms=1_000, reaction_ms=700),
+            replace(arrived(game, ann, after_ms=1_000), game_id=10**9),
+            arrived(game, eve, after_ms=2_000, reaction_ms=1_500),
+        ]
+    )
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
+        "kicked",
+        "left",
+        "not_player",
+        "question_not_open",
+        "not_open_yet",
+        700,
+        "unknown_game",
+        1_500,
+    ]
+    assert sorted(Answer.objects.values_list("player__nickname", flat=True)) == ["Bo", "Eve"]
+
+
+def test_an_answer_already_recorded_is_refused_in_a_later_batch(open_question) -> None:
+    game, (ann, bo) = open_question
+    services.record_answers(answers=[arrived(game, ann, after_ms=1_000)])
+    outcomes = services.record_answers(
+        answers=[arrived(game, ann, after_ms=1_500), arrived(game, bo, after_ms=1_500)]
+    )
+    assert [o.code if isinstance(o, GameError) else "recorded" for o in outcomes] == [
+        "already_answered",
+        "recorded",
+    ]
+    assert Answer.objects.filter(player=ann).count() == 1
+
+
+def test_answers_to_two_games_in_one_batch_are_each_judged_by_their_own_game(
+    open_question, author, quiz
+) -> None:
+    game, (ann, _) = open_question
+    lobby = services.create_game(quiz=quiz, host=author, now=game.opened_at)
+    waiting = services.join_game(game_id=lobby.id, nickname="Waiting")
+    outcomes = services.record_answers(
+        answers=[
+            replace(arrived(game, waiting, after_ms=1_000), game_id=lobby.id),
+            arrived(game, ann, after_ms=1_000, reaction_ms=800),
+        ]
+    )
+    assert [o.code if isinstance(o, GameError) else o.response_ms for o in outcomes] == [
+        "question_not_open",
+        800,
+    ]
+
+
+def statements(work: Callable[[], object]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        work()
+    return len(queries)
+
+
+def test_a_batch_costs_the_same_statements_whatever_its_size(open_question) -> None:
+    """The game, its question and the players are read once a batch, the answers inserted at
+    once: a thousand answers cost what two do."""
+    game, players = open_question
+    players += [services.join_game(game_id=game.id, nickname=f"P{i}") for i in range(6)]
+    two = [arrived(game, p, after_ms=1_000) for p in players[:2]]
+    six = [arrived(game, p, after_ms=1_000) for p in players[2:]]
+    cost_of_two = statements(lambda: services.record_answers(answers=two))
+    cost_of_six = statements(lambda: services.record_answers(answers=six))
+    assert cost_of_six == cost_of_two
