@@ -212,6 +212,7 @@ def test_a_batch_refuses_each_answer_by_the_same_rules_as_one_and_records_the_re
     open_question, author, quiz
 ) -> None:
     game, (ann, bo) = open_question
+    services.set_room_options(game_id=game.id, user=author, latecomers_wait=False)
     cleo, dan, eve = (
         services.join_game(game_id=game.id, nickname=n) for n in ("Cleo", "Dan", "Eve")
     )

@@ -11,7 +11,7 @@ from django.test import Client
 
 from quiz import live
 from quiz.game import nicknames, services
-from quiz.game.models import Game, Player
+from quiz.game.models import Answer, Game, Player
 
 T0 = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
@@ -242,7 +242,7 @@ def test_a_waiting_latecomer_plays_the_next_question(running, author) -> None:
     services.close_question(game_id=running.id, user=author)
     services.open_next_question(game_id=running.id, user=author, now=T0)
     running.refresh_from_db()
-    assert answer(running, late).player_id == late.id
+    assert Answer.objects.get(pk=answer(running, late).id).player_id == late.id
 
 
 def test_a_latecomers_page_is_told_it_waits(running) -> None:
@@ -256,7 +256,7 @@ def test_with_latecomers_joining_at_once_they_answer_the_open_question(running, 
     services.set_room_options(game_id=running.id, user=author, latecomers_wait=False)
     late = services.join_game(game_id=running.id, nickname="Late")
     assert not late.waiting
-    assert answer(running, late).player_id == late.id
+    assert Answer.objects.get(pk=answer(running, late).id).player_id == late.id
 
 
 def test_the_hosts_answer_count_leaves_a_waiting_latecomer_out(
