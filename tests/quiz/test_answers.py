@@ -282,10 +282,11 @@ def statements(work: Callable[[], object]) -> int:
     return len(queries)
 
 
-def test_a_batch_costs_the_same_statements_whatever_its_size(open_question) -> None:
+def test_a_batch_costs_the_same_statements_whatever_its_size(open_question, author) -> None:
     """The game, its question and the players are read once a batch, the answers inserted at
     once: a thousand answers cost what two do."""
     game, players = open_question
+    services.set_room_options(game_id=game.id, user=author, latecomers_wait=False)
     players += [services.join_game(game_id=game.id, nickname=f"P{i}") for i in range(6)]
     two = [arrived(game, p, after_ms=1_000) for p in players[:2]]
     six = [arrived(game, p, after_ms=1_000) for p in players[2:]]
