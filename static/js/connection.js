@@ -47,17 +47,22 @@ const RECEIPT_WAIT_MS = 3_000;
  * `replies` is a destination followed over the WebSocket alone, for the replies to what this
  * page `send`s: nothing to resume there (a reply missed while away only leaves the page less
  * told), and nothing to follow over HTTP, where a page POSTs instead and hears the reply.
+ * With `replayKept` (a page that came with its state, all of whose destinations keep
+ * history), the first subscription asks for every message the broker keeps
+ * (`x-stream-offset: first`, docs/broker.md "History and resume"), so that nothing published
+ * since the page was made falls in between; the page drops what it already has.
  * `send(destination, body)` publishes over the live WebSocket and resolves true once the
  * broker's RECEIPT says it has the message; false when there is none to send on (the HTTP
  * fallback, a reconnect under way) or no RECEIPT came in RECEIPT_WAIT_MS, for the caller to
  * send it another way.
  */
 export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
-                                 replies = null, headersFor = {}, router, onReady, onState,
-                                 onRefused }) {
+                                 replies = null, headersFor = {}, replayKept = false, router,
+                                 onReady, onState, onRefused }) {
   let receipts = 0;
   const offsets = new Map(); // destination → the offset of the last message applied from it
   let unusedToken = firstToken; // {token, login, queue_prefix, expires_in}: the page came with it
+  let fromFirst = replayKept; // until the first subscription: every message kept, replayed
   let queuePrefix = null; // of the token the client connects with
   let renewal = null; // the timer of the next token renewal
   let renewed = null; // a token a renewal fetched, for the reconnect it starts
@@ -148,8 +153,9 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
    *  (our broker ignores the header); `then(resumed)` runs once the broker confirms them.
    *  With `resume`, a destination whose messages carried offsets asks to resume after the
    *  last one this page applied (docs/broker.md, "History and resume"): the broker replays
-   *  what was missed before the RECEIPT, which says `x-stream-resume: resumed`. `resumed` is
-   *  true only when every destination was resumed so; RabbitMQ never says so. */
+   *  what was missed before the RECEIPT, which says `x-stream-resume: resumed`; one with no
+   *  offset yet asks for all the broker keeps while `fromFirst`. `resumed` is true only when
+   *  every destination was resumed so; RabbitMQ never says so. */
   const subscribe = (stomp, prefix, resume, then) => {
     const unique = Math.random().toString(36).slice(2);
     let waiting = 0;
@@ -162,9 +168,12 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
       const headers = { ...headersFor[destination],
                         "x-queue-name": `${prefix}${unique}-${index}` };
       const last = resume ? offsets.get(destination) : undefined;
-      let replaying = last !== undefined; // until its RECEIPT, the messages it missed
-      if (last !== undefined) headers["x-stream-offset"] = `offset=${last + 1}`;
-      if (last !== undefined || index === destinations.length - 1) {
+      let from = null; // where the broker is asked to start: after the last message applied
+      if (last !== undefined) from = `offset=${last + 1}`;
+      else if (resume && fromFirst) from = "first";
+      let replaying = Boolean(from); // until its RECEIPT, the messages it missed
+      if (from) headers["x-stream-offset"] = from;
+      if (from || index === destinations.length - 1) {
         headers.receipt = `subscribed-${++receipts}`;
         waiting += 1;
         stomp.watchForReceipt(headers.receipt, (frame) => {
@@ -172,7 +181,7 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
           confirmed(frame);
         });
       }
-      if (last === undefined) resumed = false;
+      if (!from) resumed = false;
       stomp.subscribe(destination,
                       (message) => deliver(router, offsets, message, replaying), headers);
     });
@@ -217,6 +226,7 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
   client.onConnect = () => {
     reached = true;
     subscribe(client, queuePrefix, true, whenSubscribed);
+    fromFirst = false;
   };
   const whenSubscribed = (resumed) => {
     onState("live");
