@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from quiz.game import join_sql
 from quiz.game.models import Answer, Choice, Game, Player, Question, typed_answer_key
 from quiz.game.validators import Kind
 
@@ -27,7 +28,7 @@ def recent_joins(*, address: str | None, now: datetime | None = None) -> int:
     """Players joined from this address, to any game, in the last minute: the join throttle
     counts the rows a join writes anyway, instead of writing a count of its own."""
     since = (now or timezone.now()) - timedelta(minutes=1)
-    return Player.objects.filter(address=address, joined_at__gte=since).count()
+    return join_sql.joins_since(address=address, since=since)
 
 
 def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, Any]]:
@@ -71,9 +72,8 @@ def player_entry(*, game: Game, player: Player, above: int | None = None) -> dic
 def player_counts(*, game: Game, score: int) -> dict[str, int]:
     """How many players are still in (`total`), and how many of them have more than `score`
     points (`above`): a player's rank and its "of N", in one query."""
-    return game.players.active().aggregate(
-        total=Count("id"), above=Count("id", filter=Q(score__gt=score))
-    )
+    total, above = join_sql.player_counts(game_id=game.id, score=score)
+    return {"total": total, "above": above}
 
 
 def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz import live
-from quiz.game import answer_sql, selectors
+from quiz.game import answer_sql, join_sql, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
     Answer,
@@ -186,13 +186,13 @@ def clean_nickname(nickname: str) -> str:
     return nickname
 
 
-def find_live_game(*, pin: str) -> Game:
+def live_game_id(*, pin: str) -> int:
     """The live game with this PIN. A finished game's PIN gets the same answer as an unknown
     one, so guessing tells nothing about which PINs were ever used."""
-    game = Game.objects.exclude(state=Game.State.FINISHED).filter(pin=(pin or "").strip()).first()
-    if game is None:
+    game_id = join_sql.live_game_id(pin=(pin or "").strip())
+    if game_id is None:
         raise GameError("wrong_pin", "No game with that PIN.", 404)
-    return game
+    return game_id
 
 
 KICKED = "The host removed you from this game."
@@ -209,23 +209,19 @@ def join_game(
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show."""
     nickname = clean_nickname(nickname)
+    key = nickname_key(nickname)
     game = _lock(game_id)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
-    if game.players.active().count() >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
+    counts = join_sql.join_counts(game_id=game.id, nickname_key=key, address=address)
+    if counts.total >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
         limit = settings.QUIZ_MAX_PLAYERS_PER_GAME
         raise GameError("game_full", f"This game is full: it has {limit} players.", 409)
-    if (
-        address
-        and settings.QUIZ_BAN_BY_ADDRESS
-        and game.players.filter(kicked=True, address_banned=True, address=address).exists()
-    ):
+    if address and settings.QUIZ_BAN_BY_ADDRESS and counts.barred:
         raise GameError("kicked", KICKED, 403)
-    key = nickname_key(nickname)
-    holder = game.players.filter(nickname_key=key).first()
-    if holder is not None and holder.kicked:
+    if counts.taken_kicked:
         raise GameError("kicked", KICKED, 403)
-    if holder is not None:
+    if counts.taken:
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
         game=game,
@@ -234,13 +230,12 @@ def join_game(
         address=address,
         user=user if user is not None and user.is_authenticated else None,
     )
-    counts = selectors.player_counts(game=game, score=player.score)
     _publish(
         frames.player_joined(
             game_id=game.id,
             version=game.version,
-            player=selectors.player_entry(game=game, player=player, above=counts["above"]),
-            count=counts["total"],
+            player=selectors.player_entry(game=game, player=player, above=counts.above),
+            count=counts.total + 1,
         )
     )
     return player

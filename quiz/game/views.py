@@ -213,13 +213,13 @@ def join(request: HttpRequest) -> HttpResponse:
             ):
                 raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
             try:
-                game = services.find_live_game(pin=context["pin"])
+                game_id = services.live_game_id(pin=context["pin"])
             except GameError:
                 throttle.hit(throttle.pin_guesses(), request)
                 raise
-            refuse_kicked_browser(request, game.id)
+            refuse_kicked_browser(request, game_id)
             player = services.join_game(
-                game_id=game.id,
+                game_id=game_id,
                 nickname=context["nickname"],
                 user=request.user,
                 address=client_ip(request),
