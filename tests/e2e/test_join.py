@@ -27,21 +27,27 @@ def site_requests(page: Page, base_url: str) -> list[str]:
     return requests
 
 
-def fill_in_the_join_form(phone: Page, join_url: str, nickname: str) -> None:
-    phone.goto(join_url)
-    phone.get_by_label("Nickname").fill(nickname)
+def at_the_join_form(screens: Screens, live_site: str) -> tuple[Page, Page]:
+    """The host's lobby, and a phone that opened the game's join link."""
+    host = screens.host(live_site)
+    phone = screens.window(**PHONE)
+    phone.goto(host.locator("#join-link").inner_text())
+    return host, phone
+
+
+def join_as_bob(phone: Page) -> None:
+    phone.get_by_label("Nickname").fill("Bob")
+    phone.get_by_role("button", name="Join").click()
+    expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
 
 
 def test_a_player_joins_with_one_request_and_sees_the_first_question(
     screens: Screens, live_site: str
 ) -> None:
-    host = screens.host(live_site)
-    phone = screens.window(**PHONE)
-    fill_in_the_join_form(phone, host.locator("#join-link").inner_text(), "Bob")
+    host, phone = at_the_join_form(screens, live_site)
     requests = site_requests(phone, live_site)
 
-    phone.get_by_role("button", name="Join").click()
-    expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
+    join_as_bob(phone)
     expect(phone.locator("#connection")).to_have_text("Live")
     host.get_by_role("button", name="Start").click()
 
@@ -53,11 +59,8 @@ def test_a_player_joins_with_one_request_and_sees_the_first_question(
 def test_a_joined_player_who_reloads_sees_the_game_and_is_not_joined_again(
     screens: Screens, live_site: str
 ) -> None:
-    host = screens.host(live_site)
-    phone = screens.window(**PHONE)
-    fill_in_the_join_form(phone, host.locator("#join-link").inner_text(), "Bob")
-    phone.get_by_role("button", name="Join").click()
-    expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
+    _, phone = at_the_join_form(screens, live_site)
+    join_as_bob(phone)
     requests = site_requests(phone, live_site)
 
     phone.reload()
@@ -70,13 +73,10 @@ def test_a_question_opened_before_the_page_subscribed_still_reaches_it(
     screens: Screens, live_site: str, settings
 ) -> None:
     settings.STOMP_HTTP_FALLBACK = False  # the page keeps trying its WebSocket
-    host = screens.host(live_site)
-    phone = screens.window(**PHONE)
+    host, phone = at_the_join_form(screens, live_site)
     link = BrokerLink(phone)
     link.cut()
-    fill_in_the_join_form(phone, host.locator("#join-link").inner_text(), "Bob")
-    phone.get_by_role("button", name="Join").click()
-    expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
+    join_as_bob(phone)
     requests = site_requests(phone, live_site)
     host.get_by_role("button", name="Start").click()
     expect(heading(host, RED_PLANET)).to_be_visible()
