@@ -263,8 +263,6 @@ def _game_config(
     else:
         urls.update({action: api(action) for action in ("answer", "leave")})
         urls["play"] = reverse("play", args=[game.id])
-        assert player is not None
-        config["snapshot"] = selectors.snapshot(game=game, player=player)
     return config
 
 
@@ -312,11 +310,9 @@ def play(request: HttpRequest, game_id: int) -> HttpResponse:
 def _player_page(request: HttpRequest, game: Game, player: Player) -> HttpResponse:
     """The player's screen with the game as of now in it (its snapshot, docs/game.md): the
     page follows the game from there without asking the site for it."""
-    return render(
-        request,
-        "game/play.html",
-        {"game": game, "game_config": _game_config(request, game, "player", player)},
-    )
+    config = _game_config(request, game, "player", player)
+    config["snapshot"] = selectors.snapshot(game=game, player=player)
+    return render(request, "game/play.html", {"game": game, "game_config": config})
 
 
 @require_GET
