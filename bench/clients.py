@@ -94,7 +94,7 @@ class StompClient(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self._opened = loop.create_future()  # socket up and, for WebSocket, handshake done
         self._connected = loop.create_future()  # CONNECTED received
-        self._receipts: dict[str, asyncio.Future[None]] = {}
+        self._receipts: dict[str, asyncio.Future[Frame]] = {}
         self.closed = loop.create_future()
 
     # asyncio.Protocol
@@ -191,10 +191,12 @@ class StompClient(asyncio.Protocol):
         queue_name: str | None = None,
         *,
         announce: bool = False,
-    ) -> None:
-        """SUBSCRIBE, and wait for its receipt so that no message is published too early;
-        through the RabbitMQ queue `queue_name` if given (x-queue-name, as pages name theirs);
-        announced on the topic if `announce` (our broker's presence)."""
+        offset: str | None = None,
+    ) -> Frame:
+        """SUBSCRIBE, and wait for its RECEIPT (returned) so that no message is published too
+        early; through the RabbitMQ queue `queue_name` if given (x-queue-name, as pages name
+        theirs); announced on the topic if `announce` (our broker's presence); from the
+        topic's history at `offset` if given (x-stream-offset, e.g. "first")."""
         receipt = f"sub-{subscription_id}"
         future = asyncio.get_running_loop().create_future()
         self._receipts[receipt] = future
@@ -203,8 +205,10 @@ class StompClient(asyncio.Protocol):
             headers["x-queue-name"] = queue_name
         if announce:
             headers["presence"] = "announce"
+        if offset is not None:
+            headers["x-stream-offset"] = offset
         self.send(encode("SUBSCRIBE", headers))
-        await future
+        return await future
 
     async def send_with_receipt(self, destination: str, body: bytes, receipt: str) -> None:
         """SEND `body` (JSON) and wait for the broker's RECEIPT, as a page's answer does."""
@@ -275,7 +279,7 @@ class StompClient(asyncio.Protocol):
             elif command == b"RECEIPT":
                 future = self._receipts.pop(frame.header("receipt-id") or "", None)
                 if future is not None and not future.done():
-                    future.set_result(None)
+                    future.set_result(frame)
             elif command == b"CONNECTED":
                 self.server = frame.header("server")
                 if not self._connected.done():

@@ -118,7 +118,8 @@ class GameRun(Run):
 
     @property
     def site_cpu_ms_per_join(self) -> float | None:
-        """The site's CPU while the players joined, per player: 4 requests each."""
+        """The site's CPU while the players joined, per player: the join form and the join
+        (and the snapshot on RabbitMQ)."""
         if self.site_cpu_joining is None or not self.players:
             return None
         return self.site_cpu_joining * 1000 / (self.games * self.players)

@@ -1,11 +1,13 @@
 """Simulated players, inside a load generator worker: join over HTTP, listen over STOMP, answer.
 
 Each player is a phone in miniature: its own HTTP connection (kept alive while the site keeps
-it, opened again when the site closed it) and cookie session; the requests play.html makes
-(join form, join, the play page with the first broker token in it, the snapshot once
-subscribed; the static files a browser fetches once are left out); one WebSocket STOMP
-connection with the page's heart-beats, subscribed to its game's status topic and renewed
-with a new token before the old one runs out, as connection.js does; and for every
+it, opened again when the site closed it) and cookie session; the requests a phone makes (the
+join form, then the join, which answers with the play page, the player's snapshot and first
+broker token in it; the static files a browser fetches once are left out); one WebSocket STOMP
+connection with the page's heart-beats, subscribed to its game's status topic from the first
+frame the broker keeps (the snapshot loaded only when the broker did not resume it:
+RabbitMQ), and renewed with a new token before the old one runs out, as connection.js does;
+and for every
 question_open frame an answer after a random think time, with that think time as the
 reaction time the page would measure: on its broker connection with a receipt when the page
 has an answer topic (as play.js sends it), else POSTed. The worker records when each question
@@ -32,6 +34,7 @@ CONNECT_TIMEOUT = 60.0
 RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
 TOKEN_IN_PAGE = re.compile(rb'"token": (\{[^{}]*\})')
 ANSWER_TOPIC_IN_PAGE = re.compile(rb'"answer_topic": "([^"]+)"')
+SNAPSHOT_VERSION_IN_PAGE = re.compile(rb'"snapshot": \{"version": (\d+)')
 RECEIPT_WAIT_S = 3.0  # connection.js's RECEIPT_WAIT_MS: then the page POSTs its answer
 VERSION_IN_FRAME = re.compile(rb'"version":(\d+)')
 WS_HANDSHAKES_IN_FLIGHT = 25
@@ -131,40 +134,44 @@ class Player:
         page = await http.get(self.session, f"/?pin={self.pin}")
         if page.status != 200 or not self.session.csrf_token:
             raise _JoinFailed(f"join form: {page.status}")
-        joined = await http.post_form(
+        page = await http.post_form(
             self.session, "/join/", {"pin": self.pin, "nickname": self.nickname}
         )
-        if joined.status != 302:
-            raise _JoinFailed(f"join: {joined.status}")
-        page = await http.get(self.session, f"/play/{self.game_id}/")
         found = TOKEN_IN_PAGE.search(page.body) if page.status == 200 else None
-        if found is None:
-            raise _JoinFailed(f"play page: {page.error}, no broker token in its game_config")
+        version = SNAPSHOT_VERSION_IN_PAGE.search(page.body) if page.status == 200 else None
+        if found is None or version is None:
+            raise _JoinFailed(f"join: {page.error}, no broker token or snapshot in the page")
         token = json.loads(found.group(1))
         self.token_seconds = token["expires_in"]
+        self.version = int(version.group(1))
         topic = ANSWER_TOPIC_IN_PAGE.search(page.body)
         self.answer_topic = topic.group(1).decode() if topic else None
         async with self.team.handshakes:
-            self.client = await self.follow(token)
-        snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
-        if snapshot.status != 200:  # the page's reload once subscribed (onReady)
-            raise _JoinFailed(f"snapshot once subscribed: {snapshot.error}")
+            self.client, receipt = await self.follow(token, offset="first")
+        if receipt.header("x-stream-resume") != "resumed":  # the page's reload (onReady)
+            snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
+            if snapshot.status != 200:
+                raise _JoinFailed(f"snapshot once subscribed: {snapshot.error}")
+            self.version = max(self.version, snapshot.json()["version"])
 
-    async def follow(self, token: dict[str, Any]) -> StompClient:
+    async def follow(
+        self, token: dict[str, Any], offset: str | None = None
+    ) -> tuple[StompClient, Frame]:
         """A connection with `token` (the site's `{token, login, queue_prefix, expires_in}`),
-        subscribed to the game's status topic as the page does."""
+        subscribed to the game's status topic as the page does (from `offset` in its history,
+        if given), and the subscription's RECEIPT."""
         endpoint = replace(self.team.site.ws, login=token["login"], passcode=token["token"])
         client = await asyncio.wait_for(
             open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
         )
         # its own queue: a renewal's connection overlaps the old one, which would share it
         queue = f"{token['queue_prefix']}{random.getrandbits(32):08x}"
-        await asyncio.wait_for(
-            client.subscribe(f"/topic/games.{self.game_id}.status", "status", queue),
+        client.fast(self.on_message)  # before the SUBSCRIBE: the frames replayed come first
+        receipt = await asyncio.wait_for(
+            client.subscribe(f"/topic/games.{self.game_id}.status", "status", queue, offset=offset),
             CONNECT_TIMEOUT,
         )
-        client.fast(self.on_message)
-        return client
+        return client, receipt
 
     async def renew_tokens(self) -> None:
         """As connection.js does, 10 s before the token runs out: a new token, a second
@@ -179,7 +186,8 @@ class Player:
                 return
             token = reply.json()
             self.token_seconds = token["expires_in"]
-            old, self.client = self.client, await self.follow(token)
+            old = self.client
+            self.client, _ = await self.follow(token)
             if old is not None:
                 old.close()
             self.renewals += 1

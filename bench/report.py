@@ -254,7 +254,7 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
         run.answers_per_second
     ),
     "points error p50 / p99 / max (of 1,000)": goals.points_error,
-    "site CPU ms per join (4 requests)": lambda run: _number(run.site_cpu_ms_per_join, 1),
+    "site CPU ms per join (form and join)": lambda run: _number(run.site_cpu_ms_per_join, 1),
     "site CPU ms per answer (while playing: answers, host actions, frames)": lambda run: _number(
         run.site_cpu_ms_per_answer, 2
     ),

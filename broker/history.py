@@ -2,7 +2,8 @@
 by offset, so that a subscriber back from a drop gets what it missed before new messages.
 
 RabbitMQ streams' vocabulary: every kept message carries `x-stream-offset: <n>`, and a
-SUBSCRIBE with `x-stream-offset: offset=<n>` starts at offset n. A topic's offsets start at
+SUBSCRIBE with `x-stream-offset: offset=<n>` starts at offset n, one with `x-stream-offset:
+first` at the oldest message kept. A topic's offsets start at
 the broker's wall clock in microseconds when it first kept a message, so an offset from
 before a restart (or from a history since forgotten) is older than anything kept: the
 subscriber is told "too old" instead of being handed the wrong messages.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from broker.config import History
 from broker.frames import decimal
@@ -23,6 +24,9 @@ OFFSET_HEADER = "x-stream-offset"
 # On the RECEIPT of a resuming SUBSCRIBE: what became of the resume (see Resume).
 RESUME_HEADER = "x-stream-resume"
 OFFSET_PREFIX = "offset="
+# Where a subscriber that knows no offset starts: the oldest message kept (a page that came with
+# its state, which drops what it already has).
+FIRST = "first"
 # Offsets are the broker's wall clock in microseconds: 18 digits is more than enough.
 MAX_OFFSET_DIGITS = 18
 # Topic names whose rule was looked up, kept until there are this many (then forgotten).
@@ -31,6 +35,8 @@ RULE_CACHE_SIZE = 10_000
 ENTRY_BYTES = sum(map(sys.getsizeof, ((0, 0.0, 0, None), 1 << 60, 0.0, 1 << 20)))
 
 Message = TypeVar("Message")
+# Where a resume starts: an offset, or FIRST.
+Start = int | Literal["first"]
 
 
 class Resume:
@@ -43,9 +49,11 @@ class Resume:
     NO_HISTORY = "no-history"
 
 
-def parse_offset(value: str) -> int | None:
-    """`offset=<n>` → n, n at most MAX_OFFSET_DIGITS ASCII digits; anything else is None (the
-    caller says what it expected)."""
+def parse_offset(value: str) -> Start | None:
+    """`offset=<n>` → n, n at most MAX_OFFSET_DIGITS ASCII digits; `first` → FIRST; anything
+    else is None (the caller says what it expected)."""
+    if value == FIRST:
+        return FIRST
     if not value.startswith(OFFSET_PREFIX):
         return None
     return decimal(value.removeprefix(OFFSET_PREFIX), max_digits=MAX_OFFSET_DIGITS)
@@ -102,10 +110,12 @@ class TopicLog(Generic[Message]):
         while self.entries and self.entries[0][1] < now - max_age:
             self.bytes -= self.entries.popleft()[2]
 
-    def since(self, offset: int, now: float) -> list[Message] | None:
-        """The messages from `offset` on, or None when some of them are no longer kept (or
-        the offset was never given)."""
+    def since(self, offset: Start, now: float) -> list[Message] | None:
+        """The messages from `offset` on (every one kept, from FIRST), or None when some of
+        them are no longer kept (or the offset was never given)."""
         self.expire(now)
+        if offset == FIRST:
+            return [entry[3] for entry in self.entries]
         first = self.entries[0][0] if self.entries else self.next_offset
         if not first <= offset <= self.next_offset:
             return None
@@ -199,12 +209,16 @@ class Histories(Generic[Message]):
             "bytes": sum(log.bytes for log in logs),
         }
 
-    def since(self, name: str, offset: int) -> tuple[str, list[Message]]:
-        """A resume of topic `name` at `offset`: its Resume value and the messages to replay."""
+    def since(self, name: str, offset: Start) -> tuple[str, list[Message]]:
+        """A resume of topic `name` at `offset`: its Resume value and the messages to replay.
+        FIRST on a topic that has kept no message (since the broker started, or since it was
+        forgotten) is too old: what came before is unknown."""
         rule = self.rule(name)
         if rule is None:
             return Resume.NO_HISTORY, []
-        log = self._logs[rule].get(name) or self._awaited[rule].get(name)
+        log = self._logs[rule].get(name)
+        if log is None and offset != FIRST:
+            log = self._awaited[rule].get(name)
         missed = None if log is None else log.since(offset, self._now())
         if missed is None:
             return Resume.TOO_OLD, []

@@ -21,7 +21,7 @@ from broker.auth import Authentication, Verifier
 from broker.config import BrokerConfig, Store
 from broker.destinations import Destination, TopicRouter, parse_destination
 from broker.frames import encode_headers
-from broker.history import OFFSET_HEADER, Histories, Resume
+from broker.history import OFFSET_HEADER, Histories, Resume, Start
 from broker.presence import CONTENT_TYPE, EVENT_HEADER, Presence, event_body, snapshot_body
 from broker.session import (
     ARRIVAL_HEADER,
@@ -329,7 +329,7 @@ class Broker:
             outcomes[session.push_message(prefix, message.tail(session.version))] += 1
         return outcomes
 
-    def resume(self, subscription: Subscription, offset: int) -> str:
+    def resume(self, subscription: Subscription, offset: Start) -> str:
         """Replay a new topic subscription's missed messages from `offset` on, before any
         other message can reach it; returns the Resume value for its RECEIPT."""
         outcome, missed = self.history.since(subscription.parsed.name, offset)

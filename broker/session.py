@@ -31,7 +31,7 @@ from broker.frames import (
     encode_frame,
     encode_headers,
 )
-from broker.history import OFFSET_HEADER, RESUME_HEADER, parse_offset
+from broker.history import OFFSET_HEADER, RESUME_HEADER, Start, parse_offset
 from broker.presence import ANNOUNCE, ANNOUNCE_HEADER
 from broker.stores import MemoryStore, SqliteStore, StoredMessage
 
@@ -157,7 +157,7 @@ class SessionBroker(Protocol):
     def unsubscribe(self, subscription: Subscription) -> None: ...
 
     def announce(self, subscription: Subscription, user: str) -> None: ...
-    def resume(self, subscription: Subscription, offset: int) -> str: ...
+    def resume(self, subscription: Subscription, offset: Start) -> str: ...
 
     def dispatch(self, destination: Destination) -> None: ...
 
@@ -622,7 +622,7 @@ class Session:
             raise ProtocolError(f"access refused: {self.login!r} may not announce itself on {text}")
         return True
 
-    def _resume_offset(self, frame: Frame, text: str, destination: Destination) -> int | None:
+    def _resume_offset(self, frame: Frame, text: str, destination: Destination) -> Start | None:
         """The offset a SUBSCRIBE asks to resume at, if it does (see broker.history)."""
         value = frame.headers.get(OFFSET_HEADER)
         if value is None:
@@ -635,7 +635,8 @@ class Session:
         offset = parse_offset(value)
         if offset is None:
             raise ProtocolError(
-                f"{OFFSET_HEADER} must be offset=<n> with n a whole number, got {value[:40]!r}"
+                f"{OFFSET_HEADER} must be first or offset=<n> with n a whole number, "
+                f"got {value[:40]!r}"
             )
         if "receipt" not in frame.headers:
             raise ProtocolError(

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from quiz.game import join_sql
 from quiz.game.models import Answer, Choice, Game, Player, Question, typed_answer_key
 from quiz.game.validators import Kind
 
@@ -27,7 +28,7 @@ def recent_joins(*, address: str | None, now: datetime | None = None) -> int:
     """Players joined from this address, to any game, in the last minute: the join throttle
     counts the rows a join writes anyway, instead of writing a count of its own."""
     since = (now or timezone.now()) - timedelta(minutes=1)
-    return Player.objects.filter(address=address, joined_at__gte=since).count()
+    return join_sql.joins_since(address=address, since=since)
 
 
 def ranked_players(*, game: Game, limit: int | None = None) -> list[dict[str, Any]]:
@@ -69,14 +70,10 @@ def player_entry(*, game: Game, player: Player, above: int | None = None) -> dic
 
 
 def player_counts(*, game: Game, score: int) -> dict[str, int]:
-    """How many players are still in (`total`), how many of them have more than `score`
-    points (`above`) and how many wait for the next question (`waiting`): a player's rank and
-    its "of N", in one query."""
-    return game.players.active().aggregate(
-        total=Count("id"),
-        above=Count("id", filter=Q(score__gt=score)),
-        waiting=Count("id", filter=Q(waiting=True)),
-    )
+    """How many players are still in (`total`), and how many of them have more than `score`
+    points (`above`): a player's rank and its "of N", in one query."""
+    total, above = join_sql.player_counts(game_id=game.id, score=score)
+    return {"total": total, "above": above}
 
 
 def room_data(*, game: Game) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz import live
-from quiz.game import answer_sql, nicknames, selectors
+from quiz.game import answer_sql, join_sql, nicknames, selectors
 from quiz.game.models import (
     NICKNAME_MAX,
     Game,
@@ -239,13 +239,13 @@ def clean_nickname(nickname: str) -> str:
     return nickname
 
 
-def find_live_game(*, pin: str) -> Game:
+def live_game_id(*, pin: str) -> int:
     """The live game with this PIN. A finished game's PIN gets the same answer as an unknown
     one, so guessing tells nothing about which PINs were ever used."""
-    game = Game.objects.exclude(state=Game.State.FINISHED).filter(pin=(pin or "").strip()).first()
-    if game is None:
+    game_id = join_sql.live_game_id(pin=(pin or "").strip())
+    if game_id is None:
         raise GameError("wrong_pin", "No game with that PIN.", 404)
-    return game
+    return game_id
 
 
 KICKED = "The host removed you from this game."
@@ -259,14 +259,6 @@ def _policed_nickname(game: Game, nickname: str) -> str:
     if nicknames.blocked_word(nickname, extra_words=game.blocked_words.splitlines()):
         raise GameError("nickname_refused", "That nickname is not allowed here: pick another.", 400)
     return nickname
-
-
-def _room_kicks(game: Game) -> QuerySet[Player]:
-    """The players kicked from this game, or from any game of its room (play again)."""
-    if game.room_id is None:
-        return game.players.filter(kicked=True)
-    room = Game.objects.filter(Q(pk=game.room_id) | Q(room_id=game.room_id)).values("id")
-    return Player.objects.filter(game_id__in=room, kicked=True)
 
 
 @transaction.atomic
@@ -298,22 +290,18 @@ def _admit(
     A join changes no version: the host hears of it in a live frame, and a player who joins
     mid-game changes nothing the other screens show. One who joins while a question is open
     in a game whose latecomers wait plays from the next question on (`waiting`)."""
+    key = nickname_key(nickname)
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
-    if game.players.active().count() >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
+    counts = join_sql.join_counts(game=game, nickname_key=key, address=address)
+    if counts.total >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
         limit = settings.QUIZ_MAX_PLAYERS_PER_GAME
         raise GameError("game_full", f"This game is full: it has {limit} players.", 409)
-    kicks = _room_kicks(game)
-    if (
-        address
-        and settings.QUIZ_BAN_BY_ADDRESS
-        and kicks.filter(address_banned=True, address=address).exists()
-    ):
+    if address and settings.QUIZ_BAN_BY_ADDRESS and counts.barred:
         raise GameError("kicked", KICKED, 403)
-    key = nickname_key(nickname)
-    if kicks.filter(nickname_key=key).exists():
+    if counts.taken_kicked:
         raise GameError("kicked", KICKED, 403)
-    if game.players.filter(nickname_key=key).exists():
+    if counts.taken:
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
         game=game,
@@ -323,14 +311,13 @@ def _admit(
         user=user if user is not None and user.is_authenticated else None,
         waiting=game.state == Game.State.QUESTION_OPEN and game.latecomers_wait,
     )
-    counts = selectors.player_counts(game=game, score=player.score)
     _publish(
         frames.player_joined(
             game_id=game.id,
             version=game.version,
-            player=selectors.player_entry(game=game, player=player, above=counts["above"]),
-            count=counts["total"],
-            answering=counts["total"] - counts["waiting"],
+            player=selectors.player_entry(game=game, player=player, above=counts.above),
+            count=counts.total + 1,
+            answering=counts.total + 1 - counts.waiting - player.waiting,
         )
     )
     return player

@@ -87,8 +87,11 @@ def _key(limit: Limit, request: HttpRequest) -> str:
 
 
 def exceeded(limits: tuple[Limit, ...], request: HttpRequest) -> bool:
-    """Whether this request's client has used up any of `limits` in the current window."""
-    return any(cache.get(_key(limit, request), 0) >= limit.count for limit in limits)
+    """Whether this request's client has used up any of `limits` in the current window (one
+    read of the cache for them all)."""
+    keys = {_key(limit, request): limit.count for limit in limits}
+    used = cache.get_many(list(keys))
+    return any(used.get(key, 0) >= count for key, count in keys.items())
 
 
 def hit(limits: tuple[Limit, ...], request: HttpRequest) -> None:

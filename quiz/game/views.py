@@ -191,7 +191,9 @@ TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again
 
 def join(request: HttpRequest) -> HttpResponse:
     """The join form: PIN + nickname; errors stay on the form. The form gives the browser
-    the id its wrong PINs are counted by (throttle.identify_client)."""
+    the id its wrong PINs are counted by (throttle.identify_client). A join answers with the
+    player's page itself, its snapshot and first broker token in it: the phone asks the site
+    nothing more before the first question."""
     context: dict[str, Any] = {
         "pin": request.GET.get("pin", ""),
         "nickname": "",
@@ -211,13 +213,13 @@ def join(request: HttpRequest) -> HttpResponse:
             ):
                 raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
             try:
-                game = services.find_live_game(pin=context["pin"])
+                game_id = services.live_game_id(pin=context["pin"])
             except GameError:
                 throttle.hit(throttle.pin_guesses(), request)
                 raise
-            refuse_kicked_browser(request, game.id)
+            refuse_kicked_browser(request, game_id)
             player = services.join_game(
-                game_id=game.id,
+                game_id=game_id,
                 nickname=context["nickname"],
                 user=request.user,
                 address=client_ip(request),
@@ -225,7 +227,7 @@ def join(request: HttpRequest) -> HttpResponse:
         except GameError as error:
             context["error"] = error.detail
             return render(request, "game/join.html", context, status=error.status)
-        response = redirect("play", game_id=game.id)
+        response = _player_page(request, player.game, player)
         remember_player(request, response, player)
         return response
     response = render(request, "game/join.html", context)
@@ -274,6 +276,7 @@ def _game_config(
         urls["results_csv"] = reverse("results_csv", args=[game.id])
     else:
         urls.update({action: api(action) for action in ("answer", "leave", "follow")})
+        urls["play"] = reverse("play", args=[game.id])
     return config
 
 
@@ -315,12 +318,15 @@ def play(request: HttpRequest, game_id: int) -> HttpResponse:
             },
             status=refusal.status,
         )
-    game = _game(player.game_id)
-    return render(
-        request,
-        "game/play.html",
-        {"game": game, "game_config": _game_config(request, game, "player", player)},
-    )
+    return _player_page(request, _game(player.game_id), player)
+
+
+def _player_page(request: HttpRequest, game: Game, player: Player) -> HttpResponse:
+    """The player's screen with the game as of now in it (its snapshot, docs/game.md): the
+    page follows the game from there without asking the site for it."""
+    config = _game_config(request, game, "player", player)
+    config["snapshot"] = selectors.snapshot(game=game, player=player)
+    return render(request, "game/play.html", {"game": game, "game_config": config})
 
 
 @require_GET

@@ -33,14 +33,16 @@ const FALLBACK_AFTER_FAILURES = 2;
  * (blocked on this network; a page that was live and lost it just reconnects) follows the
  * destinations over Server-Sent Events instead (http-transport.js), with the same offsets,
  * resume and tokens, and says `onState("live", "http")`.
+ * With `replayKept` (a page that came with its state), the first subscription over the
+ * WebSocket asks for every message the broker keeps (stomp-transport.js).
  *
  * `send(destination, body)` publishes over the live WebSocket and resolves true once the
  * broker has the message; false when there is none to send on (the HTTP fallback, a
  * reconnect under way) or it did not confirm in time, for the caller to send it another way.
  */
 export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken, destinations,
-                                 replies = null, headersFor = {}, router, onReady, onState,
-                                 onRefused }) {
+                                 replies = null, headersFor = {}, replayKept = false, router,
+                                 onReady, onState, onRefused }) {
   const offsets = new Map(); // destination → the offset of the last message applied from it
   let transport = null;
   let transportName = "websocket";
@@ -96,7 +98,7 @@ export function openConnection({ wsUrl, fallbackUrl = null, tokenUrl, firstToken
                                     onExpired: () => tokens.renewNow() });
   };
   transport = openStompTransport({
-    wsUrl, tokens, destinations, replies, headersFor, offsets, deliver,
+    wsUrl, tokens, destinations, replies, headersFor, replayKept, offsets, deliver,
     onSubscribed: subscribed,
     onState: state,
     onNeverReached: (failures) => {

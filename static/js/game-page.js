@@ -8,9 +8,15 @@ import { Router } from "./router.js";
 import { showScreen, StatusLine } from "./ui.js";
 
 const LEAD_IN_TICK_MS = 100; // how often the lead-in's bar fills on
-// The snapshot is loaded once the page follows its topics, so no frame falls in between; a
-// page that cannot reach the broker by then shows the game without it.
+// A page without a snapshot of its own (the host's) loads it once the page follows its topics,
+// so no frame falls in between; a page that cannot reach the broker by then shows the game
+// without it.
 const BROKER_WAIT_MS = 2_000;
+// A page that came with its snapshot (a player's) has the broker replay every frame it keeps on
+// its first subscription (connection.js `replayKept`), and trusts that replay to reach back to
+// the snapshot only this long after the page arrived: the broker keeps two minutes of a status
+// topic (quiz/live/broker_config.py).
+const REPLAY_REACHES_BACK_MS = 60_000;
 // The server closes a question once the grace for answers on their way is over
 // (QUIZ_ANSWER_GRACE_MS, 1 s by default); ask for the snapshot if no close came soon after.
 const AFTER_DEADLINE_MS = 2_500;
@@ -20,6 +26,14 @@ const SCREENS = { lobby: "lobby", question_open: "question", question_closed: "r
 
 /** Which phase of the game a state is in: its state, and the question for a question's two. */
 const phaseOf = (state) => `${state.game.state}:${state.question?.id ?? ""}`;
+
+/** The snapshot a page came with, its `server_time` moved on by the time since the page's
+ *  response arrived, so that the clock takes it as a reading of now. */
+function asOfNow(snapshot) {
+  const [navigation] = performance.getEntriesByType("navigation");
+  const sinceArrival = navigation ? performance.now() - navigation.responseStart : 0;
+  return { ...snapshot, server_time: snapshot.server_time + sinceArrival };
+}
 
 /**
  * Start a game screen. `render(state, frame)` draws each new state; `onRefused(error)` hears
@@ -230,14 +244,19 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
    *  (`resumed`), then the countdown again if a question is open. Resolves once the page
    *  shows the game as it is (the connection says "Live" only then). */
+  let replayedFromFirst = Boolean(config.snapshot);
   async function catchUp({ resumed }) {
-    if (!resumed) await reloadUntilLoaded();
+    const pageTooOld = replayedFromFirst && performance.now() > REPLAY_REACHES_BACK_MS;
+    replayedFromFirst = false;
+    if (!resumed || pageTooOld) await reloadUntilLoaded();
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);
     }
   }
 
+  // once the caller has this page's functions, which its render uses
+  if (config.snapshot) queueMicrotask(() => sync.accept(asOfNow(config.snapshot)));
   setTimeout(() => {
     if (!sync.state) sync.reload();
   }, BROKER_WAIT_MS);
@@ -249,6 +268,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     destinations,
     replies: config.replies,
     headersFor,
+    replayKept: Boolean(config.snapshot),
     router,
     onReady: catchUp,
     onState: connectionState,

@@ -24,6 +24,11 @@ const page = startGamePage({
   onReply: answerRefused,
 });
 const { config, post } = page;
+// A join answers with this page: its address becomes the play page's, so that a reload shows
+// the game again rather than joining once more.
+if (window.location.pathname !== config.urls.play) {
+  window.history.replaceState(null, "", config.urls.play);
+}
 
 /** This player is out of the game: stop following it and say why. */
 function showGone(why) {

@@ -26,6 +26,10 @@ const RECEIPT_WAIT_MS = 3_000;
  * page missed (RabbitMQ never says so). Each message goes to `deliver(message, replayed)`.
  * `headersFor` adds SUBSCRIBE headers per destination; `replies` is one more destination,
  * not resumed (a reply missed while away only leaves the page less told).
+ * With `replayKept` (a page that came with its state, all of whose destinations keep
+ * history), the first subscription asks for every message the broker keeps
+ * (`x-stream-offset: first`, broker/GUIDE.md "History and resume"), so that nothing published
+ * since the page was made falls in between; the page drops what it already has.
  * `useToken(token)` reconnects with a renewed token, make before break: while a second
  * connection follows the topics, so nothing falls in between even without history.
  * `onState` hears "connecting" and "offline"; `onNeverReached(failures)` hears each attempt
@@ -35,8 +39,8 @@ const RECEIPT_WAIT_MS = 3_000;
  * another way.
  */
 export function openStompTransport({ wsUrl, tokens, destinations, replies = null,
-                                     headersFor = {}, offsets, deliver, onSubscribed, onState,
-                                     onNeverReached }) {
+                                     headersFor = {}, replayKept = false, offsets, deliver,
+                                     onSubscribed, onState, onNeverReached }) {
   const backoff = new Backoff(RETRY);
   let receipts = 0;
   let closed = false;
@@ -49,6 +53,7 @@ export function openStompTransport({ wsUrl, tokens, destinations, replies = null
   let silence = null; // the timer that gives up on a silent link
   let socket = null; // the WebSocket of the current attempt
   let connectedWith = null; // the token of the current attempt
+  let fromFirst = replayKept; // until the first subscription: every message kept, replayed
 
   const client = new Client({
     webSocketFactory: () => {
@@ -91,6 +96,7 @@ export function openStompTransport({ wsUrl, tokens, destinations, replies = null
       bridge = null;
       onSubscribed({ resumed: resumed || covered });
     });
+    fromFirst = false;
   };
   client.onStompError = (frame) => {
     console.warn("broker error:", frame.headers.message);
@@ -120,7 +126,8 @@ export function openStompTransport({ wsUrl, tokens, destinations, replies = null
    *  (our broker ignores the header); `then(resumed)` runs once the broker confirms them.
    *  With `resume`, a destination whose messages carried offsets asks to resume after the
    *  last one this page applied: the broker replays what was missed before the RECEIPT, which
-   *  says `x-stream-resume: resumed`. */
+   *  says `x-stream-resume: resumed`; one with no offset yet asks for all the broker keeps
+   *  while `fromFirst`. */
   const subscribe = (stomp, prefix, resume, then) => {
     const unique = Math.random().toString(36).slice(2);
     let waiting = 0;
@@ -133,9 +140,12 @@ export function openStompTransport({ wsUrl, tokens, destinations, replies = null
       const headers = { ...headersFor[destination],
                         "x-queue-name": `${prefix}${unique}-${index}` };
       const last = resume ? offsets.get(destination) : undefined;
-      let replaying = last !== undefined; // until its RECEIPT, the messages it missed
-      if (last !== undefined) headers["x-stream-offset"] = `offset=${last + 1}`;
-      if (last !== undefined || index === destinations.length - 1) {
+      let from = null; // where the broker is asked to start: after the last message applied
+      if (last !== undefined) from = `offset=${last + 1}`;
+      else if (resume && fromFirst) from = "first";
+      let replaying = from !== null; // until its RECEIPT, the messages it missed
+      if (from) headers["x-stream-offset"] = from;
+      if (from || index === destinations.length - 1) {
         headers.receipt = `subscribed-${++receipts}`;
         waiting += 1;
         stomp.watchForReceipt(headers.receipt, (frame) => {
@@ -143,7 +153,7 @@ export function openStompTransport({ wsUrl, tokens, destinations, replies = null
           confirmed(frame);
         });
       }
-      if (last === undefined) resumed = false;
+      if (!from) resumed = false;
       stomp.subscribe(destination, (message) => deliver(message, replaying), headers);
     });
     if (replies) {

@@ -160,6 +160,43 @@ def test_a_subscriber_without_the_header_gets_no_replay() -> None:
     assert frame.command == "RECEIPT" and "x-stream-resume" not in frame.headers
 
 
+def test_first_replays_every_kept_message_before_the_receipt_then_live() -> None:
+    broker = history_broker(max_messages=2)
+    publish(broker, "q1", "q2", "q3")
+    client = connected(broker)
+    frames = resume(client, "first")
+    connected(broker).publish(STATUS, "q4")
+    frames += client.frames()
+    assert [(f.command, f.body) for f in frames] == [
+        ("MESSAGE", b"q2"),
+        ("MESSAGE", b"q3"),
+        ("RECEIPT", b""),
+        ("MESSAGE", b"q4"),
+    ]
+    assert frames[2].headers["x-stream-resume"] == "resumed"
+
+
+def test_first_leaves_out_what_max_age_dropped_and_is_resumed() -> None:
+    clock = Clock()
+    broker = history_broker(clock, max_age_seconds=30)
+    publish(broker, "old")
+    clock.advance(31)
+    frames = resume(connected(broker), "first")
+    assert [(f.command, f.headers.get("x-stream-resume")) for f in frames] == [
+        ("RECEIPT", "resumed")
+    ]
+
+
+def test_first_on_a_topic_that_kept_nothing_since_a_restart_is_too_old() -> None:
+    frames = resume(connected(history_broker()), "first")
+    assert [f.headers.get("x-stream-resume") for f in frames] == ["too-old"]
+
+
+def test_first_on_a_topic_without_history_says_so() -> None:
+    frames = resume(connected(history_broker()), "first", "/topic/games.7.players")
+    assert [f.headers.get("x-stream-resume") for f in frames] == ["no-history"]
+
+
 def test_a_publisher_cannot_forge_an_offset() -> None:
     broker = history_broker()
     subscriber = connected(broker)
@@ -181,15 +218,16 @@ def test_a_publisher_cannot_forge_an_offset() -> None:
         ),
         (
             f"destination:{STATUS}\nx-stream-offset:last\nreceipt:r\n",
-            "x-stream-offset must be offset=<n> with n a whole number, got 'last'",
+            "x-stream-offset must be first or offset=<n> with n a whole number, got 'last'",
         ),
         (
             f"destination:{STATUS}\nx-stream-offset:offset=\u00b2\nreceipt:r\n",
-            "x-stream-offset must be offset=<n> with n a whole number, got 'offset=\u00b2'",
+            "x-stream-offset must be first or offset=<n> with n a whole number, "
+            "got 'offset=\u00b2'",
         ),
         (
             f"destination:{STATUS}\nx-stream-offset:offset={'9' * 5000}\nreceipt:r\n",
-            "x-stream-offset must be offset=<n> with n a whole number, got 'offset=999",
+            "x-stream-offset must be first or offset=<n> with n a whole number, got 'offset=999",
         ),
         (
             f"destination:{STATUS}\nx-stream-offset:offset=1\n",

@@ -45,7 +45,7 @@ def joined(consumer, quiz, author) -> tuple[Game, dict[str, Client]]:
     game = services.create_game(quiz=quiz, host=author)
     browsers = {name: Client() for name in ("Ann", "Bob")}
     for name, browser in browsers.items():
-        assert browser.post("/join/", {"pin": game.pin, "nickname": name}).status_code == 302
+        assert browser.post("/join/", {"pin": game.pin, "nickname": name}).status_code == 200
     services.start_game(game_id=game.id, user=author)
     return Game.objects.get(pk=game.id), browsers
 

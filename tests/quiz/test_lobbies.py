@@ -67,7 +67,7 @@ def test_a_lobby_left_unstarted_too_long_is_finished_and_its_pin_is_free(
     old.refresh_from_db()
     assert (old.state, old.finished_at) == (Game.State.FINISHED, later)
     with pytest.raises(GameError):
-        services.find_live_game(pin=old.pin)
+        services.live_game_id(pin=old.pin)
 
 
 def test_a_game_nobody_moved_on_too_long_is_finished(quiz: Quiz, author: User, settings) -> None:

@@ -54,7 +54,7 @@ def test_join_refuses_invalid_nickname(game: Game, nickname: str, refused) -> No
 
 def test_wrong_pin_is_refused(game: Game) -> None:
     with pytest.raises(GameError) as info:
-        services.find_live_game(pin="000000" if game.pin != "000000" else "111111")
+        services.live_game_id(pin="000000" if game.pin != "000000" else "111111")
     assert info.value.code == "wrong_pin"
 
 

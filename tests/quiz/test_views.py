@@ -6,6 +6,7 @@ import re
 import jwt
 import pytest
 from django.db import connection
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -17,9 +18,64 @@ from quiz.game.models import Game
 
 def test_join_form_remembers_player_and_play_page_comes_back(client: Client, game: Game) -> None:
     response = client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
-    assert response.status_code == 302
+    assert response.status_code == 200
     snapshot = client.get(f"/api/games/{game.id}/snapshot/").json()
     assert snapshot["me"]["nickname"] == "Ann"
+
+
+def test_a_join_answers_with_the_play_page_holding_the_players_snapshot(
+    client: Client, game: Game
+) -> None:
+    config = game_config(client.post("/join/", {"pin": game.pin, "nickname": "Ann"}))
+    snapshot = config["snapshot"]
+    assert (config["role"], snapshot["version"], snapshot["game"]["state"], snapshot["me"]) == (
+        "player",
+        game.version,
+        "lobby",
+        {**snapshot["me"], "id": config["player_id"], "nickname": "Ann", "answered": False},
+    )
+
+
+def test_a_join_answers_with_the_first_broker_token_of_its_player(
+    client: Client, game: Game, settings
+) -> None:
+    config = game_config(client.post("/join/", {"pin": game.pin, "nickname": "Ann"}))
+    grant = verify_token(config["token"]["token"], secret=settings.STOMP_TOKEN_SECRET)
+    assert grant.subject == f"player:{config['player_id']}"
+
+
+def test_the_page_a_join_answers_with_names_the_play_pages_address(
+    client: Client, game: Game
+) -> None:
+    """The page takes that address, so that a reload asks for the play page, not to join."""
+    config = game_config(client.post("/join/", {"pin": game.pin, "nickname": "Ann"}))
+    assert config["urls"]["play"] == f"/play/{game.id}/"
+
+
+def test_joining_during_a_question_the_snapshot_holds_it(
+    client: Client, game: Game, author
+) -> None:
+    services.join_game(game_id=game.id, nickname="Bo")
+    services.start_game(game_id=game.id, user=author)
+    snapshot = game_config(client.post("/join/", {"pin": game.pin, "nickname": "Ann"}))["snapshot"]
+    game.refresh_from_db()
+    assert (snapshot["version"], snapshot["question"]["id"], snapshot["me"]["answered"]) == (
+        game.version,
+        game.current_question_id,
+        False,
+    )
+
+
+def test_the_play_page_holds_the_players_snapshot_too(client: Client, game: Game) -> None:
+    client.post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    snapshot = page_config(client, f"/play/{game.id}/")["snapshot"]
+    assert (snapshot["version"], snapshot["me"]["nickname"]) == (game.version, "Ann")
+
+
+def test_the_join_form_reads_nothing_from_the_database(client: Client, game: Game) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/?pin={game.pin}").status_code == 200
+    assert [query["sql"] for query in queries] == []
 
 
 def test_join_form_shows_wrong_pin(client: Client, game: Game) -> None:
@@ -107,8 +163,13 @@ def test_without_answers_over_the_broker_a_players_token_writes_nowhere(
 
 
 def page_config(client: Client, url: str) -> dict:
+    """The game_config the page at `url` is rendered with."""
+    return game_config(client.get(url))
+
+
+def game_config(response: HttpResponse) -> dict:
     """The game_config a page is rendered with (its json_script)."""
-    page = client.get(url).content.decode()
+    page = response.content.decode()
     found = re.search(r'<script id="game-config" type="application/json">(.*?)</script>', page)
     assert found, page[:500]
     return json.loads(found.group(1))
