@@ -108,9 +108,9 @@ def test_play_again_opens_a_new_game_of_the_same_quiz_for_the_same_host(
     finished_game: Game, author_client: Client, author: User
 ) -> None:
     page = author_client.get(f"/games/{finished_game.id}/host/").content.decode()
-    assert f'action="/quizzes/{finished_game.quiz_id}/host/"' in page
+    assert f'action="/games/{finished_game.id}/play-again/"' in page
     assert 'id="play-again"' in page and 'href="/quizzes/"' in page
-    reply = author_client.post(f"/quizzes/{finished_game.quiz_id}/host/")
+    reply = author_client.post(f"/games/{finished_game.id}/play-again/")
     again = Game.objects.exclude(pk=finished_game.pk).get()
     assert reply.status_code == 302 and reply["Location"] == f"/games/{again.id}/host/"
     assert (again.quiz_id, again.host_id, again.state) == (
