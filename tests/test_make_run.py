@@ -203,11 +203,11 @@ def test_make_run_turns_debug_off_unless_asked() -> None:
     plan = subprocess.run(
         ["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert "DEBUG=0 .venv/bin/python manage.py rungame" in plan
+    assert "DEBUG=0 exec .venv/bin/python manage.py rungame" in plan
     plan = subprocess.run(
         ["make", "-n", "run", "DEBUG=1"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert "DEBUG=1 .venv/bin/python manage.py rungame" in plan
+    assert "DEBUG=1 exec .venv/bin/python manage.py rungame" in plan
 
 
 def test_with_debug_off_make_run_serves_pictures_and_shows_no_tracebacks(tmp_path: Path) -> None:
@@ -426,9 +426,18 @@ def kill_all(processes: list[psutil.Process]) -> None:
             each.kill()
 
 
+def running(process: psutil.Process) -> bool:
+    """Whether it still runs: a zombie (an orphan whose new parent has not reaped it yet) has
+    stopped."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def assert_all_stop(processes: list[psutil.Process], site: Site) -> None:
     _, alive = psutil.wait_procs(processes, timeout=STOP_SECONDS)
-    assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+    assert [each.pid for each in alive if running(each)] == []
     assert not listening(site.site) and not listening(site.tcp)
     output = site.output()
     assert "starting it again" not in output
