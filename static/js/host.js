@@ -20,8 +20,18 @@ const page = startGamePage({
   },
   onTimesUp: () => sound.play(TUNES.timesUp),
   onPresence,
+  onFailure(error) {
+    if (error.code === "cannot_write") $("write-warning").hidden = false;
+  },
 });
-const { config, act } = page;
+const { config } = page;
+
+/** page.act, and a host action saved is news that the site can save again. */
+async function act(...args) {
+  const done = await page.act(...args);
+  if (done) $("write-warning").hidden = true;
+  return done;
+}
 
 /** Run a button's action once at a time. */
 function onClick(button, action) {
@@ -81,9 +91,11 @@ function kick(player) {
              (before, now) => !now.players.some((p) => p.id === player.id));
 }
 
-function render(state) {
+function render(state, frame) {
   // Snapshots and action replies say whether frames can reach the players' screens.
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
+  // A frame is published once what it says is saved (a snapshot is only read): saving works.
+  if (frame) $("write-warning").hidden = true;
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
   markPresence();

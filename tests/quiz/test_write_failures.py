@@ -1,16 +1,13 @@
-"""Issue 21 item 8: while the site's disk refuses writes, the host is told so (not a bare
-"server failed", nor a 409 with no reason), and a question whose time ran out closes as soon
-as writes work again. The writes fail for real: the process may not write past the first
-byte of any file (RLIMIT_FSIZE), so SQLite's writes to its WAL fail as on a full disk."""
+"""Issue 21 item 8: while the site's disk refuses writes (for real: tests/disk_faults.py), the
+host is told so (not a bare "server failed", nor a 409 with no reason), and a question whose
+time ran out closes as soon as writes work again."""
 
 from __future__ import annotations
 
-import contextlib
-import resource
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from disk_faults import disk_refuses_writes
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
@@ -20,16 +17,6 @@ from quiz.game.models import Game
 from quiz.game.ticker import Ticker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@contextlib.contextmanager
-def disk_refuses_writes() -> Iterator[None]:
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (1, hard))  # Python ignores SIGXFSZ: EFBIG
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 
 
 @pytest.fixture
