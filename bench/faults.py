@@ -10,10 +10,11 @@ the first 2 s, trying again every 0.2 s until it gets a 200 (acknowledged) or a 
 an earlier try was stored; the fault is injected 0.5 s into the burst. Then:
 
 * lost: answers acknowledged with 200 that the database does not hold (must be 0);
-* site back: seconds from the fault until the site answers a phone's snapshot again;
-* phones live: seconds from the fault until a phone's token connects to the broker and
-  subscribes to the game's topic, and its snapshot loads (what a page needs to say "Live");
-  a real page adds its reconnect backoff to this.
+* site back: seconds from the fault's start until the site answers a phone's snapshot again
+  (asked once the restart command returned, after `restarted_s`: its own time counts);
+* phones live: seconds from the fault's start until a phone's token connects to the broker
+  and subscribes to the game's topic, and its snapshot loads (what a page needs to say
+  "Live"); a real page adds its reconnect backoff to this.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ class FaultRun:
     answers: int = 0
     acknowledged: int = 0
     lost: int = 0
+    restarted_s: float = 0.0  # until the restart command returned
     site_back_s: float = 0.0
     phones_live_s: float = 0.0
     errors: dict[str, int] = field(default_factory=dict)
@@ -194,13 +196,13 @@ async def run_fault(setup: Setup, host: Host, game, phones: list[Phone], name: s
     burst = [asyncio.create_task(answer(phone, game.id, question, run)) for phone in phones]
     await asyncio.sleep(FAULT_AFTER_SECONDS)
     started = time.monotonic()
-    fault = asyncio.create_task(asyncio.to_thread(FAULTS[name], setup))
+    await asyncio.to_thread(FAULTS[name], setup)  # the service is down, then started again
+    run.restarted_s = round(time.monotonic() - started, 2)
     probe = phones[-1]
     await site_back(probe, game.id)
     run.site_back_s = round(time.monotonic() - started, 2)
     await phone_live(setup, probe, game.id)
     run.phones_live_s = round(time.monotonic() - started, 2)
-    await fault
     done = await asyncio.gather(*burst)
     acknowledged = [phone.nickname for phone, ok in zip(phones, done, strict=True) if ok]
     run.acknowledged = len(acknowledged)
