@@ -56,7 +56,7 @@ services: setup
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	DEBUG=$(DEBUG) $(PY) manage.py rungame --addr $(ADDR)
+	DEBUG=$(DEBUG) exec $(PY) manage.py rungame --addr $(ADDR) --stop-with-parent
 
 broker: setup
 	$(PY) -m broker

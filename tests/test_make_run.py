@@ -203,11 +203,11 @@ def test_make_run_turns_debug_off_unless_asked() -> None:
     plan = subprocess.run(
         ["make", "-n", "run"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert "DEBUG=0 .venv/bin/python manage.py rungame" in plan
+    assert "DEBUG=0 exec .venv/bin/python manage.py rungame" in plan
     plan = subprocess.run(
         ["make", "-n", "run", "DEBUG=1"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert "DEBUG=1 .venv/bin/python manage.py rungame" in plan
+    assert "DEBUG=1 exec .venv/bin/python manage.py rungame" in plan
 
 
 def test_with_debug_off_make_run_serves_pictures_and_shows_no_tracebacks(tmp_path: Path) -> None:
@@ -390,3 +390,112 @@ def test_make_runs_broker_takes_the_publisher_login_only_over_tcp(tmp_path: Path
             over_tcp = tcp.recv(4096)
     assert over_websocket.startswith("ERROR") and "listener" in over_websocket
     assert over_tcp.startswith(b"CONNECTED")
+
+
+# How long stopping may take, whichever way it is asked for (issue 21: 4.1–12.6 s before).
+STOP_SECONDS = 3.0
+
+
+def kept_alive_connection(port: int) -> socket.socket:
+    """A phone's connection to the site, kept open after its request as browsers keep theirs
+    (a worker stopping gracefully waits for these)."""
+    phone = socket.create_connection(("127.0.0.1", port), timeout=WAIT_SECONDS)
+    phone.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert phone.recv(4096).startswith(b"HTTP/1.1 200")
+    return phone
+
+
+def everything_under(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The process and all it started, once all have: gunicorn's master and its 2 workers
+    (each a `rungame` process), the broker."""
+    top = psutil.Process(process.pid)
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        tree = [top, *top.children(recursive=True)]
+        with contextlib.suppress(psutil.NoSuchProcess):
+            commands = [" ".join(each.cmdline()) for each in tree]
+            if sum("rungame" in c for c in commands) == 3 and any("broker" in c for c in commands):
+                return tree
+        assert time.monotonic() < deadline, "not all of rungame's processes started"
+        time.sleep(0.1)
+
+
+def kill_all(processes: list[psutil.Process]) -> None:
+    for each in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            each.kill()
+
+
+def running(process: psutil.Process) -> bool:
+    """Whether it still runs: a zombie (an orphan whose new parent has not reaped it yet) has
+    stopped."""
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def assert_all_stop(processes: list[psutil.Process], site: Site) -> None:
+    _, alive = psutil.wait_procs(processes, timeout=STOP_SECONDS)
+    assert [each.pid for each in alive if running(each)] == []
+    assert not listening(site.site) and not listening(site.tcp)
+    output = site.output()
+    assert "starting it again" not in output
+    assert "SIGKILL" not in output
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_stopping_make_run_stops_the_site_and_the_broker(tmp_path: Path, how: str) -> None:
+    """Issue 21: killing `make` left gunicorn's master, its workers and the broker serving."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    with site.log.open("w") as log:
+        make = subprocess.Popen(
+            ["make", "run", f"ADDR=127.0.0.1:{site.site}"],
+            cwd=REPO,
+            env=site.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    fetch(f"http://127.0.0.1:{site.site}/")
+    processes = everything_under(make)
+    try:
+        with kept_alive_connection(site.site):
+            make.send_signal(getattr(signal, how))
+            assert_all_stop(processes, site)
+    finally:
+        kill_all(processes)
+        make.wait(timeout=WAIT_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("how", "to"),
+    [("SIGINT", "group"), ("SIGTERM", "group"), ("SIGTERM", "rungame"), ("SIGINT", "rungame")],
+)
+def test_rungame_stops_everything_promptly_and_never_restarts_the_broker_on_the_way_out(
+    tmp_path: Path, how: str, to: str
+) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group), `kill -TERM -PGID` or `kill PID`:
+    issue 21 saw the broker started again mid-shutdown and workers SIGKILLed."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    with site.log.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+            cwd=REPO,
+            env=site.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a group of its own, as a terminal gives `make run`
+        )
+    fetch(f"http://127.0.0.1:{site.site}/")
+    processes = everything_under(process)
+    try:
+        with kept_alive_connection(site.site):
+            if to == "group":
+                os.killpg(process.pid, getattr(signal, how))
+            else:
+                process.send_signal(getattr(signal, how))
+            assert_all_stop(processes, site)
+    finally:
+        kill_all(processes)
+        process.wait(timeout=WAIT_SECONDS)

@@ -3,6 +3,7 @@
 import csv
 import ipaddress
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,6 +12,7 @@ import segno
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.auth.decorators import login_required
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RequestDataTooBig
 from django.middleware.csrf import get_token
@@ -25,6 +27,17 @@ from quiz.game import selectors, services, throttle
 from quiz.game.models import Game, Player
 from quiz.game.services import GameError
 from quiz.live import pages, tokens
+
+logger = logging.getLogger(__name__)
+
+# What the host (and a player) is told while the database refuses writes (a full or failing
+# disk, a database that is down or locked for too long): not "the server failed", which says
+# neither what is wrong nor that the game waits for it (issue 21).
+CANNOT_WRITE = (
+    "The site cannot save to its database right now (is its disk full or failing?). The game "
+    "waits where it is, and goes on as soon as saving works: a question whose time is up "
+    "closes by itself then."
+)
 
 PLAYERS_COOKIE = "quiz_players"
 # The newest games a browser joined that its cookie remembers: enough for any one event.
@@ -91,7 +104,7 @@ def error_response(error: GameError) -> JsonResponse:
 
 
 def json_api(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
-    """Turn a GameError into the contract's JSON error."""
+    """Turn a GameError, or a database that cannot write, into the contract's JSON error."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
@@ -99,6 +112,9 @@ def json_api(view: Callable[..., Any]) -> Callable[..., JsonResponse]:
             return view(request, *args, **kwargs)
         except GameError as error:
             return error_response(error)
+        except OperationalError:
+            logger.exception("The database refused %s %s", request.method, request.path)
+            return error_response(GameError("cannot_write", CANNOT_WRITE, 503))
 
     return wrapper
 

@@ -63,9 +63,11 @@ PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:
-    """Run in the broker's process before it starts: the kernel sends it SIGTERM when
-    rungame's thread that started it ends, even if rungame is killed outright (Linux)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """The kernel sends this process SIGTERM when the thread that started it ends, even if
+    that process is killed outright (Linux): run in the broker's process before it starts,
+    in each gunicorn worker, and in rungame itself under `make run`."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class BrokerSupervisor:
@@ -89,7 +91,11 @@ class BrokerSupervisor:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "broker", "--config", str(self.config)],
             cwd=settings.BASE_DIR,
-            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent,
+            # Out of the terminal's process group: Ctrl-C (and `kill -TERM -PGID`) stops the
+            # site, and rungame stops the broker after it, so requests still being answered
+            # can publish, and a broker gone first is never taken for a crash to restart.
+            process_group=0,
         )
         wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
 

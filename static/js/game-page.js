@@ -47,9 +47,12 @@ function asOfNow(snapshot) {
  * status topic, and the host's follows who is connected, handing each event to `onPresence`.
  * A player's page that sends its answers over the broker hears of a refused one on its
  * `config.replies` topic, each frame handed to `onReply`.
+ * `onFailure(error)` hears every API call that failed (an ApiError), after the status line
+ * showed why: the host's screen tells "the site cannot save" (`cannot_write`) in a banner.
  */
 export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {},
-                                 onPresence = () => {}, onReply = () => {} }) {
+                                 onPresence = () => {}, onReply = () => {},
+                                 onFailure = () => {} }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -80,6 +83,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     stop();
     onRefused(error);
   };
+  const failed = (error) => {
+    status.error(error.detail);
+    onFailure(error);
+  };
 
   const sync = new GameSync({
     snapshotUrl: config.urls.snapshot,
@@ -95,7 +102,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
         refuse(error);
         return;
       }
-      status.error(error.detail);
+      failed(error);
       reloadUntilLoaded();
     },
   });
@@ -136,7 +143,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
       status.clear();
       return reply;
     } catch (error) {
-      status.error(error.detail);
+      failed(error);
       sync.reload();
       return null;
     }
@@ -161,7 +168,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
           return true;
         }
       }
-      status.error(error.detail);
+      failed(error);
       sync.reload();
       return false;
     }

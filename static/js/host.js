@@ -26,8 +26,18 @@ const page = startGamePage({
   onOffline,
   onTimesUp: () => sound.play(TUNES.timesUp),
   onPresence,
+  onFailure(error) {
+    if (error.code === "cannot_write") $("write-warning").hidden = false;
+  },
 });
-const { config, act } = page;
+const { config } = page;
+
+/** page.act, and a host action saved is news that the site can save again. */
+async function act(...args) {
+  const done = await page.act(...args);
+  if (done) $("write-warning").hidden = true;
+  return done;
+}
 
 /** Run a button's action once at a time. */
 function onClick(button, action) {
@@ -171,10 +181,12 @@ function fillPlayerList() {
 
 const removeLabel = () => (picked.size ? `Remove selected (${picked.size})` : "Remove selected");
 
-function render(state) {
+function render(state, frame) {
   // Snapshots and action replies say whether frames can reach the players' screens.
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
   if (state.broker === "down") afterOutage = true;
+  // A frame is published once what it says is saved (a snapshot is only read): saving works.
+  if (frame) $("write-warning").hidden = true;
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
   showRoom(state);
