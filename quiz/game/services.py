@@ -22,7 +22,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz import live
-from quiz.game import answer_sql, selectors
+from quiz.game import answer_sql, arrivals, kinds, selectors
+from quiz.game.errors import GameError
+from quiz.game.kinds.base import GivenAnswer, StoredAnswer
 from quiz.game.models import (
     NICKNAME_MAX,
     Answer,
@@ -31,24 +33,12 @@ from quiz.game.models import (
     Question,
     Quiz,
     nickname_key,
-    typed_answer_key,
     visible_text,
 )
-from quiz.game.validators import TYPED_ANSWER_MAX, Kind
 from quiz.live import frames, tokens
 from quiz.live.frames import Frame
 
 logger = logging.getLogger(__name__)
-
-
-class GameError(Exception):
-    """A refused action: a machine code, a human reason and the HTTP status for it."""
-
-    def __init__(self, code: str, detail: str, status: int = 409) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.status = status
 
 
 def score_answer(*, points: int, time_limit: int, response_ms: int, correct: bool) -> int:
@@ -246,15 +236,26 @@ def join_game(
     return player
 
 
-def get_player(*, game_id: int, player_id: int | None) -> Player:
-    """The session's player, refused when unknown or kicked."""
-    player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
-    if player is None:
+def refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
+    """GameError for a player who may not act in the game: never joined it, was kicked, or
+    left it."""
+    if not joined:
         raise GameError("not_player", "You have not joined this game.", 403)
-    if player.kicked:
+    if kicked:
         raise GameError("kicked", KICKED, 403)
-    if player.left_at is not None:
+    if left:
         raise GameError("left", "You left this game.", 403)
+
+
+def get_player(*, game_id: int, player_id: int | None) -> Player:
+    """The session's player, refused when unknown, kicked or gone."""
+    player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
+    refuse_unless_playing(
+        joined=player is not None,
+        kicked=player is not None and player.kicked,
+        left=player is not None and player.left_at is not None,
+    )
+    assert player is not None  # refused above
     return player
 
 
@@ -306,17 +307,9 @@ def open_next_question(
     return game
 
 
-def _judge(question: Question) -> Callable[[Answer], bool]:
+def _judge(question: Question) -> Callable[[StoredAnswer], bool]:
     """Whether an answer to `question` is right, by its kind (a poll's never is)."""
-    choices = list(question.choices.all())
-    if question.kind == Kind.TYPE_ANSWER:
-        accepted = {typed_answer_key(c.text) for c in choices}
-        return lambda answer: typed_answer_key(answer.text) in accepted
-    if question.kind == Kind.ORDER:
-        right_order = ",".join(str(c.id) for c in choices)
-        return lambda answer: answer.order_ids == right_order
-    correct_ids = {c.id for c in choices if c.is_correct}
-    return lambda answer: bool(correct_ids) and {c.id for c in answer.choices.all()} == correct_ids
+    return kinds.of(question.kind).judge(list(question.choices.all()))
 
 
 def _close(game: Game) -> None:
@@ -324,7 +317,7 @@ def _close(game: Game) -> None:
     scores nothing: no points, and streaks stay as they were."""
     question = game.current_question
     assert question is not None
-    if question.kind != Kind.POLL:
+    if kinds.of(question.kind).scored:
         _score(game, question)
     game.state = Game.State.QUESTION_CLOSED
     _publish_change(game, frames.question_closed, results=selectors.results_data(game=game))
@@ -568,12 +561,7 @@ def _record(arrived: ArrivedAnswer) -> Answer:
     seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
     if seen is None:
         raise GameError("unknown_game", "There is no such game.", 404)
-    if not seen.player_found:
-        raise GameError("not_player", "You have not joined this game.", 403)
-    if seen.kicked:
-        raise GameError("kicked", KICKED, 403)
-    if seen.left:
-        raise GameError("left", "You left this game.", 403)
+    refuse_unless_playing(joined=seen.player_found, kicked=seen.kicked, left=seen.left)
     if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
         raise GameError("question_not_open", "That question is not open.", 409)
     assert seen.opened_at is not None and seen.deadline is not None
@@ -616,52 +604,18 @@ def _record(arrived: ArrivedAnswer) -> Answer:
     )
 
 
-@dataclass(frozen=True)
-class _Given:
-    """An answer as it is stored: chosen choices, typed text, or items in order."""
-
-    choice_ids: list[int] = field(default_factory=list)
-    text: str = ""
-    order_ids: str = ""
-
-
 def _given(
-    *, game_id: int, question_id: int, kind: str | None, choice_ids: list[int], text: str | None
-) -> _Given:
+    *, game_id: int, question_id: int, kind: str, choice_ids: list[int], text: str | None
+) -> GivenAnswer:
     """What the player answered, checked against the question's kind."""
-    if kind == Kind.TYPE_ANSWER:
-        typed = (text or "").strip()
-        if choice_ids or not 1 <= len(typed) <= TYPED_ANSWER_MAX:
-            raise GameError(
-                "invalid_text", f"Type an answer of 1 to {TYPED_ANSWER_MAX} characters.", 400
-            )
-        return _Given(text=typed)
-    if text is not None:
-        raise GameError("invalid_choice", "This question takes choices, not text.", 400)
-    choices = answer_sql.read_choices(question_id=question_id)
-    if kind == Kind.ORDER:
-        shown = selectors.order_shown(game_id=game_id, question_id=question_id, items=list(choices))
-        if sorted(choice_ids) != list(range(1, len(shown) + 1)):
-            raise GameError("invalid_order", "Put every item in order, each once.", 400)
-        return _Given(order_ids=",".join(str(shown[key - 1]) for key in choice_ids))
-    return _Given(choice_ids=_chosen(choices=choices, choice_ids=set(choice_ids)))
-
-
-def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:
-    """The chosen choices (`choices`: the question's, id to correctness), all of this
-    question: one, unless more than one is correct."""
-    if not choice_ids or not choice_ids <= choices.keys():
-        raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
-    if len(choice_ids) > 1 and sum(choices.values()) <= 1:
-        raise GameError("invalid_choice", "This question takes one answer.", 400)
-    return sorted(choice_ids)
+    return kinds.of(kind).given(
+        game_id=game_id, question_id=question_id, choice_ids=choice_ids, text=text
+    )
 
 
 def answers_arrived(game_id: int) -> None:
     """Answers to `game_id` were recorded: the ticker reports them soon (report_answers)."""
-    from quiz.game.ticker import ticker  # the ticker calls these services: import it late
-
-    ticker.answers_arrived(game_id)
+    arrivals.answered_games.add(game_id)
 
 
 @transaction.atomic
