@@ -236,7 +236,7 @@ def join_game(
     return player
 
 
-def refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
+def _refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
     """GameError for a player who may not act in the game: never joined it, was kicked, or
     left it."""
     if not joined:
@@ -250,7 +250,7 @@ def refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
 def get_player(*, game_id: int, player_id: int | None) -> Player:
     """The session's player, refused when unknown, kicked or gone."""
     player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
-    refuse_unless_playing(
+    _refuse_unless_playing(
         joined=player is not None,
         kicked=player is not None and player.kicked,
         left=player is not None and player.left_at is not None,
@@ -561,7 +561,7 @@ def _record(arrived: ArrivedAnswer) -> Answer:
     seen = answer_sql.read_game_and_player(game_id=game_id, player_id=player_id)
     if seen is None:
         raise GameError("unknown_game", "There is no such game.", 404)
-    refuse_unless_playing(joined=seen.player_found, kicked=seen.kicked, left=seen.left)
+    _refuse_unless_playing(joined=seen.player_found, kicked=seen.kicked, left=seen.left)
     if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
         raise GameError("question_not_open", "That question is not open.", 409)
     assert seen.opened_at is not None and seen.deadline is not None
