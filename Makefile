@@ -9,7 +9,8 @@ ADDR ?= 127.0.0.1:8000
 # log kept per request. `make run DEBUG=1` to develop.
 DEBUG ?= 0
 
-.PHONY: setup services run broker test test-scale fuzz lint bench clean screenshots
+.PHONY: setup services run broker test test-unit test-broker test-scale fuzz lint bench clean \
+	screenshots
 
 setup: $(STAMP) node_modules/.installed
 
@@ -60,9 +61,24 @@ run: setup
 broker: setup
 	$(PY) -m broker
 
-test: setup $(CHROMIUM)
+# The test lanes (markers set by tests/conftest.py from a test's folder, file and fixtures):
+#   unit         no process, socket or browser of its own: the broker on bytes, the game's rules,
+#                views through Django's test client, the pages' modules under node. Under a minute.
+#   integration  real processes over real sockets: brokers, `make run`, the bench, the site on
+#                PostgreSQL and RabbitMQ.
+#   browser      whole games in Chromium (tests/e2e).
+# `make test` runs every lane: first the broker's tests as a checkout of the broker alone runs
+# them (nothing of Django or the site importable: devtools/without_the_site.py), then the rest.
+test: setup $(CHROMIUM) test-broker
 	$(PY) manage.py check
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/broker
+
+# The fast lane runs the broker's fuzz tests with 20 examples each (150 in `make test`).
+test-unit: setup
+	FUZZ_EXAMPLES=20 $(PY) -m pytest -m unit -q
+
+test-broker: setup
+	$(PY) -m devtools.without_the_site tests/broker
 
 # The game's integration and browser tests again, on the setup for more than one machine:
 # PostgreSQL and RabbitMQ from `make services` (they fail, not skip, when those are absent).
@@ -78,7 +94,7 @@ fuzz: setup
 
 # One house style: ruff's checks, and its formatting left as it is.
 lint: setup
-	$(VENV)/bin/ruff check broker quiz tests bench
+	$(VENV)/bin/ruff check broker quiz tests bench devtools
 	$(VENV)/bin/ruff format --check .
 
 bench: setup

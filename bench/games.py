@@ -300,7 +300,7 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
         for _ in range(games):
             hosted.append(await host.open_game(quiz_id, players))
         everyone = [
-            (game.id, game.pin, f"p{index}", phone_address(number))
+            (game.id, game.pin, f"phone{index}", phone_address(number))
             for number, (game, index) in enumerate(
                 (game, index) for game in hosted for index in range(players)
             )

@@ -26,7 +26,7 @@ from bench.cpu import by_pid, with_children
 from bench.loadgen import raise_fd_limit
 from bench.players import Site
 from bench.targets import REPO, free_port, local_beam, terminate, wait_for_port
-from broker.processes import run_checked, spawn
+from devtools.processes import run_checked, spawn
 
 SERVICES_HOWTO = "make services"
 STARTUP_SECONDS = 60.0

@@ -18,7 +18,7 @@ import psutil
 from bench.clients import ConnectionFailed, Endpoint, open_client
 from bench.loadgen import raise_fd_limit
 from broker.auth import hash_passcode
-from broker.processes import free_port, terminate, wait_for_port
+from devtools.processes import free_port, terminate, wait_for_port
 
 OURS = "ours"  # the built-in broker's target name
 PEER = "RabbitMQ"  # the broker it is compared with

@@ -1,29 +1,37 @@
 """The broker's settings: one dataclass tree, read from TOML and the command line.
 
 Every setting has a default that works on a laptop, so `python -m broker` needs no file.
-Each field's `doc` is what docs/broker.md's configuration reference says about it (written
+Each field's `doc` is what GUIDE.md's configuration reference says about it (written
 by `python -m broker.config_reference`), so the reference cannot drift from the code.
 """
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import tomllib
+import types
+import typing
 import urllib.parse
-from dataclasses import MISSING, dataclass, field
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from broker.destinations import DestinationError, parse_destination
+
+T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message names it and says what is expected."""
 
 
-def setting(default: Any = MISSING, *, doc: str) -> Any:
-    """A field with the sentence the configuration reference prints for it."""
-    return field(default=default, metadata={"doc": doc})
+def setting(default: Any = MISSING, *, doc: str, **reading: Any) -> Any:
+    """A field with the sentence the configuration reference prints for it, and how the
+    config file gives it (`reading`): `key`, its TOML key when not its name; `inline`, its
+    keys stand in its parent's table; `zero_allowed`, a number that may be 0 (every other
+    number is a count, a size or a time, so above zero)."""
+    return field(default=default, metadata={"doc": doc, **reading})
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ class User:
         doc="The output of `python -m broker hash-passcode` (PBKDF2); never the passcode."
     )
     permissions: Permissions = setting(
-        Permissions(read=("*",), write=("*",)), doc="Its `read` and `write` globs."
+        Permissions(read=("*",), write=("*",)), doc="Its `read` and `write` globs.", inline=True
     )
     listeners: tuple[str, ...] | None = setting(
         None,
@@ -108,6 +116,7 @@ class Tokens:
         "administrator's DELETE) also refuses the tokens whose `iat` is up to this much after "
         "it, so a token issued before the cut by an issuer whose clock runs ahead is refused "
         "too; a token issued this long after the cut is taken.",
+        zero_allowed=True,
     )
 
 
@@ -338,6 +347,7 @@ class BrokerConfig:
     anonymous_permissions: Permissions = setting(
         Permissions(read=("*",), write=("*",)),
         doc="What an anonymous client may read and write (with `allow_anonymous`).",
+        key="anonymous",
     )
     tokens: Tokens = setting(Tokens(), doc="Signed tokens for browsers.")
     http: Http = setting(Http(), doc="The HTTP side of the WebSocket port.")
@@ -380,72 +390,6 @@ def parse_address(value: str, *, name: str) -> Listener | None:
     return Listener(host.strip("[]") or "0.0.0.0", int(port))
 
 
-def _take(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    value = table.pop(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        expected = (
-            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        )
-        raise ConfigError(f"{where}.{key}: expected {expected}, got {value!r}")
-    return value
-
-
-def _no_leftovers(table: dict[str, Any], where: str) -> None:
-    if table:
-        raise ConfigError(f"{where}: unknown setting {sorted(table)[0]!r}")
-
-
-def _permissions(table: dict[str, Any], where: str, default: Permissions) -> Permissions:
-    """A missing list keeps the default; an empty list grants nothing."""
-    lists = {
-        key: tuple(_take(table, key, list, where)) if key in table else getattr(default, key)
-        for key in ("read", "write", "announce", "watch")
-    }
-    for pattern in itertools.chain(*lists.values()):
-        if not isinstance(pattern, str):
-            raise ConfigError(f"{where}: permission patterns are strings, got {pattern!r}")
-    return Permissions(**lists)
-
-
-def _strings(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    values = tuple(_take(table, key, list, where))
-    if not all(isinstance(value, str) for value in values):
-        raise ConfigError(f"{where}.{key}: expected a list of strings, got {list(values)!r}")
-    return values
-
-
-def _http(table: dict[str, Any]) -> Http:
-    """`[http]`: logins in `stats_users` and `admin_users` are the logins of `[[users]]` or
-    `--user`."""
-    http = Http(
-        stats_users=_strings(table, "stats_users", "http") if "stats_users" in table else (),
-        stats_open=_take(table, "stats_open", bool, "http") if "stats_open" in table else False,
-        admin_users=_strings(table, "admin_users", "http") if "admin_users" in table else (),
-        allowed_hosts=(
-            tuple(host.lower() for host in _strings(table, "allowed_hosts", "http"))
-            if "allowed_hosts" in table
-            else None
-        ),
-        allowed_origins=(
-            _strings(table, "allowed_origins", "http") if "allowed_origins" in table else ()
-        ),
-    )
-    _no_leftovers(table, "http")
-    return http
-
-
-def _checked_limits(limits: Limits) -> Limits:
-    """Refuse limits that contradict each other, such as a frame that can never be sent."""
-    room = limits.max_frame_bytes + limits.output_high_water_bytes
-    if limits.max_output_buffer_bytes < room:
-        raise ConfigError(
-            f"limits.max_output_buffer_bytes={limits.max_output_buffer_bytes} must be at least "
-            f"limits.max_frame_bytes + limits.output_high_water_bytes = {room}, or a subscriber "
-            "below high water could not take one large message"
-        )
-    return limits
-
-
 def load_config(path: Path) -> BrokerConfig:
     """Read a TOML file into a BrokerConfig; any unknown or mistyped key is a ConfigError."""
     try:
@@ -459,217 +403,182 @@ def load_config(path: Path) -> BrokerConfig:
 
 def config_from_dict(data: dict[str, Any], *, base: Path = Path(".")) -> BrokerConfig:
     """Build a BrokerConfig from parsed TOML, resolving relative paths against `base`."""
-    data = dict(data)
+    return _read(BrokerConfig, data, "config", base)
+
+
+def _read(cls: type[T], table: Any, where: str, base: Path, default: T | None = None) -> T:
+    """A `cls` from one TOML table, key by key as its fields declare them: each value checked
+    against the field's type, a key left out keeping its default (or `default`'s), a required
+    key left out or one the class does not declare refused by name; then `cls`'s own checks."""
+    required = {
+        item.name
+        for item in fields(cls)  # type: ignore[arg-type]
+        if item.default is MISSING and item.default_factory is MISSING
+    }
+    if not isinstance(table, dict):
+        wanted = f" with {' and '.join(sorted(required))}" if required else ""
+        raise ConfigError(f"{where}: expected a table{wanted}, got {table!r}")
+    left = dict(table)
+    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for name in ("tcp", "ws"):
-        if name in data:
-            values[name] = parse_address(_take(data, name, str, "config"), name=name)
-    if "ws_path" in data:
-        values["ws_path"] = _take(data, "ws_path", str, "config")
-    if "allow_anonymous" in data:
-        values["allow_anonymous"] = _take(data, "allow_anonymous", bool, "config")
-    if "log_level" in data:
-        values["log_level"] = _take(data, "log_level", str, "config").upper()
-    if "tls" in data:
-        tls = dict(_take(data, "tls", dict, "config"))
-        values["tls"] = TLS(
-            certfile=base / _take(tls, "certfile", str, "tls"),
-            keyfile=base / _take(tls, "keyfile", str, "tls"),
-        )
-        _no_leftovers(tls, "tls")
-    if "users" in data:
-        users = []
-        for index, entry in enumerate(_take(data, "users", list, "config")):
-            where = f"users[{index}]"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: expected a table with login and passcode_hash")
-            entry = dict(entry)
-            for required in ("login", "passcode_hash"):
-                if required not in entry:
-                    raise ConfigError(f"{where}: missing {required!r}")
-            login = _take(entry, "login", str, where)
-            passcode_hash = _take(entry, "passcode_hash", str, where)
-            permissions = _permissions(entry, where, User.permissions)
-            listeners = None
-            if "listeners" in entry:
-                listeners = tuple(_take(entry, "listeners", list, where))
-                if not set(listeners) <= set(LISTENERS):
-                    raise ConfigError(
-                        f"{where}.listeners: expected names among {', '.join(LISTENERS)}, "
-                        f"got {list(listeners)!r}"
-                    )
-            loopback_only = (
-                _take(entry, "loopback_only", bool, where) if "loopback_only" in entry else False
-            )
-            _no_leftovers(entry, where)
-            users.append(
-                User(
-                    login=login,
-                    passcode_hash=passcode_hash,
-                    permissions=permissions,
-                    listeners=listeners,
-                    loopback_only=loopback_only,
-                )
-            )
-        values["users"] = tuple(users)
-    if "anonymous" in data:
-        anonymous = dict(_take(data, "anonymous", dict, "config"))
-        values["anonymous_permissions"] = _permissions(
-            anonymous, "anonymous", BrokerConfig.anonymous_permissions
-        )
-        _no_leftovers(anonymous, "anonymous")
-    if "tokens" in data:
-        tokens = dict(_take(data, "tokens", dict, "config"))
-        values["tokens"] = Tokens(
-            secret=_take(tokens, "secret", str, "tokens") if "secret" in tokens else None,
-            resource_server_id=(
-                _take(tokens, "resource_server_id", str, "tokens")
-                if "resource_server_id" in tokens
-                else Tokens.resource_server_id
-            ),
-            clock_skew_seconds=(
-                float(_take(tokens, "clock_skew_seconds", (int, float), "tokens"))
-                if "clock_skew_seconds" in tokens
-                else Tokens.clock_skew_seconds
-            ),
-        )
-        _no_leftovers(tokens, "tokens")
-    if "http" in data:
-        values["http"] = _http(dict(_take(data, "http", dict, "config")))
-    if "limits" in data:
-        limits = dict(_take(data, "limits", dict, "config"))
-        settings: dict[str, Any] = {}
-        for key, default in Limits().__dict__.items():
-            if key in limits:
-                settings[key] = _take(
-                    limits,
-                    key,
-                    (int, float) if isinstance(default, float) else type(default),
-                    "limits",
-                )
-                if (
-                    isinstance(default, int | float)
-                    and not isinstance(default, bool)
-                    and settings[key] <= 0
-                ):
-                    raise ConfigError(f"limits.{key}: must be positive, got {settings[key]!r}")
-        _no_leftovers(limits, "limits")
-        if settings.get("slow_consumer_policy", "disconnect") not in SLOW_CONSUMER_POLICIES:
-            raise ConfigError(
-                f"limits.slow_consumer_policy: expected one of {', '.join(SLOW_CONSUMER_POLICIES)}"
-            )
-        values["limits"] = _checked_limits(Limits(**settings))
-    if "store" in data:
-        store = dict(_take(data, "store", dict, "config"))
-        kind = _take(store, "kind", str, "store") if "kind" in store else "memory"
-        if kind not in STORE_KINDS:
-            raise ConfigError(f"store.kind: expected one of {', '.join(STORE_KINDS)}, got {kind!r}")
-        directory = base / _take(store, "directory", str, "store") if "directory" in store else None
-        if kind == "sqlite" and directory is None:
-            raise ConfigError("store.directory: required when store.kind is 'sqlite'")
-        _no_leftovers(store, "store")
-        values["store"] = Store(kind=kind, directory=directory)
-    if "history" in data:
-        values["history"] = tuple(
-            _history(entry, f"history[{index}]")
-            for index, entry in enumerate(_take(data, "history", list, "config"))
-        )
-    if "bindings" in data:
-        values["bindings"] = tuple(
-            _binding(entry, f"bindings[{index}]")
-            for index, entry in enumerate(_take(data, "bindings", list, "config"))
-        )
-    if "webhooks" in data:
-        values["webhooks"] = tuple(
-            _webhook(entry, f"webhooks[{index}]")
-            for index, entry in enumerate(_take(data, "webhooks", list, "config"))
-        )
-    _no_leftovers(data, "config")
-    return BrokerConfig(**values)
+    for item in fields(cls):  # type: ignore[arg-type]
+        key, kind = item.metadata.get("key", item.name), hints[item.name]
+        item_default = None if item.default is MISSING else item.default
+        if item.metadata.get("inline"):  # its keys stand in this very table
+            taken = {name: left.pop(name) for name in _field_names(kind) if name in left}
+            values[item.name] = _read(kind, taken, where, base, item_default)
+        elif key in left:
+            name = key if where == "config" else f"{where}.{key}"
+            values[item.name] = _value(item, kind, left.pop(key), name, base, item_default)
+        elif item.name in required:
+            raise ConfigError(f"{where}: missing {key!r}")
+    if left:
+        raise ConfigError(f"{where}: unknown setting {sorted(left)[0]!r}")
+    read = dataclasses.replace(default, **values) if default is not None else cls(**values)
+    for check in CHECKS.get(cls, ()):
+        read = check(read, where) or read
+    return read
 
 
-def _history(entry: Any, where: str) -> History:
-    """One `[[history]]` table: a topic pattern and positive limits."""
-    if not isinstance(entry, dict) or "pattern" not in entry:
-        raise ConfigError(f"{where}: expected a table with a pattern")
-    entry = dict(entry)
-    pattern = _take(entry, "pattern", str, where)
+def _field_names(cls: type) -> list[str]:
+    """The field names of a dataclass."""
+    return [item.name for item in fields(cls)]  # type: ignore[arg-type]
+
+
+def _value(
+    item: dataclasses.Field, kind: Any, value: Any, name: str, base: Path, default: Any
+) -> Any:
+    """One TOML value as its field declares it: `name` is how an error names the key (a
+    top-level scalar as `config.<key>`, a table by its own name)."""
+    scalar = name if "." in name else f"config.{name}"
+    if typing.get_origin(kind) is types.UnionType:  # `X | None`: TOML has no null
+        (kind,) = [option for option in typing.get_args(kind) if option is not type(None)]
+    if kind is Listener:
+        return parse_address(_typed(value, str, scalar), name=name)
+    if dataclasses.is_dataclass(kind):
+        return _read(kind, value, name, base, default)  # type: ignore[arg-type]
+    if typing.get_origin(kind) is tuple:
+        entries = _typed(value, list, scalar)
+        entry_kind = typing.get_args(kind)[0]
+        if dataclasses.is_dataclass(entry_kind):
+            return tuple(
+                _read(entry_kind, entry, f"{name}[{index}]", base)  # type: ignore[arg-type]
+                for index, entry in enumerate(entries)
+            )
+        if not all(isinstance(entry, str) for entry in entries):
+            raise ConfigError(f"{scalar}: expected a list of strings, got {entries!r}")
+        return tuple(entries)
+    if kind is Path:
+        return base / _typed(value, str, scalar)
+    if kind in (int, float):
+        number = _typed(value, int if kind is int else (int, float), scalar)
+        if number < 0 or (number == 0 and not item.metadata.get("zero_allowed")):
+            raise ConfigError(f"{scalar}: must be positive, got {number!r}")
+        return kind(number)
+    return _typed(value, kind, scalar)
+
+
+def _typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    """`value` if it is of `kind` (a bool is no number)."""
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+    return value
+
+
+def _topic_pattern(pattern: str, where: str) -> None:
     if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
         raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
-    settings: dict[str, Any] = {}
-    for key, kind in (
-        ("max_messages", int),
-        ("max_age_seconds", (int, float)),
-        ("max_bytes_per_topic", int),
-        ("max_topics", int),
-    ):
-        if key in entry:
-            settings[key] = _take(entry, key, kind, where)
-            if settings[key] <= 0:
-                raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
-    _no_leftovers(entry, where)
-    return History(pattern=pattern, **settings)
 
 
-def _binding(entry: Any, where: str) -> Binding:
-    """One `[[bindings]]` table: a /topic/ pattern and a /queue/ without wildcards."""
-    if not isinstance(entry, dict) or not {"pattern", "queue"} <= entry.keys():
-        raise ConfigError(f"{where}: expected a table with a pattern and a queue")
-    entry = dict(entry)
-    pattern = _take(entry, "pattern", str, where)
-    if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
-        raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
-    queue = _take(entry, "queue", str, where)
+def _check_limits(limits: Limits, where: str) -> None:
+    """Refuse limits that contradict each other, such as a frame that can never be sent."""
+    if limits.slow_consumer_policy not in SLOW_CONSUMER_POLICIES:
+        raise ConfigError(
+            f"{where}.slow_consumer_policy: expected one of {', '.join(SLOW_CONSUMER_POLICIES)}"
+        )
+    room = limits.max_frame_bytes + limits.output_high_water_bytes
+    if limits.max_output_buffer_bytes < room:
+        raise ConfigError(
+            f"limits.max_output_buffer_bytes={limits.max_output_buffer_bytes} must be at least "
+            f"limits.max_frame_bytes + limits.output_high_water_bytes = {room}, or a subscriber "
+            "below high water could not take one large message"
+        )
+
+
+def _check_user(user: User, where: str) -> None:
+    if user.listeners is not None and not set(user.listeners) <= set(LISTENERS):
+        raise ConfigError(
+            f"{where}.listeners: expected names among {', '.join(LISTENERS)}, "
+            f"got {list(user.listeners)!r}"
+        )
+
+
+def _check_store(store: Store, where: str) -> None:
+    if store.kind not in STORE_KINDS:
+        raise ConfigError(
+            f"{where}.kind: expected one of {', '.join(STORE_KINDS)}, got {store.kind!r}"
+        )
+    if store.kind == "sqlite" and store.directory is None:
+        raise ConfigError(f"{where}.directory: required when store.kind is 'sqlite'")
+
+
+def _check_history(history: History, where: str) -> None:
+    _topic_pattern(history.pattern, where)
+
+
+def _check_binding(binding: Binding, where: str) -> None:
+    """A /topic/ pattern and a /queue/ without wildcards."""
+    _topic_pattern(binding.pattern, where)
     try:
-        parsed = parse_destination(queue)
+        parsed = parse_destination(binding.queue)
     except DestinationError as error:
         raise ConfigError(f"{where}.queue: {error}") from None
     if parsed.kind != "queue" or parsed.is_pattern:
-        raise ConfigError(f"{where}.queue: expected a /queue/ destination, got {queue!r}")
-    _no_leftovers(entry, where)
-    return Binding(pattern=pattern, queue=queue)
+        raise ConfigError(f"{where}.queue: expected a /queue/ destination, got {binding.queue!r}")
 
 
-def _webhook(entry: Any, where: str) -> Webhook:
-    """One `[[webhooks]]` table: a topic pattern, an http(s) URL, a secret, positive limits."""
-    if not isinstance(entry, dict):
-        raise ConfigError(f"{where}: expected a table with pattern, url and secret")
-    entry = dict(entry)
-    for required in ("pattern", "url", "secret"):
-        if required not in entry:
-            raise ConfigError(f"{where}: missing {required!r}")
-    pattern = _take(entry, "pattern", str, where)
-    if not pattern.startswith("/topic/") or len(pattern) == len("/topic/"):
-        raise ConfigError(f"{where}.pattern: expected a /topic/ destination, got {pattern!r}")
-    url = _take(entry, "url", str, where)
-    parts = urllib.parse.urlsplit(url)
+def _check_webhook(webhook: Webhook, where: str) -> None:
+    """A topic pattern, an http(s) URL with no credentials in it, a secret."""
+    _topic_pattern(webhook.pattern, where)
+    parts = urllib.parse.urlsplit(webhook.url)
     try:
         port_ok = parts.port is None or parts.port > 0
     except ValueError:  # not a number, or past 65535
         port_ok = False
     if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise ConfigError(f"{where}.url: expected an http:// or https:// URL, got {url!r}")
+        raise ConfigError(f"{where}.url: expected an http:// or https:// URL, got {webhook.url!r}")
     if "@" in parts.netloc:
         raise ConfigError(
             f"{where}.url: no user or password in the URL (it would be logged); the receiver "
             "checks Broker-Signature instead"
         )
-    secret = _take(entry, "secret", str, where)
-    if not secret:
+    if not webhook.secret:
         raise ConfigError(f"{where}.secret: must not be empty (receivers check signatures)")
-    settings: dict[str, Any] = {}
-    for key in (
-        "max_attempts",
-        "first_retry_seconds",
-        "max_retry_seconds",
-        "timeout_seconds",
-        "max_queued_events",
-        "max_batch_events",
-    ):
-        if key in entry:
-            kind = (int, float) if key.endswith("_seconds") else int
-            settings[key] = _take(entry, key, kind, where)
-            if settings[key] <= 0:
-                raise ConfigError(f"{where}.{key}: must be positive, got {settings[key]!r}")
-    _no_leftovers(entry, where)
-    return Webhook(pattern=pattern, url=url, secret=secret, **settings)
+
+
+def _lower_hosts(http: Http, where: str) -> Http | None:
+    """Host names compare without case."""
+    if http.allowed_hosts is None:
+        return None
+    return dataclasses.replace(http, allowed_hosts=tuple(h.lower() for h in http.allowed_hosts))
+
+
+def _upper_log_level(config: BrokerConfig, where: str) -> BrokerConfig:
+    return dataclasses.replace(config, log_level=config.log_level.upper())
+
+
+# What a table of each kind must also be, past its fields' types: each check raises a
+# ConfigError naming the key, or gives the value as the broker uses it (None: as read).
+CHECKS: dict[type, tuple[Callable[[Any, str], Any], ...]] = {
+    Limits: (_check_limits,),
+    User: (_check_user,),
+    Store: (_check_store,),
+    History: (_check_history,),
+    Binding: (_check_binding,),
+    Webhook: (_check_webhook,),
+    Http: (_lower_hosts,),
+    BrokerConfig: (_upper_log_level,),
+}

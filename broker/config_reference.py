@@ -1,7 +1,8 @@
-"""The configuration reference of docs/broker.md, written from the dataclasses of broker.config.
+"""The configuration reference of the broker's guide (GUIDE.md), written from the dataclasses
+of broker.config.
 
     python -m broker.config_reference                      # print it
-    python -m broker.config_reference --write docs/broker.md
+    python -m broker.config_reference --write broker/GUIDE.md
 
 `--write` replaces what stands between the two marker lines, so the page's prose stays as
 written and a test can tell when the reference is out of date.
@@ -22,7 +23,7 @@ from typing import Any
 from broker.config import BrokerConfig, Listener, Permissions
 
 START = (
-    "<!-- config-reference: start (python -m broker.config_reference --write docs/broker.md) -->"
+    "<!-- config-reference: start (python -m broker.config_reference --write broker/GUIDE.md) -->"
 )
 END = "<!-- config-reference: end -->"
 REQUIRED, NOT_SET = "required", "not set"

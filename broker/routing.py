@@ -25,6 +25,7 @@ from broker.history import OFFSET_HEADER, Histories, Resume
 from broker.presence import CONTENT_TYPE, EVENT_HEADER, Presence, event_body, snapshot_body
 from broker.session import (
     ARRIVAL_HEADER,
+    CONNECTING,
     MESSAGE_ID_PREFIXES,
     Counters,
     FlowGate,
@@ -457,7 +458,7 @@ class Broker:
         waiting = self._awaiting_connect
         while waiting:
             first = waiting[0]
-            if not (first.connected or first.closing or first.deadline is None):
+            if first.state in CONNECTING and first.deadline is not None:
                 return first.deadline
             waiting.popleft()
         return None

@@ -102,6 +102,24 @@ class Outcome(enum.Enum):
     CLOSED = "closed"
 
 
+class State(enum.Enum):
+    """Where a connection is in its life; it only ever moves down this list, and may skip."""
+
+    # No CONNECT yet: a deadline runs, and what the client may send is bounded tighter.
+    AWAITING_CONNECT = "awaiting connect"
+    # A CONNECT's passcode is being checked off the event loop; the frames after it wait.
+    VERIFYING = "verifying"
+    CONNECTED = "connected"
+    # Takes no more frames or messages; the transport closes once the output is written.
+    CLOSING = "closing"
+
+
+# The states in which a session acts on the frames its client sent.
+TAKING_FRAMES = frozenset({State.AWAITING_CONNECT, State.CONNECTED})
+# The states whose CONNECT deadline still runs.
+CONNECTING = frozenset({State.AWAITING_CONNECT, State.VERIFYING})
+
+
 @dataclass(slots=True)
 class Counters:
     """The broker's message counters, for `/stats`; sessions count what they drop."""
@@ -210,19 +228,17 @@ class Session:
         "_waiting_on",
         "authority",
         "close_reason",
-        "closing",
         "congested_since",
-        "connected",
         "cut",
         "deadline",
         "id",
         "login",
         "peer",
+        "state",
         "subscriptions",
         "timer_at",
         "transport",
         "unacked",
-        "verifying",
         "version",
         "vhost",
     )
@@ -245,11 +261,8 @@ class Session:
         self.vhost = "/"
         self.login: str | None = None
         self.authority: Authority | None = None
-        self.connected = False
-        # A CONNECT's passcode is being checked off the event loop; later frames wait.
-        self.verifying = False
+        self.state = State.AWAITING_CONNECT
         self._passcode_check: PendingCheck | None = None  # cancelled if the client leaves
-        self.closing = False
         self.close_reason: str | None = None
         # Ended as a slow consumer: a client that does not read would not read its ERROR
         # either, and a graceful close would keep its unsent bytes (megabytes, in the kernel
@@ -296,6 +309,14 @@ class Session:
         # The deadline of this session's entry in the broker's timer heap (None: no entry).
         self.timer_at: float | None = None
 
+    @property
+    def connected(self) -> bool:
+        return self.state is State.CONNECTED
+
+    @property
+    def closing(self) -> bool:
+        return self.state is State.CLOSING
+
     # Bytes in
 
     def receive_data(self, data: bytes) -> None:
@@ -306,7 +327,7 @@ class Session:
         self._last_input = self._broker.now()
         self._broker.counters.bytes_in += len(data)
         self._parser.feed(data)
-        if self.verifying and self._parser.buffered > self._limits.max_frame_bytes:
+        if self.state is State.VERIFYING and self._parser.buffered > self._limits.max_frame_bytes:
             # Nothing is parsed while the passcode is checked, so nothing else bounds this.
             self.fail(
                 f"more than limits.max_frame_bytes={self._limits.max_frame_bytes} bytes sent "
@@ -315,7 +336,7 @@ class Session:
             return
         self._handle_input()
         # Until a CONNECT has come (a CONNECT being verified is bounded above).
-        if not self.connected and not self.verifying and not self.closing:
+        if self.state is State.AWAITING_CONNECT:
             self._bytes_before_connect += len(data)
             if self._bytes_before_connect > self._limits.max_connect_frame_bytes:
                 self.fail(self._connect_too_large())
@@ -339,7 +360,7 @@ class Session:
         self._input_held = True
         self._more_input = False
         handled = 0
-        while not self.closing and not self.reading_paused and not self.verifying:
+        while self.state in TAKING_FRAMES and not self.reading_paused:
             if handled == FRAMES_PER_TURN and self._parser.buffered:
                 self._more_input = True
                 self._signal_output()  # the transport's next flush gives the next turn
@@ -431,14 +452,13 @@ class Session:
             )
             self._accept(authority, heartbeat)
             return
-        self.verifying = True
+        self.state = State.VERIFYING
         receipt = headers.get("receipt")
 
         def checked(verified: bool) -> None:
             self._passcode_check = None
             if self.closing:
                 return
-            self.verifying = False
             try:
                 authority = authentication.user_authority(
                     credentials, verified, transport=self.transport, peer=self.peer
@@ -451,7 +471,7 @@ class Session:
             self._handle_input()
 
         pending = authentication.verify(credentials, checked, host=self.peer.rpartition(":")[0])
-        if self.verifying:  # not answered at once
+        if self.state is State.VERIFYING:  # not answered at once
             self._passcode_check = pending
 
     def _accept(self, authority: Authority, heartbeat: tuple[int, int]) -> None:
@@ -463,7 +483,7 @@ class Session:
             self._token_deadline = self._broker.now() + (
                 authority.expires_at - self._broker.wall_time()
             )
-        self.connected = True
+        self.state = State.CONNECTED
         server = SERVER_HEARTBEAT_MS if self.version != "1.0" else 0
         self._start_heartbeats(
             send_ms=max(server, client_receive) if server and client_receive else 0,
@@ -994,7 +1014,7 @@ class Session:
         """Stop taking frames and messages; the transport closes once output is written."""
         if self.closing:
             return
-        self.closing = True
+        self.state = State.CLOSING
         self.close_reason = reason
         self._detach()
         self._signal_output()
@@ -1002,7 +1022,7 @@ class Session:
     def connection_lost(self, reason: str) -> None:
         """The socket is gone: release everything the session held."""
         if not self.closing:
-            self.closing = True
+            self.state = State.CLOSING
             self.close_reason = reason
         self._detach()
         self._broker.gone(self)

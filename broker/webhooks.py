@@ -7,7 +7,7 @@ subscription occupies its pattern, e.g. `/topic/games.*`). Each `[[webhooks]]` t
 Endpoint with a bounded queue of its own; one POST at a time carries the oldest queued
 events, in order, so the events of a topic reach the receiver in the order they happened,
 and a receiver that is slow or dead costs nothing but its own queue. The server's asyncio
-task does the POSTs (see `broker.server`).
+task does the POSTs (see `broker.webhook_client`).
 
 Each POST is signed as Stripe's are: `Broker-Signature: t=<unix seconds>,v1=<hex>` where hex
 is HMAC-SHA256 under the secret of `<t>.` followed by the body; see `verify_signature`.

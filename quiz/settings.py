@@ -92,7 +92,7 @@ STOMP_ADMIN_URL = os.environ.get("STOMP_ADMIN_URL") or (
     else f"http://{STOMP_HOST}:15672"
 )
 STOMP_ADMIN_LOGIN = os.environ.get("STOMP_ADMIN_LOGIN", "quiz-admin")
-# Whether the broker has presence (docs/broker.md, "Presence"): players' pages announce
+# Whether the broker has presence (broker/GUIDE.md, "Presence"): players' pages announce
 # themselves and the host screen marks who is connected. Ours does; RabbitMQ does not, so an
 # external broker goes without unless STOMP_PRESENCE=1 says it is ours.
 STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
@@ -229,6 +229,9 @@ QUIZ_ABANDONED_AFTER_HOURS = float(os.environ.get("QUIZ_ABANDONED_AFTER_HOURS", 
 # Players in one game (kicked and departed ones make room): well above any class or hall, and
 # the 2,000-player game of the benchmarks, yet a bound on a game flooded with players.
 QUIZ_MAX_PLAYERS_PER_GAME = int(os.environ.get("QUIZ_MAX_PLAYERS_PER_GAME", "3000"))
+# Words refused in nicknames on top of the list the site ships (quiz/game/data/
+# blocked_nicknames.txt, in its format: one a line): a school's own, in its own languages.
+QUIZ_BLOCKED_NICKNAMES_FILE = os.environ.get("QUIZ_BLOCKED_NICKNAMES_FILE", "")
 # How big a quiz may be: its questions, each picture, and a file to import (its pictures
 # travel inside it, in base64: a third larger). An import is checked and written while live
 # games share the database, so each bound keeps its work short.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broker.processes import free_port, run_checked, spawn, terminate, wait_for_port
+from devtools.processes import free_port, run_checked, spawn, terminate, wait_for_port
 
 __all__ = ["REPO", "STATS_TOML", "BrokerProcess", "free_port", "get_json", "start_broker"]
 

@@ -15,7 +15,7 @@ from django.test import Client
 from quiz.game.models import Quiz
 
 if TYPE_CHECKING:
-    from conftest import GameBroker
+    from game_fixtures import GameBroker
 
 EXPECTED_FRAME_TYPES = [
     "player_joined",

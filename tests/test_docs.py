@@ -1,5 +1,6 @@
 """The docs stay true to the code: the broker's configuration reference and example config
-follow the dataclasses, and every relative link in the README and docs/ leads somewhere."""
+follow the dataclasses, and every relative link in the READMEs, docs/ and the broker's guide
+leads somewhere."""
 
 from __future__ import annotations
 
@@ -14,9 +15,13 @@ from broker.config import BrokerConfig, load_config
 from broker.config_reference import reference_keys, with_reference
 
 REPO = Path(__file__).resolve().parents[1]
-BROKER_PAGE = REPO / "docs" / "broker.md"
+BROKER_PAGE = REPO / "broker" / "GUIDE.md"
 EXAMPLE = REPO / "broker" / "example.toml"
-PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PAGES = [
+    REPO / "README.md",
+    *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "broker").glob("*.md")),
+]
 # [text](target): the target up to a space or the closing parenthesis.
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 # A path in the repository, as the docs name files and folders: `broker/example.toml`.
@@ -26,7 +31,7 @@ REPO_PATH = re.compile(r"`((?:bench|broker|docs|quiz|scripts|static|templates|te
 def test_the_broker_page_holds_the_reference_the_dataclasses_give() -> None:
     page = BROKER_PAGE.read_text()
     assert page == with_reference(page), (
-        "docs/broker.md is out of date: python -m broker.config_reference --write docs/broker.md"
+        "broker/GUIDE.md is out of date: python -m broker.config_reference --write broker/GUIDE.md"
     )
 
 
@@ -120,9 +125,9 @@ def test_every_file_make_target_command_and_module_the_docs_name_exists(page: Pa
 
 
 def test_the_broker_guides_contents_list_every_section_in_order() -> None:
-    """A reader finds every `## ` section of docs/broker.md in its contents list, linked by the
-    anchor GitHub makes of its title."""
-    page = (REPO / "docs" / "broker.md").read_text()
+    """A reader finds every `## ` section of the broker's guide in its contents list, linked by
+    the anchor GitHub makes of its title."""
+    page = BROKER_PAGE.read_text()
     sections = re.findall(r"^## (.+)$", page, re.M)
     listed = re.findall(r"^- \[(.+?)\]\(#([^)]+)\)$", page.split("\n## ")[0], re.M)
     assert [title for title, _ in listed] == sections

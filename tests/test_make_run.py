@@ -24,7 +24,7 @@ import psutil
 import pytest
 from real_broker import REPO, free_port, manage
 
-from broker.processes import listening
+from devtools.processes import listening
 from quiz.balanced_worker import SLACK
 
 WAIT_SECONDS = 30.0

@@ -32,6 +32,7 @@ class GameAndPlayer:
     player_found: bool
     kicked: bool
     left: bool
+    waiting: bool
 
 
 def _moment(value: datetime | str | None) -> datetime | None:
@@ -65,7 +66,7 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [game_id])
         cursor.execute(
             f"SELECT g.state, g.current_question_id, q.kind, g.opened_at, g.deadline, p.id, "
-            f"p.kicked, p.left_at FROM {GAME} g "
+            f"p.kicked, p.left_at, p.waiting FROM {GAME} g "
             f"LEFT JOIN {QUESTION} q ON q.id = g.current_question_id "
             f"LEFT JOIN {PLAYER} p ON p.id = %s AND p.game_id = g.id WHERE g.id = %s",
             [player_id, game_id],
@@ -73,7 +74,7 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
         row = cursor.fetchone()
     if row is None:
         return None
-    state, question_id, kind, opened_at, deadline, found, kicked, left_at = row
+    state, question_id, kind, opened_at, deadline, found, kicked, left_at, waiting = row
     return GameAndPlayer(
         state,
         question_id,
@@ -83,6 +84,7 @@ def read_game_and_player(*, game_id: int, player_id: int | None) -> GameAndPlaye
         found is not None,
         bool(kicked),
         left_at is not None,
+        bool(waiting),
     )
 
 

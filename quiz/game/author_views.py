@@ -1,6 +1,8 @@
 """Authors' pages: sign up, list, create and edit quizzes and their questions, host a game,
 import and export, a game's report. Every quiz page is its author's alone: anyone else gets 404."""
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -76,15 +78,27 @@ def quiz_export(request: HttpRequest, quiz_id: int) -> JsonResponse:
     return response
 
 
+def _host_screen(open_game: Callable[[], Game]) -> HttpResponse:
+    """The host screen of the game `open_game` opens, or why it could not."""
+    try:
+        game = open_game()
+    except GameError as error:
+        return HttpResponse(error.detail, status=error.status)
+    return redirect("host", game_id=game.id)
+
+
 @login_required
 @require_POST
 def host_new_game(request: HttpRequest, quiz_id: int) -> HttpResponse:
     quiz = get_object_or_404(Quiz, pk=quiz_id, author=request.user)
-    try:
-        game = services.create_game(quiz=quiz, host=request.user)
-    except GameError as error:
-        return HttpResponse(error.detail, status=error.status)
-    return redirect("host", game_id=game.id)
+    return _host_screen(lambda: services.create_game(quiz=quiz, host=request.user))
+
+
+@login_required
+@require_POST
+def play_again(request: HttpRequest, game_id: int) -> HttpResponse:
+    """The finished game's Play again: its next game's host screen, its players following."""
+    return _host_screen(lambda: services.play_again(game_id=game_id, user=request.user))
 
 
 @login_required

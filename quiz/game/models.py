@@ -16,7 +16,7 @@ DEFAULT_POINTS = 1000
 
 
 @functools.cache
-def _ascii_look_alikes() -> dict[str, str]:
+def ascii_look_alikes() -> dict[str, str]:
     """Each non-ASCII character that Unicode lists as confusable with one ASCII character, and
     that character (Cyrillic "А" and Greek "Α" are "A"). Built once per process from the
     table confusable-homoglyphs ships; the table itself is let go."""
@@ -75,7 +75,7 @@ def nickname_key(nickname: str) -> str:
     become those (Cyrillic "Аnn" is "Ann"), and case folding drops the case ("ANN", "ann",
     "ß"/"ss"). ASCII look-alikes among themselves ("l" and "I") stay apart."""
     folded = visible_text(unicodedata.normalize("NFKC", nickname)).casefold()
-    look_alikes = _ascii_look_alikes()
+    look_alikes = ascii_look_alikes()
     return "".join(look_alikes.get(char, char) for char in folded).casefold()
 
 
@@ -182,6 +182,22 @@ class Game(models.Model):
     deadline = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The host's room (services.set_room_options, lock_game): no joins while locked; a player
+    # who joins while a question is open plays from the next one (latecomers_wait) or at once;
+    # players get a generated nickname instead of their own; words refused in nicknames on
+    # top of the site's list (one a line).
+    locked = models.BooleanField(default=False)
+    latecomers_wait = models.BooleanField(default=True)
+    generated_nicknames = models.BooleanField(default=False)
+    blocked_words = models.TextField(blank=True, default="")
+    # Play again: the game this one follows (its players follow into this one), and the first
+    # game of that run of games, whose kicks stand in every game of it.
+    previous_game = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_game"
+    )
+    room = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -223,6 +239,9 @@ class Player(models.Model):
     address_banned = models.BooleanField(default=False)
     left_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # joined while a question was open in a game whose latecomers wait: plays from the next
+    # question on (not counted among those who answer this one, and refused its answer)
+    waiting = models.BooleanField(default=False)
 
     objects = PlayerQuerySet.as_manager()
 

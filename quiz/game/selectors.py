@@ -64,11 +64,29 @@ def player_entry(*, game: Game, player: Player, above: int | None = None) -> dic
 
 
 def player_counts(*, game: Game, score: int) -> dict[str, int]:
-    """How many players are still in (`total`), and how many of them have more than `score`
-    points (`above`): a player's rank and its "of N", in one query."""
+    """How many players are still in (`total`), how many of them have more than `score`
+    points (`above`) and how many wait for the next question (`waiting`): a player's rank and
+    its "of N", in one query."""
     return game.players.active().aggregate(
-        total=Count("id"), above=Count("id", filter=Q(score__gt=score))
+        total=Count("id"),
+        above=Count("id", filter=Q(score__gt=score)),
+        waiting=Count("id", filter=Q(waiting=True)),
     )
+
+
+def room_data(*, game: Game) -> dict[str, Any]:
+    """The room as its host set it (services.lock_game, set_room_options)."""
+    return {
+        "locked": game.locked,
+        "latecomers_wait": game.latecomers_wait,
+        "generated_nicknames": game.generated_nicknames,
+        "blocked_words": game.blocked_words,
+    }
+
+
+def next_game(*, game: Game) -> dict[str, int] | None:
+    """The game its host opened after this one (play again), which its players follow into."""
+    return Game.objects.filter(previous_game=game).values("id").first()
 
 
 def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
@@ -110,10 +128,15 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
 
 
 def answer_counts(*, game: Game) -> dict[str, int]:
-    """Answers to the current question from players still in, and how many are still in."""
-    counts = game.players.active().aggregate(
-        count=Count("answers", filter=Q(answers__question_id=game.current_question_id)),
-        total=Count("id", distinct=True),
+    """Answers to the current question from players still in, and how many are still in to
+    answer it (latecomers waiting for the next one are not)."""
+    counts = (
+        game.players.active()
+        .filter(waiting=False)
+        .aggregate(
+            count=Count("answers", filter=Q(answers__question_id=game.current_question_id)),
+            total=Count("id", distinct=True),
+        )
     )
     return {"count": counts["count"], "total": counts["total"]}
 
@@ -188,13 +211,19 @@ def snapshot(
             "results": results_data(game=game),
             "podium": podium(game=game),
             "me": None,
+            "room": room_data(game=game),
+            "next_game": next_game(game=game) if game.state == Game.State.FINISHED else None,
         }
     counts = player_counts(game=game, score=player.score)
     answered = (
         bool(game.current_question_id)
         and Answer.objects.filter(player=player, question_id=game.current_question_id).exists()
     )
-    me = {**player_entry(game=game, player=player, above=counts["above"]), "answered": answered}
+    me = {
+        **player_entry(game=game, player=player, above=counts["above"]),
+        "answered": answered,
+        "waiting": player.waiting,
+    }
     return {
         "version": game.version,
         "server_time": ms(now),
@@ -205,6 +234,7 @@ def snapshot(
         "results": results_data(game=game, player=player),
         "podium": podium(game=game),
         "me": me,
+        "next_game": next_game(game=game) if game.state == Game.State.FINISHED else None,
     }
 
 

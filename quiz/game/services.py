@@ -18,11 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from quiz import live
-from quiz.game import answer_sql, arrivals, kinds, selectors
+from quiz.game import answer_sql, arrivals, kinds, nicknames, selectors
 from quiz.game.errors import GameError
 from quiz.game.kinds.base import GivenAnswer, StoredAnswer
 from quiz.game.models import (
@@ -131,10 +131,15 @@ def finish_abandoned_games(*, now: datetime) -> int:
     ).update(state=Game.State.FINISHED, finished_at=now, version=F("version") + 1)
 
 
-def create_game(*, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = None) -> Game:
+def create_game(
+    *, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = None, previous: Game | None = None
+) -> Game:
     """Open a lobby for `quiz` with a PIN unique among live games, unless its host already has
     QUIZ_LIVE_GAMES_PER_HOST games not finished (an account opening games by the thousand
-    would take every PIN). Abandoned games are finished first (finish_abandoned_games)."""
+    would take every PIN). Abandoned games are finished first (finish_abandoned_games).
+
+    After `previous` (play again), the lobby keeps its room: its options, its lock, and its
+    kicks (the first game of the run is the room of every later one)."""
     if host.pk != quiz.author_id:
         raise GameError("not_author", "Only the author of this quiz can host it.", 403)
     if not quiz.questions.exists():
@@ -148,10 +153,17 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = No
             "(on its host screen).",
             409,
         )
+    room: dict[str, Any] = {}
+    if previous is not None:
+        room = {
+            "previous_game": previous,
+            "room_id": previous.room_id or previous.id,
+            **{option: getattr(previous, option) for option in ("locked", *ROOM_OPTIONS)},
+        }
     for _ in range(5):
         try:
             with transaction.atomic():
-                game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin())
+                game = Game.objects.create(quiz=quiz, host=host, pin=_new_pin(), **room)
                 _publish(
                     frames.lobby(
                         game_id=game.id, version=game.version, game=selectors.game_data(game=game)
@@ -163,9 +175,48 @@ def create_game(*, quiz: Quiz, host: AbstractBaseUser, now: datetime | None = No
     raise GameError("no_pin", "No free game PIN; try again.", 503)
 
 
+@transaction.atomic
+def play_again(*, game_id: int, user: AbstractBaseUser | None, now: datetime | None = None) -> Game:
+    """After a finished game, a new game of the same quiz in the same room (create_game's
+    `previous`), and a `next_game` frame on the finished game's topic: every phone still in
+    follows into the new lobby (follow_to_next_game). Asked again, the same new game."""
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state != Game.State.FINISHED:
+        raise GameError("wrong_state", "The game has not finished yet.", 409)
+    following = Game.objects.filter(previous_game=game).first()
+    if following is not None:
+        return following
+    assert user is not None
+    following = create_game(quiz=game.quiz, host=user, now=now, previous=game)
+    _publish(frames.next_game(game_id=game.id, version=_bump(game), next_game=following.id))
+    return following
+
+
+@transaction.atomic
+def follow_to_next_game(
+    *, game_id: int, player_id: int | None, address: str | None = None
+) -> Player:
+    """The player follows their host from a finished game into its next one (play_again),
+    under the same nickname. They were in the room, so its lock does not keep them out; every
+    other rule of a join holds. A kicked player, or one who left, does not follow."""
+    player = get_player(game_id=game_id, player_id=player_id)
+    following = Game.objects.filter(previous_game_id=game_id).first()
+    if following is None:
+        raise GameError("no_next_game", "The host has not opened a next game.", 404)
+    game = _lock(following.id)
+    return _admit(
+        game,
+        nickname=_policed_nickname(game, player.nickname),
+        user=player.user,
+        address=address,
+    )
+
+
 def clean_nickname(nickname: str) -> str:
-    """Trimmed, 1 to NICKNAME_MAX printable characters, some of them visible: a name of
-    fillers and blanks would show on the screens as no name at all."""
+    """Trimmed, 1 to NICKNAME_MAX printable characters, some of them visible, and none that
+    would take over the screens (nicknames.screen_filling): a name of fillers and blanks would
+    show as no name at all."""
     nickname = (nickname or "").strip()
     if not nickname or len(nickname) > NICKNAME_MAX:
         raise GameError("invalid_nickname", f"A nickname has 1 to {NICKNAME_MAX} characters.", 400)
@@ -173,6 +224,9 @@ def clean_nickname(nickname: str) -> str:
         raise GameError("invalid_nickname", "A nickname cannot contain control characters.", 400)
     if not visible_text(nickname):
         raise GameError("invalid_nickname", "A nickname needs a letter others can see.", 400)
+    reason = nicknames.screen_filling(nickname)
+    if reason is not None:
+        raise GameError("invalid_nickname", reason, 400)
     return nickname
 
 
@@ -186,36 +240,71 @@ def find_live_game(*, pin: str) -> Game:
 
 
 KICKED = "The host removed you from this game."
+WAITING = "You joined during this question: you play from the next one."
+LOCKED = "This game is locked: the host lets no more players in."
+
+
+def _policed_nickname(game: Game, nickname: str) -> str:
+    """The nickname cleaned, unless it holds a word of the site's list or the host's."""
+    nickname = clean_nickname(nickname)
+    if nicknames.blocked_word(nickname, extra_words=game.blocked_words.splitlines()):
+        raise GameError("nickname_refused", "That nickname is not allowed here: pick another.", 400)
+    return nickname
+
+
+def _room_kicks(game: Game) -> QuerySet[Player]:
+    """The players kicked from this game, or from any game of its room (play again)."""
+    if game.room_id is None:
+        return game.players.filter(kicked=True)
+    room = Game.objects.filter(Q(pk=game.room_id) | Q(room_id=game.room_id)).values("id")
+    return Player.objects.filter(game_id__in=room, kicked=True)
 
 
 @transaction.atomic
 def join_game(
     *, game_id: int, nickname: str, user: AbstractBaseUser | None = None, address: str | None = None
 ) -> Player:
-    """Add a player to a live game under a nickname nobody else in it uses, unless the game
-    has QUIZ_MAX_PLAYERS_PER_GAME players already, or the host kicked a player of that
-    nickname (or a look-alike), or kicked one who joined from the same `address` and barred it.
+    """Add a player to a live game that is not locked, under a nickname nobody else in it
+    uses and the nickname policy allows (or, when the host hands out names, under a generated
+    one: what was typed is not used), unless the game has QUIZ_MAX_PLAYERS_PER_GAME players
+    already, or the host kicked a player of that nickname (or a look-alike), or kicked one who
+    joined from the same `address` and barred it, in this game or another of its room."""
+    game = _lock(game_id)
+    if game.locked and game.state != Game.State.FINISHED:
+        raise GameError("game_locked", LOCKED, 403)
+    if game.generated_nicknames:
+        nickname = nicknames.generated_nickname(
+            taken=lambda name: game.players.filter(nickname_key=nickname_key(name)).exists()
+        )
+    else:
+        nickname = _policed_nickname(game, nickname)
+    return _admit(game, nickname=nickname, user=user, address=address)
+
+
+def _admit(
+    game: Game, *, nickname: str, user: AbstractBaseUser | None, address: str | None
+) -> Player:
+    """The rules every way into a game shares, under the game's lock; then the player.
 
     A join changes no version: the host hears of it in a live frame, and a player who joins
-    mid-game changes nothing the other screens show."""
-    nickname = clean_nickname(nickname)
-    game = _lock(game_id)
+    mid-game changes nothing the other screens show. One who joins while a question is open
+    in a game whose latecomers wait plays from the next question on (`waiting`)."""
     if game.state == Game.State.FINISHED:
         raise GameError("game_finished", "This game has already finished.", 409)
     if game.players.active().count() >= settings.QUIZ_MAX_PLAYERS_PER_GAME:
         limit = settings.QUIZ_MAX_PLAYERS_PER_GAME
         raise GameError("game_full", f"This game is full: it has {limit} players.", 409)
+    kicks = _room_kicks(game)
     if (
         address
         and settings.QUIZ_BAN_BY_ADDRESS
-        and game.players.filter(kicked=True, address_banned=True, address=address).exists()
+        and kicks.filter(address_banned=True, address=address).exists()
     ):
         raise GameError("kicked", KICKED, 403)
     key = nickname_key(nickname)
-    holder = game.players.filter(nickname_key=key).first()
-    if holder is not None and holder.kicked:
+    if kicks.filter(nickname_key=key).exists():
         raise GameError("kicked", KICKED, 403)
-    if holder is not None:
+    if game.players.filter(nickname_key=key).exists():
         raise GameError("nickname_taken", "That nickname is taken in this game.", 409)
     player = Player.objects.create(
         game=game,
@@ -223,6 +312,7 @@ def join_game(
         nickname_key=key,
         address=address,
         user=user if user is not None and user.is_authenticated else None,
+        waiting=game.state == Game.State.QUESTION_OPEN and game.latecomers_wait,
     )
     counts = selectors.player_counts(game=game, score=player.score)
     _publish(
@@ -231,9 +321,85 @@ def join_game(
             version=game.version,
             player=selectors.player_entry(game=game, player=player, above=counts["above"]),
             count=counts["total"],
+            answering=counts["total"] - counts["waiting"],
         )
     )
     return player
+
+
+# What the host sets of the room besides its lock (set_room_options), as create_game copies it.
+ROOM_OPTIONS = ("latecomers_wait", "generated_nicknames", "blocked_words")
+# Characters of a game's own blocked words, at most.
+BLOCKED_WORDS_MAX = 2000
+
+
+def _publish_room(game: Game) -> None:
+    """Tell the host's screens (every tab) the room as it is now."""
+    _publish(
+        frames.room(game_id=game.id, version=game.version, room=selectors.room_data(game=game))
+    )
+
+
+def _change_room(game_id: int, user: AbstractBaseUser | None) -> Game:
+    game = _lock(game_id)
+    _require_host(game, user)
+    if game.state == Game.State.FINISHED:
+        raise GameError("wrong_state", "The game has finished.", 409)
+    return game
+
+
+def _set_lock(game_id: int, user: AbstractBaseUser | None, locked: bool) -> Game:
+    game = _change_room(game_id, user)
+    if game.locked == locked:
+        state = "already locked" if locked else "not locked"
+        raise GameError("wrong_state", f"The game is {state}.", 409)
+    game.locked = locked
+    game.save(update_fields=["locked"])
+    _publish_room(game)
+    return game
+
+
+@transaction.atomic
+def lock_game(*, game_id: int, user: AbstractBaseUser | None) -> Game:
+    """No more joins until the host unlocks the game; those in play on."""
+    return _set_lock(game_id, user, True)
+
+
+@transaction.atomic
+def unlock_game(*, game_id: int, user: AbstractBaseUser | None) -> Game:
+    return _set_lock(game_id, user, False)
+
+
+@transaction.atomic
+def set_room_options(
+    *,
+    game_id: int,
+    user: AbstractBaseUser | None,
+    latecomers_wait: bool | None = None,
+    generated_nicknames: bool | None = None,
+    blocked_words: str | None = None,
+) -> Game:
+    """The host's room options, those given (None: as they were), for the joins to come:
+    whether latecomers wait for the next question, whether players get generated nicknames,
+    and the game's own words refused in nicknames (one a line, on top of the site's list)."""
+    game = _change_room(game_id, user)
+    if blocked_words is not None:
+        if len(blocked_words) > BLOCKED_WORDS_MAX:
+            raise GameError(
+                "invalid_input", f"Blocked words take at most {BLOCKED_WORDS_MAX} characters.", 400
+            )
+        blocked_words = "\n".join(nicknames.read_words(blocked_words.splitlines()))
+    given = {
+        "latecomers_wait": latecomers_wait,
+        "generated_nicknames": generated_nicknames,
+        "blocked_words": blocked_words,
+    }
+    for option, value in given.items():
+        if value is not None:
+            setattr(game, option, value)
+    game.save(update_fields=list(ROOM_OPTIONS))
+    _publish_room(game)
+    return game
 
 
 def _refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
@@ -264,6 +430,8 @@ def _questions(game: Game) -> list[Question]:
 
 
 def _open_question(game: Game, question: Question, index: int, now: datetime) -> None:
+    """Open `question`: every player still in plays it, latecomers who waited too."""
+    game.players.filter(waiting=True).update(waiting=False)
     game.question_index = index
     game.current_question = question
     game.state = Game.State.QUESTION_OPEN
@@ -562,6 +730,8 @@ def _record(arrived: ArrivedAnswer) -> Answer:
     if seen is None:
         raise GameError("unknown_game", "There is no such game.", 404)
     _refuse_unless_playing(joined=seen.player_found, kicked=seen.kicked, left=seen.left)
+    if seen.waiting:
+        raise GameError("waiting", WAITING, 409)
     if seen.state != Game.State.QUESTION_OPEN or seen.question_id != question_id:
         raise GameError("question_not_open", "That question is not open.", 409)
     assert seen.opened_at is not None and seen.deadline is not None
@@ -618,38 +788,90 @@ def answers_arrived(game_id: int) -> None:
     arrivals.answered_games.add(game_id)
 
 
-@transaction.atomic
-def kick_player(
-    *, game_id: int, player_id: int, user: AbstractBaseUser | None, ban_address: bool = False
-) -> Player:
-    """Remove a player: neither their browser nor their nickname may join this game again,
-    nor their address if the host asks (`ban_address`: a class behind one address shares it),
-    their page is refused a new broker token, and once the kick is committed the broker cuts
-    off their open connections (a page that ignores its kick frame stops receiving)."""
+def _check_kick(ban_address: bool) -> None:
     if ban_address and not settings.QUIZ_BAN_BY_ADDRESS:
         raise GameError(
             "address_bans_off", "This site bars no addresses (QUIZ_BAN_BY_ADDRESS is off).", 400
         )
+
+
+@transaction.atomic
+def kick_player(
+    *, game_id: int, player_id: int, user: AbstractBaseUser | None, ban_address: bool = False
+) -> Player:
+    """Remove a player, at any time before the game finishes: neither their browser nor their
+    nickname may join this game (or another of its room) again, nor their address if the host
+    asks (`ban_address`: a class behind one address shares it), their page is refused a new
+    broker token, and once the kick is committed the broker cuts off their open connections
+    (a page that ignores its kick frame stops receiving)."""
+    _check_kick(ban_address)
     game = _lock(game_id)
     _require_host(game, user)
-    player = Player.objects.active().filter(game=game, pk=player_id).first()
-    if player is None:
+    (player,) = _kick(game, [player_id], ban_address)
+    _publish_departure(game, player, "kicked")
+    _cut_off([player])
+    return player
+
+
+@transaction.atomic
+def kick_players(
+    *,
+    game_id: int,
+    player_ids: Sequence[int],
+    user: AbstractBaseUser | None,
+    ban_address: bool = False,
+) -> list[Player]:
+    """Remove many players at once, each as kick_player does, in one change of the game and
+    one `players_kicked` frame: a host clearing a flood of bots. All of them or, if any is not
+    in the game, none."""
+    _check_kick(ban_address)
+    ids = list(dict.fromkeys(player_ids))
+    if not ids:
+        raise GameError("invalid_input", "Name at least one player to remove.", 400)
+    game = _lock(game_id)
+    _require_host(game, user)
+    players = _kick(game, ids, ban_address)
+    _publish(
+        frames.players_kicked(
+            game_id=game.id,
+            version=_bump(game),
+            players=[selectors.player_entry(game=game, player=p) for p in players],
+            count=game.players.active().count(),
+        )
+    )
+    _close_if_everyone_answered(game)
+    _cut_off(players)
+    return players
+
+
+def _kick(game: Game, player_ids: list[int], ban_address: bool) -> list[Player]:
+    """Mark `player_ids`, all of them players still in `game`, kicked."""
+    players = list(Player.objects.active().filter(game=game, pk__in=player_ids))
+    if len(players) != len(player_ids):
         raise GameError("unknown_player", "No such player in this game.", 404)
     if game.state == Game.State.FINISHED:
         raise GameError("wrong_state", "The game has finished.", 409)
-    player.kicked = True
-    player.address_banned = ban_address
-    player.save(update_fields=["kicked", "address_banned"])
-    _publish_departure(game, player, "kicked")
-    login = tokens.player_login(player)
-    transaction.on_commit(
-        lambda: live.cut_off(
-            login=login,
-            queue_prefix=tokens.queue_prefix(login),
-            reason="kicked from the game by its host",
-        )
-    )
-    return player
+    for player in players:
+        player.kicked = True
+        player.address_banned = ban_address
+    Player.objects.bulk_update(players, ["kicked", "address_banned"])
+    return players
+
+
+def _cut_off(players: list[Player]) -> None:
+    """Once the kick is committed, and after its frame (which tells the player's page why),
+    cut each player off the broker."""
+    logins = [tokens.player_login(player) for player in players]
+
+    def cut_off() -> None:
+        for login in logins:
+            live.cut_off(
+                login=login,
+                queue_prefix=tokens.queue_prefix(login),
+                reason="kicked from the game by its host",
+            )
+
+    transaction.on_commit(cut_off)
 
 
 @transaction.atomic
@@ -677,6 +899,10 @@ def _publish_departure(game: Game, player: Player, why: str) -> None:
             count=game.players.active().count(),
         )
     )
+    _close_if_everyone_answered(game)
+
+
+def _close_if_everyone_answered(game: Game) -> None:
     if game.state == Game.State.QUESTION_OPEN and selectors.everyone_answered(
         selectors.answer_counts(game=game)
     ):

@@ -34,6 +34,12 @@ urlpatterns = [
     path("api/games/<id:game_id>/end/", views.end, name="api_end"),
     path("api/games/<id:game_id>/leave/", views.leave, name="api_leave"),
     path("api/games/<id:game_id>/players/<id:player_id>/kick/", views.kick, name="api_kick"),
+    path("api/games/<id:game_id>/kick/", views.kick_many, name="api_kick_many"),
+    path("api/games/<id:game_id>/lock/", views.lock, name="api_lock"),
+    path("api/games/<id:game_id>/unlock/", views.unlock, name="api_unlock"),
+    path("api/games/<id:game_id>/room/", views.room, name="api_room"),
+    path("api/games/<id:game_id>/follow/", views.follow, name="api_follow"),
+    path("games/<id:game_id>/play-again/", author_views.play_again, name="play_again"),
 ]
 
 urlpatterns += [

@@ -244,12 +244,26 @@ def _game_config(
     }
     if role == "host":
         config["qr_svg"] = segno.make(join_url).svg_inline(scale=6)
-        urls.update({action: api(action) for action in ("start", "next", "close", "end")})
+        urls.update(
+            {
+                action: api(action)
+                for action in (
+                    "start",
+                    "next",
+                    "close",
+                    "end",
+                    "lock",
+                    "unlock",
+                    "room",
+                    "kick_many",
+                )
+            }
+        )
         # the page fills in the player: a URL pattern cannot be reversed with a placeholder
         urls["kick"] = reverse("api_kick", args=[game.id, 0]).replace("/0/", "/{player_id}/")
         urls["results_csv"] = reverse("results_csv", args=[game.id])
     else:
-        urls.update({action: api(action) for action in ("answer", "leave")})
+        urls.update({action: api(action) for action in ("answer", "leave", "follow")})
     return config
 
 
@@ -352,6 +366,32 @@ start = _host_action(services.start_game)
 next_question = _host_action(services.open_next_question)
 close = _host_action(services.close_question)
 end = _host_action(services.end_game)
+lock = _host_action(services.lock_game)
+unlock = _host_action(services.unlock_game)
+
+
+def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
+    """`data[key]` if it is a `kind`, None if absent; anything else is refused."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise GameError("invalid_input", f"{key} is a {kind.__name__}.", 400)
+    return value
+
+
+@require_POST
+@json_api
+def room(request: HttpRequest, game_id: int) -> JsonResponse:
+    """Body (JSON, each optional): {"latecomers_wait": bool, "generated_nicknames": bool,
+    "blocked_words": "one\nword a line"}."""
+    data = _body(request)
+    services.set_room_options(
+        game_id=game_id,
+        user=get_user(request),
+        latecomers_wait=_optional(data, "latecomers_wait", bool),
+        generated_nicknames=_optional(data, "generated_nicknames", bool),
+        blocked_words=_optional(data, "blocked_words", str),
+    )
+    return _host_snapshot(game_id)
 
 
 @require_POST
@@ -360,13 +400,51 @@ def kick(request: HttpRequest, game_id: int, player_id: int) -> JsonResponse:
     """Body (optional, JSON): {"ban_address": true} to bar the player's address from the game
     too."""
     data = _body(request) if request.content_type == "application/json" else {}
-    ban_address = data.get("ban_address", False)
-    if not isinstance(ban_address, bool):
-        raise GameError("invalid_input", "ban_address is true or false.", 400)
     services.kick_player(
-        game_id=game_id, player_id=player_id, user=get_user(request), ban_address=ban_address
+        game_id=game_id, player_id=player_id, user=get_user(request), ban_address=_ban(data)
     )
     return _host_snapshot(game_id)
+
+
+def _ban(data: dict[str, Any]) -> bool:
+    return bool(_optional(data, "ban_address", bool))
+
+
+@require_POST
+@json_api
+def kick_many(request: HttpRequest, game_id: int) -> JsonResponse:
+    """Body (JSON): {"player_ids": [7, 8, …], "ban_address": false (optional)}."""
+    data = _body(request)
+    player_ids = _optional(data, "player_ids", list) or []
+    if not all(type(player_id) is int for player_id in player_ids):
+        raise GameError("invalid_input", "player_ids is a list of player ids.", 400)
+    services.kick_players(
+        game_id=game_id, player_ids=player_ids, user=get_user(request), ban_address=_ban(data)
+    )
+    return _host_snapshot(game_id)
+
+
+@require_POST
+@json_api
+def follow(request: HttpRequest, game_id: int) -> JsonResponse:
+    """A player follows the host from this finished game into the next one, as the same
+    nickname; this browser then plays as that player there. Again from the same browser:
+    the player it already is there."""
+    following = selectors.next_game(game=_game(game_id))
+    player_id = following and session_player_id(request, following["id"])
+    if player_id:
+        player = services.get_player(game_id=following["id"], player_id=player_id)
+    else:
+        player = services.follow_to_next_game(
+            game_id=game_id,
+            player_id=session_player_id(request, game_id),
+            address=throttle.client_address(request),
+        )
+    response = JsonResponse(
+        {"game_id": player.game_id, "play_url": reverse("play", args=[player.game_id])}
+    )
+    remember_player(request, response, player)
+    return response
 
 
 @require_POST

@@ -6,9 +6,10 @@ builds them, and tests check what it builds against that description.
 Two kinds of frame share the envelope `{"type", "version", "data"}`:
 - *versioned* frames carry a change of the game, each at a version of its own (the caller
   bumped it), on the status topic that every screen follows;
-- *live* frames (`LIVE_TYPES`) tell the host how the room fills up: a join or the number of
-  answers so far. They carry the game's version at the time without bumping it, go to the
-  players topic that only the host follows, and are safe to apply more than once.
+- *live* frames (`LIVE_TYPES`) tell the host how the room fills up: a join, the number of
+  answers so far, or the room as the host set it (its lock and options). They carry the
+  game's version at the time without bumping it, go to the players topic that only the host
+  follows, and are safe to apply more than once.
 """
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 
 STATUS = "status"
 PLAYERS = "players"
-LIVE_TYPES = frozenset({"player_joined", "answer_count"})
+LIVE_TYPES = frozenset({"player_joined", "answer_count", "room"})
 
 
 def topic(*, game_id: int, name: str) -> str:
@@ -131,8 +132,34 @@ def player_departed(
     return Frame(game_id, f"player_{why}", version, {"player": player, "count": count})
 
 
-def player_joined(*, game_id: int, version: int, player: dict[str, Any], count: int) -> Frame:
-    return Frame(game_id, "player_joined", version, {"player": player, "count": count})
+def players_kicked(
+    *, game_id: int, version: int, players: list[dict[str, Any]], count: int
+) -> Frame:
+    """Many players removed at once; each one's own screen learns it from this frame."""
+    return Frame(game_id, "players_kicked", version, {"players": players, "count": count})
+
+
+def next_game(*, game_id: int, version: int, next_game: int) -> Frame:
+    """The host opened the game `next_game` after this finished one: its players follow."""
+    return Frame(game_id, "next_game", version, {"game_id": next_game})
+
+
+def player_joined(
+    *, game_id: int, version: int, player: dict[str, Any], count: int, answering: int
+) -> Frame:
+    """`count` players are in; `answering` of them play the open question (a latecomer who
+    waits for the next one does not)."""
+    return Frame(
+        game_id,
+        "player_joined",
+        version,
+        {"player": player, "count": count, "answering": answering},
+    )
+
+
+def room(*, game_id: int, version: int, room: dict[str, Any]) -> Frame:
+    """The room as the host set it (lock, latecomers, nicknames), for the host's screens."""
+    return Frame(game_id, "room", version, {"room": room})
 
 
 def answer_count(*, game_id: int, version: int, question_id: int, count: int, total: int) -> Frame:

@@ -23,19 +23,25 @@ function choiceTile(tag, text, index) {
 /** The host's tiles while the question is open (an order's items as the phones show them). */
 export function questionTiles(question) {
   if (question.kind === "type_answer") {
-    return [h("li", { class: "choice choice-1" },
+    return [h("li", { class: "choice choice-prompt" },
       h("span", { class: "choice-text" }, "✎ Type your answer on your phone"))];
   }
   return question.choices.map((choice, index) => choiceTile("li", choice.text, index));
 }
 
+/** What no one answer is (other answers typed, another order): grey, with a mark of its own,
+ *  not the shape and colour of an answer. */
+const OTHER = "other";
+
 /** One reveal row: a tile, whether it was right (null: a poll's, neither: no row is faded)
  *  and, unless `count` is null, a bar of how many. */
 function revealRow({ text, index, correct, count = null, most = 1, mark = null }) {
   const verdict = { true: " correct", false: " wrong" }[correct] ?? "";
+  const symbol = mark === null ? shapeMark(index)
+    : h("span", { class: "other-mark", "aria-hidden": "true" }, mark);
   return h("li", { class: `distribution-row${verdict}` },
     h("span", { class: `choice choice-${index}` },
-      mark ?? shapeMark(index), h("span", { class: "choice-text" }, text),
+      symbol, h("span", { class: "choice-text" }, text),
       correct ? h("span", { class: "verdict-mark" }, "✓",
                   h("span", { class: "visually-hidden" }, " correct")) : null),
     count === null ? null : h("span", { class: "bar-track" },
@@ -55,7 +61,8 @@ const REVEAL = {
     ...results.accepted_answers.map((accepted, index) => ({
       text: accepted.text, index, correct: true, count: results.distribution[accepted.id] ?? 0,
     })),
-    { text: "Other answers", index: 0, correct: false, count: results.distribution.other ?? 0 },
+    { text: "Other answers", index: OTHER, mark: "✎", correct: false,
+      count: results.distribution.other ?? 0 },
   ]),
   /** The right order and how many put the items exactly so, then how many did not. */
   order(question, results) {
@@ -63,7 +70,8 @@ const REVEAL = {
     return rowsOf([
       { text: results.correct_order.map((id) => text.get(id)).join(" → "), index: 3,
         correct: true, count: results.distribution.right },
-      { text: "Another order", index: 0, correct: false, count: results.distribution.wrong },
+      { text: "Another order", index: OTHER, mark: "⇅", correct: false,
+        count: results.distribution.wrong },
     ]);
   },
 };
@@ -107,6 +115,22 @@ export function rightAnswerLine(question, results) {
   const right = question.choices.filter((c) => results.correct_choice_ids.includes(c.id));
   return ["Right answer: ",
           ...right.map((c) => tag(c.text, question.choices.indexOf(c)))];
+}
+
+/** What this player sent (`body`, as `answer` posts it), said back to it: "You picked ▲ Paris",
+ *  "You typed Paris", "Your order: 1. … 2. …". */
+export function sentLine(question, body) {
+  if (body.text !== undefined) {
+    return ["You typed ", h("span", { class: "typed-text" }, body.text.trim())];
+  }
+  const place = new Map(question.choices.map((choice, index) => [choice.id, index]));
+  if (question.kind === "order") {
+    return ["Your order: ", ...body.choice_ids.map((id, at) => h("span",
+      { class: `answer-tag choice-${place.get(id)}` },
+      `${at + 1}. ${question.choices[place.get(id)].text}`))];
+  }
+  return ["You picked ", ...body.choice_ids.map(
+    (id) => tag(question.choices[place.get(id)].text, place.get(id)))];
 }
 
 /** Choice, true/false, poll: a tap sends one; several are picked, then sent, if `multiple`. */

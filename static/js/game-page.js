@@ -1,12 +1,13 @@
 // What every game screen does the same way: config, snapshot, broker, clock, actions.
 import { postJSON } from "./api.js";
+import { Backoff, RETRY } from "./backoff.js";
 import { Countdown, ServerClock } from "./clock.js";
 import { openConnection } from "./connection.js";
 import { GameSync } from "./game-sync.js";
 import { Router } from "./router.js";
 import { showScreen, StatusLine } from "./ui.js";
 
-const SNAPSHOT_RETRY_MS = 3_000;
+const LEAD_IN_TICK_MS = 100; // how often the lead-in's bar fills on
 // The snapshot is loaded once the page follows its topics, so no frame falls in between; a
 // page that cannot reach the broker by then shows the game without it.
 const BROKER_WAIT_MS = 2_000;
@@ -45,12 +46,20 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   let connection = null;
   let offline = false;
   let leadIn = null; // the timer that ends the open question's lead-in
+  let leadInBar = null; // the timer that fills its bar
   const banner = document.getElementById("offline");
   const gameElement = document.querySelector(".game");
 
-  const stop = () => {
-    countdown.stop();
+  let stopped = false;
+  const endLeadIn = () => {
     clearTimeout(leadIn);
+    clearInterval(leadInBar);
+    gameElement.classList.remove("lead-in");
+  };
+  const stop = () => {
+    stopped = true;
+    countdown.stop();
+    endLeadIn();
     connection?.close();
   };
   const refuse = (error) => {
@@ -73,9 +82,23 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
         return;
       }
       status.error(error.detail);
-      setTimeout(() => sync.reload(), SNAPSHOT_RETRY_MS);
+      reloadUntilLoaded();
     },
   });
+
+  let retrying = null;
+  /** The snapshot, asked for again on the backoff until the site gives it: one round of
+   *  retries at a time, however many callers wait for it. */
+  function reloadUntilLoaded() {
+    retrying ??= (async () => {
+      const backoff = new Backoff(RETRY);
+      while (!(await sync.reload()) && !stopped) {
+        await new Promise((resolve) => setTimeout(resolve, backoff.next()));
+      }
+      retrying = null;
+    })();
+    return retrying;
+  }
 
   const router = new Router();
   const receive = (frame, _destination, { replayed }) => {
@@ -150,11 +173,12 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }
 
   /** The question's lead-in (docs/game.md, "Timing and points"): until `opened_at` on the
-   *  server's clock the screen shows the question alone (class lead-in); then `showAnswers()`
-   *  puts up the answers and the countdown starts. A page that opens late skips it. */
+   *  server's clock the screen shows the question alone (class lead-in), under "Question 2
+   *  of 6" and a bar that fills until then; then `showAnswers()` puts up the answers and the
+   *  countdown starts. A page that opens late skips it. */
   function afterLeadIn(element, question, showAnswers) {
     const begin = () => {
-      gameElement.classList.remove("lead-in");
+      endLeadIn();
       showAnswers();
       startCountdown(element, question);
     };
@@ -166,6 +190,14 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     gameElement.classList.add("lead-in");
     element.textContent = "";
     leadIn = setTimeout(begin, waitMs);
+    const bar = document.getElementById("lead-in-bar");
+    const fill = () => {
+      const done = Math.min(1, Math.max(0, 1 - (question.opened_at - clock.now()) / waitMs));
+      bar.firstElementChild.style.transform = `scaleX(${done})`;
+      bar.setAttribute("aria-valuenow", String(Math.round(done * 100)));
+    };
+    fill();
+    leadInBar = setInterval(fill, LEAD_IN_TICK_MS);
   }
 
   /** Build the screen of the state's phase, once per phase and `variant` (what else changes
@@ -176,8 +208,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     if (key === shown) return;
     shown = key;
     countdown.stop();
-    clearTimeout(leadIn);
-    gameElement.classList.remove("lead-in");
+    endLeadIn();
     build[state.game.state]?.(state);
     showScreen(SCREENS[state.game.state] ?? "loading");
     gameElement.dataset.phase = state.game.state;
@@ -197,9 +228,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   }
 
   /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
-   *  (`resumed`), then the countdown again if a question is open. */
+   *  (`resumed`), then the countdown again if a question is open. Resolves once the page
+   *  shows the game as it is (the connection says "Live" only then). */
   async function catchUp({ resumed }) {
-    if (!resumed) await sync.reload();
+    if (!resumed) await reloadUntilLoaded();
     const state = sync.state;
     if (state?.game.state === "question_open" && state.question) {
       startCountdown(document.getElementById("countdown"), state.question);
@@ -227,6 +259,6 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
    *  connection.js `send`), false for the caller to POST it instead. */
   const send = (destination, body) => connection.send(destination, body);
 
-  return { config, act, post, send, state: () => sync.state, offline: () => offline, showPhase,
-           afterLeadIn, startCountdown, stop, status };
+  return { config, act, post, send, state: () => sync.state, reload: () => sync.reload(),
+           offline: () => offline, showPhase, afterLeadIn, startCountdown, stop, status };
 }

@@ -2,7 +2,7 @@
 
 /** Frames that tell the host how the room fills up: they carry the game's version without
  *  moving it on, and applying one twice changes nothing (docs/game.md, "Frames"). */
-export const LIVE_TYPES = new Set(["player_joined", "answer_count"]);
+export const LIVE_TYPES = new Set(["player_joined", "answer_count", "room"]);
 
 /** The ranking in the results, without what only this question brought. */
 function ranked(players) {
@@ -14,17 +14,15 @@ function withPlayer(players, player) {
   return [...others, player];
 }
 
-function withoutPlayer(players, player) {
-  return players.filter((p) => p.id !== player.id);
-}
-
-/** A player is gone; if it is this page's own, `me.gone` says why ("left" or "kicked"). */
-function departed(state, data, why) {
-  const mine = state.me && state.me.id === data.player.id;
+/** Players are gone (`gone`: their entries); if this page's own is one of them, `me.gone`
+ *  says why ("left" or "kicked"). */
+function departed(state, gone, count, why) {
+  const ids = new Set(gone.map((p) => p.id));
+  const mine = state.me && ids.has(state.me.id);
   return {
-    ...state, players: withoutPlayer(state.players, data.player),
-    game: { ...state.game, player_count: data.count },
-    answers: { ...state.answers, total: data.count },
+    ...state, players: state.players.filter((p) => !ids.has(p.id)),
+    game: { ...state.game, player_count: count },
+    answers: { ...state.answers, total: count },
     me: mine ? { ...state.me, gone: why } : state.me,
   };
 }
@@ -35,7 +33,7 @@ const reducers = {
   question_open: (state, data) => ({
     ...state, game: data.game, question: data.question, results: null,
     answers: { count: 0, total: data.game.player_count },
-    me: state.me && { ...state.me, answered: false },
+    me: state.me && { ...state.me, answered: false, waiting: false },
   }),
   question_closed: (state, data) => ({
     ...state, game: data.game, results: data.results, players: ranked(data.results.players),
@@ -46,10 +44,13 @@ const reducers = {
   player_joined: (state, data) => ({
     ...state, players: withPlayer(state.players, data.player),
     game: { ...state.game, player_count: data.count },
-    answers: { ...state.answers, total: data.count },
+    answers: { ...state.answers, total: data.answering ?? data.count },
   }),
-  player_left: (state, data) => departed(state, data, "left"),
-  player_kicked: (state, data) => departed(state, data, "kicked"),
+  player_left: (state, data) => departed(state, [data.player], data.count, "left"),
+  player_kicked: (state, data) => departed(state, [data.player], data.count, "kicked"),
+  players_kicked: (state, data) => departed(state, data.players, data.count, "kicked"),
+  room: (state, data) => ({ ...state, room: data.room }),
+  next_game: (state, data) => ({ ...state, next_game: { id: data.game_id } }),
   answer_count: (state, data) => (state.question?.id === data.question_id
     ? { ...state, answers: { count: data.count, total: data.total } }
     : state),

@@ -30,7 +30,8 @@ export class GameSync {
     return this.#state;
   }
 
-  /** Load the snapshot now (or once more, if a load is under way). */
+  /** Load the snapshot now (or once more, if a load is under way); resolves true once it
+   *  is loaded, false if the site did not give it (onError heard why). */
   reload() {
     if (this.#loading) {
       this.#loadAgain = true;
@@ -50,13 +51,14 @@ export class GameSync {
       this.onError(error);
       // The frames keep waiting for the next load: replaying them now, with no snapshot
       // to apply them to, would start another load at once, and again, without end.
-      return;
+      return false;
     } finally {
       this.#loading = null;
     }
     const waiting = this.#waiting.sort((a, b) => a.version - b.version);
     this.#waiting = [];
     waiting.forEach((frame) => this.receive(frame));
+    return true;
   }
 
   /** A whole snapshot, from a reload or from an action's answer. One older than the frames

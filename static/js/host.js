@@ -12,12 +12,18 @@ if (qr && !qr.hasAttribute("viewBox")) {
   qr.setAttribute("viewBox", `0 0 ${qr.getAttribute("width")} ${qr.getAttribute("height")}`);
 }
 
+// While this screen has lost the broker, it asks the site this often whether the site has
+// too (the snapshot says, for the "broker down" warning).
+const BROKER_CHECK_MS = 3_000;
+
 const sound = new Sound();
+let brokerCheck = null;
 const page = startGamePage({
   render,
   onRefused(error) {
     page.status.error(error.detail);
   },
+  onOffline,
   onTimesUp: () => sound.play(TUNES.timesUp),
   onPresence,
 });
@@ -75,23 +81,134 @@ document.addEventListener("keydown", (event) => {
   primary.click();
 });
 
+/** Whether none of `ids` is among the players any more (another tab removed them first). */
+const goneAll = (ids) => (before, now) => !now.players.some((p) => ids.includes(p.id));
+
 function kick(player) {
   if (!window.confirm(`Remove ${player.nickname} from the game?`)) return null;
   return act(config.urls.kick.replace("{player_id}", String(player.id)), {},
-             (before, now) => !now.players.some((p) => p.id === player.id));
+             goneAll([player.id]));
 }
+
+/** A button that removes `player`, for the lists and the top 5 of every screen. */
+function removeButton(player) {
+  return h("button", { type: "button", class: "remove", "aria-label": `Remove ${player.nickname}`,
+                       title: `Remove ${player.nickname}`, onclick: () => kick(player) }, "✕");
+}
+
+// The room: the lock on joins, and the options for joins to come.
+onClick($("lock"), () => {
+  const locked = page.state()?.room?.locked;
+  return act(locked ? config.urls.unlock : config.urls.lock, {},
+             (before, now) => now.room.locked === !locked);
+});
+
+$("room-button").addEventListener("click", () => {
+  const room = page.state()?.room;
+  if (!room) return;
+  $("latecomers-wait").checked = room.latecomers_wait;
+  $("generated-nicknames").checked = room.generated_nicknames;
+  $("blocked-words").value = room.blocked_words;
+  $("room-dialog").returnValue = ""; // Escape keeps the last one: it must not save
+  $("room-dialog").showModal();
+});
+
+$("room-dialog").addEventListener("close", () => {
+  if ($("room-dialog").returnValue !== "save") return;
+  act(config.urls.room, {
+    latecomers_wait: $("latecomers-wait").checked,
+    generated_nicknames: $("generated-nicknames").checked,
+    blocked_words: $("blocked-words").value,
+  });
+});
+
+// The players: find them by name, pick many, remove them at once (a flood of bots).
+const picked = new Set();
+
+$("players-button").addEventListener("click", () => {
+  picked.clear();
+  $("player-filter").value = "";
+  fillPlayerList();
+  $("players-dialog").showModal();
+});
+$("players-close").addEventListener("click", () => $("players-dialog").close());
+$("player-filter").addEventListener("input", () => fillPlayerList());
+$("select-shown").addEventListener("click", () => {
+  shownPlayers().forEach((p) => picked.add(p.id));
+  fillPlayerList();
+});
+onClick($("remove-selected"), async () => {
+  const ids = [...picked];
+  if (!ids.length || !window.confirm(`Remove ${ids.length} players from the game?`)) return;
+  if (await act(config.urls.kick_many, { player_ids: ids }, goneAll(ids))) picked.clear();
+  fillPlayerList();
+});
+
+function shownPlayers() {
+  const wanted = $("player-filter").value.trim().toLowerCase();
+  return (page.state()?.players ?? [])
+    .filter((p) => p.nickname.toLowerCase().includes(wanted));
+}
+
+/** The players dialog's list, as the game has them now (it follows every change while open). */
+function fillPlayerList() {
+  const players = page.state()?.players ?? [];
+  for (const id of picked) if (!players.some((p) => p.id === id)) picked.delete(id);
+  $("player-list").replaceChildren(...shownPlayers().map((player) => h("li", {},
+    h("label", {},
+      h("input", { type: "checkbox", checked: picked.has(player.id),
+                   onchange: (event) => {
+                     if (event.target.checked) picked.add(player.id);
+                     else picked.delete(player.id);
+                     $("remove-selected").textContent = removeLabel();
+                     $("remove-selected").disabled = picked.size === 0;
+                   } }),
+      ` ${player.nickname}`),
+    removeButton(player))));
+  $("remove-selected").textContent = removeLabel();
+  $("remove-selected").disabled = picked.size === 0;
+}
+
+const removeLabel = () => (picked.size ? `Remove selected (${picked.size})` : "Remove selected");
 
 function render(state) {
   // Snapshots and action replies say whether frames can reach the players' screens.
   if ("broker" in state) $("broker-warning").hidden = state.broker !== "down";
+  if (state.broker === "down") afterOutage = true;
   page.showPhase(state, build);
   refresh[state.game.state]?.(state);
+  showRoom(state);
   markPresence();
+}
+
+/** This screen lost the broker, or has it back. While it is gone, the site is asked every
+ *  BROKER_CHECK_MS whether it has lost the broker too; either way the room had an outage,
+ *  and once back the screen counts the phones that came back. */
+function onOffline(offline) {
+  clearInterval(brokerCheck);
+  if (!offline) return;
+  afterOutage = true;
+  connected = null; // until the broker says again who is connected
+  markPhonesBack();
+  page.reload();
+  brokerCheck = setInterval(() => page.reload(), BROKER_CHECK_MS);
+}
+
+function showRoom(state) {
+  const locked = Boolean(state.room?.locked);
+  $("lock").setAttribute("aria-pressed", String(locked));
+  $("lock").textContent = locked ? "Locked: unlock" : "Lock joins";
+  $("locked-note").hidden = !locked;
+  if (state.game.state === "finished" && $("players-dialog").open) $("players-dialog").close();
+  if ($("players-dialog").open) fillPlayerList();
 }
 
 /** Who is connected right now, by broker user (`player:<id>`), as the broker's presence
  *  says; null until it first says (and always without presence: then no one is marked). */
 let connected = null;
+/** Whether the room had an outage since the host last moved the game on: then the screen
+ *  says how many phones are back before the host invites the next question. */
+let afterOutage = false;
 
 function onPresence(event) {
   if (event.event === "snapshot") connected = new Set(event.users);
@@ -103,6 +220,7 @@ function onPresence(event) {
 /** Mark each player the lobby and the scoreboard show as online or offline: dimmed, with the
  *  word "offline" beside the name (and in a kick button's accessible name), not colour alone. */
 function markPresence() {
+  markPhonesBack();
   if (connected === null) return;
   for (const element of document.querySelectorAll("[data-player-id]")) {
     const online = connected.has(`player:${element.dataset.playerId}`);
@@ -112,6 +230,16 @@ function markPresence() {
       element.setAttribute("aria-label", `${element.dataset.kick}${online ? "" : " (offline)"}`);
     }
   }
+}
+
+/** "N of M phones back", after an outage, once the broker says who is connected. */
+function markPhonesBack() {
+  const players = page.state()?.players ?? [];
+  const line = $("phones-back");
+  line.hidden = !afterOutage || connected === null || players.length === 0;
+  if (line.hidden) return;
+  const back = players.filter((player) => connected.has(`player:${player.id}`)).length;
+  line.textContent = `${back} of ${players.length} phones back`;
 }
 
 /** A player's name with room for its "offline" mark. */
@@ -142,6 +270,7 @@ function movement(player) {
 
 const build = {
   question_open(state) {
+    afterOutage = false; // the host moved on
     const { question } = state;
     $("question-progress").textContent = questionProgress(question);
     $("question-text").textContent = question.text;
@@ -158,14 +287,6 @@ const build = {
     $("results-text").textContent = question.text;
     $("distribution").replaceChildren(...revealRows(question, results));
     rememberRanks(game.id, question.id, results.players);
-    $("top5").replaceChildren(...results.players.slice(0, 5).map((p) => h("li",
-      { "data-player-id": p.id },
-      h("span", { class: "rank" }, ordinal(p.rank)),
-      movement(p),
-      h("span", { class: "name" }, ...nameOf(p)),
-      h("span", { class: "streak" }, streakLabel(p.streak)),
-      h("span", { class: "score" }, points(p.score)),
-      h("span", { class: "gained" }, gained(p)))));
     const last = game.question_index + 1 >= game.question_count;
     $("next").textContent = last ? "Show podium" : "Next question";
     sound.play(TUNES.reveal);
@@ -197,5 +318,21 @@ const refresh = {
   },
   question_open(state) {
     $("answer-count").textContent = `${state.answers.count} / ${state.answers.total}`;
+  },
+  /** The top 5 of those still in: a player the host removes leaves it at once. */
+  question_closed(state) {
+    const inGame = new Set(state.players.map((p) => p.id));
+    const top = state.results.players.filter((p) => inGame.has(p.id)).slice(0, 5);
+    const shown = `${state.results.question_id}:${top.map((p) => p.id)}`;
+    if ($("top5").dataset.shown === shown) return; // drawn already: its rows animate once
+    $("top5").dataset.shown = shown;
+    $("top5").replaceChildren(...top.map((p) => h("li", { "data-player-id": p.id },
+      h("span", { class: "rank" }, ordinal(p.rank)),
+      movement(p),
+      h("span", { class: "name" }, ...nameOf(p)),
+      h("span", { class: "streak" }, streakLabel(p.streak)),
+      h("span", { class: "score" }, points(p.score)),
+      h("span", { class: "gained" }, gained(p)),
+      removeButton(p))));
   },
 };

@@ -1,5 +1,5 @@
 // The player's screen: big shape-and-colour answer buttons, made for a phone.
-import { answerWidget, rightAnswerLine, verdictOf } from "./answer-kinds.js";
+import { answerWidget, rightAnswerLine, sentLine, verdictOf } from "./answer-kinds.js";
 import { postJSON } from "./api.js";
 import { startGamePage } from "./game-page.js";
 import {
@@ -10,6 +10,9 @@ const $ = (id) => document.getElementById(id);
 const GONE = ["kicked", "left"];
 let shownAt = 0; // when this phone showed the open question's answers (performance.now())
 const answered = new Set(); // questions this page's answer was accepted for
+// Steps that make the open question fit the screen, taken in turn until it does (fitQuestion)
+const FIT_STEPS = ["compact", "shapes-only", "short-question"];
+const SMALLEST_TILE_PX = 56; // an answer still easy to hit with a thumb
 
 const page = startGamePage({
   render,
@@ -26,26 +29,44 @@ const { config, post } = page;
 function showGone(why) {
   page.stop();
   $("leave").hidden = true;
+  $("connection").hidden = true; // not "Live": this page follows the game no more
   showScreen(why);
 }
 
-$("leave").addEventListener("click", async () => {
-  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+/** POST `url`, then leave this page for the address its reply names under `key`. */
+async function postAndGo(url, key) {
   try {
-    const { join_url: joinUrl } = await postJSON(config.urls.leave, {}, config.csrf_token);
+    const reply = await postJSON(url, {}, config.csrf_token);
     page.stop();
-    window.location.assign(joinUrl);
+    window.location.assign(reply[key]);
   } catch (error) {
     page.status.error(error.detail);
   }
+}
+
+$("leave").addEventListener("click", () => {
+  if (!window.confirm("Leave this game? You cannot come back as the same player.")) return;
+  postAndGo(config.urls.leave, "join_url");
 });
+
+/** Whether this page is on its way into the next game (follow). */
+let following = false;
+
+/** The host opened the next game (Play again): follow into its lobby as the same player. */
+function follow() {
+  if (following) return;
+  following = true;
+  postAndGo(config.urls.follow, "play_url");
+}
 
 function render(state) {
   if (state.me?.gone) {
     showGone(state.me.gone);
     return;
   }
-  page.showPhase(state, build, String(hasAnswered(state)));
+  if (state.next_game) follow();
+  page.showPhase(state, build, `${hasAnswered(state)}:${Boolean(state.me?.waiting)}`);
+  fitQuestion();
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
 }
@@ -80,6 +101,7 @@ async function answer(question, body, controls) {
     || await post(config.urls.answer, sent);
   if (reply) {
     answered.add(question.id);
+    sentAnswers.save(question.id, body);
     if (page.state()) render(page.state());
   } else {
     controls.forEach((c) => { c.disabled = false; });
@@ -96,6 +118,59 @@ function answerRefused({ type, data }) {
   if (page.state()) render(page.state());
 }
 
+/** What this player sent for each question, kept for the tab (sessionStorage), so the page
+ *  says it back after a reload too. */
+const sentAnswers = {
+  key: (questionId) => `quiz-sent-${config.game_id}-${questionId}`,
+  save(questionId, body) {
+    sessionStorage.setItem(this.key(questionId), JSON.stringify(body));
+  },
+  get(questionId) {
+    return JSON.parse(sessionStorage.getItem(this.key(questionId)) ?? "null");
+  },
+};
+
+/** The open question on one screen, with no scrolling (issue 20): measured once laid out,
+ *  the answers' shapes move beside their texts, then the texts give way to the shapes alone
+ *  (the projector shows the texts), then the question to its first lines, until every answer
+ *  and Submit are in sight. */
+function fitQuestion() {
+  const screen = $("question");
+  if (screen.hidden) return;
+  screen.classList.remove(...FIT_STEPS);
+  for (const step of FIT_STEPS) {
+    if (fits(screen)) return;
+    screen.classList.add(step);
+  }
+}
+
+/** Nothing of the screen, the answer area or a tile is cut off, and every tile is big enough
+ *  to tap (layout boxes alone: the screen's own entrance animation moves it meanwhile). */
+function fits(screen) {
+  const whole = (element) => element.scrollHeight <= element.clientHeight + 1;
+  return whole(screen) && whole($("answer-area"))
+    && [...screen.querySelectorAll(".answer-area .choice")].every(
+      (tile) => whole(tile) && tile.clientHeight >= SMALLEST_TILE_PX);
+}
+
+// measured again whenever the space changes: a turned phone, a picture that has loaded
+window.addEventListener("resize", fitQuestion);
+$("question-image").addEventListener("load", fitQuestion);
+
+/** "Answer sent", what was sent (when this tab knows it) and that the others are awaited. */
+function answerSent(question) {
+  const sent = sentAnswers.get(question.id);
+  return [h("p", { class: "answer-sent" }, "Answer sent"),
+          sent ? h("p", { class: "sent-line" }, ...sentLine(question, sent)) : null,
+          h("p", { class: "hint" }, "Waiting for the others…")];
+}
+
+/** What a latecomer sees of the question under way (the host's room lets latecomers wait). */
+function waitingNote() {
+  return [h("p", { class: "answer-sent" }, "You joined during this question"),
+          h("p", { class: "hint" }, "You play from the next one.")];
+}
+
 const build = {
   question_open(state) {
     const { question } = state;
@@ -104,18 +179,20 @@ const build = {
     showImage($("question-image"), question.image_url);
     $("answer-area").replaceChildren(h("p", { class: "get-ready" }, "Get ready…"));
     page.afterLeadIn($("countdown"), question, () => {
-      $("answer-area").replaceChildren(...(hasAnswered(state)
-        ? [h("p", { class: "answer-sent" }, "Answer sent"),
-           h("p", { class: "hint" }, "Waiting for the others…")]
-        : answerWidget(question, (body, controls) => answer(question, body, controls))));
+      $("answer-area").replaceChildren(...(state.me?.waiting ? waitingNote()
+        : hasAnswered(state)
+          ? answerSent(question)
+          : answerWidget(question, (body, controls) => answer(question, body, controls))));
       if (page.offline()) holdAnswers(true);
+      fitQuestion();
       shownAt = performance.now();
     });
   },
   question_closed(state) {
     const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
-    const verdict = verdictOf(question, mine, hasAnswered(state));
+    const verdict = me.waiting ? { text: "You're in!", mood: "neutral" }
+      : verdictOf(question, mine, hasAnswered(state));
     $("verdict").textContent = verdict.text;
     $("results").dataset.verdict = verdict.mood;
     const bonus = mine?.streak_bonus ?? 0;
@@ -123,12 +200,15 @@ const build = {
     $("streak-bonus").textContent = bonus ? `incl. ${bonus} streak bonus` : "";
     $("streak").textContent = streakLabel(me.streak ?? 0);
     $("correct-answer").replaceChildren(...rightAnswerLine(question, results));
+    const sent = question.kind === "type_answer" && sentAnswers.get(question.id);
+    $("my-answer").replaceChildren(...(sent ? sentLine(question, sent) : []));
     $("result-score").textContent = `Score: ${points(me.score)}`;
     $("result-rank").textContent = rankLine(me, state.players);
   },
   finished(state) {
     const { me, game, podium } = state;
     fillPodium($("podium"), podium);
+    $("celebration").hidden = me.rank !== 1;
     $("my-place").textContent = me.rank
       ? `You finished ${ordinal(me.rank)} of ${game.player_count} with ${points(me.score)}`
       : `You finished with ${points(me.score)}`;

@@ -103,7 +103,7 @@ def test_an_unacknowledged_copy_is_delivered_again_after_its_consumer_leaves(
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"pattern": "/topic/a.*"}, "bindings[0]: expected a table with a pattern and a queue"),
+        ({"pattern": "/topic/a.*"}, "bindings[0]: missing 'queue'"),
         (
             {"pattern": "/queue/a", "queue": "/queue/b"},
             "bindings[0].pattern: expected a /topic/ destination, got '/queue/a'",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from broker.server import Flusher
+from broker.transports.sockets import Flusher
 
 
 class Connection:

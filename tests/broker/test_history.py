@@ -250,7 +250,8 @@ def test_history_is_read_from_the_config() -> None:
         ({"pattern": "/queue/x"}, "history[0].pattern: expected a /topic/ destination"),
         ({"pattern": STATUS, "max_messages": 0}, "history[0].max_messages: must be positive"),
         ({"pattern": STATUS, "keep": 1}, "history[0]: unknown setting 'keep'"),
-        ({"max_messages": 1}, "history[0]: expected a table with a pattern"),
+        ({"max_messages": 1}, "history[0]: missing 'pattern'"),
+        ("/topic/x", "history[0]: expected a table with pattern, got '/topic/x'"),
     ],
 )
 def test_bad_history_config_names_the_key(entry: dict[str, object], message: str) -> None:

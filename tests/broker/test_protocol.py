@@ -14,7 +14,7 @@ from broker.config import Permissions, Store, User
 from broker.frames import Frame
 from broker.permissions import glob_covers_topic_pattern
 from broker.routing import Broker
-from broker.session import Session
+from broker.session import Session, State
 from broker.stores import MemoryStore, StoredMessage
 from broker.tokens import issue_token
 
@@ -127,6 +127,19 @@ def test_passcode_check_runs_outside_the_session_and_later_frames_wait() -> None
     assert bystander.frame().headers["receipt-id"] == "s"  # served meanwhile
     checks.finish()
     assert [frame.command for frame in client.frames()] == ["CONNECTED", "RECEIPT"]
+
+
+def test_a_session_goes_from_awaiting_connect_through_verifying_and_connected_to_closing() -> None:
+    checks = HeldChecks()
+    client = Client(make_broker(verifier=checks))
+    states = [client.session.state]
+    client.send("CONNECT\naccept-version:1.2\nlogin:guest\npasscode:guest\n\n\x00")
+    states.append(client.session.state)
+    checks.finish()
+    states.append(client.session.state)
+    client.send("DISCONNECT\n\n\x00")
+    states.append(client.session.state)
+    assert states == [State.AWAITING_CONNECT, State.VERIFYING, State.CONNECTED, State.CLOSING]
 
 
 def connecting(broker: Broker, passcode: str = "wrong", peer: str = "10.0.0.1:1") -> Client:

@@ -16,10 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
+
+# The game tests' fixtures: pytest finds fixtures in the conftest that holds their names.
+from game_fixtures import *  # noqa: F403
 from live_site import Browser, Site
 from real_broker import REPO, manage
 
-from broker.processes import free_port, spawn, terminate, wait_for_port
+from devtools.processes import free_port, spawn, terminate, wait_for_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "quiz", "password": "quiz"}
 WORKERS = 4

@@ -101,7 +101,7 @@ def join(site: Site, pin: str, nickname: str) -> Browser:
 
 def join_all(site: Site, pin: str, count: int) -> dict[str, Browser]:
     with ThreadPoolExecutor(max_workers=16) as pool:
-        nicknames = [f"p{n:03d}" for n in range(count)]
+        nicknames = [f"player{n:03d}" for n in range(count)]
         return dict(
             zip(nicknames, pool.map(lambda name: join(site, pin, name), nicknames), strict=True)
         )
@@ -199,7 +199,7 @@ def test_50_copies_of_one_answer_at_once_are_accepted_once(
     game, _ = new_game()
     players = join_all(site, game["pin"], 2)  # one answer must not close the question
     question = host.post_json(f"/api/games/{game['id']}/start/").json()["question"]
-    player = players["p000"]
+    player = players["player000"]
     right = choice_ids(question)["right"]
 
     replies = at_once([lambda: answer(player, game["id"], question["id"], right)] * DUPLICATES)
@@ -210,7 +210,7 @@ def test_50_copies_of_one_answer_at_once_are_accepted_once(
     }
     assert database.execute(
         """SELECT count(*) FROM game_answer a JOIN game_player p ON p.id = a.player_id
-           WHERE p.game_id = %s AND a.question_id = %s AND p.nickname = 'p000'""",
+           WHERE p.game_id = %s AND a.question_id = %s AND p.nickname = 'player000'""",
         (game["id"], question["id"]),
     ).fetchone() == (1,)
 

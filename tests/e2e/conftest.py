@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth.models import User
+
+# The game tests' fixtures: pytest finds fixtures in the conftest that holds their names.
+from game_fixtures import *  # noqa: F403
 from game_screens import HOST_LOGIN, QUESTION_SECONDS, QUESTIONS, Screens
 from playwright.sync_api import Browser, expect, sync_playwright
 

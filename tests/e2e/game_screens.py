@@ -186,9 +186,10 @@ OUT_OF_REACH = """() => {
   return found;
 }"""
 
-# The timer bar moves on by a transition every tick; the screens' own animations end.
-ALL_STILL = """() => document.getAnimations()
-  .every((a) => a instanceof CSSTransition || a.playState !== "running")"""
+# The timer bar moves on by a transition every tick, and the winner's confetti falls for as
+# long as it is shown; the screens' other animations end.
+ALL_STILL = """() => document.getAnimations().every((a) => a instanceof CSSTransition
+  || a.playState !== "running" || a.effect.getTiming().iterations === Infinity)"""
 
 
 # From now on, whether the page shows a question's lead-in (`.game` takes the class lead-in).
@@ -282,7 +283,9 @@ def check_and_shoot(stage: str, pages: dict[str, Page]) -> None:
 # Whatever of the shown screen a person cannot see without scrolling: a page that scrolls, an
 # element (but for what a screen reader alone reads) past the viewport's bottom or right edge,
 # and content cut off or put in an inner scroll box, except inside a box of a list made to
-# scroll (`.scroll-box`, the projector's table of all players).
+# scroll (`.scroll-box`, the projector's table of all players) and text cut to its first
+# lines, which ends in "…" (`-webkit-line-clamp`: a phone's long question, on the projector
+# whole).
 OUT_OF_SIGHT = """() => {
   const found = [];
   const root = document.scrollingElement;
@@ -291,14 +294,16 @@ OUT_OF_SIGHT = """() => {
     .screen:not([hidden]) *`);
   for (const el of shown) {
     if (!el.checkVisibility() || el.closest(".visually-hidden")) continue;
+    const style = getComputedStyle(el);
+    if (style.clipPath !== "none") continue;  // for screen readers alone
     if (el.parentElement.closest(".scroll-box")) continue;
     const name = `${el.tagName}#${el.id}.${el.className}`;
     const box = el.getBoundingClientRect();
     if (box.bottom > innerHeight + 0.5 || box.right > innerWidth + 0.5) {
       found.push(`${name} out of view: bottom ${box.bottom}, right ${box.right}`);
     }
-    if (el.matches(".scroll-box")) continue;
-    if (getComputedStyle(el).overflowY !== "visible" && el.scrollHeight > el.clientHeight + 1) {
+    if (el.matches(".scroll-box") || style.webkitLineClamp !== "none") continue;
+    if (style.overflowY !== "visible" && el.scrollHeight > el.clientHeight + 1) {
       found.push(`${name} hides ${el.scrollHeight - el.clientHeight}px of its content`);
     }
   }

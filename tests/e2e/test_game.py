@@ -355,18 +355,27 @@ def test_pages_name_an_icon_that_loads(screens: Screens, live_site: str) -> None
 def test_a_question_shows_alone_during_its_lead_in_then_its_answers(
     screens: Screens, live_site: str, settings
 ) -> None:
-    settings.QUIZ_LEAD_IN_MS = 2000
+    settings.QUIZ_LEAD_IN_MS = 3000
     host, (ann,) = open_lobby(screens, live_site, "Ann")
     host.get_by_role("button", name="Start").click()
 
     for page in (host, ann):
         expect(heading(page, RED_PLANET)).to_be_visible()
+        expect(page.locator("#question-progress")).to_have_text("Question 1 of 2")
+        expect(page.locator("#countdown")).to_be_hidden()  # no empty circle
+        lead_in = page.get_by_role("progressbar", name="Get ready")
+        expect(lead_in).to_be_visible()
+        expect(lead_in).not_to_have_attribute("aria-valuenow", "0")  # it fills up
     expect(ann.get_by_text("Get ready…")).to_be_visible()
+    screens.shoot("lead-in", host=host, player=ann)
     expect(ann.get_by_role("button", name="Mars")).to_have_count(0)
     expect(host.locator("#question-choices li")).to_have_count(0)
 
     expect(ann.get_by_role("button", name="Mars")).to_be_visible()
     expect(host.locator("#question-choices li")).to_have_count(4)
+    for page in (host, ann):
+        expect(page.get_by_role("progressbar", name="Get ready")).to_be_hidden()
+        expect(page.locator("#countdown")).to_have_text(re.compile(r"^\d+$"))
     ann.get_by_role("button", name="Mars").click()
     expect(heading(ann, "Correct!")).to_be_visible()
 

@@ -233,3 +233,40 @@ test("question_closed brings this page's player's streak up to date, not the que
   assert.deepEqual([next.me.streak, next.players],
                    [2, [{ id: 7, nickname: "Ann", score: 1050, rank: 1, streak: 2 }]]);
 });
+
+test("players_kicked takes every one of them off and tells this page it is one", () => {
+  const next = applyFrame(lobbySnapshot(), {
+    type: "players_kicked", version: 4,
+    data: { players: [{ ...ann, rank: null }, { ...bob, rank: null }], count: 0 },
+  });
+  assert.deepEqual([next.players, next.game.player_count, next.me.gone], [[], 0, "kicked"]);
+});
+
+test("a latecomer who waits joins the players but not those answering the open question", () => {
+  const state = openSnapshot({ answers: { count: 1, total: 2 } });
+  const carl = { id: 9, nickname: "Carl", score: 0, rank: 3 };
+  const next = applyFrame(state, { type: "player_joined", version: 4,
+                                   data: { player: carl, count: 3, answering: 2 } });
+  assert.deepEqual([next.players.length, next.answers], [3, { count: 1, total: 2 }]);
+});
+
+test("question_open ends a latecomer's wait", () => {
+  const state = lobbySnapshot({ me: { ...ann, answered: false, waiting: true } });
+  const next = applyFrame(state, { type: "question_open", version: 4,
+                                   data: { game: game("question_open"), question,
+                                           server_time: 1764000000000 } });
+  assert.equal(next.me.waiting, false);
+});
+
+test("room sets the room as the host set it, without moving the version on", () => {
+  const room = { locked: true, latecomers_wait: true, generated_nicknames: false,
+                 blocked_words: "" };
+  const next = applyFrame(lobbySnapshot(), { type: "room", version: 3, data: { room } });
+  assert.deepEqual([next.room, next.version], [room, 3]);
+});
+
+test("next_game names the game the players follow the host into", () => {
+  const next = applyFrame(lobbySnapshot({ game: game("finished", 2) }),
+                          { type: "next_game", version: 4, data: { game_id: 43 } });
+  assert.deepEqual(next.next_game, { id: 43 });
+});

@@ -206,3 +206,13 @@ test("a live frame older than the state is dropped: the snapshot holds it", asyn
   sync.receive(joined(4, 9));
   assert.deepEqual([changes, sync.state.players], [["snapshot@5"], []]);
 });
+
+test("reload resolves true once the snapshot is loaded, false when the site did not give it",
+  async (t) => {
+    const { sync, network } = follow(t);
+    const failed = sync.reload();
+    await network.answer({ error: "busy", detail: "Try again." }, 503);
+    const loaded = sync.reload();
+    await network.answer(snapshot(5));
+    assert.deepEqual([await failed, await loaded], [false, true]);
+  });

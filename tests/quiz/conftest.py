@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
+
+# The game tests' fixtures: pytest finds fixtures in the conftest that holds their names.
+from game_fixtures import *  # noqa: F403
 from real_broker import REPO
 
 from quiz import live

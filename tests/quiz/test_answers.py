@@ -107,6 +107,7 @@ def test_two_choices_for_a_single_answer_question_are_refused(open_question, ref
 
 def test_scores_of_a_scripted_round_follow_the_formula(open_question, author) -> None:
     game, (ann, bo) = open_question
+    services.set_room_options(game_id=game.id, user=author, latecomers_wait=False)
     cleo = services.join_game(game_id=game.id, nickname="Cleo")
     plays = {ann: (800, 500, True), bo: (6_100, 5_900, True), cleo: (2_000, 1_200, False)}
     for player, (after_ms, reaction_ms, correct) in plays.items():
@@ -132,9 +133,10 @@ def test_answers_publish_no_frame_and_leave_the_version(
 
 
 def test_a_report_publishes_one_count_for_all_answers_since_the_last(
-    open_question, no_broker
+    open_question, author, no_broker
 ) -> None:
     game, players = open_question
+    services.set_room_options(game_id=game.id, user=author, latecomers_wait=False)
     extra = [services.join_game(game_id=game.id, nickname=f"P{i}") for i in range(3)]
     for player in [*players, *extra][:4]:
         answer(game, player, after_ms=1_000, reaction_ms=900)

@@ -35,6 +35,7 @@ RESULTS = {
     "distribution",
     "players",
 }
+ROOM = {"locked", "latecomers_wait", "generated_nicknames", "blocked_words"}
 # type: (topic, the data's keys, the keys of the parts it carries)
 CONTRACT = {
     "lobby": ("status", {"game"}, {"game": GAME}),
@@ -48,7 +49,10 @@ CONTRACT = {
     "finished": ("status", {"game", "podium", "players"}, {"game": GAME}),
     "player_left": ("status", {"player", "count"}, {"player": PLAYER}),
     "player_kicked": ("status", {"player", "count"}, {"player": PLAYER}),
-    "player_joined": ("players", {"player", "count"}, {"player": PLAYER}),
+    "players_kicked": ("status", {"players", "count"}, {}),
+    "next_game": ("status", {"game_id"}, {}),
+    "player_joined": ("players", {"player", "count", "answering"}, {"player": PLAYER}),
+    "room": ("players", {"room"}, {"room": ROOM}),
     "answer_count": ("players", {"question_id", "count", "total"}, {}),
 }
 
@@ -58,10 +62,13 @@ def published(quiz, author, no_broker, django_capture_on_commit_callbacks) -> li
     """The frames of a game that uses every frame type once or more."""
     with django_capture_on_commit_callbacks(execute=True):
         game = services.create_game(quiz=quiz, host=author)
-        ann, bo, cy, di = (
-            services.join_game(game_id=game.id, nickname=name) for name in ("Ann", "Bo", "Cy", "Di")
+        ann, bo, cy, di, ed = (
+            services.join_game(game_id=game.id, nickname=name)
+            for name in ("Ann", "Bo", "Cy", "Di", "Ed")
         )
         services.kick_player(game_id=game.id, player_id=di.id, user=author)
+        services.kick_players(game_id=game.id, player_ids=[ed.id], user=author)
+        services.lock_game(game_id=game.id, user=author)
         services.start_game(game_id=game.id, user=author, now=T0)
         game.refresh_from_db()
         question = game.current_question
@@ -79,6 +86,7 @@ def published(quiz, author, no_broker, django_capture_on_commit_callbacks) -> li
         services.leave_game(game_id=game.id, player_id=cy.id)
         services.close_question(game_id=game.id, user=author)
         services.end_game(game_id=game.id, user=author)
+        services.play_again(game_id=game.id, user=author)
     assert bo is not None
     return game.id, no_broker
 
@@ -91,6 +99,8 @@ def test_every_frame_type_is_published(published) -> None:
 def test_every_frame_has_its_topic_envelope_and_keys(published) -> None:
     game_id, frames = published
     for destination, frame in frames:
+        if frame["type"] == "lobby" and destination != f"/topic/games.{game_id}.status":
+            continue  # play again's new game
         topic, keys, parts = CONTRACT[frame["type"]]
         assert destination == f"/topic/games.{game_id}.{topic}", frame["type"]
         assert set(frame) == {"type", "version", "data"}

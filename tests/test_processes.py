@@ -1,6 +1,6 @@
-"""broker.processes, the helpers that tests and the bench start brokers with."""
+"""devtools.processes, the helpers that the tests and the bench start brokers and sites with."""
 
-from broker.processes import free_port
+from devtools.processes import free_port
 
 
 def test_free_port_never_gives_the_same_port_twice_in_a_row() -> None:
