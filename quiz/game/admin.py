@@ -1,8 +1,8 @@
 from django.contrib import admin
 
 from quiz.game.forms import BaseChoiceFormSet, QuestionForm
+from quiz.game.kinds.base import MAX_CHOICES
 from quiz.game.models import Choice, Game, Player, Question, Quiz
-from quiz.game.validators import MAX_CHOICES
 
 # The authors' question fields, and the position that only the admin sets by hand.
 QUESTION_FIELDS = ["position", "kind", "text", "image", "image_url", "time_limit", "points"]

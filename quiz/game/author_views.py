@@ -21,12 +21,11 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from quiz.game import authoring, selectors, services
+from quiz.game import authoring, kinds, selectors, services
 from quiz.game.forms import BaseChoiceFormSet, ChoiceFormSet, QuestionForm, QuizForm
 from quiz.game.models import Game, Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz, read_document
 from quiz.game.services import GameError
-from quiz.game.validators import Kind
 
 LOCKED_OUT = "Too many failed logins to this account. Wait 15 minutes, then try again."
 
@@ -192,7 +191,7 @@ def _choices_given(
 ) -> list[authoring.ChoiceInput] | None:
     """The valid page's choices: its rows, or for true/false the two the shortcut writes
     (None, and the form says why, when the author picked neither)."""
-    if form.cleaned_data["kind"] != Kind.TRUE_FALSE:
+    if not kinds.of(form.cleaned_data["kind"]).written_from_truth:
         return choices.choice_inputs()
     truth = form.true_false_answer()
     return None if truth is None else authoring.true_false_choices(question=question, truth=truth)

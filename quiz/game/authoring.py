@@ -8,8 +8,9 @@ from typing import Literal
 from django.db import transaction
 from django.db.models import Max
 
+from quiz.game.kinds.true_false import FALSE, TRUE
 from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import FALSE, TRUE, validate_question
+from quiz.game.validators import validate_question
 
 
 @dataclass(frozen=True)

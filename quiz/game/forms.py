@@ -3,18 +3,16 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from quiz.game import kinds
 from quiz.game.authoring import ChoiceInput
-from quiz.game.models import Choice, Question, Quiz
+from quiz.game.kinds.base import MAX_CHOICES
+from quiz.game.kinds.true_false import TRUE
+from quiz.game.models import POINTS_CHOICES, Choice, Kind, Question, Quiz
 from quiz.game.validators import (
     DESCRIPTION_MAX,
     IMAGE_EXTENSIONS,
-    MAX_CHOICES,
     MAX_TIME,
     MIN_TIME,
-    POINTS_CHOICES,
-    TRUE,
-    Kind,
-    correctness,
     validate_choices,
     validate_image_upload,
     validate_picture_url,
@@ -36,7 +34,7 @@ class QuizForm(forms.ModelForm):
 
 class QuestionForm(forms.ModelForm):
     kind = forms.ChoiceField(
-        choices=Kind.CHOICES,
+        choices=Kind.choices,
         required=False,
         help_text="True or false needs no choices below: pick the right answer. A type answer's "
         "rows are the answers accepted (case, accents and spaces do not count); an order's rows "
@@ -82,7 +80,7 @@ class QuestionForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.kind == Kind.TRUE_FALSE and self.instance.pk:
+        if self.instance.pk and kinds.of(self.instance.kind).written_from_truth:
             self.initial["truth"] = (
                 "true"
                 if self.instance.choices.filter(text=TRUE, is_correct=True).exists()
@@ -140,7 +138,7 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
         return [
             ChoiceInput(
                 text=form.cleaned_data["text"],
-                is_correct=correctness(self.kind, form.cleaned_data["is_correct"]),
+                is_correct=kinds.of(self.kind).correctness(form.cleaned_data["is_correct"]),
                 id=form.instance.pk,
             )
             for form in self.forms
@@ -149,7 +147,7 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        if any(self.errors) or self.kind == Kind.TRUE_FALSE and not self.true_false_rows:
+        if any(self.errors) or kinds.of(self.kind).written_from_truth and not self.true_false_rows:
             return
         validate_choices([(c.text, c.is_correct) for c in self.choice_inputs()], self.kind)
 

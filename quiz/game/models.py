@@ -8,10 +8,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.functional import cached_property
 
-from quiz.game.validators import DEFAULT_POINTS, POINTS_CHOICES, Kind
-
 # The longest nickname, in characters: the join form, the join service and the column agree.
 NICKNAME_MAX = 20
+# A question's points, as the author picks them: (value, name).
+POINTS_CHOICES = ((0, "No points"), (1000, "Standard"), (2000, "Double"))
+DEFAULT_POINTS = 1000
 
 
 @functools.cache
@@ -110,6 +111,18 @@ class Quiz(models.Model):
         return self.questions.count()
 
 
+class Kind(models.TextChoices):
+    """A question's kind: how it is asked, answered and scored. Each has its rules in
+    quiz/game/kinds/ and its answer screen in static/js/answer-kinds.js."""
+
+    CHOICE = "choice", "Multiple choice"  # 2–4 choices, one or more right
+    TRUE_FALSE = "true_false", "True or false"  # the choices "True" and "False", one right
+    # 2–4 choices, none right: no points, the distribution is the result
+    POLL = "poll", "Poll (no right answer, no points)"
+    TYPE_ANSWER = "type_answer", "Type answer"  # the player types; choices: accepted answers
+    ORDER = "order", "Put in order"  # 3–4 items; the choices' positions are the right order
+
+
 class Question(models.Model):
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
     position = models.PositiveIntegerField(default=0)
@@ -118,8 +131,8 @@ class Question(models.Model):
     image = models.FileField(upload_to="questions/", blank=True)
     time_limit = models.PositiveIntegerField(default=20)
     points = models.PositiveIntegerField(choices=POINTS_CHOICES, default=DEFAULT_POINTS)
-    # how it is asked, answered and scored (validators.Kind); its choices depend on it
-    kind = models.CharField(max_length=20, choices=Kind.CHOICES, default=Kind.CHOICE)
+    # how it is asked, answered and scored; its choices depend on it
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHOICE)
 
     class Meta:
         ordering = ["position", "id"]

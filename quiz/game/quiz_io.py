@@ -29,15 +29,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
+from quiz.game import kinds
 from quiz.game.forms import ChoiceFormSet, QuestionForm, QuizForm
-from quiz.game.models import Choice, Question, Quiz
-from quiz.game.validators import (
-    DEFAULT_POINTS,
-    Kind,
-    correctness,
-    validate_question,
-    validate_question_count,
-)
+from quiz.game.models import DEFAULT_POINTS, Choice, Kind, Question, Quiz
+from quiz.game.validators import validate_question, validate_question_count
 
 logger = logging.getLogger(__name__)
 DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
@@ -62,7 +57,7 @@ def _embedded_image(question: Question) -> dict[str, str] | None:
 
 def _exported_choice(kind: str, choice: Choice) -> dict[str, Any]:
     """A choice; its correctness only where the kind leaves it to the author."""
-    if kind in (Kind.CHOICE, Kind.TRUE_FALSE):
+    if kinds.of(kind).fixed_correctness is None:
         return {"text": choice.text, "correct": choice.is_correct}
     return {"text": choice.text}
 
@@ -125,10 +120,11 @@ QUESTION_FIELDS = {
 }
 CHOICE_FIELDS = {"text": _Field(str), "correct": _Field(bool)}
 # a poll's choices, a type answer's accepted answers and an order's items: correctness is
-# the kind's (validators.correctness), so a document need not say it
+# the kind's (QuestionKind.fixed_correctness), so a document need not say it
 KIND_CHOICE_FIELDS = {
-    kind: {"text": _Field(str), "correct": _Field(bool, correctness(kind, False))}
-    for kind in (Kind.POLL, Kind.TYPE_ANSWER, Kind.ORDER)
+    kind: {"text": _Field(str), "correct": _Field(bool, rules.fixed_correctness)}
+    for kind, rules in kinds.KINDS.items()
+    if rules.fixed_correctness is not None
 }
 IMAGE_FIELDS = {"name": _Field(str), "data": _Field(str)}
 

@@ -1,19 +1,13 @@
 """Reads: the snapshot a page loads and the pieces frames carry."""
 
-import hashlib
-import hmac
-import itertools
-import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
-from quiz.game import join_sql
-from quiz.game.models import Answer, Choice, Game, Player, Question, typed_answer_key
-from quiz.game.validators import Kind
+from quiz.game import join_sql, kinds
+from quiz.game.models import Answer, Choice, Game, Player, Question
 
 # A phone's snapshot names the top of the ranking and its own line, not every player: with a
 # thousand players, a whole ranking in every phone's snapshot is most of the site's work.
@@ -105,43 +99,14 @@ def game_data(*, game: Game, player_count: int | None = None) -> dict[str, Any]:
     }
 
 
-def order_shown(*, game_id: int, question_id: int, items: list[int]) -> list[int]:
-    """An order question's items (`items`: their ids in the right order) as every phone of
-    the game shows them: the same for everyone, by a seed only the server knows (the site's
-    secret key), so nobody can work the order out. Any order but the right one, each equally
-    likely: a shown order that came up more often than others would hint at the answer."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"order:{game_id}:{question_id}".encode(), hashlib.sha256
-    ).digest()
-    # permutations() starts with `items` as given: the right order, left out (4 items: 23)
-    wrong_orders = list(itertools.islice(itertools.permutations(items), 1, None))
-    return list(random.Random(digest).choice(wrong_orders))
-
-
-def _order_keys(*, game: Game, question: Question, choices: list[Choice]) -> dict[int, int]:
-    """An order question's item ids to the ids its players see: their places in the shuffled
-    list (1, 2, …), so that no id tells the right order (database ids follow the writing)."""
-    shown = order_shown(game_id=game.id, question_id=question.id, items=[c.id for c in choices])
-    return {choice_id: key for key, choice_id in enumerate(shown, start=1)}
-
-
 def question_data(*, game: Game) -> dict[str, Any] | None:
-    """The current question without anything that tells its answer: no correctness, no
-    accepted answer of a type-answer question (no choices at all), an order question's items
-    shuffled (order_shown) under ids that are their places in that list."""
+    """The current question without anything that tells its answer: no correctness, and its
+    choices as its kind shows them (QuestionKind.shown_choices)."""
     question = game.current_question
     if question is None or game.state == Game.State.LOBBY:
         return None
     choices = list(question.choices.all())
-    if question.kind == Kind.TYPE_ANSWER:
-        shown = []
-    elif question.kind == Kind.ORDER:
-        keys = _order_keys(game=game, question=question, choices=choices)
-        texts = {c.id: c.text for c in choices}
-        shown = [{"id": key, "text": texts[choice_id]} for choice_id, key in keys.items()]
-        shown.sort(key=lambda item: item["id"])
-    else:
-        shown = [{"id": c.id, "text": c.text} for c in choices]
+    rules = kinds.of(question.kind)
     return {
         "id": question.id,
         "index": game.question_index,
@@ -149,8 +114,8 @@ def question_data(*, game: Game) -> dict[str, Any] | None:
         "kind": question.kind,
         "text": question.text,
         "image_url": question.picture_url,
-        "choices": shown,
-        "multiple": question.kind == Kind.CHOICE and sum(c.is_correct for c in choices) > 1,
+        "choices": rules.shown_choices(game=game, question=question, choices=choices),
+        "multiple": rules.multiple(choices),
         "time_limit": question.time_limit,
         "points": question.points,
         "opened_at": ms(game.opened_at) if game.opened_at else None,
@@ -178,48 +143,13 @@ def everyone_answered(counts: dict[str, int]) -> bool:
 
 
 def _outcome(*, game: Game, question: Question) -> dict[str, Any]:
-    """The right answer of a closed question and how the players answered, by its kind.
-
-    Multiple choice, true/false, poll: the right choices (a poll has none) and how many
-    picked each choice. Type answer: the accepted answers and how many typed each (`other`:
-    typed something else). Order: the right order (as the ids the phones were shown) and how
-    many put it exactly right (`right`) or not (`wrong`)."""
-    choices = list(question.choices.all())
-    answers = Answer.objects.filter(question=question, player__game=game)
-    outcome: dict[str, Any] = {
-        "correct_choice_ids": [],
-        "accepted_answers": [],
-        "correct_order": [],
-    }
-    if question.kind == Kind.TYPE_ANSWER:
-        first_of = {}
-        for choice in choices:
-            first_of.setdefault(typed_answer_key(choice.text), str(choice.id))
-        distribution = {str(c.id): 0 for c in choices} | {"other": 0}
-        # counted by the database per text as typed (few distinct ones), then matched here
-        for text, n in answers.values_list("text").annotate(n=Count("id")).order_by():
-            distribution[first_of.get(typed_answer_key(text), "other")] += n
-        outcome["accepted_answers"] = [{"id": c.id, "text": c.text} for c in choices]
-    elif question.kind == Kind.ORDER:
-        keys = _order_keys(game=game, question=question, choices=choices)
-        distribution = answers.aggregate(
-            right=Count("id", filter=Q(correct=True)), wrong=Count("id", filter=Q(correct=False))
-        )
-        outcome["correct_order"] = [keys[c.id] for c in choices]
-    else:
-        distribution = {str(c.id): 0 for c in choices}
-        rows = (
-            Answer.choices.through.objects.filter(
-                answer__question=question, answer__player__game=game
-            )
-            .values("choice_id")
-            .annotate(n=Count("id"))
-            .values_list("choice_id", "n")
-        )
-        for choice_id, n in rows:
-            distribution[str(choice_id)] = n
-        outcome["correct_choice_ids"] = [c.id for c in choices if c.is_correct]
-    return {**outcome, "distribution": distribution}
+    """The right answer of a closed question and how the players answered
+    (`distribution`), as its kind tells them (QuestionKind.outcome); the right answer's
+    fields of the other kinds empty."""
+    outcome = {"correct_choice_ids": [], "accepted_answers": [], "correct_order": []}
+    return outcome | kinds.of(question.kind).outcome(
+        game=game, question=question, choices=list(question.choices.all())
+    )
 
 
 def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] | None:
@@ -381,12 +311,11 @@ def game_report(*, game: Game) -> dict[str, Any]:
         "questions": [
             {
                 "text": question.text,
-                # a multiple choice question goes without saying
-                "kind": question.get_kind_display() if question.kind != Kind.CHOICE else "",
+                "kind": kinds.of(question.kind).report_name,
                 "answered": stats.get(question.id, {}).get("answered", 0),
                 "right_percent": (
                     round(100 * stats[question.id]["right"] / stats[question.id]["answered"])
-                    if question.id in stats and question.kind != Kind.POLL
+                    if question.id in stats and kinds.of(question.kind).scored
                     else None
                 ),
                 "average_seconds": (
@@ -418,7 +347,7 @@ def _report_answer(
         return None
     return {
         "choices": answer_text(answer, texts),
-        "correct": None if question.kind == Kind.POLL else answer.correct,
+        "correct": answer.correct if kinds.of(question.kind).scored else None,
         "points": answer.points + answer.streak_bonus,
         "seconds": answer.response_ms / 1000,
     }

@@ -22,7 +22,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from quiz import live
-from quiz.game import answer_sql, join_sql, nicknames, selectors
+from quiz.game import answer_sql, arrivals, join_sql, kinds, nicknames, selectors
+from quiz.game.errors import GameError
+from quiz.game.kinds.base import ReadAnswer, StoredAnswer
 from quiz.game.models import (
     NICKNAME_MAX,
     Game,
@@ -30,24 +32,12 @@ from quiz.game.models import (
     Question,
     Quiz,
     nickname_key,
-    typed_answer_key,
     visible_text,
 )
-from quiz.game.validators import TYPED_ANSWER_MAX, Kind
 from quiz.live import frames, tokens
 from quiz.live.frames import Frame
 
 logger = logging.getLogger(__name__)
-
-
-class GameError(Exception):
-    """A refused action: a machine code, a human reason and the HTTP status for it."""
-
-    def __init__(self, code: str, detail: str, status: int = 409) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.status = status
 
 
 def score_answer(*, points: int, time_limit: int, response_ms: int, correct: bool) -> int:
@@ -398,15 +388,26 @@ def set_room_options(
     return game
 
 
-def get_player(*, game_id: int, player_id: int | None) -> Player:
-    """The session's player, refused when unknown or kicked."""
-    player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
-    if player is None:
+def _refuse_unless_playing(*, joined: bool, kicked: bool, left: bool) -> None:
+    """GameError for a player who may not act in the game: never joined it, was kicked, or
+    left it."""
+    if not joined:
         raise GameError("not_player", "You have not joined this game.", 403)
-    if player.kicked:
+    if kicked:
         raise GameError("kicked", KICKED, 403)
-    if player.left_at is not None:
+    if left:
         raise GameError("left", "You left this game.", 403)
+
+
+def get_player(*, game_id: int, player_id: int | None) -> Player:
+    """The session's player, refused when unknown, kicked or gone."""
+    player = Player.objects.filter(game_id=game_id, pk=player_id).first() if player_id else None
+    _refuse_unless_playing(
+        joined=player is not None,
+        kicked=player is not None and player.kicked,
+        left=player is not None and player.left_at is not None,
+    )
+    assert player is not None  # refused above
     return player
 
 
@@ -460,17 +461,9 @@ def open_next_question(
     return game
 
 
-def _judge(question: Question) -> Callable[[answer_sql.ScoredAnswer], bool]:
+def _judge(question: Question) -> Callable[[StoredAnswer], bool]:
     """Whether an answer to `question` is right, by its kind (a poll's never is)."""
-    choices = list(question.choices.all())
-    if question.kind == Kind.TYPE_ANSWER:
-        accepted = {typed_answer_key(c.text) for c in choices}
-        return lambda answer: typed_answer_key(answer.text) in accepted
-    if question.kind == Kind.ORDER:
-        right_order = ",".join(str(c.id) for c in choices)
-        return lambda answer: answer.order_ids == right_order
-    correct_ids = frozenset(c.id for c in choices if c.is_correct)
-    return lambda answer: bool(correct_ids) and answer.choice_ids == correct_ids
+    return kinds.of(question.kind).judge(list(question.choices.all()))
 
 
 def _close(game: Game) -> None:
@@ -478,7 +471,7 @@ def _close(game: Game) -> None:
     scores nothing: no points, and streaks stay as they were."""
     question = game.current_question
     assert question is not None
-    if question.kind != Kind.POLL:
+    if kinds.of(question.kind).scored:
         _score(game, question)
     game.state = Game.State.QUESTION_CLOSED
     _publish_change(game, frames.question_closed, results=selectors.results_data(game=game))
@@ -758,23 +751,19 @@ class _AnsweredQuestion:
     """What the answers of one batch to one game are checked against, read once for all."""
 
     game: answer_sql.OpenGame
-    choices: dict[int, bool]  # the open question's, id to correctness
-    shown: list[int]  # an order question's items as its phones show them
+    given: ReadAnswer | None  # reads an answer to the open question by its kind; None: none open
     closes: datetime | None  # the deadline and its grace: later, nothing counts
 
     @classmethod
     def of(cls, *, game_id: int, game: answer_sql.OpenGame) -> "_AnsweredQuestion":
-        choices: dict[int, bool] = {}
-        shown: list[int] = []
+        given = None
         if game.state == Game.State.QUESTION_OPEN and game.question_id is not None:
-            if game.question_kind != Kind.TYPE_ANSWER:
-                choices = answer_sql.read_choices(question_id=game.question_id)
-            if game.question_kind == Kind.ORDER:
-                shown = selectors.order_shown(
-                    game_id=game_id, question_id=game.question_id, items=list(choices)
-                )
+            assert game.question_kind is not None
+            given = kinds.of(game.question_kind).answers_to(
+                game_id=game_id, question_id=game.question_id
+            )
         closes = game.deadline + grace() if game.deadline is not None else None
-        return cls(game, choices, shown, closes)
+        return cls(game, given, closes)
 
     def check(
         self, arrived: ArrivedAnswer, player: answer_sql.PlayerState | None
@@ -782,12 +771,12 @@ class _AnsweredQuestion:
         """The row to insert for `arrived` (from `player`, None if not of the game), or the
         GameError that refuses it."""
         game, now = self.game, arrived.arrived
-        if player is None or arrived.player_id is None:
-            raise GameError("not_player", "You have not joined this game.", 403)
-        if player.kicked:
-            raise GameError("kicked", KICKED, 403)
-        if player.left:
-            raise GameError("left", "You left this game.", 403)
+        _refuse_unless_playing(
+            joined=player is not None and arrived.player_id is not None,
+            kicked=player is not None and player.kicked,
+            left=player is not None and player.left,
+        )
+        assert player is not None and arrived.player_id is not None  # refused above
         if player.waiting:
             raise GameError("waiting", WAITING, 409)
         if game.state != Game.State.QUESTION_OPEN or game.question_id != arrived.question_id:
@@ -802,7 +791,8 @@ class _AnsweredQuestion:
         response_ms = fair_response_ms(reaction_ms=arrived.reaction_ms, elapsed_ms=elapsed_ms)
         if game.opened_at + timedelta(milliseconds=response_ms) >= game.deadline:
             raise GameError("too_late", "The time for this question is up.", 409)
-        given = self._given(choice_ids=list(arrived.choice_ids), text=arrived.text)
+        assert self.given is not None
+        given = self.given(list(arrived.choice_ids), arrived.text)
         return answer_sql.NewAnswer(
             player_id=arrived.player_id,
             question_id=arrived.question_id,
@@ -813,49 +803,10 @@ class _AnsweredQuestion:
             order_ids=given.order_ids,
         )
 
-    def _given(self, *, choice_ids: list[int], text: str | None) -> "_Given":
-        """What the player answered, checked against the question's kind."""
-        kind = self.game.question_kind
-        if kind == Kind.TYPE_ANSWER:
-            typed = (text or "").strip()
-            if choice_ids or not 1 <= len(typed) <= TYPED_ANSWER_MAX:
-                raise GameError(
-                    "invalid_text", f"Type an answer of 1 to {TYPED_ANSWER_MAX} characters.", 400
-                )
-            return _Given(text=typed)
-        if text is not None:
-            raise GameError("invalid_choice", "This question takes choices, not text.", 400)
-        if kind == Kind.ORDER:
-            if sorted(choice_ids) != list(range(1, len(self.shown) + 1)):
-                raise GameError("invalid_order", "Put every item in order, each once.", 400)
-            return _Given(order_ids=",".join(str(self.shown[key - 1]) for key in choice_ids))
-        return _Given(choice_ids=_chosen(choices=self.choices, choice_ids=set(choice_ids)))
-
-
-@dataclass(frozen=True)
-class _Given:
-    """An answer as it is stored: chosen choices, typed text, or items in order."""
-
-    choice_ids: list[int] = field(default_factory=list)
-    text: str = ""
-    order_ids: str = ""
-
-
-def _chosen(*, choices: dict[int, bool], choice_ids: set[int]) -> list[int]:
-    """The chosen choices (`choices`: the question's, id to correctness), all of this
-    question: one, unless more than one is correct."""
-    if not choice_ids or not choice_ids <= choices.keys():
-        raise GameError("invalid_choice", "Pick one or more of this question's choices.", 400)
-    if len(choice_ids) > 1 and sum(choices.values()) <= 1:
-        raise GameError("invalid_choice", "This question takes one answer.", 400)
-    return sorted(choice_ids)
-
 
 def answers_arrived(game_id: int) -> None:
     """Answers to `game_id` were recorded: the ticker reports them soon (report_answers)."""
-    from quiz.game.ticker import ticker  # the ticker calls these services: import it late
-
-    ticker.answers_arrived(game_id)
+    arrivals.answered_games.add(game_id)
 
 
 def _check_kick(ban_address: bool) -> None:

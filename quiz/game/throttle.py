@@ -12,6 +12,7 @@ site process (one on SQLite, several on PostgreSQL) counts against the same limi
 increment is not atomic across processes: a burst may get a few tries past the limit, never
 many. Answers are not counted here; their path stays as fast as it was."""
 
+import ipaddress
 import secrets
 import time
 from collections.abc import Callable
@@ -25,10 +26,15 @@ CLIENT_COOKIE = "quiz_client"
 CLIENT_COOKIE_AGE = 365 * 24 * 3600
 
 
-def client_address(request: HttpRequest) -> str:
-    """Where the request comes from: the peer's address (behind a proxy, see
-    docs/operations.md)."""
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def client_address(request: HttpRequest) -> str | None:
+    """Where the request comes from, for every count and ban by address: the peer's IP
+    address as the server saw it (REMOTE_ADDR), written one way; None when it gave none
+    (gunicorn on a Unix socket behind a proxy leaves it empty). No header a client can write
+    changes it: behind a proxy, see docs/operations.md."""
+    try:
+        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return None
 
 
 def client_id(request: HttpRequest) -> str | None:
@@ -55,10 +61,11 @@ def identify_client(request: HttpRequest, response: HttpResponse) -> None:
 def _client(request: HttpRequest) -> str:
     """Who is counted: the browser, or its address when it brings no id."""
     given = client_id(request)
-    return f"client:{given}" if given else f"address:{client_address(request)}"
+    return f"client:{given}" if given else _address(request)
 
 
 def _address(request: HttpRequest) -> str:
+    """Clients without an address are counted as one."""
     return f"address:{client_address(request)}"
 
 

@@ -3,17 +3,16 @@
 A few times a second it closes every question whose time is up, in any game (so a question
 whose opener died still closes on time, whichever process is alive), and, for the games that
 had answers since the last tick, publishes one answer count and closes the question once
-everyone has answered. Answers only note their game here, which keeps them constant work.
+everyone has answered. Answers only note their game (arrivals), which keeps them constant work.
 """
 
 import logging
-import threading
 from collections.abc import Callable
 
 from django.db import connection
 
 from quiz.background import BackgroundThread
-from quiz.game import services
+from quiz.game import arrivals, services
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +27,10 @@ class Ticker(BackgroundThread):
     def __init__(self, interval: float = TICK_SECONDS) -> None:
         super().__init__()
         self.interval = interval
-        self._games_answered: set[int] = set()
-        self._lock = threading.Lock()
-
-    def answers_arrived(self, game_id: int) -> None:
-        with self._lock:
-            self._games_answered.add(game_id)
 
     def tick(self) -> None:
         """Close what is overdue, then report the answers that came in since the last tick."""
-        with self._lock:
-            answered, self._games_answered = self._games_answered, set()
+        answered = arrivals.answered_games.take()
         self._run(connection.close_if_unusable_or_obsolete)  # e.g. after a database restart
         self._run(services.close_overdue_questions)
         for game_id in sorted(answered):

@@ -1,4 +1,5 @@
-"""The authoring rules, in one place: forms, import, admin and the authoring services call these."""
+"""The authoring rules, in one place: forms, import, admin and the authoring services call these.
+What a question's choices must be is its kind's rule (quiz/game/kinds/)."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -6,37 +7,12 @@ from django.core.files import File
 from django.core.validators import URLValidator
 from django.template.defaultfilters import filesizeformat
 
-# A question's points, as the author picks them: (value, name).
-POINTS_CHOICES = ((0, "No points"), (1000, "Standard"), (2000, "Double"))
+from quiz.game import kinds
+from quiz.game.models import POINTS_CHOICES, Kind
+
 POINTS = tuple(value for value, _ in POINTS_CHOICES)
-DEFAULT_POINTS = 1000
 MIN_TIME, MAX_TIME = 5, 120
-MIN_CHOICES, MAX_CHOICES = 2, 4
-MIN_ORDER_ITEMS = 3
-TYPED_ANSWER_MAX = 100  # characters a player may type, and an accepted answer may have
 DESCRIPTION_MAX = 2000  # characters of a quiz's description
-TRUE, FALSE = "True", "False"
-
-
-class Kind:
-    """A question's kind: how it is asked, answered and scored."""
-
-    CHOICE = "choice"  # 2–4 choices, one or more right
-    TRUE_FALSE = "true_false"  # the choices "True" and "False", one right
-    POLL = "poll"  # 2–4 choices, none right: no points, the distribution is the result
-    TYPE_ANSWER = "type_answer"  # the player types; the choices are the accepted answers
-    ORDER = "order"  # 3–4 items; the choices' positions are the right order
-
-    CHOICES = (
-        (CHOICE, "Multiple choice"),
-        (TRUE_FALSE, "True or false"),
-        (POLL, "Poll (no right answer, no points)"),
-        (TYPE_ANSWER, "Type answer"),
-        (ORDER, "Put in order"),
-    )
-    ALL = tuple(value for value, _ in CHOICES)
-
-
 IMAGE_EXTENSIONS = ("gif", "jpeg", "jpg", "png", "webp")
 
 
@@ -64,52 +40,12 @@ def validate_points(points: int) -> None:
         raise ValidationError(f"Points are {allowed} or {POINTS[-1]}.")
 
 
-def correctness(kind: str, marked: bool) -> bool:
-    """A choice's correctness as a question of `kind` has it: accepted answers are all right,
-    poll choices and order items never; multiple choice and true/false as marked."""
-    if kind == Kind.TYPE_ANSWER:
-        return True
-    if kind in (Kind.POLL, Kind.ORDER):
-        return False
-    return marked
-
-
 def validate_choices(choices: list[tuple[str, bool]], kind: str = Kind.CHOICE) -> None:
-    """The choices a question of `kind` needs; every broken rule is reported.
-
-    Multiple choice: 2–4, at least one correct. True or false: "True" and "False", one correct.
-    Poll: 2–4, none correct. Type answer: 1–4 accepted answers (all correct) a player could
-    type. Order: 3–4 items, in the right order, none marked correct."""
-    errors = []
-    low, high, noun = {
-        Kind.TYPE_ANSWER: (1, MAX_CHOICES, "accepted answers"),
-        Kind.ORDER: (MIN_ORDER_ITEMS, MAX_CHOICES, "items to order"),
-    }.get(kind, (MIN_CHOICES, MAX_CHOICES, "choices"))
-    if not low <= len(choices) <= high:
-        errors.append(ValidationError(f"A question has {low} to {high} {noun}."))
-    if any(not t.strip() for t, _ in choices):
-        errors.append(
-            ValidationError(
-                "Every choice needs text."
-                if noun == "choices"
-                else f"Every one of the {noun} needs text."
-            )
-        )
-    correct = sum(ok for _, ok in choices)
-    if kind == Kind.CHOICE and not correct:
-        errors.append(ValidationError("At least one choice must be correct."))
-    if kind == Kind.TRUE_FALSE and ([t for t, _ in choices] != [TRUE, FALSE] or correct != 1):
-        errors.append(ValidationError('The choices are "True" and "False", one of them correct.'))
-    if kind in (Kind.POLL, Kind.ORDER) and correct:
-        errors.append(ValidationError(f"A question of kind {kind} has no choice marked correct."))
-    if kind == Kind.TYPE_ANSWER and correct != len(choices):
-        errors.append(ValidationError("Every accepted answer is correct."))
-    if kind == Kind.TYPE_ANSWER and any(len(t.strip()) > TYPED_ANSWER_MAX for t, _ in choices):
-        errors.append(
-            ValidationError(f"An accepted answer has at most {TYPED_ANSWER_MAX} characters.")
-        )
-    if kind not in Kind.ALL:
-        errors.append(ValidationError(f"The kind is one of {', '.join(Kind.ALL)}."))
+    """The choices a question of `kind` needs (its module in quiz/game/kinds/); every broken
+    rule is reported."""
+    if kind not in kinds.KINDS:
+        raise ValidationError(f"The kind is one of {', '.join(Kind.values)}.")
+    errors = kinds.of(kind).choice_errors(choices)
     if errors:
         raise ValidationError(errors)
 

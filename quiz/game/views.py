@@ -1,7 +1,6 @@
 """Thin views: HTTP in, a service call, JSON or a page out."""
 
 import csv
-import ipaddress
 import json
 import logging
 from collections.abc import Callable
@@ -80,15 +79,6 @@ def forget_player(request: HttpRequest, response: HttpResponse, game_id: int) ->
     players = _players(request)
     players.pop(str(game_id), None)
     _set_players(request, response, players)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The peer's IP address, or None if REMOTE_ADDR holds none (gunicorn on a Unix socket
-    behind a proxy leaves it empty), which the address column could not store."""
-    try:
-        return str(ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")))
-    except ValueError:
-        return None
 
 
 def refuse_kicked_browser(request: HttpRequest, game_id: int) -> None:
@@ -224,7 +214,7 @@ def join(request: HttpRequest) -> HttpResponse:
         try:
             if (
                 throttle.exceeded(throttle.pin_guesses(), request)
-                or selectors.recent_joins(address=client_ip(request))
+                or selectors.recent_joins(address=throttle.client_address(request))
                 >= settings.QUIZ_JOINS_PER_MINUTE
             ):
                 raise GameError("too_many_tries", TOO_MANY_TRIES, 429)
@@ -238,7 +228,7 @@ def join(request: HttpRequest) -> HttpResponse:
                 game_id=game_id,
                 nickname=context["nickname"],
                 user=request.user,
-                address=client_ip(request),
+                address=throttle.client_address(request),
             )
         except GameError as error:
             context["error"] = error.detail
@@ -470,7 +460,7 @@ def follow(request: HttpRequest, game_id: int) -> JsonResponse:
         player = services.follow_to_next_game(
             game_id=game_id,
             player_id=session_player_id(request, game_id),
-            address=client_ip(request),
+            address=throttle.client_address(request),
         )
     response = JsonResponse(
         {"game_id": player.game_id, "play_url": reverse("play", args=[player.game_id])}

@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from quiz.game import selectors, services
+from quiz.game.kinds import order
 from quiz.game.models import Answer, Game, Player, Quiz, typed_answer_key
 from quiz.game.quiz_io import export_quiz, import_quiz
 from tests.quiz.conftest import KINDS_QUIZ
@@ -211,12 +212,12 @@ class EnumeratedRandom:
 @pytest.mark.parametrize("count", [3, 4])
 def test_order_items_are_shown_in_each_wrong_order_equally_often(monkeypatch, count) -> None:
     """Every order but the right one, equally often: none tells players more than another."""
-    monkeypatch.setattr(selectors.random, "Random", EnumeratedRandom)
+    monkeypatch.setattr(order.random, "Random", EnumeratedRandom)
     items = list(range(1, count + 1))
     wrong_orders = math.factorial(count) - 1
     draws = math.lcm(math.factorial(count), wrong_orders)  # a whole cycle of either draw
     shown = collections.Counter(
-        tuple(selectors.order_shown(game_id=1, question_id=q, items=items)) for q in range(draws)
+        tuple(order.order_shown(game_id=1, question_id=q, items=items)) for q in range(draws)
     )
     assert tuple(items) not in shown
     assert len(shown) == wrong_orders

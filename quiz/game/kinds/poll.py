@@ -1,0 +1,15 @@
+"""Poll: 2–4 choices, none right; no points, and the distribution is the result."""
+
+from django.core.exceptions import ValidationError
+
+from quiz.game.kinds.base import AuthoredChoices, QuestionKind
+from quiz.game.models import Kind
+
+
+class Poll(QuestionKind):
+    kind = Kind.POLL
+    fixed_correctness = False
+    scored = False  # nobody's points or streak change
+
+    def _rule_errors(self, choices: AuthoredChoices) -> list[ValidationError]:
+        return self._none_marked_correct(choices)
