@@ -51,11 +51,22 @@ def cut_off(*, login: str, queue_prefix: str, reason: str) -> None:
     get_backend().cut_off(login=login, queue_prefix=queue_prefix, reason=reason)
 
 
+# The settings the backend is made from: its class, and where and as whom it connects.
+_BACKEND_SETTINGS = {
+    "QUIZ_LIVE_BACKEND",
+    "STOMP_HOST",
+    "STOMP_PORT",
+    "STOMP_LOGIN",
+    "STOMP_PASSCODE",
+}
+
+
 def _forget_backend(*, setting: str, **kwargs: Any) -> None:
-    """A test that chooses another backend (override_settings, pytest-django's `settings`)
-    gets a new one, the in-memory backend with nothing sent yet."""
+    """A test that chooses another backend or broker (override_settings, pytest-django's
+    `settings`) gets a new one: the in-memory backend with nothing sent yet, or a connection
+    to that broker rather than one left over from another test's."""
     global _backend
-    if setting == "QUIZ_LIVE_BACKEND":
+    if setting in _BACKEND_SETTINGS:
         with _backend_lock:
             if _backend is not None:
                 _backend.close()

@@ -77,9 +77,6 @@ def live_site(site: str, request: pytest.FixtureRequest) -> str:
     """The site with Django publishing to, and handing out tokens for, the real broker, and
     consuming the answers pages send over it."""
     request.getfixturevalue("game_broker_settings")
-    from quiz import live
-
-    live.get_backend().close()  # a connection left over from another test's broker
     request.getfixturevalue("answer_consumer")
     return site
 
