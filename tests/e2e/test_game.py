@@ -87,6 +87,10 @@ def test_a_second_answer_from_another_tab_shows_why_it_was_refused(
     host.get_by_role("button", name="Start").click()
     second_tab = screens.another_tab(ann)
     expect(heading(second_tab, RED_PLANET)).to_be_visible()
+    # the second tab shows the game as it is before Ann answers in the first (on RabbitMQ,
+    # which resumes nothing, it loads the snapshot once subscribed: "Live" only after)
+    expect(second_tab.locator("#connection")).to_have_text("Live")
+    expect(second_tab.get_by_role("button", name="Venus")).to_be_enabled()
 
     ann.get_by_role("button", name="Mars").click()
     expect(ann.get_by_text("Answer sent")).to_be_visible()
