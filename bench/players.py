@@ -35,6 +35,7 @@ RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
 TOKEN_IN_PAGE = re.compile(rb'"token": (\{[^{}]*\})')
 ANSWER_TOPIC_IN_PAGE = re.compile(rb'"answer_topic": "([^"]+)"')
 SNAPSHOT_VERSION_IN_PAGE = re.compile(rb'"snapshot": \{"version": (\d+)')
+BROKER_KEEPS_HISTORY_IN_PAGE = re.compile(rb'"history": true')
 RECEIPT_WAIT_S = 3.0  # connection.js's RECEIPT_WAIT_MS: then the page POSTs its answer
 VERSION_IN_FRAME = re.compile(rb'"version":(\d+)')
 WS_HANDSHAKES_IN_FLIGHT = 25
@@ -146,8 +147,10 @@ class Player:
         self.version = int(version.group(1))
         topic = ANSWER_TOPIC_IN_PAGE.search(page.body)
         self.answer_topic = topic.group(1).decode() if topic else None
+        # as game-page.js's replayKept: every frame kept, where the broker keeps them
+        offset = "first" if BROKER_KEEPS_HISTORY_IN_PAGE.search(page.body) else None
         async with self.team.handshakes:
-            self.client, receipt = await self.follow(token, offset="first")
+            self.client, receipt = await self.follow(token, offset=offset)
         if receipt.header("x-stream-resume") != "resumed":  # the page's reload (onReady)
             snapshot = await http.get(self.session, f"/api/games/{self.game_id}/snapshot/")
             if snapshot.status != 200:

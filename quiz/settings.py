@@ -101,6 +101,11 @@ STOMP_PRESENCE = _env_bool("STOMP_PRESENCE", QUIZ_BROKER == "builtin")
 # topic's history; RabbitMQ has no such thing, so an external broker goes without unless
 # STOMP_HTTP_FALLBACK=1 says it is ours.
 STOMP_HTTP_FALLBACK = _env_bool("STOMP_HTTP_FALLBACK", QUIZ_BROKER == "builtin")
+# Whether the broker keeps the status topics' history and replays it on a SUBSCRIBE's
+# `x-stream-offset` (broker/GUIDE.md, "History and resume"): ours does, so a player's page
+# that came with its snapshot asks for every frame kept and needs no snapshot request.
+# RabbitMQ refuses that header on a topic's subscription (a classic queue) with an ERROR.
+STOMP_HISTORY = _env_bool("STOMP_HISTORY", QUIZ_BROKER == "builtin")
 STOMP_ADMIN_PASSCODE = os.environ.get("STOMP_ADMIN_PASSCODE") or _derived("stomp-admin-passcode")
 # Players' pages send their answers on the broker connection they hold, each to a topic of
 # its own that only its token may write to; the broker puts them in one queue, which every

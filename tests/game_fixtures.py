@@ -58,6 +58,9 @@ class GameBroker:
     # Whether it binds the answers queue and stamps each answer's arrival (ours) or the
     # consumers declare the queue and take their own time (RabbitMQ 3.10).
     answer_binding: bool = True
+    # Whether it replays its topics' history on x-stream-offset (ours) or refuses the header
+    # on a topic (RabbitMQ): STOMP_HISTORY.
+    history: bool = True
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +99,7 @@ def point_django_at(broker: GameBroker, settings) -> GameBroker:
     settings.STOMP_ADMIN_PASSCODE = broker.admin_passcode
     settings.STOMP_PRESENCE = broker.presence
     settings.STOMP_HTTP_FALLBACK = broker.http_fallback
+    settings.STOMP_HISTORY = broker.history
     settings.STOMP_ANSWER_BINDING = broker.answer_binding
     settings.STOMP_ARRIVAL_STAMP = broker.answer_binding
     return broker
@@ -157,6 +161,7 @@ def rabbitmq() -> GameBroker:
         presence=False,
         http_fallback=False,
         answer_binding=False,
+        history=False,
     )
 
 

@@ -15,7 +15,8 @@ def page_config(
     request: HttpRequest, *, game: Game, role: str, player: Player | None
 ) -> dict[str, Any]:
     """The broker's part of a page's game config (`role` "host" or "player"):
-    `{"ws_url", "fallback_url", "topics", "presence", "token", "answer_topic", "replies"}`."""
+    `{"ws_url", "fallback_url", "topics", "presence", "token", "answer_topic", "replies",
+    "history"}`."""
     return {
         # where a player's page sends its answers (None: it POSTs them)
         "answer_topic": tokens.answer_topic(game=game, player=player) if player else None,
@@ -25,6 +26,8 @@ def page_config(
         "fallback_url": broker_fallback_url(request, role),
         "topics": frames.topics(game_id=game.id, role=role),
         "presence": presence_config(game, role),
+        # whether the broker replays what its topics keep (STOMP_HISTORY)
+        "history": settings.STOMP_HISTORY,
         # the first connect's token, so that a page needs no request for it
         "token": tokens.browser_token(game=game, player=player, host_id=request.user.pk),
     }

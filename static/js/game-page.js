@@ -251,7 +251,8 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
   /** Back online: the snapshot, unless the broker replayed every frame missed meanwhile
    *  (`resumed`), then the countdown again if a question is open. Resolves once the page
    *  shows the game as it is (the connection says "Live" only then). */
-  let replayedFromFirst = Boolean(config.snapshot);
+  const replayKept = Boolean(config.snapshot) && config.history;
+  let replayedFromFirst = replayKept;
   async function catchUp({ resumed }) {
     const pageTooOld = replayedFromFirst && performance.now() > REPLAY_REACHES_BACK_MS;
     replayedFromFirst = false;
@@ -275,7 +276,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     destinations,
     replies: config.replies,
     headersFor,
-    replayKept: Boolean(config.snapshot),
+    replayKept,
     router,
     onReady: catchUp,
     onState: connectionState,

@@ -27,6 +27,14 @@ def site_requests(page: Page, base_url: str) -> list[str]:
     return requests
 
 
+def broker_connections(page: Page) -> list[str]:
+    """From now on, the address of every WebSocket `page` opens (a page the broker refused
+    with an ERROR opens another)."""
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    return sockets
+
+
 def at_the_join_form(screens: Screens, live_site: str) -> tuple[Page, Page]:
     """The host's lobby, and a phone that opened the game's join link."""
     host = screens.host(live_site)
@@ -46,6 +54,7 @@ def test_a_player_joins_with_one_request_and_sees_the_first_question(
 ) -> None:
     host, phone = at_the_join_form(screens, live_site)
     requests = site_requests(phone, live_site)
+    sockets = broker_connections(phone)
 
     join_as_bob(phone)
     expect(phone.locator("#connection")).to_have_text("Live")
@@ -54,6 +63,8 @@ def test_a_player_joins_with_one_request_and_sees_the_first_question(
     expect(heading(phone, RED_PLANET)).to_be_visible()
     snapshot_loads = [] if BROKER_KEEPS_HISTORY else [f"GET /api/games/{game_id(phone)}/snapshot/"]
     assert requests == ["POST /join/", *snapshot_loads]
+    # one connection: RabbitMQ refuses a replay on a topic with an ERROR (then a reconnect)
+    assert len(sockets) == 1
 
 
 def test_a_joined_player_who_reloads_sees_the_game_and_is_not_joined_again(
@@ -66,7 +77,9 @@ def test_a_joined_player_who_reloads_sees_the_game_and_is_not_joined_again(
     phone.reload()
 
     expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
-    assert requests == [f"GET /play/{game_id(phone)}/"]
+    expect(phone.locator("#connection")).to_have_text("Live")
+    snapshot_loads = [] if BROKER_KEEPS_HISTORY else [f"GET /api/games/{game_id(phone)}/snapshot/"]
+    assert requests == [f"GET /play/{game_id(phone)}/", *snapshot_loads]
 
 
 def test_a_question_opened_before_the_page_subscribed_still_reaches_it(
