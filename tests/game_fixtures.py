@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import User
-from real_broker import start_broker
+from real_broker import BrokerProcess, start_broker
 
 from broker.client import ServerFrames, connect_frame
 from broker.frames import FrameError
@@ -73,17 +73,23 @@ def game_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameBroker
         token_secret=TOKEN_SECRET,
     )
     with start_broker(tmp_path_factory.mktemp("game-broker"), toml=toml, args=()) as broker:
-        yield GameBroker(
-            "127.0.0.1",
-            broker.tcp_port,
-            broker.ws_url,
-            PUBLISHER_LOGIN,
-            PUBLISHER_PASSCODE,
-            TOKEN_SECRET,
-            broker.http_url,
-            ADMIN_LOGIN,
-            ADMIN_PASSCODE,
-        )
+        yield game_broker_at(broker)
+
+
+def game_broker_at(broker: BrokerProcess) -> GameBroker:
+    """The game's view of a broker started with the game's config (quiz.live.broker_config)
+    and the tests' publisher, admin and token secret."""
+    return GameBroker(
+        "127.0.0.1",
+        broker.tcp_port,
+        broker.ws_url,
+        PUBLISHER_LOGIN,
+        PUBLISHER_PASSCODE,
+        TOKEN_SECRET,
+        broker.http_url,
+        ADMIN_LOGIN,
+        ADMIN_PASSCODE,
+    )
 
 
 def point_django_at(broker: GameBroker, settings) -> GameBroker:

@@ -18,7 +18,7 @@ from game_fixtures import (
     PUBLISHER_LOGIN,
     PUBLISHER_PASSCODE,
     TOKEN_SECRET,
-    GameBroker,
+    game_broker_at,
     point_django_at,
 )
 from game_screens import QUESTIONS, BrokerLink, Screens, heading, open_lobby
@@ -26,7 +26,6 @@ from playwright.sync_api import Page, expect
 from real_broker import REPO, BrokerProcess, start_broker
 
 from devtools.processes import spawn, wait_for_port
-from quiz import live
 from quiz.live.broker_config import broker_config
 
 RED_PLANET, PRIMES = (text for text, _ in QUESTIONS)
@@ -91,25 +90,10 @@ def own_broker(site: str, settings, tmp_path: Path) -> Iterator[Restartable]:
         token_secret=TOKEN_SECRET,
     )
     with start_broker(tmp_path / "broker", toml=toml, args=()) as broker:
-        point_django_at(
-            GameBroker(
-                "127.0.0.1",
-                broker.tcp_port,
-                broker.ws_url,
-                PUBLISHER_LOGIN,
-                PUBLISHER_PASSCODE,
-                TOKEN_SECRET,
-                broker.http_url,
-                ADMIN_LOGIN,
-                ADMIN_PASSCODE,
-            ),
-            settings,
-        )
-        live.get_backend().close()  # a connection left over from another test's broker
+        point_django_at(game_broker_at(broker), settings)
         restartable = Restartable(broker)
         yield restartable
         restartable.thaw()
-    live.get_backend().close()
 
 
 def test_a_phone_back_through_a_token_renewal_says_live_only_on_the_current_question(

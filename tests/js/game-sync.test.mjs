@@ -2,37 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { GameSync } from "../../static/js/game-sync.js";
+import { fakeFetch, settle } from "./fake-network.mjs";
 
 const SNAPSHOT_URL = "/api/games/42/snapshot/";
-
-/** Let every promise the module is waiting on run to its end. */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Stands in for the network (api.js calls the global fetch): each request waits until the
- *  test answers it, so a test decides what arrives while a snapshot is loading. */
-function fakeNetwork(t) {
-  const realFetch = globalThis.fetch;
-  const pending = [];
-  const urls = [];
-  globalThis.fetch = (url) => {
-    urls.push(url);
-    return new Promise((resolve) => pending.push(resolve));
-  };
-  t.after(() => {
-    globalThis.fetch = realFetch;
-  });
-  return {
-    urls,
-    get waiting() {
-      return pending.length;
-    },
-    async answer(body, status = 200) {
-      assert.ok(pending.length > 0, "no snapshot request to answer");
-      pending.shift()({ ok: status < 300, status, statusText: "", json: async () => body });
-      await settle();
-    },
-  };
-}
 
 function snapshot(version) {
   return { version, server_time: 1764000000000,
@@ -47,7 +19,7 @@ function frame(version) {
 
 /** A GameSync on a fake network; `changes` lists each step as "snapshot@V" or "<type>@V". */
 function follow(t) {
-  const network = fakeNetwork(t);
+  const network = fakeFetch(t);
   const changes = [];
   const errors = [];
   const sync = new GameSync({
