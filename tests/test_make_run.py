@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import psutil
 import pytest
@@ -76,13 +77,7 @@ def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
     """`manage.py rungame` as `make run` starts it, once it serves its first page; stopped
     with Ctrl-C afterwards."""
     with site.log.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
-            cwd=REPO,
-            env=site.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_rungame(site, log)
         try:
             fetch(f"http://127.0.0.1:{site.site}/")
             yield process
@@ -90,6 +85,18 @@ def rungame(site: Site) -> Iterator[subprocess.Popen[bytes]]:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
             process.wait(timeout=WAIT_SECONDS)
+
+
+def start_rungame(site: Site, log: IO[str], **options: Any) -> subprocess.Popen[bytes]:
+    """`manage.py rungame` on the site's port, its output to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
+        cwd=REPO,
+        env=site.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **options,
+    )
 
 
 def rungame_once(site: Site, host: str = "127.0.0.1") -> subprocess.CompletedProcess[str]:
@@ -479,14 +486,8 @@ def test_rungame_stops_everything_promptly_and_never_restarts_the_broker_on_the_
     issue 21 saw the broker started again mid-shutdown and workers SIGKILLed."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
     with site.log.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "rungame", "--addr", f"127.0.0.1:{site.site}"],
-            cwd=REPO,
-            env=site.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # a group of its own, as a terminal gives `make run`
-        )
+        # a group of its own, as a terminal gives `make run`
+        process = start_rungame(site, log, start_new_session=True)
     fetch(f"http://127.0.0.1:{site.site}/")
     processes = everything_under(process)
     try:
