@@ -56,18 +56,22 @@ class JoinCounts:
 
 
 def join_counts(*, game: Game, nickname_key: str, address: str | None) -> JoinCounts:
-    """The players counted for a join to `game`, in one pass over its room's (the games
-    Play again chained to it: a kick holds in all of them)."""
-    this_game = "game_id = %s"
+    """The players counted for a join to `game`, in one statement: the counts of those still
+    in from the index of the active players (player_active_by_rank), the rest from the
+    nickname's and the address's indexes over its room (the games Play again chained to it:
+    a kick holds in all of them). Each is a lookup or a scan of index entries, never of the
+    room's rows: a join's cost does not grow with the room."""
+    active = f"FROM {PLAYER} WHERE game_id = %s AND {ACTIVE}"
+    room = f"game_id IN ({_room_games(game)})"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COUNT(CASE WHEN {this_game} AND {ACTIVE} THEN 1 END), "
-            f"COUNT(CASE WHEN {this_game} AND {ACTIVE} AND score > 0 THEN 1 END), "
-            f"COUNT(CASE WHEN {this_game} AND {ACTIVE} AND waiting THEN 1 END), "
-            f"COUNT(CASE WHEN {this_game} AND nickname_key = %s THEN 1 END), "
-            "COUNT(CASE WHEN kicked AND address_banned AND address = %s THEN 1 END), "
-            "COUNT(CASE WHEN kicked AND nickname_key = %s THEN 1 END) "
-            f"FROM {PLAYER} WHERE game_id IN ({_room_games(game)})",
+            f"SELECT (SELECT COUNT(*) {active}), "
+            f"(SELECT COUNT(*) {active} AND score > 0), "
+            f"(SELECT COUNT(*) {active} AND waiting), "
+            f"(SELECT COUNT(*) FROM {PLAYER} WHERE game_id = %s AND nickname_key = %s), "
+            f"(SELECT COUNT(*) FROM {PLAYER} WHERE address = %s AND kicked AND address_banned "
+            f"AND {room}), "
+            f"(SELECT COUNT(*) FROM {PLAYER} WHERE nickname_key = %s AND kicked AND {room})",
             [game.id, game.id, game.id, game.id, nickname_key, address, nickname_key],
         )
         return JoinCounts(*cursor.fetchone())

@@ -252,8 +252,25 @@ class Player(models.Model):
                 fields=["game", "nickname_key"], name="unique_nickname_key_per_game"
             ),
         ]
-        # the join throttle: joins from one address in the last minute
-        indexes = [models.Index(fields=["address", "joined_at"], name="player_address_joined")]
+        indexes = [
+            # the join throttle: joins from one address in the last minute
+            models.Index(fields=["address", "joined_at"], name="player_address_joined"),
+            # the players still in, by rank: the top of the ranking, and the counts every join
+            # and snapshot makes (join_sql), read from the index alone, not from each row of a
+            # room of thousands (it holds every column those counts test)
+            models.Index(
+                fields=["game", "-score", "joined_at", "id", "waiting", "kicked", "left_at"],
+                condition=models.Q(kicked=False, left_at__isnull=True),
+                name="player_active_by_rank",
+            ),
+            # the kicked players of a game, whose address a join checks: a few, whatever the
+            # room's size
+            models.Index(
+                fields=["game", "address", "address_banned"],
+                condition=models.Q(kicked=True),
+                name="player_kicked_address",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.nickname

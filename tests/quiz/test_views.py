@@ -78,6 +78,25 @@ def test_the_join_form_reads_nothing_from_the_database(client: Client, game: Gam
     assert [query["sql"] for query in queries] == []
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plans")
+def test_a_join_reads_the_room_through_indexes_never_row_by_row(client: Client, game: Game) -> None:
+    """A hall of 2,000 joins within seconds: a join that read every player of its room (the
+    counts, the top of the ranking) would cost more with each player that came before it."""
+    for name in ("Ann", "Bo", "Cy"):
+        services.join_game(game_id=game.id, nickname=name)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/join/", {"pin": game.pin, "nickname": "Di"}).status_code == 200
+    every_row = re.compile(r"SCAN game_player\b|USING INDEX game_player_game_id\w* \(game_id=\?\)")
+    reads = []
+    with connection.cursor() as cursor:
+        for query in queries:
+            if "game_player" not in query["sql"] or not query["sql"].startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN QUERY PLAN {query['sql']}")
+            reads += [row[-1] for row in cursor.fetchall() if every_row.search(row[-1])]
+    assert reads == []
+
+
 def test_join_form_shows_wrong_pin(client: Client, game: Game) -> None:
     response = client.post("/join/", {"pin": "x", "nickname": "Ann"})
     assert response.status_code == 404
