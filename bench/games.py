@@ -40,7 +40,7 @@ START_OFFSET = (0.0, 5.0)
 RESULTS_READ = (1.0, 4.0)
 GRACE_SECONDS = 1.0  # QUIZ_ANSWER_GRACE_MS: a question closes this long after its deadline
 LEAD_IN_SECONDS = 3.0  # QUIZ_LEAD_IN_MS: a question's answers open this long after it does
-FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard")
+FRAMES_PER_QUESTION = ("question_open", "question_closed", "leaderboard", "my_result")
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class GameRun(Run):
     site_cpu_joining: float | None = None  # while the players joined
     site_cpu_idle: float | None = None  # while the players waited in the lobby
     site_cpu_playing: float | None = None  # from the first start to the last game's end
+    playing_seconds: float = 0.0
     idle_seconds: float = 0.0
     game_p99_ms: list[float] = field(default_factory=list)  # question to player, by game
     db_cpu: float | None = None
@@ -145,6 +146,16 @@ class GameRun(Run):
         if self.site_cpu_playing is None or not self.answers:
             return None
         return self.site_cpu_playing * 1000 / self.answers
+
+    @property
+    def site_cpu_ms_per_answer_above_idle(self) -> float | None:
+        """As site_cpu_ms_per_answer, less what the same room cost the site idling in the
+        lobby for as long (its ticker, its connections): what playing adds, per answer."""
+        share = self.site_core_share_idle
+        if share is None or self.site_cpu_playing is None or not self.answers:
+            return None
+        added = self.site_cpu_playing - share * self.playing_seconds
+        return max(added, 0.0) * 1000 / self.answers
 
 
 # The host
@@ -323,10 +334,11 @@ async def play_games(setup: Setup, loadgen: LoadGenerator, shape: GameShape) -> 
                 await asyncio.sleep(shape.idle_seconds)
                 run.site_cpu_idle = _seconds_used(idle_from, setup.cpu_seconds(), "site")
                 run.idle_seconds = shape.idle_seconds
-            playing_from = setup.cpu_seconds()
+            playing_from, playing_since = setup.cpu_seconds(), time.perf_counter()
             await asyncio.gather(*(_host_game(host, game, hosted, loadgen, shape)
                                    for game in hosted))  # fmt: skip
             run.site_cpu_playing = _seconds_used(playing_from, setup.cpu_seconds(), "site")
+            run.playing_seconds = time.perf_counter() - playing_since
         report = merged(await loadgen.ask([CollectPlayers()] * loadgen.workers))
     except (RuntimeError, OSError, HttpError, ConnectionFailed, TimeoutError) as error:
         run.failure = run.failure or f"{type(error).__name__}: {error}"

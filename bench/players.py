@@ -34,6 +34,7 @@ CONNECT_TIMEOUT = 60.0
 RENEW_BEFORE_EXPIRY_S = 10  # connection.js's RENEW_BEFORE_EXPIRY_MS
 TOKEN_IN_PAGE = re.compile(rb'"token": (\{[^{}]*\})')
 ANSWER_TOPIC_IN_PAGE = re.compile(rb'"answer_topic": "([^"]+)"')
+REPLIES_IN_PAGE = re.compile(rb'"replies": "([^"]+)"')
 SNAPSHOT_VERSION_IN_PAGE = re.compile(rb'"snapshot": \{"version": (\d+)')
 BROKER_KEEPS_HISTORY_IN_PAGE = re.compile(rb'"history": true')
 RECEIPT_WAIT_S = 3.0  # connection.js's RECEIPT_WAIT_MS: then the page POSTs its answer
@@ -123,9 +124,11 @@ class Player:
         self.http = HttpPool(team.site.host, team.site.port, 1, self.address)
         self.client: StompClient | None = None
         self.frames: Counter[str] = Counter()
+        self.results: set[int] = set()  # questions whose own result (my_result) came
         self.version = 0  # of the newest status frame: the renewal's overlap delivers some twice
         self.token_seconds = 0  # the broker token's lifetime
         self.answer_topic: str | None = None  # where the page sends its answers, if anywhere
+        self.replies: str | None = None  # the topic only this player's page reads
         self.receipts = 0
         self.renewals = 0
 
@@ -147,6 +150,8 @@ class Player:
         self.version = int(version.group(1))
         topic = ANSWER_TOPIC_IN_PAGE.search(page.body)
         self.answer_topic = topic.group(1).decode() if topic else None
+        replies = REPLIES_IN_PAGE.search(page.body)
+        self.replies = replies.group(1).decode() if replies else None
         # as game-page.js's replayKept: every frame kept, where the broker keeps them
         offset = "first" if BROKER_KEEPS_HISTORY_IN_PAGE.search(page.body) else None
         async with self.team.handshakes:
@@ -170,6 +175,10 @@ class Player:
         # its own queue: a renewal's connection overlaps the old one, which would share it
         queue = f"{token['queue_prefix']}{random.getrandbits(32):08x}"
         client.fast(self.on_message)  # before the SUBSCRIBE: the frames replayed come first
+        if self.replies:  # its own result of each question comes there (my_result)
+            await asyncio.wait_for(
+                client.subscribe(self.replies, "replies", f"{queue}-replies"), CONNECT_TIMEOUT
+            )
         receipt = await asyncio.wait_for(
             client.subscribe(f"/topic/games.{self.game_id}.status", "status", queue, offset=offset),
             CONNECT_TIMEOUT,
@@ -196,6 +205,11 @@ class Player:
             self.renewals += 1
 
     def on_message(self, client: StompClient, frame: Frame, now: int) -> None:
+        if frame.header("subscription") == "replies":
+            if _frame_type(frame.body) == "my_result":  # a renewal's overlap may bring it twice
+                self.results.add(json.loads(frame.body)["data"]["question_id"])
+                self.frames["my_result"] = len(self.results)
+            return
         version = VERSION_IN_FRAME.search(frame.body, 0, 80)
         if version is not None:
             if int(version.group(1)) <= self.version:

@@ -258,6 +258,9 @@ GAME_MEASURES: dict[str, Callable[[GameRun], str]] = {
     "site CPU ms per answer (while playing: answers, host actions, frames)": lambda run: _number(
         run.site_cpu_ms_per_answer, 2
     ),
+    "site CPU ms per answer above the idle room's (what playing adds)": lambda run: _number(
+        run.site_cpu_ms_per_answer_above_idle, 2
+    ),
     "site CPU ms per idle player-minute (lobby)": lambda run: _number(
         run.site_cpu_ms_per_idle_player_minute, 2
     ),

@@ -152,41 +152,78 @@ def _outcome(*, game: Game, question: Question) -> dict[str, Any]:
     )
 
 
-def results_data(*, game: Game, player: Player | None = None) -> dict[str, Any] | None:
-    """The right answer, the distribution and per-player outcome of the last closed question
-    (only `player`'s own, if given)."""
+def results_data(
+    *, game: Game, ranking: list[dict[str, Any]] | None = None, player: Player | None = None
+) -> dict[str, Any] | None:
+    """The right answer and the distribution of the last closed question, and the lines of
+    `ranking` (by default the top of it, TOP_PLAYERS) each with what the question brought
+    them; with `player`, its own line too, wherever it stands (a phone's snapshot)."""
     question: Question | None = game.current_question
     if question is None or game.state not in (Game.State.QUESTION_CLOSED, Game.State.FINISHED):
         return None
-    answers_of = Answer.objects.filter(question=question, player__game=game)
-    if player is not None:
-        answers_of = answers_of.filter(player=player)
-        ranking = [player_entry(game=game, player=player)]
-    else:
-        ranking = ranked_players(game=game)
-    answers = {a.player_id: a for a in answers_of}
-    players = []
-    for entry in ranking:
-        answer = answers.get(entry["id"])
-        players.append(
-            {
-                **entry,
-                "correct": bool(answer and answer.correct),
-                "points": answer.points if answer else 0,
-                "streak_bonus": answer.streak_bonus if answer else 0,
-            }
-        )
+    if ranking is None:
+        ranking = ranked_players(game=game, limit=TOP_PLAYERS)
+    if player is not None and all(entry["id"] != player.id for entry in ranking):
+        ranking = [*ranking, player_entry(game=game, player=player)]
     return {
         "question_id": question.id,
         **_outcome(game=game, question=question),
-        "players": players,
+        "players": _with_what_it_brought(question=question, ranking=ranking),
     }
+
+
+def _with_what_it_brought(
+    *, question: Question, ranking: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each entry of `ranking` with its answer's outcome: right or not, its points and streak
+    bonus (none without an answer). One query whatever the ranking's length, and no model
+    objects: at a close it is every player of a hall."""
+    answers = Answer.objects.filter(question=question)
+    if len(ranking) <= TOP_PLAYERS + 1:
+        answers = answers.filter(player_id__in=[entry["id"] for entry in ranking])
+    brought = {
+        player_id: (correct, points, bonus)
+        for player_id, correct, points, bonus in answers.values_list(
+            "player_id", "correct", "points", "streak_bonus"
+        )
+    }
+    lines = []
+    for entry in ranking:
+        correct, points, bonus = brought.get(entry["id"], (False, 0, 0))
+        lines.append({**entry, "correct": bool(correct), "points": points, "streak_bonus": bonus})
+    return lines
+
+
+def next_one_up(ranking: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """For each entry of `ranking` (in rank order), the player its phone says it is behind:
+    the first of the next score up, or None for the leaders (as `one_up` finds it)."""
+    behind: list[dict[str, Any] | None] = []
+    above: dict[str, Any] | None = None
+    group: dict[str, Any] | None = None  # the first entry of the current score
+    for entry in ranking:
+        if group is None or group["score"] != entry["score"]:
+            above = group and {"nickname": group["nickname"], "score": group["score"]}
+            group = entry
+        behind.append(above)
+    return behind
+
+
+def one_up(*, game: Game, player: Player) -> dict[str, Any] | None:
+    """The player `player`'s phone says it is behind: the first, in rank order, of those
+    still in with the fewest points more than it; None if nobody has more."""
+    return (
+        game.players.active()
+        .filter(score__gt=player.score)
+        .order_by("score", "joined_at", "id")
+        .values("nickname", "score")
+        .first()
+    )
 
 
 def podium(*, game: Game) -> list[dict[str, Any]] | None:
     if game.state != Game.State.FINISHED:
         return None
-    return ranked_players(game=game)[:3]
+    return ranked_players(game=game, limit=3)
 
 
 def snapshot(
@@ -197,14 +234,15 @@ def snapshot(
     own line (every phone loads one when it joins, so it is kept to a few small queries)."""
     now = now or timezone.now()
     if player is None:
+        ranking = ranked_players(game=game)
         return {
             "version": game.version,
             "server_time": ms(now),
             "game": game_data(game=game),
-            "players": ranked_players(game=game),
+            "players": ranking,
             "question": question_data(game=game),
             "answers": answer_counts(game=game),
-            "results": results_data(game=game),
+            "results": results_data(game=game, ranking=ranking),
             "podium": podium(game=game),
             "me": None,
             "room": room_data(game=game),
@@ -219,15 +257,17 @@ def snapshot(
         **player_entry(game=game, player=player, above=counts["above"]),
         "answered": answered,
         "waiting": player.waiting,
+        "behind": None if game.state == Game.State.LOBBY else one_up(game=game, player=player),
     }
+    top = ranked_players(game=game, limit=TOP_PLAYERS)
     return {
         "version": game.version,
         "server_time": ms(now),
         "game": game_data(game=game, player_count=counts["total"]),
-        "players": ranked_players(game=game, limit=TOP_PLAYERS),
+        "players": top,
         "question": question_data(game=game),
         "answers": None,
-        "results": results_data(game=game, player=player),
+        "results": results_data(game=game, ranking=top, player=player),
         "podium": podium(game=game),
         "me": me,
         "next_game": next_game(game=game) if game.state == Game.State.FINISHED else None,

@@ -100,12 +100,25 @@ def _publish_change(game: Game, build: Callable[..., Frame], **data: Any) -> Non
     )
 
 
-def _publish_leaderboard(game: Game) -> None:
-    _publish(
-        frames.leaderboard(
-            game_id=game.id, version=_bump(game), players=selectors.ranked_players(game=game)
+def _publish_leaderboard(game: Game, top: list[dict[str, Any]]) -> None:
+    _publish(frames.leaderboard(game_id=game.id, version=_bump(game), players=top))
+
+
+def _publish_each_result(game: Game, results: dict[str, Any]) -> None:
+    """Each player's own line of `results` (every player's), to its page alone, at the
+    game's version after the close's frames: a page may hear it before them, on RabbitMQ
+    whose queues do not keep order between topics, and applies it either way."""
+    lines = results["players"]
+    for line, behind in zip(lines, selectors.next_one_up(lines), strict=True):
+        _publish(
+            frames.my_result(
+                game_id=game.id,
+                player_id=line["id"],
+                version=game.version,
+                question_id=results["question_id"],
+                player={**line, "behind": behind},
+            )
         )
-    )
 
 
 def _new_pin() -> str:
@@ -474,8 +487,13 @@ def _close(game: Game) -> None:
     if kinds.of(question.kind).scored:
         _score(game, question)
     game.state = Game.State.QUESTION_CLOSED
-    _publish_change(game, frames.question_closed, results=selectors.results_data(game=game))
-    _publish_leaderboard(game)
+    ranking = selectors.ranked_players(game=game)
+    results = selectors.results_data(game=game, ranking=ranking)
+    assert results is not None
+    top = {**results, "players": results["players"][: selectors.TOP_PLAYERS]}
+    _publish_change(game, frames.question_closed, results=top)
+    _publish_leaderboard(game, ranking[: selectors.TOP_PLAYERS])
+    _publish_each_result(game, results)
 
 
 def _score(game: Game, question: Question) -> None:
@@ -507,7 +525,7 @@ def _finish(game: Game, now: datetime) -> None:
         game,
         frames.finished,
         podium=selectors.podium(game=game),
-        players=selectors.ranked_players(game=game),
+        players=selectors.ranked_players(game=game, limit=selectors.TOP_PLAYERS),
     )
 
 

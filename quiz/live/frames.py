@@ -111,6 +111,7 @@ def question_closed(
 
 
 def leaderboard(*, game_id: int, version: int, players: list[dict[str, Any]]) -> Frame:
+    """The top of the ranking (`players`, TOP_PLAYERS of them), as every screen shows it."""
     return Frame(game_id, "leaderboard", version, {"players": players})
 
 
@@ -168,6 +169,18 @@ def answer_count(*, game_id: int, version: int, question_id: int, count: int, to
         "answer_count",
         version,
         {"question_id": question_id, "count": count, "total": total},
+    )
+
+
+def my_result(
+    *, game_id: int, player_id: int, version: int, question_id: int, player: dict[str, Any]
+) -> Frame:
+    """A reply: what the question `question_id` brought one player, and where it stands now
+    (`player`: its line of the results, and `behind`, the next one up). A status frame
+    carries only the top of the ranking: a hall's every line in every phone's frame would
+    be megabytes a phone, and hundreds a close over the hall's Wi-Fi."""
+    return Frame(
+        game_id, "my_result", version, {"question_id": question_id, "player": player}, player_id
     )
 
 

@@ -3,6 +3,7 @@ import { postJSON } from "./api.js";
 import { Backoff, RETRY } from "./backoff.js";
 import { Countdown, ServerClock } from "./clock.js";
 import { openConnection } from "./connection.js";
+import { LIVE_TYPES } from "./game-state.js";
 import { GameSync } from "./game-sync.js";
 import { Router } from "./router.js";
 import { showScreen, StatusLine } from "./ui.js";
@@ -45,14 +46,16 @@ function asOfNow(snapshot) {
  * `onTimesUp()` hears the open question's deadline pass on this screen's clock.
  * With presence (`config.presence`, docs/game.md): a player's page announces itself on its
  * status topic, and the host's follows who is connected, handing each event to `onPresence`.
- * A player's page that sends its answers over the broker hears of a refused one on its
- * `config.replies` topic, each frame handed to `onReply`.
+ * A player's page hears its own result of each question on its `config.replies` topic
+ * (`my_result`, applied as the frames are), and of a refused answer it sent over the broker,
+ * each such frame handed to `onReply`. `reloadOn` names the frames the page takes as a sign
+ * to reload its snapshot rather than apply them (GameSync).
  * `onFailure(error)` hears every API call that failed (an ApiError), after the status line
  * showed why: the host's screen tells "the site cannot save" (`cannot_write`) in a banner.
  */
 export function startGamePage({ render, onRefused, onOffline = () => {}, onTimesUp = () => {},
                                  onPresence = () => {}, onReply = () => {},
-                                 onFailure = () => {} }) {
+                                 onFailure = () => {}, reloadOn = [] }) {
   const config = JSON.parse(document.getElementById("game-config").textContent);
   const status = new StatusLine(document.getElementById("status"),
                                 document.getElementById("connection"));
@@ -90,6 +93,7 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
 
   const sync = new GameSync({
     snapshotUrl: config.urls.snapshot,
+    reloadOn,
     onChange(state, frame) {
       if (frame === null) clock.sync(state.server_time);
       const next = phaseOf(state);
@@ -134,7 +138,10 @@ export function startGamePage({ render, onRefused, onOffline = () => {}, onTimes
     router.on(config.presence.watch, onPresence);
   }
   if (config.presence?.announce) headersFor[config.presence.announce] = { presence: "announce" };
-  if (config.replies) router.on(config.replies, onReply);
+  if (config.replies) {
+    router.on(config.replies, (frame) => (LIVE_TYPES.has(frame.type) ? sync.receive(frame)
+      : onReply(frame)));
+  }
 
   /** POST to the API: its reply, or null after showing why it was refused. */
   async function post(url, body = {}) {

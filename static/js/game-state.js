@@ -2,7 +2,7 @@
 
 /** Frames that tell the host how the room fills up: they carry the game's version without
  *  moving it on, and applying one twice changes nothing (docs/game.md, "Frames"). */
-export const LIVE_TYPES = new Set(["player_joined", "answer_count", "room"]);
+export const LIVE_TYPES = new Set(["player_joined", "answer_count", "room", "my_result"]);
 
 /** The ranking in the results, without what only this question brought. */
 function ranked(players) {
@@ -12,6 +12,13 @@ function ranked(players) {
 function withPlayer(players, player) {
   const others = players.filter((p) => p.id !== player.id);
   return [...others, player];
+}
+
+/** `results` with a player's own line (`mine`, a `my_result` frame's data) among them, when
+ *  both are of one question: a phone's frames carry only the top of the ranking. */
+function withMine(results, mine) {
+  if (!results || !mine || results.question_id !== mine.question_id) return results;
+  return { ...results, players: withPlayer(results.players, mine.player) };
 }
 
 /** Players are gone (`gone`: their entries); if this page's own is one of them, `me.gone`
@@ -36,8 +43,15 @@ const reducers = {
     me: state.me && { ...state.me, answered: false, waiting: false },
   }),
   question_closed: (state, data) => ({
-    ...state, game: data.game, results: data.results, players: ranked(data.results.players),
+    ...state, game: data.game, results: withMine(data.results, state.mine),
+    players: ranked(data.results.players),
   }),
+  // It may come before the close's own frames (RabbitMQ keeps no order between topics).
+  my_result: (state, data) => {
+    const { score, rank, streak, behind } = data.player;
+    return { ...state, mine: data, results: withMine(state.results, data),
+             me: state.me && { ...state.me, score, rank, streak, behind } };
+  },
   leaderboard: (state, data) => ({ ...state, players: data.players }),
   finished: (state, data) => ({ ...state, game: data.game, podium: data.podium,
                                 players: data.players }),
@@ -62,7 +76,7 @@ export function applyFrame(state, frame) {
   const reduce = reducers[frame.type] ?? ((s) => s);
   const version = LIVE_TYPES.has(frame.type) ? state.version : frame.version;
   const next = { ...reduce(state, frame.data ?? {}), version };
-  if (next.me && !next.me.gone) {
+  if (next.me && !next.me.gone && next.players !== state.players) {
     const entry = next.players.find((p) => p.id === next.me.id);
     if (entry) {
       const { score, rank, streak } = entry;

@@ -13,6 +13,8 @@ import { applyFrame, LIVE_TYPES } from "./game-state.js";
  *
  * Live frames (LIVE_TYPES) carry the version they were sent at without moving it on: one from
  * before the current version is already in the state and is dropped, any other is applied.
+ * A frame of a type in `reloadOn` is not applied: the snapshot is loaded instead (the host's
+ * screen shows every player, where those frames carry the top of the ranking).
  */
 export class GameSync {
   #state = null;
@@ -20,10 +22,11 @@ export class GameSync {
   #loadAgain = false;
   #waiting = [];
 
-  constructor({ snapshotUrl, onChange, onError }) {
+  constructor({ snapshotUrl, onChange, onError, reloadOn = [] }) {
     this.snapshotUrl = snapshotUrl;
     this.onChange = onChange;
     this.onError = onError;
+    this.reloadOn = new Set(reloadOn);
   }
 
   get state() {
@@ -86,6 +89,10 @@ export class GameSync {
       return;
     }
     if (this.#state && frame.version <= this.#state.version) return;
+    if (this.reloadOn.has(frame.type)) {
+      this.reload(); // the snapshot has what the frame left out, at its version or later
+      return;
+    }
     if (this.#state === null || frame.version > this.#state.version + 1) {
       this.#waiting.push(frame);
       this.reload();

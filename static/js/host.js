@@ -29,6 +29,8 @@ const page = startGamePage({
   onFailure(error) {
     if (error.code === "cannot_write") $("write-warning").hidden = false;
   },
+  // these frames carry the top of the ranking; the host's screens show every player
+  reloadOn: ["question_closed", "leaderboard", "finished"],
 });
 const { config } = page;
 

@@ -13,6 +13,8 @@ const answered = new Set(); // questions this page's answer was accepted for
 // Steps that make the open question fit the screen, taken in turn until it does (fitQuestion)
 const FIT_STEPS = ["compact", "shapes-only", "short-question"];
 const SMALLEST_TILE_PX = 56; // an answer still easy to hit with a thumb
+// A phone's own result comes on its replies topic just after the close's frames.
+const MY_RESULT_WAIT_MS = 3_000;
 
 const page = startGamePage({
   render,
@@ -64,13 +66,30 @@ function follow() {
   postAndGo(config.urls.follow, "play_url");
 }
 
+/** Whether the results hold this player's own line (its `my_result`, or its snapshot's). */
+const hasMyLine = (state) => Boolean(state.results?.players.some((p) => p.id === state.me?.id));
+
+let awaitedResult = null; // the question whose result this page waits for
+/** A result that never came (the page was away when it was sent, or follows the game over
+ *  HTTP, which carries no replies): the snapshot has it. */
+function awaitMyResult(questionId) {
+  if (awaitedResult === questionId) return;
+  awaitedResult = questionId;
+  setTimeout(() => {
+    const state = page.state();
+    if (state?.results?.question_id === questionId && !hasMyLine(state)) page.reload();
+  }, MY_RESULT_WAIT_MS);
+}
+
 function render(state) {
   if (state.me?.gone) {
     showGone(state.me.gone);
     return;
   }
   if (state.next_game) follow();
-  page.showPhase(state, build, `${hasAnswered(state)}:${Boolean(state.me?.waiting)}`);
+  const mine = hasMyLine(state);
+  if (state.game.state === "question_closed" && !mine) awaitMyResult(state.results.question_id);
+  page.showPhase(state, build, `${hasAnswered(state)}:${Boolean(state.me?.waiting)}:${mine}`);
   fitQuestion();
   $("me-score").textContent = points(state.me?.score ?? 0);
   $("leave").hidden = state.game.state === "finished";
@@ -197,7 +216,9 @@ const build = {
     const { question, results, me } = state;
     const mine = results.players.find((p) => p.id === me.id);
     const verdict = me.waiting ? { text: "You're in!", mood: "neutral" }
-      : verdictOf(question, mine, hasAnswered(state));
+      : !mine && hasAnswered(state) && question.kind !== "poll"
+        ? { text: "Checking…", mood: "neutral" } // its own result is on its way
+        : verdictOf(question, mine, hasAnswered(state));
     $("verdict").textContent = verdict.text;
     $("results").dataset.verdict = verdict.mood;
     const bonus = mine?.streak_bonus ?? 0;

@@ -74,13 +74,16 @@ export function points(n) {
 }
 
 /** Where a player stands, as a phone shows it under the verdict: "3rd, 120 behind Bob", or
- *  when first "1st, 80 ahead of Ann". It needs everyone above the player in `players` (the
- *  frames carry every player; a phone's snapshot only the top 5), else it says the rank alone. */
+ *  when first "1st, 80 ahead of Ann". The one it is behind is `me.behind` (its result says),
+ *  else found among `players` (the top 5) when everyone above is there; else the rank alone. */
 export function rankLine(me, players) {
   if (!me?.rank) return "";
   const place = ordinal(me.rank);
   const others = players.filter((p) => p.id !== me.id);
   const ahead = others.filter((p) => p.score > me.score);
+  if (me.behind && me.behind.score > me.score) {
+    return `${place}, ${me.behind.score - me.score} behind ${me.behind.nickname}`;
+  }
   if (ahead.length !== me.rank - 1) return place;
   if (ahead.length > 0) {
     const next = ahead.reduce((a, b) => (b.score < a.score ? b : a));

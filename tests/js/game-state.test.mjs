@@ -270,3 +270,40 @@ test("next_game names the game the players follow the host into", () => {
                           { type: "next_game", version: 4, data: { game_id: 43 } });
   assert.deepEqual(next.next_game, { id: 43 });
 });
+
+/** A player's snapshot at version 6 with question 5 open: Ann (this page) 1,000 points, 9th. */
+function ninthSnapshot() {
+  return openSnapshot({ version: 6, players: [{ ...bob, score: 3000 }],
+                        me: { ...ann, score: 1000, rank: 9, answered: true } });
+}
+
+const closed = { type: "question_closed", version: 7, data: {
+  game: game("question_closed"),
+  results: { question_id: 5, correct_choice_ids: [11], distribution: { 11: 9 },
+             players: [{ ...bob, score: 4000, correct: true, points: 1000, streak_bonus: 0 }] },
+} };
+const annLine = { ...ann, score: 1900, rank: 8, streak: 1, correct: true, points: 900,
+                  streak_bonus: 0, behind: { nickname: "Cy", score: 2000 } };
+const mine = { type: "my_result", version: 8, data: { question_id: 5, player: annLine } };
+
+test("a player's own result joins the results of its question and moves its line", () => {
+  const next = applyFrame(applyFrame(ninthSnapshot(), closed), mine);
+  assert.deepEqual(next.results.players.map((p) => [p.nickname, p.points]),
+                   [["Bob", 1000], ["Ann", 900]]);
+  assert.deepEqual([next.me.score, next.me.rank, next.me.behind.nickname], [1900, 8, "Cy"]);
+  assert.equal(next.version, 7); // live: it does not move the version on
+});
+
+test("a player's own result that comes before the close is kept for it", () => {
+  const early = applyFrame(ninthSnapshot(), mine);
+  assert.equal(early.results, null);
+  const next = applyFrame(early, closed);
+  assert.deepEqual(next.results.players.map((p) => p.nickname), ["Bob", "Ann"]);
+  assert.deepEqual([next.me.score, next.me.rank], [1900, 8]);
+});
+
+test("a result of another question is not mixed into these results", () => {
+  const other = { ...mine, data: { ...mine.data, question_id: 4 } };
+  const next = applyFrame(applyFrame(ninthSnapshot(), other), closed);
+  assert.deepEqual(next.results.players.map((p) => p.nickname), ["Bob"]);
+});

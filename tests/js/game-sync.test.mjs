@@ -18,12 +18,13 @@ function frame(version) {
 }
 
 /** A GameSync on a fake network; `changes` lists each step as "snapshot@V" or "<type>@V". */
-function follow(t) {
+function follow(t, { reloadOn = [] } = {}) {
   const network = fakeFetch(t);
   const changes = [];
   const errors = [];
   const sync = new GameSync({
     snapshotUrl: SNAPSHOT_URL,
+    reloadOn,
     onChange: (state, applied) => changes.push(`${applied?.type ?? "snapshot"}@${state.version}`),
     onError: (error) => errors.push(error),
   });
@@ -31,8 +32,8 @@ function follow(t) {
 }
 
 /** A GameSync that has loaded the snapshot at `version`. */
-async function loadedAt(t, version) {
-  const following = follow(t);
+async function loadedAt(t, version, options = {}) {
+  const following = follow(t, options);
   following.sync.reload();
   await following.network.answer(snapshot(version));
   return following;
@@ -188,3 +189,17 @@ test("reload resolves true once the snapshot is loaded, false when the site did 
     await network.answer(snapshot(5));
     assert.deepEqual([await failed, await loaded], [false, true]);
   });
+
+test("a frame the page reloads on is not applied: the snapshot is loaded instead", async (t) => {
+  const { sync, network, changes } = await loadedAt(t, 5, { reloadOn: ["leaderboard"] });
+  sync.receive(frame(6));
+  sync.receive(frame(7)); // comes while the snapshot loads, which already holds it
+  await network.answer(snapshot(7));
+  assert.deepEqual([changes, network.urls.length], [["snapshot@5", "snapshot@7"], 2]);
+});
+
+test("a frame the page reloads on but already holds changes nothing", async (t) => {
+  const { sync, network, changes } = await loadedAt(t, 5, { reloadOn: ["leaderboard"] });
+  sync.receive(frame(5));
+  assert.deepEqual([changes, network.urls.length], [["snapshot@5"], 1]);
+});

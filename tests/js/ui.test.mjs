@@ -27,3 +27,10 @@ test("a player whose betters are not all in the ranking it holds gets its rank a
 test("the streak shows from the second right answer in a row", () => {
   assert.deepEqual([1, 2, 3].map(streakLabel), ["", "🔥 2 in a row", "🔥 3 in a row"]);
 });
+
+test("a player outside the top 5 says whom it is behind, as its result told it", () => {
+  const me = { id: 30, nickname: "Zed", score: 900, rank: 17,
+               behind: { nickname: "Yan", score: 950 } };
+  assert.equal(rankLine(me, [{ id: 1, nickname: "Ann", score: 5000, rank: 1 }]),
+               "17th, 50 behind Yan");
+});

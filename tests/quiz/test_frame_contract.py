@@ -54,6 +54,11 @@ CONTRACT = {
     "player_joined": ("players", {"player", "count", "answering"}, {"player": PLAYER}),
     "room": ("players", {"room"}, {"room": ROOM}),
     "answer_count": ("players", {"question_id", "count", "total"}, {}),
+    "my_result": (
+        "replies",
+        {"question_id", "player"},
+        {"player": PLAYER | {"correct", "points", "streak_bonus", "behind"}},
+    ),
 }
 
 
@@ -102,7 +107,11 @@ def test_every_frame_has_its_topic_envelope_and_keys(published) -> None:
         if frame["type"] == "lobby" and destination != f"/topic/games.{game_id}.status":
             continue  # play again's new game
         topic, keys, parts = CONTRACT[frame["type"]]
-        assert destination == f"/topic/games.{game_id}.{topic}", frame["type"]
+        if topic == "replies":
+            player_id = frame["data"]["player"]["id"]
+            assert destination == f"/topic/replies.{game_id}.{player_id}", frame["type"]
+        else:
+            assert destination == f"/topic/games.{game_id}.{topic}", frame["type"]
         assert set(frame) == {"type", "version", "data"}
         assert set(frame["data"]) == keys, frame["type"]
         for part, part_keys in parts.items():
@@ -170,3 +179,51 @@ def test_a_refused_answers_reply_goes_to_that_players_page_alone_as_the_docs_des
     assert "`answer_refused`" in replies
     for key in reply.data:
         assert f'"{key}"' in replies, key
+
+
+def test_a_close_tells_everyone_the_top_five_and_each_player_its_own_line(
+    game, author, no_broker, django_capture_on_commit_callbacks
+) -> None:
+    """A hall's every line in every phone's frame would be megabytes a phone: the status
+    frames carry the top of the ranking, and each player hears its own line on its replies
+    topic, with the one it is behind."""
+    with django_capture_on_commit_callbacks(execute=True):
+        players = [services.join_game(game_id=game.id, nickname=f"P{index}") for index in range(8)]
+        services.start_game(game_id=game.id, user=author, now=T0)
+        game.refresh_from_db()
+        paris = game.current_question.choices.get(text="Paris")
+        for index, player in enumerate(players[:7]):  # P7 does not answer
+            services.submit_answer(
+                answer=services.ArrivedAnswer(
+                    game_id=game.id,
+                    player_id=player.id,
+                    question_id=game.current_question_id,
+                    choice_ids=(paris.id,),
+                    reaction_ms=1000 + 1000 * index,  # P0 fastest: most points
+                    arrived=T0 + timedelta(seconds=1 + index),
+                )
+            )
+        no_broker.clear()
+        services.close_question(game_id=game.id, user=author)
+    by_type: dict[str, list] = {}
+    for destination, frame in no_broker:
+        by_type.setdefault(frame["type"], []).append((destination, frame))
+    [(_, closed)] = by_type["question_closed"]
+    [(_, leaderboard)] = by_type["leaderboard"]
+    names = ["P0", "P1", "P2", "P3", "P4"]
+    assert [line["nickname"] for line in closed["data"]["results"]["players"]] == names
+    assert [line["nickname"] for line in leaderboard["data"]["players"]] == names
+    assert closed["data"]["results"]["distribution"]  # the whole room's answers, counted
+    results = {frame["data"]["player"]["nickname"]: (destination, frame)
+               for destination, frame in by_type["my_result"]}  # fmt: skip
+    assert sorted(results) == sorted(f"P{index}" for index in range(8))
+    destination, p6 = results["P6"]
+    assert destination == f"/topic/replies.{game.id}.{players[6].id}"
+    line = p6["data"]["player"]
+    assert (line["rank"], line["correct"], line["points"] > 0) == (7, True, True)
+    p5_score = results["P5"][1]["data"]["player"]["score"]
+    assert line["behind"] == {"nickname": "P5", "score": p5_score}
+    assert p6["version"] == leaderboard["version"]  # applied whenever it comes
+    assert results["P0"][1]["data"]["player"]["behind"] is None
+    last = results["P7"][1]["data"]["player"]
+    assert (last["rank"], last["correct"], last["points"]) == (8, False, 0)
