@@ -353,7 +353,7 @@ async def _bench_games(
                 ran.append(run)
                 progress(f"{label}: {_summary(run, ran)}")
         finally:
-            troubled = any(run.failure or run.http_errors for run in ran)
+            troubled = any(run.failure or run.http_errors or run.frames_missing for run in ran)
             logs = setup.stop(keep_logs=troubled)
             if logs:
                 notes.append(f"{name}: the servers' logs are kept in {logs}")

@@ -429,10 +429,14 @@ async def _host_game(
 
 
 async def _players_caught_up(hosted: list[HostedGame], loadgen: LoadGenerator) -> None:
-    """Until the players have every status frame their hosts have, or none came for a while."""
+    """Until the players have every status frame their hosts have, and their own result of
+    each question closed (my_result, on their replies topics), or none came for a while."""
     last, last_change = -1, time.monotonic()
     while True:
-        expected = sum(game.players * sum(game.frames.values()) for game in hosted)
+        expected = sum(
+            game.players * (sum(game.frames.values()) + game.frames["question_closed"])
+            for game in hosted
+        )
         delivered = loadgen.delivered()
         if delivered >= expected:
             return
