@@ -22,7 +22,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from quiz.game import authoring, kinds, selectors, services
-from quiz.game.forms import BaseChoiceFormSet, ChoiceFormSet, QuestionForm, QuizForm
+from quiz.game.forms import (
+    BaseChoiceFormSet,
+    ChoiceFormSet,
+    QuestionForm,
+    QuizForm,
+    kinds_on_the_question_page,
+)
 from quiz.game.models import Game, Question, Quiz
 from quiz.game.quiz_io import export_quiz, import_quiz, read_document
 from quiz.game.services import GameError
@@ -211,7 +217,13 @@ def _question_page(request: HttpRequest, question: Question) -> HttpResponse:
     return render(
         request,
         "game/question_form.html",
-        {"quiz": question.quiz, "question": question, "form": form, "choices": choices},
+        {
+            "quiz": question.quiz,
+            "question": question,
+            "form": form,
+            "choices": choices,
+            "kinds": kinds_on_the_question_page(),
+        },
     )
 
 

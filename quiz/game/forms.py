@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 
 from quiz.game import kinds
 from quiz.game.authoring import ChoiceInput
-from quiz.game.kinds.base import MAX_CHOICES
+from quiz.game.kinds.base import MAX_CHOICES, QuestionKind
 from quiz.game.kinds.true_false import TRUE
 from quiz.game.models import POINTS_CHOICES, Choice, Kind, Question, Quiz
 from quiz.game.validators import (
@@ -33,15 +33,9 @@ class QuizForm(forms.ModelForm):
 
 
 class QuestionForm(forms.ModelForm):
-    kind = forms.ChoiceField(
-        choices=Kind.choices,
-        required=False,
-        help_text="True or false needs no choices below: pick the right answer. A type answer's "
-        "rows are the answers accepted (case, accents and spaces do not count); an order's rows "
-        "are its 3 or 4 items in the right order.",
-    )
+    kind = forms.ChoiceField(choices=Kind.choices, required=False)
     truth = forms.TypedChoiceField(
-        label="True or false: the right answer",
+        label="The right answer",
         choices=[("true", "True"), ("false", "False")],
         coerce=lambda value: value == "true",
         required=False,
@@ -131,6 +125,17 @@ class BaseChoiceFormSet(forms.BaseInlineFormSet):
     def kind(self) -> str:
         return self.instance.kind
 
+    @property
+    def kind_rules(self) -> QuestionKind:
+        return kinds.of(self.kind)
+
+    def labelled_rows(self) -> list[tuple[str, forms.Form]]:
+        """Each row with its label as the question's kind names it ("Accepted answer 1")."""
+        return [
+            (self.kind_rules.row_label(number), form)
+            for number, form in enumerate(self.forms, start=1)
+        ]
+
     def choice_inputs(self) -> list[ChoiceInput]:
         """The choices to keep, in the order shown; call after `is_valid()`. Correctness is
         the kind's where it has one (accepted answers are right, poll choices and order items
@@ -169,3 +174,21 @@ ChoiceFormSet = forms.inlineformset_factory(
     can_delete=True,
     can_delete_extra=False,
 )
+
+
+def kinds_on_the_question_page() -> dict[str, dict[str, object]]:
+    """What the question page shows of each kind, for static/js/question-form.js to switch
+    to when the author picks another: the rows' legend, hint and labels, whether a row has a
+    Correct mark, whether the kind has rows at all (true/false: the right answer instead) and
+    whether it takes points."""
+    return {
+        name: {
+            "legend": rules.rows_legend,
+            "hint": rules.rows_hint,
+            "labels": [rules.row_label(number) for number in range(1, MAX_CHOICES + 1)],
+            "marks_correct": rules.marks_correct,
+            "rows": not rules.written_from_truth,
+            "scored": rules.scored,
+        }
+        for name, rules in kinds.KINDS.items()
+    }

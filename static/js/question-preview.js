@@ -37,7 +37,7 @@ function questionOf(filled) {
   const kind = form.querySelector('[name="kind"]')?.value || "choice";
   const texts = kind === "true_false" ? ["True", "False"]
     : filled.map((row) => field(row, "text").value.trim());
-  const right = filled.filter((row) => field(row, "correct")?.checked).length;
+  const right = filled.filter((row) => field(row, "is_correct")?.checked).length;
   return { kind, multiple: kind === "choice" && right > 1,
            choices: texts.map((text, index) => ({ id: index + 1, text })) };
 }

@@ -311,11 +311,13 @@ OUT_OF_SIGHT = """() => {
 }"""
 
 AXE_CORE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-CONTRAST_FAILURES = """async () => {
-  const { violations } = await axe.run(document, { runOnly: ["color-contrast"] });
-  return violations.flatMap((rule) => rule.nodes.map(
-    (node) => `${node.target.join(" ")}: ${node.any.map((check) => check.message).join("; ")}`));
+# axe-core's violations of the rules `rules` names (axe.run's runOnly), one line each.
+AXE_VIOLATIONS = """async (rules) => {
+  const { violations } = await axe.run(document, { runOnly: rules });
+  return violations.flatMap((rule) => rule.nodes.map((node) =>
+    `${rule.id} ${node.target.join(" ")}: ${node.any.map((check) => check.message).join("; ")}`));
 }"""
+WCAG_AA = {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}
 
 
 def out_of_sight(page: Page) -> list[str]:
@@ -323,10 +325,20 @@ def out_of_sight(page: Page) -> list[str]:
     return settled(page).evaluate(OUT_OF_SIGHT)
 
 
-def contrast_failures(page: Page) -> list[str]:
-    """Text on the page, once still, whose contrast is under WCAG AA, by axe-core's rule."""
+def axe_violations(page: Page, rules: list[str] | dict[str, Any]) -> list[str]:
+    """What axe-core finds against `rules` on the page, once still."""
     if not settled(page).evaluate("typeof window.axe === 'object'"):
         # evaluated by the browser's debugging protocol, which the page's Content-Security-
         # Policy does not govern (it refuses an injected <script>, as it should)
         page.evaluate(AXE_CORE.read_text())
-    return page.evaluate(CONTRAST_FAILURES)
+    return page.evaluate(AXE_VIOLATIONS, rules)
+
+
+def contrast_failures(page: Page) -> list[str]:
+    """Text on the page whose contrast is under WCAG AA, by axe-core's rule."""
+    return axe_violations(page, ["color-contrast"])
+
+
+def accessibility_failures(page: Page) -> list[str]:
+    """What of the page breaks WCAG 2.1 A or AA, as far as axe-core can tell."""
+    return axe_violations(page, WCAG_AA)

@@ -180,7 +180,7 @@ def test_the_question_page_asks_what_the_chosen_kind_needs(
     quiz = Quiz.objects.get(title="Every kind")
     page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
     expect(page.locator(".choice-fields")).to_be_visible()
-    expect(page.get_by_text("True or false: the right answer")).to_be_hidden()
+    expect(page.get_by_role("group", name="The right answer")).to_be_hidden()
     page.get_by_label("Kind").select_option("true_false")
     expect(page.locator(".choice-fields")).to_be_hidden()
     page.get_by_label("Text").fill("Mars has two moons.")
@@ -201,7 +201,7 @@ def test_the_preview_follows_the_kind_the_author_picks(screens: Screens, kinds_s
     page.goto(f"{kinds_site}/quizzes/{quiz.id}/questions/new/")
     phone, projector = page.locator(".preview-phone"), page.locator(".preview-projector")
     page.get_by_label("Text").fill("Capital of Japan?")
-    page.get_by_label("Choice 1", exact=True).fill("Tokyo")
+    page.get_by_label("Answer 1", exact=True).fill("Tokyo")
 
     page.get_by_label("Kind").select_option("type_answer")
     expect(phone.get_by_label("Your answer")).to_be_visible()

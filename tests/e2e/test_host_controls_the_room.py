@@ -9,8 +9,19 @@ from game_screens import PHONE, QUESTIONS, Screens, heading, open_lobby
 from playwright.sync_api import Page, expect
 
 RED_PLANET = QUESTIONS[0][0]
-# Play again carries every phone into the new lobby within this (issue 20's outcome).
-FOLLOW_MS = 2_000
+# Every page a phone opens notes, in its browser's localStorage, when it first shows a lobby
+# (keyed by its path) and when its document's navigation began: Date.now(), one clock for
+# every window of this computer.
+NOTE_LOBBY_SHOWN = """
+new MutationObserver((_records, observer) => {
+  if (!document.getElementById("lobby")?.checkVisibility()) return;
+  observer.disconnect();
+  localStorage.setItem(`lobby:${location.pathname}`, JSON.stringify(
+    { shown: Date.now(), navigated: Math.round(performance.timeOrigin) }));
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["hidden"] });
+"""
+NOTE_CLICK_ON_PLAY_AGAIN = """() => document.getElementById("play-again").addEventListener(
+  "click", () => localStorage.setItem("playAgainClicked", String(Date.now())))"""
 
 
 def try_to_join(screens: Screens, join_url: str, nickname: str) -> Page:
@@ -85,28 +96,42 @@ def test_the_host_removes_a_player_during_a_question(screens: Screens, live_site
 def test_play_again_carries_every_phone_into_the_new_lobby(
     screens: Screens, live_site: str
 ) -> None:
-    host, (ann, bob, troll) = open_lobby(screens, live_site, "Ann", "Bob", "Troll")
+    """Prints how long after the host's click each phone shows the new lobby (issue 20 asks
+    for under 2 s): a figure to read, not to assert on a shared machine's clock."""
+    host, (*followers, troll) = open_lobby(screens, live_site, "Ann", "Bob", "Cem", "Troll")
+    for phone in followers:
+        phone.context.add_init_script(NOTE_LOBBY_SHOWN)
     host.once("dialog", lambda dialog: dialog.accept())  # "Remove Troll?"
     host.get_by_role("button", name="Kick Troll").click()
     expect(heading(troll, "You were removed")).to_be_visible()
     host.get_by_role("button", name="Start").click()
-    expect(heading(ann, RED_PLANET)).to_be_visible()
+    expect(heading(followers[0], RED_PLANET)).to_be_visible()
     host.once("dialog", lambda dialog: dialog.accept())  # "End the game now?"
     host.locator("#end-open").click()
-    expect(heading(ann, "Game over")).to_be_visible()
+    expect(heading(followers[0], "Game over")).to_be_visible()
     old_pin = host.locator("#pin").inner_text()
 
+    host.evaluate(NOTE_CLICK_ON_PLAY_AGAIN)
     host.get_by_role("button", name="Play again").click()
     expect(host.locator("#pin")).not_to_have_text(old_pin)
     expect(host.locator("#pin")).to_have_text(re.compile(r"^\d{6}$"))
     new_game = re.search(r"/games/(\d+)/host/", host.url).group(1)
-    for phone, nickname in ((ann, "Ann"), (bob, "Bob")):
-        expect(phone).to_have_url(re.compile(rf"/play/{new_game}/$"), timeout=FOLLOW_MS)
+    for phone, nickname in zip(followers, ("Ann", "Bob", "Cem"), strict=True):
+        expect(phone).to_have_url(re.compile(rf"/play/{new_game}/$"))
         expect(heading(phone, "You're in!")).to_be_visible()
         expect(phone.locator("#me-nickname")).to_have_text(nickname)
     players = host.get_by_role("list", name="Players")
-    expect(players.get_by_role("listitem")).to_have_count(2)
+    expect(players.get_by_role("listitem")).to_have_count(3)
     expect(heading(troll, "You were removed")).to_be_visible()
+    clicked = int(host.evaluate("localStorage.playAgainClicked"))
+    notes = [
+        phone.evaluate(f"JSON.parse(localStorage['lobby:/play/{new_game}/'])")
+        for phone in followers
+    ]
+    print(
+        "\nPlay again, from the host's click to each phone's new lobby (its new page from): "
+        + ", ".join(f"{n['shown'] - clicked} ms ({n['navigated'] - clicked} ms)" for n in notes)
+    )
 
 
 def test_a_latecomer_waits_for_the_next_question(screens: Screens, live_site: str) -> None:

@@ -159,8 +159,8 @@ def test_the_question_form_previews_the_question_in_the_game_colours_and_shapes(
     page.goto(f"{site}/quizzes/{Quiz.objects.get().id}/questions/new/")
 
     page.get_by_label("Text").fill("Which one is blue?")
-    page.get_by_label("Choice 1", exact=True).fill("The sea")
-    page.get_by_label("Choice 3", exact=True).fill("Grass")
+    page.get_by_label("Answer 1", exact=True).fill("The sea")
+    page.get_by_label("Answer 3", exact=True).fill("Grass")
 
     phone, projector = page.locator(".preview-phone"), page.locator(".preview-projector")
     expect(phone.get_by_text("Which one is blue?")).to_be_visible()

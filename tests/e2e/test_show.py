@@ -6,7 +6,15 @@ from __future__ import annotations
 import re
 
 from django.contrib.auth.models import User
-from game_screens import HOST_LOGIN, PHONES, Screens, contrast_failures, heading, phone
+from game_screens import (
+    HOST_LOGIN,
+    PHONES,
+    PROJECTOR,
+    Screens,
+    contrast_failures,
+    heading,
+    phone,
+)
 from playwright.sync_api import Page, expect
 
 from quiz.game import services
@@ -65,6 +73,28 @@ def test_the_podium_names_third_then_second_then_the_winner_before_the_table(
         "#final-table",
     )
     assert 0 < third < second < first <= table, (third, second, first, table)
+
+
+def test_with_less_motion_the_podium_shows_every_place_and_the_table_at_once(
+    screens: Screens, live_site: str
+) -> None:
+    host = screens.author(live_site, **PROJECTOR, reduced_motion="reduce")
+    host.get_by_role("button", name="Host a game").click()
+    expect(host.locator("#pin")).to_have_text(re.compile(r"^\d{6}$"))
+    game = Game.objects.get()
+    for nickname in ("Ann", "Bob", "Cem", "Dee"):
+        services.join_game(game_id=game.id, nickname=nickname)
+    finish_with(host, {"Ann": 3000, "Bob": 2000, "Cem": 1000, "Dee": 500})
+
+    shown = first_shown(
+        host,
+        "#podium .place-3 .podium-name",
+        "#podium .place-2 .podium-name",
+        "#podium .place-1 .podium-name",
+        "#final-table",
+    )
+    assert shown == [0, 0, 0, 0]
+    assert host.evaluate("document.getAnimations().length") == 0
 
 
 def test_the_winners_phone_celebrates_once_the_podium_names_the_winner(

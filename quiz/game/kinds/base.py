@@ -67,8 +67,21 @@ class QuestionKind:
     # the author pages write its choices from one pick (true or false), not from rows
     written_from_truth = False
     scored = True  # whether its answers are right or wrong, and earn points
+    # the question page's rows, as the author reads them (a true/false question has none)
+    rows_legend = "Answers"
+    rows_hint = "2 to 4, each one that is right ticked Correct. Leave a row empty to skip it."
+    row_name = "Answer"
 
     # Authoring
+
+    @property
+    def marks_correct(self) -> bool:
+        """Whether the author ticks which choices are right (the kind does not set it)."""
+        return self.fixed_correctness is None
+
+    def row_label(self, number: int) -> str:
+        """The question page's label of its `number`th row (from 1): "Answer 1"."""
+        return f"{self.row_name} {number}"
 
     def correctness(self, marked: bool) -> bool:
         """A choice's correctness: the kind's, or as the author marked it."""

@@ -53,6 +53,12 @@ class Order(QuestionKind):
     min_choices = MIN_ORDER_ITEMS
     noun = "items to order"
     fixed_correctness = False  # the right answer is the items' order, not any one item
+    rows_legend = "Items in the right order"
+    rows_hint = "3 or 4, first to last; every phone shows them shuffled."
+    row_name = "Item"
+
+    def row_label(self, number: int) -> str:
+        return f"{self.row_name} {number} (first)" if number == 1 else super().row_label(number)
 
     def _rule_errors(self, choices: AuthoredChoices) -> list[ValidationError]:
         return self._none_marked_correct(choices)

@@ -10,6 +10,9 @@ class Poll(QuestionKind):
     kind = Kind.POLL
     fixed_correctness = False
     scored = False  # nobody's points or streak change
+    rows_legend = "Options"
+    rows_hint = "2 to 4; none is right, and nobody scores. Leave a row empty to skip it."
+    row_name = "Option"
 
     def _rule_errors(self, choices: AuthoredChoices) -> list[ValidationError]:
         return self._none_marked_correct(choices)

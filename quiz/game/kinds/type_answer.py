@@ -25,6 +25,12 @@ class TypeAnswer(QuestionKind):
     min_choices = 1
     noun = "accepted answers"
     fixed_correctness = True
+    rows_legend = "Accepted answers"
+    rows_hint = (
+        "1 to 4: what a player types is right if it is one of them (case, accents and spaces"
+        " do not count). Leave a row empty to skip it."
+    )
+    row_name = "Accepted answer"
 
     def _rule_errors(self, choices: AuthoredChoices) -> list[ValidationError]:
         errors = []
