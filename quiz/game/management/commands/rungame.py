@@ -88,8 +88,8 @@ def cannot_listen(host: str, port: int) -> str | None:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so a broker already started is stopped on the way out
-    (once the site runs, the supervisor's handlers stop it first: BrokerSupervisor)."""
+    """SIGTERM unwinds like Ctrl-C, so a broker already started is stopped on the way out;
+    once the site runs, BrokerSupervisor.run_beside takes SIGTERM and SIGINT instead."""
 
     def exit_now(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
