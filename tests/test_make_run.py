@@ -161,8 +161,14 @@ def test_make_run_serves_the_site_with_gunicorn_threads_not_the_dev_server(tmp_p
 
 
 def gunicorn_workers(rungame: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    children = psutil.Process(rungame.pid).children()
-    return [child for child in children if "broker" not in child.cmdline()]
+    """The `rungame` processes under it that started none of their own: gunicorn's workers
+    (forks of its master, which has them)."""
+    workers = []
+    for each in psutil.Process(rungame.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "rungame" in " ".join(each.cmdline()) and not each.children():
+                workers.append(each)
+    return workers
 
 
 async def connections_held(port: int, count: int, workers: list[psutil.Process]) -> list[int]:
@@ -413,15 +419,15 @@ def kept_alive_connection(port: int) -> socket.socket:
 
 
 def everything_under(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
-    """The process and all it started, once all have: gunicorn's master and its 2 workers
-    (each a `rungame` process), the broker."""
+    """The process and all it started, once all have: gunicorn's master and its 2 workers,
+    the broker."""
     top = psutil.Process(process.pid)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         tree = [top, *top.children(recursive=True)]
         with contextlib.suppress(psutil.NoSuchProcess):
             commands = [" ".join(each.cmdline()) for each in tree]
-            if sum("rungame" in c for c in commands) == 3 and any("broker" in c for c in commands):
+            if len(gunicorn_workers(process)) == 2 and any("broker" in c for c in commands):
                 return tree
         assert time.monotonic() < deadline, "not all of rungame's processes started"
         time.sleep(0.1)
@@ -442,13 +448,23 @@ def running(process: psutil.Process) -> bool:
         return False
 
 
-def assert_all_stop(processes: list[psutil.Process], site: Site) -> None:
-    _, alive = psutil.wait_procs(processes, timeout=STOP_SECONDS)
+def assert_all_stop(
+    processes: list[psutil.Process], site: Site, *, within: float = STOP_SECONDS, log_from: int = 0
+) -> None:
+    """All of `processes` stop, nothing listens, and the log from `log_from` on shows neither
+    the broker started again nor a worker killed for taking too long to stop."""
+    _, alive = psutil.wait_procs(processes, timeout=within)
     assert [each.pid for each in alive if running(each)] == []
     assert not listening(site.site) and not listening(site.tcp)
-    output = site.output()
+    output = site.output()[log_from:]
     assert "starting it again" not in output
     assert "SIGKILL" not in output
+
+
+def exit_status(processes: list[psutil.Process]) -> int:
+    """The exit status of the first of `processes`, a child of this one that assert_all_stop
+    waited for (psutil reaped it, so its Popen cannot tell)."""
+    return processes[0].returncode  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
@@ -485,18 +501,85 @@ def test_rungame_stops_everything_promptly_and_never_restarts_the_broker_on_the_
     """Ctrl-C (SIGINT to the terminal's process group), `kill -TERM -PGID` or `kill PID`:
     issue 21 saw the broker started again mid-shutdown and workers SIGKILLed."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
-    with site.log.open("w") as log:
-        # a group of its own, as a terminal gives `make run`
-        process = start_rungame(site, log, start_new_session=True)
-    fetch(f"http://127.0.0.1:{site.site}/")
-    processes = everything_under(process)
-    try:
+    with rungame_in_a_group_of_its_own(site) as process:
+        processes = everything_under(process)
         with kept_alive_connection(site.site):
             if to == "group":
                 os.killpg(process.pid, getattr(signal, how))
             else:
                 process.send_signal(getattr(signal, how))
             assert_all_stop(processes, site)
+        assert exit_status(processes) == 128 + getattr(signal, how)
+
+
+@contextlib.contextmanager
+def rungame_in_a_group_of_its_own(site: Site) -> Iterator[subprocess.Popen[bytes]]:
+    """rungame in a process group of its own, as a terminal gives `make run`, once it serves
+    its first page; whatever is left of it is killed afterwards."""
+    with site.log.open("w") as log:
+        process = start_rungame(site, log, start_new_session=True)
+    try:
+        fetch(f"http://127.0.0.1:{site.site}/")
+        yield process
     finally:
-        kill_all(processes)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            kill_all(psutil.Process(process.pid).children(recursive=True))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=WAIT_SECONDS)
+
+
+def assert_stopping_it_alone_stops_everything(
+    process: subprocess.Popen[bytes], site: Site, target: psutil.Process, how: str
+) -> None:
+    """`kill -how` of `target` alone, one of rungame's processes, stops them all, the broker
+    not started again, and rungame exits as a process stopped by SIGTERM does."""
+    processes = everything_under(process)
+    log_from = len(site.output())
+    with kept_alive_connection(site.site):
+        target.send_signal(getattr(signal, how))
+        assert_all_stop(processes, site, within=WAIT_SECONDS, log_from=log_from)
+    assert exit_status(processes) == 128 + signal.SIGTERM
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_broker_stopped_alone_stops_everything_and_a_crashed_one_is_started_again(
+    tmp_path: Path, how: str
+) -> None:
+    """Issue 21: gunicorn's master reaped the broker, so rungame could not tell a `kill` of
+    the broker from a crash and started it again."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    with rungame_in_a_group_of_its_own(site) as process:
+        crashed = broker_child(process)
+        crashed.kill()
+        broker = broker_child(process, not_pid=crashed.pid)
+        wait_listening(site.tcp)
+        assert "The broker exited; starting it again." in site.output()
+        assert_stopping_it_alone_stops_everything(process, site, broker, how)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT"])
+def test_a_gunicorn_worker_stopped_alone_stops_everything_and_a_crashed_one_is_replaced(
+    tmp_path: Path, how: str
+) -> None:
+    """Issue 21: gunicorn's master started a new worker in place of one stopped by `kill`, as
+    it does for one that crashed (which bench/faults.py's kill -9 relies on)."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    with rungame_in_a_group_of_its_own(site) as process:
+        everything_under(process)
+        crashed = gunicorn_workers(process)[0]
+        crashed.kill()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(workers := gunicorn_workers(process)) < 2 or crashed in workers:
+            assert time.monotonic() < deadline, "the killed worker was not replaced"
+            time.sleep(0.1)
+        assert_stopping_it_alone_stops_everything(process, site, gunicorn_workers(process)[0], how)
+
+
+def test_a_gunicorn_master_stopped_alone_stops_everything(tmp_path: Path) -> None:
+    """rungame runs gunicorn's master beside the broker: the master's end stops the broker."""
+    site = prepare(tmp_path, WEB_CONCURRENCY="2")
+    with rungame_in_a_group_of_its_own(site) as process:
+        everything_under(process)
+        master = gunicorn_workers(process)[0].parent()
+        assert_stopping_it_alone_stops_everything(process, site, master, "SIGTERM")

@@ -2,12 +2,12 @@
 and keeps running, and whether an external one listens."""
 
 import ctypes
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -65,15 +65,26 @@ PR_SET_PDEATHSIG = 1
 def die_with_parent() -> None:
     """The kernel sends this process SIGTERM when the thread that started it ends, even if
     that process is killed outright (Linux): run in the broker's process before it starts,
-    in each gunicorn worker, and in rungame itself under `make run`."""
+    in the site's, in each gunicorn worker, and in rungame itself under `make run`."""
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# What stops `make run` when sent to any of its processes.
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 class BrokerSupervisor:
-    """The built-in broker as rungame's child: started, started again when it dies (a line in
-    the log each time), and given up on when it dies more than `restarts` times in `window`
-    seconds, which stops the site too: a game whose screens cannot follow is no game."""
+    """The built-in broker and the site, two children of rungame's first process.
+
+    That process alone reaps them, so it sees how each ended (gunicorn's master reaps every
+    child it has, so a broker it had started ended unseen: a `kill` of it looked like a
+    crash). A broker that crashes (killed outright, or exits with an error) is started
+    again, with a line in the log; one stopped on purpose (SIGTERM or SIGINT: it exits 0),
+    or that dies more than `restarts` times in `window` seconds, stops the site: a game whose
+    screens cannot follow is no game. The site's end, for whatever reason, ends the run; the
+    broker is stopped after it, so requests still being answered can publish, and never
+    started again once the run is stopping."""
 
     def __init__(
         self, config: Path, say: Callable[[str], None], *, restarts: int = 3, window: float = 60.0
@@ -84,8 +95,9 @@ class BrokerSupervisor:
         self.window = window
         self.process: subprocess.Popen[bytes] | None = None
         self.gave_up = False
+        self.stopped_by: int | None = None
+        self._site_pid = 0
         self._deaths: deque[float] = deque()
-        self._stopping = threading.Event()
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -94,21 +106,63 @@ class BrokerSupervisor:
             preexec_fn=die_with_parent,
             # Out of the terminal's process group: Ctrl-C (and `kill -TERM -PGID`) stops the
             # site, and rungame stops the broker after it, so requests still being answered
-            # can publish, and a broker gone first is never taken for a crash to restart.
+            # can publish.
             process_group=0,
         )
         wait_for_broker(self.process, settings.STOMP_HOST, settings.STOMP_PORT)
 
-    def watch(self, give_up: Callable[[], None]) -> None:
-        """Check twice a second in a thread of its own until `stop()`."""
-        threading.Thread(
-            target=self._watch, args=(give_up,), name="broker-supervisor", daemon=True
-        ).start()
+    def run_beside(self, serve: Callable[[], None]) -> int:
+        """Run the site (`serve`, in a child process) until it ends, the broker beside it.
+        Returns the status to exit with: 128 + the signal that stopped the run (SIGTERM when
+        the broker or the site was stopped on its own), else the site's own."""
+        # held back until both processes have their handlers
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            site = multiprocessing.get_context("fork").Process(
+                target=_serve_in_child, args=(serve,), name="site"
+            )
+            site.start()
+            self._site_pid = site.pid or 0
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, lambda signum, _frame: self.stop(signum))
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        while (ended := os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT).si_pid) != site.pid:
+            if self.process is not None and ended == self.process.pid:
+                self._broker_ended(self.process.wait())
+            else:
+                os.waitpid(ended, 0)  # none other is started; reaped all the same
+        self._site_pid = 0
+        site.join()
+        if self.stopped_by is not None:
+            return 128 + self.stopped_by
+        exitcode = site.exitcode or 0
+        if exitcode == 0:  # gunicorn exits 0 when it was asked to stop
+            self.say("The site was stopped; stopping the broker.")
+            return 128 + signal.SIGTERM
+        if exitcode < 0:
+            killer = signal.Signals(-exitcode).name
+            self.say(f"The site was killed ({killer}); stopping the broker.")
+            return 128 - exitcode
+        self.say(f"The site exited with status {exitcode}; stopping the broker.")
+        return exitcode
 
-    def _watch(self, give_up: Callable[[], None]) -> None:
-        while not self._stopping.wait(0.5):
-            if self.process is None or self.process.poll() is None:
-                continue
+    def stop(self, signum: int) -> None:
+        """Stop the run: the site now, the broker once the site has ended (rungame's
+        SIGTERM and SIGINT handler while the site runs)."""
+        if self.stopped_by is None:
+            self.stopped_by = signum
+        if self._site_pid:
+            os.kill(self._site_pid, signum)
+
+    def _broker_ended(self, returncode: int) -> None:
+        if self.stopped_by is not None:
+            return
+        if returncode in (0, -signal.SIGTERM, -signal.SIGINT):
+            self.say("The broker was stopped; stopping the site.")
+            self.stop(signal.SIGTERM)
+            return
+        while True:
             now = time.monotonic()
             self._deaths.append(now)
             while self._deaths and self._deaths[0] < now - self.window:
@@ -119,17 +173,18 @@ class BrokerSupervisor:
                     f"The broker died {len(self._deaths)} times in {self.window:.0f} s; "
                     "stopping the site (the broker's errors are above)."
                 )
-                give_up()
+                self.stop(signal.SIGTERM)
                 return
-            # no status: gunicorn's arbiter reaps every child of its process, the broker too
             self.say("The broker exited; starting it again.")
             try:
                 self.start()
+                return
             except CommandError as error:
                 self.say(str(error))
+            if self.process is None or self.process.poll() is None:
+                return  # slow to listen, but running: watched as any other
 
-    def stop(self) -> None:
-        self._stopping.set()
+    def stop_broker(self) -> None:
         if self.process is None:
             return
         self.process.terminate()
@@ -137,3 +192,13 @@ class BrokerSupervisor:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _serve_in_child(serve: Callable[[], None]) -> None:
+    """The site's process: it stops when rungame's does (even killed outright), and takes
+    SIGTERM and SIGINT as gunicorn does once it has set its handlers."""
+    die_with_parent()
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    serve()

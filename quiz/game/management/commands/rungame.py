@@ -1,5 +1,6 @@
-"""`make run`: write the broker config, start the broker, then the site on gunicorn; with
-QUIZ_BROKER=external only the site, publishing to the broker the STOMP_* settings name."""
+"""`make run`: write the broker config, start the broker, then the site on gunicorn beside it
+(each a child of this process: BrokerSupervisor); with QUIZ_BROKER=external only the site, in
+this process, publishing to the broker the STOMP_* settings name."""
 
 import errno
 import gc
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.base import Worker
 
 from quiz.balanced_worker import balanced_options
 from quiz.game.management.commands.seed_demo import demo_login
@@ -86,13 +88,23 @@ def cannot_listen(host: str, port: int) -> str | None:
 
 
 def stop_on_sigterm() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the broker is stopped on the way out (gunicorn, once it
-    runs, handles SIGTERM itself and also returns through the same cleanup)."""
+    """SIGTERM unwinds like Ctrl-C, so a broker already started is stopped on the way out;
+    once the site runs, BrokerSupervisor.run_beside takes SIGTERM and SIGINT instead."""
 
     def exit_now(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, exit_now)
+
+
+def stop_the_master(worker: Worker) -> None:
+    """A worker asked to stop (SIGTERM, SIGINT or SIGQUIT: each goes through gunicorn's
+    worker_int, see quiz/balanced_worker) asks its master to stop too, so a `kill` of one
+    worker stops the site where gunicorn would start another; a worker that crashes (kill
+    -9, an error) is still replaced. A master stopping already (it sent the signal) takes no
+    notice; one retiring workers on HUP or TTOU, which `make run` does not use, would stop."""
+    if os.getppid() == worker.ppid:  # not orphaned: its master's pid is no one else's
+        os.kill(worker.ppid, signal.SIGTERM)
 
 
 def default_workers() -> int:
@@ -171,7 +183,8 @@ class Command(BaseCommand):
                 )
         if settings.QUIZ_BROKER == "external":
             self.use_external_broker()
-            self.serve(addr)
+            self.announce(addr)
+            self.site(addr).run()
             return
         stop_on_sigterm()
         # This run's own config (it holds the token secret: 0600), so a second `make run`
@@ -179,9 +192,6 @@ class Command(BaseCommand):
         config = Path(settings.BASE_DIR) / "var" / f"broker-{os.getpid()}.toml"
         remove_stale_configs(config.parent)
         supervisor = BrokerSupervisor(config, lambda line: self.stderr.write(line))
-        # gunicorn's workers are forks of this process: one that exits unwinds this very stack,
-        # and must leave the broker and its config to the process that started them.
-        starter = os.getpid()
         try:
             config.parent.mkdir(exist_ok=True)
             config.touch(mode=0o600)
@@ -195,17 +205,14 @@ class Command(BaseCommand):
                 )
             )
             supervisor.start()
-            # gunicorn stops on SIGTERM and returns through the `finally` below
-            supervisor.watch(give_up=lambda: os.kill(os.getpid(), signal.SIGTERM))
-            self.serve(addr)
-        except SystemExit:
-            if supervisor.gave_up and os.getpid() == starter:
-                raise CommandError("Stopped: the broker kept dying (see above).") from None
-            raise
+            self.announce(addr)
+            status = supervisor.run_beside(self.site(addr).run)
         finally:
-            if os.getpid() == starter:
-                supervisor.stop()
-                config.unlink(missing_ok=True)
+            supervisor.stop_broker()
+            config.unlink(missing_ok=True)
+        if supervisor.gave_up:
+            raise CommandError("Stopped: the broker kept dying (see above).")
+        raise SystemExit(status)
 
     def use_external_broker(self) -> None:
         """QUIZ_BROKER=external: say where the broker is; the game runs even while it is down."""
@@ -220,8 +227,8 @@ class Command(BaseCommand):
                 "does (for RabbitMQ: make services)."
             )
 
-    def serve(self, addr: str) -> None:
-        """Print how to reach the game, then run the site until Ctrl-C."""
+    def announce(self, addr: str) -> None:
+        """Print how to reach the game, and check the project before serving it."""
         site_host, _, site_port = addr.rpartition(":")
         shown = "127.0.0.1" if site_host in ("0.0.0.0", "::") else site_host
         self.stdout.write(f"Quiz Live: http://{shown}:{site_port}/")
@@ -242,12 +249,15 @@ class Command(BaseCommand):
                 "/accounts/signup/)"
             )
         call_command("check")
+
+    def site(self, addr: str) -> GameSite:
+        """The site on gunicorn, to run until it is stopped."""
         connections.close_all()  # the workers are forked: each opens its own
         # What is loaded by now (and in each worker once the site is: post_worker_init) lives
         # as long as the process: kept out of the garbage collector's sight, it costs no
         # collection, and a process on its way out no longer spends ~2 s collecting it.
         gc.freeze()
-        GameSite(
+        return GameSite(
             {
                 "bind": addr,
                 **balanced_options(workers=self.server_options["workers"]),
@@ -259,6 +269,7 @@ class Command(BaseCommand):
                 "graceful_timeout": 5,
                 # a worker whose master is killed outright stops at once, not a second later
                 "post_fork": lambda _arbiter, _worker: die_with_parent(),
+                "worker_int": stop_the_master,
                 "post_worker_init": lambda _worker: gc.freeze(),  # see gc.freeze() above
                 # one fixed path (~/.gunicorn/gunicorn.ctl) that every run on the machine shares
                 "control_socket_disable": True,
@@ -266,4 +277,4 @@ class Command(BaseCommand):
                 "errorlog": "-",
                 "loglevel": "info",
             }
-        ).run()
+        )
