@@ -103,6 +103,7 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM t").fetchone()[
 """
 
 
+@pytest.mark.integration  # another process reads the database
 def test_a_new_connection_leaves_the_locks_of_this_processs_others_alone(tmp_path: Path) -> None:
     """fcntl locks belong to the process and the file: had making the file its owner's opened
     and closed it, this process's connections would lose their lock on it, the next process
