@@ -61,7 +61,8 @@ run: setup
 broker: setup
 	$(PY) -m broker
 
-# The test lanes (markers set by tests/conftest.py from a test's folder, file and fixtures):
+# The test lanes (markers set by tests/conftest.py from a test's folder, file, fixtures and
+# its own integration marker):
 #   unit         no process, socket or browser of its own: the broker on bytes, the game's rules,
 #                views through Django's test client, the pages' modules under node. Under a minute.
 #   integration  real processes over real sockets: brokers, `make run`, the bench, the site on

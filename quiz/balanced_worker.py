@@ -73,7 +73,7 @@ class BalancedThreadWorker(ThreadWorker):
         """Quit once. Ctrl-C reaches a worker twice, as SIGINT from the terminal and SIGQUIT
         from its master: the second handler ran inside the first one's thread pool
         shutdown and waited for the lock the first held, for good, until the master killed
-        the worker (issue 21)."""
+        the worker."""
         if self._quitting:
             return
         self._quitting = True

@@ -1,5 +1,6 @@
 """The test lanes (`make test-unit`, `make test`): every test gets one marker, `unit`,
-`integration` or `browser`, by its folder, its file's name or the fixtures it needs.
+`integration` or `browser`, by its folder, its file's name or the fixtures it needs; a test
+that starts a process by itself says `@pytest.mark.integration`.
 
 Nothing else lives here: the broker's tests (tests/broker) run without Django, so the game's
 fixtures are in tests/game_fixtures.py, which the game's test folders take."""
@@ -38,6 +39,7 @@ def lane(item: pytest.Item) -> str:
         or PROCESS_PLACES & set(path.parts)
         or PROCESS_FIXTURES & set(getattr(item, "fixturenames", ()))
         or item.get_closest_marker("real_publisher")
+        or item.get_closest_marker("integration")
     ):
         return "integration"
     return "unit"

@@ -16,6 +16,7 @@ from real_broker import BrokerProcess, start_broker
 
 from broker.client import ServerFrames, connect_frame
 from broker.frames import FrameError
+from quiz.game import arrivals
 from quiz.game.models import Choice, Question, Quiz
 from quiz.live.broker_config import broker_config
 
@@ -25,6 +26,7 @@ __all__ = [
     "game_broker",
     "game_broker_settings",
     "game_test_settings",
+    "no_games_noted_by_earlier_tests",
     "quiz",
     "rabbitmq",
     "rabbitmq_settings",
@@ -185,6 +187,13 @@ def game_test_settings(settings) -> None:
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 100_000
     settings.QUIZ_PIN_GUESSES_PER_ADDRESS_PER_MINUTE = 100_000
     settings.QUIZ_LEAD_IN_MS = 0
+
+
+@pytest.fixture(autouse=True)
+def no_games_noted_by_earlier_tests() -> None:
+    """A test's ticker hears of its own test's answers only: the games an earlier test's
+    answers noted (arrivals, kept per process until a ticker takes them) are dropped."""
+    arrivals.answered_games.take()
 
 
 @pytest.fixture

@@ -124,6 +124,12 @@ def test_every_file_make_target_command_and_module_the_docs_name_exists(page: Pa
     assert missing == []
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_no_page_sends_its_reader_to_an_issue_tracker_they_do_not_have(page: Path) -> None:
+    """The issues live outside the repository: a goal or a fix is named by what it does."""
+    assert re.findall(r"\bissues? #?\d+", page.read_text(), flags=re.IGNORECASE) == []
+
+
 def test_the_broker_guides_contents_list_every_section_in_order() -> None:
     """A reader finds every `## ` section of the broker's guide in its contents list, linked by
     the anchor GitHub makes of its title."""

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 # What the host (and a player) is told while the database refuses writes (a full or failing
 # disk, a database that is down or locked for too long): not "the server failed", which says
-# neither what is wrong nor that the game waits for it (issue 21).
+# neither what is wrong nor that the game waits for it.
 CANNOT_WRITE = (
     "The site cannot save to its database right now (is its disk full or failing?). The game "
     "waits where it is, and goes on as soon as saving works: a question whose time is up "

@@ -56,9 +56,8 @@ def answer_consumer(game_broker_settings) -> Iterator[None]:
 
 
 @pytest.fixture
-def site(live_server, game_ticker, transactional_db, settings) -> str:
+def site(live_server, game_ticker, transactional_db) -> str:
     """The live server's URL, with a host account that has a two-question quiz."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast login
     host = User.objects.create_user(HOST_LOGIN[0], password=HOST_LOGIN[1])
     quiz = Quiz.objects.create(author=host, title="Space and numbers")
     for position, (text, choices) in enumerate(QUESTIONS):

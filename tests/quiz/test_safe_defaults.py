@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.hashers import get_hasher
 from django.db import connection
 
+from quiz import settings as site_settings
 from quiz.sqlite_backend.base import DatabaseWrapper
 
 
@@ -26,6 +28,13 @@ def test_debug_is_off_unless_asked_for(fresh_settings) -> None:
 
 def test_debug_1_turns_it_on_to_develop(fresh_settings) -> None:
     assert fresh_settings("DEBUG", DEBUG="1").stdout.strip() == "True"
+
+
+def test_the_site_hashes_passwords_slowly_and_only_its_tests_hash_them_fast() -> None:
+    """A stolen database costs a guesser Django's PBKDF2 per try; the tests, which make a user
+    in most games, use MD5 as Django's docs advise (quiz/settings_for_tests.py)."""
+    assert "PASSWORD_HASHERS" not in vars(site_settings)
+    assert get_hasher().algorithm == "md5"
 
 
 def sqlite_files(directory: Path) -> dict[str, int]:
@@ -94,6 +103,7 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM t").fetchone()[
 """
 
 
+@pytest.mark.integration  # another process reads the database
 def test_a_new_connection_leaves_the_locks_of_this_processs_others_alone(tmp_path: Path) -> None:
     """fcntl locks belong to the process and the file: had making the file its owner's opened
     and closed it, this process's connections would lose their lock on it, the next process
