@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from quiz.game import arrivals, services
+from quiz.game import services
 from quiz.game.models import Game
 from quiz.game.ticker import Ticker
 
@@ -23,7 +23,6 @@ def test_a_ticker_closes_an_overdue_question_nobody_asks_about(
         deadline=timezone.now() - services.grace() + timedelta(seconds=0.2)
     )
     no_broker.clear()
-    arrivals.answered_games.take()  # what earlier tests' answers left for a ticker to report
     ticker = Ticker(interval=0.05)  # another process's: this one never opened the question
     ticker.start()
     try:
