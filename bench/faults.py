@@ -1,4 +1,4 @@
-"""Faults mid-answer-burst on RabbitMQ + PostgreSQL (issue 21): restart RabbitMQ, restart
+"""Faults mid-answer-burst on RabbitMQ + PostgreSQL: restart RabbitMQ, restart
 PostgreSQL, kill -9 a gunicorn worker; is any acknowledged answer lost, and how long until a
 phone can be live again?
 

@@ -4,7 +4,7 @@ every topic (a wildcard), one of them a bulk topic nobody else reads, so that it
 up within a few seconds whatever the kernel buffers take (up to 4 MiB on Linux).
 
 The site publishes every game over one connection, a round of SENDs at a time; a phone that
-stops reading must cost the other games nothing (issue 17, finding 5: it once paused the
+stops reading must cost the other games nothing (it once paused the
 publisher until the broker cut it, 5 s later).
 """
 

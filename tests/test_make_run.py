@@ -384,7 +384,7 @@ def test_the_next_make_run_removes_the_config_a_killed_one_left(tmp_path: Path) 
 
 
 def test_make_runs_broker_takes_the_publisher_login_only_over_tcp(tmp_path: Path) -> None:
-    """A browser (or anyone on the LAN) cannot publish as the site: issue 9."""
+    """A browser (or anyone on the LAN) cannot publish as the site."""
     from django.conf import settings
     from websockets.sync.client import connect
 
@@ -464,7 +464,7 @@ def exit_status(processes: list[psutil.Process]) -> int:
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
 def test_stopping_make_run_stops_the_site_and_the_broker(tmp_path: Path, how: str) -> None:
-    """Issue 21: killing `make` left gunicorn's master, its workers and the broker serving."""
+    """Killing `make` once left gunicorn's master, its workers and the broker serving."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
     with site.log.open("w") as log:
         make = subprocess.Popen(
@@ -494,7 +494,7 @@ def test_rungame_stops_everything_promptly_and_never_restarts_the_broker_on_the_
     tmp_path: Path, how: str, to: str
 ) -> None:
     """Ctrl-C (SIGINT to the terminal's process group), `kill -TERM -PGID` or `kill PID`:
-    issue 21 saw the broker started again mid-shutdown and workers SIGKILLed."""
+    stopping once saw the broker started again mid-shutdown and workers SIGKILLed."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
     with rungame_in_a_group_of_its_own(site) as process:
         processes = everything_under(process)
@@ -541,7 +541,7 @@ def assert_stopping_it_alone_stops_everything(
 def test_a_broker_stopped_alone_stops_everything_and_a_crashed_one_is_started_again(
     tmp_path: Path, how: str
 ) -> None:
-    """Issue 21: gunicorn's master reaped the broker, so rungame could not tell a `kill` of
+    """gunicorn's master once reaped the broker, so rungame could not tell a `kill` of
     the broker from a crash and started it again."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
     with rungame_in_a_group_of_its_own(site) as process:
@@ -557,7 +557,7 @@ def test_a_broker_stopped_alone_stops_everything_and_a_crashed_one_is_started_ag
 def test_a_gunicorn_worker_stopped_alone_stops_everything_and_a_crashed_one_is_replaced(
     tmp_path: Path, how: str
 ) -> None:
-    """Issue 21: gunicorn's master started a new worker in place of one stopped by `kill`, as
+    """gunicorn's master once started a new worker in place of one stopped by `kill`, as
     it does for one that crashed (which bench/faults.py's kill -9 relies on)."""
     site = prepare(tmp_path, WEB_CONCURRENCY="2")
     with rungame_in_a_group_of_its_own(site) as process:

@@ -154,7 +154,7 @@ const sentAnswers = {
   },
 };
 
-/** The open question on one screen, with no scrolling (issue 20): measured once laid out,
+/** The open question on one screen, with no scrolling: measured once laid out,
  *  the answers' shapes move beside their texts, then the texts give way to the shapes alone
  *  (the projector shows the texts), then the question to its first lines, until every answer
  *  and Submit are in sight. */

@@ -1063,7 +1063,7 @@ def test_a_connect_timeout_still_closes_those_that_never_connect_among_many_that
 
 def test_a_subscriber_above_high_water_never_pauses_its_publisher() -> None:
     # The site publishes every game over one connection: a phone of game 1 that stops
-    # reading must not hold up game 2 (issue 17, finding 5).
+    # reading must not hold up game 2 (one stalled reader once paused every game).
     broker = make_broker(limits={"output_high_water_bytes": 1000})
     stalled, other = connected(broker), connected(broker)
     stalled.subscribe("/topic/games.1")

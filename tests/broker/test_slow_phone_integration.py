@@ -1,4 +1,4 @@
-"""Issue 21 item 7: one phone with 100 subscriptions on one connection, reading at 200 B/s,
+"""One phone with 100 subscriptions on one connection, reading at 200 B/s,
 delayed every phone and the host by seconds, until the broker cut it. Here it must not delay
 them at all: each fast subscriber gets every message while the slow one is still connected."""
 

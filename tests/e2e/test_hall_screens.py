@@ -1,4 +1,4 @@
-"""A game as a hall plays it (issue 20): a projector read from the back of the room, phones of
+"""A game as a hall plays it: a projector read from the back of the room, phones of
 every size, a question with a picture, long answers, players with names of 20 characters, ties.
 The players with long names answer through the game's services; two players on phones."""
 

@@ -96,8 +96,8 @@ def test_the_host_removes_a_player_during_a_question(screens: Screens, live_site
 def test_play_again_carries_every_phone_into_the_new_lobby(
     screens: Screens, live_site: str
 ) -> None:
-    """Prints how long after the host's click each phone shows the new lobby (issue 20 asks
-    for under 2 s): a figure to read, not to assert on a shared machine's clock."""
+    """Prints how long after the host's click each phone shows the new lobby (the goal is
+    under 2 s): a figure to read, not to assert on a shared machine's clock."""
     host, (*followers, troll) = open_lobby(screens, live_site, "Ann", "Bob", "Cem", "Troll")
     for phone in followers:
         phone.context.add_init_script(NOTE_LOBBY_SHOWN)

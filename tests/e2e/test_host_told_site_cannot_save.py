@@ -1,4 +1,4 @@
-"""The host's screen says so while the site cannot save (issue 21 item 8), and stops saying so
+"""The host's screen says so while the site cannot save and stops saying so
 once a host action is saved again."""
 
 from __future__ import annotations

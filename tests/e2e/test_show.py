@@ -1,4 +1,4 @@
-"""The game as a show (issue 20, items 10 and 14): a podium that keeps its winner secret until
+"""The game as a show: a podium that keeps its winner secret until
 the end and celebrates on the winner's phone, and the small things around the phone's screens."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """/play/<id>/ shows a game to its players only: game ids are sequential, so the page must
-give nobody else the PIN, nor tell them which ids are games (issue 18, item 1)."""
+give nobody else the PIN, nor tell them which ids are games."""
 
 import re
 

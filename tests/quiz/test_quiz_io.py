@@ -70,7 +70,7 @@ def set_choice(d: dict, name: str, value: object) -> None:
     d["questions"][0]["choices"][0][name] = value
 
 
-# Each case of issue 9 item 5, and what the author is told.
+# Each case of a malformed quiz file, and what the author is told.
 BAD_DOCUMENTS = {
     "title_not_text": (lambda d: set_title(d, 123), "title: must be text."),
     "choice_without_correct": (
@@ -258,7 +258,7 @@ def questions(count: int) -> dict:
 
 def test_an_import_checks_the_whole_document_before_it_opens_a_transaction(author) -> None:
     """On SQLite a write transaction holds the one writer's turn that every live game's
-    answers and joins wait for: nothing slow may happen inside it (issue 18, item 2)."""
+    answers and joins wait for: nothing slow may happen inside it."""
     data = questions(3)
     data["questions"][-1]["points"] = 500
     with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError):

@@ -1,6 +1,6 @@
 """The demo: a quiz that shows every question kind, each under the authoring rules, and an
 author whose password is this installation's own, never one published in the repository
-(issue 18, item 3: a second login as a published demo read a live game's answers, kicked a
+(a second login as a published demo read a live game's answers, kicked a
 player and ended the game)."""
 
 import io

@@ -141,7 +141,7 @@ def test_logins_are_locked_out_after_repeated_failures_with_a_message(
 def test_a_good_login_to_another_account_resets_none_of_the_victims_failures(
     author: User, settings
 ) -> None:
-    """The bypass of issue 18, item 4: wrong guesses at the victim, each pair followed by a
+    """The bypass found in review: wrong guesses at the victim, each pair followed by a
     good login to one's own account from the same address, until the limit is reached."""
     settings.AXES_FAILURE_LIMIT = 3
     User.objects.create_user("guesser", password="pw-guesser-1")

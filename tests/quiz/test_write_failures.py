@@ -1,4 +1,4 @@
-"""Issue 21 item 8: while the site's disk refuses writes (for real: tests/disk_faults.py), the
+"""While the site's disk refuses writes (for real: tests/disk_faults.py), the
 host is told so (not a bare "server failed", nor a 409 with no reason), and a question whose
 time ran out closes as soon as writes work again."""
 
