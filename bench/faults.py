@@ -88,13 +88,12 @@ class FaultRun:
     errors: dict[str, int] = field(default_factory=dict)
 
 
-async def join(setup: Setup, pin: str, game_id: int, nickname: str) -> Phone:
+async def join(setup: Setup, pin: str, nickname: str) -> Phone:
     assert setup.site is not None
     phone = Phone(nickname, HttpPool(setup.site.host, setup.site.port, 2))
     await phone.http.get(phone.session, f"/?pin={pin}")
-    joined = await phone.http.post_form(phone.session, "/join/", {"pin": pin, "nickname": nickname})
-    assert joined.status == 302, f"join: {joined.status}"
-    page = await phone.http.get(phone.session, f"/play/{game_id}/")
+    page = await phone.http.post_form(phone.session, "/join/", {"pin": pin, "nickname": nickname})
+    assert page.status == 200, f"join: {page.error}"  # the play page itself
     found = TOKEN_IN_PAGE.search(page.body)
     assert found is not None, "no token in the play page"
     phone.token = json.loads(found.group(1))
@@ -229,7 +228,7 @@ async def main(phones_count: int, only: list[str], on: str) -> list[FaultRun]:
         host = Host(setup, f"host{secrets.token_hex(4)}")
         quiz_id = await host.sign_up(len(only), QUESTION_SECONDS)
         game = await host.open_game(quiz_id, phones_count)
-        phones = [await join(setup, game.pin, game.id, f"phone{n}") for n in range(phones_count)]
+        phones = [await join(setup, game.pin, f"phone{n}") for n in range(phones_count)]
         assert await host.act(game, "start")
         for number, name in enumerate(only):
             if number:

@@ -74,8 +74,10 @@ class HttpPool:
         return await self.request(session, "GET", path)
 
     async def post_form(self, session: Session, path: str, fields: dict[str, str]) -> Response:
-        """A form post, with the CSRF token from the session's cookie."""
-        body = urlencode({"csrfmiddlewaretoken": session.csrf_token, **fields}).encode()
+        """A form post, with the CSRF token from the session's cookie if it has one (the
+        static join form gives none)."""
+        token = {"csrfmiddlewaretoken": session.csrf_token} if session.csrf_token else {}
+        body = urlencode({**token, **fields}).encode()
         return await self.request(session, "POST", path, body, "application/x-www-form-urlencoded")
 
     async def post_json(self, session: Session, path: str, data: object) -> Response:
@@ -99,8 +101,10 @@ class HttpPool:
         ]
         if content_type:
             lines.append(f"Content-Type: {content_type}")
-        if method == "POST":
-            lines.append(f"X-CSRFToken: {session.csrf_token}")
+        if method == "POST":  # as a browser posts from the site's own page
+            lines.append(f"Origin: http://{self.host}:{self.port}")
+            if session.csrf_token:
+                lines.append(f"X-CSRFToken: {session.csrf_token}")
         if session.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in session.cookies.items()))
         head = ("\r\n".join(lines) + "\r\n\r\n").encode()

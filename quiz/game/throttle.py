@@ -2,10 +2,12 @@
 the players' own rows: selectors.recent_joins).
 
 Many clients share one address (a school's NAT, a lecture hall's), so a client is its
-browser: the random id in a signed cookie the join form gives it. Each client has its own
-limit, and its address a much higher one that bounds a guesser who starts fresh browsers. A
-request that brings no such cookie (a script that never opened the form) counts as its whole
-address, under the client's limit.
+browser: the random id in a signed cookie the site's first answer to a join gives it (the form
+at the site's root is a static page and gives none). Each client has its own limit, and its
+address a much higher one that bounds a guesser who starts fresh browsers. A request that
+brings no such cookie (a browser's first join, a script that keeps no cookies) is counted by
+its address's limit only: a typo on one phone's first try must not count against every phone
+behind its address, and a script that drops its cookie is no better off than a fresh browser.
 
 A fixed window per client: simple, and the counts live in Django's database cache, so every
 site process (one on SQLite, several on PostgreSQL) counts against the same limit. The cache's
@@ -38,7 +40,8 @@ def client_address(request: HttpRequest) -> str | None:
 
 
 def client_id(request: HttpRequest) -> str | None:
-    """The id this browser was given with the join form (signed: nobody picks their own)."""
+    """The id this browser was given with an answer to a join (signed: nobody picks their
+    own)."""
     return request.get_signed_cookie(
         CLIENT_COOKIE, default=None, salt=CLIENT_COOKIE, max_age=CLIENT_COOKIE_AGE
     )
@@ -58,10 +61,10 @@ def identify_client(request: HttpRequest, response: HttpResponse) -> None:
         )
 
 
-def _client(request: HttpRequest) -> str:
-    """Who is counted: the browser, or its address when it brings no id."""
+def _client(request: HttpRequest) -> str | None:
+    """Who is counted: the browser, if it brings the id the site gave it."""
     given = client_id(request)
-    return f"client:{given}" if given else _address(request)
+    return f"client:{given}" if given else None
 
 
 def _address(request: HttpRequest) -> str:
@@ -76,7 +79,7 @@ class Limit:
 
     scope: str
     count: int
-    who: Callable[[HttpRequest], str]
+    who: Callable[[HttpRequest], str | None]  # None: this limit does not count the request
     period: int = 60
 
 
@@ -88,23 +91,27 @@ def pin_guesses() -> tuple[Limit, ...]:
     )
 
 
-def _key(limit: Limit, request: HttpRequest) -> str:
-    window = int(time.time()) // limit.period
-    return f"throttle:{limit.scope}:{limit.who(request)}:{window}"
+def _keys(limits: tuple[Limit, ...], request: HttpRequest) -> dict[str, Limit]:
+    """The cache key of each of `limits` that counts this request, in the current window."""
+    keys = {}
+    for limit in limits:
+        who = limit.who(request)
+        if who is not None:
+            keys[f"throttle:{limit.scope}:{who}:{int(time.time()) // limit.period}"] = limit
+    return keys
 
 
 def exceeded(limits: tuple[Limit, ...], request: HttpRequest) -> bool:
     """Whether this request's client has used up any of `limits` in the current window (one
     read of the cache for them all)."""
-    keys = {_key(limit, request): limit.count for limit in limits}
+    keys = _keys(limits, request)
     used = cache.get_many(list(keys))
-    return any(used.get(key, 0) >= count for key, count in keys.items())
+    return any(used.get(key, 0) >= limit.count for key, limit in keys.items())
 
 
 def hit(limits: tuple[Limit, ...], request: HttpRequest) -> None:
     """Count one more use of each of `limits` by this request's client."""
-    for limit in limits:
-        key = _key(limit, request)
+    for key, limit in _keys(limits, request).items():
         if cache.add(key, 1, timeout=limit.period):
             continue
         try:

@@ -19,8 +19,7 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 urlpatterns = [
-    path("", views.join, name="join"),
-    path("join/", views.join, name="join_post"),
+    path("join/", views.join, name="join"),
     path("play/<id:game_id>/", views.play, name="play"),
     path("games/<id:game_id>/host/", views.host, name="host"),
     path("games/<id:game_id>/results.csv", views.results_csv, name="results_csv"),

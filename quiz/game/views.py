@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from quiz import live
@@ -193,13 +194,33 @@ def _host_snapshot(game_id: int) -> JsonResponse:
 
 
 TOO_MANY_TRIES = "Too many tries from this device. Wait a minute, then try again."
+# The join form every phone opens: public/index.html, served as it is (settings.WHITENOISE_ROOT).
+JOIN_PAGE = "/"
+POSTED_ELSEWHERE = GameError(
+    "cross_site", "This form was sent from another site's page: join from this site's own.", 403
+)
 
 
+def posted_from_elsewhere(request: HttpRequest) -> bool:
+    """Whether a browser says it posted this from another site's page. The join form is a
+    static page with no CSRF token in it, so the join checks where it was posted from, as
+    Django's CSRF check does first: browsers name the page's origin on every POST, and no
+    page can make them name another. A client that names none is no browser a page drives."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return origin != f"{request.scheme}://{request.get_host()}" and (
+        origin not in settings.CSRF_TRUSTED_ORIGINS
+    )
+
+
+@csrf_exempt
 def join(request: HttpRequest) -> HttpResponse:
-    """The join form: PIN + nickname; errors stay on the form. The form gives the browser
-    the id its wrong PINs are counted by (throttle.identify_client). A join answers with the
-    player's page itself, its snapshot and first broker token in it: the phone asks the site
-    nothing more before the first question."""
+    """Joins a game from the form at the site's root (JOIN_PAGE) or the same form here: PIN +
+    nickname; errors stay on the form. Its answers give the browser the id its wrong PINs are
+    counted by (throttle.identify_client). A join answers with the player's page itself, its
+    snapshot and first broker token in it: the phone asks the site nothing more before the
+    first question."""
     context: dict[str, Any] = {
         "pin": request.GET.get("pin", ""),
         "nickname": "",
@@ -212,6 +233,8 @@ def join(request: HttpRequest) -> HttpResponse:
         context["pin"] = request.POST.get("pin", "").strip()
         context["nickname"] = request.POST.get("nickname", "")
         try:
+            if posted_from_elsewhere(request):
+                raise POSTED_ELSEWHERE
             if (
                 throttle.exceeded(throttle.pin_guesses(), request)
                 or selectors.recent_joins(address=throttle.client_address(request))
@@ -232,11 +255,12 @@ def join(request: HttpRequest) -> HttpResponse:
             )
         except GameError as error:
             context["error"] = error.detail
-            return render(request, "game/join.html", context, status=error.status)
-        response = _player_page(request, player.game, player)
-        remember_player(request, response, player)
-        return response
-    response = render(request, "game/join.html", context)
+            response = render(request, "game/join.html", context, status=error.status)
+        else:
+            response = _player_page(request, player.game, player)
+            remember_player(request, response, player)
+    else:
+        response = render(request, "game/join.html", context)
     throttle.identify_client(request, response)
     return response
 
@@ -247,7 +271,7 @@ def _game_config(
     def api(name: str) -> str:
         return reverse(f"api_{name}", args=[game.id])
 
-    join_url = request.build_absolute_uri(reverse("join")) + f"?pin={game.pin}"
+    join_url = request.build_absolute_uri(JOIN_PAGE) + f"?pin={game.pin}"
     urls = {"snapshot": api("snapshot"), "token": api("token")}
     config: dict[str, Any] = {
         "game_id": game.id,
@@ -474,7 +498,7 @@ def follow(request: HttpRequest, game_id: int) -> JsonResponse:
 def leave(request: HttpRequest, game_id: int) -> JsonResponse:
     """The player leaves; this browser forgets them, so the join form is what comes next."""
     player = services.leave_game(game_id=game_id, player_id=session_player_id(request, game_id))
-    response = JsonResponse({"left": True, "player_id": player.id, "join_url": reverse("join")})
+    response = JsonResponse({"left": True, "player_id": player.id, "join_url": JOIN_PAGE})
     forget_player(request, response, game_id)
     return response
 

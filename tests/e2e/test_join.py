@@ -49,6 +49,17 @@ def join_as_bob(phone: Page) -> None:
     expect(phone.get_by_role("heading", name="You're in!")).to_be_visible()
 
 
+def test_the_join_link_opens_the_static_form_with_its_pin_and_the_cursor_on_the_nickname(
+    screens: Screens, live_site: str
+) -> None:
+    host, phone = at_the_join_form(screens, live_site)
+    pin = host.locator("#join-link").inner_text().rsplit("pin=", 1)[1]
+
+    expect(phone.get_by_label("Game PIN")).to_have_value(pin)
+    expect(phone.get_by_label("Nickname")).to_be_focused()
+    assert phone.evaluate("location.pathname") == "/"
+
+
 def test_a_player_joins_with_one_request_and_sees_the_first_question(
     screens: Screens, live_site: str
 ) -> None:

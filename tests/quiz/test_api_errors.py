@@ -67,9 +67,10 @@ def test_a_body_over_the_upload_limit_is_413(player: Client, typing_game: Game) 
 
 @pytest.fixture
 def browser() -> Client:
-    """A browser that checks CSRF as the site does for real ones, with its CSRF cookie."""
+    """A browser that checks CSRF as the site does for real ones, with the CSRF cookie a
+    page with a form gave it."""
     browser = Client(enforce_csrf_checks=True, raise_request_exception=False)
-    browser.get("/")
+    browser.get("/accounts/login/")
     return browser
 
 

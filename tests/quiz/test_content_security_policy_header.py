@@ -15,7 +15,7 @@ def directive(response, name: str) -> str:
 
 
 def test_the_import_map_carries_the_nonce_of_its_own_response(client: Client, db) -> None:
-    first, second = client.get("/"), client.get("/")
+    first, second = client.get("/join/"), client.get("/join/")
     nonce = re.search(rb'<script type="importmap" nonce="([^"]+)"', first.content).group(1)
     assert f"'nonce-{nonce.decode()}'" in directive(first, "script-src")
     assert f"'nonce-{nonce.decode()}'" not in directive(second, "script-src")

@@ -35,13 +35,15 @@ def test_an_unknown_pin_and_a_finished_game_get_the_same_answer(
 def test_pin_guesses_beyond_the_limit_get_429_with_a_message_on_the_form(
     client: Client, game: Game, settings
 ) -> None:
+    """The browser's first try comes from the static form, with no id: its address counts
+    it; the answer gives it its id, and its own limit counts the next three."""
     settings.QUIZ_PIN_GUESSES_PER_MINUTE = 3
     address = {"REMOTE_ADDR": "198.51.100.1"}
     statuses = [
         client.post("/join/", {"pin": unknown_pin(game), "nickname": "Ann"}, **address).status_code
-        for _ in range(4)
+        for _ in range(5)
     ]
-    assert statuses == [404, 404, 404, 429]
+    assert statuses == [404, 404, 404, 404, 429]
     refused = client.post("/join/", {"pin": game.pin, "nickname": "Ann"}, **address)
     assert refused.status_code == 429
     assert b"Too many tries from this device" in refused.content
@@ -74,10 +76,11 @@ def test_joins_from_one_client_beyond_the_limit_get_429(game: Game, settings) ->
 
 
 def browser(address: str) -> Client:
-    """A phone's browser behind `address` that has opened the join form, as every phone does
-    before it posts it (the form is where a browser gets to be told apart from the others)."""
+    """A phone's browser behind `address` that has opened the join form at the site's root
+    (a static page: it gives no id; the browser's first join is told apart by its address
+    only)."""
     client = Client(REMOTE_ADDR=address)
-    client.get("/")
+    assert "quiz_client" not in client.get("/").cookies
     return client
 
 
@@ -88,11 +91,23 @@ def test_wrong_pins_of_one_browser_do_not_stop_its_classmates_behind_the_same_ad
     pupil = browser("198.51.100.8")
     statuses = [
         pupil.post("/join/", {"pin": unknown_pin(game), "nickname": "P"}).status_code
-        for _ in range(4)
+        for _ in range(5)
     ]
-    assert statuses == [404, 404, 404, 429]
+    assert statuses == [404, 404, 404, 404, 429]
     classmate = browser("198.51.100.8").post("/join/", {"pin": game.pin, "nickname": "Ann"})
     assert classmate.status_code == 200
+
+
+def test_a_typo_on_each_phones_first_try_does_not_stop_the_phones_behind_its_address(
+    game: Game, settings
+) -> None:
+    """A first try has no id yet: it counts against its address's limit, not a browser's."""
+    settings.QUIZ_PIN_GUESSES_PER_MINUTE = 1
+    for _ in range(3):
+        typo = browser("198.51.100.10").post("/join/", {"pin": unknown_pin(game), "nickname": "P"})
+        assert typo.status_code == 404
+    joined = browser("198.51.100.10").post("/join/", {"pin": game.pin, "nickname": "Ann"})
+    assert joined.status_code == 200
 
 
 def test_wrong_pins_from_one_address_are_bounded_however_many_browsers_send_them(

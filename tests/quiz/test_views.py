@@ -378,7 +378,9 @@ def test_favicon_ico_leads_to_the_sites_icon(client: Client) -> None:
 
 
 def test_pages_name_the_sites_icon(client: Client) -> None:
-    assert b'<link rel="icon" href="/static/favicon.svg"' in client.get("/").content
+    icon = b'<link rel="icon" href="/static/favicon.svg"'
+    assert icon in b"".join(client.get("/").streaming_content)  # the static join form
+    assert icon in client.get("/join/").content
 
 
 @pytest.mark.parametrize("action", ["start", "close", "next", "end"])
