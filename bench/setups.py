@@ -32,6 +32,19 @@ SERVICES_HOWTO = "make services"
 STARTUP_SECONDS = 60.0
 EMBEDDED = "embedded"
 SERVICES = "RabbitMQ+PostgreSQL"
+# What `make run`'s own broker gives the site (QUIZ_BROKER=builtin's defaults), which the
+# embedded setup's site, told of a broker started here (QUIZ_BROKER=external), is given too:
+# answers bound and stamped by the broker, the status topics' history (a joined page resumes
+# it instead of loading its snapshot), presence, the HTTP fallback, and tokens as long as the
+# broker remembers a kick.
+MAKE_RUN_BROKER = {
+    "STOMP_ANSWER_BINDING": "1",
+    "STOMP_ARRIVAL_STAMP": "1",
+    "STOMP_HISTORY": "1",
+    "STOMP_PRESENCE": "1",
+    "STOMP_HTTP_FALLBACK": "1",
+    "STOMP_TOKEN_TTL_SECONDS": "3600",
+}
 
 
 @dataclass
@@ -95,11 +108,8 @@ def start_embedded() -> Setup:
         STOMP_PASSCODE=passcode,
         STOMP_TOKEN_SECRET=secret,
         STOMP_WS_URL=f"ws://127.0.0.1:{ws_port}/ws",
-        # what `make run`'s own broker gives the site: answers bound and stamped by the
-        # broker, and tokens as long as it remembers a kick
-        STOMP_ANSWER_BINDING="1",
-        STOMP_ARRIVAL_STAMP="1",
-        STOMP_TOKEN_TTL_SECONDS="3600",
+        STOMP_ADMIN_URL=f"http://127.0.0.1:{ws_port}",  # its management API, as make run's
+        **MAKE_RUN_BROKER,
     )
     setup.env = env
     try:

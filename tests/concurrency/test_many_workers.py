@@ -93,7 +93,7 @@ def new_game(
 
 def join(site: Site, pin: str, nickname: str) -> Browser:
     player = Browser(site.url)
-    player.get("/")  # the join form sets the CSRF cookie
+    player.get("/")  # the static join form, as a phone opens it
     reply = player.post_form("/join/", {"pin": pin, "nickname": nickname})
     assert reply.status == 200, reply.body[:500]  # the play page
     return player
