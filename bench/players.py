@@ -169,9 +169,7 @@ class Player:
         subscribed to the game's status topic as the page does (from `offset` in its history,
         if given), and the subscription's RECEIPT."""
         endpoint = replace(self.team.site.ws, login=token["login"], passcode=token["token"])
-        client = await asyncio.wait_for(
-            open_client(endpoint, self.team.progress, self.address), CONNECT_TIMEOUT
-        )
+        client = await asyncio.wait_for(open_client(endpoint, None, self.address), CONNECT_TIMEOUT)
         # its own queue: a renewal's connection overlaps the old one, which would share it
         queue = f"{token['queue_prefix']}{random.getrandbits(32):08x}"
         client.fast(self.on_message)  # before the SUBSCRIBE: the frames replayed come first
@@ -205,18 +203,23 @@ class Player:
             self.renewals += 1
 
     def on_message(self, client: StompClient, frame: Frame, now: int) -> None:
+        """Counts each frame the page would apply, once, as delivered (the host waits on
+        that count): not the frames the broker replays from before the player's snapshot."""
         if frame.header("subscription") == "replies":
             if _frame_type(frame.body) == "my_result":  # a renewal's overlap may bring it twice
+                results = len(self.results)
                 self.results.add(json.loads(frame.body)["data"]["question_id"])
                 self.frames["my_result"] = len(self.results)
+                self.team.progress.value += len(self.results) - results
             return
         version = VERSION_IN_FRAME.search(frame.body, 0, 80)
         if version is not None:
             if int(version.group(1)) <= self.version:
-                return  # the other connection of a renewal had it first
+                return  # in the snapshot already, or the other connection of a renewal had it
             self.version = int(version.group(1))
         kind = _frame_type(frame.body)
         self.frames[kind] += 1
+        self.team.progress.value += 1
         if kind == "question_open":
             data = json.loads(frame.body)["data"]
             question = data["question"]
