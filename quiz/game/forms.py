@@ -97,6 +97,9 @@ class QuestionForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if cleaned.get("kind") and not kinds.of(cleaned["kind"]).scored:
+            # the page hides Points for a kind nobody scores on; its field posts all the same
+            cleaned["points"] = 0
         if cleaned.get("image") and cleaned.get("image_url"):
             self.add_error(
                 "image_url",

@@ -419,6 +419,23 @@ def test_the_kinds_rows_take_its_correctness_whatever_is_ticked(
     )
 
 
+def test_a_poll_is_saved_with_no_points_whatever_the_hidden_field_held(
+    author_client: Client, quiz: Quiz
+) -> None:
+    """The page hides Points for a kind that scores nothing, and its field still posts."""
+    response = author_client.post(
+        f"/quizzes/{quiz.id}/questions/new/",
+        question_post(
+            text="Tea or coffee?",
+            choices=[("Tea", False), ("Coffee", False)],
+            kind="poll",
+            points=2000,
+        ),  # fmt: skip
+    )
+    assert response.status_code == 302
+    assert quiz.questions.get(text="Tea or coffee?").points == 0
+
+
 def test_an_order_of_two_items_is_refused(author_client: Client, quiz: Quiz) -> None:
     response = author_client.post(
         f"/quizzes/{quiz.id}/questions/new/",
