@@ -32,10 +32,16 @@ function markRows(filled) {
   }
 }
 
+/** Before any row is filled, the first two rows' names ("Answer 1", "Option 1"…) stand in,
+ *  so that the preview shows the kind's tiles from the start. */
+const rowNames = () => [...form.querySelectorAll(".choice-row .row-label")].slice(0, 2)
+  .map((label) => label.textContent.trim());
+
 /** The question as the game would send it, from what the form holds now. */
 function questionOf(filled) {
   const kind = form.querySelector('[name="kind"]')?.value || "choice";
   const texts = kind === "true_false" ? ["True", "False"]
+    : filled.length === 0 ? rowNames()
     : filled.map((row) => field(row, "text").value.trim());
   const right = filled.filter((row) => field(row, "is_correct")?.checked).length;
   return { kind, multiple: kind === "choice" && right > 1,

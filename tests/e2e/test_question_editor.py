@@ -184,6 +184,20 @@ def test_the_preview_follows_the_typing_without_asking_the_server(
     assert requests == []
 
 
+@pytest.mark.parametrize("kind", ["choice", "poll", "order"])
+def test_before_anything_is_typed_the_preview_shows_the_kinds_tiles_by_its_rows_names(
+    screens: Screens, site: str, kind: str
+) -> None:
+    page = new_question(screens, site)
+    pick_kind(page, kind)
+    first, second = ROWS[kind][0][:2]
+    tiles = page.locator(".preview-projector .choice")
+
+    expect(tiles).to_have_text([f"▲{first}", f"◆{second}"])
+    page.get_by_label(first, exact=True).press_sequentially("Summer")
+    expect(tiles).to_have_text(["▲Summer"])
+
+
 @pytest.mark.parametrize("kind", EVERY_KIND)
 @pytest.mark.parametrize("screen", ["projector-1366", "phone-390"])
 def test_the_editor_never_overflows_sideways(
