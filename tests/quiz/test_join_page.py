@@ -83,3 +83,13 @@ def test_the_first_answer_to_a_join_gives_the_browser_its_id(client: Client, gam
     )
     assert answer.status_code == 404
     assert "quiz_client" in answer.cookies
+
+
+def test_an_author_logged_in_who_follows_the_join_pages_author_login_goes_to_their_quizzes(
+    client: Client, author
+) -> None:
+    page = b"".join(client.get("/").streaming_content).decode()
+    login = re.search(r'<a href="([^"]+)">Author login</a>', page).group(1)
+    assert client.get(login).status_code == 200  # the form, to someone not logged in
+    client.force_login(author)
+    assert client.get(login)["Location"] == "/quizzes/"
