@@ -42,9 +42,10 @@ $(EMOJI_FONT):
 # The README's screenshots: tests/e2e/test_screens.py plays a whole game on two projectors and
 # two phones (every screen lands in test-artifacts/screens/); a few go to docs/screenshots/.
 SCREENSHOTS := lobby-projector-1366 question-phone-390 reveal-projector-1366 verdict-phone-360 \
-	podium-projector-1366
+	podium-projector-1366 editor-typed-projector-1366
 screenshots: setup $(CHROMIUM) $(EMOJI_FONT)
 	$(PY) -m pytest tests/e2e/test_screens.py -q -k whole_game
+	$(PY) -m pytest tests/e2e/test_question_editor.py -q -k follows_the_typing
 	mkdir -p docs/screenshots
 	for name in $(SCREENSHOTS); do cp test-artifacts/screens/$$name.png docs/screenshots/; done
 

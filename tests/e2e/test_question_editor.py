@@ -182,6 +182,8 @@ def test_the_preview_follows_the_typing_without_asking_the_server(
     expect(projector.locator(".choice")).to_have_text(["▲Summer", "◆Winter"])
     expect(phone.locator(".choice")).to_have_count(2)
     assert requests == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "editor-typed-projector-1366.png")  # make screenshots
 
 
 @pytest.mark.parametrize("kind", ["choice", "poll", "order"])
