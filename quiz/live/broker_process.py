@@ -156,13 +156,14 @@ class BrokerSupervisor:
             os.kill(self._site_pid, signum)
 
     def _broker_ended(self, returncode: int) -> None:
-        if self.stopped_by is not None:
-            return
-        if returncode in (0, -signal.SIGTERM, -signal.SIGINT):
-            self.say("The broker was stopped; stopping the site.")
-            self.stop(signal.SIGTERM)
-            return
-        while True:
+        """A broker that ended: stopped on purpose, the run stops; crashed, it is started
+        again, and the one started again is judged alike if it ends before it listens (a
+        `kill` of it then is a stop too, not one more crash)."""
+        while self.stopped_by is None:
+            if returncode in (0, -signal.SIGTERM, -signal.SIGINT):
+                self.say("The broker was stopped; stopping the site.")
+                self.stop(signal.SIGTERM)
+                return
             now = time.monotonic()
             self._deaths.append(now)
             while self._deaths and self._deaths[0] < now - self.window:
@@ -183,6 +184,7 @@ class BrokerSupervisor:
                 self.say(str(error))
             if self.process is None or self.process.poll() is None:
                 return  # slow to listen, but running: watched as any other
+            returncode = self.process.returncode
 
     def stop_broker(self) -> None:
         if self.process is None:
